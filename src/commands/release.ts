@@ -1,0 +1,19 @@
+// Command-line surface of the release steps. Actions load lazily.
+import { task } from "hardhat/config";
+import { ArgumentType } from "hardhat/types/arguments";
+
+export const releaseTasks = [
+  task("bg:stage", "Stage green beside blue behind a transparent proxy, after OpenZeppelin's upgrade-safety checks both ways")
+    .addOption({ name: "proxy", description: "Address of the TransparentUpgradeableProxy", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption({ name: "contract", description: "Name of the green contract in this project", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption({ name: "reference", description: "Contract whose storage layout is blue's, when there is no OpenZeppelin manifest", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption({ name: "release", description: "Release id (default: derived from contract and proxy)", type: ArgumentType.STRING, defaultValue: "" })
+    .addFlag({ name: "json", description: "Print one JSON document on stdout" })
+    .setAction(() => import("../../tasks/stage.js"))
+    .build(),
+  task("bg:status", "List releases with their state, blue and green, and any drift from the chain")
+    .addOption({ name: "release", description: "Show only this release", type: ArgumentType.STRING, defaultValue: "" })
+    .addFlag({ name: "json", description: "Print one JSON document on stdout" })
+    .setAction(() => import("../../tasks/status.js"))
+    .build(),
+];

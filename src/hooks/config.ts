@@ -1,0 +1,48 @@
+import path from "node:path";
+
+import type { ConfigHooks } from "hardhat/types/hooks";
+import type { HardhatConfig } from "hardhat/types/config";
+import { validateUserConfigZodType } from "@nomicfoundation/hardhat-zod-utils";
+import { z } from "zod";
+
+import { blueGreenUserConfigSchema, resolveBlueGreenConfig } from "../config.js";
+
+export default async (): Promise<Partial<ConfigHooks>> => ({
+  async validateUserConfig(userConfig) {
+    return validateUserConfigZodType(
+      { blueGreen: userConfig.blueGreen },
+      z.object({ blueGreen: blueGreenUserConfigSchema.optional() }),
+    );
+  },
+
+  async resolveUserConfig(userConfig, resolveConfigurationVariable, next) {
+    const resolved = await next(userConfig, resolveConfigurationVariable);
+    requestStorageLayout(resolved);
+    return {
+      ...resolved,
+      blueGreen: resolveBlueGreenConfig(
+        userConfig.blueGreen,
+        resolved.paths.root,
+        (root, p) => path.resolve(root, p),
+      ),
+    };
+  },
+});
+
+/**
+ * OpenZeppelin's storage-layout validation needs solc's `storageLayout`
+ * output, which Hardhat does not request by default. Ask for it in every
+ * compiler of every build profile, as @openzeppelin/hardhat-upgrades does.
+ */
+function requestStorageLayout(config: HardhatConfig): void {
+  for (const profile of Object.values(config.solidity.profiles)) {
+    const compilers = [...profile.compilers, ...Object.values(profile.overrides)];
+    for (const compiler of compilers) {
+      const settings = (compiler.settings ??= {});
+      const selection = (settings.outputSelection ??= {});
+      const all = (selection["*"] ??= {});
+      const contracts: string[] = (all["*"] ??= []);
+      if (!contracts.includes("storageLayout")) contracts.push("storageLayout");
+    }
+  }
+}

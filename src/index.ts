@@ -1,0 +1,19 @@
+import type { HardhatPlugin } from "hardhat/types/plugins";
+import { definePlugin } from "hardhat/plugins";
+
+import { releaseTasks } from "./commands/release.js";
+import { PLUGIN_ID } from "./errors.js";
+
+export type * from "./type-extensions.js";
+
+const blueGreen: HardhatPlugin = definePlugin({
+  id: PLUGIN_ID,
+  npmPackage: "hardhat-bluegreen",
+  dependencies: () => [import("@nomicfoundation/hardhat-ethers")],
+  hookHandlers: {
+    config: () => import("./hooks/config.js"),
+  },
+  tasks: [...releaseTasks],
+});
+
+export default blueGreen;

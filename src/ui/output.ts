@@ -1,0 +1,76 @@
+/**
+ * How every bg:* task talks to people and to CI.
+ *
+ * - People get a short summary on stdout; progress only on a TTY.
+ * - With --json, stdout carries exactly one JSON document ({"ok": ...}) and
+ *   everything else goes to stderr.
+ * - Exit code is non-zero when the step failed or its checks did not pass.
+ */
+import { styleText } from "node:util";
+
+import { errorMessage, isUserFacingError } from "../errors.js";
+
+export interface CommandOutcome {
+  ok: boolean;
+}
+
+export class Output {
+  constructor(public readonly json: boolean) {}
+
+  /** A line of narration for people; kept off stdout in --json mode. */
+  info(line: string): void {
+    (this.json ? process.stderr : process.stdout).write(line + "\n");
+  }
+
+  warn(line: string): void {
+    process.stderr.write(styleText("yellow", `warning: ${line}`) + "\n");
+  }
+
+  /** True when it makes sense to draw progress (a person is watching). */
+  get interactive(): boolean {
+    return !this.json && process.stderr.isTTY === true;
+  }
+}
+
+/**
+ * Runs a task action under the output conventions. User errors in --json
+ * mode become {"ok": false, "error"} with exit code 1; without --json they
+ * propagate to Hardhat, which prints them without a stack trace.
+ */
+export async function runCommand<T extends CommandOutcome>(
+  json: boolean,
+  action: (out: Output) => Promise<T>,
+  render: (result: T) => string,
+): Promise<T | undefined> {
+  const out = new Output(json);
+  let result: T;
+  try {
+    result = await action(out);
+  } catch (error) {
+    if (!json) throw error;
+    const doc: Record<string, unknown> = { ok: false, error: errorMessage(error) };
+    if (!isUserFacingError(error)) doc.unexpected = true;
+    process.stdout.write(toJson(doc) + "\n");
+    process.exitCode = 1;
+    return undefined;
+  }
+  if (json) process.stdout.write(toJson(result) + "\n");
+  else process.stdout.write(render(result) + "\n");
+  if (!result.ok) process.exitCode = 1;
+  return result;
+}
+
+/** JSON with bigints as decimal strings, as ethers values often carry them. */
+export function toJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), indent);
+}
+
+export const style = {
+  ok: (s: string) => styleText("green", s),
+  bad: (s: string) => styleText("red", s),
+  warn: (s: string) => styleText("yellow", s),
+  dim: (s: string) => styleText("dim", s),
+  bold: (s: string) => styleText("bold", s),
+  blue: (s: string) => styleText("blue", s),
+  green: (s: string) => styleText("green", s),
+};
