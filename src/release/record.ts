@@ -59,6 +59,7 @@ export const rollbackRiskSchema = z
   .object({
     kind: z.string(),
     message: z.string(),
+    detail: z.string(),
   })
   .strict();
 

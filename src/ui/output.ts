@@ -44,9 +44,13 @@ export async function runCommand<T extends CommandOutcome>(
 ): Promise<T | undefined> {
   const out = new Output(json);
   let result: T;
+  // In --json mode stdout belongs to the one JSON document: anything else
+  // written there meanwhile (compiler warnings, library logs) goes to stderr.
+  const restoreStdout = json ? divertStdoutToStderr() : () => {};
   try {
     result = await action(out);
   } catch (error) {
+    restoreStdout();
     if (!json) throw error;
     const doc: Record<string, unknown> = { ok: false, error: errorMessage(error) };
     if (!isUserFacingError(error)) doc.unexpected = true;
@@ -54,10 +58,19 @@ export async function runCommand<T extends CommandOutcome>(
     process.exitCode = 1;
     return undefined;
   }
+  restoreStdout();
   if (json) process.stdout.write(toJson(result) + "\n");
   else process.stdout.write(render(result) + "\n");
   if (!result.ok) process.exitCode = 1;
   return result;
+}
+
+function divertStdoutToStderr(): () => void {
+  const original = process.stdout.write;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  return () => {
+    process.stdout.write = original;
+  };
 }
 
 /** JSON with bigints as decimal strings, as ethers values often carry them. */

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title The blue-green release switch: types, events, errors and functions
+/// @notice Tools, signers and monitors depend on these names and meanings; they are stable.
+/// @dev Every state change emits an event, so the whole history of every proxy
+/// can be rebuilt from logs alone (`bg:status`, monitors).
+interface IBlueGreenSwitch {
+    /// @notice Where the latest release of a proxy stands.
+    /// @dev `None`: adopted (or unknown) with no release yet. `Live`: green runs and
+    /// the rollback window is open. `RollbackScheduled`: a rollback to blue waits
+    /// out the delay. `RolledBack`: blue runs again. `Finalized`: green stays,
+    /// the rollback path is closed.
+    enum Status {
+        None,
+        Live,
+        RollbackScheduled,
+        RolledBack,
+        Finalized
+    }
+
+    /// @notice Everything the switch knows about one proxy.
+    /// @dev Field order packs storage; see each field.
+    struct ProxyState {
+        /// The ProxyAdmin (owned by the switch) that upgrades the proxy. Zero: not adopted.
+        address proxyAdmin;
+        /// When the latest promote happened (0 before the first promote).
+        uint64 promotedAt;
+        /// 5 for an OpenZeppelin v5 ProxyAdmin, 4 for a v4 one.
+        uint8 adminVersion;
+        /// State of the latest release.
+        Status status;
+        /// The implementation the proxy runs now, as tracked by the switch.
+        address implementation;
+        /// End of the rollback window of the latest release (exclusive).
+        uint64 windowEnd;
+        /// Blue: the implementation before the latest promote, the only rollback target.
+        address blue;
+        /// When a scheduled rollback becomes executable (0 if none was scheduled).
+        uint64 rollbackReadyAt;
+        /// Green: the implementation installed by the latest promote.
+        address green;
+        /// EXTCODEHASH of green, as checked at promote.
+        bytes32 greenCodehash;
+        /// Hash of the evidence (gates, reports) the approver promoted on.
+        bytes32 evidenceHash;
+    }
+
+    /// @notice One proxy's part of a batch promote; same meaning as `promote`'s arguments.
+    struct Promotion {
+        address proxy;
+        address green;
+        bytes32 greenCodehash;
+        address expectedBlue;
+        bytes initData;
+        bytes32 evidenceHash;
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice The switch was deployed with these fixed timings.
+    event Configured(uint64 rollbackDelay, uint64 rollbackWindow);
+    /// @notice `proxy` is now upgraded only through the switch; it runs `implementation`.
+    event Adopted(address indexed proxy, address indexed proxyAdmin, address implementation);
+    /// @notice `proxy` switched from blue to green; the rollback window runs until `windowEnd`.
+    event Promoted(
+        address indexed proxy,
+        address indexed blue,
+        address indexed green,
+        bytes32 greenCodehash,
+        bytes32 evidenceHash,
+        uint64 promotedAt,
+        uint64 windowEnd
+    );
+    /// @notice A rollback of `proxy` to blue becomes executable at `readyAt`.
+    event RollbackScheduled(address indexed proxy, address indexed by, uint64 readyAt);
+    /// @notice The approver vetoed the scheduled rollback of `proxy`.
+    event RollbackCancelled(address indexed proxy, address indexed by);
+    /// @notice `proxy` went back from green (`from`) to blue (`to`); `immediate` when the approver skipped the delay.
+    event RolledBack(address indexed proxy, address indexed from, address indexed to, address by, bool immediate);
+    /// @notice The release of `proxy` is final: green stays, the rollback path is closed.
+    event Finalized(address indexed proxy, address indexed green, address by);
+    /// @notice Ownership of `proxyAdmin` was handed to `newOwner`; its proxies are no longer tracked.
+    event Released(address indexed proxyAdmin, address indexed newOwner);
+    /// @notice The approver proposed `proposed` as its successor (zero: proposal withdrawn).
+    event ApproverProposed(address indexed current, address indexed proposed);
+    /// @notice The approver changed (from zero at deployment).
+    event ApproverChanged(address indexed previous, address indexed current);
+    event GuardianAdded(address indexed guardian);
+    event GuardianRemoved(address indexed guardian);
+
+    // ---------------------------------------------------------------- errors
+
+    error NotApprover(address caller);
+    error NotPendingApprover(address caller);
+    error NotGuardianOrApprover(address caller);
+    error ZeroAddress();
+    error InvalidRollbackDelay(uint256 delay, uint256 min, uint256 max);
+    error InvalidRollbackWindow(uint256 window, uint256 min, uint256 max);
+    error DelayNotShorterThanWindow(uint256 delay, uint256 window);
+    error GuardianAlreadyAdded(address guardian);
+    error NotAGuardian(address account);
+    error NotAContract(address account);
+    error NotAProxyAdmin(address proxyAdmin);
+    error UnsupportedProxyAdmin(address proxyAdmin, string version);
+    error NotProxyAdminOwner(address proxyAdmin, address owner);
+    error ProxyAdminMismatch(address proxy, address stated, address actual);
+    error ImplementationMismatch(address proxy, address stated, address actual);
+    error AlreadyAdopted(address proxy, address proxyAdmin);
+    error NotAdopted(address proxy);
+    error ReleaseStillOpen(address proxy, Status status);
+    error UnexpectedBlue(address proxy, address expected, address actual);
+    error CodehashMismatch(address green, bytes32 expected, bytes32 actual);
+    error GreenIsBlue(address proxy, address green);
+    error EmptyEvidenceHash(address proxy);
+    error EmptyBatch();
+    error ReleaseNotLive(address proxy, Status status);
+    error NoRollbackScheduled(address proxy, Status status);
+    error RollbackWindowClosed(address proxy, uint64 windowEnd);
+    error RollbackNotReady(address proxy, uint64 readyAt);
+    error RollbackAlreadyReady(address proxy, uint64 readyAt);
+    error WindowStillOpen(address proxy, uint64 windowEnd);
+    error InvalidNewOwner(address newOwner);
+
+    // ------------------------------------------------------------- functions
+
+    function adopt(address proxy, address proxyAdmin, address currentImplementation) external;
+
+    function promote(
+        address proxy,
+        address green,
+        bytes32 greenCodehash,
+        address expectedBlue,
+        bytes calldata initData,
+        bytes32 evidenceHash
+    ) external;
+
+    function promoteBatch(Promotion[] calldata promotions) external;
+
+    function scheduleRollback(address proxy) external;
+
+    function cancelRollback(address proxy) external;
+
+    function executeRollback(address proxy) external;
+
+    function rollbackNow(address proxy) external;
+
+    function finalize(address proxy) external;
+
+    function release(address proxyAdmin, address newOwner) external;
+
+    function proposeApprover(address newApprover) external;
+
+    function acceptApprover() external;
+
+    function addGuardian(address guardian) external;
+
+    function removeGuardian(address guardian) external;
+
+    // ----------------------------------------------------------------- views
+
+    function approver() external view returns (address);
+
+    function pendingApprover() external view returns (address);
+
+    function rollbackDelay() external view returns (uint64);
+
+    function rollbackWindow() external view returns (uint64);
+
+    function isGuardian(address account) external view returns (bool);
+
+    function guardians() external view returns (address[] memory);
+
+    function isAdopted(address proxy) external view returns (bool);
+
+    function proxyState(address proxy) external view returns (ProxyState memory);
+
+    function currentImplementation(address proxy) external view returns (address);
+
+    function previousImplementation(address proxy) external view returns (address);
+
+    function proxiesOf(address proxyAdmin) external view returns (address[] memory);
+
+    function canExecuteRollback(address proxy) external view returns (bool);
+}

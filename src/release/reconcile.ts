@@ -1,0 +1,84 @@
+/**
+ * The chain is the source of truth. Reconciling a record means reading what
+ * the chain says now (ERC-1967 slots, code hashes) and naming every way it
+ * differs from what the record expects in its current state.
+ */
+import { getCodehash, readSlotAddress, ADMIN_SLOT, IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
+import type { Eip1193Provider } from "../stage/eip1193.js";
+import type { ReleaseRecord, ReleaseState } from "./record.js";
+
+export interface Drift {
+  field: "implementation" | "admin" | "blue.codehash" | "green.codehash";
+  recorded: string;
+  onChain: string;
+  message: string;
+}
+
+export interface ChainView {
+  implementation: string;
+  admin: string;
+  blueCodehash: string;
+  greenCodehash: string;
+}
+
+/** Which implementation the proxy must run in each state. */
+export function expectedImplementation(record: Pick<ReleaseRecord, "blue" | "green">, state: ReleaseState): string {
+  switch (state) {
+    case "live":
+    case "rollback-scheduled":
+    case "finalized":
+      return record.green.address;
+    default:
+      return record.blue.address;
+  }
+}
+
+export async function readChainView(provider: Eip1193Provider, record: ReleaseRecord): Promise<ChainView> {
+  const [implementation, admin, blueCodehash, greenCodehash] = await Promise.all([
+    readSlotAddress(provider, record.proxy, IMPLEMENTATION_SLOT),
+    readSlotAddress(provider, record.proxy, ADMIN_SLOT),
+    getCodehash(provider, record.blue.address),
+    getCodehash(provider, record.green.address),
+  ]);
+  return { implementation, admin, blueCodehash, greenCodehash };
+}
+
+export function findDrift(record: ReleaseRecord, chain: ChainView): Drift[] {
+  const drift: Drift[] = [];
+  const expected = expectedImplementation(record, record.state);
+  if (chain.implementation !== expected) {
+    const which =
+      chain.implementation === record.green.address ? "green" : chain.implementation === record.blue.address ? "blue" : "an unknown implementation";
+    drift.push({
+      field: "implementation",
+      recorded: expected,
+      onChain: chain.implementation,
+      message: `The proxy runs ${which} (${chain.implementation}), but a ${record.state} release expects ${expected}. Someone upgraded it outside this release, or a step was not recorded.`,
+    });
+  }
+  if (chain.admin !== record.admin) {
+    drift.push({
+      field: "admin",
+      recorded: record.admin,
+      onChain: chain.admin,
+      message: `The proxy's admin changed from ${record.admin} to ${chain.admin}.`,
+    });
+  }
+  if (chain.blueCodehash !== record.blue.codehash) {
+    drift.push({
+      field: "blue.codehash",
+      recorded: record.blue.codehash,
+      onChain: chain.blueCodehash,
+      message: `Blue's code at ${record.blue.address} is not the recorded code (selfdestructed, or a different chain).`,
+    });
+  }
+  if (chain.greenCodehash !== record.green.codehash) {
+    drift.push({
+      field: "green.codehash",
+      recorded: record.green.codehash,
+      onChain: chain.greenCodehash,
+      message: `Green's code at ${record.green.address} is not the staged code. Do not promote it; stage again.`,
+    });
+  }
+  return drift;
+}
