@@ -40,5 +40,7 @@ export default defineConfig({
   test: {
     mocha: { timeout: 300_000 },
   },
-  blueGreen: {},
+  blueGreen: {
+    recordsDir: process.env.BLUEGREEN_RECORDS_DIR ?? ".bluegreen",
+  },
 });

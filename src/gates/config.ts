@@ -267,7 +267,7 @@ export const gatesUserConfigSchema = z
 
 export interface AuditsGateConfig {
   min: number;
-  /** Lowercase addresses, deduplicated. */
+  /** Addresses as configured (case kept, so their checksum can be checked), deduplicated. */
   auditors: string[];
   /** Absolute folder of attestation files. */
   dir: string;
@@ -334,7 +334,9 @@ export function resolveGatesConfig(user: GatesUserConfig | undefined, projectRoo
   if (user?.audits !== undefined) {
     gates.audits = {
       min: user.audits.min ?? 2,
-      auditors: [...new Set(user.audits.auditors.map((a) => a.toLowerCase()))],
+      auditors: user.audits.auditors.filter(
+        (a, i, all) => all.findIndex((b) => b.toLowerCase() === a.toLowerCase()) === i,
+      ),
       dir: auditsDir,
       required: user.audits.required ?? true,
     };

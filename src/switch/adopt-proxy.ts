@@ -1,0 +1,235 @@
+/**
+ * Moves a TransparentUpgradeableProxy under the switch, in two steps:
+ *
+ * 1. the ProxyAdmin's owner transfers ownership of the ProxyAdmin to the switch;
+ * 2. the switch's approver calls `adopt(proxy, proxyAdmin, implementation)`.
+ *
+ * Each step is sent from a local account when the acting address is one;
+ * otherwise it is returned as a call that address must make (to, data,
+ * description), and the result is not ok. Re-running after the missing call
+ * was made picks up where it stopped.
+ */
+import { Contract, type Provider, type Signer, getAddress } from "ethers";
+
+import { BlueGreenError } from "../errors.js";
+import type { Eip1193Provider } from "../stage/eip1193.js";
+import { readTransparentProxy } from "../stage/read-proxy.js";
+import { decodeSwitchRevert, isSwitchAt, readProxyRelease, switchContract } from "./read-switch.js";
+import { explainSwitchRevert } from "./switch-errors.js";
+
+/** The part of OpenZeppelin's ProxyAdmin (v4 and v5) adoption needs. */
+export const PROXY_ADMIN_ABI = [
+  "function owner() view returns (address)",
+  "function transferOwnership(address newOwner)",
+  "function UPGRADE_INTERFACE_VERSION() view returns (string)",
+] as const;
+
+/** A call someone else has to make, ready to sign (e.g. in a Safe's transaction builder). */
+export interface PendingCall {
+  role: "proxy-admin-owner" | "approver";
+  /** Who must send it. */
+  from: string;
+  to: string;
+  value: "0";
+  data: string;
+  description: string;
+}
+
+export interface AdoptProxyOptions {
+  /** EIP-1193 provider, for the proxy's ERC-1967 slots. */
+  provider: Eip1193Provider;
+  /** The same connection through ethers, for calls. */
+  ethersProvider: Provider;
+  /** The network's local accounts; whichever of them holds a role acts. */
+  signers: Signer[];
+  switchAddress: string;
+  proxy: string;
+  networkName: string;
+  log?: (line: string) => void;
+}
+
+export interface AdoptResult {
+  ok: boolean;
+  proxy: string;
+  proxyAdmin: string;
+  switch: string;
+  implementation: string;
+  /** OpenZeppelin major version of the ProxyAdmin: 5, or 4 for a legacy one. */
+  adminVersion: 4 | 5;
+  /** True when the switch already managed the proxy and nothing was sent. */
+  alreadyAdopted: boolean;
+  ownershipTransferTx?: string;
+  adoptTx?: string;
+  /** Calls still to be made, in order, when a role is not a local account. */
+  pending: PendingCall[];
+  /** Why the result is not ok (absent when ok). */
+  error?: string;
+}
+
+export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResult> {
+  const log = options.log ?? (() => {});
+  const { ethersProvider, networkName } = options;
+  const switchAddress = getAddress(options.switchAddress);
+  const proxy = getAddress(options.proxy);
+
+  if (!(await isSwitchAt(ethersProvider, switchAddress))) {
+    throw new BlueGreenError(
+      `${switchAddress} on network "${networkName}" is not a BlueGreenSwitch. Check .bluegreen/<chainId>/switch.json, or deploy one with bg:init.`,
+    );
+  }
+  const onChain = await readTransparentProxy(options.provider, proxy, networkName);
+  const proxyAdmin = getAddress(onChain.admin);
+  const implementation = getAddress(onChain.implementation);
+  const admin = new Contract(proxyAdmin, PROXY_ADMIN_ABI, ethersProvider);
+  const adminVersion = await proxyAdminVersion(admin);
+  const base = { proxy, proxyAdmin, switch: switchAddress, implementation, adminVersion };
+
+  const sw = await switchContract(switchAddress, ethersProvider);
+  const tracked = await readProxyRelease(ethersProvider, switchAddress, proxy);
+  if (tracked.adopted) {
+    if (getAddress(tracked.proxyAdmin) !== proxyAdmin || getAddress(tracked.implementation) !== implementation) {
+      throw new BlueGreenError(
+        `The switch tracks ${proxy} with ProxyAdmin ${tracked.proxyAdmin} and implementation ${tracked.implementation}, ` +
+          `but the proxy's ERC-1967 slots say ${proxyAdmin} and ${implementation}. The proxy was changed outside the switch; ` +
+          "have the approver release its ProxyAdmin and adopt it again.",
+      );
+    }
+    log(`${proxy} is already adopted by the switch at ${switchAddress}.`);
+    return { ok: true, ...base, alreadyAdopted: true, pending: [] };
+  }
+
+  const locals = new Map<string, Signer>();
+  for (const signer of options.signers) locals.set((await signer.getAddress()).toLowerCase(), signer);
+  const pending: PendingCall[] = [];
+  const result: AdoptResult = { ok: false, ...base, alreadyAdopted: false, pending };
+
+  // Step 1: the switch must own the ProxyAdmin.
+  const owner = await readOwner(admin, proxyAdmin, proxy);
+  if (owner !== switchAddress) {
+    const ownerSigner = locals.get(owner.toLowerCase());
+    if (ownerSigner !== undefined) {
+      log(`Transferring ownership of ProxyAdmin ${proxyAdmin} from ${owner} to the switch ${switchAddress}...`);
+      const tx = await (admin.connect(ownerSigner) as Contract).getFunction("transferOwnership")(switchAddress);
+      const receipt = await tx.wait();
+      result.ownershipTransferTx = receipt.hash as string;
+    } else {
+      pending.push(await ownershipCall(ethersProvider, owner, proxyAdmin, switchAddress, admin));
+    }
+  } else {
+    log(`The switch already owns ProxyAdmin ${proxyAdmin}.`);
+  }
+
+  // Step 2: the approver adopts.
+  const approver = getAddress((await sw.getFunction("approver")()) as string);
+  const adoptData = sw.interface.encodeFunctionData("adopt", [proxy, proxyAdmin, implementation]);
+  const approverSigner = locals.get(approver.toLowerCase());
+  if (pending.length === 0 && approverSigner !== undefined) {
+    const connected = sw.connect(approverSigner) as Contract;
+    try {
+      await connected.getFunction("adopt").staticCall(proxy, proxyAdmin, implementation);
+    } catch (error) {
+      const revert = await decodeSwitchRevert(error, sw.interface);
+      if (revert === undefined) throw error;
+      throw new BlueGreenError(`adopt(${proxy}) would fail. ${explainSwitchRevert(revert)}`, error as Error);
+    }
+    log(`Adopting ${proxy} (implementation ${implementation}) from the approver ${approver}...`);
+    const tx = await connected.getFunction("adopt")(proxy, proxyAdmin, implementation);
+    const receipt = await tx.wait();
+    result.adoptTx = receipt.hash as string;
+    await verifyAdopted(options, switchAddress, proxy, implementation);
+    result.ok = true;
+    return result;
+  }
+
+  pending.push({
+    role: "approver",
+    from: approver,
+    to: switchAddress,
+    value: "0",
+    data: adoptData,
+    description:
+      `BlueGreenSwitch.adopt(${proxy}, ${proxyAdmin}, ${implementation}): the switch starts managing the proxy; ` +
+      (adminVersion === 5
+        ? "it upgrades the proxy to its current implementation with no call, which changes nothing and makes the tracked implementation true."
+        : "it checks the admin and implementation through the v4 ProxyAdmin."),
+  });
+  const waiting = pending.map((p) => (p.role === "approver" ? `the approver ${p.from}` : `the ProxyAdmin owner ${p.from}`));
+  result.error =
+    `${waiting.join(" and then ")} ${pending.length > 1 ? "are" : "is"} not a local account of network "${networkName}", so the adoption stops here. ` +
+    "Have them send the listed calls in order (to, data), then run bg:adopt again to check. " +
+    (approverSigner === undefined
+      ? "When the approver is a Safe, submit its call through the Safe (Transaction Builder); bg:propose will build Safe transactions for this in a later version."
+      : "");
+  result.error = result.error.trim();
+  return result;
+}
+
+async function proxyAdminVersion(admin: Contract): Promise<4 | 5> {
+  try {
+    const version = (await admin.getFunction("UPGRADE_INTERFACE_VERSION")()) as string;
+    if (version === "5.0.0") return 5;
+    throw new BlueGreenError(
+      `ProxyAdmin ${await admin.getAddress()} reports upgrade interface version "${version}"; the switch supports OpenZeppelin v4 and v5 ProxyAdmins only.`,
+    );
+  } catch (error) {
+    if (error instanceof BlueGreenError) throw error;
+    return 4;
+  }
+}
+
+async function readOwner(admin: Contract, proxyAdmin: string, proxy: string): Promise<string> {
+  try {
+    return getAddress((await admin.getFunction("owner")()) as string);
+  } catch (error) {
+    throw new BlueGreenError(
+      `The admin of ${proxy} (${proxyAdmin}, from its ERC-1967 admin slot) does not answer owner(): it is not an OpenZeppelin ProxyAdmin. ` +
+        "hardhat-bluegreen adopts proxies administered by a ProxyAdmin.",
+      error as Error,
+    );
+  }
+}
+
+/**
+ * The call that hands the ProxyAdmin to the switch. When the owner is an
+ * older BlueGreenSwitch, that is its `release`, made by its approver.
+ */
+async function ownershipCall(
+  provider: Provider,
+  owner: string,
+  proxyAdmin: string,
+  switchAddress: string,
+  admin: Contract,
+): Promise<PendingCall> {
+  if ((await provider.getCode(owner)) !== "0x" && (await isSwitchAt(provider, owner))) {
+    const previous = await switchContract(owner, provider);
+    const previousApprover = getAddress((await previous.getFunction("approver")()) as string);
+    return {
+      role: "proxy-admin-owner",
+      from: previousApprover,
+      to: owner,
+      value: "0",
+      data: previous.interface.encodeFunctionData("release", [proxyAdmin, switchAddress]),
+      description: `BlueGreenSwitch(${owner}).release(${proxyAdmin}, ${switchAddress}): the previous switch hands the ProxyAdmin to this one (its approver sends it).`,
+    };
+  }
+  return {
+    role: "proxy-admin-owner",
+    from: owner,
+    to: proxyAdmin,
+    value: "0",
+    data: admin.interface.encodeFunctionData("transferOwnership", [switchAddress]),
+    description: `ProxyAdmin(${proxyAdmin}).transferOwnership(${switchAddress}): the switch becomes the only upgrader of the proxy.`,
+  };
+}
+
+/** The chain must now agree with what was asked: the switch tracks the proxy, and the slot did not move. */
+async function verifyAdopted(options: AdoptProxyOptions, switchAddress: string, proxy: string, implementation: string): Promise<void> {
+  const tracked = await readProxyRelease(options.ethersProvider, switchAddress, proxy);
+  const onChain = await readTransparentProxy(options.provider, proxy, options.networkName);
+  if (!tracked.adopted || getAddress(tracked.implementation) !== implementation || getAddress(onChain.implementation) !== implementation) {
+    throw new BlueGreenError(
+      `After adopt, the switch tracks ${tracked.implementation} and the proxy's slot holds ${onChain.implementation}, but ${implementation} was expected. ` +
+        "Something upgraded the proxy concurrently; check its history before releasing.",
+    );
+  }
+}

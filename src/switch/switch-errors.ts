@@ -1,0 +1,45 @@
+/**
+ * What each of the switch's custom errors means for a person, and what to do
+ * about it. Used wherever a switch call fails (adopt, promote, rollback).
+ */
+import type { SwitchRevert } from "./read-switch.js";
+
+const HINTS: Record<string, string> = {
+  NotApprover: "Only the switch's approver may do this. Send it from the approver (through its Safe if it is one).",
+  NotPendingApprover: "Only the proposed approver can accept. Send acceptApprover() from the address the approver proposed.",
+  NotGuardianOrApprover: "Only a guardian or the approver may schedule a rollback. Ask the approver to add the account with addGuardian.",
+  ZeroAddress: "An address argument is zero. Pass a real address.",
+  InvalidRollbackDelay: "The rollback delay is out of bounds (args: delay, min, max in seconds).",
+  InvalidRollbackWindow: "The rollback window is out of bounds (args: window, min, max in seconds).",
+  DelayNotShorterThanWindow: "The rollback delay must be shorter than the rollback window.",
+  GuardianAlreadyAdded: "That account is already a guardian.",
+  NotAGuardian: "That account is not a guardian.",
+  NotAContract: "The address has no code. Check it, and that you are on the right network.",
+  NotAProxyAdmin: "That address does not answer owner(): it is not an OpenZeppelin ProxyAdmin.",
+  UnsupportedProxyAdmin: "The ProxyAdmin reports an upgrade interface version the switch does not know (it supports OpenZeppelin v4 and v5).",
+  NotProxyAdminOwner: "The switch does not own this ProxyAdmin yet. Its current owner must call transferOwnership(switch) first.",
+  ProxyAdminMismatch: "That ProxyAdmin is not the admin of the proxy. Read the proxy's ERC-1967 admin slot and pass that address.",
+  ImplementationMismatch: "The stated implementation is not what the proxy runs. Read the ERC-1967 implementation slot and pass that address.",
+  AlreadyAdopted: "The switch already manages this proxy.",
+  NotAdopted: "The switch does not manage this proxy. Adopt it first: npx hardhat bg:adopt --proxy <address>.",
+  ReleaseStillOpen: "The proxy's latest release still has an open rollback window. Finalize it (or roll it back) before promoting another.",
+  UnexpectedBlue: "The proxy no longer runs the blue this promote expected (someone else upgraded it). Re-stage the release from the current implementation.",
+  CodehashMismatch: "Green's on-chain code is not the staged bytecode. Check the green address and re-stage if green was redeployed.",
+  GreenIsBlue: "Green is the implementation the proxy already runs.",
+  EmptyEvidenceHash: "The evidence hash is zero. Run the gates, which compute it.",
+  EmptyBatch: "The batch promote lists no proxies.",
+  ReleaseNotLive: "The release is not live (no open window, or a rollback is already scheduled).",
+  NoRollbackScheduled: "No rollback is scheduled for this proxy.",
+  RollbackWindowClosed: "The rollback window of this release has ended: it can only be finalized now.",
+  RollbackNotReady: "The rollback's delay has not passed yet (arg: time it becomes executable).",
+  RollbackAlreadyReady: "The rollback's delay is over: it can no longer be vetoed, only executed.",
+  WindowStillOpen: "The rollback window is still open; only the approver can finalize before it ends.",
+  InvalidNewOwner: "Pass a real new owner for the ProxyAdmin (not zero, not the switch).",
+  ReentrancyGuardReentrantCall: "A call reentered the switch (for example green's initializer); the switch refuses that.",
+};
+
+/** One sentence for a person: the decoded error and what to do about it. */
+export function explainSwitchRevert(revert: SwitchRevert): string {
+  const hint = HINTS[revert.name];
+  return hint === undefined ? `The switch reverted with ${revert.signature}.` : `The switch reverted with ${revert.signature}. ${hint}`;
+}

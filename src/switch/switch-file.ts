@@ -1,0 +1,61 @@
+/**
+ * `.bluegreen/<chainId>/switch.json`: where the switch of a chain was
+ * deployed, and with which settings. Written once by `bg:init`; every later
+ * step finds the switch through it. The settings recorded are those of the
+ * deployment: the approver and guardians may rotate on chain since, and the
+ * chain is the source of truth for them (see `read-switch.ts`).
+ */
+import { z } from "zod";
+
+import { BlueGreenError } from "../errors.js";
+import type { ReleaseStore } from "../release/store.js";
+
+export const SWITCH_FILE = "switch.json";
+export const SWITCH_FILE_SCHEMA_VERSION = 1;
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
+const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hash");
+
+export const switchFileSchema = z
+  .object({
+    schemaVersion: z.literal(SWITCH_FILE_SCHEMA_VERSION),
+    chainId: z.number().int().positive(),
+    address,
+    approver: address,
+    guardians: z.array(address),
+    /** Seconds. */
+    rollbackDelay: z.number().int().positive(),
+    /** Seconds. */
+    rollbackWindow: z.number().int().positive(),
+    deployTx: bytes32,
+    /** Block of the deployment: where log scans for the switch's events start. */
+    blockNumber: z.number().int().nonnegative(),
+    /** Time of that block, ISO 8601. */
+    deployedAt: z.string().datetime({ offset: true }),
+  })
+  .strict();
+
+export type SwitchFile = z.infer<typeof switchFileSchema>;
+
+/** The switch deployment recorded for a chain; undefined if `bg:init` has not run there. */
+export async function readSwitchFile(store: ReleaseStore, chainId: number): Promise<SwitchFile | undefined> {
+  return store.readChainFile(chainId, SWITCH_FILE, switchFileSchema);
+}
+
+/** Validates and writes the chain's switch file (atomically, under the chain lock). */
+export async function writeSwitchFile(store: ReleaseStore, file: SwitchFile): Promise<string> {
+  return store.writeChainFile(file.chainId, SWITCH_FILE, switchFileSchema.parse(file));
+}
+
+/**
+ * Like `readSwitchFile`, but a missing file is a user error that says how to
+ * deploy the switch.
+ */
+export async function requireSwitchFile(store: ReleaseStore, chainId: number, networkName: string): Promise<SwitchFile> {
+  const file = await readSwitchFile(store, chainId);
+  if (file !== undefined) return file;
+  throw new BlueGreenError(
+    `No BlueGreenSwitch is recorded for network "${networkName}" (chain ${chainId}). ` +
+      `Deploy one first: npx hardhat bg:init --network ${networkName} --approver <address> --guardians <a,b>`,
+  );
+}
