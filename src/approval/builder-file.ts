@@ -81,7 +81,7 @@ export function serializeForChecksum(value: unknown): string {
  * keccak256 over the serialization of exactly `file` (with its `meta.name`
  * set to null). Callers strip `meta.checksum` first; see `builderFileChecksum`.
  */
-export function checksumOf(file: object & { meta: object }): string {
+export function checksumOf(file: { meta: object; [key: string]: unknown }): string {
   return keccak256(toUtf8Bytes(serializeForChecksum({ ...file, meta: { ...file.meta, name: null } })));
 }
 

@@ -16,4 +16,9 @@ export const releaseTasks = [
     .addFlag({ name: "json", description: "Print one JSON document on stdout" })
     .setAction(() => import("../../tasks/status.js"))
     .build(),
+
+  task("bg:demo", "Run the demo: stage a real upgrade on an embedded chain and print the release")
+    .addFlag({ name: "json", description: "Print one JSON document on stdout" })
+    .setAction(() => import("../../tasks/demo.js"))
+    .build(),
 ];

@@ -214,7 +214,7 @@ const customGateSchema = gateOptions("custom", {
   name: z
     .string({ required_error: "is missing: give the custom gate a name" })
     .regex(CUSTOM_NAME, "must start with a letter and use letters, digits, \".\", \"_\" or \"-\" (at most 64)"),
-  check: z.function({
+  check: z.function(z.tuple([]).rest(z.unknown()), z.unknown(), {
     required_error: "is missing: give an async function (release, connection) => ({ ok, detail })",
     invalid_type_error: "must be a function (release, connection) => ({ ok, detail })",
   }),

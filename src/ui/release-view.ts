@@ -27,7 +27,7 @@ export function stageJson(record: ReleaseRecord, extra: { unchanged: boolean; gr
   };
 }
 
-export function renderStaged(record: ReleaseRecord, unchanged: boolean, recordPath: string): string {
+export function renderStaged(record: ReleaseRecord, unchanged: boolean, recordPath: string, showNext = true): string {
   const lines = [
     unchanged
       ? `${style.bold(`Release ${record.id}`)} is already ${record.state}; nothing changed.`
@@ -45,7 +45,9 @@ export function renderStaged(record: ReleaseRecord, unchanged: boolean, recordPa
   }
   for (const w of record.upgradeSafety.warnings) lines.push(style.warn(`  warning: ${w}`));
   lines.push(`  record  ${recordPath}`);
-  lines.push(style.dim(`  next    npx hardhat bg:replay --network ${record.network} --release ${record.id} --last-blocks 100`));
+  if (showNext) {
+    lines.push(style.dim(`  next    npx hardhat bg:replay --network ${record.network} --release ${record.id} --last-blocks 100`));
+  }
   return lines.join("\n");
 }
 

@@ -12,13 +12,15 @@ export interface CliRun {
 }
 
 export function runHardhat(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliRun> {
+  // The parent `hardhat test` exports HARDHAT_CONFIG; the child must find its own project's config.
+  const { HARDHAT_CONFIG: _parentConfig, ...inherited } = process.env;
   return new Promise((resolve) => {
     execFile(
-      path.join(BIN, "hardhat"),
+      path.join(cwd, "node_modules", ".bin", "hardhat"),
       args,
       {
         cwd,
-        env: { ...process.env, ...env, PATH: `${BIN}${path.delimiter}${process.env.PATH}`, FORCE_COLOR: "0", NO_COLOR: "1" },
+        env: { ...inherited, ...env, PATH: `${BIN}${path.delimiter}${process.env.PATH}`, FORCE_COLOR: "0", NO_COLOR: "1" },
         maxBuffer: 64 * 1024 * 1024,
       },
       (error, stdout, stderr) => {

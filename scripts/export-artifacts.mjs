@@ -1,0 +1,51 @@
+// Copies the artifacts the package ships into artifacts-dist/: the switch
+// (other tools load it by name), the example contracts the demo deploys, and
+// OpenZeppelin's proxy contracts, with the build info OpenZeppelin's
+// validation needs. Users never compile any of them.
+import { cp, mkdir, readFile, readdir, rm } from "node:fs/promises";
+import path from "node:path";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const FROM = path.join(ROOT, "artifacts");
+const TO = path.join(ROOT, "artifacts-dist");
+
+const shipped = (sourceName) =>
+  sourceName === "contracts/BlueGreenSwitch.sol" ||
+  sourceName.startsWith("contracts/examples/") ||
+  sourceName.startsWith("contracts/interfaces/") ||
+  sourceName === "@openzeppelin/contracts/proxy/transparent/TransparentUpgradeableProxy.sol" ||
+  sourceName === "@openzeppelin/contracts/proxy/transparent/ProxyAdmin.sol";
+
+async function* artifactFiles(dir) {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== "build-info") yield* artifactFiles(full);
+    } else if (entry.name.endsWith(".json")) {
+      yield full;
+    }
+  }
+}
+
+await rm(TO, { recursive: true, force: true });
+const buildInfoIds = new Set();
+let count = 0;
+for await (const file of artifactFiles(FROM)) {
+  const artifact = JSON.parse(await readFile(file, "utf8"));
+  if (artifact._format !== "hh3-artifact-1" || !shipped(artifact.sourceName)) continue;
+  const target = path.join(TO, path.relative(FROM, file));
+  await mkdir(path.dirname(target), { recursive: true });
+  await cp(file, target);
+  if (artifact.buildInfoId) buildInfoIds.add(artifact.buildInfoId);
+  count++;
+}
+await mkdir(path.join(TO, "build-info"), { recursive: true });
+for (const id of buildInfoIds) {
+  for (const suffix of [".json", ".output.json"]) {
+    await cp(path.join(FROM, "build-info", id + suffix), path.join(TO, "build-info", id + suffix));
+  }
+}
+if (!(await readdir(path.join(TO, "contracts"))).includes("BlueGreenSwitch.sol")) {
+  throw new Error("export-artifacts: BlueGreenSwitch was not built; run `npx hardhat build` first");
+}
+console.log(`export-artifacts: ${count} artifacts and ${buildInfoIds.size} build infos in artifacts-dist/`);

@@ -1,0 +1,195 @@
+/**
+ * Approver-only calls of the switch, as proposals: what each one pins as
+ * facts and how it reads for a signer. Promote, adopt, cancelRollback,
+ * rollbackNow, an early finalize, release, approver and guardian changes all
+ * go through here and through the same propose → approve → execute path.
+ */
+import { Interface, ZeroAddress, getAddress, id as keccakText } from "ethers";
+
+import { BlueGreenError } from "../errors.js";
+import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
+import { executeProposal, type ExecuteOutcome } from "./execute.js";
+import type { FactQuery } from "./facts.js";
+import { type ApprovalEnv, type ApproverCallSpec, argString, checkProposal, proposeApproverCall, requireProposal, tallySignatures } from "./proposal.js";
+import { EXECUTION_FILE, PROPOSAL_FILE, type ProposalFolder } from "./proposal-folder.js";
+import { proposalSchema } from "./proposal.js";
+import { executionJournalSchema } from "./journal.js";
+import type { Signer } from "ethers";
+
+/** Switch functions only the approver (or, for acceptApprover, the pending approver) may call. */
+export const APPROVER_FUNCTIONS = [
+  "adopt",
+  "promote",
+  "promoteBatch",
+  "scheduleRollback",
+  "cancelRollback",
+  "rollbackNow",
+  "finalize",
+  "release",
+  "proposeApprover",
+  "acceptApprover",
+  "addGuardian",
+  "removeGuardian",
+] as const;
+export type ApproverFunction = (typeof APPROVER_FUNCTIONS)[number];
+
+const OWNER_ABI = new Interface(["function owner() view returns (address)"]);
+
+export interface SwitchRef {
+  address: string;
+  iface: Interface;
+}
+
+/**
+ * Builds the proposal spec of an approver call on the switch: the actor it
+ * needs, a title and rows for people, and the facts that must not change
+ * before it executes.
+ */
+export async function switchCallSpec(
+  env: ApprovalEnv,
+  sw: SwitchRef,
+  functionName: string,
+  args: readonly unknown[],
+  options: { id: string; title?: string; details?: ApproverCallSpec["details"]; facts?: FactQuery[]; pinned?: Record<string, string> },
+): Promise<ApproverCallSpec> {
+  if (!(APPROVER_FUNCTIONS as readonly string[]).includes(functionName)) {
+    throw new BlueGreenError(
+      `${functionName} is not an approver call of the switch. Approver calls: ${APPROVER_FUNCTIONS.join(", ")}. ` +
+        (functionName === "executeRollback" ? "executeRollback is open to anyone: use `bg:rollback --execute`." : ""),
+    );
+  }
+  const fragment = sw.iface.getFunction(functionName);
+  if (fragment === null) throw new BlueGreenError(`The switch has no function ${functionName}. Is its artifact up to date?`);
+  if (args.length !== fragment.inputs.length) {
+    throw new BlueGreenError(
+      `${fragment.format("sighash")} takes ${fragment.inputs.length} argument(s) (${fragment.inputs.map((i) => `${i.type} ${i.name}`).join(", ")}); got ${args.length}.`,
+    );
+  }
+  const byName = Object.fromEntries(fragment.inputs.map((input, i) => [input.name, args[i]]));
+  const role = functionName === "acceptApprover" ? "pendingApprover" : "approver";
+  const actor = await readRole(env, sw, role);
+  if (actor === ZeroAddress) {
+    throw new BlueGreenError("The switch has no pending approver. The current approver proposes one first (proposeApprover).");
+  }
+
+  const facts: FactQuery[] = [switchView(sw, role, [], `switch ${role}`, ["address"])];
+  const proxy = typeof byName.proxy === "string" ? getAddress(byName.proxy) : undefined;
+  if (proxy !== undefined) {
+    facts.push(switchView(sw, "proxyState", [proxy], `switch's record of proxy ${proxy}`, [proxyStateType(sw.iface)]));
+  }
+  const proxyAdmin = typeof byName.proxyAdmin === "string" ? getAddress(byName.proxyAdmin) : undefined;
+  if (proxyAdmin !== undefined) {
+    facts.push({ kind: "call", label: `owner of ProxyAdmin ${proxyAdmin}`, to: proxyAdmin, data: OWNER_ABI.encodeFunctionData("owner"), returns: ["address"] });
+  }
+  if (functionName === "adopt" && proxy !== undefined) {
+    facts.push({ kind: "storage", label: `implementation slot of proxy ${proxy}`, address: proxy, slot: IMPLEMENTATION_SLOT });
+  }
+  if (functionName === "release" && proxyAdmin !== undefined) {
+    facts.push(switchView(sw, "proxiesOf", [proxyAdmin], `proxies of ProxyAdmin ${proxyAdmin}`, ["address[]"]));
+  }
+  if (functionName === "addGuardian" || functionName === "removeGuardian") {
+    facts.push(switchView(sw, "guardians", [], "switch guardians", ["address[]"]));
+  }
+  if (functionName === "proposeApprover") {
+    facts.push(switchView(sw, "pendingApprover", [], "switch pending approver", ["address"]));
+  }
+  facts.push(...(options.facts ?? []));
+
+  return {
+    id: options.id,
+    to: sw.address,
+    fragment,
+    args,
+    actor,
+    title: options.title ?? defaultTitle(functionName, byName),
+    details: options.details ?? [
+      { label: "switch", value: getAddress(sw.address) },
+      ...fragment.inputs.map((input, i) => ({ label: input.name || `arg${i}`, value: argString(args[i]) })),
+    ],
+    facts,
+    ...(options.pinned !== undefined ? { pinned: options.pinned } : {}),
+  };
+}
+
+/** A fact that reads a view of the switch. */
+export function switchView(sw: SwitchRef, fn: string, args: unknown[], label: string, returns: string[]): FactQuery {
+  return { kind: "call", label, to: getAddress(sw.address), data: sw.iface.encodeFunctionData(fn, args), returns };
+}
+
+function proxyStateType(iface: Interface): string {
+  return iface.getFunction("proxyState")!.outputs[0]!.format("sighash");
+}
+
+async function readRole(env: ApprovalEnv, sw: SwitchRef, role: "approver" | "pendingApprover"): Promise<string> {
+  const raw = await env.provider.call({ to: sw.address, data: sw.iface.encodeFunctionData(role) });
+  return getAddress(sw.iface.decodeFunctionResult(role, raw)[0] as string);
+}
+
+function defaultTitle(fn: string, a: Record<string, unknown>): string {
+  const s = (v: unknown) => argString(v);
+  switch (fn) {
+    case "adopt":
+      return `Adopt proxy ${s(a.proxy)} (ProxyAdmin ${s(a.proxyAdmin)}, running ${s(a.currentImplementation)}) into the switch`;
+    case "cancelRollback":
+      return `Veto the scheduled rollback of proxy ${s(a.proxy)}`;
+    case "rollbackNow":
+      return `Roll proxy ${s(a.proxy)} back to blue now`;
+    case "finalize":
+      return `Finalize the release of proxy ${s(a.proxy)} before its window ends`;
+    case "scheduleRollback":
+      return `Schedule a rollback of proxy ${s(a.proxy)}`;
+    case "release":
+      return `Hand ProxyAdmin ${s(a.proxyAdmin)} back to ${s(a.newOwner)}`;
+    case "proposeApprover":
+      return `Propose ${s(a.newApprover)} as the switch's next approver`;
+    case "acceptApprover":
+      return "Accept the switch's approver role";
+    case "addGuardian":
+      return `Add guardian ${s(a.guardian)}`;
+    case "removeGuardian":
+      return `Remove guardian ${s(a.guardian)}`;
+    default:
+      return `${fn}(${Object.values(a).map(s).join(", ")})`;
+  }
+}
+
+/** A short, stable id for a call outside releases: function name and a hash of its calldata. */
+export function defaultCallId(spec: Pick<ApproverCallSpec, "fragment" | "args">): string {
+  const data = new Interface([spec.fragment]).encodeFunctionData(spec.fragment, spec.args);
+  const kebab = spec.fragment.name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+  return `${kebab}-${keccakText(data).slice(2, 10)}`;
+}
+
+export type AdvanceOutcome =
+  | { status: "proposed"; folder: ProposalFolder; signatures: number; threshold: number; missing: number }
+  | ExecuteOutcome;
+
+/**
+ * Moves an approver call one step on, whatever step it is at: proposes it if
+ * there is no current proposal (or the one there went stale), executes it
+ * once it has enough signatures (at once for a plain-account approver), or
+ * says how many signatures are missing. Used by `bg:rollback --cancel/--now`
+ * and an early `bg:finalize`, which users simply re-run.
+ */
+export async function advanceApproverCall(
+  env: ApprovalEnv,
+  folder: ProposalFolder,
+  spec: ApproverCallSpec,
+  executor: Signer,
+): Promise<AdvanceOutcome> {
+  const existing = await folder.read(PROPOSAL_FILE, proposalSchema);
+  const journal = await folder.read(EXECUTION_FILE, executionJournalSchema);
+  const data = new Interface([spec.fragment]).encodeFunctionData(spec.fragment, spec.args);
+  let current = existing !== undefined && existing.call.data.toLowerCase() === data.toLowerCase();
+  if (current && journal === undefined) {
+    const check = await checkProposal(env, existing!);
+    current = !check.nonceUsed && check.drifts.length === 0;
+  }
+  if (!current) await proposeApproverCall(env, folder, spec);
+  const outcome = await executeProposal(env, folder, { executor });
+  if (outcome.status === "executed") return outcome;
+  const proposal = await requireProposal(folder);
+  const check = await checkProposal(env, proposal);
+  const tally = await tallySignatures(folder, proposal, check.safe!);
+  return { status: "proposed", folder, signatures: tally.signatures.length, threshold: tally.threshold, missing: tally.missing };
+}

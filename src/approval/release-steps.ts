@@ -1,0 +1,120 @@
+/**
+ * What the approval and switch steps write into a release record:
+ * `steps.proposal`, `steps.approval`, `steps.switch`, `steps.rollback` and
+ * `steps.finalize`. Each is validated here, the module that owns it.
+ */
+import { z } from "zod";
+
+import { BlueGreenError } from "../errors.js";
+import type { ReleaseRecord } from "../release/record.js";
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
+const isoTime = z.string().datetime({ offset: true });
+
+export const proposalStepSchema = z
+  .object({
+    approver: z.object({ kind: z.enum(["safe", "account"]), address }).strict(),
+    switch: address,
+    to: address,
+    data: z.string(),
+    safeTxHash: bytes32.optional(),
+    nonce: z.string().optional(),
+    domainHash: bytes32.optional(),
+    messageHash: bytes32.optional(),
+    evidenceHash: bytes32,
+    proposalFile: z.string(),
+    summaryFile: z.string(),
+    builderFile: z.string().optional(),
+    blockNumber: z.number().int().nonnegative(),
+    at: isoTime,
+  })
+  .strict();
+
+export const approvalStepSchema = z
+  .object({
+    signers: z.array(address),
+    threshold: z.number().int().positive(),
+    missing: z.number().int().nonnegative(),
+    at: isoTime,
+  })
+  .strict();
+
+export const switchStepSchema = z
+  .object({
+    txHash: bytes32,
+    blockNumber: z.number().int().nonnegative(),
+    executor: address,
+    implementation: address,
+    evidenceHash: bytes32,
+    promotedAt: isoTime,
+    windowEnd: isoTime,
+    /** True when the transaction was found mined on a re-run rather than sent by that run. */
+    resumed: z.boolean(),
+    at: isoTime,
+  })
+  .strict();
+
+export const rollbackStepSchema = z
+  .object({
+    scheduledBy: address.optional(),
+    scheduleTx: bytes32.optional(),
+    readyAt: isoTime.optional(),
+    cancelledTx: bytes32.optional(),
+    rolledBackTx: bytes32.optional(),
+    rolledBackBy: address.optional(),
+    immediate: z.boolean().optional(),
+    implementation: address.optional(),
+    at: isoTime,
+  })
+  .strict();
+
+export const finalizeStepSchema = z
+  .object({
+    txHash: bytes32,
+    by: address,
+    early: z.boolean(),
+    at: isoTime,
+  })
+  .strict();
+
+export type ProposalStep = z.infer<typeof proposalStepSchema>;
+export type ApprovalStep = z.infer<typeof approvalStepSchema>;
+export type SwitchStep = z.infer<typeof switchStepSchema>;
+export type RollbackStep = z.infer<typeof rollbackStepSchema>;
+export type FinalizeStep = z.infer<typeof finalizeStepSchema>;
+
+const SCHEMAS = {
+  proposal: proposalStepSchema,
+  approval: approvalStepSchema,
+  switch: switchStepSchema,
+  rollback: rollbackStepSchema,
+  finalize: finalizeStepSchema,
+} as const;
+
+type StepName = keyof typeof SCHEMAS;
+
+/** Reads one of these steps from a record; undefined when it was never written. */
+export function readStep<N extends StepName>(record: ReleaseRecord, name: N): z.infer<(typeof SCHEMAS)[N]> | undefined {
+  const raw = record.steps[name];
+  if (raw === undefined) return undefined;
+  const parsed = SCHEMAS[name].safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new BlueGreenError(
+      `Release "${record.id}" has an unreadable steps.${name}.${issue.path.join(".")}: ${issue.message.toLowerCase()}. ` +
+        "Restore release.json from git.",
+    );
+  }
+  return parsed.data as z.infer<(typeof SCHEMAS)[N]>;
+}
+
+/** The record with one step replaced (validated first). */
+export function withStep<N extends StepName>(record: ReleaseRecord, name: N, value: z.infer<(typeof SCHEMAS)[N]>): ReleaseRecord {
+  return { ...record, steps: { ...record.steps, [name]: SCHEMAS[name].parse(value) as Record<string, unknown> } };
+}
+
+/** Unix seconds as ISO 8601. */
+export function isoFromUnix(seconds: number | bigint): string {
+  return new Date(Number(seconds) * 1000).toISOString();
+}

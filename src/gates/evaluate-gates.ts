@@ -1,0 +1,107 @@
+/**
+ * Runs every configured gate for one release, in a fixed order, and lists
+ * the ones the config leaves out as "not configured".
+ */
+import type { ReleaseRecord } from "../release/record.js";
+import { evaluateAuditsGate } from "./audits-gate.js";
+import type { GatesConfig } from "./config.js";
+import { evaluateCoverageGate } from "./coverage-gate.js";
+import { evaluateCustomGate } from "./custom-gates.js";
+import { gateResult, notConfigured, type GateResult } from "./gate-result.js";
+import { evaluateReplayGate } from "./replay-gate.js";
+import { evaluateRollbackSafetyGate, evaluateUpgradeSafetyGate } from "./safety-gates.js";
+import { evaluateTestnetGate, type Eip1193Provider, type TestnetSwitchLocation } from "./testnet-gate.js";
+
+export interface GateEnvironment<C = unknown> {
+  projectRoot: string;
+  /** The release's folder in the store (replay reports live there). */
+  releaseDir: string;
+  /** The connection to the release's network, handed to custom gates. */
+  connection: C;
+  /** Opens a connection to another network of the config (the testnet); the caller closes it with `close`. */
+  openNetwork: (name: string) => Promise<{ provider: Eip1193Provider; close: () => Promise<void> }>;
+  /** The switch recorded for a chain, if any. */
+  findSwitch: (chainId: number) => Promise<TestnetSwitchLocation | undefined>;
+  /** Progress for people (one line per gate); optional. */
+  progress?: (gate: string) => void;
+}
+
+/** Evaluates all gates. Never throws for a gate's own failure: that is a result. */
+export async function evaluateGates<C>(record: ReleaseRecord, gates: GatesConfig, env: GateEnvironment<C>): Promise<GateResult[]> {
+  const results: GateResult[] = [];
+  const run = async (name: string, evaluate: () => Promise<GateResult> | GateResult) => {
+    env.progress?.(name);
+    try {
+      results.push(await evaluate());
+    } catch (e) {
+      // A bug or an environment problem (unreadable folder, ...) in one gate
+      // must not hide the others' verdicts; it proves nothing either way.
+      results.push(
+        gateResult(name, "inconclusive", requiredOf(gates, name), `could not be evaluated: ${(e as Error)?.message ?? String(e)}`, {
+          fix: "Fix the problem above and run bg:gates again.",
+        }),
+      );
+    }
+  };
+
+  if (gates.audits !== undefined) {
+    const audits = gates.audits;
+    await run("audits", () => evaluateAuditsGate(record, audits, env.projectRoot));
+  } else results.push(notConfigured("audits", "set blueGreen.gates.audits to require signed audit attestations"));
+
+  if (gates.testnet !== undefined) {
+    const testnet = gates.testnet;
+    await run("testnet", async () => {
+      let opened: Awaited<ReturnType<GateEnvironment["openNetwork"]>>;
+      try {
+        opened = await env.openNetwork(testnet.network);
+      } catch (e) {
+        return gateResult("testnet", "inconclusive", testnet.required, `cannot connect to network "${testnet.network}": ${(e as Error)?.message ?? String(e)}`, {
+          fix: `Check network "${testnet.network}" in hardhat.config.ts (its URL and any configuration variables it needs).`,
+          evidence: { network: testnet.network },
+        });
+      }
+      try {
+        return await evaluateTestnetGate({ record, config: testnet, provider: opened.provider, findSwitch: env.findSwitch });
+      } finally {
+        await opened.close().catch(() => {});
+      }
+    });
+  } else results.push(notConfigured("testnet", "set blueGreen.gates.testnet to require bake time on a testnet"));
+
+  if (gates.replay !== undefined) {
+    const replay = gates.replay;
+    await run("replay", () => evaluateReplayGate(record, replay, { releaseDir: env.releaseDir, projectRoot: env.projectRoot }));
+  } else results.push(notConfigured("replay", "set blueGreen.gates.replay to require a clean replay"));
+
+  if (gates.coverage !== undefined) {
+    const coverage = gates.coverage;
+    await run("coverage", () => evaluateCoverageGate(coverage, env.projectRoot));
+  } else results.push(notConfigured("coverage", "set blueGreen.gates.coverage to require line coverage"));
+
+  if (gates.upgradeSafety !== undefined) {
+    const upgradeSafety = gates.upgradeSafety;
+    await run("upgradeSafety", () => evaluateUpgradeSafetyGate(record, upgradeSafety));
+  } else results.push(notConfigured("upgradeSafety", "set blueGreen.gates.upgradeSafety to require stage's validation"));
+
+  if (gates.rollbackSafety !== undefined) {
+    const rollbackSafety = gates.rollbackSafety;
+    await run("rollbackSafety", () => evaluateRollbackSafetyGate(record, rollbackSafety));
+  } else results.push(notConfigured("rollbackSafety", "set blueGreen.gates.rollbackSafety to check that rollback keeps storage readable"));
+
+  for (const gate of gates.custom) {
+    await run(gate.name, () => evaluateCustomGate(gate, record, env.connection as never));
+  }
+  return results;
+}
+
+/** True when every required gate passed. */
+export function allRequiredPass(results: readonly GateResult[]): boolean {
+  return results.every((r) => !r.required || r.status === "pass");
+}
+
+function requiredOf(gates: GatesConfig, name: string): boolean {
+  const builtin = (gates as unknown as Record<string, { required?: boolean } | undefined>)[name];
+  if (builtin !== undefined && typeof builtin === "object" && "required" in builtin) return builtin.required === true;
+  return gates.custom.find((g) => g.name === name)?.required ?? true;
+}

@@ -1,0 +1,300 @@
+/**
+ * The gates step of a release record: `record.steps.gates`.
+ *
+ * It holds every gate's result, the evidence files with their sha256, and
+ * the evidence hash that `promote()` will put on chain. Once a release is
+ * approved or live, that evidence is frozen: later runs of `bg:gates` are
+ * kept apart in `steps.gatesRecheck`, so the record can always show what the
+ * switch was approved on.
+ *
+ * Other steps use `requiredGatesPass` (the proposal) and
+ * `checkEvidenceDrift` (status) from here.
+ */
+import path from "node:path";
+
+import { z } from "zod";
+
+import { BlueGreenError } from "../errors.js";
+import { canTransition, transition, type ReleaseRecord, type ReleaseState } from "../release/record.js";
+import type { ReleaseStore } from "../release/store.js";
+import type { GatesConfig } from "./config.js";
+import { BUILTIN_GATE_NAMES } from "./config.js";
+import { allRequiredPass } from "./evaluate-gates.js";
+import { collectEvidenceFiles, evidenceBytes, evidenceDocument, evidenceHash, sha256File } from "./evidence-hash.js";
+import { evidenceFileSchema, gateResultSchema, type GateResult } from "./gate-result.js";
+
+export const GATES_STEP = "gates";
+export const GATES_RECHECK_STEP = "gatesRecheck";
+/** The exact bytes whose keccak256 is the evidence hash, beside release.json. */
+export const EVIDENCE_FILE = "gates-evidence.json";
+
+/** States in which a release is still being prepared, so its gate evidence may still change. */
+const PREPARING: readonly ReleaseState[] = ["staged", "replayed", "gated", "proposed"];
+
+const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hash");
+
+export const gatesStepSchema = z
+  .object({
+    version: z.literal(1),
+    /** True when every required gate passed. */
+    ok: z.boolean(),
+    evidenceHash: bytes32,
+    greenCodehash: bytes32,
+    results: z.array(gateResultSchema),
+    evidenceFiles: z.array(evidenceFileSchema),
+    at: z.string().datetime({ offset: true }),
+  })
+  .strict();
+export type GatesStep = z.infer<typeof gatesStepSchema>;
+
+/** Reads and validates `record.steps.gates` (or the recheck); undefined when bg:gates never ran. */
+export function readGatesStep(record: ReleaseRecord, which: typeof GATES_STEP | typeof GATES_RECHECK_STEP = GATES_STEP): GatesStep | undefined {
+  const raw = record.steps[which];
+  if (raw === undefined) return undefined;
+  const parsed = gatesStepSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new BlueGreenError(
+      `The gates evidence of release "${record.id}" is unreadable: steps.${which}.${issue.path.join(".")} ${issue.message.toLowerCase()}. ` +
+        `Run \`npx hardhat bg:gates --release ${record.id}\` again to rewrite it.`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Builds the step for a run's results. */
+export function gatesStep(record: ReleaseRecord, results: GateResult[], at: Date): GatesStep {
+  const files = collectEvidenceFiles(results);
+  const doc = evidenceDocument(record, results, files);
+  return {
+    version: 1,
+    ok: allRequiredPass(results),
+    evidenceHash: evidenceHash(doc),
+    greenCodehash: record.green.codehash.toLowerCase(),
+    results,
+    evidenceFiles: files,
+    at: at.toISOString(),
+  };
+}
+
+export interface RecordedGates {
+  record: ReleaseRecord;
+  step: GatesStep;
+  /** Where the run was kept: the release's evidence, or a recheck of a release past approval. */
+  storedAs: typeof GATES_STEP | typeof GATES_RECHECK_STEP;
+  /** The state before and after. */
+  from: ReleaseState;
+  to: ReleaseState;
+  /** Why the state did or did not change, for people. */
+  stateNote: string;
+  /** Path of the evidence document, when one was written. */
+  evidenceFile?: string;
+  /** The evidence hash recorded before this run, if any. */
+  previousEvidenceHash?: string;
+}
+
+/**
+ * Records a run of the gates in the release record, under the store's lock,
+ * and moves the release to "gated" when every required gate passed and its
+ * state allows it.
+ */
+export async function recordGatesRun(
+  store: ReleaseStore,
+  evaluated: ReleaseRecord,
+  results: GateResult[],
+  options: { actor: string; at?: Date },
+): Promise<RecordedGates> {
+  const at = options.at ?? new Date();
+  const step = gatesStep(evaluated, results, at);
+  let outcome: Omit<RecordedGates, "record" | "evidenceFile"> | undefined;
+  const updated = await store.update(evaluated.chainId, evaluated.id, (current) => {
+    if (current === undefined) {
+      throw new BlueGreenError(`Release "${evaluated.id}" disappeared from the store while its gates ran. Stage it again.`);
+    }
+    if (current.green.codehash.toLowerCase() !== step.greenCodehash) {
+      throw new BlueGreenError(
+        `Release "${current.id}" was restaged while its gates ran (green is now ${current.green.codehash}). Run bg:gates again.`,
+      );
+    }
+    // A hand-damaged step must not stop the run that rewrites it.
+    let previous: GatesStep | undefined;
+    try {
+      previous = readGatesStep(current);
+    } catch {
+      previous = undefined;
+    }
+    const from = current.state;
+    if (!PREPARING.includes(from)) {
+      outcome = {
+        step,
+        storedAs: GATES_RECHECK_STEP,
+        from,
+        to: from,
+        stateNote: `release is ${from}: the evidence it was approved on stays in steps.gates; this run was recorded as steps.${GATES_RECHECK_STEP}`,
+        ...(previous !== undefined ? { previousEvidenceHash: previous.evidenceHash } : {}),
+      };
+      return { ...current, steps: { ...current.steps, [GATES_RECHECK_STEP]: step as unknown as Record<string, unknown> }, updatedAt: at.toISOString() };
+    }
+    let next: ReleaseRecord = { ...current, steps: { ...current.steps, [GATES_STEP]: step as unknown as Record<string, unknown> }, updatedAt: at.toISOString() };
+    const changed = previous?.evidenceHash !== step.evidenceHash;
+    let stateNote: string;
+    if (!step.ok) {
+      stateNote =
+        from === "gated" || from === "proposed"
+          ? `release stays ${from}, but its latest gates run failed: bg:propose will refuse it until the required gates pass`
+          : `release stays ${from}: a required gate did not pass`;
+    } else if (from === "gated" && !changed) {
+      stateNote = "release stays gated: the evidence is unchanged";
+    } else if (from === "proposed" && !changed) {
+      stateNote = "release stays proposed: the evidence is unchanged, so the proposal still holds";
+    } else if (canTransition(from, "gated")) {
+      next = transition(next, "gated", { actor: options.actor, at, note: `evidence ${step.evidenceHash}` });
+      stateNote =
+        from === "proposed"
+          ? "release is gated again: the evidence changed, so the earlier proposal no longer matches; propose again"
+          : `release is now gated (was ${from})`;
+    } else {
+      stateNote = `release stays ${from}: it cannot become gated from there`;
+    }
+    outcome = {
+      step,
+      storedAs: GATES_STEP,
+      from,
+      to: next.state,
+      stateNote,
+      ...(previous !== undefined ? { previousEvidenceHash: previous.evidenceHash } : {}),
+    };
+    return next;
+  });
+  if (updated === undefined || outcome === undefined) throw new Error("recordGatesRun: the store returned no record");
+  let evidenceFile: string | undefined;
+  if (outcome.storedAs === GATES_STEP) {
+    const doc = evidenceDocument(updated, step.results, step.evidenceFiles);
+    evidenceFile = await store.writeReleaseFile(updated.chainId, updated.id, EVIDENCE_FILE, evidenceBytes(doc));
+  }
+  return { ...outcome, record: updated, ...(evidenceFile !== undefined ? { evidenceFile } : {}) };
+}
+
+// ---------------------------------------------------------------------------
+// Drift
+
+export interface EvidenceFileDrift {
+  path: string;
+  recorded: string;
+  /** null when the file is gone. */
+  current: string | null;
+  status: "unchanged" | "changed" | "missing";
+}
+
+export interface EvidenceDrift {
+  /** False when bg:gates has not run for this release: nothing to compare. */
+  checked: boolean;
+  /** True when nothing drifted. */
+  ok: boolean;
+  evidenceHash?: string;
+  /** The hash the evidence would have now. */
+  currentHash?: string;
+  /** Green was restaged since the gates ran. */
+  greenChanged: boolean;
+  files: EvidenceFileDrift[];
+  /** One sentence per problem, for people. */
+  problems: string[];
+}
+
+/**
+ * Compares the evidence recorded by bg:gates with the files as they are now
+ * (and with the record's green). Any change means the recorded evidence
+ * hash no longer describes the repository.
+ */
+export async function checkEvidenceDrift(record: ReleaseRecord, projectRoot: string): Promise<EvidenceDrift> {
+  const step = readGatesStep(record);
+  if (step === undefined) return { checked: false, ok: true, greenChanged: false, files: [], problems: [] };
+  const files: EvidenceFileDrift[] = [];
+  for (const f of step.evidenceFiles) {
+    const current = (await sha256File(path.resolve(projectRoot, f.path))) ?? null;
+    files.push({ path: f.path, recorded: f.sha256, current, status: current === null ? "missing" : current === f.sha256 ? "unchanged" : "changed" });
+  }
+  const currentFiles = files.filter((f) => f.current !== null).map((f) => ({ path: f.path, sha256: f.current! }));
+  const currentHash = evidenceHash(evidenceDocument(record, step.results, currentFiles));
+  const greenChanged = record.green.codehash.toLowerCase() !== step.greenCodehash.toLowerCase();
+  const problems: string[] = [];
+  if (greenChanged) problems.push(`green was restaged since bg:gates ran (gated ${step.greenCodehash}, now ${record.green.codehash})`);
+  for (const f of files) {
+    if (f.status === "changed") problems.push(`evidence file ${f.path} changed since bg:gates ran`);
+    if (f.status === "missing") problems.push(`evidence file ${f.path} is missing`);
+  }
+  if (!greenChanged && problems.length === 0 && currentHash !== step.evidenceHash) {
+    problems.push(`the recorded results no longer hash to the recorded evidence hash (steps.gates was edited by hand?)`);
+  }
+  return { checked: true, ok: problems.length === 0, evidenceHash: step.evidenceHash, currentHash, greenChanged, files, problems };
+}
+
+// ---------------------------------------------------------------------------
+// The proposal's precondition
+
+export interface RequiredGatesVerdict {
+  ok: boolean;
+  evidenceHash?: string;
+  /** Required gates that did not pass in the recorded run. */
+  failing: GateResult[];
+  /** Every reason the release may not be proposed, for people. */
+  reasons: string[];
+}
+
+/**
+ * Whether the recorded gates allow a proposal for this record: bg:gates ran
+ * for this green, every required gate passed, and (given the current config)
+ * no gate became required since. Reads the record only; see
+ * `assertRequiredGatesPass` to include evidence drift.
+ */
+export function requiredGatesPass(record: ReleaseRecord, options: { config?: GatesConfig } = {}): RequiredGatesVerdict {
+  const step = readGatesStep(record);
+  const rerun = `Run \`npx hardhat bg:gates --network <net> --release ${record.id}\`.`;
+  if (step === undefined) return { ok: false, failing: [], reasons: [`bg:gates has not run for release "${record.id}". ${rerun}`] };
+  const reasons: string[] = [];
+  if (step.greenCodehash.toLowerCase() !== record.green.codehash.toLowerCase()) {
+    reasons.push(`the gates ran for green ${step.greenCodehash}, but the release's green is now ${record.green.codehash}. ${rerun}`);
+  }
+  const failing = step.results.filter((r) => r.required && r.status !== "pass");
+  for (const r of failing) reasons.push(`required gate ${r.name} is ${r.status}: ${r.detail}`);
+  if (options.config !== undefined) {
+    for (const name of requiredGateNames(options.config)) {
+      const recorded = step.results.find((r) => r.name === name);
+      if (recorded === undefined || !recorded.required) {
+        reasons.push(`gate ${name} is required by the current config but was not required when bg:gates ran. ${rerun}`);
+      }
+    }
+  }
+  return { ok: reasons.length === 0, evidenceHash: step.evidenceHash, failing, reasons };
+}
+
+/**
+ * Throws a BlueGreenError listing every reason the release may not be
+ * proposed (failing gates, config changes, drifted evidence); returns the
+ * evidence hash to promote with otherwise.
+ */
+export async function assertRequiredGatesPass(
+  record: ReleaseRecord,
+  options: { projectRoot: string; config?: GatesConfig },
+): Promise<{ evidenceHash: string }> {
+  const verdict = requiredGatesPass(record, options.config !== undefined ? { config: options.config } : {});
+  const drift = await checkEvidenceDrift(record, options.projectRoot);
+  const reasons = [...verdict.reasons, ...drift.problems.filter((p) => !p.startsWith("green was restaged"))];
+  if (!verdict.ok || !drift.ok || verdict.evidenceHash === undefined) {
+    throw new BlueGreenError(
+      `Release "${record.id}" cannot be proposed: ${reasons.join("; ")}. ` +
+        `Fix that, then run \`npx hardhat bg:gates --network <net> --release ${record.id}\` again.`,
+    );
+  }
+  return { evidenceHash: verdict.evidenceHash };
+}
+
+/** Names of the gates the config requires. */
+export function requiredGateNames(config: GatesConfig): string[] {
+  const names: string[] = [];
+  for (const name of BUILTIN_GATE_NAMES) {
+    if (config[name]?.required === true) names.push(name);
+  }
+  for (const g of config.custom) if (g.required) names.push(g.name);
+  return names;
+}

@@ -1,0 +1,71 @@
+import path from "node:path";
+
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+
+import { BlueGreenError } from "../src/errors.js";
+import { resolveGatesConfig, type GatesConfig } from "../src/gates/config.js";
+import { evaluateGates } from "../src/gates/evaluate-gates.js";
+import { checkEvidenceDrift, recordGatesRun } from "../src/gates/gates-step.js";
+import { gatesJson, renderGates, type GatesOutcome } from "../src/gates/gates-view.js";
+import { ReleaseStore } from "../src/release/store.js";
+import { readSwitchFile } from "../src/switch/switch-file.js";
+import { runCommand } from "../src/ui/output.js";
+
+interface GatesArgs {
+  release: string;
+  json: boolean;
+}
+
+/** The resolved gates config (from the plugin's config hook, or resolved here when it is not wired in). */
+export function gatesConfigOf(hre: HardhatRuntimeEnvironment): GatesConfig {
+  const resolved = (hre.config.blueGreen as { gates?: GatesConfig }).gates;
+  if (resolved !== undefined) return resolved;
+  const user = (hre.userConfig.blueGreen as { gates?: Parameters<typeof resolveGatesConfig>[0] } | undefined)?.gates;
+  return resolveGatesConfig(user, hre.config.paths.root);
+}
+
+export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+  await runCommand(
+    args.json,
+    async (out): Promise<GatesOutcome> => {
+      if (args.release === "") {
+        throw new BlueGreenError("Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
+      }
+      const connection = await hre.network.getOrCreate();
+      const chainId = Number(BigInt((await connection.provider.request({ method: "eth_chainId" })) as string));
+      const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
+      const record = await store.get(chainId, args.release);
+      const projectRoot = hre.config.paths.root;
+      const config = gatesConfigOf(hre);
+      const driftBefore = await checkEvidenceDrift(record, projectRoot);
+
+      const results = await evaluateGates(record, config, {
+        projectRoot,
+        releaseDir: store.releaseDir(chainId, record.id),
+        connection,
+        openNetwork: async (name) => {
+          const testnet = await hre.network.create(name);
+          return { provider: testnet.provider, close: () => testnet.close() };
+        },
+        findSwitch: async (testnetChainId) => {
+          const file = await readSwitchFile(store, testnetChainId);
+          if (file === undefined) return undefined;
+          return {
+            address: file.address,
+            blockNumber: file.blockNumber,
+            source: path.relative(process.cwd(), path.join(store.chainDir(testnetChainId), "switch.json")),
+          };
+        },
+        progress: (gate) => {
+          if (out.interactive) out.info(`checking ${gate}...`);
+        },
+      });
+      const recorded = await recordGatesRun(store, record, results, { actor: "bg:gates" });
+      return gatesJson(recorded, {
+        ...(recorded.evidenceFile !== undefined ? { evidenceFile: path.relative(process.cwd(), recorded.evidenceFile) } : {}),
+        driftBefore,
+      });
+    },
+    renderGates,
+  );
+}
