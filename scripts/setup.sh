@@ -10,3 +10,5 @@ if [ -f package-lock.json ]; then install=ci; else install=install; fi
 npx --yes --package=node@22 -- npm "$install" --no-audit --no-fund
 # Prove the native EDR binding loads before anything else depends on it.
 node_modules/.bin/node -e "import('@nomicfoundation/edr').then(() => console.log('setup: Node', process.version, 'with EDR ready'))"
+# Compile the contracts, export the shipped artifacts and build dist/.
+PATH="$PWD/node_modules/.bin:$PATH" npm run build --silent
