@@ -99,11 +99,14 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     /// @dev A v5 proxy has no implementation getter, and storage of other contracts
     /// cannot be read on chain, so the stated implementation is not trusted: for a v5
     /// ProxyAdmin the switch upgrades the proxy to `currentImplementation` with empty
-    /// data, which makes the tracked implementation true by construction (and proves
-    /// that `proxyAdmin` can upgrade `proxy`). When the statement was right this
-    /// changes nothing; the CLI fills it from the ERC-1967 slot so the approver signs
-    /// the fact. For a v4 ProxyAdmin the proxy answers the admin and implementation
-    /// through the ProxyAdmin, so both are checked instead and nothing is upgraded.
+    /// data, which makes the tracked implementation true by construction, and shows
+    /// that `proxyAdmin` can upgrade `proxy` (a non-admin's upgrade call falls through
+    /// to the implementation, which normally has no `upgradeToAndCall`). When the
+    /// statement was right this changes nothing; when it was wrong, the stated
+    /// implementation is what the proxy runs afterwards, so the approver signs exactly
+    /// that (`bg:adopt` reads it, and the admin, from the ERC-1967 slots). For a v4
+    /// ProxyAdmin the proxy answers its admin and implementation to the ProxyAdmin, so
+    /// both are checked instead and nothing is upgraded.
     function adopt(address proxy, address proxyAdmin, address currentImplementation_)
         external
         nonReentrant
@@ -257,10 +260,12 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         emit ApproverChanged(previous, msg.sender);
     }
 
+    /// @notice Adds a guardian, who may then schedule rollbacks. Approver only.
     function addGuardian(address guardian) external nonReentrant onlyApprover {
         _addGuardian(guardian);
     }
 
+    /// @notice Removes a guardian. Approver only.
     function removeGuardian(address guardian) external nonReentrant onlyApprover {
         if (!_guardians.remove(guardian)) revert NotAGuardian(guardian);
         emit GuardianRemoved(guardian);
@@ -268,18 +273,22 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- views
 
+    /// @notice True when `account` may schedule rollbacks as a guardian.
     function isGuardian(address account) external view returns (bool) {
         return _guardians.contains(account);
     }
 
+    /// @notice All guardians, in no guaranteed order.
     function guardians() external view returns (address[] memory) {
         return _guardians.values();
     }
 
+    /// @notice True when the switch manages `proxy`.
     function isAdopted(address proxy) external view returns (bool) {
         return _proxies[proxy].proxyAdmin != address(0);
     }
 
+    /// @notice Everything the switch records about `proxy` (all zero if it is not adopted).
     function proxyState(address proxy) external view returns (ProxyState memory) {
         return _proxies[proxy];
     }
@@ -294,6 +303,7 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         return _proxies[proxy].blue;
     }
 
+    /// @notice The adopted proxies upgraded through `proxyAdmin` (one for v5; possibly several for v4).
     function proxiesOf(address proxyAdmin) external view returns (address[] memory) {
         return _proxiesOf[proxyAdmin];
     }

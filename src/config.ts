@@ -5,6 +5,9 @@
  */
 import { z } from "zod";
 
+import { gatesUserConfigSchema, resolveGatesConfig, type GatesConfig, type GatesUserConfig } from "./gates/config.js";
+import { resolveSwitchConfig, switchUserConfigSchema, type SwitchConfig, type SwitchUserConfig } from "./switch/config.js";
+
 /** Validation kinds OpenZeppelin lets a team accept knowingly. */
 export const UNSAFE_ALLOW_KINDS = [
   "state-variable-assignment",
@@ -34,6 +37,8 @@ export const blueGreenUserConfigSchema = z
   .object({
     recordsDir: z.string().min(1).optional(),
     stage: stageUserConfigSchema.optional(),
+    switch: switchUserConfigSchema.optional(),
+    gates: gatesUserConfigSchema.optional(),
   })
   .passthrough();
 
@@ -44,6 +49,10 @@ export interface BlueGreenUserConfig {
   recordsDir?: string;
   /** Options for OpenZeppelin's upgrade-safety validation in `bg:stage`. */
   stage?: StageUserConfig;
+  /** Defaults for `bg:init`: the switch's rollback delay and window, in seconds. */
+  switch?: SwitchUserConfig;
+  /** The release gates `bg:gates` evaluates (see docs/gates.md). */
+  gates?: GatesUserConfig;
 }
 
 export interface StageConfig {
@@ -55,6 +64,8 @@ export interface BlueGreenConfig {
   /** Absolute path of the release records folder. */
   recordsDir: string;
   stage: StageConfig;
+  switch: SwitchConfig;
+  gates: GatesConfig;
 }
 
 export function resolveBlueGreenConfig(
@@ -68,5 +79,7 @@ export function resolveBlueGreenConfig(
       unsafeAllow: user?.stage?.unsafeAllow ?? [],
       unsafeAllowRenames: user?.stage?.unsafeAllowRenames ?? false,
     },
+    switch: resolveSwitchConfig(user?.switch),
+    gates: resolveGatesConfig(user?.gates, projectRoot),
   };
 }

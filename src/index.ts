@@ -1,7 +1,10 @@
 import type { HardhatPlugin } from "hardhat/types/plugins";
 import { definePlugin } from "hardhat/plugins";
 
+import { approvalTasks } from "./commands/approval.js";
+import { gatesTasks } from "./commands/gates.js";
 import { releaseTasks } from "./commands/release.js";
+import { switchTasks } from "./commands/switch.js";
 import { PLUGIN_ID } from "./errors.js";
 
 export type * from "./type-extensions.js";
@@ -13,7 +16,7 @@ const blueGreen: HardhatPlugin = definePlugin({
   hookHandlers: {
     config: () => import("./hooks/config.js"),
   },
-  tasks: [...releaseTasks],
+  tasks: [...releaseTasks, ...switchTasks, ...gatesTasks, ...approvalTasks],
 });
 
 export default blueGreen;

@@ -38,7 +38,15 @@ export default async function attest(args: AttestArgs, hre: HardhatRuntimeEnviro
       if (wallets === "remote") {
         // The node holds the keys: sign through it (eth_signTypedData_v4).
         const connection = await hre.network.getOrCreate();
-        signer = args.signer === "" ? (await connection.ethers.getSigners())[0]! : await connection.ethers.getSigner(args.signer);
+        const signers = await connection.ethers.getSigners();
+        const wanted = args.signer.trim();
+        const found = wanted === "" ? signers[0] : /^\d+$/.test(wanted) ? signers[Number(wanted)] : signers.find((s) => s.address.toLowerCase() === wanted.toLowerCase());
+        if (found === undefined) {
+          throw new BlueGreenError(
+            `--signer ${wanted || "(default)"} is not among the ${signers.length} account(s) the node of network "${networkName}" manages. Pass one of: ${signers.map((s) => s.address).join(", ") || "(none)"}.`,
+          );
+        }
+        signer = found;
       } else {
         signer = pickWallet(wallets, args.signer, networkName);
       }

@@ -3,8 +3,8 @@
  * (`.bluegreen/<chainId>/<release>/`); every other approver call (adopt,
  * release, approver and guardian changes, a veto...) gets its own folder,
  * `.bluegreen/<chainId>/calls/<id>/`. Both hold the same files:
- * proposal.json, safe-tx-builder.json, summary.md, signatures.json and the
- * execution journal.
+ * proposal.json, safe-tx-builder.json, safe-tx-typed-data.json, summary.md,
+ * signatures.json and the execution journal.
  */
 import { rm } from "node:fs/promises";
 import path from "node:path";
@@ -18,6 +18,8 @@ import { type ReleaseStore, readValidated, writeJsonAtomic, writeTextAtomic } fr
 export const PROPOSAL_FILE = "proposal.json";
 export const BUILDER_FILE = "safe-tx-builder.json";
 export const SUMMARY_FILE = "summary.md";
+/** The Safe transaction as EIP-712 typed data, for signing with one's own tools. */
+export const TYPED_DATA_FILE = "safe-tx-typed-data.json";
 export const SIGNATURES_FILE = "signatures.json";
 export const EXECUTION_FILE = "execution.json";
 

@@ -28,6 +28,7 @@ import {
   type ProposalFolder,
   SIGNATURES_FILE,
   SUMMARY_FILE,
+  TYPED_DATA_FILE,
 } from "./proposal-folder.js";
 import {
   type SafeState,
@@ -36,6 +37,7 @@ import {
   hashSafeTransaction,
   readSafeState,
   safeTransactionSchema,
+  safeTxTypedData,
 } from "./safe-transaction.js";
 import {
   type OwnerSignature,
@@ -220,8 +222,10 @@ export async function proposeApproverCall(
       createdAt: now,
     });
     builderFile = await folder.write(BUILDER_FILE, file);
+    await folder.write(TYPED_DATA_FILE, safeTxTypedData(env.chainId, actor.address, safe.tx));
   } else {
     await folder.remove(BUILDER_FILE);
+    await folder.remove(TYPED_DATA_FILE);
   }
 
   // Signatures survive only if they are over this very safeTxHash.

@@ -9,7 +9,7 @@ import { type Interface, type Signer, getAddress } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
 import type { GatesConfig } from "../gates/config.js";
-import { type ReleaseRecord, type ReleaseState, transition } from "../release/record.js";
+import { type ReleaseRecord, type ReleaseState, canTransition, transition } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
 import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import { readProxyRelease } from "../switch/read-switch.js";
@@ -46,10 +46,12 @@ export async function proposeRelease(
   options: { nonce?: bigint; actor: string; now?: Date },
 ): Promise<ProposeReleaseOutcome> {
   const record = await ctx.store.get(ctx.env.chainId, releaseId);
-  if (!PROPOSABLE.includes(record.state)) {
+  if (!canTransition(record.state, "proposed")) {
     throw new BlueGreenError(
       `Release "${record.id}" is ${record.state}; only a release that is staged, replayed, gated or proposed can be proposed.` +
-        (record.state === "approved" ? ` It has its signatures: run \`npx hardhat bg:switch --release ${record.id}\`.` : ""),
+        (record.state === "approved"
+          ? ` It has its signatures: run \`npx hardhat bg:switch --release ${record.id}\`; if its proposal went stale, stage a new release.`
+          : ""),
     );
   }
   const { evidenceHash } = await assertReadyToPropose(record, { projectRoot: ctx.projectRoot, ...(ctx.gatesConfig ? { config: ctx.gatesConfig } : {}) });

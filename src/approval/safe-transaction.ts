@@ -119,6 +119,26 @@ export function hashSafeTransaction(chainId: number | bigint, safe: string, tx: 
   };
 }
 
+/**
+ * The Safe transaction as an `eth_signTypedData_v4` document, for signers who
+ * sign with their own tools (e.g. `cast wallet sign --data --from-file`, a
+ * hardware wallet) instead of bg:approve.
+ */
+export function safeTxTypedData(chainId: number | bigint, safe: string, tx: SafeTransaction): object {
+  return {
+    types: {
+      EIP712Domain: [
+        { name: "chainId", type: "uint256" },
+        { name: "verifyingContract", type: "address" },
+      ],
+      ...SAFE_TX_TYPES,
+    },
+    primaryType: "SafeTx",
+    domain: { chainId: Number(chainId), verifyingContract: getAddress(safe) },
+    message: { ...tx },
+  };
+}
+
 /** What a Safe looks like on chain right now. */
 export interface SafeState {
   address: string;

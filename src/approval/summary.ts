@@ -80,7 +80,9 @@ export function renderProposalSummary(proposal: Proposal, folder: Pick<ProposalF
   lines.push("## Next steps", "");
   if (proposal.actor.kind === "safe") {
     lines.push(`- Each signer: \`npx hardhat bg:approve --network <net> ${folder.option} --signer <owner address>\`,`);
-    lines.push(`  or import \`${proposal.builderFile ?? "safe-tx-builder.json"}\` into the Safe{Wallet} Transaction Builder and check that the safeTxHash matches.`);
+    lines.push(`  or import \`${proposal.builderFile ?? "safe-tx-builder.json"}\` into the Safe{Wallet} Transaction Builder and check that the safeTxHash matches,`);
+    lines.push(`  or sign \`safe-tx-typed-data.json\` with your own tools (e.g. \`cast wallet sign --ledger --data --from-file safe-tx-typed-data.json\`)`);
+    lines.push(`  and add it: \`npx hardhat bg:approve --network <net> ${folder.option} --signature <0x...>\`.`);
   }
   lines.push(`- Then execute: ${proposal.call.functionName === "promote" ? `\`npx hardhat bg:switch --network <net> ${folder.option}\`` : `\`npx hardhat bg:call execute --network <net> ${folder.option}\``}.`);
   lines.push("");

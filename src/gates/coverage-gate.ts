@@ -121,7 +121,7 @@ export async function evaluateCoverageGate(config: CoverageGateConfig, projectRo
   }
   if (summary.percent + 1e-9 >= config.min) return gateResult(name, "pass", config.required, detail, { evidence, files });
   return gateResult(name, "fail", config.required, detail, {
-    fix: `Add tests for the uncovered lines (the HTML report beside the lcov file shows which) until line coverage reaches ${config.min}%, then rerun \`npx hardhat test --coverage\`.`,
+    fix: `Add tests for the uncovered lines (the coverage report shows which) until line coverage reaches ${config.min}%, then rerun \`npx hardhat test --coverage\`.`,
     evidence,
     files,
   });

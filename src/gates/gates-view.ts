@@ -69,7 +69,7 @@ export function renderGates(outcome: GatesOutcome): string {
   for (const g of outcome.gates) {
     rows.push({
       type: "row",
-      cells: [g.name, statusCell(g.status, g.required), g.status === "not-configured" ? "" : g.required ? "yes" : "advisory", clip(g.detail, 110)],
+      cells: [g.name, statusCell(g.status, g.required), g.status === "not-configured" ? "" : g.required ? "yes" : "advisory", clip(g.detail, 80)],
     });
   }
   const lines = [style.bold(`Gates of release ${outcome.release} (chain ${outcome.chainId})`), formatTable(rows)];
@@ -86,7 +86,7 @@ export function renderGates(outcome: GatesOutcome): string {
   lines.push("");
   lines.push(`  evidence hash  ${outcome.evidenceHash}` + (outcome.previousEvidenceHash !== undefined && outcome.previousEvidenceHash !== outcome.evidenceHash ? style.warn(` (was ${outcome.previousEvidenceHash})`) : ""));
   if (outcome.evidenceFile !== undefined) lines.push(`  evidence file  ${outcome.evidenceFile} (keccak256 of its bytes is the evidence hash)`);
-  lines.push(`  release        ${outcome.stateNote}`);
+  lines.push(`  state          ${outcome.stateNote}`);
   lines.push(
     outcome.ok
       ? style.ok(`✔ every required gate passed`)

@@ -6,13 +6,16 @@ import { validateUserConfigZodType } from "@nomicfoundation/hardhat-zod-utils";
 import { z } from "zod";
 
 import { blueGreenUserConfigSchema, resolveBlueGreenConfig } from "../config.js";
+import { validateGatesNetworks } from "../gates/config.js";
 
 export default async (): Promise<Partial<ConfigHooks>> => ({
   async validateUserConfig(userConfig) {
-    return validateUserConfigZodType(
+    const errors = validateUserConfigZodType(
       { blueGreen: userConfig.blueGreen },
       z.object({ blueGreen: blueGreenUserConfigSchema.optional() }),
     );
+    // What the schema cannot see alone: the testnet gate must name a configured network.
+    return [...errors, ...validateGatesNetworks(userConfig.blueGreen?.gates, Object.keys(userConfig.networks ?? {}))];
   },
 
   async resolveUserConfig(userConfig, resolveConfigurationVariable, next) {

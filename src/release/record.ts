@@ -30,7 +30,8 @@ const TRANSITIONS: Record<ReleaseState, readonly ReleaseState[]> = {
   replayed: ["replayed", "gated", "proposed"],
   gated: ["replayed", "gated", "proposed"],
   proposed: ["replayed", "gated", "proposed", "approved", "live"],
-  approved: ["approved", "live"],
+  // A stale approval (its Safe nonce used elsewhere) is proposed afresh.
+  approved: ["proposed", "approved", "live"],
   live: ["rollback-scheduled", "rolled-back", "finalized"],
   "rollback-scheduled": ["live", "rolled-back", "finalized"],
   "rolled-back": [],
@@ -114,6 +115,9 @@ export type RollbackRisk = z.infer<typeof rollbackRiskSchema>;
 
 /** A release id must be safe as a folder name and readable in a terminal. */
 export const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Folder names beside the releases of a chain, so never release ids. */
+export const RESERVED_IDS: readonly string[] = ["calls"];
 
 /**
  * Moves a record to a new state and appends the change to its history.

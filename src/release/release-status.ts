@@ -2,6 +2,7 @@
 import path from "node:path";
 
 import { isUserFacingError } from "../errors.js";
+import { checkEvidenceDrift } from "../gates/gates-step.js";
 import { fileExists, type ReleaseStore } from "./store.js";
 import type { ReleaseRecord } from "./record.js";
 import { findDrift, readChainView, type Drift } from "./reconcile.js";
@@ -12,6 +13,8 @@ import { getChainId } from "../stage/read-proxy.js";
 export interface ReleaseStatus {
   record: ReleaseRecord;
   drift: Drift[];
+  /** Evidence files (audits, reports, lcov) changed since bg:gates hashed them. */
+  evidenceDrift: string[];
 }
 
 export interface ChainStatus {
@@ -23,7 +26,12 @@ export interface ChainStatus {
   unreadable: Array<{ release: string; error: string }>;
 }
 
-export async function releaseStatus(provider: Eip1193Provider, store: ReleaseStore, only?: string): Promise<ChainStatus> {
+export async function releaseStatus(
+  provider: Eip1193Provider,
+  store: ReleaseStore,
+  projectRoot: string,
+  only?: string,
+): Promise<ChainStatus> {
   const chainId = await getChainId(provider);
   const ids = only ? [only] : await store.listIds(chainId);
   const releases: ReleaseStatus[] = [];
@@ -43,7 +51,11 @@ export async function releaseStatus(provider: Eip1193Provider, store: ReleaseSto
       if (await fileExists(path.join(store.releaseDir(chainId, id), DEPLOY_JOURNAL))) interrupted.push(id);
       continue;
     }
-    releases.push({ record, drift: findDrift(record, await readChainView(provider, record)) });
+    releases.push({
+      record,
+      drift: findDrift(record, await readChainView(provider, record)),
+      evidenceDrift: (await checkEvidenceDrift(record, projectRoot)).problems,
+    });
   }
   return { chainId, releases, interrupted, unreadable };
 }

@@ -18,6 +18,7 @@ import { BlueGreenError } from "../errors.js";
 import {
   RECORD_SCHEMA_VERSION,
   RELEASE_ID_PATTERN,
+  RESERVED_IDS,
   type ReleaseRecord,
   releaseRecordSchema,
   sortKeys,
@@ -69,7 +70,7 @@ export class ReleaseStore {
       },
     );
     return entries
-      .filter((e) => e.isDirectory() && RELEASE_ID_PATTERN.test(e.name))
+      .filter((e) => e.isDirectory() && RELEASE_ID_PATTERN.test(e.name) && !RESERVED_IDS.includes(e.name))
       .map((e) => e.name)
       .sort();
   }
@@ -161,6 +162,9 @@ export class ReleaseStore {
 }
 
 export function assertReleaseId(id: string): void {
+  if (RESERVED_IDS.includes(id)) {
+    throw new BlueGreenError(`"${id}" is reserved for bluegreen's own folders; choose another release id.`);
+  }
   if (!RELEASE_ID_PATTERN.test(id)) {
     throw new BlueGreenError(
       `"${id}" is not a valid release id. Use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. "vault-v2").`,

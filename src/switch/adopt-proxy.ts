@@ -141,26 +141,37 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
     return result;
   }
 
-  pending.push({
-    role: "approver",
-    from: approver,
-    to: switchAddress,
-    value: "0",
-    data: adoptData,
-    description:
-      `BlueGreenSwitch.adopt(${proxy}, ${proxyAdmin}, ${implementation}): the switch starts managing the proxy; ` +
-      (adminVersion === 5
-        ? "it upgrades the proxy to its current implementation with no call, which changes nothing and makes the tracked implementation true."
-        : "it checks the admin and implementation through the v4 ProxyAdmin."),
-  });
-  const waiting = pending.map((p) => (p.role === "approver" ? `the approver ${p.from}` : `the ProxyAdmin owner ${p.from}`));
-  result.error =
-    `${waiting.join(" and then ")} ${pending.length > 1 ? "are" : "is"} not a local account of network "${networkName}", so the adoption stops here. ` +
-    "Have them send the listed calls in order (to, data), then run bg:adopt again to check. " +
-    (approverSigner === undefined
-      ? "When the approver is a Safe, submit its call through the Safe (Transaction Builder); bg:propose will build Safe transactions for this in a later version."
-      : "");
-  result.error = result.error.trim();
+  const ownerPending = pending.length > 0;
+  if (!ownerPending || approverSigner === undefined) {
+    pending.push({
+      role: "approver",
+      from: approver,
+      to: switchAddress,
+      value: "0",
+      data: adoptData,
+      description:
+        `BlueGreenSwitch.adopt(${proxy}, ${proxyAdmin}, ${implementation}): the switch starts managing the proxy; ` +
+        (adminVersion === 5
+          ? "it upgrades the proxy to its current implementation with no call, which changes nothing and makes the tracked implementation true."
+          : "it checks the admin and implementation through the v4 ProxyAdmin."),
+    });
+  }
+  const safeNote =
+    "If the approver is a Safe, submit its call through the Safe (for example with its Transaction Builder); " +
+    "Safe proposals for adopt will come with bg:propose.";
+  if (ownerPending) {
+    const owner_ = pending[0]!.from;
+    result.error =
+      `ProxyAdmin ${proxyAdmin} belongs to ${owner_}, which is not a local account of network "${networkName}", so the adoption stops here. ` +
+      `${owner_} must send call 1 (to, data) first. ` +
+      (approverSigner !== undefined
+        ? "Then run bg:adopt again: the approver is a local account and will adopt the proxy."
+        : `Then the approver ${approver}, not a local account either, sends call 2. ${safeNote} Run bg:adopt again afterwards to check.`);
+  } else {
+    result.error =
+      `The switch's approver ${approver} is not a local account of network "${networkName}", so it must send the adopt call listed (to, data). ` +
+      `${safeNote} Run bg:adopt again afterwards to check.`;
+  }
   return result;
 }
 

@@ -6,13 +6,16 @@
  * Hardhat build in `artifacts/`. Library code loads it from here rather than
  * through `hre.artifacts`, which only knows the user's own contracts.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { Interface, type InterfaceAbi } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
+import { packageRoot } from "../packaged-artifacts.js";
+
+export { packageRoot };
 
 export const SWITCH_CONTRACT_NAME = "BlueGreenSwitch";
 
@@ -28,35 +31,6 @@ export interface SwitchArtifact {
 }
 
 let cached: Promise<SwitchArtifact> | undefined;
-
-/**
- * Finds the package root: the nearest folder above this module whose
- * package.json is hardhat-bluegreen's. Works from `src/switch/` (this repo,
- * run through Hardhat's TypeScript loader) and from `dist/src/switch/` (the
- * installed package).
- */
-export function packageRoot(from: string = import.meta.dirname): string {
-  let dir = from;
-  for (;;) {
-    const manifest = path.join(dir, "package.json");
-    if (existsSync(manifest) && isOurManifest(manifest)) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) {
-      throw new Error(`hardhat-bluegreen: no package.json of hardhat-bluegreen above ${from}`);
-    }
-    dir = parent;
-  }
-}
-
-function isOurManifest(file: string): boolean {
-  try {
-    // Synchronous on purpose: it runs once, over a few folders at most.
-    const manifest = JSON.parse(readFileSync(file, "utf8")) as { name?: unknown };
-    return manifest.name === "hardhat-bluegreen";
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Candidate artifact files, in order: the shipped copy first, then this

@@ -68,14 +68,13 @@ export function checkSwitchParameters(raw: SwitchParameters): SwitchParameters {
 
 function parseSwitchAddress(value: string, option: string): string {
   const trimmed = value.trim();
+  if (/^0x[0-9a-fA-F]{40}$/.test(trimmed) && !isAddress(trimmed)) {
+    throw new BlueGreenError(`${option}: "${value}" has an invalid EIP-55 checksum. Copy it again, or write it all in lower case.`);
+  }
   if (!isAddress(trimmed)) {
     throw new BlueGreenError(`${option}: "${value}" is not an address. Pass 0x-prefixed 20-byte hex addresses${option === "--guardians" ? ", separated by commas" : ""}.`);
   }
-  try {
-    return getAddress(trimmed);
-  } catch {
-    throw new BlueGreenError(`${option}: "${value}" has an invalid EIP-55 checksum. Copy it again, or write it all in lower case.`);
-  }
+  return getAddress(trimmed);
 }
 
 /** Deploys a switch with `signer` and waits for it to be mined. */

@@ -53,10 +53,13 @@ export function renderStaged(record: ReleaseRecord, unchanged: boolean, recordPa
 
 export function statusJson(status: ChainStatus, network: string) {
   return {
-    ok: status.releases.every((r) => r.drift.length === 0) && status.interrupted.length === 0 && status.unreadable.length === 0,
+    ok:
+      status.releases.every((r) => r.drift.length === 0 && r.evidenceDrift.length === 0) &&
+      status.interrupted.length === 0 &&
+      status.unreadable.length === 0,
     chainId: status.chainId,
     network,
-    releases: status.releases.map(({ record, drift }) => ({
+    releases: status.releases.map(({ record, drift, evidenceDrift }) => ({
       release: record.id,
       state: record.state,
       proxy: record.proxy,
@@ -64,6 +67,7 @@ export function statusJson(status: ChainStatus, network: string) {
       green: { address: record.green.address, codehash: record.green.codehash, contract: record.green.contract },
       updatedAt: record.updatedAt,
       drift,
+      evidenceDrift,
     })),
     interrupted: status.interrupted,
     unreadable: status.unreadable,
@@ -77,7 +81,8 @@ export function renderStatus(status: ChainStatus, network: string): string {
   const rows: TableItem[] = [
     { type: "header", cells: ["release", "state", "proxy", "blue", "green", "chain"] },
   ];
-  for (const { record, drift } of status.releases) {
+  for (const { record, drift, evidenceDrift } of status.releases) {
+    const problems = drift.length + evidenceDrift.length;
     rows.push({
       type: "row",
       cells: [
@@ -86,13 +91,14 @@ export function renderStatus(status: ChainStatus, network: string): string {
         short(record.proxy),
         short(record.blue.address),
         `${short(record.green.address)} ${record.green.contract}`,
-        drift.length === 0 ? style.ok("in sync") : style.bad(`${drift.length} drift`),
+        problems === 0 ? style.ok("in sync") : style.bad(`${problems} drift`),
       ],
     });
   }
   const lines = [formatTable(rows)];
-  for (const { record, drift } of status.releases) {
+  for (const { record, drift, evidenceDrift } of status.releases) {
     for (const d of drift) lines.push(style.bad(`drift in ${record.id}: ${d.message}`));
+    for (const p of evidenceDrift) lines.push(style.bad(`evidence of ${record.id}: ${p}; run bg:gates again`));
   }
   for (const id of status.interrupted) {
     lines.push(style.warn(`${id}: a stage was interrupted after sending green's deploy; run bg:stage again with the same arguments to resume.`));

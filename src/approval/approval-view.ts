@@ -1,0 +1,179 @@
+/**
+ * What the approval commands print: a short summary for people, and the
+ * --json documents, whose shapes are part of the interface:
+ * - propose: { ok, safe, safeTxHash, nonce, to, data, builderFile }
+ * - approve: { ok, signatures, threshold, missing }
+ * - switch:  { ok, txHash, implementation }
+ * - rollback: { ok, state, readyAt }
+ */
+import path from "node:path";
+
+import { style } from "../ui/output.js";
+import type { ExecuteOutcome } from "./execute.js";
+import type { ApproveOutcome, Proposal, ProposeOutcome } from "./proposal.js";
+import type { SwitchReleaseOutcome } from "./release-switch.js";
+import type { WindowOutcome } from "./release-window.js";
+
+const rel = (file: string | undefined) => (file === undefined ? null : path.relative(process.cwd(), file) || file);
+
+export interface ProposeJson {
+  ok: true;
+  safe: string | null;
+  safeTxHash: string | null;
+  nonce: number | null;
+  to: string;
+  data: string;
+  builderFile: string | null;
+}
+
+export function proposeJson(outcome: ProposeOutcome): ProposeJson {
+  const { proposal } = outcome;
+  return {
+    ok: true,
+    safe: proposal.actor.kind === "safe" ? proposal.actor.address : null,
+    safeTxHash: proposal.safe?.safeTxHash ?? null,
+    nonce: proposal.safe !== undefined ? Number(proposal.safe.tx.nonce) : null,
+    to: proposal.call.to,
+    data: proposal.call.data,
+    builderFile: rel(outcome.builderFile),
+  };
+}
+
+export function renderPropose(outcome: ProposeOutcome, next: string): string {
+  const { proposal } = outcome;
+  const lines = [style.bold(proposal.title)];
+  if (proposal.safe !== undefined && proposal.actor.kind === "safe") {
+    lines.push(
+      `  Safe            ${proposal.actor.address} (${proposal.actor.threshold} of ${proposal.actor.owners.length})`,
+      `  nonce           ${proposal.safe.tx.nonce}`,
+      `  safeTxHash      ${style.bold(proposal.safe.safeTxHash)}`,
+      `  domain hash     ${proposal.safe.domainHash}`,
+      `  message hash    ${proposal.safe.messageHash}`,
+      `  builder file    ${rel(outcome.builderFile)}`,
+    );
+    if (outcome.signaturesKept > 0) lines.push(`  ${outcome.signaturesKept} signature(s) kept: the proposal is unchanged.`);
+    if (outcome.signaturesDropped > 0) lines.push(style.warn(`  ${outcome.signaturesDropped} signature(s) over the previous proposal dropped: owners must sign again.`));
+  } else {
+    lines.push(`  approver        ${proposal.actor.address} (plain account: no signatures needed)`);
+  }
+  lines.push(`  summary         ${rel(outcome.summaryFile)}`, "", next);
+  return lines.join("\n");
+}
+
+export interface ApproveJson {
+  ok: true;
+  signatures: number;
+  threshold: number;
+  missing: number;
+}
+
+export function approveJson(outcome: ApproveOutcome): ApproveJson {
+  return { ok: true, signatures: outcome.signatures.length, threshold: outcome.threshold, missing: outcome.missing };
+}
+
+export function renderApprove(outcome: ApproveOutcome, next: string): string {
+  const head = `${style.ok("✔")} signature of ${outcome.added} added over ${outcome.proposal.safe!.safeTxHash}`;
+  const count = `  ${outcome.signatures.length} of ${outcome.threshold} signatures`;
+  return [head, count, outcome.missing > 0 ? `  ${outcome.missing} more needed.` : next].join("\n");
+}
+
+export interface SwitchJson {
+  ok: boolean;
+  txHash: string | null;
+  implementation: string | null;
+  error?: string;
+  missing?: number;
+}
+
+export function switchJson(outcome: SwitchReleaseOutcome): SwitchJson {
+  if (outcome.status === "waiting") {
+    return { ok: false, txHash: null, implementation: null, missing: outcome.missing, error: waitingMessage(outcome) };
+  }
+  return { ok: true, txHash: outcome.txHash, implementation: outcome.implementation };
+}
+
+function waitingMessage(o: { signatures: number; threshold: number; missing: number }): string {
+  return `${o.missing} signature(s) missing (${o.signatures} of ${o.threshold}); nothing was sent. Owners sign with bg:approve.`;
+}
+
+export function renderSwitch(outcome: SwitchReleaseOutcome): string {
+  if (outcome.status === "waiting") return style.warn(waitingMessage(outcome));
+  const how = outcome.alreadyLive ? "was already live" : outcome.resumed ? "is live (its transaction was found mined)" : "is live";
+  return [
+    `${style.ok("✔")} release ${outcome.record.id} ${how}`,
+    `  proxy           ${outcome.record.proxy}`,
+    `  implementation  ${style.green(outcome.implementation)} (green)`,
+    `  tx              ${outcome.txHash}`,
+    `  rollback window open until ${outcome.windowEnd}`,
+  ].join("\n");
+}
+
+export interface WindowJson {
+  ok: boolean;
+  state: string;
+  readyAt: string | null;
+  /** Only when an approver call was proposed and waits for signatures. */
+  pending?: { call: string; signatures: number; threshold: number; missing: number };
+}
+
+/** bg:rollback's document: { ok, state, readyAt }, plus `pending` while the approver's call awaits signatures. */
+export function windowJson(outcome: WindowOutcome): WindowJson {
+  const base = { ok: true, state: outcome.state, readyAt: outcome.readyAt ?? null };
+  if (outcome.status !== "proposed") return base;
+  return { ...base, pending: { call: outcome.callId, signatures: outcome.signatures, threshold: outcome.threshold, missing: outcome.missing } };
+}
+
+/** bg:finalize's document: { ok, state, txHash }, plus `pending` while an early finalize awaits signatures. */
+export function finalizeJson(outcome: WindowOutcome): { ok: boolean; state: string; txHash: string | null; pending?: WindowJson["pending"] } {
+  const { readyAt: _readyAt, ...rest } = windowJson(outcome);
+  return { ...rest, txHash: outcome.status === "done" ? (outcome.txHash ?? null) : null };
+}
+
+export function renderWindow(outcome: WindowOutcome, verb: string): string {
+  if (outcome.status === "proposed") {
+    return [
+      `${verb} of release ${outcome.record.id} needs the approver: proposed as call ${style.bold(outcome.callId)} (${outcome.callFolder}).`,
+      `  ${outcome.signatures} of ${outcome.threshold} signatures; ${outcome.missing} more needed.`,
+      `  Owners sign: npx hardhat bg:approve --call ${outcome.callId} --signer <owner>`,
+      "  Then run this command again to execute it.",
+    ].join("\n");
+  }
+  const lines = [`${style.ok("✔")} release ${outcome.record.id} is ${outcome.state}${outcome.already ? " (nothing to do)" : ""}`];
+  if (outcome.readyAt !== undefined) lines.push(`  rollback executable from ${outcome.readyAt} (bg:rollback --execute)`);
+  if (outcome.txHash !== undefined) lines.push(`  tx ${outcome.txHash}`);
+  return lines.join("\n");
+}
+
+export interface ExecuteJson {
+  ok: boolean;
+  txHash: string | null;
+  error?: string;
+  missing?: number;
+}
+
+export function executeJson(outcome: ExecuteOutcome): ExecuteJson {
+  if (outcome.status === "waiting") {
+    return {
+      ok: false,
+      txHash: null,
+      missing: outcome.tally.missing,
+      error: waitingMessage({ signatures: outcome.tally.signatures.length, threshold: outcome.tally.threshold, missing: outcome.tally.missing }),
+    };
+  }
+  return { ok: true, txHash: outcome.txHash };
+}
+
+export function renderExecute(outcome: ExecuteOutcome): string {
+  if (outcome.status === "waiting") {
+    return style.warn(
+      waitingMessage({ signatures: outcome.tally.signatures.length, threshold: outcome.tally.threshold, missing: outcome.tally.missing }),
+    );
+  }
+  return `${style.ok("✔")} ${outcome.proposal.title}\n  tx ${outcome.txHash}${outcome.resumed ? " (found mined)" : ""}`;
+}
+
+/** The one-line hint printed after a proposal, per approver kind. */
+export function nextAfterPropose(proposal: Proposal, option: string, executeCommand: string): string {
+  if (proposal.actor.kind === "account") return `Next: ${executeCommand} --signer ${proposal.actor.address}`;
+  return `Next: each owner runs \`npx hardhat bg:approve ${option} --signer <owner>\` (or imports the builder file into the Safe web app), then ${executeCommand}.`;
+}

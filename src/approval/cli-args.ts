@@ -1,0 +1,26 @@
+/** Parsing of the approval commands' options, with messages that say what to pass. */
+import { BlueGreenError } from "../errors.js";
+
+export function requireOption(value: string, what: string): string {
+  if (value === "") throw new BlueGreenError(`Missing ${what}. Pass it on the command line.`);
+  return value;
+}
+
+/** `--nonce`: empty for the Safe's next nonce, else a non-negative integer. */
+export function parseNonce(value: string): bigint | undefined {
+  if (value === "") return undefined;
+  if (!/^\d+$/.test(value)) throw new BlueGreenError(`--nonce ${value} is not a Safe nonce. Pass a non-negative integer, or leave it out.`);
+  return BigInt(value);
+}
+
+/** `--args`: a JSON array of the function's arguments (addresses, hex, numbers as strings). */
+export function parseCallArgs(value: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new BlueGreenError(`--args is not JSON (${(error as Error).message}). Pass a JSON array, e.g. '["0xabc...", "0x"]'.`);
+  }
+  if (!Array.isArray(parsed)) throw new BlueGreenError(`--args must be a JSON array, e.g. '["0xabc..."]'.`);
+  return parsed;
+}

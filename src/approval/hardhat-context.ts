@@ -1,0 +1,49 @@
+/**
+ * The thin Hardhat binding of the approval commands: opens the network
+ * connection, finds the chain's switch, picks the acting account
+ * (`--signer`) among the network's configured accounts, and resolves the
+ * gates config. Everything else lives in the Hardhat-free modules beside it.
+ */
+import type { Signer } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+
+import { type GatesConfig, resolveGatesConfig } from "../gates/config.js";
+import { ReleaseStore } from "../release/store.js";
+import { firstSigner } from "../stage/signers.js";
+import { switchInterface } from "../switch/artifact.js";
+import { requireSwitchFile } from "../switch/switch-file.js";
+import type { ReleaseApprovalContext } from "./release-switch.js";
+
+export interface CommandContext extends ReleaseApprovalContext {
+  networkName: string;
+  /** The account chosen with --signer (or the network's first account). */
+  signer(): Promise<Signer>;
+}
+
+/** Builds the context of an approval command for the network given with --network. */
+export async function openApprovalContext(hre: HardhatRuntimeEnvironment, signerAddress: string): Promise<CommandContext> {
+  const connection = await hre.network.getOrCreate();
+  const provider = connection.ethers.provider;
+  const chainId = Number((await provider.getNetwork()).chainId);
+  const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
+  const recorded = await requireSwitchFile(store, chainId, connection.networkName);
+  const gatesConfig = gatesConfigOf(hre);
+  let chosen: Promise<Signer> | undefined;
+  return {
+    env: { provider, chainId, errors: await switchInterface() },
+    store,
+    switchAddress: recorded.address,
+    projectRoot: hre.config.paths.root,
+    ...(gatesConfig !== undefined ? { gatesConfig } : {}),
+    networkName: connection.networkName,
+    signer: () => (chosen ??= firstSigner(connection.ethers, connection.networkName, signerAddress)),
+  };
+}
+
+/** The resolved gates config, from the plugin's config or resolved here from the user config. */
+function gatesConfigOf(hre: HardhatRuntimeEnvironment): GatesConfig | undefined {
+  const resolved = (hre.config.blueGreen as { gates?: GatesConfig }).gates;
+  if (resolved !== undefined) return resolved;
+  const user = (hre.userConfig.blueGreen as { gates?: Parameters<typeof resolveGatesConfig>[0] } | undefined)?.gates;
+  return resolveGatesConfig(user, hre.config.paths.root);
+}

@@ -1,0 +1,368 @@
+/**
+ * The rollback window of a live release: `bg:rollback` (schedule by a
+ * guardian, execute by anyone, cancel or roll back at once by the approver)
+ * and `bg:finalize` (anyone after the window, the approver before it).
+ *
+ * Calls open to a guardian or to anyone are sent directly by the chosen
+ * account. Approver-only ones (cancelRollback, rollbackNow, an early
+ * finalize) go through the same proposal path as promote.
+ *
+ * The switch is the source of truth: before acting, the record is brought
+ * in line with the switch's state (a guardian bot may have scheduled a
+ * rollback, a crash may have cut a run short), so re-running is always safe.
+ */
+import { Contract, type Log, type LogDescription, type Signer, type TransactionReceipt, getAddress } from "ethers";
+
+import { BlueGreenError } from "../errors.js";
+import { type ReleaseRecord, type ReleaseState, canTransition, transition } from "../release/record.js";
+import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
+import { type ProxyRelease, readProxyRelease, readSwitchSettings } from "../switch/read-switch.js";
+import { advanceApproverCall, switchCallSpec } from "./approver-call.js";
+import { describeRevert } from "./proposal.js";
+import { callProposalFolder } from "./proposal-folder.js";
+import type { ReleaseApprovalContext } from "./release-switch.js";
+import { isoFromUnix, readStep, withStep } from "./release-steps.js";
+
+export type WindowOutcome =
+  | {
+      status: "done";
+      record: ReleaseRecord;
+      state: ReleaseState;
+      txHash?: string;
+      /** When a scheduled rollback becomes executable (ISO 8601). */
+      readyAt?: string;
+      /** True when nothing had to be sent: the chain was already there. */
+      already: boolean;
+    }
+  | {
+      /** An approver call was proposed (or still waits for signatures). */
+      status: "proposed";
+      record: ReleaseRecord;
+      state: ReleaseState;
+      callId: string;
+      callFolder: string;
+      signatures: number;
+      threshold: number;
+      missing: number;
+      readyAt?: string;
+    };
+
+/** A guardian (or the approver) schedules a rollback to blue; it becomes executable after the delay. */
+export async function scheduleRollback(ctx: ReleaseApprovalContext, releaseId: string, options: { signer: Signer }): Promise<WindowOutcome> {
+  const { record, chain } = await reconcileWithSwitch(ctx, releaseId);
+  if (record.state === "rollback-scheduled") {
+    return { status: "done", record, state: record.state, readyAt: isoFromUnix(chain.rollbackReadyAt), already: true };
+  }
+  assertWindowState(record, ["live"], "schedule a rollback");
+  const who = getAddress(await options.signer.getAddress());
+  const settings = await readSwitchSettings(ctx.env.provider, ctx.switchAddress);
+  if (who !== getAddress(settings.approver) && !settings.guardians.map((g) => getAddress(g)).includes(who)) {
+    throw new BlueGreenError(
+      `${who} is neither a guardian nor the approver of the switch, so it cannot schedule a rollback. ` +
+        `Guardians: ${settings.guardians.join(", ") || "none"}. Run with --signer <guardian address>.`,
+    );
+  }
+  const { receipt, events } = await sendSwitchCall(ctx, options.signer, "scheduleRollback", [record.proxy]);
+  const scheduled = events.find((e) => e.name === "RollbackScheduled");
+  const readyAt = isoFromUnix(scheduled!.args.readyAt as bigint);
+  const updated = await updateRecord(ctx, record.id, (current) =>
+    withStep(transition(current, "rollback-scheduled", { actor: who, txHash: receipt.hash, note: `executable from ${readyAt}` }), "rollback", {
+      scheduledBy: who,
+      scheduleTx: receipt.hash,
+      readyAt,
+      at: new Date().toISOString(),
+    }),
+  );
+  return { status: "done", record: updated, state: updated.state, txHash: receipt.hash, readyAt, already: false };
+}
+
+/** Anyone executes a scheduled rollback once its delay has passed: the proxy goes back to exactly blue. */
+export async function executeRollback(ctx: ReleaseApprovalContext, releaseId: string, options: { signer: Signer }): Promise<WindowOutcome> {
+  const { record, chain } = await reconcileWithSwitch(ctx, releaseId);
+  if (record.state === "rolled-back") return { status: "done", record, state: record.state, already: true };
+  assertWindowState(record, ["rollback-scheduled"], "execute a rollback");
+  if (!chain.canExecuteRollback) {
+    const now = await latestTimestamp(ctx);
+    throw new BlueGreenError(
+      `The rollback of release "${record.id}" is executable from ${isoFromUnix(chain.rollbackReadyAt)} (in ${Math.max(0, chain.rollbackReadyAt - now)}s). ` +
+        "Run this again then; the approver can still veto it until that time.",
+    );
+  }
+  const who = getAddress(await options.signer.getAddress());
+  const { receipt } = await sendSwitchCall(ctx, options.signer, "executeRollback", [record.proxy]);
+  const updated = await recordRolledBack(ctx, record, receipt, who, false);
+  return { status: "done", record: updated, state: updated.state, txHash: receipt.hash, already: false };
+}
+
+/** The approver vetoes a scheduled rollback during its delay, through a proposal. */
+export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: string, options: { executor: Signer }): Promise<WindowOutcome> {
+  const { record, chain } = await reconcileWithSwitch(ctx, releaseId);
+  if (record.state === "live" && readStep(record, "rollback")?.cancelledTx !== undefined) {
+    return { status: "done", record, state: record.state, already: true };
+  }
+  assertWindowState(record, ["rollback-scheduled"], "cancel a rollback");
+  const callId = `${record.id}-cancel-rollback-${chain.rollbackReadyAt}`;
+  const readyAt = isoFromUnix(chain.rollbackReadyAt);
+  const outcome = await approverStep(ctx, record, "cancelRollback", callId, options.executor, `Veto the rollback of release ${record.id} (proxy ${record.proxy}) scheduled for ${readyAt}`);
+  if (outcome.status === "proposed") return { ...outcome, record, state: record.state, readyAt };
+  const updated = await updateRecord(ctx, record.id, (current) =>
+    withStep(transition(current, "live", { actor: outcome.actor, txHash: outcome.txHash, note: "rollback vetoed by the approver" }), "rollback", {
+      ...(readStep(current, "rollback") ?? {}),
+      cancelledTx: outcome.txHash,
+      at: new Date().toISOString(),
+    }),
+  );
+  return { status: "done", record: updated, state: updated.state, txHash: outcome.txHash, already: false };
+}
+
+/** The approver rolls back at once, skipping the delay, through a proposal. */
+export async function rollbackNow(ctx: ReleaseApprovalContext, releaseId: string, options: { executor: Signer }): Promise<WindowOutcome> {
+  const { record, chain } = await reconcileWithSwitch(ctx, releaseId);
+  if (record.state === "rolled-back") return { status: "done", record, state: record.state, already: true };
+  assertWindowState(record, ["live", "rollback-scheduled"], "roll back");
+  const callId = `${record.id}-rollback-now-${chain.promotedAt}`;
+  const outcome = await approverStep(ctx, record, "rollbackNow", callId, options.executor, `Roll release ${record.id} (proxy ${record.proxy}) back to blue ${record.blue.address} now`);
+  if (outcome.status === "proposed") return { ...outcome, record, state: record.state };
+  const updated = await recordRolledBack(ctx, record, outcome.receipt, outcome.actor, true);
+  return { status: "done", record: updated, state: updated.state, txHash: outcome.txHash, already: false };
+}
+
+/**
+ * Closes the rollback window: green stays. After the window anyone may send
+ * it; before, only the approver, through a proposal.
+ */
+export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: string, options: { signer: Signer }): Promise<WindowOutcome & { early?: boolean }> {
+  const { record, chain } = await reconcileWithSwitch(ctx, releaseId);
+  if (record.state === "finalized") return { status: "done", record, state: record.state, already: true };
+  if (record.state === "rollback-scheduled") {
+    throw new BlueGreenError(
+      `A rollback of release "${record.id}" is scheduled (executable from ${isoFromUnix(chain.rollbackReadyAt)}). ` +
+        "The switch finalizes only a live release: veto the rollback first (bg:rollback --cancel), or let it execute.",
+    );
+  }
+  assertWindowState(record, ["live"], "finalize");
+  const now = await latestTimestamp(ctx);
+  let txHash: string;
+  let by: string;
+  let early = false;
+  if (now >= chain.windowEnd) {
+    by = getAddress(await options.signer.getAddress());
+    txHash = (await sendSwitchCall(ctx, options.signer, "finalize", [record.proxy])).receipt.hash;
+  } else {
+    early = true;
+    const outcome = await approverStep(
+      ctx,
+      record,
+      "finalize",
+      `${record.id}-finalize-${chain.promotedAt}`,
+      options.signer,
+      `Finalize release ${record.id} (proxy ${record.proxy}) before its window ends at ${isoFromUnix(chain.windowEnd)}`,
+    );
+    if (outcome.status === "proposed") return { ...outcome, record, state: record.state, early };
+    txHash = outcome.txHash;
+    by = outcome.actor;
+  }
+  const updated = await updateRecord(ctx, record.id, (current) =>
+    withStep(transition(current, "finalized", { actor: by, txHash, note: early ? "finalized early by the approver" : "rollback window over" }), "finalize", {
+      txHash,
+      by,
+      early,
+      at: new Date().toISOString(),
+    }),
+  );
+  return { status: "done", record: updated, state: updated.state, txHash, already: false, early };
+}
+
+type ApproverStepOutcome =
+  | { status: "executed"; txHash: string; receipt: TransactionReceipt; actor: string }
+  | { status: "proposed"; callId: string; callFolder: string; signatures: number; threshold: number; missing: number };
+
+/** Runs an approver-only window call through the proposal path, one step per invocation. */
+async function approverStep(
+  ctx: ReleaseApprovalContext,
+  record: ReleaseRecord,
+  fn: "cancelRollback" | "rollbackNow" | "finalize",
+  callId: string,
+  executor: Signer,
+  title: string,
+): Promise<ApproverStepOutcome> {
+  const sw = { address: ctx.switchAddress, iface: ctx.env.errors };
+  const spec = await switchCallSpec(ctx.env, sw, fn, [record.proxy], {
+    id: callId,
+    title,
+    details: [
+      { label: "release", value: record.id },
+      { label: "proxy", value: record.proxy },
+      { label: "blue", value: record.blue.address },
+      { label: "green", value: record.green.address },
+      { label: "switch", value: getAddress(ctx.switchAddress) },
+    ],
+  });
+  const folder = callProposalFolder(ctx.store, ctx.env.chainId, callId);
+  const outcome = await advanceApproverCall(ctx.env, folder, spec, executor);
+  if (outcome.status === "waiting") throw new Error("unreachable: advanceApproverCall reports waiting as proposed");
+  if (outcome.status === "proposed") {
+    return { status: "proposed", callId, callFolder: folder.where, signatures: outcome.signatures, threshold: outcome.threshold, missing: outcome.missing };
+  }
+  return { status: "executed", txHash: outcome.txHash, receipt: outcome.receipt, actor: outcome.proposal.actor.address };
+}
+
+async function recordRolledBack(ctx: ReleaseApprovalContext, record: ReleaseRecord, receipt: TransactionReceipt, by: string, immediate: boolean): Promise<ReleaseRecord> {
+  const implementation = getAddress("0x" + (await ctx.env.provider.getStorage(record.proxy, IMPLEMENTATION_SLOT, receipt.blockNumber)).slice(-40));
+  if (implementation !== getAddress(record.blue.address)) {
+    throw new BlueGreenError(
+      `After the rollback (tx ${receipt.hash}) the proxy's implementation slot holds ${implementation}, not blue ${record.blue.address}. Inspect the proxy.`,
+    );
+  }
+  return updateRecord(ctx, record.id, (current) =>
+    withStep(transition(current, "rolled-back", { actor: by, txHash: receipt.hash, note: immediate ? "rolled back at once by the approver" : "scheduled rollback executed" }), "rollback", {
+      ...(readStep(current, "rollback") ?? {}),
+      rolledBackTx: receipt.hash,
+      rolledBackBy: by,
+      immediate,
+      implementation,
+      at: new Date().toISOString(),
+    }),
+  );
+}
+
+const STATUS_TO_STATE: Partial<Record<ProxyRelease["status"], ReleaseState>> = {
+  live: "live",
+  "rollback-scheduled": "rollback-scheduled",
+  "rolled-back": "rolled-back",
+  finalized: "finalized",
+};
+
+const STATE_EVENT: Partial<Record<ReleaseState, string>> = {
+  "rollback-scheduled": "RollbackScheduled",
+  live: "RollbackCancelled",
+  "rolled-back": "RolledBack",
+  finalized: "Finalized",
+};
+
+/**
+ * Reads the switch's view of the release's proxy and moves the record to
+ * match it when the switch moved on without us (a guardian bot, a crash
+ * after sending, a call executed from the Safe web app).
+ */
+export async function reconcileWithSwitch(ctx: ReleaseApprovalContext, releaseId: string): Promise<{ record: ReleaseRecord; chain: ProxyRelease }> {
+  let record = await ctx.store.get(ctx.env.chainId, releaseId);
+  const chain = await readProxyRelease(ctx.env.provider, ctx.switchAddress, record.proxy);
+  const sameRelease =
+    chain.adopted &&
+    getAddress(chain.green) === getAddress(record.green.address) &&
+    getAddress(chain.blue) === getAddress(record.blue.address) &&
+    readStep(record, "switch") !== undefined;
+  const target = STATUS_TO_STATE[chain.status];
+  if (!sameRelease || target === undefined || target === record.state || !canTransition(record.state, target)) return { record, chain };
+
+  const eventName = STATE_EVENT[target]!;
+  const log = await latestSwitchEvent(ctx, eventName, record.proxy, readStep(record, "switch")!.blockNumber);
+  const actor = log?.args.by !== undefined ? getAddress(log.args.by as string) : "chain";
+  record = await updateRecord(ctx, record.id, (current) => {
+    const moved = transition(current, target, {
+      actor,
+      ...(log?.txHash !== undefined ? { txHash: log.txHash } : {}),
+      note: `reconciled from the switch (${eventName})`,
+    });
+    if (target === "rollback-scheduled") {
+      return withStep(moved, "rollback", {
+        ...(actor !== "chain" ? { scheduledBy: actor } : {}),
+        ...(log?.txHash !== undefined ? { scheduleTx: log.txHash } : {}),
+        readyAt: isoFromUnix(chain.rollbackReadyAt),
+        at: new Date().toISOString(),
+      });
+    }
+    if (target === "rolled-back") {
+      return withStep(moved, "rollback", {
+        ...(readStep(current, "rollback") ?? {}),
+        ...(log?.txHash !== undefined ? { rolledBackTx: log.txHash } : {}),
+        ...(actor !== "chain" ? { rolledBackBy: actor } : {}),
+        immediate: log?.args.immediate === true,
+        implementation: getAddress(chain.implementation),
+        at: new Date().toISOString(),
+      });
+    }
+    if (target === "finalized" && log?.txHash !== undefined) {
+      return withStep(moved, "finalize", { txHash: log.txHash, by: actor === "chain" ? getAddress(ctx.switchAddress) : actor, early: false, at: new Date().toISOString() });
+    }
+    if (target === "live") {
+      return withStep(moved, "rollback", {
+        ...(readStep(current, "rollback") ?? {}),
+        ...(log?.txHash !== undefined ? { cancelledTx: log.txHash } : {}),
+        at: new Date().toISOString(),
+      });
+    }
+    return moved;
+  });
+  return { record, chain };
+}
+
+async function latestSwitchEvent(
+  ctx: ReleaseApprovalContext,
+  name: string,
+  proxy: string,
+  fromBlock: number,
+): Promise<{ args: LogDescription["args"]; txHash: string } | undefined> {
+  const event = ctx.env.errors.getEvent(name)!;
+  const logs: Log[] = await ctx.env.provider.getLogs({
+    address: ctx.switchAddress,
+    topics: [event.topicHash, "0x" + getAddress(proxy).slice(2).toLowerCase().padStart(64, "0")],
+    fromBlock,
+    toBlock: "latest",
+  });
+  const last = logs[logs.length - 1];
+  if (last === undefined) return undefined;
+  const parsed = ctx.env.errors.parseLog(last);
+  return parsed === null ? undefined : { args: parsed.args, txHash: last.transactionHash };
+}
+
+function assertWindowState(record: ReleaseRecord, allowed: ReleaseState[], verb: string): void {
+  if (allowed.includes(record.state)) return;
+  const why: Partial<Record<ReleaseState, string>> = {
+    finalized: "the release is finalized: its rollback path is closed for good. To go back, stage blue as the green of a new release.",
+    "rolled-back": "the release is already rolled back: the proxy runs blue.",
+    live: "the release is live with no rollback scheduled.",
+    "rollback-scheduled": "a rollback is already scheduled.",
+  };
+  throw new BlueGreenError(
+    `Cannot ${verb} for release "${record.id}": ` +
+      (why[record.state] ?? `it is ${record.state}, not live yet (run bg:switch once it is approved).`),
+  );
+}
+
+/** Simulates a direct switch call from `signer`, sends it and returns its receipt and switch events. */
+async function sendSwitchCall(
+  ctx: ReleaseApprovalContext,
+  signer: Signer,
+  fn: string,
+  args: unknown[],
+): Promise<{ receipt: TransactionReceipt; events: LogDescription[] }> {
+  const sw = new Contract(ctx.switchAddress, ctx.env.errors, signer);
+  const method = sw.getFunction(fn);
+  try {
+    await method.staticCall(...args);
+  } catch (error) {
+    throw new BlueGreenError(`${fn} would fail now: ${describeRevert(error, ctx.env.errors)}. Nothing was sent.`, error as Error);
+  }
+  const tx = await method.send(...args);
+  const receipt = await tx.wait();
+  if (receipt === null) throw new BlueGreenError(`Transaction ${tx.hash} was dropped. Run again.`);
+  const events = receipt.logs
+    .filter((l) => getAddress(l.address) === getAddress(ctx.switchAddress))
+    .map((l) => ctx.env.errors.parseLog(l))
+    .filter((e): e is LogDescription => e !== null);
+  return { receipt, events };
+}
+
+async function latestTimestamp(ctx: ReleaseApprovalContext): Promise<number> {
+  return (await ctx.env.provider.getBlock("latest"))!.timestamp;
+}
+
+async function updateRecord(ctx: ReleaseApprovalContext, id: string, change: (current: ReleaseRecord) => ReleaseRecord): Promise<ReleaseRecord> {
+  const updated = await ctx.store.update(ctx.env.chainId, id, (current) => {
+    if (current === undefined) throw new BlueGreenError(`Release "${id}" disappeared from the store.`);
+    return change(current);
+  });
+  return updated!;
+}

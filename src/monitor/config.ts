@@ -1,0 +1,502 @@
+/**
+ * `blueGreen.monitor` and `blueGreen.waves` in hardhat.config.ts.
+ *
+ * The monitor's analysis is Argo Rollouts' AnalysisTemplate carried over to
+ * contracts: each metric has a success condition, a failure condition, an
+ * interval, an optional count, and failure / inconclusive / consecutive-error
+ * limits. Metrics read the proxy's traffic (revert rate, request rate, gas,
+ * events); probes are view calls with expected predicates.
+ *
+ * Conditions are either an expression string (`"result > baseline + 0.02"`,
+ * see `condition.ts`) or a function. Strings are checked when the config
+ * loads, so a typo fails before anything runs.
+ */
+import { z } from "zod";
+
+import { compileCondition } from "./condition.js";
+
+// ---------------------------------------------------------------------------
+// Durations
+
+/** A metric interval: chain time in seconds, or a number of blocks. */
+export type Interval = { seconds: number } | { blocks: number };
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+const BLOCKS = /^(\d+)\s*(b|blocks?)$/;
+const UNIT_SECONDS = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+/** Parses "90s", "5m", "1h", "7d", "500ms" or a number of seconds; undefined if malformed. */
+export function parseDuration(value: string | number): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? value : undefined;
+  const match = DURATION.exec(value.trim());
+  if (match === null) return undefined;
+  return Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
+}
+
+/** Parses an interval: a duration, or "20 blocks" / "20b". */
+export function parseInterval(value: string | number): Interval | undefined {
+  if (typeof value === "string") {
+    const blocks = BLOCKS.exec(value.trim());
+    if (blocks !== null) return Number(blocks[1]) > 0 ? { blocks: Number(blocks[1]) } : undefined;
+  }
+  const seconds = parseDuration(value);
+  return seconds === undefined || seconds <= 0 ? undefined : { seconds };
+}
+
+const durationSchema = z
+  .union([z.number().nonnegative(), z.string()])
+  .refine((v) => parseDuration(v) !== undefined, {
+    message: 'must be a duration: seconds as a number, or a string like "90s", "5m", "1h", "7d", "500ms"',
+  });
+
+const intervalSchema = z.union([z.number().positive(), z.string()]).refine((v) => parseInterval(v) !== undefined, {
+  message: 'must be a positive duration ("30s", "5m", seconds as a number) or a block count ("20 blocks")',
+});
+
+// ---------------------------------------------------------------------------
+// Conditions
+
+/** What a condition function gets besides the measured value. */
+export interface ConditionContext {
+  /** Blue's value of the same metric, when a baseline is known. */
+  baseline: number | boolean | string | undefined;
+  /** Samples the measurement is based on (calls, events; 1 for a probe). */
+  samples: number;
+  /** The proxy, for probes (each proxy of a wave is probed on its own). */
+  proxy?: string;
+  /** Block the measurement ends at. */
+  block: number;
+}
+
+export type ConditionFunction = (result: number | boolean | string, context: ConditionContext) => boolean;
+
+const conditionSchema = z.union([
+  z.string().superRefine((text, ctx) => {
+    try {
+      compileCondition(text);
+    } catch (error) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+    }
+  }),
+  z.custom<ConditionFunction>((v) => typeof v === "function", { message: "must be an expression string or a function" }),
+]);
+
+// ---------------------------------------------------------------------------
+// Metrics and probes (what a user writes)
+
+const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const nameSchema = z.string().regex(NAME, "must start with a letter and use letters, digits, '_', '.', '-' (at most 64)");
+const SELECTOR = /^0x[0-9a-fA-F]{8}$/;
+const selectorSchema = z
+  .string()
+  .refine((s) => SELECTOR.test(s) || /^[A-Za-z_][A-Za-z0-9_]*\(.*\)$/.test(s.trim()), {
+    message: 'must be a 4-byte selector ("0xa9059cbb") or a function signature ("transfer(address,uint256)")',
+  });
+const addressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
+
+/** The Argo AnalysisTemplate metric fields shared by every kind. */
+const analysisFields = {
+  name: nameSchema,
+  /** Length of one measurement window. Default: `monitor.interval`. */
+  interval: intervalSchema.optional(),
+  /** Chain time after the promotion before the first window opens. */
+  initialDelay: durationSchema.optional(),
+  /** Measurements to take; the metric is Successful once reached. Default: unlimited (runs while monitored). */
+  count: z.number().int().positive().optional(),
+  successCondition: conditionSchema.optional(),
+  failureCondition: conditionSchema.optional(),
+  /** Failed measurements tolerated; one more fails the metric. Default 0. */
+  failureLimit: z.number().int().min(0).optional(),
+  /** Inconclusive measurements tolerated; one more pauses the analysis. Default 0. */
+  inconclusiveLimit: z.number().int().min(0).optional(),
+  /** Consecutive measurement errors tolerated; one more errors the metric. Default 4. */
+  consecutiveErrorLimit: z.number().int().min(0).optional(),
+  /** Measured and reported, but never fails or pauses the analysis. */
+  dryRun: z.boolean().optional(),
+};
+
+export const trafficMetricUserSchema = z.discriminatedUnion("kind", [
+  z
+    .object({
+      ...analysisFields,
+      /** reverted / all direct calls to the proxy in the window (0..1). */
+      kind: z.literal("revertRate"),
+      selector: selectorSchema.optional(),
+      /** Calls a window needs before it is measured; a quieter window is extended. Default 1. */
+      minSamples: z.number().int().positive().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      ...analysisFields,
+      /** Calls to the proxy per minute of chain time (direct and, through logs, internal). */
+      kind: z.literal("requestRate"),
+      selector: selectorSchema.optional(),
+      minSamples: z.number().int().positive().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      ...analysisFields,
+      /** A quantile of gasUsed of successful direct calls. */
+      kind: z.literal("gas"),
+      selector: selectorSchema.optional(),
+      /** 0.5 for p50, 0.95 for p95 (default). */
+      quantile: z.number().gt(0).max(1).optional(),
+      minSamples: z.number().int().positive().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      ...analysisFields,
+      /** Events the proxy emitted per minute of chain time. */
+      kind: z.literal("events"),
+      /** Event signature ("Transfer(address,address,uint256)") or its topic0. */
+      event: z.string().min(1),
+      minSamples: z.number().int().positive().optional(),
+    })
+    .strict(),
+]);
+
+export const probeUserSchema = z
+  .object({
+    ...analysisFields,
+    /** Human-readable ABI of a view function: "function totalSupply() view returns (uint256)". */
+    call: z.string().min(1),
+    args: z.array(z.unknown()).optional(),
+    /** Contract called; default each monitored proxy. */
+    to: addressSchema.optional(),
+    /** What a reverting probe counts as. Default "failure". */
+    revertIs: z.enum(["failure", "error"]).optional(),
+  })
+  .strict();
+
+export const monitorUserConfigSchema = z
+  .object({
+    /** Blocks below the head that are considered settled. Default 2. */
+    confirmations: z.number().int().min(0).optional(),
+    /** Default metric interval. Default "5m". */
+    interval: intervalSchema.optional(),
+    /** Wall-clock time between polls of the head. Default "4s". */
+    pollInterval: durationSchema.optional(),
+    /** How many processed blocks are re-checked for reorgs. Default 64. */
+    reorgDepth: z.number().int().min(1).max(4096).optional(),
+    /** Blocks fetched per step. Default 50. */
+    batchBlocks: z.number().int().min(1).max(2000).optional(),
+    baseline: z
+      .object({
+        /** "auto" (default): the replay's blue summary, else its block range, else the blocks before the promotion. */
+        source: z.enum(["auto", "pre-promotion", "replay"]).optional(),
+        /** Blocks before the promotion to measure blue on. Default 1000. */
+        blocks: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Thresholds of the default metrics (used when `metrics` is not given). */
+    thresholds: z
+      .object({
+        /** Revert rate that fails a window outright. Default 0.05. */
+        maxRevertRate: z.number().min(0).max(1).optional(),
+        /** Revert rate above blue's baseline that fails a window. Default 0.02. */
+        maxRevertRateIncrease: z.number().min(0).max(1).optional(),
+        /** Relative p95 gas increase over blue that fails a window. Default: gas is reported only (dry run). */
+        maxGasIncrease: z.number().min(0).optional(),
+      })
+      .strict()
+      .optional(),
+    metrics: z.array(trafficMetricUserSchema).optional(),
+    probes: z.array(probeUserSchema).optional(),
+    rpc: z
+      .object({
+        /** Per request. Default "30s". */
+        timeout: durationSchema.optional(),
+        /** Attempts per request before the step is retried later. Default 4. */
+        attempts: z.number().int().min(1).max(20).optional(),
+        /** First backoff. Default "500ms"; doubles up to `maxBackoff`. */
+        backoff: durationSchema.optional(),
+        /** Default "30s". */
+        maxBackoff: durationSchema.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const names = [...(config.metrics ?? []), ...(config.probes ?? [])].map((m) => m.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `metric and probe names must be unique; "${dup}" is used twice` });
+  });
+
+export type MonitorUserConfig = z.infer<typeof monitorUserConfigSchema>;
+export type TrafficMetricUserConfig = z.infer<typeof trafficMetricUserSchema>;
+export type ProbeUserConfig = z.infer<typeof probeUserSchema>;
+
+// ---------------------------------------------------------------------------
+// Waves (what a user writes)
+
+export const waveUserSchema = z
+  .object({
+    name: nameSchema,
+    /**
+     * Which proxies of the fleet this wave brings to green: a count of further
+     * proxies (1 for a canary), a cumulative percentage of the fleet ("25%":
+     * a quarter of the fleet is green once this wave is live), or addresses.
+     */
+    proxies: z.union([
+      z.number().int().positive(),
+      z.string().regex(/^(100|[1-9]?\d(\.\d+)?)%$/, 'must be a percentage of the fleet like "25%"'),
+      z.array(addressSchema).min(1),
+    ]),
+    /** How long the wave must run healthy before the next may be promoted. */
+    bake: durationSchema,
+    /** This wave's own analysis; default `blueGreen.monitor`'s metrics and probes. */
+    analysis: z
+      .object({
+        metrics: z.array(trafficMetricUserSchema).optional(),
+        probes: z.array(probeUserSchema).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const wavesUserConfigSchema = z
+  .object({
+    waves: z.array(waveUserSchema).min(1),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const names = config.waves.map((w) => w.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["waves"], message: `wave names must be unique; "${dup}" is used twice` });
+  });
+
+export type WavesUserConfig = z.infer<typeof wavesUserConfigSchema>;
+export type WaveUserConfig = z.infer<typeof waveUserSchema>;
+
+// ---------------------------------------------------------------------------
+// Resolved
+
+export type MetricKind = "revertRate" | "requestRate" | "gas" | "events" | "probe";
+
+/** A condition ready to evaluate, with the text that explains it in logs. */
+export interface ResolvedCondition {
+  text: string;
+  evaluate(result: number | boolean | string, context: ConditionContext): boolean;
+  /** True when the condition reads `baseline` (then it cannot judge without one). */
+  usesBaseline: boolean;
+}
+
+/** One metric of an analysis, with Argo's defaults filled in. */
+export interface ResolvedMetric {
+  name: string;
+  kind: MetricKind;
+  interval: Interval;
+  initialDelay: number;
+  count?: number;
+  successCondition?: ResolvedCondition;
+  failureCondition?: ResolvedCondition;
+  failureLimit: number;
+  inconclusiveLimit: number;
+  consecutiveErrorLimit: number;
+  dryRun: boolean;
+  minSamples: number;
+  /** revertRate / requestRate / gas: restrict to one selector (normalized 0x........). */
+  selector?: string;
+  /** gas: the quantile. */
+  quantile?: number;
+  /** events: the topic0. */
+  eventTopic?: string;
+  /** events: the signature as written, for labels. */
+  eventLabel?: string;
+  /** probe: the view function and its arguments. */
+  probe?: { call: string; args: unknown[]; to?: string; revertIs: "failure" | "error" };
+}
+
+export interface ResolvedAnalysis {
+  metrics: ResolvedMetric[];
+}
+
+export interface MonitorConfig {
+  confirmations: number;
+  interval: Interval;
+  /** Seconds. */
+  pollInterval: number;
+  reorgDepth: number;
+  batchBlocks: number;
+  baseline: { source: "auto" | "pre-promotion" | "replay"; blocks: number };
+  /** The analysis used for a release without waves, and for waves without their own. */
+  analysis: ResolvedAnalysis;
+  rpc: { timeout: number; attempts: number; backoff: number; maxBackoff: number };
+}
+
+export const DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4;
+export const DEFAULT_INTERVAL: Interval = { seconds: 300 };
+
+/**
+ * Fills in defaults. `selectorOf` and `topicOf` turn signatures into ids
+ * (passed in so this module stays free of ethers).
+ */
+export function resolveMonitorConfig(user: MonitorUserConfig | undefined, ids: SignatureIds): MonitorConfig {
+  const parsed = monitorUserConfigSchema.parse(user ?? {});
+  const interval = parsed.interval !== undefined ? parseInterval(parsed.interval)! : DEFAULT_INTERVAL;
+  return {
+    confirmations: parsed.confirmations ?? 2,
+    interval,
+    pollInterval: parsed.pollInterval !== undefined ? parseDuration(parsed.pollInterval)! : 4,
+    reorgDepth: parsed.reorgDepth ?? 64,
+    batchBlocks: parsed.batchBlocks ?? 50,
+    baseline: { source: parsed.baseline?.source ?? "auto", blocks: parsed.baseline?.blocks ?? 1000 },
+    analysis: resolveAnalysis(parsed.metrics, parsed.probes, parsed.thresholds, interval, ids),
+    rpc: {
+      timeout: parsed.rpc?.timeout !== undefined ? parseDuration(parsed.rpc.timeout)! : 30,
+      attempts: parsed.rpc?.attempts ?? 4,
+      backoff: parsed.rpc?.backoff !== undefined ? parseDuration(parsed.rpc.backoff)! : 0.5,
+      maxBackoff: parsed.rpc?.maxBackoff !== undefined ? parseDuration(parsed.rpc.maxBackoff)! : 30,
+    },
+  };
+}
+
+/** Turns signatures into ids; ethers' `id()` in practice. */
+export interface SignatureIds {
+  selector(signature: string): string;
+  topic(signature: string): string;
+}
+
+type Thresholds = NonNullable<MonitorUserConfig["thresholds"]>;
+
+/** Resolves one analysis (the monitor's, or a wave's own). */
+export function resolveAnalysis(
+  metrics: TrafficMetricUserConfig[] | undefined,
+  probes: ProbeUserConfig[] | undefined,
+  thresholds: Thresholds | undefined,
+  interval: Interval,
+  ids: SignatureIds,
+): ResolvedAnalysis {
+  const traffic = metrics ?? defaultMetrics(thresholds);
+  return {
+    metrics: [...traffic.map((m) => resolveTrafficMetric(m, interval, ids)), ...(probes ?? []).map((p) => resolveProbe(p, interval))],
+  };
+}
+
+/**
+ * When no metrics are configured: the revert rate, judged against absolute
+ * and baseline thresholds; gas p95 and the request rate reported as dry runs
+ * (they move with the traffic mix, so they only fail when asked to).
+ */
+export function defaultMetrics(thresholds: Thresholds | undefined): TrafficMetricUserConfig[] {
+  const max = thresholds?.maxRevertRate ?? 0.05;
+  const increase = thresholds?.maxRevertRateIncrease ?? 0.02;
+  const gas = thresholds?.maxGasIncrease;
+  return [
+    { name: "revert-rate", kind: "revertRate", failureCondition: `result > ${max} || (hasBaseline && result > baseline + ${increase})` },
+    gas === undefined
+      ? { name: "gas-p95", kind: "gas", quantile: 0.95, dryRun: true, failureCondition: "hasBaseline && result > baseline * 1.25" }
+      : { name: "gas-p95", kind: "gas", quantile: 0.95, failureCondition: `hasBaseline && result > baseline * ${1 + gas}` },
+    { name: "request-rate", kind: "requestRate", dryRun: true, failureCondition: "hasBaseline && result < baseline * 0.5" },
+  ];
+}
+
+function analysisDefaults(
+  m: { interval?: string | number; initialDelay?: string | number; count?: number; failureLimit?: number; inconclusiveLimit?: number; consecutiveErrorLimit?: number; dryRun?: boolean; successCondition?: string | ConditionFunction; failureCondition?: string | ConditionFunction },
+  interval: Interval,
+) {
+  return {
+    interval: m.interval !== undefined ? parseInterval(m.interval)! : interval,
+    initialDelay: m.initialDelay !== undefined ? parseDuration(m.initialDelay)! : 0,
+    ...(m.count !== undefined ? { count: m.count } : {}),
+    ...(m.successCondition !== undefined ? { successCondition: resolveCondition(m.successCondition) } : {}),
+    ...(m.failureCondition !== undefined ? { failureCondition: resolveCondition(m.failureCondition) } : {}),
+    failureLimit: m.failureLimit ?? 0,
+    inconclusiveLimit: m.inconclusiveLimit ?? 0,
+    consecutiveErrorLimit: m.consecutiveErrorLimit ?? DEFAULT_CONSECUTIVE_ERROR_LIMIT,
+    dryRun: m.dryRun ?? false,
+  };
+}
+
+function resolveTrafficMetric(m: TrafficMetricUserConfig, interval: Interval, ids: SignatureIds): ResolvedMetric {
+  const base = { name: m.name, kind: m.kind, ...analysisDefaults(m, interval), minSamples: m.minSamples ?? 1 };
+  if (m.kind === "events") {
+    const topic = /^0x[0-9a-fA-F]{64}$/.test(m.event) ? m.event.toLowerCase() : ids.topic(m.event.replace(/^event\s+/, "").trim());
+    return { ...base, eventTopic: topic, eventLabel: m.event };
+  }
+  const selector = m.selector === undefined ? undefined : SELECTOR.test(m.selector) ? m.selector.toLowerCase() : ids.selector(m.selector.trim());
+  return {
+    ...base,
+    ...(selector !== undefined ? { selector } : {}),
+    ...(m.kind === "gas" ? { quantile: m.quantile ?? 0.95 } : {}),
+  };
+}
+
+function resolveProbe(p: ProbeUserConfig, interval: Interval): ResolvedMetric {
+  return {
+    name: p.name,
+    kind: "probe",
+    ...analysisDefaults(p, interval),
+    minSamples: 1,
+    probe: { call: p.call, args: p.args ?? [], ...(p.to !== undefined ? { to: p.to } : {}), revertIs: p.revertIs ?? "failure" },
+  };
+}
+
+/** An expression string compiles once; a function is wrapped with a readable text. */
+export function resolveCondition(condition: string | ConditionFunction): ResolvedCondition {
+  if (typeof condition === "string") {
+    const compiled = compileCondition(condition);
+    return { text: condition, usesBaseline: compiled.identifiers.has("baseline"), evaluate: (result, ctx) => compiled.evaluate({ result, ...ctx }) };
+  }
+  return {
+    text: condition.name !== "" ? `function ${condition.name}` : "a condition function",
+    // A function may read the baseline; it decides itself what a missing one means.
+    usesBaseline: false,
+    evaluate: (result, ctx) => {
+      const out = condition(result, ctx);
+      if (typeof out !== "boolean") throw new Error(`the condition function returned ${typeof out}, not a boolean`);
+      return out;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Waves resolved
+
+export interface WaveConfig {
+  name: string;
+  proxies: number | { percent: number } | string[];
+  /** Seconds. */
+  bake: number;
+  /** The wave's own analysis, if it has one. */
+  analysis?: ResolvedAnalysis;
+}
+
+export interface WavesConfig {
+  waves: WaveConfig[];
+}
+
+export function resolveWavesConfig(
+  user: WavesUserConfig | undefined,
+  monitor: MonitorUserConfig | undefined,
+  ids: SignatureIds,
+): WavesConfig | undefined {
+  if (user === undefined) return undefined;
+  const parsed = wavesUserConfigSchema.parse(user);
+  const parsedMonitor = monitorUserConfigSchema.parse(monitor ?? {});
+  const interval = parsedMonitor.interval !== undefined ? parseInterval(parsedMonitor.interval)! : DEFAULT_INTERVAL;
+  return {
+    waves: parsed.waves.map((w) => ({
+      name: w.name,
+      proxies: typeof w.proxies === "string" ? { percent: Number(w.proxies.slice(0, -1)) } : w.proxies,
+      bake: parseDuration(w.bake)!,
+      ...(w.analysis !== undefined
+        ? {
+            analysis: resolveAnalysis(
+              w.analysis.metrics ?? parsedMonitor.metrics,
+              w.analysis.probes ?? parsedMonitor.probes,
+              parsedMonitor.thresholds,
+              interval,
+              ids,
+            ),
+          }
+        : {}),
+    })),
+  };
+}

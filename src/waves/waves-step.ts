@@ -1,0 +1,103 @@
+/**
+ * `record.steps.waves`: a release that targets a fleet of proxies, split
+ * into waves promoted one after another (canary, then 25%, then 100%).
+ * Written when the waves are planned, and each time a wave is promoted; an
+ * approver's override of the bake rule is kept here for good.
+ */
+import { z } from "zod";
+
+import { BlueGreenError } from "../errors.js";
+import type { ReleaseRecord } from "../release/record.js";
+import type { ReleaseStore } from "../release/store.js";
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
+const isoTime = z.string().datetime({ offset: true });
+
+export const plannedWaveSchema = z
+  .object({
+    name: z.string().min(1),
+    proxies: z.array(address).min(1),
+    /** Seconds the wave must run healthy before the next wave may be promoted. */
+    bakeSeconds: z.number().nonnegative(),
+  })
+  .strict();
+
+export const waveOverrideSchema = z
+  .object({
+    /** Who overrode (the approver, or the account acting for it). */
+    by: z.string().min(1),
+    reason: z.string().min(1),
+    at: isoTime,
+    /** What the override bypassed, as the decision stated it. */
+    refusals: z.array(z.string()).min(1),
+  })
+  .strict();
+
+export const wavePromotionSchema = z
+  .object({
+    wave: z.string().min(1),
+    proxies: z.array(address).min(1),
+    txHash: bytes32.optional(),
+    blockNumber: z.number().int().nonnegative().optional(),
+    by: z.string().min(1),
+    at: isoTime,
+    override: waveOverrideSchema.optional(),
+  })
+  .strict();
+
+export const wavesStepSchema = z
+  .object({
+    /** Every proxy of the release, in promotion order. */
+    fleet: z.array(address).min(1),
+    waves: z.array(plannedWaveSchema).min(1),
+    plannedAt: isoTime,
+    promotions: z.array(wavePromotionSchema),
+  })
+  .strict();
+
+export type WavesStep = z.infer<typeof wavesStepSchema>;
+export type PlannedWave = z.infer<typeof plannedWaveSchema>;
+export type WavePromotion = z.infer<typeof wavePromotionSchema>;
+export type WaveOverride = z.infer<typeof waveOverrideSchema>;
+
+/** The release's wave plan; undefined for a single-proxy release. */
+export function readWavesStep(record: ReleaseRecord): WavesStep | undefined {
+  const raw = record.steps.waves;
+  if (raw === undefined) return undefined;
+  const parsed = wavesStepSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new BlueGreenError(
+      `Release "${record.id}" has an unreadable steps.waves.${issue.path.join(".")}: ${issue.message.toLowerCase()}. Restore release.json from git.`,
+    );
+  }
+  return parsed.data;
+}
+
+export function withWavesStep(record: ReleaseRecord, step: WavesStep): ReleaseRecord {
+  return { ...record, steps: { ...record.steps, waves: wavesStepSchema.parse(step) as Record<string, unknown> } };
+}
+
+/**
+ * Records that a wave was promoted (called by `bg:switch --wave` after the
+ * promote transaction), with the override if the approver used one. Safe to
+ * call again for the same wave and transaction.
+ */
+export async function recordWavePromotion(store: ReleaseStore, chainId: number, releaseId: string, promotion: WavePromotion): Promise<ReleaseRecord> {
+  const parsed = wavePromotionSchema.parse(promotion);
+  const updated = await store.update(chainId, releaseId, (current) => {
+    if (current === undefined) throw new BlueGreenError(`Release "${releaseId}" disappeared from the store.`);
+    const step = readWavesStep(current);
+    if (step === undefined) {
+      throw new BlueGreenError(`Release "${releaseId}" has no wave plan. Plan its waves first: npx hardhat bg:waves --release ${releaseId} --proxies <a,b,...>`);
+    }
+    if (!step.waves.some((w) => w.name === parsed.wave)) {
+      throw new BlueGreenError(`Release "${releaseId}" has no wave "${parsed.wave}". Its waves: ${step.waves.map((w) => w.name).join(", ")}.`);
+    }
+    const same = step.promotions.find((p) => p.wave === parsed.wave && p.txHash === parsed.txHash);
+    if (same !== undefined) return undefined;
+    return withWavesStep(current, { ...step, promotions: [...step.promotions, parsed] });
+  });
+  return updated!;
+}

@@ -1,0 +1,41 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+
+import { approveJson, renderApprove } from "../src/approval/approval-view.js";
+import { openApprovalContext } from "../src/approval/hardhat-context.js";
+import { type ApproveOutcome, approveProposal } from "../src/approval/proposal.js";
+import { callProposalFolder } from "../src/approval/proposal-folder.js";
+import { approveRelease } from "../src/approval/release-switch.js";
+import { BlueGreenError } from "../src/errors.js";
+import { runCommand } from "../src/ui/output.js";
+
+interface ApproveArgs {
+  release: string;
+  call: string;
+  signer: string;
+  signature: string;
+  json: boolean;
+}
+
+export default async function approve(args: ApproveArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+  let outcome: ApproveOutcome | undefined;
+  let next = "";
+  await runCommand(
+    args.json,
+    async () => {
+      if ((args.release === "") === (args.call === "")) {
+        throw new BlueGreenError("Pass exactly one of --release <id> (a release's switch) or --call <id> (another approver call).");
+      }
+      const ctx = await openApprovalContext(hre, args.signer);
+      const input = args.signature !== "" ? { signature: args.signature } : { signer: await ctx.signer() };
+      if (args.release !== "") {
+        outcome = await approveRelease(ctx, args.release, input);
+        next = `Enough signatures: run \`npx hardhat bg:switch --release ${args.release}\`.`;
+      } else {
+        outcome = await approveProposal(ctx.env, callProposalFolder(ctx.store, ctx.env.chainId, args.call), input);
+        next = `Enough signatures: run \`npx hardhat bg:call execute --call ${args.call}\` (or re-run the bg:rollback / bg:finalize command that proposed it).`;
+      }
+      return approveJson(outcome);
+    },
+    () => renderApprove(outcome!, next),
+  );
+}

@@ -1,0 +1,28 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+
+import { executeJson, renderExecute } from "../src/approval/approval-view.js";
+import { requireOption } from "../src/approval/cli-args.js";
+import { type ExecuteOutcome, executeProposal } from "../src/approval/execute.js";
+import { openApprovalContext } from "../src/approval/hardhat-context.js";
+import { callProposalFolder } from "../src/approval/proposal-folder.js";
+import { runCommand } from "../src/ui/output.js";
+
+interface CallExecuteArgs {
+  call: string;
+  signer: string;
+  json: boolean;
+}
+
+export default async function callExecute(args: CallExecuteArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+  let outcome: ExecuteOutcome | undefined;
+  await runCommand(
+    args.json,
+    async () => {
+      const id = requireOption(args.call, "--call <id>");
+      const ctx = await openApprovalContext(hre, args.signer);
+      outcome = await executeProposal(ctx.env, callProposalFolder(ctx.store, ctx.env.chainId, id), { executor: await ctx.signer() });
+      return executeJson(outcome);
+    },
+    () => renderExecute(outcome!),
+  );
+}

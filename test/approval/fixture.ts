@@ -1,0 +1,166 @@
+/**
+ * A world for the approval tests, each on its own in-process network:
+ * canonical Safe v1.4.1 with a 2-of-3 Safe as the switch's approver, a
+ * guardian, BoxV1 behind an OpenZeppelin v5 transparent proxy adopted by the
+ * switch (through the Safe, by the approval path itself), and a release
+ * staged by bg:stage's own code and gated by the gates' own recorder.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+import { Contract, ContractFactory, Interface, type Signer, getAddress } from "ethers";
+import hre from "hardhat";
+
+import { switchCallSpec } from "../../src/approval/approver-call.js";
+import { createSafe, deploySafeSingletons } from "../../src/approval/deploy-safe-singletons.js";
+import { executeProposal } from "../../src/approval/execute.js";
+import { type ApprovalEnv, approveProposal, proposeApproverCall } from "../../src/approval/proposal.js";
+import { callProposalFolder } from "../../src/approval/proposal-folder.js";
+import type { ReleaseApprovalContext } from "../../src/approval/release-switch.js";
+import { gateResult } from "../../src/gates/gate-result.js";
+import { recordGatesRun } from "../../src/gates/gates-step.js";
+import type { ReleaseRecord } from "../../src/release/record.js";
+import { ReleaseStore } from "../../src/release/store.js";
+import { stageRelease } from "../../src/stage/stage-release.js";
+import { loadSwitchArtifact } from "../../src/switch/artifact.js";
+
+export const DELAY = 60;
+export const WINDOW = 3600;
+export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
+const ADMIN_SLOT = "0xb53127684a568b3173ae13b9f8a6016e243e63b6e8ee1178d6a717850b5d6103";
+const V5_PROXY = "@openzeppelin/contracts/proxy/transparent/TransparentUpgradeableProxy.sol:TransparentUpgradeableProxy";
+
+export type Connection = Awaited<ReturnType<typeof hre.network.create>>;
+
+export interface ApprovalWorld {
+  connection: Connection;
+  env: ApprovalEnv & { errors: Interface };
+  ctx: ReleaseApprovalContext;
+  store: ReleaseStore;
+  root: string;
+  deployer: Signer;
+  /** The Safe's owners, in the order the accounts come (not sorted). */
+  owners: Signer[];
+  guardian: Signer;
+  anyone: Signer;
+  safe: string;
+  switchAddress: string;
+  proxy: string;
+  proxyAdmin: string;
+  blue: string;
+  /** The staged and gated release of BoxV2. */
+  record: ReleaseRecord;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Builds the world. `approver: "account"` makes a plain account (the first
+ * owner) the switch's approver instead of the Safe, as on a dev network.
+ */
+export async function approvalWorld(options: { approver?: "safe" | "account" } = {}): Promise<ApprovalWorld> {
+  const connection = await hre.network.create();
+  const { ethers } = connection;
+  const signers = (await ethers.getSigners()) as unknown as Signer[];
+  const [deployer, a, b, c, guardian, anyone] = signers as [Signer, Signer, Signer, Signer, Signer, Signer];
+  const provider = ethers.provider;
+  const chainId = Number((await provider.getNetwork()).chainId);
+
+  await deploySafeSingletons(deployer);
+  const safe = await createSafe(deployer, { owners: await Promise.all([a, b, c].map((s) => s.getAddress())), threshold: 2 });
+  const approver = options.approver === "account" ? await a.getAddress() : safe;
+
+  const artifact = await loadSwitchArtifact();
+  const sw = await new ContractFactory(artifact.abi, artifact.bytecode, deployer).deploy(approver, [await guardian.getAddress()], DELAY, WINDOW);
+  await sw.waitForDeployment();
+  const switchAddress = getAddress(await sw.getAddress());
+  const errors = new Interface(artifact.abi);
+
+  // BoxV1 behind a v5 proxy owned by the deployer, then its ProxyAdmin handed to the switch.
+  const blueContract = await ethers.deployContract("BoxV1");
+  await blueContract.waitForDeployment();
+  const blue = getAddress(await blueContract.getAddress());
+  const init = blueContract.interface.encodeFunctionData("initialize", [await deployer.getAddress()]);
+  const proxyContract = await ethers.deployContract(V5_PROXY, [blue, await deployer.getAddress(), init]);
+  await proxyContract.waitForDeployment();
+  const proxy = getAddress(await proxyContract.getAddress());
+  const proxyAdmin = getAddress("0x" + (await provider.getStorage(proxy, ADMIN_SLOT)).slice(-40));
+  const admin = new Contract(proxyAdmin, ["function transferOwnership(address)"], deployer);
+  await (await admin.getFunction("transferOwnership")(switchAddress)).wait();
+
+  const root = await mkdtemp(path.join(tmpdir(), "bg-approval-"));
+  const store = new ReleaseStore(path.join(root, ".bluegreen"));
+  const env = { provider, chainId, errors };
+  const ctx: ReleaseApprovalContext = { env, store, switchAddress, projectRoot: root };
+
+  // Adoption is an approver call: it goes through the same path as promote.
+  const adopt = await switchCallSpec(env, { address: switchAddress, iface: errors }, "adopt", [proxy, proxyAdmin, blue], { id: "adopt-box" });
+  const adoptFolder = callProposalFolder(store, chainId, "adopt-box");
+  await proposeApproverCall(env, adoptFolder, adopt);
+  if (options.approver !== "account") {
+    await approveProposal(env, adoptFolder, { signer: a });
+    await approveProposal(env, adoptFolder, { signer: b });
+  }
+  const adopted = await executeProposal(env, adoptFolder, { executor: options.approver === "account" ? a : deployer });
+  expect(adopted.status).to.equal("executed");
+
+  const staged = await stageRelease({
+    provider: connection.provider,
+    signer: deployer,
+    artifacts: hre.artifacts,
+    store,
+    networkName: connection.networkName,
+    config: { unsafeAllow: [], unsafeAllowRenames: false },
+    proxy,
+    contract: "BoxV2",
+    reference: "BoxV1",
+    releaseId: "box-v2",
+  });
+  const gated = await recordGatesRun(store, staged.record, [gateResult("safety", "pass", true, "upgrade-safe both ways", { evidence: { checked: true } })], {
+    actor: await deployer.getAddress(),
+  });
+
+  return {
+    connection,
+    env,
+    ctx,
+    store,
+    root,
+    deployer,
+    owners: [a, b, c],
+    guardian,
+    anyone,
+    safe,
+    switchAddress,
+    proxy,
+    proxyAdmin,
+    blue,
+    record: gated.record,
+    cleanup: async () => {
+      await rm(root, { recursive: true, force: true });
+      await connection.close();
+    },
+  };
+}
+
+/** Moves the chain's clock forward and mines a block. */
+export async function increaseTime(world: ApprovalWorld, seconds: number): Promise<void> {
+  await world.connection.provider.request({ method: "evm_increaseTime", params: [seconds] });
+  await world.connection.provider.request({ method: "evm_mine", params: [] });
+}
+
+/** The proxy's ERC-1967 implementation slot. */
+export async function implementationOf(world: ApprovalWorld): Promise<string> {
+  return getAddress("0x" + (await world.env.provider.getStorage(world.proxy, IMPLEMENTATION_SLOT)).slice(-40));
+}
+
+/** Runs `fn` and returns the message it threw with. */
+export async function refusal(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("expected a refusal, but it succeeded");
+}

@@ -1,0 +1,30 @@
+// A user's Hardhat project, for the switch CLI tests: the plugin installed,
+// no contracts of its own (so the switch must come from the plugin's shipped
+// artifact), a separate node as "mainnet", and every folder it writes kept
+// out of the repository through environment variables.
+import hardhatEthers from "@nomicfoundation/hardhat-ethers";
+import { defineConfig } from "hardhat/config";
+import type { HardhatPlugin } from "hardhat/types/plugins";
+
+import { switchTasks } from "../../../src/commands/switch.js";
+import blueGreen from "../../../src/index.js";
+
+// Until the plugin itself lists the switch tasks, register them from here.
+const wired = (blueGreen.tasks ?? []).some((t) => t.id.join(" ") === "bg:init");
+const switchCommands: HardhatPlugin = { id: "hardhat-bluegreen-switch-commands-under-test", tasks: switchTasks };
+
+export default defineConfig({
+  plugins: [hardhatEthers, blueGreen, ...(wired ? [] : [switchCommands])],
+  networks: {
+    localMainnet: {
+      type: "http",
+      chainType: "l1",
+      url: process.env.BLUEGREEN_RPC_URL ?? "http://127.0.0.1:8545",
+    },
+  },
+  paths: {
+    cache: process.env.BG_TEST_CACHE ?? "cache",
+    artifacts: process.env.BG_TEST_ARTIFACTS ?? "artifacts",
+  },
+  blueGreen: { recordsDir: process.env.BG_TEST_RECORDS ?? ".bluegreen" },
+});

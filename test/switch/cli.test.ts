@@ -1,0 +1,132 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+import { ContractFactory, JsonRpcProvider, Wallet, getAddress } from "ethers";
+
+import { deployBoxBehindProxy, readArtifact } from "../helpers/box.js";
+import { onlyJson, runHardhat } from "../helpers/cli.js";
+import { type RunningNode, startNode } from "../helpers/nodes.js";
+
+const CONFIG = path.join("test", "switch", "cli-project", "hardhat.config.ts");
+
+for (const kind of ["anvil", "hardhat"] as const) {
+  describe(`bg:init and bg:adopt from the command line, against a separate ${kind} node`, function () {
+    let node: RunningNode;
+    let env: Record<string, string>;
+    let provider: JsonRpcProvider;
+    let approver: string;
+    let guardian: string;
+
+    before(async () => {
+      node = await startNode(kind);
+      const scratch = await mkdtemp(path.join(tmpdir(), "bg-switch-cli-"));
+      env = {
+        BLUEGREEN_RPC_URL: node.url,
+        BG_TEST_CACHE: path.join(scratch, "cache"),
+        BG_TEST_ARTIFACTS: path.join(scratch, "artifacts"),
+      };
+      provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+      const accounts = (await provider.send("eth_accounts", [])) as string[];
+      approver = getAddress(accounts[1]!);
+      guardian = getAddress(accounts[2]!);
+    });
+    beforeEach(async () => {
+      // Each test starts from a project with no switch recorded.
+      env.BG_TEST_RECORDS = await mkdtemp(path.join(tmpdir(), "bg-switch-records-"));
+    });
+    after(async () => {
+      provider?.destroy();
+      await node?.stop();
+    });
+
+    const hardhat = (...args: string[]) => runHardhat(["--config", CONFIG, "--network", "localMainnet", ...args], env);
+
+    it("bg:init deploys the switch, records it, and reuses it when run again", async function () {
+      const run = await hardhat("bg:init", "--approver", approver, "--guardians", guardian, "--rollback-delay", "10m", "--json");
+      expect(run.code, run.stderr).to.equal(0);
+      const doc = onlyJson(run);
+      expect(doc).to.deep.include({ ok: true, approver, guardians: [guardian], rollbackDelay: 600, rollbackWindow: 604800, reused: false });
+      expect(await provider.getCode(doc.switch)).to.not.equal("0x");
+      const file = JSON.parse(await readFile(path.join(env.BG_TEST_RECORDS!, "31337", "switch.json"), "utf8"));
+      expect(file).to.deep.include({ address: doc.switch, approver, deployTx: doc.deployTx });
+
+      const again = onlyJson(await hardhat("bg:init", "--approver", approver, "--guardians", guardian, "--rollback-delay", "600", "--json"));
+      expect(again).to.deep.include({ ok: true, switch: doc.switch, reused: true });
+
+      const people = await hardhat("bg:init", "--approver", approver, "--guardians", guardian, "--rollback-delay", "600");
+      expect(people.code).to.equal(0);
+      expect(people.stdout).to.match(/Reusing the BlueGreenSwitch at/);
+    });
+
+    it("bg:init fails clearly, in JSON, without an approver or with other settings than the recorded switch", async function () {
+      const missing = await hardhat("bg:init", "--json");
+      expect(missing.code).to.equal(1);
+      expect(onlyJson(missing)).to.deep.equal({
+        ok: false,
+        error: "Missing --approver. Pass the address that approves releases (usually a Safe): --approver 0x…",
+      });
+      await hardhat("bg:init", "--approver", approver, "--guardians", guardian, "--rollback-delay", "600", "--json");
+      const other = await hardhat("bg:init", "--approver", approver, "--guardians", guardian, "--rollback-delay", "900", "--json");
+      expect(other.code).to.equal(1);
+      expect(onlyJson(other).error).to.match(/already deployed .* other settings: rollback delay 600s, not 900s/);
+    });
+
+    it("bg:adopt moves a proxy owned by a local account under the switch; a second run finds it adopted", async function () {
+      const init = onlyJson(await hardhat("bg:init", "--approver", approver, "--guardians", guardian, "--rollback-delay", "600", "--json"));
+      const box = await deployBoxBehindProxy(node.url);
+      try {
+        const run = await hardhat("bg:adopt", "--proxy", box.proxy, "--json");
+        expect(run.code, run.stderr + run.stdout).to.equal(0);
+        const doc = onlyJson(run);
+        expect(doc).to.deep.include({
+          ok: true,
+          proxy: getAddress(box.proxy),
+          proxyAdmin: box.proxyAdmin,
+          switch: init.switch,
+          implementation: getAddress(box.blue),
+          alreadyAdopted: false,
+        });
+        const owner = await new (await import("ethers")).Contract(box.proxyAdmin, ["function owner() view returns (address)"], provider).getFunction("owner")();
+        expect(owner).to.equal(init.switch);
+        const again = onlyJson(await hardhat("bg:adopt", "--proxy", box.proxy, "--json"));
+        expect(again).to.deep.include({ ok: true, alreadyAdopted: true });
+      } finally {
+        box.provider.destroy();
+      }
+    });
+
+    it("bg:adopt stops with ok:false and the exact call when the ProxyAdmin owner is not a local account", async function () {
+      await hardhat("bg:init", "--approver", approver, "--guardians", guardian, "--rollback-delay", "600", "--json");
+      const deployer = await provider.getSigner(0);
+      const outsider = Wallet.createRandom().address;
+      const v1 = await readArtifact("contracts/examples/BoxV1.sol", "BoxV1");
+      const proxyArtifact = await readArtifact(
+        "@openzeppelin/contracts/proxy/transparent/TransparentUpgradeableProxy.sol",
+        "TransparentUpgradeableProxy",
+      );
+      const blue = await (await new ContractFactory(v1.abi, v1.bytecode, deployer).deploy()).waitForDeployment();
+      const init = blue.interface.encodeFunctionData("initialize", [outsider]);
+      const proxy = await (await new ContractFactory(proxyArtifact.abi, proxyArtifact.bytecode, deployer).deploy(await blue.getAddress(), outsider, init)).waitForDeployment();
+      const run = await hardhat("bg:adopt", "--proxy", await proxy.getAddress(), "--json");
+      expect(run.code).to.equal(1);
+      const doc = onlyJson(run);
+      expect(doc.ok).to.equal(false);
+      expect(doc.pending).to.have.length(1);
+      expect(doc.pending[0]).to.deep.include({ role: "proxy-admin-owner", from: getAddress(outsider), to: doc.proxyAdmin, value: "0" });
+      expect(doc.error).to.match(/not a local account/);
+
+      const people = await hardhat("bg:adopt", "--proxy", await proxy.getAddress());
+      expect(people.code).to.equal(1);
+      expect(people.stdout).to.include(doc.pending[0].data);
+      expect(people.stdout).to.match(/Calls still to be made/);
+    });
+
+    it("bg:adopt without a recorded switch says to run bg:init", async function () {
+      const run = await hardhat("bg:adopt", "--proxy", approver, "--json");
+      expect(run.code).to.equal(1);
+      expect(onlyJson(run).error).to.match(/No BlueGreenSwitch is recorded .* npx hardhat bg:init --network localMainnet/);
+    });
+  });
+}
