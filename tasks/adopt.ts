@@ -1,10 +1,14 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
+import { switchCallSpec } from "../src/approval/approver-call.js";
+import { openApprovalContext } from "../src/approval/hardhat-context.js";
+import { proposeApproverCall } from "../src/approval/proposal.js";
+import { callProposalFolder } from "../src/approval/proposal-folder.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { parseAddress } from "../src/stage/read-proxy.js";
 import { type AdoptResult, adoptProxy } from "../src/switch/adopt-proxy.js";
 import { requireSwitchFile } from "../src/switch/switch-file.js";
-import { renderAdopt } from "../src/switch/switch-view.js";
+import { renderAdopt } from "../src/ui/switch-view.js";
 import { runCommand } from "../src/ui/output.js";
 
 interface AdoptArgs {
@@ -13,7 +17,7 @@ interface AdoptArgs {
 }
 
 export default async function adopt(args: AdoptArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
-  await runCommand<AdoptResult>(
+  await runCommand<AdoptResult & { safeProposal?: { call: string; safeTxHash: string } }>(
     args.json,
     async (out) => {
       const proxy = parseAddress(args.proxy, "--proxy");
@@ -21,7 +25,7 @@ export default async function adopt(args: AdoptArgs, hre: HardhatRuntimeEnvironm
       const chainId = Number((await connection.ethers.provider.getNetwork()).chainId);
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       const recorded = await requireSwitchFile(store, chainId, connection.networkName);
-      return adoptProxy({
+      const result = await adoptProxy({
         provider: connection.provider,
         ethersProvider: connection.ethers.provider,
         signers: await connection.ethers.getSigners(),
@@ -30,6 +34,30 @@ export default async function adopt(args: AdoptArgs, hre: HardhatRuntimeEnvironm
         networkName: connection.networkName,
         log: (line) => out.info(line),
       });
+      const onlyApproverLeft = !result.ok && result.pending.length === 1 && result.pending[0]!.role === "approver";
+      if (!onlyApproverLeft || (await connection.ethers.provider.getCode(result.pending[0]!.from)) === "0x") {
+        return result;
+      }
+      // The approver is a contract (a Safe): adopt goes through the same approval path as a promote.
+      const ctx = await openApprovalContext(hre, "");
+      const id = `adopt-${proxy.slice(2, 10).toLowerCase()}`;
+      const spec = await switchCallSpec(
+        ctx.env,
+        { address: ctx.switchAddress, iface: ctx.env.errors },
+        "adopt",
+        [proxy, result.proxyAdmin, result.implementation],
+        { id },
+      );
+      const { proposal } = await proposeApproverCall(ctx.env, callProposalFolder(ctx.store, chainId, id), spec);
+      if (proposal.safe === undefined) return result;
+      return {
+        ...result,
+        safeProposal: { call: id, safeTxHash: proposal.safe.safeTxHash },
+        error:
+          `The approver ${result.pending[0]!.from} is a Safe: the adopt call is proposed as "${id}" (safeTxHash ${proposal.safe.safeTxHash}). ` +
+          `Owners sign with \`npx hardhat bg:approve --network ${connection.networkName} --call ${id} --signer <owner>\`, ` +
+          `then anyone runs \`npx hardhat bg:call execute --network ${connection.networkName} --call ${id}\`, and bg:adopt again to check.`,
+      };
     },
     renderAdopt,
   );

@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { approveJson, renderApprove } from "../src/approval/approval-view.js";
+import { approveJson, renderApprove } from "../src/ui/approval-view.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
 import { type ApproveOutcome, approveProposal } from "../src/approval/proposal.js";
 import { callProposalFolder } from "../src/approval/proposal-folder.js";

@@ -4,10 +4,9 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { BlueGreenError } from "../src/errors.js";
 import { attestRelease } from "../src/gates/attest-release.js";
 import { configuredWallets, pickWallet } from "../src/gates/attest-signer.js";
-import { attestJson, renderAttest, type AttestOutcome } from "../src/gates/gates-view.js";
+import { attestJson, renderAttest, type AttestOutcome } from "../src/ui/gates-view.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { runCommand } from "../src/ui/output.js";
-import { gatesConfigOf } from "./gates.js";
 
 interface AttestArgs {
   release: string;
@@ -50,7 +49,7 @@ export default async function attest(args: AttestArgs, hre: HardhatRuntimeEnviro
       } else {
         signer = pickWallet(wallets, args.signer, networkName);
       }
-      const gates = gatesConfigOf(hre);
+      const gates = hre.config.blueGreen.gates;
       const result = await attestRelease({
         store: new ReleaseStore(hre.config.blueGreen.recordsDir),
         release: args.release,

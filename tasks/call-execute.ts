@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { executeJson, renderExecute } from "../src/approval/approval-view.js";
+import { executeJson, renderExecute } from "../src/ui/approval-view.js";
 import { requireOption } from "../src/approval/cli-args.js";
 import { type ExecuteOutcome, executeProposal } from "../src/approval/execute.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";

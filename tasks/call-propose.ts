@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { nextAfterPropose, proposeJson, renderPropose } from "../src/approval/approval-view.js";
+import { nextAfterPropose, proposeJson, renderPropose } from "../src/ui/approval-view.js";
 import { defaultCallId, switchCallSpec } from "../src/approval/approver-call.js";
 import { parseCallArgs, parseNonce, requireOption } from "../src/approval/cli-args.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";

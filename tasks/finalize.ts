@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { finalizeJson, renderWindow } from "../src/approval/approval-view.js";
+import { finalizeJson, renderWindow } from "../src/ui/approval-view.js";
 import { requireOption } from "../src/approval/cli-args.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
 import { finalizeRelease, type WindowOutcome } from "../src/approval/release-window.js";

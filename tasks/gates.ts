@@ -3,10 +3,9 @@ import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { BlueGreenError } from "../src/errors.js";
-import { resolveGatesConfig, type GatesConfig } from "../src/gates/config.js";
 import { evaluateGates } from "../src/gates/evaluate-gates.js";
 import { checkEvidenceDrift, recordGatesRun } from "../src/gates/gates-step.js";
-import { gatesJson, renderGates, type GatesOutcome } from "../src/gates/gates-view.js";
+import { gatesJson, renderGates, type GatesOutcome } from "../src/ui/gates-view.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { readSwitchFile } from "../src/switch/switch-file.js";
 import { runCommand } from "../src/ui/output.js";
@@ -14,14 +13,6 @@ import { runCommand } from "../src/ui/output.js";
 interface GatesArgs {
   release: string;
   json: boolean;
-}
-
-/** The resolved gates config (from the plugin's config hook, or resolved here when it is not wired in). */
-export function gatesConfigOf(hre: HardhatRuntimeEnvironment): GatesConfig {
-  const resolved = (hre.config.blueGreen as { gates?: GatesConfig }).gates;
-  if (resolved !== undefined) return resolved;
-  const user = (hre.userConfig.blueGreen as { gates?: Parameters<typeof resolveGatesConfig>[0] } | undefined)?.gates;
-  return resolveGatesConfig(user, hre.config.paths.root);
 }
 
 export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
@@ -36,7 +27,7 @@ export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironm
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       const record = await store.get(chainId, args.release);
       const projectRoot = hre.config.paths.root;
-      const config = gatesConfigOf(hre);
+      const config = hre.config.blueGreen.gates;
       const driftBefore = await checkEvidenceDrift(record, projectRoot);
 
       const results = await evaluateGates(record, config, {

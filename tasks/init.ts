@@ -3,9 +3,8 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { BlueGreenError } from "../src/errors.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { firstSigner } from "../src/stage/signers.js";
-import { type SwitchConfig, resolveSwitchConfig } from "../src/switch/config.js";
 import { initSwitch, parseAddressList, parseDurationOption } from "../src/switch/deploy-switch.js";
-import { type InitJson, initJson, renderInit } from "../src/switch/switch-view.js";
+import { type InitJson, initJson, renderInit } from "../src/ui/switch-view.js";
 import { runCommand } from "../src/ui/output.js";
 
 interface InitArgs {
@@ -23,8 +22,7 @@ export default async function init(args: InitArgs, hre: HardhatRuntimeEnvironmen
       if (args.approver === "") {
         throw new BlueGreenError("Missing --approver. Pass the address that approves releases (usually a Safe): --approver 0x…");
       }
-      // The `blueGreen.switch` section may not be wired into the config yet; defaults apply then.
-      const defaults = resolveSwitchConfig((hre.config.blueGreen as { switch?: Partial<SwitchConfig> }).switch);
+      const defaults = hre.config.blueGreen.switch;
       const connection = await hre.network.getOrCreate();
       const chainId = Number((await connection.ethers.provider.getNetwork()).chainId);
       const result = await initSwitch({

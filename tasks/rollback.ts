@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { renderWindow, windowJson } from "../src/approval/approval-view.js";
+import { renderWindow, windowJson } from "../src/ui/approval-view.js";
 import { requireOption } from "../src/approval/cli-args.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
 import { type WindowOutcome, cancelRollback, executeRollback, rollbackNow, scheduleRollback } from "../src/approval/release-window.js";

@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { renderSwitch, switchJson } from "../src/approval/approval-view.js";
+import { renderSwitch, switchJson } from "../src/ui/approval-view.js";
 import { requireOption } from "../src/approval/cli-args.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
 import { type SwitchReleaseOutcome, switchRelease } from "../src/approval/release-switch.js";

@@ -7,7 +7,6 @@
 import type { Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { type GatesConfig, resolveGatesConfig } from "../gates/config.js";
 import { ReleaseStore } from "../release/store.js";
 import { firstSigner } from "../stage/signers.js";
 import { switchInterface } from "../switch/artifact.js";
@@ -27,23 +26,14 @@ export async function openApprovalContext(hre: HardhatRuntimeEnvironment, signer
   const chainId = Number((await provider.getNetwork()).chainId);
   const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
   const recorded = await requireSwitchFile(store, chainId, connection.networkName);
-  const gatesConfig = gatesConfigOf(hre);
   let chosen: Promise<Signer> | undefined;
   return {
     env: { provider, chainId, errors: await switchInterface() },
     store,
     switchAddress: recorded.address,
     projectRoot: hre.config.paths.root,
-    ...(gatesConfig !== undefined ? { gatesConfig } : {}),
+    gatesConfig: hre.config.blueGreen.gates,
     networkName: connection.networkName,
     signer: () => (chosen ??= firstSigner(connection.ethers, connection.networkName, signerAddress)),
   };
-}
-
-/** The resolved gates config, from the plugin's config or resolved here from the user config. */
-function gatesConfigOf(hre: HardhatRuntimeEnvironment): GatesConfig | undefined {
-  const resolved = (hre.config.blueGreen as { gates?: GatesConfig }).gates;
-  if (resolved !== undefined) return resolved;
-  const user = (hre.userConfig.blueGreen as { gates?: Parameters<typeof resolveGatesConfig>[0] } | undefined)?.gates;
-  return resolveGatesConfig(user, hre.config.paths.root);
 }

@@ -11,8 +11,10 @@
  * see `condition.ts`) or a function. Strings are checked when the config
  * loads, so a typo fails before anything runs.
  */
+import { id } from "ethers";
 import { z } from "zod";
 
+import { BlueGreenError } from "../errors.js";
 import { compileCondition } from "./condition.js";
 
 // ---------------------------------------------------------------------------
@@ -123,7 +125,7 @@ export const trafficMetricUserSchema = z.discriminatedUnion("kind", [
       kind: z.literal("revertRate"),
       selector: selectorSchema.optional(),
       /** Calls a window needs before it is measured; a quieter window is extended. Default 1. */
-      minSamples: z.number().int().positive().optional(),
+      minSamples: z.number().int().min(0).optional(),
     })
     .strict(),
   z
@@ -132,7 +134,7 @@ export const trafficMetricUserSchema = z.discriminatedUnion("kind", [
       /** Calls to the proxy per minute of chain time (direct and, through logs, internal). */
       kind: z.literal("requestRate"),
       selector: selectorSchema.optional(),
-      minSamples: z.number().int().positive().optional(),
+      minSamples: z.number().int().min(0).optional(),
     })
     .strict(),
   z
@@ -143,7 +145,7 @@ export const trafficMetricUserSchema = z.discriminatedUnion("kind", [
       selector: selectorSchema.optional(),
       /** 0.5 for p50, 0.95 for p95 (default). */
       quantile: z.number().gt(0).max(1).optional(),
-      minSamples: z.number().int().positive().optional(),
+      minSamples: z.number().int().min(0).optional(),
     })
     .strict(),
   z
@@ -153,7 +155,7 @@ export const trafficMetricUserSchema = z.discriminatedUnion("kind", [
       kind: z.literal("events"),
       /** Event signature ("Transfer(address,address,uint256)") or its topic0. */
       event: z.string().min(1),
-      minSamples: z.number().int().positive().optional(),
+      minSamples: z.number().int().min(0).optional(),
     })
     .strict(),
 ]);
@@ -179,6 +181,8 @@ export const monitorUserConfigSchema = z
     interval: intervalSchema.optional(),
     /** Wall-clock time between polls of the head. Default "4s". */
     pollInterval: durationSchema.optional(),
+    /** Interface the --metrics-port endpoint listens on. Default "127.0.0.1"; "0.0.0.0" for a remote Prometheus. */
+    metricsHost: z.string().min(1).optional(),
     /** How many processed blocks are re-checked for reorgs. Default 64. */
     reorgDepth: z.number().int().min(1).max(4096).optional(),
     /** Blocks fetched per step. Default 50. */
@@ -322,6 +326,7 @@ export interface MonitorConfig {
   interval: Interval;
   /** Seconds. */
   pollInterval: number;
+  metricsHost: string;
   reorgDepth: number;
   batchBlocks: number;
   baseline: { source: "auto" | "pre-promotion" | "replay"; blocks: number };
@@ -333,17 +338,15 @@ export interface MonitorConfig {
 export const DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4;
 export const DEFAULT_INTERVAL: Interval = { seconds: 300 };
 
-/**
- * Fills in defaults. `selectorOf` and `topicOf` turn signatures into ids
- * (passed in so this module stays free of ethers).
- */
-export function resolveMonitorConfig(user: MonitorUserConfig | undefined, ids: SignatureIds): MonitorConfig {
-  const parsed = monitorUserConfigSchema.parse(user ?? {});
+/** Fills in defaults. A config that does not fit the schema is a user error naming the field. */
+export function resolveMonitorConfig(user: MonitorUserConfig | undefined, ids: SignatureIds = ETHERS_IDS): MonitorConfig {
+  const parsed = parseSection(monitorUserConfigSchema, user ?? {}, "blueGreen.monitor");
   const interval = parsed.interval !== undefined ? parseInterval(parsed.interval)! : DEFAULT_INTERVAL;
   return {
     confirmations: parsed.confirmations ?? 2,
     interval,
     pollInterval: parsed.pollInterval !== undefined ? parseDuration(parsed.pollInterval)! : 4,
+    metricsHost: parsed.metricsHost ?? "127.0.0.1",
     reorgDepth: parsed.reorgDepth ?? 64,
     batchBlocks: parsed.batchBlocks ?? 50,
     baseline: { source: parsed.baseline?.source ?? "auto", blocks: parsed.baseline?.blocks ?? 1000 },
@@ -357,10 +360,24 @@ export function resolveMonitorConfig(user: MonitorUserConfig | undefined, ids: S
   };
 }
 
-/** Turns signatures into ids; ethers' `id()` in practice. */
+/** Turns signatures into ids. */
 export interface SignatureIds {
   selector(signature: string): string;
   topic(signature: string): string;
+}
+
+export const ETHERS_IDS: SignatureIds = {
+  selector: (signature) => id(signature.replace(/\s+/g, "")).slice(0, 10),
+  topic: (signature) => id(signature.replace(/\s+/g, "")),
+};
+
+/** Parses a config section, turning zod's error into one that names the field and says what to fix. */
+export function parseSection<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown, where: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = [where, ...issue.path.map(String)].join(".");
+  throw new BlueGreenError(`${field} in hardhat.config.ts is invalid: ${issue.message}. Fix it and run again.`);
 }
 
 type Thresholds = NonNullable<MonitorUserConfig["thresholds"]>;
@@ -415,7 +432,9 @@ function analysisDefaults(
 }
 
 function resolveTrafficMetric(m: TrafficMetricUserConfig, interval: Interval, ids: SignatureIds): ResolvedMetric {
-  const base = { name: m.name, kind: m.kind, ...analysisDefaults(m, interval), minSamples: m.minSamples ?? 1 };
+  // A quiet window is a fact for a rate (zero), but says nothing of a revert rate or a gas quantile.
+  const quietCounts = m.kind === "requestRate" || m.kind === "events";
+  const base = { name: m.name, kind: m.kind, ...analysisDefaults(m, interval), minSamples: m.minSamples ?? (quietCounts ? 0 : 1) };
   if (m.kind === "events") {
     const topic = /^0x[0-9a-fA-F]{64}$/.test(m.event) ? m.event.toLowerCase() : ids.topic(m.event.replace(/^event\s+/, "").trim());
     return { ...base, eventTopic: topic, eventLabel: m.event };
@@ -475,11 +494,11 @@ export interface WavesConfig {
 export function resolveWavesConfig(
   user: WavesUserConfig | undefined,
   monitor: MonitorUserConfig | undefined,
-  ids: SignatureIds,
+  ids: SignatureIds = ETHERS_IDS,
 ): WavesConfig | undefined {
   if (user === undefined) return undefined;
-  const parsed = wavesUserConfigSchema.parse(user);
-  const parsedMonitor = monitorUserConfigSchema.parse(monitor ?? {});
+  const parsed = parseSection(wavesUserConfigSchema, user, "blueGreen.waves");
+  const parsedMonitor = parseSection(monitorUserConfigSchema, monitor ?? {}, "blueGreen.monitor");
   const interval = parsedMonitor.interval !== undefined ? parseInterval(parsedMonitor.interval)! : DEFAULT_INTERVAL;
   return {
     waves: parsed.waves.map((w) => ({

@@ -62,7 +62,7 @@ export const monitorStepSchema = z
         reason: z.string(),
         subject: z.string(),
         guardian: address,
-        scheduled: z.record(z.object({ txHash: bytes32, readyAt: isoTime }).strict()),
+        scheduled: z.record(z.object({ txHash: bytes32.optional(), readyAt: isoTime }).strict()),
         executed: z.record(bytes32),
         vetoed: z.array(address),
         at: isoTime,

@@ -157,8 +157,7 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
     });
   }
   const safeNote =
-    "If the approver is a Safe, submit its call through the Safe (for example with its Transaction Builder); " +
-    "Safe proposals for adopt will come with bg:propose.";
+    "If the approver is a Safe, bg:adopt proposes this call through it (bg:approve --call, then bg:call execute).";
   if (ownerPending) {
     const owner_ = pending[0]!.from;
     result.error =

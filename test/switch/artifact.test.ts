@@ -14,7 +14,7 @@ import {
 } from "../../src/switch/artifact.js";
 import { decodeSwitchRevert, findRevertData } from "../../src/switch/read-switch.js";
 import { explainSwitchRevert } from "../../src/switch/switch-errors.js";
-import { duration } from "../../src/switch/switch-view.js";
+import { duration } from "../../src/ui/switch-view.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 

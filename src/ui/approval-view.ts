@@ -8,11 +8,11 @@
  */
 import path from "node:path";
 
-import { style } from "../ui/output.js";
-import type { ExecuteOutcome } from "./execute.js";
-import type { ApproveOutcome, Proposal, ProposeOutcome } from "./proposal.js";
-import type { SwitchReleaseOutcome } from "./release-switch.js";
-import type { WindowOutcome } from "./release-window.js";
+import { style } from "./output.js";
+import type { ExecuteOutcome } from "../approval/execute.js";
+import type { ApproveOutcome, Proposal, ProposeOutcome } from "../approval/proposal.js";
+import type { SwitchReleaseOutcome } from "../approval/release-switch.js";
+import type { WindowOutcome } from "../approval/release-window.js";
 
 const rel = (file: string | undefined) => (file === undefined ? null : path.relative(process.cwd(), file) || file);
 

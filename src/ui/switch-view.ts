@@ -4,9 +4,9 @@
  */
 import path from "node:path";
 
-import { style } from "../ui/output.js";
-import type { AdoptResult, PendingCall } from "./adopt-proxy.js";
-import type { InitSwitchResult } from "./deploy-switch.js";
+import { style } from "./output.js";
+import type { AdoptResult, PendingCall } from "../switch/adopt-proxy.js";
+import type { InitSwitchResult } from "../switch/deploy-switch.js";
 
 export interface InitJson {
   ok: true;

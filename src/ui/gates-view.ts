@@ -3,10 +3,10 @@ import path from "node:path";
 
 import { formatTable, type TableItem } from "@nomicfoundation/hardhat-utils/format";
 
-import { style } from "../ui/output.js";
-import type { AttestReleaseResult } from "./attest-release.js";
-import type { EvidenceDrift, RecordedGates } from "./gates-step.js";
-import type { GateResult, GateStatus } from "./gate-result.js";
+import { style } from "./output.js";
+import type { AttestReleaseResult } from "../gates/attest-release.js";
+import type { EvidenceDrift, RecordedGates } from "../gates/gates-step.js";
+import type { GateResult, GateStatus } from "../gates/gate-result.js";
 
 export interface GatesOutcome {
   ok: boolean;

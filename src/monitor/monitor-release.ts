@@ -1,0 +1,665 @@
+/**
+ * `bg:monitor`: follows the chain after a release's switch, analyses green's
+ * traffic against blue's baseline (Argo-style), and acts on the verdict.
+ *
+ * One step: read the head; find the proxies this release's green went live
+ * on (the release's proxy, or each promoted wave); undo anything a reorg
+ * orphaned; read the new confirmed blocks in batches, feeding each batch to
+ * the analysis runs and writing the checkpoint after it; then act (alert,
+ * auto-rollback), publish the summary in the release record and refresh the
+ * Prometheus snapshot.
+ *
+ * Steps repeat every `pollInterval` until `--once` has caught up, the
+ * `--duration` is over, the release is closed (rolled back or finalized
+ * everywhere), or the caller aborts. RPC faults fail a step, never the
+ * monitor: the step is retried with backoff from the last checkpoint.
+ */
+import { type Interface, type Signer, getAddress } from "ethers";
+
+import { BlueGreenError } from "../errors.js";
+import type { ReleaseRecord } from "../release/record.js";
+import type { ReleaseStore } from "../release/store.js";
+import type { Eip1193Provider } from "../stage/eip1193.js";
+import { switchInterface } from "../switch/artifact.js";
+import type { SwitchStatus } from "../switch/read-switch.js";
+import { readSwitchFile } from "../switch/switch-file.js";
+import { readWavesStep } from "../waves/waves-step.js";
+import { type AnalysisPhase, tally } from "./analysis.js";
+import {
+  type RunEvent,
+  advanceRun,
+  ensureMetrics,
+  measurementRetention,
+  newRun,
+  oldestNeededBlock,
+  rewindRun,
+  runSummary,
+} from "./analysis-run.js";
+import { assertGuardian, progressAutoRollback } from "./auto-rollback.js";
+import { measureBaseline } from "./baseline.js";
+import type { BlockDigest, WatchSet } from "./block-digest.js";
+import { ChainMovedError, findForkPoint, readDigests, readHead, readHeader } from "./chain-follower.js";
+import { CHECKPOINT_SCHEMA_VERSION, type MonitorCheckpoint, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
+import type { MonitorConfig, ResolvedMetric, WavesConfig } from "./config.js";
+import type { MonitorLog } from "./json-log.js";
+import { type MonitorStep, readMonitorStep, withMonitorStep } from "./monitor-step.js";
+import { type CompiledProbe, compileProbe, runProbe } from "./probes.js";
+import type { MetricsSnapshot, MonitorMetrics } from "./prometheus.js";
+import { findPromotion, readProxyOnSwitch } from "./promotions.js";
+import { RpcClient, RpcUnavailableError, describe, sleep } from "./rpc-client.js";
+import { addToTotals, emptyTotals, mergeTotals } from "./traffic-metrics.js";
+
+export interface MonitorReleaseOptions {
+  provider: Eip1193Provider;
+  store: ReleaseStore;
+  chainId: number;
+  releaseId: string;
+  config: MonitorConfig;
+  /** Waves and their own analyses, when the release has a wave plan. */
+  waves?: WavesConfig;
+  /** Green's ABI, to name selectors and events in metrics and logs. */
+  abi?: Interface;
+  /** Catch up once, judge, and stop. */
+  once?: boolean;
+  /** Stop after this many seconds of wall-clock time. */
+  durationSeconds?: number;
+  /** Schedule and execute rollbacks through this guardian when the analysis fails. */
+  autoRollback?: { guardian: Signer };
+  /** Start a fresh analysis for runs that ended Inconclusive, Failed or Error (after a person looked). */
+  acknowledge?: { reason?: string };
+  metrics?: MonitorMetrics;
+  log: MonitorLog;
+  signal?: AbortSignal;
+}
+
+export type Verdict = "healthy" | "pending" | "paused" | "failed" | "rolling-back" | "rolled-back";
+
+export interface MonitorOutcome {
+  ok: boolean;
+  release: string;
+  chainId: number;
+  verdict: Verdict;
+  /** Why the monitor stopped. */
+  stopped: "once" | "duration" | "release-closed" | "signal";
+  lastBlock?: number;
+  head?: number;
+  runs: Array<{
+    wave: string;
+    phase: AnalysisPhase;
+    proxies: string[];
+    baselineSource: string;
+    cause?: { metric: string; reason: string };
+    metrics: ReturnType<typeof runSummary>;
+  }>;
+  proxies: Array<{ proxy: string; wave: string; status: SwitchStatus; promotedBlock: number }>;
+  autoRollback?: MonitorCheckpoint["autoRollback"];
+  checkpoint: string;
+}
+
+/** Subject of a release without waves. */
+export const RELEASE_SUBJECT = "release";
+
+export async function monitorRelease(options: MonitorReleaseOptions): Promise<MonitorOutcome> {
+  return new ReleaseMonitor(options).run();
+}
+
+class ReleaseMonitor {
+  private readonly rpc: RpcClient;
+  private iface!: Interface;
+  private switchAddress!: string;
+  private switchBlock!: number;
+  private record!: ReleaseRecord;
+  private cp!: MonitorCheckpoint;
+  private checkpointPath = "";
+  private head: number | undefined;
+  private proxyStatus: Record<string, SwitchStatus> = {};
+  private readonly probes = new Map<string, CompiledProbe>();
+  private lastStepSummary = "";
+
+  constructor(private readonly o: MonitorReleaseOptions) {
+    this.rpc = new RpcClient(o.provider, {
+      ...o.config.rpc,
+      onRetry: (info) => {
+        o.metrics?.rpcError();
+        o.log("warn", "rpc-retry", { ...info });
+      },
+    });
+  }
+
+  async run(): Promise<MonitorOutcome> {
+    const { o } = this;
+    const started = Date.now();
+    await this.init();
+    let failures = 0;
+    let stopped: MonitorOutcome["stopped"] | undefined;
+    while (stopped === undefined) {
+      if (o.signal?.aborted === true) {
+        stopped = "signal";
+        break;
+      }
+      let caughtUp = false;
+      try {
+        caughtUp = await this.step();
+        failures = 0;
+      } catch (error) {
+        if (!isTransient(error)) throw error;
+        failures++;
+        o.metrics?.rpcError();
+        o.log("warn", "step-failed", { error: describe(error), attempt: failures, message: "nothing of this step was recorded; it is retried from the checkpoint" });
+        if (o.once === true && failures >= 5) {
+          throw new BlueGreenError(
+            `The node did not answer reliably (${describe(error)}), after ${failures} attempts. Nothing was recorded for the unfinished step; ` +
+              "check the network's RPC URL and run bg:monitor again (it resumes from its checkpoint).",
+            error as Error,
+          );
+        }
+        await this.pause(Math.min(o.config.rpc.backoff * 2 ** (failures - 1), o.config.rpc.maxBackoff));
+        continue;
+      }
+      if (o.once === true && caughtUp) stopped = "once";
+      else if (this.releaseClosed()) stopped = "release-closed";
+      else if (o.durationSeconds !== undefined && (Date.now() - started) / 1000 >= o.durationSeconds) stopped = "duration";
+      else if (caughtUp) await this.pause(o.config.pollInterval);
+    }
+    this.rpc.stop();
+    o.log("info", "monitor-stopped", { because: stopped, verdict: this.verdict(), lastBlock: this.cp.tip?.n });
+    return this.outcome(stopped);
+  }
+
+  /** Sleeps, waking early when aborted. */
+  private async pause(seconds: number): Promise<void> {
+    const signal = this.o.signal;
+    if (signal?.aborted === true) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, seconds * 1000);
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      }
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  private async init(): Promise<void> {
+    const { o } = this;
+    this.iface = await switchInterface();
+    this.record = await o.store.get(o.chainId, o.releaseId);
+    const switchFile = await readSwitchFile(o.store, o.chainId);
+    if (switchFile === undefined) {
+      throw new BlueGreenError(
+        `No BlueGreenSwitch is recorded for chain ${o.chainId}, so there is no promotion to monitor. Deploy and use one first (bg:init, bg:adopt, bg:switch).`,
+      );
+    }
+    this.switchAddress = getAddress(switchFile.address);
+    this.switchBlock = switchFile.blockNumber;
+    if (o.autoRollback !== undefined) {
+      const guardian = await o.autoRollback.guardian.getAddress();
+      await retrying(() => assertGuardian(this.rpc, this.iface, this.switchAddress, guardian), o);
+    }
+    const saved = await readCheckpoint(o.store, o.chainId, o.releaseId);
+    if (saved !== undefined && (getAddress(saved.switch) !== this.switchAddress || getAddress(saved.green) !== getAddress(this.record.green.address))) {
+      o.log("warn", "checkpoint-discarded", { message: "the checkpoint is of another switch or green; starting the analysis afresh" });
+    }
+    const usable = saved !== undefined && getAddress(saved.switch) === this.switchAddress && getAddress(saved.green) === getAddress(this.record.green.address);
+    this.cp = usable ? saved : this.freshCheckpoint();
+    this.checkpointPath = o.store.releaseDir(o.chainId, o.releaseId) + "/monitor-checkpoint.json";
+    if (usable) o.log("info", "resumed", { fromBlock: this.cp.tip?.n, runs: Object.keys(this.cp.runs) });
+    else o.log("info", "started", { switch: this.switchAddress, green: this.record.green.address });
+    for (const run of Object.values(this.cp.runs)) ensureMetrics(run, this.metricsFor(run.subject));
+    if (o.acknowledge !== undefined) this.acknowledge(o.acknowledge.reason);
+  }
+
+  private freshCheckpoint(): MonitorCheckpoint {
+    const now = new Date().toISOString();
+    return {
+      schemaVersion: CHECKPOINT_SCHEMA_VERSION,
+      release: this.o.releaseId,
+      chainId: this.o.chainId,
+      switch: this.switchAddress,
+      green: getAddress(this.record.green.address),
+      proxies: {},
+      ledger: [],
+      archivedTotals: emptyTotals(),
+      recentGas: {},
+      runs: {},
+      alerted: [],
+      acknowledgements: [],
+      startedAt: now,
+      updatedAt: now,
+    };
+  }
+
+  /** A person looked at a paused or failed analysis and wants it to go on: a new run starts where the old one stopped. */
+  private acknowledge(reason: string | undefined): void {
+    for (const run of Object.values(this.cp.runs)) {
+      if (run.phase !== "Inconclusive" && run.phase !== "Failed" && run.phase !== "Error") continue;
+      const from = run.measuredUntil ?? { block: run.startBlock - 1, time: run.startTime };
+      const fresh = newRun(run.subject, run.proxies, from.block + 1, from.time, this.metricsFor(run.subject));
+      fresh.baseline = run.baseline;
+      fresh.baselineSource = run.baselineSource;
+      this.cp.acknowledgements.push({ subject: run.subject, phase: run.phase, at: new Date().toISOString(), block: from.block, ...(reason !== undefined ? { reason } : {}) });
+      this.cp.alerted = this.cp.alerted.filter((a) => !a.startsWith(`${run.subject}:`));
+      this.cp.runs[run.subject] = fresh;
+      this.o.log("info", "analysis-acknowledged", { subject: run.subject, previousPhase: run.phase, fromBlock: from.block + 1, reason });
+    }
+  }
+
+  private metricsFor(subject: string): ResolvedMetric[] {
+    return this.o.waves?.waves.find((w) => w.name === subject)?.analysis?.metrics ?? this.o.config.analysis.metrics;
+  }
+
+  /** One step; true when the monitor reached the confirmed head. */
+  private async step(): Promise<boolean> {
+    const { o } = this;
+    this.record = await o.store.get(o.chainId, o.releaseId);
+    const { head, confirmed } = await readHead(this.rpc, o.config.confirmations);
+    this.head = head;
+    await this.discover(confirmed);
+    if (Object.keys(this.cp.proxies).length === 0) {
+      if (o.once === true) {
+        throw new BlueGreenError(
+          `Release "${o.releaseId}" is not live on chain ${o.chainId}: the switch has not promoted its green ${this.record.green.address} on ${this.record.proxy}. ` +
+            `Nothing to monitor yet; promote it first (bg:propose, bg:approve, bg:switch).`,
+        );
+      }
+      if (!this.cp.alerted.includes("waiting-for-promotion")) {
+        this.cp.alerted.push("waiting-for-promotion");
+        o.log("info", "waiting-for-promotion", { green: this.record.green.address });
+      }
+      return true;
+    }
+    await this.handleReorg(confirmed);
+    if (this.cp.tip === undefined) return true;
+    let tip = this.cp.tip;
+    while (tip.n < confirmed) {
+      if (o.signal?.aborted === true) return false;
+      const to = Math.min(confirmed, tip.n + o.config.batchBlocks);
+      const digests = await readDigests(this.rpc, tip.n + 1, to, this.watchSet(), tip.hash);
+      const next = structuredClone(this.cp);
+      await this.apply(next, digests);
+      this.cp = next;
+      await this.persist();
+      tip = this.cp.tip!;
+    }
+    await this.readStatuses();
+    await this.act();
+    await this.persist();
+    return tip.n >= confirmed;
+  }
+
+  /** Finds proxies where this release's green went live, and opens their analysis runs. */
+  private async discover(confirmed: number): Promise<void> {
+    const plan = readWavesStep(this.record);
+    const candidates = plan?.fleet ?? [this.record.proxy];
+    for (const candidate of candidates) {
+      const key = candidate.toLowerCase();
+      if (this.cp.proxies[key] !== undefined) continue;
+      const { promotion } = await findPromotion(this.rpc, this.iface, this.switchAddress, this.switchBlock, candidate, this.record.green.address);
+      if (promotion === undefined || promotion.block > confirmed) continue;
+      const wave = plan?.waves.find((w) => w.proxies.some((p) => p.toLowerCase() === key));
+      const subject = wave?.name ?? RELEASE_SUBJECT;
+      // Everything that can fail (RPC) comes before anything is registered, so a failed step leaves no half-made run.
+      let run = this.cp.runs[subject];
+      if (run === undefined) {
+        const proxies = (wave?.proxies ?? [candidate]).map((p) => p.toLowerCase());
+        run = newRun(subject, proxies, promotion.block + 1, promotion.time, this.metricsFor(subject));
+        await measureBaseline(this.rpc, this.record, this.o.config, run, this.metricsFor(subject), (m, p, b) => this.probe(m, p, b));
+      }
+      const header = await readHeader(this.rpc, promotion.block);
+      if (header === undefined) throw new ChainMovedError(`block ${promotion.block} is not available`);
+
+      this.o.log("info", "promotion-found", { proxy: promotion.proxy, wave: subject, block: promotion.block, txHash: promotion.txHash, blue: promotion.blue });
+      if (this.cp.runs[subject] === undefined) {
+        this.cp.runs[subject] = run;
+        this.o.log("info", "analysis-started", { wave: subject, proxies: run.proxies, fromBlock: run.startBlock, baseline: run.baseline, baselineSource: run.baselineSource });
+      } else if (!run.proxies.includes(key)) {
+        run.proxies.push(key);
+      }
+      this.cp.proxies[key] = { subject, promotedBlock: promotion.block, promotedAt: promotion.time, promoteTx: promotion.txHash };
+      const digest: BlockDigest = { n: promotion.block, hash: header.hash, parent: header.parentHash, t: Number(header.timestamp) };
+      if (this.cp.tip === undefined) {
+        this.cp.tip = { n: digest.n, hash: digest.hash, t: digest.t };
+        this.cp.ledger.push(digest);
+      } else if (promotion.block < this.cp.tip.n) {
+        // Found after blocks past its promotion were processed for other proxies: read them again with it.
+        const kept = this.cp.ledger.find((b) => b.n === promotion.block);
+        if (kept !== undefined && kept.hash === digest.hash) {
+          this.rewindTo(kept, "late-promotion");
+        } else {
+          this.o.log("error", "late-promotion", {
+            proxy: promotion.proxy,
+            block: promotion.block,
+            processedUntil: this.cp.tip.n,
+            message: "its traffic before the next block is not counted (the blocks are no longer kept)",
+          });
+        }
+      }
+    }
+  }
+
+  private watchSet(): WatchSet {
+    return new Map(Object.entries(this.cp.proxies).map(([p, v]) => [p, v.promotedBlock + 1]));
+  }
+
+  /** Re-checks the last processed block; on a reorg, rolls everything back to the fork point. */
+  private async handleReorg(confirmed: number): Promise<void> {
+    const tip = this.cp.tip!;
+    const onChain = await readHeader(this.rpc, tip.n);
+    if (onChain !== undefined && onChain.hash.toLowerCase() === tip.hash.toLowerCase()) return;
+    const fork = await findForkPoint(this.rpc, this.cp.ledger.map((b) => ({ n: b.n, hash: b.hash })));
+    if (fork === undefined) {
+      this.o.log("error", "deep-reorg", {
+        processedUntil: tip.n,
+        message: `none of the last ${this.cp.ledger.length} processed blocks is on the chain any more; the analysis restarts from the promotions`,
+      });
+      const fresh = this.freshCheckpoint();
+      fresh.autoRollback = this.cp.autoRollback;
+      fresh.alerted = this.cp.alerted;
+      fresh.acknowledgements = this.cp.acknowledgements;
+      this.cp = fresh;
+      await this.discover(confirmed);
+      return;
+    }
+    this.rewindTo(this.cp.ledger.find((b) => b.n === fork)!, "reorg");
+  }
+
+  /** Forgets every block after `fork` (kept in the ledger): counts, gas samples and measurements. */
+  private rewindTo(fork: BlockDigest, why: "reorg" | "late-promotion"): void {
+    const dropped = this.cp.ledger.filter((b) => b.n > fork.n);
+    this.cp.ledger = this.cp.ledger.filter((b) => b.n <= fork.n);
+    this.cp.tip = { n: fork.n, hash: fork.hash, t: fork.t };
+    for (const [key, values] of Object.entries(this.cp.recentGas)) this.cp.recentGas[key] = values.filter(([n]) => n <= fork.n);
+    for (const run of Object.values(this.cp.runs)) rewindRun(run, this.metricsFor(run.subject), { n: fork.n, t: fork.t });
+    this.o.log("warn", why, {
+      forkBlock: fork.n,
+      rolledBack: dropped.length,
+      message: why === "reorg" ? "counts and measurements of the orphaned blocks were rolled back" : "the blocks after the promotion are read again",
+    });
+  }
+
+  /** Feeds a batch of digests to `next` (a copy of the checkpoint, swapped in only once all went well). */
+  private async apply(next: MonitorCheckpoint, digests: BlockDigest[]): Promise<void> {
+    const { o } = this;
+    next.ledger.push(...digests);
+    const last = digests[digests.length - 1]!;
+    next.tip = { n: last.n, hash: last.hash, t: last.t };
+    for (const block of digests) {
+      for (const call of block.calls ?? []) {
+        if (!call.direct || !call.ok) continue;
+        const key = `${call.proxy}|${call.selector}`;
+        const list = (next.recentGas[key] ??= []);
+        list.push([block.n, call.gas]);
+        if (list.length > 256) list.shift();
+      }
+    }
+    const ledgerRange = (from: number, to: number) => next.ledger.filter((b) => b.n >= from && b.n <= to);
+    const retention = measurementRetention(o.config.reorgDepth);
+    for (const run of Object.values(next.runs)) {
+      const events = await advanceRun(run, this.metricsFor(run.subject), digests, ledgerRange, (m, p, b) => this.probe(m, p, b), retention);
+      for (const event of events) this.logRunEvent(event);
+    }
+    this.prune(next);
+    next.updatedAt = new Date().toISOString();
+  }
+
+  /** Drops digests no window and no reorg can need; their traffic moves to the archived totals. */
+  private prune(cp: MonitorCheckpoint): void {
+    const tip = cp.tip!.n;
+    const reorgFloor = tip - this.o.config.reorgDepth;
+    const needed = Math.min(...Object.values(cp.runs).map((r) => oldestNeededBlock(r, reorgFloor)));
+    const keep: BlockDigest[] = [];
+    for (const block of cp.ledger) {
+      const busy = block.calls !== undefined || block.events !== undefined;
+      if (block.n > reorgFloor || block.n === tip || (busy && block.n >= needed)) keep.push(block);
+      else addToTotals(cp.archivedTotals, block);
+    }
+    cp.ledger = keep;
+  }
+
+  private logRunEvent(event: RunEvent): void {
+    const { o } = this;
+    if (event.kind === "measurement") {
+      const m = event.measurement;
+      o.log(m.phase === "Successful" ? "info" : "warn", "measurement", {
+        wave: event.subject,
+        metric: event.metric,
+        dryRun: event.dryRun,
+        phase: m.phase,
+        value: m.value,
+        baseline: m.baseline,
+        samples: m.samples,
+        fromBlock: m.fromBlock,
+        toBlock: m.toBlock,
+        message: m.message,
+      });
+    } else if (event.kind === "metric-phase") {
+      o.log("info", "metric-phase", { wave: event.subject, metric: event.metric, from: event.from, to: event.to, reason: event.reason });
+    } else {
+      const bad = event.to === "Failed" || event.to === "Error" || event.to === "Inconclusive";
+      o.log(bad ? "alert" : "info", "analysis-phase", { wave: event.subject, from: event.from, to: event.to, cause: event.cause });
+    }
+  }
+
+  private async probe(metric: ResolvedMetric, proxy: string, block: number) {
+    let compiled = this.probes.get(metric.name);
+    if (compiled === undefined) {
+      compiled = compileProbe(metric.name, metric.probe!.call, metric.probe!.args);
+      this.probes.set(metric.name, compiled);
+    }
+    return runProbe(this.rpc, compiled, metric.probe?.to ?? proxy, block);
+  }
+
+  private async readStatuses(): Promise<void> {
+    for (const proxy of Object.keys(this.cp.proxies)) {
+      const state = await readProxyOnSwitch(this.rpc, this.iface, this.switchAddress, proxy);
+      const previous = this.proxyStatus[proxy];
+      const status = state.green === getAddress(this.cp.green) ? state.status : "none";
+      if (previous !== undefined && previous !== status) {
+        this.o.log(status === "rolled-back" || status === "rollback-scheduled" ? "warn" : "info", "switch-status", { proxy: state.proxy, from: previous, to: status });
+      }
+      this.proxyStatus[proxy] = status;
+    }
+  }
+
+  /** Alerts and auto-rollback, then the record's summary and the metrics snapshot. */
+  private async act(): Promise<void> {
+    const { o, cp } = this;
+    const failing = Object.values(cp.runs).filter((r) => r.phase === "Failed" || r.phase === "Error");
+    for (const run of Object.values(cp.runs)) {
+      const key = `${run.subject}:${run.phase}`;
+      if (!(["Failed", "Error", "Inconclusive"] as AnalysisPhase[]).includes(run.phase) || cp.alerted.includes(key)) continue;
+      cp.alerted.push(key);
+      const why = run.cause !== undefined ? `${run.cause.metric}: ${run.cause.reason}` : run.phase;
+      if (run.phase === "Inconclusive") {
+        o.log("alert", "analysis-paused", {
+          wave: run.subject,
+          reason: why,
+          message: `The analysis of ${run.subject} is inconclusive: it is paused and nothing is rolled back. Look at the metrics, then roll back (bg:rollback) or resume the analysis (bg:monitor --acknowledge).`,
+        });
+      } else {
+        o.log("alert", "analysis-failed", {
+          wave: run.subject,
+          reason: why,
+          message:
+            o.autoRollback !== undefined
+              ? "Rolling back through the guardian path."
+              : `Auto-rollback is off: roll back with npx hardhat bg:rollback --release ${o.releaseId}, or acknowledge with bg:monitor --acknowledge.`,
+        });
+      }
+    }
+    if (failing.length > 0 && o.autoRollback !== undefined) {
+      const run = failing[0]!;
+      const reason = `analysis of ${run.subject} ${run.phase}: ${run.cause !== undefined ? `${run.cause.metric}: ${run.cause.reason}` : "no cause recorded"}`;
+      await progressAutoRollback(
+        { rpc: this.rpc, iface: this.iface, switchAddress: this.switchAddress, guardian: o.autoRollback.guardian, store: o.store, log: o.log },
+        cp,
+        { subject: run.subject, reason },
+      );
+      await this.readStatuses();
+    }
+    await this.publish();
+  }
+
+  private async publish(): Promise<void> {
+    const { o } = this;
+    const step = this.monitorStep();
+    const summary = JSON.stringify({ ...step, updatedAt: "" });
+    if (summary !== this.lastStepSummary) {
+      const updated = await o.store.update(o.chainId, o.releaseId, (current) => (current === undefined ? undefined : withMonitorStep(current, step)));
+      if (updated !== undefined) this.record = updated;
+      this.lastStepSummary = summary;
+    }
+    o.metrics?.update(this.snapshot());
+  }
+
+  private monitorStep(): MonitorStep {
+    const { cp } = this;
+    const previous = readMonitorStep(this.record);
+    const runs: MonitorStep["runs"] = {};
+    for (const run of Object.values(cp.runs)) {
+      const counted = Object.values(run.metrics).filter((m) => !m.dryRun);
+      runs[run.subject] = {
+        phase: run.phase,
+        proxies: run.proxies.map((p) => getAddress(p)),
+        startBlock: run.startBlock,
+        promotedAt: iso(run.startTime),
+        ...(run.measuredUntil !== undefined ? { measuredUntilBlock: run.measuredUntil.block, measuredUntil: iso(run.measuredUntil.time) } : {}),
+        measurements: counted.reduce((n, m) => n + tally(m).count, 0),
+        ...(run.cause !== undefined ? { cause: run.cause } : {}),
+        baselineSource: run.baselineSource,
+        metrics: runSummary(run),
+      };
+    }
+    const ar = cp.autoRollback;
+    return {
+      updatedAt: new Date().toISOString(),
+      lastBlock: cp.tip?.n ?? 0,
+      runs,
+      ...(ar !== undefined
+        ? {
+            autoRollback: {
+              reason: ar.reason,
+              subject: ar.subject,
+              guardian: ar.guardian,
+              scheduled: Object.fromEntries(
+                Object.entries(ar.scheduled).map(([p, s]) => [getAddress(p), { ...(s.txHash !== undefined ? { txHash: s.txHash } : {}), readyAt: iso(s.readyAt) }]),
+              ),
+              executed: Object.fromEntries(Object.entries(ar.executed).map(([p, h]) => [getAddress(p), h])),
+              vetoed: ar.vetoed.map((p) => getAddress(p)),
+              at: ar.at,
+            },
+          }
+        : {}),
+      ...(cp.acknowledgements.length > 0 || previous?.acknowledgements !== undefined ? { acknowledgements: cp.acknowledgements } : {}),
+    };
+  }
+
+  private snapshot(): MetricsSnapshot {
+    const { cp } = this;
+    const totals = emptyTotals();
+    for (const block of cp.ledger) addToTotals(totals, block);
+    const abi = this.o.abi;
+    return {
+      release: cp.release,
+      totals: mergeTotals(cp.archivedTotals, totals),
+      subjectOf: Object.fromEntries(Object.entries(cp.proxies).map(([p, v]) => [p, v.subject])),
+      gas: Object.fromEntries(Object.entries(cp.recentGas).map(([k, v]) => [k, v.map(([, g]) => g)])),
+      runs: Object.values(cp.runs),
+      releaseState: this.record.state,
+      proxyStatus: { ...this.proxyStatus },
+      ...(this.head !== undefined ? { head: this.head } : {}),
+      ...(cp.tip !== undefined ? { lastProcessed: cp.tip.n } : {}),
+      selectorName: (s) => {
+        try {
+          return abi?.getFunction(s)?.format("sighash") ?? s;
+        } catch {
+          return s;
+        }
+      },
+      eventName: (t) => {
+        try {
+          return abi?.getEvent(t)?.format("sighash") ?? t;
+        } catch {
+          return t;
+        }
+      },
+    };
+  }
+
+  private async persist(): Promise<void> {
+    this.cp.updatedAt = new Date().toISOString();
+    this.checkpointPath = await writeCheckpoint(this.o.store, this.cp);
+  }
+
+  private releaseClosed(): boolean {
+    const statuses = Object.values(this.proxyStatus);
+    if (statuses.length === 0) return false;
+    if (statuses.some((s) => s === "rollback-scheduled")) return false;
+    if (statuses.some((s) => s === "rolled-back")) return true;
+    const plan = readWavesStep(this.record);
+    const all = plan?.fleet.length ?? 1;
+    return statuses.length >= all && statuses.every((s) => s === "finalized" || s === "none");
+  }
+
+  private verdict(): Verdict {
+    const statuses = Object.values(this.proxyStatus);
+    if (statuses.some((s) => s === "rolled-back")) return "rolled-back";
+    if (statuses.some((s) => s === "rollback-scheduled")) return "rolling-back";
+    const phases = Object.values(this.cp.runs).map((r) => r.phase);
+    if (phases.some((p) => p === "Failed" || p === "Error")) return "failed";
+    if (phases.some((p) => p === "Inconclusive")) return "paused";
+    if (phases.some((p) => p === "Running" || p === "Successful")) return "healthy";
+    return "pending";
+  }
+
+  private outcome(stopped: MonitorOutcome["stopped"]): MonitorOutcome {
+    const verdict = this.verdict();
+    return {
+      ok: verdict === "healthy" || verdict === "pending",
+      release: this.o.releaseId,
+      chainId: this.o.chainId,
+      verdict,
+      stopped,
+      ...(this.cp.tip !== undefined ? { lastBlock: this.cp.tip.n } : {}),
+      ...(this.head !== undefined ? { head: this.head } : {}),
+      runs: Object.values(this.cp.runs).map((run) => ({
+        wave: run.subject,
+        phase: run.phase,
+        proxies: run.proxies.map((p) => getAddress(p)),
+        baselineSource: run.baselineSource,
+        ...(run.cause !== undefined ? { cause: run.cause } : {}),
+        metrics: runSummary(run),
+      })),
+      proxies: Object.entries(this.cp.proxies).map(([p, v]) => ({ proxy: getAddress(p), wave: v.subject, status: this.proxyStatus[p] ?? "none", promotedBlock: v.promotedBlock })),
+      ...(this.cp.autoRollback !== undefined ? { autoRollback: this.cp.autoRollback } : {}),
+      checkpoint: this.checkpointPath,
+    };
+  }
+}
+
+/**
+ * Faults of the node or the network: the step is retried. User errors
+ * (BlueGreenError) and bugs are not.
+ */
+function isTransient(error: unknown): boolean {
+  if (error instanceof RpcUnavailableError || error instanceof ChainMovedError) return true;
+  if (error instanceof BlueGreenError) return false;
+  const text = describe(error);
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|fetch failed|timed? ?out|network|503|502|504|429|other side closed|UND_ERR|missing response|server response|bad response/i.test(text);
+}
+
+async function retrying<T>(fn: () => Promise<T>, o: MonitorReleaseOptions): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isTransient(error) || attempt >= 5) throw error;
+      await sleep(Math.min(o.config.rpc.backoff * 2 ** (attempt - 1), o.config.rpc.maxBackoff) * 1000);
+    }
+  }
+}
+
+function iso(seconds: number): string {
+  return new Date(seconds * 1000).toISOString();
+}

@@ -1,0 +1,169 @@
+/**
+ * `blueGreen.replay` in hardhat.config.ts: the replay's defaults, its gas
+ * tolerance and the differences a team declares as expected.
+ *
+ * ```ts
+ * blueGreen: {
+ *   replay: {
+ *     mode: "faithful",
+ *     gasTolerance: 1, // percent
+ *     expected: [
+ *       { kind: "events", event: "FeeCharged(address,uint256)", reason: "green charges a new fee" },
+ *       { kind: "gas", selector: "transfer(address,uint256)", maxIncreasePercent: 5, reason: "fee bookkeeping" },
+ *     ],
+ *   },
+ * }
+ * ```
+ */
+import { availableParallelism } from "node:os";
+import path from "node:path";
+
+import { id as keccakId } from "ethers";
+import { z } from "zod";
+
+import { DIFFERENCE_KINDS, type DifferenceKind } from "./types.js";
+
+export const REPLAY_MODES = ["faithful", "fast"] as const;
+export type ReplayMode = (typeof REPLAY_MODES)[number];
+
+const SELECTOR = /^0x[0-9a-fA-F]{8}$/;
+const TOPIC = /^0x[0-9a-fA-F]{64}$/;
+const SIGNATURE = /^[A-Za-z_$][A-Za-z0-9_$]*\(.*\)$/;
+
+const selectorOrSignature = z
+  .string()
+  .refine((s) => SELECTOR.test(s) || SIGNATURE.test(s), {
+    message: 'must be a 4-byte selector ("0xa9059cbb") or a function signature ("transfer(address,uint256)")',
+  });
+
+export const expectedDifferenceSchema = z
+  .object({
+    kind: z.enum(DIFFERENCE_KINDS, {
+      errorMap: () => ({ message: `must be one of ${DIFFERENCE_KINDS.join(", ")}` }),
+    }),
+    /** Only transactions that call this function of the proxy (top-level or internally). */
+    selector: selectorOrSignature.optional(),
+    /** For kind "events": the event allowed to differ, as a signature or its topic0. */
+    event: z
+      .string()
+      .refine((s) => TOPIC.test(s) || SIGNATURE.test(s), {
+        message: 'must be an event signature ("FeeCharged(address,uint256)") or its 32-byte topic0',
+      })
+      .optional(),
+    /** For kind "storage": the proxy storage slot allowed to differ. */
+    slot: z.string().regex(TOPIC, "must be a 0x-prefixed 32-byte storage slot").optional(),
+    /** For kind "gas": how much more gas green may use than blue, in percent. */
+    maxIncreasePercent: z.number().min(0, "must be 0 or more").optional(),
+    /** Why this difference is intended; shown in the report. */
+    reason: z.string().min(1, "must say why the difference is intended"),
+  })
+  .strict()
+  .superRefine((rule, ctx) => {
+    if (rule.event !== undefined && rule.kind !== "events") {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["event"], message: 'only applies to kind "events"' });
+    }
+    if (rule.slot !== undefined && rule.kind !== "storage") {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["slot"], message: 'only applies to kind "storage"' });
+    }
+    if (rule.maxIncreasePercent !== undefined && rule.kind !== "gas") {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["maxIncreasePercent"], message: 'only applies to kind "gas"' });
+    }
+  });
+
+export const replayUserConfigSchema = z
+  .object({
+    /** Default mode of `bg:replay`: "faithful" (whole blocks, in order) or "fast" (the proxy's traffic only). */
+    mode: z.enum(REPLAY_MODES).optional(),
+    /** Gas difference between blue and green that is not a divergence, in percent of blue's gas. Default 0. */
+    gasTolerance: z.number().min(0, "must be 0 or more").max(100, "is a percentage: at most 100").optional(),
+    /** Differences the team intends; reported as expected, not as divergences. */
+    expected: z.array(expectedDifferenceSchema).optional(),
+    /** Parallel forks for the root comparison. Default: 2, or 1 on a one-core machine. */
+    workers: z.number().int("must be a whole number").min(1, "must be at least 1").max(16, "must be at most 16").optional(),
+    /** Whether discovery may use traces (trace_filter, debug_trace*) to find internal calls. Default "auto". */
+    tracing: z.enum(["auto", "off"]).optional(),
+    /** Hardfork of the fork's new blocks, when the source chain is not one EDR knows (e.g. a local 31337 node). */
+    hardfork: z.string().min(1).optional(),
+    /** Folder of the replay's source cache, relative to the project root. Default `<cache>/bluegreen-replay`. */
+    cacheDir: z.string().min(1).optional(),
+    /** The source RPC: per-request timeout and retries (with backoff) on timeouts and rate limits. */
+    rpc: z
+      .object({
+        timeoutMs: z.number().int().min(100, "must be at least 100").optional(),
+        retries: z.number().int().min(0).max(20).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type ExpectedDifferenceUserConfig = z.infer<typeof expectedDifferenceSchema>;
+export type ReplayUserConfig = z.infer<typeof replayUserConfigSchema>;
+
+/** A declared expected difference, normalized: selectors and topics as hex. */
+export interface ExpectedDifference {
+  kind: DifferenceKind;
+  selector?: string;
+  topic?: string;
+  slot?: string;
+  maxIncreasePercent?: number;
+  reason: string;
+}
+
+export interface ReplayConfig {
+  mode: ReplayMode;
+  gasTolerance: number;
+  expected: ExpectedDifference[];
+  workers: number;
+  tracing: "auto" | "off";
+  hardfork?: string;
+  /** Absolute. */
+  cacheDir: string;
+  rpc: { timeoutMs: number; retries: number };
+}
+
+/** 4-byte selector of a selector or signature, lower-case. */
+export function toSelector(selectorOrSignature: string): string {
+  return SELECTOR.test(selectorOrSignature)
+    ? selectorOrSignature.toLowerCase()
+    : keccakId(selectorOrSignature.replace(/\s+/g, "")).slice(0, 10);
+}
+
+/** topic0 of an event signature or topic, lower-case. */
+export function toTopic(eventOrTopic: string): string {
+  return TOPIC.test(eventOrTopic) ? eventOrTopic.toLowerCase() : keccakId(eventOrTopic.replace(/\s+/g, ""));
+}
+
+export function normalizeExpected(rule: ExpectedDifferenceUserConfig): ExpectedDifference {
+  return {
+    kind: rule.kind,
+    reason: rule.reason,
+    ...(rule.selector !== undefined ? { selector: toSelector(rule.selector) } : {}),
+    ...(rule.event !== undefined ? { topic: toTopic(rule.event) } : {}),
+    ...(rule.slot !== undefined ? { slot: rule.slot.toLowerCase() } : {}),
+    ...(rule.maxIncreasePercent !== undefined ? { maxIncreasePercent: rule.maxIncreasePercent } : {}),
+  };
+}
+
+/**
+ * Fills in the defaults. `cachePath` is Hardhat's cache folder
+ * (`config.paths.cache`); `projectRoot` resolves a relative `cacheDir`.
+ */
+export function resolveReplayConfig(
+  user: ReplayUserConfig | undefined,
+  paths: { projectRoot: string; cachePath: string },
+): ReplayConfig {
+  return {
+    mode: user?.mode ?? "faithful",
+    gasTolerance: user?.gasTolerance ?? 0,
+    expected: (user?.expected ?? []).map(normalizeExpected),
+    workers: user?.workers ?? Math.max(1, Math.min(2, availableParallelism())),
+    tracing: user?.tracing ?? "auto",
+    ...(user?.hardfork !== undefined ? { hardfork: user.hardfork } : {}),
+    cacheDir:
+      user?.cacheDir !== undefined
+        ? path.resolve(paths.projectRoot, user.cacheDir)
+        : path.join(paths.cachePath, "bluegreen-replay"),
+    rpc: { timeoutMs: user?.rpc?.timeoutMs ?? 30_000, retries: user?.rpc?.retries ?? 5 },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * The data the replay passes between its parts: traffic, block context,
+ * what one execution showed, and how blue and green differed. Plain data
+ * only, so every part can be tested on its own and the report is a
+ * serialization of these types.
+ */
+
+/** The block fields a transaction can observe, as the source chain had them. */
+export interface BlockContext {
+  number: number;
+  timestamp: number;
+  /** Absent on pre-London chains. */
+  baseFeePerGas?: bigint;
+  coinbase: string;
+  /** `mixHash` of a post-merge block. */
+  prevRandao: string;
+  gasLimit: bigint;
+}
+
+/** A transaction as it is sent again on the fork, with the original fields. */
+export interface TxRequest {
+  from: string;
+  /** Undefined for a contract creation. */
+  to?: string;
+  data: string;
+  value: bigint;
+  gas: bigint;
+  nonce: number;
+  /** 0 legacy, 1 access list, 2 EIP-1559, 3 blob, 4 set-code. */
+  type: number;
+  gasPrice?: bigint;
+  maxFeePerGas?: bigint;
+  maxPriorityFeePerGas?: bigint;
+  accessList?: Array<{ address: string; storageKeys: string[] }>;
+  authorizationList?: unknown[];
+}
+
+/** An `eth_call` from a capture file: nothing is mined, only blue and green answers are compared. */
+export interface CallRequest {
+  from?: string;
+  to: string;
+  data: string;
+  value: bigint;
+  gas?: bigint;
+}
+
+/** How a transaction was found to touch the proxy. */
+export type DiscoveryMethod =
+  | "to"
+  | "logs"
+  | "trace_filter"
+  | "debug_traceBlockByNumber"
+  | "debug_traceTransaction"
+  | "capture";
+
+/** One unit of traffic, in replay order. */
+export type TrafficItem =
+  | {
+      kind: "tx";
+      /** The original transaction hash (also the hash of the replayed one). */
+      hash: string;
+      tx: TxRequest;
+      /** Whether it touches the proxy (twin-executed) or only carries state forward. */
+      target: boolean;
+      foundBy: DiscoveryMethod[];
+      /** The block it ran in on the source; undefined for captured transactions not yet mined. */
+      block?: BlockContext;
+      /** Line of the capture file it came from. */
+      line?: number;
+    }
+  | {
+      kind: "call";
+      /** `call@<line>`: calls have no hash. */
+      hash: string;
+      call: CallRequest;
+      target: true;
+      foundBy: ["capture"];
+      line: number;
+      /** The block whose state the call saw, as captured. */
+      blockNumber?: number;
+    };
+
+export interface LogEntry {
+  address: string;
+  topics: string[];
+  data: string;
+}
+
+/** What one execution of a transaction (or call) showed. */
+export interface Observation {
+  status: "success" | "revert";
+  /** The EVM's error for a failed execution ("execution reverted", "out of gas", ...). */
+  error?: string;
+  /** Output of a successful execution. */
+  returnData?: string;
+  /** Output of a reverted one (the revert reason or custom error). */
+  revertData?: string;
+  gasUsed: bigint;
+  /** Logs of the successful frames, in emission order. */
+  logs: LogEntry[];
+  /** Post values of the proxy's storage slots the execution changed. */
+  storage: Record<string, string>;
+  /** Selectors of the calls that reached the proxy (top-level or internal). */
+  proxySelectors: string[];
+  /** Inputs of the calls that reached the proxy, for decoding in the report. */
+  proxyInputs: string[];
+}
+
+/** What a mined receipt showed, for fidelity. */
+export interface ReceiptFacts {
+  status: "success" | "revert";
+  gasUsed: bigint;
+  logs: LogEntry[];
+}
+
+export const DIFFERENCE_KINDS = ["status", "revert", "return", "events", "gas", "storage"] as const;
+/** What differed between blue and green, most significant first. */
+export type DifferenceKind = (typeof DIFFERENCE_KINDS)[number];
+
+export interface Difference {
+  kind: DifferenceKind;
+  blue: unknown;
+  green: unknown;
+  /** Set when a declared expected difference covers it: the rule's reason. */
+  expectedBy?: string;
+}
+
+/** The comparison of blue and green for one transaction. */
+export interface TxComparison {
+  hash: string;
+  blockNumber?: number;
+  line?: number;
+  from?: string;
+  to?: string;
+  input: string;
+  foundBy: DiscoveryMethod[];
+  blue: Observation;
+  green: Observation;
+  differences: Difference[];
+  /** "traced": both worlds as traced calls at the pending block; "mined": both mined (exact fallback). */
+  method: "traced" | "mined";
+}
