@@ -106,12 +106,33 @@ describe("the approval commands on the command line", function () {
     if (records !== undefined) await rm(records, { recursive: true, force: true });
   });
 
+  it("bg:adopt hands the ProxyAdmin over and proposes adopt through the Safe approver, then confirms it", async () => {
+    const other = await deployBoxBehindProxy(node.url);
+    const first = await bg("bg:adopt", "--proxy", other.proxy);
+    expect(first.code).to.not.equal(0);
+    const pending = onlyJson(first);
+    expect(pending.ok).to.equal(false);
+    expect(pending.ownershipTransferTx).to.match(/^0x[0-9a-f]{64}$/);
+    expect(pending.safeProposal.call).to.be.a("string");
+    expect(pending.error).to.include("is a Safe");
+    for (const owner of owners.slice(1, 3)) {
+      const approved = await bg("bg:approve", "--call", pending.safeProposal.call, "--signer", owner);
+      expect(approved.code).to.equal(0, approved.stderr + approved.stdout);
+    }
+    const executed = await bg("bg:call", "execute", "--call", pending.safeProposal.call);
+    expect(executed.code).to.equal(0, executed.stderr + executed.stdout);
+    const confirmed = await bg("bg:adopt", "--proxy", other.proxy);
+    expect(confirmed.code).to.equal(0, confirmed.stderr + confirmed.stdout);
+    expect(onlyJson(confirmed)).to.include({ ok: true, alreadyAdopted: true, implementation: other.blue });
+  });
+
   it("proposes, collects two signatures, refuses to switch with one, switches with two, and rolls back", async () => {
+    const safeNonce = Number(await new Contract(safe, ["function nonce() view returns (uint256)"], provider).getFunction("nonce")());
     const proposed = await bg("bg:propose", "--release", "cli-v2");
     expect(proposed.code).to.equal(0, proposed.stderr + proposed.stdout);
     const doc = onlyJson(proposed);
     expect(Object.keys(doc).sort()).to.deep.equal(["builderFile", "data", "nonce", "ok", "safe", "safeTxHash", "to"]);
-    expect(doc).to.include({ ok: true, safe, nonce: 1 });
+    expect(doc).to.include({ ok: true, safe, nonce: safeNonce });
     expect(doc.safeTxHash).to.match(/^0x[0-9a-f]{64}$/);
     expect(doc.builderFile).to.include("safe-tx-builder.json");
 
