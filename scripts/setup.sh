@@ -6,8 +6,11 @@
 # every npm script / npx call in this project runs on it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -f package-lock.json ]; then install=ci; else install=install; fi
-npx --yes --package=node@22 -- npm "$install" --no-audit --no-fund
+# `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages
+# (EDR's and anvil's native builds) out of the lockfile, and then its own
+# `npm ci` refuses that lockfile as out of sync. `npm install` still installs
+# exactly the locked versions.
+npx --yes --package=node@22 -- npm install --no-audit --no-fund
 # Prove the native EDR binding loads before anything else depends on it.
 node_modules/.bin/node -e "import('@nomicfoundation/edr').then(() => console.log('setup: Node', process.version, 'with EDR ready'))"
 # Compile the contracts, export the shipped artifacts and build dist/.
