@@ -11,9 +11,22 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runHardhat(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliRun> {
+/** Variables by which Hardhat decides it runs on CI (and then always prints stack traces). */
+const CI_VARIABLES = ["GITHUB_ACTIONS", "NOW", "DEPLOYMENT_ID", "CODEBUILD_BUILD_NUMBER", "CI", "CONTINUOUS_INTEGRATION", "BUILD_NUMBER", "RUN_ID"];
+
+/**
+ * Runs the project's hardhat binary. `asPerson` hides CI variables, to see
+ * what someone at a terminal sees.
+ */
+export function runHardhat(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = ROOT,
+  { asPerson = false }: { asPerson?: boolean } = {},
+): Promise<CliRun> {
   // The parent `hardhat test` exports HARDHAT_CONFIG; the child must find its own project's config.
   const { HARDHAT_CONFIG: _parentConfig, ...inherited } = process.env;
+  if (asPerson) for (const name of CI_VARIABLES) delete inherited[name];
   return new Promise((resolve) => {
     execFile(
       path.join(cwd, "node_modules", ".bin", "hardhat"),

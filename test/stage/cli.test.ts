@@ -44,7 +44,9 @@ describe("bg:stage and bg:status on the command line", function () {
   });
 
   it("explains a bad address to people without a stack trace", async () => {
-    const run = await runHardhat(["bg:stage", "--network", "localMainnet", "--proxy", "0xnope", "--contract", "BoxV2"], env);
+    const run = await runHardhat(["bg:stage", "--network", "localMainnet", "--proxy", "0xnope", "--contract", "BoxV2"], env, undefined, {
+      asPerson: true,
+    });
     expect(run.code).to.not.equal(0);
     const all = run.stdout + run.stderr;
     expect(all).to.include('"0xnope" is not a valid address for --proxy');
