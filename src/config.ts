@@ -6,6 +6,16 @@
 import { z } from "zod";
 
 import { gatesUserConfigSchema, resolveGatesConfig, type GatesConfig, type GatesUserConfig } from "./gates/config.js";
+import {
+  monitorUserConfigSchema,
+  resolveMonitorConfig,
+  resolveWavesConfig,
+  wavesUserConfigSchema,
+  type MonitorConfig,
+  type MonitorUserConfig,
+  type WavesConfig,
+  type WavesUserConfig,
+} from "./monitor/config.js";
 import { resolveSwitchConfig, switchUserConfigSchema, type SwitchConfig, type SwitchUserConfig } from "./switch/config.js";
 
 /** Validation kinds OpenZeppelin lets a team accept knowingly. */
@@ -39,6 +49,8 @@ export const blueGreenUserConfigSchema = z
     stage: stageUserConfigSchema.optional(),
     switch: switchUserConfigSchema.optional(),
     gates: gatesUserConfigSchema.optional(),
+    monitor: monitorUserConfigSchema.optional(),
+    waves: wavesUserConfigSchema.optional(),
   })
   .passthrough();
 
@@ -53,6 +65,10 @@ export interface BlueGreenUserConfig {
   switch?: SwitchUserConfig;
   /** The release gates `bg:gates` evaluates (see docs/gates.md). */
   gates?: GatesUserConfig;
+  /** The analysis `bg:monitor` runs after a switch (see docs/monitor.md). */
+  monitor?: MonitorUserConfig;
+  /** Phased rollout across a fleet of proxies (see docs/monitor.md). */
+  waves?: WavesUserConfig;
 }
 
 export interface StageConfig {
@@ -66,6 +82,8 @@ export interface BlueGreenConfig {
   stage: StageConfig;
   switch: SwitchConfig;
   gates: GatesConfig;
+  monitor: MonitorConfig;
+  waves: WavesConfig | undefined;
 }
 
 export function resolveBlueGreenConfig(
@@ -81,5 +99,7 @@ export function resolveBlueGreenConfig(
     },
     switch: resolveSwitchConfig(user?.switch),
     gates: resolveGatesConfig(user?.gates, projectRoot),
+    monitor: resolveMonitorConfig(user?.monitor),
+    waves: resolveWavesConfig(user?.waves, user?.monitor),
   };
 }

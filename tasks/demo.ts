@@ -1,37 +1,23 @@
-import path from "node:path";
-
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { runStageDemo, type DemoResult } from "../src/demo/stage-demo.js";
-import { firstSigner } from "../src/stage/signers.js";
+import { type DemoSummary, renderDemoEnd, runDemo } from "../src/demo/run-demo.js";
+import { edrForkOpener } from "../src/replay/open-edr-fork.js";
 import { runCommand } from "../src/ui/output.js";
-import { renderStaged, stageJson } from "../src/ui/release-view.js";
 
 interface DemoArgs {
   json: boolean;
 }
 
 export default async function demo(args: DemoArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
-  let result: DemoResult | undefined;
-  await runCommand(
+  await runCommand<DemoSummary>(
     args.json,
-    async (out) => {
-      // A fresh in-process chain every time: the demo needs no node and leaves none running.
-      const connection = await hre.network.create({ network: "default" });
-      try {
-        out.info("hardhat-bluegreen demo: staging a real upgrade on an embedded chain");
-        result = await runStageDemo({
-          provider: connection.provider,
-          signer: await firstSigner(connection.ethers, connection.networkName),
-          recordsDir: path.join(hre.config.paths.cache, "bluegreen-demo", String(Date.now())),
-          networkName: "embedded",
-          log: (line) => out.info(line),
-        });
-      } finally {
-        await connection.close();
-      }
-      return { ...stageJson(result.record, { unchanged: false, greenDeployment: "deployed" }), recordPath: result.recordPath };
-    },
-    () => `\n${renderStaged(result!.record, false, path.relative(process.cwd(), result!.recordPath), false)}`,
+    (out) =>
+      runDemo({
+        cacheDir: hre.config.paths.cache,
+        // The replay forks the demo's "mainnet" in process; its chain (31337) runs Prague, like the node.
+        openFork: edrForkOpener(hre.network, { hardfork: "prague" }),
+        log: (line) => out.info(line),
+      }),
+    renderDemoEnd,
   );
 }

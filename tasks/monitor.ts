@@ -2,7 +2,7 @@ import { Interface } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { BlueGreenError } from "../src/errors.js";
-import { type MonitorConfig, type WavesConfig, parseDuration, resolveMonitorConfig, resolveWavesConfig } from "../src/monitor/config.js";
+import { parseDuration } from "../src/monitor/config.js";
 import { jsonLog } from "../src/monitor/json-log.js";
 import { type MonitorOutcome, monitorRelease } from "../src/monitor/monitor-release.js";
 import { monitorJson, renderMonitor } from "../src/monitor/monitor-view.js";
@@ -22,22 +22,6 @@ interface MonitorArgs {
   json: boolean;
 }
 
-type BlueGreenSections = { monitor?: unknown; waves?: unknown };
-
-/** The resolved monitor config: from the plugin's config hook when wired, else resolved here from the user config. */
-export function monitorConfigOf(hre: HardhatRuntimeEnvironment): MonitorConfig {
-  const resolved = (hre.config.blueGreen as BlueGreenSections).monitor as MonitorConfig | undefined;
-  if (resolved !== undefined && "analysis" in resolved) return resolved;
-  return resolveMonitorConfig((hre.userConfig.blueGreen as BlueGreenSections | undefined)?.monitor as Parameters<typeof resolveMonitorConfig>[0]);
-}
-
-export function wavesConfigOf(hre: HardhatRuntimeEnvironment): WavesConfig | undefined {
-  const resolved = (hre.config.blueGreen as BlueGreenSections).waves as WavesConfig | undefined;
-  if (resolved !== undefined && Array.isArray(resolved.waves) && resolved.waves.every((w) => typeof w.bake === "number")) return resolved;
-  const user = hre.userConfig.blueGreen as BlueGreenSections | undefined;
-  return resolveWavesConfig(user?.waves as Parameters<typeof resolveWavesConfig>[0], user?.monitor as Parameters<typeof resolveWavesConfig>[1]);
-}
-
 export default async function monitor(args: MonitorArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   await runCommand(
     args.json,
@@ -54,8 +38,8 @@ export default async function monitor(args: MonitorArgs, hre: HardhatRuntimeEnvi
       if (args.signer !== "" && !args.autoRollback) {
         throw new BlueGreenError("--signer is the guardian key for --auto-rollback; pass --auto-rollback too, or drop --signer.");
       }
-      const config = monitorConfigOf(hre);
-      const waves = wavesConfigOf(hre);
+      const config = hre.config.blueGreen.monitor;
+      const waves = hre.config.blueGreen.waves;
       const connection = await hre.network.getOrCreate();
       const chainId = Number(BigInt((await connection.provider.request({ method: "eth_chainId" })) as string));
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);

@@ -12,7 +12,6 @@ import { recordWavePlan } from "../src/waves/plan-waves.js";
 import { readWaveFacts } from "../src/waves/wave-facts.js";
 import { readWavesStep } from "../src/waves/waves-step.js";
 import { type WaveStatus, renderWaves, wavesStatus } from "../src/waves/waves-view.js";
-import { wavesConfigOf } from "./monitor.js";
 
 interface WavesArgs {
   release: string;
@@ -43,7 +42,7 @@ export default async function waves(args: WavesArgs, hre: HardhatRuntimeEnvironm
       const switchFile = await requireSwitchFile(store, chainId, connection.networkName);
       let planned = false;
       if (args.proxies !== "") {
-        const config = wavesConfigOf(hre);
+        const config = hre.config.blueGreen.waves;
         if (config === undefined) {
           throw new BlueGreenError(
             'No waves are configured. Add them to hardhat.config.ts, e.g. blueGreen: { waves: { waves: [{ name: "canary", proxies: 1, bake: "24h" }, { name: "all", proxies: "100%", bake: "48h" }] } }.',

@@ -17,7 +17,7 @@ export const releaseTasks = [
     .setAction(() => import("../../tasks/status.js"))
     .build(),
 
-  task("bg:demo", "Run the demo: stage a real upgrade on an embedded chain and print the release")
+  task("bg:demo", "Run the demo: a good and a buggy release end to end (stage, replay, gates, Safe approvals, switch, monitor, rollback) on local nodes")
     .addFlag({ name: "json", description: "Print one JSON document on stdout" })
     .setAction(() => import("../../tasks/demo.js"))
     .build(),

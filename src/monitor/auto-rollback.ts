@@ -81,6 +81,7 @@ export async function progressAutoRollback(
         ar.vetoed.push(proxy);
         changed = true;
         ctx.log("alert", "rollback-vetoed", { ...fields, message: "The approver cancelled the scheduled rollback; the monitor will not schedule it again for this analysis." });
+        await recordInRelease(ctx, cp, state.proxy, "live", "approver", undefined, "the approver vetoed the monitor's rollback (RollbackCancelled)", {});
         continue;
       }
       if (state.windowEnd <= chainNow) {
@@ -167,16 +168,16 @@ async function recordInRelease(
   ctx: RollbackContext,
   cp: MonitorCheckpoint,
   proxy: string,
-  to: "rollback-scheduled" | "rolled-back",
+  to: "rollback-scheduled" | "rolled-back" | "live",
   actor: string,
-  txHash: string,
+  txHash: string | undefined,
   reason: string,
   fields: Record<string, unknown>,
 ): Promise<void> {
   await ctx.store.update(cp.chainId, cp.release, (current) => {
     if (current === undefined || getAddress(current.proxy) !== getAddress(proxy)) return undefined;
-    if (!canTransition(current.state, to)) return undefined;
-    const moved = transition(current, to, { actor, txHash, note: `bg:monitor --auto-rollback: ${reason}`.slice(0, 1000) });
+    if (!canTransition(current.state, to) || current.state === to) return undefined;
+    const moved = transition(current, to, { actor, ...(txHash !== undefined ? { txHash } : {}), note: `bg:monitor --auto-rollback: ${reason}`.slice(0, 1000) });
     return withStep(moved, "rollback", { ...(readStep(current, "rollback") ?? {}), ...fields, at: new Date().toISOString() });
   });
 }

@@ -123,8 +123,10 @@ export function compileCondition(text: string): CompiledCondition {
   const parsePrimary = (): Node => {
     const t = peek();
     if (t === undefined) return fail("unexpected end");
-    if (t.kind === "num") return take(), { kind: "lit", value: t.value };
-    if (t.kind === "str") return take(), { kind: "lit", value: t.value };
+    if (t.kind === "num" || t.kind === "str") {
+      take();
+      return { kind: "lit", value: t.value };
+    }
     if (t.kind === "op" && t.value === "(") {
       take();
       const inner = parseOr();

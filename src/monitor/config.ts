@@ -124,7 +124,7 @@ export const trafficMetricUserSchema = z.discriminatedUnion("kind", [
       /** reverted / all direct calls to the proxy in the window (0..1). */
       kind: z.literal("revertRate"),
       selector: selectorSchema.optional(),
-      /** Calls a window needs before it is measured; a quieter window is extended. Default 1. */
+      /** Calls a window needs before it is measured; a quieter window is extended. Default 1 (0 for rates: a quiet window is a rate of zero). */
       minSamples: z.number().int().min(0).optional(),
     })
     .strict(),

@@ -232,6 +232,8 @@ class ReleaseMonitor {
 
   /** A person looked at a paused or failed analysis and wants it to go on: a new run starts where the old one stopped. */
   private acknowledge(reason: string | undefined): void {
+    const ended = Object.values(this.cp.runs).filter((r) => r.phase === "Inconclusive" || r.phase === "Failed" || r.phase === "Error");
+    if (ended.length === 0) this.o.log("info", "nothing-to-acknowledge", { message: "no analysis run is paused or failed; --acknowledge changed nothing" });
     for (const run of Object.values(this.cp.runs)) {
       if (run.phase !== "Inconclusive" && run.phase !== "Failed" && run.phase !== "Error") continue;
       const from = run.measuredUntil ?? { block: run.startBlock - 1, time: run.startTime };

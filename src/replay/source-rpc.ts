@@ -80,6 +80,11 @@ export class SourceRpc {
     return this.options.url;
   }
 
+  /** Another client of the same source and cache, with some options changed (its own stats). */
+  derive(overrides: Partial<Omit<SourceRpcOptions, "url" | "cache">>): SourceRpc {
+    return new SourceRpc({ ...this.options, ...overrides, cache: this.cache });
+  }
+
   /** EIP-1193 `request`: throws `RpcError` for JSON-RPC errors. */
   async request(args: { method: string; params?: unknown[] | object }): Promise<unknown> {
     const params = Array.isArray(args.params) ? args.params : args.params === undefined ? [] : [args.params];

@@ -113,8 +113,14 @@ export interface ReceiptFacts {
   logs: LogEntry[];
 }
 
+/**
+ * What differed between blue and green, most significant first:
+ * - status: green succeeded where blue reverted;
+ * - revert: green reverted where blue succeeded, or with another reason;
+ * - return: both succeeded with different return data;
+ * - events, gas (beyond the tolerance), storage (the proxy's writes).
+ */
 export const DIFFERENCE_KINDS = ["status", "revert", "return", "events", "gas", "storage"] as const;
-/** What differed between blue and green, most significant first. */
 export type DifferenceKind = (typeof DIFFERENCE_KINDS)[number];
 
 export interface Difference {
@@ -137,6 +143,9 @@ export interface TxComparison {
   blue: Observation;
   green: Observation;
   differences: Difference[];
-  /** "traced": both worlds as traced calls at the pending block; "mined": both mined (exact fallback). */
-  method: "traced" | "mined";
+  /**
+   * How the pair was obtained: "lean" (green traced, blue mined and read back),
+   * "traced" (both traced on the same state), "mined" (both mined, then traced).
+   */
+  method: "lean" | "traced" | "mined";
 }

@@ -76,7 +76,8 @@ export interface FleetProxyFacts {
 
 /**
  * Records the plan in the release. Every proxy must be adopted by the switch
- * and run the release's blue (so green's upgrade checks hold for all), and
+ * and run the release's blue (so green's upgrade checks hold for all) or
+ * already its green, and
  * the staged proxy must be in the fleet. Re-planning is allowed until the
  * first wave is promoted.
  */
@@ -99,7 +100,9 @@ export async function recordWavePlan(
     if (fact === undefined || !fact.adopted) {
       throw new BlueGreenError(`${p} is not managed by the switch. Adopt it first: npx hardhat bg:adopt --network ${record.network} --proxy ${p}`);
     }
-    if (getAddress(fact.implementation) !== getAddress(record.blue.address)) {
+    // Blue, or already this release's green (a wave plan made after the first promotion).
+    const runs = getAddress(fact.implementation);
+    if (runs !== getAddress(record.blue.address) && runs !== getAddress(record.green.address)) {
       throw new BlueGreenError(
         `${p} runs ${fact.implementation}, not the release's blue ${record.blue.address}. A wave release moves proxies that all run the same blue; ` +
           "stage a separate release for this proxy.",

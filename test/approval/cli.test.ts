@@ -22,7 +22,6 @@ import { deployBoxBehindProxy, type DeployedBox } from "../helpers/box.js";
 import { onlyJson, runHardhat } from "../helpers/cli.js";
 import { startNode, type RunningNode } from "../helpers/nodes.js";
 
-const CONFIG = path.join("test", "approval", "cli-project", "hardhat.config.ts");
 const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
 
 describe("the approval commands on the command line", function () {
@@ -36,7 +35,7 @@ describe("the approval commands on the command line", function () {
   let safe: string;
   let green: string;
 
-  const bg = (...args: string[]) => runHardhat(["--config", CONFIG, ...args, "--network", "localMainnet", "--json"], env);
+  const bg = (...args: string[]) => runHardhat([...args, "--network", "localMainnet", "--json"], env);
 
   before(async () => {
     node = await startNode("anvil");

@@ -9,6 +9,7 @@ import { getAddress } from "ethers";
 
 import { monitorRelease } from "../../src/monitor/monitor-release.js";
 import { readMonitorStep } from "../../src/monitor/monitor-step.js";
+import { readCheckpoint } from "../../src/monitor/checkpoint.js";
 import {
   type MonitorWorld,
   ROLLBACK_DELAY,
@@ -32,7 +33,7 @@ describe("bg:monitor auto-rollback against a separate Hardhat node", function ()
   let w: MonitorWorld;
 
   before(async function () {
-    w = await startWorld(1);
+    w = await startWorld(3);
   });
   after(async () => w?.stop());
 
@@ -45,6 +46,7 @@ describe("bg:monitor auto-rollback against a separate Hardhat node", function ()
     await markLive(store, w);
 
     const { log, lines } = memoryLog();
+    const stop = new AbortController();
     const running = monitorRelease({
       provider: monitorProvider(w.node.url),
       store,
@@ -54,7 +56,10 @@ describe("bg:monitor auto-rollback against a separate Hardhat node", function ()
       autoRollback: { guardian: w.guardian },
       durationSeconds: 120,
       log,
+      signal: stop.signal,
     });
+    running.catch(() => {});
+    try {
 
     // Green serves three calls, then every call reverts.
     expect(await tick(w, 3)).to.deep.equal({ ok: 3, reverted: 0 });
@@ -86,5 +91,107 @@ describe("bg:monitor auto-rollback against a separate Hardhat node", function ()
     expect(lines.map((l) => l.event)).to.include.members(["analysis-failed", "rollback-scheduling", "rollback-scheduled", "rollback-executing", "rolled-back"]);
     // Blue's baseline came from the blocks before the promotion.
     expect(outcome.runs[0]!.baselineSource).to.match(/before the promotion/);
+    } finally {
+      stop.abort();
+      await running.catch(() => {});
+    }
+  });
+
+  it("pauses on an inconclusive analysis and alerts, rolls nothing back, and resumes only when acknowledged", async function () {
+    const proxy = w.proxies[1]!;
+    const green = await deployGreen(w, "MonitorMeterV2Breaking");
+    const store = await releaseStore(w, green, "MonitorMeterV2Breaking", { id: "unsure", proxy });
+    await tick(w, 2, { proxy });
+    await promote(w, green, [proxy]);
+    await markLive(store, w, "unsure");
+    // Between the success and the failure thresholds: neither holds, so Argo calls it inconclusive.
+    const config = testConfig({
+      probes: [],
+      metrics: [{ name: "revert-rate", kind: "revertRate", successCondition: "result < 0.1", failureCondition: "result > 0.6" }],
+    });
+    await tick(w, 3, { proxy }); // ok, ok, ok
+    await tick(w, 1, { proxy }); // reverts: the window (ok, revert) has a revert rate of 0.5
+    await mine(w, 1);
+    const first = memoryLog();
+    const run = (log: ReturnType<typeof memoryLog>, acknowledge?: boolean) =>
+      monitorRelease({
+        provider: monitorProvider(w.node.url),
+        store,
+        chainId: w.chainId,
+        releaseId: "unsure",
+        config,
+        once: true,
+        autoRollback: { guardian: w.guardian },
+        ...(acknowledge === true ? { acknowledge: { reason: "looked at it: a client retried" } } : {}),
+        log: log.log,
+      });
+    const paused = await run(first);
+    expect(paused).to.deep.include({ ok: false, verdict: "paused" });
+    expect(paused.runs[0]!.cause!.reason).to.match(/^inconclusive \(1\) > inconclusiveLimit \(0\); last: neither `result < 0.1` nor `result > 0.6` holds \(result 0.5/);
+    expect(first.lines.find((l) => l.event === "analysis-paused")).to.deep.include({ level: "alert", wave: "release" });
+    expect(first.lines.filter((l) => l.event.startsWith("rollback"))).to.deep.equal([]);
+    expect(Number((await w.sw.getFunction("proxyState")(proxy)).status)).to.equal(1);
+
+    // Run again without acknowledging: still paused, and the alert is not repeated.
+    const again = memoryLog();
+    expect((await run(again)).verdict).to.equal("paused");
+    expect(again.lines.filter((l) => l.event === "analysis-paused")).to.deep.equal([]);
+
+    // A person acknowledges: a new analysis starts after the last analysed block; all-revert traffic now fails it.
+    await tick(w, 3, { proxy });
+    await mine(w, 1);
+    const resumed = memoryLog();
+    const outcome = await run(resumed, true);
+    expect(resumed.lines.find((l) => l.event === "analysis-acknowledged")).to.deep.include({ subject: "release", previousPhase: "Inconclusive" });
+    expect(outcome.verdict).to.equal("rolling-back");
+    const record = await store.get(w.chainId, "unsure");
+    expect(readMonitorStep(record)!.acknowledgements).to.deep.equal([
+      { subject: "release", phase: "Inconclusive", at: readMonitorStep(record)!.acknowledgements![0]!.at, block: paused.lastBlock!, reason: "looked at it: a client retried" },
+    ]);
+    expect(Number((await w.sw.getFunction("proxyState")(proxy)).status)).to.equal(2);
+  });
+
+  it("respects the approver's veto: a cancelled rollback is not scheduled again", async function () {
+    const proxy = w.proxies[2]!;
+    const green = await deployGreen(w, "MonitorMeterV2Breaking");
+    const store = await releaseStore(w, green, "MonitorMeterV2Breaking", { id: "vetoed", proxy });
+    await tick(w, 2, { proxy });
+    await promote(w, green, [proxy]);
+    await markLive(store, w, "vetoed");
+    const { log, lines } = memoryLog();
+    const stop = new AbortController();
+    const running = monitorRelease({
+      provider: monitorProvider(w.node.url),
+      store,
+      chainId: w.chainId,
+      releaseId: "vetoed",
+      config: testConfig({ probes: [] }),
+      autoRollback: { guardian: w.guardian },
+      durationSeconds: 120,
+      log,
+      signal: stop.signal,
+    });
+    running.catch(() => {});
+    try {
+      await tick(w, 6, { proxy });
+      await mine(w, 2);
+      await until(async () => Number((await w.sw.getFunction("proxyState")(proxy)).status) === 2, 60_000, "the rollback to be scheduled");
+      await (await w.sw.getFunction("cancelRollback")(proxy)).wait();
+      await tick(w, 2, { proxy });
+      await mine(w, 2);
+      await until(async () => lines.some((l) => l.event === "rollback-vetoed"), 60_000, "the monitor to notice the veto");
+      const head = await w.provider.getBlockNumber();
+      await until(async () => ((await readCheckpoint(store, w.chainId, "vetoed"))?.tip?.n ?? 0) >= head - 1, 60_000, "the monitor to catch up");
+    } finally {
+      stop.abort();
+    }
+    const outcome = await running;
+    expect(outcome.verdict).to.equal("failed");
+    expect(lines.filter((l) => l.event === "rollback-scheduled")).to.have.length(1);
+    expect(Number((await w.sw.getFunction("proxyState")(proxy)).status)).to.equal(1);
+    const record = await store.get(w.chainId, "vetoed");
+    expect(readMonitorStep(record)!.autoRollback!.vetoed).to.deep.equal([proxy]);
+    expect(record.history.map((h) => h.state)).to.deep.equal(["staged", "proposed", "live", "rollback-scheduled", "live"]);
+    expect(record.history[4]!.note).to.match(/vetoed/);
   });
 });

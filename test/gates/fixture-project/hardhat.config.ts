@@ -6,16 +6,11 @@ import path from "node:path";
 import hardhatEthers from "@nomicfoundation/hardhat-ethers";
 import { configVariable, defineConfig } from "hardhat/config";
 
-import { gatesTasks } from "../../../src/commands/gates.js";
 import type { GatesUserConfig } from "../../../src/gates/config.js";
 import blueGreen from "../../../src/index.js";
 
 const env = process.env;
 const tmp = env.BG_TEST_TMP ?? path.join(import.meta.dirname, ".tmp");
-
-// Until the plugin registers bg:gates and bg:attest itself, register them here.
-const registered = (blueGreen.tasks ?? []).some((t) => t.id.join(":") === "bg:gates");
-const gatesPlugin = { id: "hardhat-bluegreen-gates-fixture", tasks: gatesTasks };
 
 const gates: GatesUserConfig = {
   audits: { min: 2, auditors: (env.BG_AUDITORS ?? "0x" + "1".repeat(40)).split(","), dir: path.join(tmp, "audits") },
@@ -38,7 +33,7 @@ const gates: GatesUserConfig = {
 const blueGreenConfig = { recordsDir: path.join(tmp, ".bluegreen"), gates };
 
 export default defineConfig({
-  plugins: [hardhatEthers, blueGreen, ...(registered ? [] : [gatesPlugin])],
+  plugins: [hardhatEthers, blueGreen],
   networks: {
     localMainnet: { type: "http", chainType: "l1", url: env.BLUEGREEN_RPC_URL ?? "http://127.0.0.1:8545" },
     testnet: { type: "http", chainType: "l1", url: env.BG_TESTNET_URL ?? "http://127.0.0.1:8546" },

@@ -4,17 +4,11 @@
 // out of the repository through environment variables.
 import hardhatEthers from "@nomicfoundation/hardhat-ethers";
 import { defineConfig } from "hardhat/config";
-import type { HardhatPlugin } from "hardhat/types/plugins";
 
-import { switchTasks } from "../../../src/commands/switch.js";
 import blueGreen from "../../../src/index.js";
 
-// Until the plugin itself lists the switch tasks, register them from here.
-const wired = (blueGreen.tasks ?? []).some((t) => t.id.join(" ") === "bg:init");
-const switchCommands: HardhatPlugin = { id: "hardhat-bluegreen-switch-commands-under-test", tasks: switchTasks };
-
 export default defineConfig({
-  plugins: [hardhatEthers, blueGreen, ...(wired ? [] : [switchCommands])],
+  plugins: [hardhatEthers, blueGreen],
   networks: {
     localMainnet: {
       type: "http",

@@ -1,0 +1,276 @@
+/**
+ * Traffic discovery: which transactions of a block range touch the proxy.
+ *
+ * - Top-level calls: `to` is the proxy.
+ * - Internal calls that made the proxy emit an event: `eth_getLogs`.
+ * - Internal calls of any kind, where the source can trace: `trace_filter`
+ *   (one request for the range), else `debug_traceBlockByNumber` with the
+ *   callTracer (one per block), else `debug_traceTransaction` with the
+ *   callTracer (one per transaction not found otherwise).
+ *
+ * Which of these the source supports is detected, and the result says which
+ * were used and what may therefore have been missed.
+ */
+import { BlueGreenError } from "../errors.js";
+import { type RpcBlock, type RpcReceipt, type RpcTransaction, toBlockContext, toHex, toReceiptFacts, toTxRequest } from "./chain-data.js";
+import type { ReplayMode } from "./config.js";
+import type { CallFrame } from "./observe.js";
+import { RpcError, type SourceRpc } from "./source-rpc.js";
+import type { BlockContext, DiscoveryMethod, ReceiptFacts, TrafficItem } from "./types.js";
+
+export interface DiscoveryOptions {
+  source: SourceRpc;
+  proxy: string;
+  fromBlock: number;
+  toBlock: number;
+  mode: ReplayMode;
+  tracing: "auto" | "off";
+  log?: (line: string) => void;
+}
+
+export interface DiscoverySummary {
+  /** The methods that found transactions or were searched with. */
+  used: DiscoveryMethod[];
+  /** Tracing methods the source does not support. */
+  unavailable: string[];
+  /** What the methods used cannot see; empty when every transaction was traced. */
+  mayMiss: string;
+  /** How many target transactions each method found (one transaction can be found by several). */
+  found: Partial<Record<DiscoveryMethod, number>>;
+}
+
+export interface DiscoveryResult {
+  /** Replay order: chain order; all transactions of the range in faithful mode, the targets only in fast mode. */
+  items: Array<Extract<TrafficItem, { kind: "tx" }>>;
+  targets: number;
+  blocks: Map<number, BlockContext>;
+  realReceipts: Map<string, ReceiptFacts>;
+  summary: DiscoverySummary;
+}
+
+const BLOCK_BATCH = 50;
+const TRACE_BATCH = 20;
+
+/** Discovers the proxy's traffic in `[fromBlock, toBlock]` and fetches what the replay needs of it. */
+export async function discoverTraffic(options: DiscoveryOptions): Promise<DiscoveryResult> {
+  const { source, fromBlock, toBlock } = options;
+  const proxy = options.proxy.toLowerCase();
+  if (toBlock < fromBlock) {
+    throw new BlueGreenError(`--to-block ${toBlock} is before --from-block ${fromBlock}. Give a range with from <= to.`);
+  }
+  const rawBlocks: RpcBlock[] = [];
+  for (let start = fromBlock; start <= toBlock; start += BLOCK_BATCH) {
+    const numbers = range(start, Math.min(toBlock, start + BLOCK_BATCH - 1));
+    const blocks = (await source.batchOrThrow(numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [toHex(n), true] })))) as Array<RpcBlock | null>;
+    blocks.forEach((block, i) => {
+      if (block === null) {
+        throw new BlueGreenError(`The source has no block ${numbers[i]} yet. Pick a range that ends at or before its head.`);
+      }
+      rawBlocks.push(block);
+    });
+  }
+  const txs = rawBlocks.flatMap((block) => (block.transactions as RpcTransaction[]).map((tx) => ({ tx, block })));
+  const foundBy = new Map<string, Set<DiscoveryMethod>>();
+  const mark = (hash: string, method: DiscoveryMethod) => {
+    const key = hash.toLowerCase();
+    let set = foundBy.get(key);
+    if (set === undefined) foundBy.set(key, (set = new Set()));
+    set.add(method);
+  };
+  const used: DiscoveryMethod[] = ["to", "logs"];
+  for (const { tx } of txs) if ((tx.to ?? "").toLowerCase() === proxy) mark(tx.hash, "to");
+
+  for (const hash of await logTransactions(source, proxy, fromBlock, toBlock)) mark(hash, "logs");
+
+  const unavailable: string[] = [];
+  let traced = false;
+  if (options.tracing === "auto") {
+    const viaFilter = await traceFilter(source, proxy, fromBlock, toBlock);
+    if (viaFilter !== undefined) {
+      for (const hash of viaFilter) mark(hash, "trace_filter");
+      used.push("trace_filter");
+      traced = true;
+    } else {
+      unavailable.push("trace_filter");
+      const unfound = txs.filter(({ tx }) => !foundBy.has(tx.hash.toLowerCase()));
+      const viaBlocks = await traceBlocks(source, proxy, [...new Set(unfound.map(({ block }) => block.number))]);
+      if (viaBlocks !== undefined) {
+        for (const hash of viaBlocks) mark(hash, "debug_traceBlockByNumber");
+        used.push("debug_traceBlockByNumber");
+        traced = true;
+      } else {
+        unavailable.push("debug_traceBlockByNumber");
+        const viaTxs = await traceTransactions(source, proxy, unfound.map(({ tx }) => tx.hash), options.log);
+        if (viaTxs !== undefined) {
+          for (const hash of viaTxs) mark(hash, "debug_traceTransaction");
+          used.push("debug_traceTransaction");
+          traced = true;
+        } else unavailable.push("debug_traceTransaction (callTracer)");
+      }
+    }
+  }
+
+  const blocks = new Map<number, BlockContext>();
+  for (const block of rawBlocks) blocks.set(Number(BigInt(block.number)), toBlockContext(block));
+  const items: DiscoveryResult["items"] = [];
+  let targets = 0;
+  for (const { tx, block } of txs) {
+    const methods = foundBy.get(tx.hash.toLowerCase());
+    const target = methods !== undefined;
+    if (target) targets++;
+    if (!target && options.mode === "fast") continue;
+    items.push({
+      kind: "tx",
+      hash: tx.hash.toLowerCase(),
+      tx: toTxRequest(tx),
+      target,
+      foundBy: [...(methods ?? [])],
+      block: blocks.get(Number(BigInt(block.number)))!,
+    });
+  }
+  const realReceipts = await fetchReceipts(source, items.map((i) => ({ hash: i.hash, block: i.block!.number })));
+
+  const found: Partial<Record<DiscoveryMethod, number>> = {};
+  for (const methods of foundBy.values()) for (const m of methods) found[m] = (found[m] ?? 0) + 1;
+  const mayMiss = traced
+    ? ""
+    : options.tracing === "off"
+      ? "Tracing was turned off (blueGreen.replay.tracing): transactions that reach the proxy only through another contract and make it emit no event are missed."
+      : "The source supports no tracing (trace_filter, debug_traceBlockByNumber, debug_traceTransaction with callTracer): transactions that reach the proxy only through another contract and make it emit no event (a view call, a reverted call) are missed.";
+  return { items, targets, blocks, realReceipts, summary: { used, unavailable, mayMiss, found } };
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/** Hashes of the transactions whose logs include one of the proxy's, in chunks that shrink if the node refuses wide ranges. */
+async function logTransactions(source: SourceRpc, proxy: string, fromBlock: number, toBlock: number): Promise<string[]> {
+  const hashes: string[] = [];
+  let span = 10_000;
+  for (let start = fromBlock; start <= toBlock; ) {
+    const end = Math.min(toBlock, start + span - 1);
+    try {
+      const logs = (await source.request({
+        method: "eth_getLogs",
+        params: [{ address: proxy, fromBlock: toHex(start), toBlock: toHex(end) }],
+      })) as Array<{ transactionHash: string }>;
+      for (const log of logs) hashes.push(log.transactionHash);
+      start = end + 1;
+    } catch (e) {
+      if (e instanceof RpcError && span > 1) {
+        span = Math.max(1, Math.floor(span / 4));
+        continue;
+      }
+      throw e;
+    }
+  }
+  return hashes;
+}
+
+function unsupported(e: unknown): boolean {
+  return e instanceof RpcError;
+}
+
+async function traceFilter(source: SourceRpc, proxy: string, fromBlock: number, toBlock: number): Promise<string[] | undefined> {
+  const hashes: string[] = [];
+  const span = 5_000;
+  for (let start = fromBlock; start <= toBlock; start += span) {
+    const end = Math.min(toBlock, start + span - 1);
+    let traces: Array<{ transactionHash?: string; action?: { to?: string } }>;
+    try {
+      traces = (await source.request({
+        method: "trace_filter",
+        params: [{ fromBlock: toHex(start), toBlock: toHex(end), toAddress: [proxy] }],
+      })) as typeof traces;
+    } catch (e) {
+      if (start === fromBlock && unsupported(e)) return undefined;
+      throw e;
+    }
+    for (const t of traces) if (t.transactionHash !== undefined && (t.action?.to ?? "").toLowerCase() === proxy) hashes.push(t.transactionHash);
+  }
+  return hashes;
+}
+
+function touches(frame: CallFrame | undefined, proxy: string): boolean {
+  if (frame === undefined) return false;
+  if ((frame.to ?? "").toLowerCase() === proxy) return true;
+  return (frame.calls ?? []).some((c) => touches(c, proxy));
+}
+
+async function traceBlocks(source: SourceRpc, proxy: string, blockNumbers: string[]): Promise<string[] | undefined> {
+  const hashes: string[] = [];
+  for (let i = 0; i < blockNumbers.length; i += TRACE_BATCH) {
+    const chunk = blockNumbers.slice(i, i + TRACE_BATCH);
+    const results = await source.batch(chunk.map((n) => ({ method: "debug_traceBlockByNumber", params: [n, { tracer: "callTracer" }] })));
+    for (const result of results) {
+      if (result instanceof RpcError) {
+        if (i === 0 && hashes.length === 0) return undefined;
+        throw new BlueGreenError(`The source failed to trace a block: ${result.message}`);
+      }
+      for (const entry of result as Array<{ txHash?: string; result?: CallFrame }>) {
+        if (entry.txHash !== undefined && touches(entry.result, proxy)) hashes.push(entry.txHash);
+      }
+    }
+  }
+  return hashes;
+}
+
+async function traceTransactions(
+  source: SourceRpc,
+  proxy: string,
+  txHashes: string[],
+  log?: (line: string) => void,
+): Promise<string[] | undefined> {
+  const hashes: string[] = [];
+  if (txHashes.length > 200) log?.(`tracing ${txHashes.length} transactions one by one to find internal calls (the source has no trace_filter)`);
+  for (let i = 0; i < txHashes.length; i += TRACE_BATCH) {
+    const chunk = txHashes.slice(i, i + TRACE_BATCH);
+    const results = await source.batch(chunk.map((h) => ({ method: "debug_traceTransaction", params: [h, { tracer: "callTracer" }] })));
+    for (let j = 0; j < results.length; j++) {
+      const result = results[j];
+      if (result instanceof RpcError) {
+        if (i === 0 && j === 0) return undefined;
+        throw new BlueGreenError(`The source failed to trace ${chunk[j]}: ${result.message}`);
+      }
+      if (touches(result as CallFrame, proxy)) hashes.push(chunk[j]!);
+    }
+  }
+  // With nothing to trace, the capability is unknown but nothing was missed.
+  return hashes;
+}
+
+/** Real receipts, by block where the source has `eth_getBlockReceipts`, else one by one. */
+export async function fetchReceipts(
+  source: SourceRpc,
+  txs: Array<{ hash: string; block: number }>,
+): Promise<Map<string, ReceiptFacts>> {
+  const receipts = new Map<string, ReceiptFacts>();
+  const wanted = new Set(txs.map((t) => t.hash));
+  const blockNumbers = [...new Set(txs.map((t) => t.block))];
+  let byBlock = blockNumbers.length > 0;
+  for (let i = 0; byBlock && i < blockNumbers.length; i += BLOCK_BATCH) {
+    const chunk = blockNumbers.slice(i, i + BLOCK_BATCH);
+    const results = await source.batch(chunk.map((n) => ({ method: "eth_getBlockReceipts", params: [toHex(n)] })));
+    for (const result of results) {
+      if (result instanceof RpcError || !Array.isArray(result)) {
+        byBlock = false;
+        break;
+      }
+      for (const receipt of result as RpcReceipt[]) {
+        const hash = receipt.transactionHash.toLowerCase();
+        if (wanted.has(hash)) receipts.set(hash, toReceiptFacts(receipt));
+      }
+    }
+  }
+  const missing = txs.filter((t) => !receipts.has(t.hash));
+  for (let i = 0; i < missing.length; i += BLOCK_BATCH) {
+    const chunk = missing.slice(i, i + BLOCK_BATCH);
+    const results = await source.batch(chunk.map((t) => ({ method: "eth_getTransactionReceipt", params: [t.hash] })));
+    results.forEach((result, j) => {
+      if (result instanceof RpcError) throw new BlueGreenError(`The source failed to return the receipt of ${chunk[j]!.hash}: ${result.message}`);
+      if (result !== null) receipts.set(chunk[j]!.hash, toReceiptFacts(result as RpcReceipt));
+    });
+  }
+  return receipts;
+}

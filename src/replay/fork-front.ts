@@ -1,0 +1,93 @@
+/**
+ * The fork front: a JSON-RPC endpoint on loopback that the in-process fork
+ * reads the source through. It answers from the source cache where it can
+ * and forwards the rest through `SourceRpc`, so the fork's requests get the
+ * same retries on timeouts and rate limits as the replay's own, and a warm
+ * run makes no request to the source (EDR alone still asks for the chain id
+ * and the head each time it starts).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+import { RpcError, SourceRpc } from "./source-rpc.js";
+
+export interface ForkFront {
+  /** The URL to fork from. */
+  url: string;
+  /**
+   * The first source failure the front could not hide (retries spent). The
+   * fork only sees a JSON-RPC error, which it may report as a refused
+   * transaction; the replay checks this and fails with the real cause.
+   */
+  readonly failure: Error | undefined;
+  close(): Promise<void>;
+}
+
+interface JsonRpcRequest {
+  id?: unknown;
+  method?: unknown;
+  params?: unknown;
+}
+
+/** Starts the front on a free loopback port. `source` should pin the head (`pinHead: true`). */
+export async function startForkFront(source: SourceRpc): Promise<ForkFront> {
+  let failure: Error | undefined;
+  const server = createServer((req, res) => {
+    void handle(source, req, res, (e) => (failure ??= e));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get failure() {
+      return failure;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function handle(source: SourceRpc, req: IncomingMessage, res: ServerResponse, fail: (e: Error) => void): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    reply(res, { jsonrpc: "2.0", id: null, error: { code: -32700, message: "parse error" } });
+    return;
+  }
+  const requests = (Array.isArray(doc) ? doc : [doc]) as JsonRpcRequest[];
+  const calls = requests.map((r) => ({
+    method: typeof r.method === "string" ? r.method : "",
+    params: Array.isArray(r.params) ? r.params : r.params === undefined ? [] : [r.params],
+  }));
+  let results: Array<unknown | RpcError>;
+  try {
+    results = await source.batch(calls);
+  } catch (e) {
+    // Retries exhausted: the fork sees a JSON-RPC error and fails the request it was serving.
+    fail(e as Error);
+    const error = { code: -32603, message: (e as Error).message };
+    results = calls.map(() => new RpcError(error.message, error.code));
+  }
+  const replies = requests.map((r, i) => {
+    const result = results[i];
+    return result instanceof RpcError
+      ? { jsonrpc: "2.0", id: r.id ?? null, error: { code: result.code, message: result.message, ...(result.data !== undefined ? { data: result.data } : {}) } }
+      : { jsonrpc: "2.0", id: r.id ?? null, result: result ?? null };
+  });
+  reply(res, Array.isArray(doc) ? replies : replies[0]);
+}
+
+function reply(res: ServerResponse, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}

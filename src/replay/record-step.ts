@@ -1,0 +1,120 @@
+/**
+ * Recording a replay: the report files in the release folder and a summary
+ * in the release record, `steps.replay`, which the replay gate reads.
+ *
+ * While a release is being prepared (staged, replayed, gated) a replay
+ * becomes its evidence and moves it to "replayed"; a replay after gating
+ * therefore asks for the gates to run again on the new evidence.
+ *
+ * Once a release is proposed, its evidence is frozen: the proposal, and any
+ * signature already collected, commit to it. A replay then still writes its
+ * report, and records its summary under `steps.replayRecheck`, leaving
+ * `steps.replay` and the state alone. A different verdict shows there, and
+ * in the exit code, without silently changing what signers approved.
+ *
+ * The record is written once, at the end, atomically and under the store's
+ * lock; an interrupted replay leaves at most report files behind, and
+ * running it again is always safe.
+ */
+import { z } from "zod";
+
+import { BlueGreenError } from "../errors.js";
+import { type ReleaseRecord, type ReleaseState, transition } from "../release/record.js";
+import type { ReleaseStore } from "../release/store.js";
+import { renderMarkdownReport } from "./render-report.js";
+import { reportHash, serializeReport, type ReplayReport } from "./report.js";
+
+const bytes32 = z.string().regex(/^0x[0-9a-f]{64}$/);
+const count = z.number().int().min(0);
+
+/** `record.steps.replay` (and `steps.replayRecheck`). The gates read exactly these fields. */
+export const replayStepSchema = z
+  .object({
+    reportFile: z.string().min(1),
+    reportHash: bytes32,
+    greenCodehash: bytes32,
+    txs: count,
+    divergences: count,
+    expected: count,
+    propagated: count,
+    fidelity: z.object({ matched: count, total: count }).strict(),
+    mode: z.string().min(1),
+    fromBlock: count,
+    toBlock: count,
+    at: z.string().datetime({ offset: true }),
+  })
+  .strict();
+export type ReplayStep = z.infer<typeof replayStepSchema>;
+
+/** States in which a replay is the release's evidence. */
+export const EVIDENCE_STATES: readonly ReleaseState[] = ["staged", "replayed", "gated"];
+
+export interface RecordedReplay {
+  record: ReleaseRecord;
+  step: ReplayStep;
+  /** Absolute paths of the files written. */
+  reportPath: string;
+  markdownPath: string;
+  /** "replay": steps.replay and the state moved to replayed; "replayRecheck": frozen evidence left alone. */
+  recordedAs: "replay" | "replayRecheck";
+  previousState: ReleaseState;
+}
+
+/** File name stem of a report: `replay-<UTC time>`, sortable and safe on every OS. */
+export function reportStem(startedAt: string): string {
+  return `replay-${startedAt.replace(/\.\d+Z$/, "Z").replace(/:/g, "-")}`;
+}
+
+/** Writes the report files and the record summary. */
+export async function recordReplay(
+  store: ReleaseStore,
+  chainId: number,
+  report: ReplayReport,
+  options: { actor: string; at?: Date },
+): Promise<RecordedReplay> {
+  const stem = reportStem(report.startedAt);
+  const json = serializeReport(report);
+  const reportPath = await store.writeReleaseFile(chainId, report.release, `${stem}.json`, json);
+  const markdownPath = await store.writeReleaseFile(chainId, report.release, `${stem}.md`, renderMarkdownReport(report, `${stem}.json`));
+  const at = options.at ?? new Date();
+  const step: ReplayStep = {
+    reportFile: `${stem}.json`,
+    reportHash: reportHash(json),
+    greenCodehash: report.greenCodehash,
+    txs: report.txs,
+    divergences: report.divergences.length,
+    expected: report.expected.length,
+    propagated: report.propagated.length,
+    fidelity: { matched: report.fidelity.matched, total: report.fidelity.total },
+    mode: report.mode,
+    fromBlock: report.fromBlock,
+    toBlock: report.toBlock,
+    at: at.toISOString(),
+  };
+  let recordedAs: RecordedReplay["recordedAs"] = "replay";
+  let previousState: ReleaseState = "staged";
+  const record = await store.update(chainId, report.release, (current) => {
+    if (current === undefined) {
+      throw new BlueGreenError(`Release "${report.release}" disappeared from the store during the replay. Stage it again, then replay.`);
+    }
+    if (current.green.codehash.toLowerCase() !== report.greenCodehash) {
+      throw new BlueGreenError(
+        `Release "${report.release}" was staged again with another green (${current.green.codehash}) while this replay ran. ` +
+          `The report ${stem}.json stays in the release folder; replay again to record evidence for the new green.`,
+      );
+    }
+    previousState = current.state;
+    if (EVIDENCE_STATES.includes(current.state)) {
+      recordedAs = "replay";
+      const next = { ...current, steps: { ...current.steps, replay: step } };
+      return transition(next, "replayed", {
+        actor: options.actor,
+        at,
+        note: `${step.txs} txs, ${step.divergences} divergence(s), fidelity ${step.fidelity.matched}/${step.fidelity.total}: ${stem}.json`,
+      });
+    }
+    recordedAs = "replayRecheck";
+    return { ...current, steps: { ...current.steps, replayRecheck: step }, updatedAt: at.toISOString() };
+  });
+  return { record: record!, step, reportPath, markdownPath, recordedAs, previousState };
+}

@@ -1,0 +1,124 @@
+/**
+ * The replay report as Markdown, for a PR comment: divergences first, each
+ * with its decoded call and blue and green side by side; then what the
+ * cascade world found, the expected differences, fidelity and warnings.
+ */
+import type { ReportEntry, ReplayReport, SideSummary } from "./report.js";
+
+/** Entries shown in full per section; the JSON report has all of them. */
+const SHOWN = 50;
+
+const KIND_TITLES: Record<string, string> = {
+  status: "green succeeds where blue reverted",
+  revert: "green reverts",
+  return: "return data differs",
+  events: "events differ",
+  gas: "gas differs",
+  storage: "proxy storage differs",
+};
+
+export function renderMarkdownReport(report: ReplayReport, jsonFile: string): string {
+  const out: string[] = [];
+  const verdict =
+    report.divergences.length === 0
+      ? report.txs === 0
+        ? "no traffic replayed"
+        : "no unexpected divergence"
+      : `${report.divergences.length} unexpected divergence${report.divergences.length === 1 ? "" : "s"}`;
+  out.push(`# Replay of release \`${report.release}\`: ${verdict}`, "");
+  out.push("| | |", "|---|---|");
+  out.push(`| proxy | \`${report.proxy}\` (chain ${report.chainId}) |`);
+  out.push(`| blue → green | \`${report.blue.address}\` → \`${report.green.address}\` |`);
+  out.push(`| green codehash | \`${report.greenCodehash}\` |`);
+  out.push(
+    `| traffic | ${report.traffic.source === "chain" ? `blocks ${report.fromBlock}-${report.toBlock}` : `capture file \`${report.traffic.file}\` (${report.traffic.lines} lines)`}, ${report.mode} mode${report.cascade ? ", cascade" : ""} |`,
+  );
+  out.push(`| compared | ${report.txs} transactions (${report.replayed} sent on the fork) |`);
+  out.push(`| divergences | ${report.divergences.length} unexpected, ${report.expected.length} expected${report.cascade ? `, ${report.propagated.length} propagated` : ""} |`);
+  out.push(`| fidelity | ${report.fidelity.matched}/${report.fidelity.total} of blue's replays match the real receipts |`);
+  out.push(`| discovery | ${report.discovery.used.join(", ")}${report.discovery.unavailable.length > 0 ? ` (not available: ${report.discovery.unavailable.join(", ")})` : ""} |`);
+  out.push(`| report | \`${jsonFile}\` |`, "");
+  for (const warning of report.warnings) out.push(`> **Warning:** ${warning}`, "");
+
+  section(out, "Divergences", report.divergences, "Caused by green itself: each was replayed from the state blue really had.");
+  if (report.cascade) {
+    section(out, "Propagated differences (cascade)", report.propagated, "Seen only when green's own state carries forward: the long-run drift, beyond the root divergences.");
+  }
+  section(out, "Expected differences", report.expected, "Covered by the expected differences declared in `blueGreen.replay.expected`.");
+
+  if (report.fidelity.mismatches.length > 0) {
+    out.push(`## Fidelity mismatches (${report.fidelity.mismatches.length})`, "");
+    out.push("Blue's replay did not reproduce these real receipts:", "");
+    for (const m of report.fidelity.mismatches.slice(0, SHOWN)) {
+      out.push(`- \`${m.hash}\`${m.blockNumber !== undefined ? ` (block ${m.blockNumber})` : ""}: ${m.what.join("; ")}`);
+    }
+    out.push("");
+  }
+  if (report.skipped.length > 0) {
+    out.push(`## Not replayed (${report.skipped.length})`, "");
+    for (const s of report.skipped.slice(0, SHOWN)) out.push(`- \`${s.hash}\`: ${s.reason}`);
+    out.push("");
+  }
+  if (report.adjustments.length > 0) {
+    out.push("## Adjustments made on the fork", "");
+    for (const a of report.adjustments.slice(0, SHOWN)) out.push(`- ${a}`);
+    out.push("");
+  }
+  return out.join("\n") + "\n";
+}
+
+function section(out: string[], title: string, entries: ReportEntry[], intro: string): void {
+  out.push(`## ${title} (${entries.length})`, "");
+  if (entries.length === 0) {
+    out.push("None.", "");
+    return;
+  }
+  out.push(intro, "");
+  entries.slice(0, SHOWN).forEach((entry, i) => renderEntry(out, entry, i + 1));
+  if (entries.length > SHOWN) out.push(`…and ${entries.length - SHOWN} more in the JSON report.`, "");
+}
+
+function renderEntry(out: string[], entry: ReportEntry, n: number): void {
+  const where = entry.blockNumber !== undefined ? `block ${entry.blockNumber}` : entry.line !== undefined ? `line ${entry.line}` : "";
+  out.push(`### ${n}. ${KIND_TITLES[entry.kind] ?? entry.kind} — \`${entry.txHash}\`${where !== "" ? ` (${where})` : ""}`, "");
+  out.push(`- call: \`${escape(entry.call)}\`${entry.from !== undefined ? ` from \`${entry.from}\`` : ""}${entry.to !== undefined ? ` to \`${entry.to}\`` : ""}`);
+  const internal = entry.proxyCalls.filter((c) => c !== entry.call);
+  if (internal.length > 0) out.push(`- reaches the proxy as: ${internal.map((c) => `\`${escape(c)}\``).join(", ")}`);
+  const expected = entry.differences.filter((d) => d.expectedBy !== undefined);
+  if (expected.length > 0) out.push(`- expected: ${expected.map((d) => `${d.kind} (${escape(d.expectedBy!)})`).join("; ")}`);
+  out.push("", "| | blue | green |", "|---|---|---|");
+  for (const row of sideBySide(entry.blue, entry.green, entry.kinds)) out.push(row);
+  out.push("");
+}
+
+function sideBySide(blue: SideSummary, green: SideSummary, kinds: string[]): string[] {
+  const rows: string[] = [];
+  const mark = (kind: string) => (kinds.includes(kind) ? " **≠**" : "");
+  const status = (s: SideSummary) => (s.status === "success" ? "success" : `revert: \`${escape(s.revert ?? "")}\``);
+  rows.push(`| status${mark("status") || mark("revert")} | ${status(blue)} | ${status(green)} |`);
+  if (blue.returnData !== undefined || green.returnData !== undefined) {
+    rows.push(`| return${mark("return")} | ${code(blue.returnData ?? "(not traced)")} | ${code(green.returnData ?? "")} |`);
+  }
+  const b = BigInt(blue.gasUsed);
+  const g = BigInt(green.gasUsed);
+  const delta = b === 0n ? "" : ` (${g >= b ? "+" : ""}${((Number(g - b) / Number(b)) * 100).toFixed(2)}%)`;
+  rows.push(`| gas${mark("gas")} | ${blue.gasUsed} | ${green.gasUsed}${g !== b ? delta : ""} |`);
+  rows.push(`| events${mark("events")} | ${list(blue.events)} | ${list(green.events)} |`);
+  for (const slot of Object.keys({ ...(blue.storage ?? {}), ...(green.storage ?? {}) })) {
+    rows.push(`| slot \`${slot.slice(0, 10)}…\`${mark("storage")} | ${code(blue.storage?.[slot] ?? "")} | ${code(green.storage?.[slot] ?? "")} |`);
+  }
+  return rows;
+}
+
+function list(items: string[]): string {
+  return items.length === 0 ? "(none)" : items.map((e) => `\`${escape(e)}\``).join("<br>");
+}
+
+function code(s: string): string {
+  return s === "" ? "" : `\`${escape(s.length > 70 ? `${s.slice(0, 70)}…` : s)}\``;
+}
+
+/** Keeps table cells intact: pipes and backticks would break the Markdown. */
+function escape(s: string): string {
+  return s.replace(/\|/g, "\\|").replace(/`/g, "'").replace(/\n/g, " ");
+}

@@ -1,0 +1,117 @@
+/**
+ * What `bg:replay` and `bg:mirror` show people in the terminal: a progress
+ * line (on a TTY only), the summary table, and the mirror's status lines.
+ */
+import path from "node:path";
+
+import { formatTable } from "@nomicfoundation/hardhat-utils/format";
+
+import { style } from "../ui/output.js";
+import type { RecordedReplay } from "./record-step.js";
+import type { ReplayReport } from "./report.js";
+
+/** One progress line: bar, count, rate and time left. Pure, for testing. */
+export function formatProgress(progress: { done: number; total: number; elapsedMs: number }, width = 24): string {
+  const { done, total, elapsedMs } = progress;
+  const ratio = total === 0 ? 1 : Math.min(1, done / total);
+  const filled = Math.round(ratio * width);
+  const rate = elapsedMs > 0 ? (done / elapsedMs) * 1000 : 0;
+  const eta = rate > 0 ? (total - done) / rate : undefined;
+  return (
+    `replaying [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} txs` +
+    ` · ${rate.toFixed(0)} tx/s · ETA ${eta === undefined ? "--" : formatSeconds(eta)}`
+  );
+}
+
+function formatSeconds(s: number): string {
+  if (s < 60) return `${Math.ceil(s)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.ceil(s - m * 60)).padStart(2, "0")}s`;
+}
+
+/**
+ * Draws the progress line on stderr at most every 100 ms; `done()` clears it.
+ * Only used when a person is watching (a TTY, no --json).
+ */
+export function progressLine(stream: NodeJS.WriteStream = process.stderr) {
+  const start = Date.now();
+  let last = 0;
+  return {
+    update(done: number, total: number): void {
+      const now = Date.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      stream.write(`\r${formatProgress({ done, total, elapsedMs: now - start })}\x1b[K`);
+    },
+    done(): void {
+      stream.write("\r\x1b[K");
+    },
+  };
+}
+
+/** The summary people read after a replay. */
+export function renderReplaySummary(report: ReplayReport, recorded: RecordedReplay | undefined): string {
+  const lines: string[] = [];
+  const rows: Array<[string, string]> = [
+    ["release", report.release],
+    ["traffic", report.traffic.source === "chain" ? `blocks ${report.fromBlock}-${report.toBlock}` : `capture ${report.traffic.file}`],
+    ["mode", `${report.mode}${report.cascade ? " + cascade" : ""}`],
+    ["compared", `${report.txs} txs (${report.replayed} sent), ${report.timing.txPerSecond.toFixed(0)} tx/s`],
+    ["divergences", report.divergences.length === 0 ? style.ok("0") : style.bad(String(report.divergences.length))],
+    ["expected", String(report.expected.length)],
+    ...(report.cascade ? ([["propagated", String(report.propagated.length)]] as Array<[string, string]>) : []),
+    [
+      "fidelity",
+      `${report.fidelity.matched}/${report.fidelity.total}` +
+        (report.fidelity.matched < report.fidelity.total ? style.warn(" (blue did not reproduce every receipt)") : ""),
+    ],
+    ["discovery", report.discovery.used.join(", ")],
+  ];
+  lines.push(
+    formatTable([
+      { type: "title", text: "Replay" },
+      { type: "header", cells: ["", ""] },
+      ...rows.map(([k, v]) => ({ type: "row" as const, cells: [k, v] })),
+    ]),
+  );
+  if (report.divergences.length > 0) {
+    lines.push("", style.bold("Divergences (root, caused by green):"));
+    for (const d of report.divergences.slice(0, 10)) {
+      lines.push(`  ${style.bad(d.kind.padEnd(8))} ${d.txHash}  ${d.call}`);
+    }
+    if (report.divergences.length > 10) lines.push(`  …and ${report.divergences.length - 10} more (see the report)`);
+  }
+  for (const warning of report.warnings) lines.push(style.warn(`warning: ${warning}`));
+  if (recorded !== undefined) {
+    const rel = (p: string) => path.relative(process.cwd(), p) || p;
+    lines.push("", `Report: ${rel(recorded.reportPath)} (and ${path.basename(recorded.markdownPath)} for a PR comment)`);
+    lines.push(
+      recorded.recordedAs === "replay"
+        ? `Recorded in the release as its replay evidence; state ${recorded.previousState} → replayed.` +
+            (recorded.previousState === "gated" ? " Run bg:gates again on the new evidence." : "")
+        : `The release is ${recorded.previousState}: its replay evidence is frozen, so this run is recorded as steps.replayRecheck.`,
+    );
+  }
+  if (report.divergences.length > 0) {
+    lines.push(
+      style.dim("Fix green, or declare intended differences in blueGreen.replay.expected, then replay again."),
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Status lines of `bg:mirror`. */
+export function renderMirrorStarted(info: { url: string; upstream: string; proxy: string; out: string }): string {
+  return [
+    `bg:mirror listening on ${style.bold(info.url)}`,
+    `  forwarding to ${info.upstream}`,
+    `  capturing eth_sendRawTransaction and eth_call touching ${info.proxy}`,
+    `  into ${info.out}`,
+    "Point your dApp or load generator at it; press Ctrl-C to stop.",
+  ].join("\n");
+}
+
+export function renderMirrorStopped(stats: { requests: number; captured: number; out: string }): string {
+  return `bg:mirror stopped: ${stats.requests} request(s) forwarded, ${stats.captured} line(s) captured in ${stats.out}.\n` +
+    `Replay them with: npx hardhat bg:replay --network <source> --release <id> --traffic ${stats.out}`;
+}

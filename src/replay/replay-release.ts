@@ -1,0 +1,337 @@
+/**
+ * The replay of a release: find the traffic, fork the source before it,
+ * replay it blue-and-green on parallel forks (and, with `cascade`, in a
+ * world where green's state carries forward), check blue against the real
+ * receipts, and build the report.
+ *
+ * Parallelism: blue's state at the start of any block is the chain's own, so
+ * a range splits into segments, each replayed on its own fork pinned at the
+ * block before it. The cascade world cannot split (green's drift accumulates
+ * from the start) and runs beside them on a fork of its own.
+ */
+import { keccak256 } from "ethers";
+
+import { BlueGreenError } from "../errors.js";
+import { type RpcBlock, type RpcReceipt, toBigInt, toBlockContext, toHex, toReceiptFacts } from "./chain-data.js";
+import { compareObservations, type CompareOptions } from "./compare.js";
+import { captureToTraffic, type NumberedCaptureLine } from "./capture-file.js";
+import type { ReplayConfig, ReplayMode } from "./config.js";
+import { AbiDecoder } from "./decode.js";
+import { discoverTraffic, type DiscoverySummary } from "./discover-traffic.js";
+import { ForkControl, type ForkHandle, IMPLEMENTATION_SLOT } from "./fork-control.js";
+import { startForkFront } from "./fork-front.js";
+import { buildReport, type ReplayReport } from "./report.js";
+import { RpcError, type SourceRpc } from "./source-rpc.js";
+import { runCascade, runTwinSegment, type ReplayStep, type SegmentOutcome, type SegmentPlan } from "./twin-executor.js";
+import type { ReceiptFacts, TrafficItem } from "./types.js";
+
+/** What the replay needs of a release record. */
+export interface ReleaseUnderTest {
+  id: string;
+  chainId: number;
+  proxy: string;
+  blue: { address: string; codehash: string };
+  green: { address: string; codehash: string };
+}
+
+export type TrafficSource =
+  | { kind: "range"; fromBlock: number; toBlock: number }
+  | { kind: "capture"; file: string; lines: NumberedCaptureLine[]; fromBlock?: number };
+
+/** Opens a fork of `url` (the fork front) pinned at `blockNumber`, with the source's chain id. */
+export type OpenFork = (args: { url: string; blockNumber: number; chainId: number }) => Promise<ForkHandle>;
+
+export interface ReplayProgress {
+  done: number;
+  total: number;
+}
+
+export interface ReplayOptions {
+  release: ReleaseUnderTest;
+  /** The source chain (discovery and the fork both read it through this client and its cache). */
+  source: SourceRpc;
+  openFork: OpenFork;
+  traffic: TrafficSource;
+  mode: ReplayMode;
+  cascade: boolean;
+  config: Pick<ReplayConfig, "gasTolerance" | "expected" | "workers" | "tracing">;
+  decoder?: AbiDecoder;
+  onProgress?: (progress: ReplayProgress) => void;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Replays the traffic blue-and-green and returns the report (not yet written anywhere). */
+export async function replayRelease(options: ReplayOptions): Promise<ReplayReport> {
+  const startedAt = new Date();
+  const { release, source } = options;
+  const proxy = release.proxy.toLowerCase();
+  const warnings: string[] = [];
+
+  const chainId = Number(toBigInt(await source.request({ method: "eth_chainId" })));
+  if (chainId !== release.chainId) {
+    throw new BlueGreenError(
+      `The source is chain ${chainId}, but release "${release.id}" was staged on chain ${release.chainId}. Pass the --network the release was staged on.`,
+    );
+  }
+  const greenCode = await fetchGreenCode(source, release.green);
+
+  const plan = await planTraffic(options, warnings);
+  const discoveryRequests = source.stats.calls;
+  const compare: CompareOptions = { gasTolerance: options.config.gasTolerance, expected: options.config.expected };
+
+  if (plan.steps.length === 0 || plan.targets === 0) {
+    warnings.push(
+      options.traffic.kind === "range"
+        ? `No transaction in blocks ${plan.fromBlock}-${plan.toBlock} touches the proxy ${proxy}. Nothing was replayed: pick a range with traffic (--from-block/--to-block or --last-blocks).`
+        : `The capture file ${options.traffic.file} holds no traffic. Nothing was replayed.`,
+    );
+  }
+
+  const bluePinned = await implementationAt(source, proxy, plan.forkBlock);
+  if (bluePinned !== undefined && bluePinned !== release.blue.address.toLowerCase()) {
+    warnings.push(
+      `At block ${plan.forkBlock} the proxy ran ${bluePinned}, not blue ${release.blue.address.toLowerCase()}: the replay compares green with what the proxy really ran then.`,
+    );
+  }
+
+  const segments = plan.targets === 0 ? [] : splitSegments(plan.steps, options.traffic.kind === "capture" ? 1 : options.config.workers, plan.forkBlock);
+  // The forks read the source through the front, with the head pinned (see cacheKey).
+  const forkSource = source.derive({ pinHead: true });
+  const front = await startForkFront(forkSource);
+  const handles: ForkHandle[] = [];
+  const total = segments.reduce((n, s) => n + s.steps.length, 0);
+  let done = 0;
+  const onStep = () => {
+    done++;
+    options.onProgress?.({ done, total });
+  };
+  try {
+    const open = async (blockNumber: number) => {
+      const handle = await options.openFork({ url: front.url, blockNumber, chainId });
+      handles.push(handle);
+      return new ForkControl(handle.provider, proxy);
+    };
+    const green = { address: release.green.address.toLowerCase(), code: greenCode };
+    const receipts = plan.realReceipts;
+    const signal = options.signal !== undefined ? { signal: options.signal } : {};
+    // Forks open before the clock starts: `replaySeconds` times the replay itself.
+    const forks = await Promise.all(segments.map((segment) => open(segment.forkBlock))).catch((e: unknown) => {
+      throw front.failure ?? e;
+    });
+    const cascadeFork = options.cascade && segments.length > 0 ? await open(plan.forkBlock) : undefined;
+    const loopStart = performance.now();
+    const segmentRuns = segments.map((segment, i) =>
+      runTwinSegment(forks[i]!, segment, { proxy, green, compare, realReceipt: (hash) => receipts.get(hash), onStep, ...signal }),
+    );
+    const cascadeRun = cascadeFork !== undefined ? runCascade(cascadeFork, plan.steps, { proxy, green, ...signal }) : Promise.resolve(undefined);
+    const [outcomes, cascadeGreen] = await Promise.all([Promise.all(segmentRuns), cascadeRun]).catch((e: unknown) => {
+      throw front.failure ?? e;
+    });
+    // A source that failed under the fork makes its errors look like refused transactions: fail with the cause.
+    if (front.failure !== undefined) throw front.failure;
+    const replaySeconds = (performance.now() - loopStart) / 1000;
+    const merged = mergeOutcomes(outcomes);
+    if (plan.mode === "faithful" && merged.fidelity.total > 0 && merged.fidelity.matched < merged.fidelity.total) {
+      warnings.push(
+        `Fidelity ${merged.fidelity.matched}/${merged.fidelity.total}: some of blue's replays did not reproduce the real receipts (see fidelity.mismatches). Divergences on those transactions may be artefacts of the replay.`,
+      );
+    }
+    const finishedAt = new Date();
+    return buildReport({
+      release,
+      mode: plan.mode,
+      cascade: options.cascade,
+      traffic:
+        options.traffic.kind === "range"
+          ? { source: "chain" }
+          : { source: "capture", file: options.traffic.file, lines: options.traffic.lines.length },
+      fromBlock: plan.fromBlock,
+      toBlock: plan.toBlock,
+      forkBlocks: segments.map((s) => s.forkBlock),
+      discovery: plan.discovery,
+      comparisons: merged.comparisons,
+      ...(cascadeGreen !== undefined ? { cascadeGreen } : {}),
+      compareCascade: (blue, green) => compareObservations(blue, green, compare),
+      replayed: plan.steps.filter((s) => s.item.kind === "tx").length - merged.skipped.length,
+      fidelity: merged.fidelity,
+      skipped: merged.skipped,
+      adjustments: [...new Set(merged.adjustments)],
+      warnings,
+      sourceRequests: {
+        discovery: discoveryRequests,
+        fork: forkSource.stats.calls,
+        cached: source.stats.cacheHits + forkSource.stats.cacheHits,
+      },
+      startedAt,
+      finishedAt,
+      replaySeconds,
+      decoder: options.decoder ?? new AbiDecoder(),
+    });
+  } finally {
+    await Promise.allSettled(handles.map((h) => h.close()));
+    await front.close();
+    await source.cache.flush();
+  }
+}
+
+interface TrafficPlan {
+  mode: ReplayMode;
+  fromBlock: number;
+  toBlock: number;
+  forkBlock: number;
+  steps: ReplayStep[];
+  targets: number;
+  realReceipts: Map<string, ReceiptFacts>;
+  discovery: DiscoverySummary;
+}
+
+async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<TrafficPlan> {
+  const { source, traffic } = options;
+  if (traffic.kind === "range") {
+    if (traffic.fromBlock < 1) {
+      throw new BlueGreenError("--from-block must be at least 1: the fork is pinned at the block before the range.");
+    }
+    const discovered = await discoverTraffic({
+      source,
+      proxy: options.release.proxy,
+      fromBlock: traffic.fromBlock,
+      toBlock: traffic.toBlock,
+      mode: options.mode,
+      tracing: options.config.tracing,
+      ...(options.log !== undefined ? { log: options.log } : {}),
+    });
+    if (discovered.summary.mayMiss !== "") warnings.push(discovered.summary.mayMiss);
+    return {
+      mode: options.mode,
+      fromBlock: traffic.fromBlock,
+      toBlock: traffic.toBlock,
+      forkBlock: traffic.fromBlock - 1,
+      steps: discovered.items.map((item) => ({ item, block: item.block! })),
+      targets: discovered.targets,
+      realReceipts: discovered.realReceipts,
+      discovery: discovered.summary,
+    };
+  }
+  // A capture file: the proxy's traffic only, in file order, on top of the state at its first block.
+  if (options.mode === "faithful") {
+    warnings.push("A capture file holds only the proxy's traffic, not whole blocks: it is replayed in fast mode.");
+  }
+  const items = captureToTraffic(traffic.lines);
+  const numbers = traffic.lines.map((l) => l.blockNumber).filter((n): n is number => n !== undefined);
+  let forkBlock: number;
+  if (traffic.fromBlock !== undefined) forkBlock = traffic.fromBlock - 1;
+  else if (numbers.length > 0) forkBlock = Math.min(...numbers);
+  else forkBlock = Number(toBigInt(await source.request({ method: "eth_blockNumber" })));
+  const forkHeader = (await source.request({ method: "eth_getBlockByNumber", params: [toHex(forkBlock), false] })) as RpcBlock | null;
+  if (forkHeader === null) throw new BlueGreenError(`The source has no block ${forkBlock}: the capture file's blocks are ahead of it.`);
+  const base = toBlockContext(forkHeader);
+  // Each captured item runs in its own block, one second after the one before, on the fork block's other context.
+  const steps: ReplayStep[] = items.map((item, i) => ({ item, block: { ...base, number: base.number + i + 1, timestamp: base.timestamp + i + 1 } }));
+  const mined = items.filter((i): i is Extract<TrafficItem, { kind: "tx" }> => i.kind === "tx");
+  // Captured transactions that were mined have real receipts: those count for fidelity.
+  const receipts = new Map<string, ReceiptFacts>();
+  const results = await source.batch(mined.map((i) => ({ method: "eth_getTransactionReceipt", params: [i.hash] })));
+  results.forEach((r, i) => {
+    if (r !== null && typeof r === "object" && !(r instanceof RpcError)) receipts.set(mined[i]!.hash, toReceiptFacts(r as RpcReceipt));
+  });
+  return {
+    mode: "fast",
+    fromBlock: numbers.length > 0 ? Math.min(...numbers) : forkBlock,
+    toBlock: numbers.length > 0 ? Math.max(...numbers) : forkBlock,
+    forkBlock,
+    steps,
+    targets: items.length,
+    realReceipts: receipts,
+    discovery: { used: ["capture"], unavailable: [], mayMiss: "", found: { capture: items.length } },
+  };
+}
+
+/**
+ * Splits the steps into at most `workers` segments of whole blocks with about
+ * the same number of targets each; each segment's fork is pinned at the
+ * block before its first.
+ */
+export function splitSegments(steps: ReplayStep[], workers: number, forkBlock: number): SegmentPlan[] {
+  const blocks: ReplayStep[][] = [];
+  for (const step of steps) {
+    const last = blocks[blocks.length - 1];
+    if (last !== undefined && last[0]!.block.number === step.block.number && step.item.kind === "tx" && step.item.block !== undefined) last.push(step);
+    else blocks.push([step]);
+  }
+  const targetsOf = (group: ReplayStep[]) => group.filter((s) => s.item.target).length;
+  const totalTargets = blocks.reduce((n, b) => n + targetsOf(b), 0);
+  const count = Math.max(1, Math.min(workers, blocks.filter((b) => targetsOf(b) > 0).length));
+  const segments: SegmentPlan[] = [];
+  let current: ReplayStep[] = [];
+  let currentTargets = 0;
+  let remaining = totalTargets;
+  for (const group of blocks) {
+    const left = count - segments.length;
+    const share = remaining / left;
+    if (current.length > 0 && left > 1 && currentTargets >= share) {
+      segments.push({ index: segments.length, forkBlock: segmentForkBlock(current, forkBlock, segments.length), steps: current });
+      remaining -= currentTargets;
+      current = [];
+      currentTargets = 0;
+    }
+    current.push(...group);
+    currentTargets += targetsOf(group);
+  }
+  if (current.length > 0) segments.push({ index: segments.length, forkBlock: segmentForkBlock(current, forkBlock, segments.length), steps: current });
+  return segments;
+}
+
+function segmentForkBlock(steps: ReplayStep[], forkBlock: number, index: number): number {
+  // The first segment starts at the range's own fork block; captures have synthetic block numbers.
+  if (index === 0) return forkBlock;
+  return steps[0]!.block.number - 1;
+}
+
+function mergeOutcomes(outcomes: SegmentOutcome[]): SegmentOutcome {
+  return {
+    comparisons: outcomes.flatMap((o) => o.comparisons),
+    fidelity: {
+      matched: outcomes.reduce((n, o) => n + o.fidelity.matched, 0),
+      total: outcomes.reduce((n, o) => n + o.fidelity.total, 0),
+      mismatches: outcomes.flatMap((o) => o.fidelity.mismatches),
+    },
+    skipped: outcomes.flatMap((o) => o.skipped),
+    adjustments: outcomes.flatMap((o) => o.adjustments),
+  };
+}
+
+/**
+ * Green's runtime code, from the source at its latest block (green is usually
+ * deployed after the replayed range), checked against the recorded codehash.
+ * Cached by codehash, so a warm run does not ask again.
+ */
+export async function fetchGreenCode(source: SourceRpc, green: { address: string; codehash: string }): Promise<string> {
+  const key = `code:${green.codehash.toLowerCase()}`;
+  const cached = source.cache.get(key);
+  if (cached !== undefined && "result" in cached && typeof cached.result === "string") return cached.result;
+  const code = (await source.request({ method: "eth_getCode", params: [green.address, "latest"] })) as string;
+  if (code === "0x" || code === "") {
+    throw new BlueGreenError(
+      `Green ${green.address} has no code on the source. Deploy it with \`npx hardhat bg:stage\` on this network, then replay.`,
+    );
+  }
+  const hash = keccak256(code);
+  if (hash.toLowerCase() !== green.codehash.toLowerCase()) {
+    throw new BlueGreenError(
+      `Green ${green.address} on the source has codehash ${hash}, but the release recorded ${green.codehash}. ` +
+        "Green changed since it was staged: stage the release again, then replay.",
+    );
+  }
+  source.cache.put(key, { result: code });
+  return code;
+}
+
+async function implementationAt(source: SourceRpc, proxy: string, block: number): Promise<string | undefined> {
+  try {
+    const word = (await source.request({ method: "eth_getStorageAt", params: [proxy, IMPLEMENTATION_SLOT, toHex(block)] })) as string;
+    return "0x" + word.slice(-40).toLowerCase();
+  } catch {
+    return undefined;
+  }
+}

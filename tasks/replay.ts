@@ -1,0 +1,160 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+
+import type { InterfaceAbi } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+
+import { BlueGreenError } from "../src/errors.js";
+import { ReleaseStore } from "../src/release/store.js";
+import { parseCaptureFile } from "../src/replay/capture-file.js";
+import { REPLAY_MODES, type ReplayConfig, type ReplayMode, resolveReplayConfig, type ReplayUserConfig } from "../src/replay/config.js";
+import { AbiDecoder } from "../src/replay/decode.js";
+import { edrForkOpener } from "../src/replay/open-edr-fork.js";
+import { recordReplay, type RecordedReplay } from "../src/replay/record-step.js";
+import { replayRelease, type TrafficSource } from "../src/replay/replay-release.js";
+import { type ReplayReport, replayJson } from "../src/replay/report.js";
+import { progressLine, renderReplaySummary } from "../src/replay/render-terminal.js";
+import { RpcCache } from "../src/replay/rpc-cache.js";
+import { SourceRpc } from "../src/replay/source-rpc.js";
+import { runCommand } from "../src/ui/output.js";
+
+interface ReplayArgs {
+  release: string;
+  fromBlock: string;
+  toBlock: string;
+  lastBlocks: string;
+  traffic: string;
+  mode: string;
+  cascade: boolean;
+  json: boolean;
+}
+
+function blockNumber(value: string, option: string): number {
+  if (!/^\d+$/.test(value)) throw new BlueGreenError(`--${option} "${value}" is not a block number. Pass a whole number, e.g. --${option} 19000000.`);
+  return Number(value);
+}
+
+/** `blueGreen.replay`, resolved by the plugin's config hook, or here if the hook does not resolve it. */
+function replayConfig(hre: HardhatRuntimeEnvironment): ReplayConfig {
+  const resolved = (hre.config.blueGreen as { replay?: ReplayConfig }).replay;
+  if (resolved !== undefined) return resolved;
+  const user = (hre.userConfig.blueGreen as { replay?: ReplayUserConfig } | undefined)?.replay;
+  return resolveReplayConfig(user, { projectRoot: hre.config.paths.root, cachePath: hre.config.paths.cache });
+}
+
+/** ABIs for decoding: green's and blue's first, then every contract of the project. */
+async function projectAbis(hre: HardhatRuntimeEnvironment, first: Array<string | undefined>): Promise<InterfaceAbi[]> {
+  const names = [...first.filter((n): n is string => n !== undefined)];
+  try {
+    names.push(...(await hre.artifacts.getAllFullyQualifiedNames()));
+  } catch {
+    // No build yet: decode with what can be read.
+  }
+  const abis: InterfaceAbi[] = [];
+  for (const name of new Set(names)) {
+    try {
+      const artifact = await hre.artifacts.readArtifact(name);
+      if (artifact.abi.length > 0) abis.push(artifact.abi as InterfaceAbi);
+    } catch {
+      // A name that no longer resolves: skip it.
+    }
+  }
+  return abis;
+}
+
+export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+  let report: ReplayReport | undefined;
+  let recorded: RecordedReplay | undefined;
+  await runCommand(
+    args.json,
+    async (out) => {
+      if (args.release === "") throw new BlueGreenError("Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
+      const ranges = [args.fromBlock !== "" || args.toBlock !== "", args.lastBlocks !== "", args.traffic !== ""].filter(Boolean).length;
+      if (ranges !== 1) {
+        throw new BlueGreenError(
+          "Say which traffic to replay, with exactly one of: --from-block A --to-block B, --last-blocks K, or --traffic <capture file>.",
+        );
+      }
+      const config = replayConfig(hre);
+      const mode = (args.mode === "" ? config.mode : args.mode) as ReplayMode;
+      if (!REPLAY_MODES.includes(mode)) throw new BlueGreenError(`--mode "${args.mode}" is not a mode. Use one of: ${REPLAY_MODES.join(", ")}.`);
+
+      const connection = await hre.network.getOrCreate();
+      const networkConfig = connection.networkConfig;
+      if (networkConfig.type !== "http") {
+        throw new BlueGreenError(
+          `bg:replay forks the source chain, so --network must be an http network (the chain the release was staged on); "${connection.networkName}" is ${networkConfig.type}.`,
+        );
+      }
+      const url = await networkConfig.url.getUrl();
+      const source = new SourceRpc({
+        url,
+        headers: networkConfig.httpHeaders,
+        cache: await RpcCache.open(config.cacheDir, url),
+        timeoutMs: config.rpc.timeoutMs,
+        retries: config.rpc.retries,
+      });
+      const chainId = Number(BigInt((await source.request({ method: "eth_chainId" })) as string));
+      const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
+      const record = await store.get(chainId, args.release);
+
+      let traffic: TrafficSource;
+      if (args.traffic !== "") {
+        const file = path.resolve(args.traffic);
+        const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+          throw new BlueGreenError(`Cannot read the capture file ${args.traffic}: ${e.code ?? e.message}. Check the path.`);
+        });
+        const rel = path.relative(process.cwd(), file) || file;
+        traffic = {
+          kind: "capture",
+          file: rel,
+          lines: parseCaptureFile(text, rel),
+          ...(args.fromBlock !== "" ? { fromBlock: blockNumber(args.fromBlock, "from-block") } : {}),
+        };
+      } else if (args.lastBlocks !== "") {
+        const k = blockNumber(args.lastBlocks, "last-blocks");
+        if (k < 1) throw new BlueGreenError("--last-blocks must be at least 1.");
+        const head = Number(BigInt((await source.request({ method: "eth_blockNumber" })) as string));
+        traffic = { kind: "range", fromBlock: Math.max(1, head - k + 1), toBlock: head };
+      } else {
+        if (args.fromBlock === "" || args.toBlock === "") throw new BlueGreenError("Give both --from-block and --to-block (or --last-blocks K).");
+        traffic = { kind: "range", fromBlock: blockNumber(args.fromBlock, "from-block"), toBlock: blockNumber(args.toBlock, "to-block") };
+      }
+
+      const decoder = new AbiDecoder(await projectAbis(hre, [record.green.fullyQualifiedName, record.upgradeSafety.reference]));
+      const progress = out.interactive ? progressLine() : undefined;
+      const abort = new AbortController();
+      const interrupt = () => abort.abort();
+      process.once("SIGINT", interrupt);
+      try {
+        report = await replayRelease({
+          release: record,
+          source,
+          openFork: edrForkOpener(hre.network, config.hardfork !== undefined ? { hardfork: config.hardfork } : {}),
+          traffic,
+          mode,
+          cascade: args.cascade,
+          config,
+          decoder,
+          onProgress: (p) => progress?.update(p.done, p.total),
+          log: (line) => out.info(line),
+          signal: abort.signal,
+        });
+      } catch (e) {
+        if (abort.signal.aborted) {
+          throw new BlueGreenError(
+            "Replay interrupted: nothing was recorded. Run the same command again; what was already fetched from the source is cached, so it resumes quickly.",
+          );
+        }
+        throw e;
+      } finally {
+        process.off("SIGINT", interrupt);
+        progress?.done();
+      }
+      for (const warning of report.warnings) if (args.json) out.warn(warning);
+      recorded = await recordReplay(store, chainId, report, { actor: "bg:replay" });
+      return replayJson(report, { reportFile: path.relative(process.cwd(), recorded.reportPath) });
+    },
+    () => renderReplaySummary(report!, recorded),
+  );
+}

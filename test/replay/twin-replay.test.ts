@@ -1,0 +1,118 @@
+/**
+ * The twin replay on forked chains: a hardhat node and anvil as "mainnet",
+ * with generated traffic (many senders, small and large transfers, internal
+ * calls through the router and the vault, reverts, events).
+ */
+import path from "node:path";
+
+import { expect } from "chai";
+
+import type { NodeKind } from "../helpers/nodes.js";
+import { hashes, replayFixture, type ReplayFixture } from "./helpers/fixture.js";
+
+for (const kind of ["hardhat", "anvil"] as NodeKind[]) {
+  describe(`bg:replay against a ${kind} "mainnet"`, function () {
+    let f: ReplayFixture;
+
+    before(async () => {
+      f = await replayFixture(kind, { count: 36, perBlock: 4, seed: kind === "hardhat" ? 11 : 23 });
+    });
+    after(async () => f?.stop());
+
+    it("finds the proxy's traffic: top-level calls, internal calls through events, and every generated transaction", async () => {
+      const { report } = await f.replay({ green: "identical" });
+      expect(report.txs).to.equal(f.txs.length);
+      expect(report.discovery.used).to.include.members(["to", "logs"]);
+      expect(report.discovery.found.to).to.be.greaterThan(0);
+      expect(report.discovery.found.logs).to.be.greaterThan(0);
+    });
+
+    it("reports 0 divergences and 100% fidelity for a green identical to blue", async () => {
+      const { report } = await f.replay({ green: "identical" });
+      expect(report.divergences).to.deep.equal([]);
+      expect(report.expected).to.deep.equal([]);
+      expect(report.fidelity.total).to.equal(f.txs.length);
+      expect(report.fidelity.matched).to.equal(report.fidelity.total);
+      expect(report.skipped).to.deep.equal([]);
+    });
+
+    it("reports root divergences on exactly the transactions the changed fee affects, even though later transactions read the fee's state", async () => {
+      const affected = f.txs.filter((t) => t.large && t.status === "success");
+      // Later transactions do read what the fee changed: sweepFees, vault share prices, balances.
+      expect(f.txs.some((t) => t.kind === "sweepFees" && t.status === "success")).to.equal(true);
+      const { report } = await f.replay({ green: "fee", cascade: true });
+      expect(affected.length).to.be.greaterThan(2);
+      expect(hashes(report.divergences)).to.deep.equal(hashes(affected));
+      for (const d of report.divergences) expect(d.kinds).to.include.oneOf(["events", "return"]);
+      // In the cascade world green's state carries forward, so the drift reaches transactions green itself does not change.
+      expect(report.propagated.length).to.be.greaterThan(0);
+      for (const p of report.propagated) expect(hashes(affected)).to.not.include(p.txHash);
+      expect(report.fidelity.matched).to.equal(report.fidelity.total);
+    });
+
+    it("shows a green that reverts on a path as revert divergences on that path", async () => {
+      const { report } = await f.replay({ green: "reverting", config: { gasTolerance: 1 } });
+      const broken = f.txs.filter((t) => t.largeTransferFrom && t.status === "success");
+      expect(broken.length).to.be.greaterThan(0);
+      const reverts = report.divergences.filter((d) => d.kind === "revert");
+      expect(hashes(reverts)).to.deep.equal(hashes(broken));
+      for (const d of reverts) {
+        expect(d.blue.status).to.equal("success");
+        expect(d.green.status).to.equal("revert");
+        expect(d.green.revert).to.match(/^LargeTransferFromDisabled\(value=\d+\)$/);
+      }
+    });
+
+    it("finds a transaction that reaches the proxy only through a view call when the source can trace", async () => {
+      const internalOnly = f.txs.filter((t) => t.kind === "recordBalance");
+      expect(internalOnly.length).to.be.greaterThan(0);
+      const { report } = await f.replay({ green: "identical" });
+      const tracing = kind === "anvil" ? "trace_filter" : "debug_traceTransaction";
+      expect(report.discovery.used).to.include(tracing);
+      expect(report.discovery.mayMiss).to.equal("");
+      expect(report.discovery.found[tracing]).to.be.at.least(internalOnly.length);
+
+      const blind = await f.replay({ green: "identical", mode: "fast", config: { tracing: "off" } });
+      expect(blind.report.txs).to.equal(f.txs.length - internalOnly.length);
+      expect(blind.report.warnings.join(" ")).to.match(/reach the proxy only through another contract/);
+    });
+
+    it("replays only the proxy's own traffic in fast mode and still finds the same root divergences", async () => {
+      const { report } = await f.replay({ green: "fee", mode: "fast" });
+      expect(report.mode).to.equal("fast");
+      expect(hashes(report.divergences)).to.deep.equal(hashes(f.txs.filter((t) => t.large && t.status === "success")));
+    });
+
+    it("keeps declared expected differences apart from divergences", async () => {
+      const { report } = await f.replay({
+        green: "fee",
+        config: {
+          expected: [
+            { kind: "events", reason: "green doubles the fee on large transfers" },
+            { kind: "storage", reason: "balances move by the new fee" },
+            { kind: "return", selector: "transferFrom(address,address,uint256)", reason: "the router's deposits return fewer shares after the fee" },
+          ],
+        },
+      });
+      expect(report.divergences).to.deep.equal([]);
+      expect(report.expected.length).to.equal(f.txs.filter((t) => t.large && t.status === "success").length);
+      expect(report.expected[0]!.differences.every((d) => d.expectedBy !== undefined)).to.equal(true);
+    });
+
+    it("runs a second time from the fork cache without a single request to the source", async () => {
+      const dir = path.join(f.cacheRoot, "warm-run");
+      const cold = await f.replay({ green: "fee", cacheDir: dir });
+      expect(cold.sourceCalls).to.be.greaterThan(0);
+      const warm = await f.replay({ green: "fee", cacheDir: dir });
+      expect(warm.sourceCalls).to.equal(0);
+      expect(hashes(warm.report.divergences)).to.deep.equal(hashes(cold.report.divergences));
+    });
+
+    it("says so when a range holds no traffic: ok with 0 transactions and a warning", async () => {
+      const { report } = await f.replay({ green: "fee", traffic: { kind: "range", fromBlock: f.toBlock + 2, toBlock: f.toBlock + 5 } });
+      expect(report.txs).to.equal(0);
+      expect(report.divergences).to.deep.equal([]);
+      expect(report.warnings.join(" ")).to.match(/No transaction in blocks .* touches the proxy/);
+    });
+  });
+}
