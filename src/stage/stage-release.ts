@@ -93,8 +93,7 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
     blueLayout = layoutOf(referenceBuild);
     blueLayoutFrom = "reference";
     reference = referenceBuild.fullyQualifiedName;
-    const blueCode = await getCode(provider, onChain.implementation);
-    if (!sameRuntimeCode(blueCode, referenceBuild)) {
+    if (!sameRuntimeCode(await getCode(provider, onChain.implementation), referenceBuild)) {
       warnings.push(
         `The reference ${reference} does not compile to blue's deployed bytecode; its layout is trusted as blue's. Check that it is the version deployed.`,
       );
@@ -102,6 +101,11 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
   }
   for (const w of warnings) log(`warning: ${w}`);
   const rollbackRisks = compareLayouts(blueLayout, greenValidated, params.config);
+  if (sameRuntimeCode(await getCode(provider, onChain.implementation), green) && !green.hasImmutables) {
+    throw new BlueGreenError(
+      `${green.contractName} compiles to the code blue already runs (${onChain.implementation}): there is nothing to release. Check --contract.`,
+    );
+  }
 
   const deployment = await deployGreen({ provider, signer, store, chainId, releaseId, build: green, log });
   log(`Green: ${deployment.address} (${deployment.how})`);

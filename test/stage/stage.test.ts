@@ -115,6 +115,13 @@ for (const kind of ["hardhat", "anvil"] as const) {
       expect(await store.listIds(31337)).to.deep.equal([]);
     });
 
+    it("refuses a green that is blue's own code: there would be nothing to release", async () => {
+      const nonce = await box.owner.getNonce();
+      const message = await refusal(params({ contract: "BoxV1", releaseId: "same-as-blue" }));
+      expect(message).to.include("compiles to the code blue already runs");
+      expect(await box.owner.getNonce()).to.equal(nonce);
+    });
+
     it("refuses an address that is not a proxy", async () => {
       const message = await refusal(params({ proxy: box.blue }));
       expect(message).to.include("not an ERC-1967 proxy");
