@@ -7,7 +7,8 @@
  * (a) raw: the same transactions sent one by one to an in-process EDR fork, no comparison;
  * (b) twin: transactions replayed as blue and as green and compared, per second;
  * (c) b/a;
- * (d) the same twin replay on anvil forks (npm @foundry-rs/anvil) over HTTP, the peer baseline;
+ * (d) the same twin replay on an anvil fork (npm @foundry-rs/anvil) over HTTP, the peer baseline
+ *     (and, for reference, on as many parallel anvil forks as the EDR run used);
  * and the JSON-RPC requests to the source per replayed transaction, cold and warm,
  * counted by an HTTP proxy in front of the source node.
  *
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
       blue: { address: world.tokenImpl, codehash: world.tokenImplCodehash },
       green,
     };
-    const run = async (openFork: OpenFork) => {
+    const run = async (openFork: OpenFork, workers = config.workers) => {
       const source = new SourceRpc({ url: counter.url, cache: await RpcCache.open(config.cacheDir, counter.url) });
       return replayRelease({
         release,
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
         traffic: { kind: "range", fromBlock: traffic.fromBlock, toBlock: traffic.toBlock },
         mode: "faithful",
         cascade: false,
-        config,
+        config: { ...config, workers },
       });
     };
     counter.take();
@@ -188,9 +189,13 @@ async function main(): Promise<void> {
     const rawRate = raw.txs / raw.seconds;
     console.log(`(a) raw EDR loop: ${raw.txs} txs sent one by one in ${raw.seconds.toFixed(2)} s = ${rawRate.toFixed(0)} tx/s`);
 
-    const anvil = await run(anvilForkOpener());
+    // The peer baseline: the same twin replay, on an anvil fork over HTTP, as an anvil-based tool runs it.
+    const anvil = await run(anvilForkOpener(), 1);
     counter.take();
-    console.log(line("(d) twin on anvil forks", anvil));
+    console.log(line("(d) twin on one anvil fork", anvil));
+    const anvilParallel = await run(anvilForkOpener());
+    counter.take();
+    console.log(line(`    for reference, twin on ${config.workers} parallel anvil forks`, anvilParallel));
 
     const twinRate = warm.timing.txPerSecond;
     const ratioRaw = twinRate / rawRate;

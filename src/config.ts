@@ -16,6 +16,7 @@ import {
   type WavesConfig,
   type WavesUserConfig,
 } from "./monitor/config.js";
+import { replayUserConfigSchema, resolveReplayConfig, type ReplayConfig, type ReplayUserConfig } from "./replay/config.js";
 import { resolveSwitchConfig, switchUserConfigSchema, type SwitchConfig, type SwitchUserConfig } from "./switch/config.js";
 
 /** Validation kinds OpenZeppelin lets a team accept knowingly. */
@@ -47,6 +48,7 @@ export const blueGreenUserConfigSchema = z
   .object({
     recordsDir: z.string().min(1).optional(),
     stage: stageUserConfigSchema.optional(),
+    replay: replayUserConfigSchema.optional(),
     switch: switchUserConfigSchema.optional(),
     gates: gatesUserConfigSchema.optional(),
     monitor: monitorUserConfigSchema.optional(),
@@ -61,6 +63,8 @@ export interface BlueGreenUserConfig {
   recordsDir?: string;
   /** Options for OpenZeppelin's upgrade-safety validation in `bg:stage`. */
   stage?: StageUserConfig;
+  /** Twin replay: default mode, gas tolerance, expected differences (see docs/replay.md). */
+  replay?: ReplayUserConfig;
   /** Defaults for `bg:init`: the switch's rollback delay and window, in seconds. */
   switch?: SwitchUserConfig;
   /** The release gates `bg:gates` evaluates (see docs/gates.md). */
@@ -80,6 +84,7 @@ export interface BlueGreenConfig {
   /** Absolute path of the release records folder. */
   recordsDir: string;
   stage: StageConfig;
+  replay: ReplayConfig;
   switch: SwitchConfig;
   gates: GatesConfig;
   monitor: MonitorConfig;
@@ -88,15 +93,17 @@ export interface BlueGreenConfig {
 
 export function resolveBlueGreenConfig(
   user: BlueGreenUserConfig | undefined,
-  projectRoot: string,
+  paths: { root: string; cache: string },
   resolvePath: (root: string, p: string) => string,
 ): BlueGreenConfig {
+  const projectRoot = paths.root;
   return {
     recordsDir: resolvePath(projectRoot, user?.recordsDir ?? ".bluegreen"),
     stage: {
       unsafeAllow: user?.stage?.unsafeAllow ?? [],
       unsafeAllowRenames: user?.stage?.unsafeAllowRenames ?? false,
     },
+    replay: resolveReplayConfig(user?.replay, { projectRoot, cachePath: paths.cache }),
     switch: resolveSwitchConfig(user?.switch),
     gates: resolveGatesConfig(user?.gates, projectRoot),
     monitor: resolveMonitorConfig(user?.monitor),

@@ -4,6 +4,7 @@ import { definePlugin } from "hardhat/plugins";
 import { approvalTasks } from "./commands/approval.js";
 import { gatesTasks } from "./commands/gates.js";
 import { monitorTasks } from "./commands/monitor.js";
+import { replayTasks } from "./commands/replay.js";
 import { releaseTasks } from "./commands/release.js";
 import { switchTasks } from "./commands/switch.js";
 import { PLUGIN_ID } from "./errors.js";
@@ -17,7 +18,7 @@ const blueGreen: HardhatPlugin = definePlugin({
   hookHandlers: {
     config: () => import("./hooks/config.js"),
   },
-  tasks: [...releaseTasks, ...switchTasks, ...gatesTasks, ...approvalTasks, ...monitorTasks],
+  tasks: [...releaseTasks, ...replayTasks, ...switchTasks, ...gatesTasks, ...approvalTasks, ...monitorTasks],
 });
 
 export default blueGreen;

@@ -4,29 +4,48 @@ import { nextAfterPropose, proposeJson, renderPropose } from "../src/ui/approval
 import { parseNonce, requireOption } from "../src/approval/cli-args.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
 import { type ProposeReleaseOutcome, proposeRelease } from "../src/approval/release-switch.js";
+import { type ProposeWaveOutcome, proposeWave } from "../src/approval/wave-switch.js";
+import { BlueGreenError } from "../src/errors.js";
 import { runCommand } from "../src/ui/output.js";
+import { renderWavePropose, waveProposeJson } from "../src/waves/waves-view.js";
 
 interface ProposeArgs {
   release: string;
   nonce: string;
+  wave: string;
+  overrideBake: string;
   json: boolean;
 }
 
 export default async function propose(args: ProposeArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   let outcome: ProposeReleaseOutcome | undefined;
+  let waveOutcome: ProposeWaveOutcome | undefined;
   await runCommand(
     args.json,
     async () => {
       const release = requireOption(args.release, "--release <id>");
       const nonce = parseNonce(args.nonce);
+      if (args.overrideBake !== "" && args.wave === "") {
+        throw new BlueGreenError('--override-bake applies to a wave: pass --wave <name> with it (bg:waves shows the waves).');
+      }
       const ctx = await openApprovalContext(hre, "");
-      outcome = await proposeRelease(ctx, release, {
-        // Who proposed, for the record's history; proposing itself needs no account.
-        actor: await ctx.signer().then((s) => s.getAddress(), () => "bg:propose"),
-        ...(nonce !== undefined ? { nonce } : {}),
-      });
+      // Who proposed, for the record's history; proposing itself needs no account.
+      const actor = await ctx.signer().then((s) => s.getAddress(), () => "bg:propose");
+      if (args.wave !== "") {
+        waveOutcome = await proposeWave(ctx, release, {
+          wave: args.wave,
+          actor,
+          ...(nonce !== undefined ? { nonce } : {}),
+          ...(args.overrideBake !== "" ? { override: { reason: args.overrideBake } } : {}),
+        });
+        return waveProposeJson(waveOutcome);
+      }
+      outcome = await proposeRelease(ctx, release, { actor, ...(nonce !== undefined ? { nonce } : {}) });
       return proposeJson(outcome);
     },
-    () => renderPropose(outcome!, nextAfterPropose(outcome!.proposal, `--release ${outcome!.record.id}`, `npx hardhat bg:switch --release ${outcome!.record.id}`)),
+    () =>
+      waveOutcome !== undefined
+        ? renderWavePropose(waveOutcome)
+        : renderPropose(outcome!, nextAfterPropose(outcome!.proposal, `--release ${outcome!.record.id}`, `npx hardhat bg:switch --release ${outcome!.record.id}`)),
   );
 }

@@ -7,7 +7,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { BlueGreenError } from "../src/errors.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { parseCaptureFile } from "../src/replay/capture-file.js";
-import { REPLAY_MODES, type ReplayConfig, type ReplayMode, resolveReplayConfig, type ReplayUserConfig } from "../src/replay/config.js";
+import { REPLAY_MODES, type ReplayMode } from "../src/replay/config.js";
 import { AbiDecoder } from "../src/replay/decode.js";
 import { edrForkOpener } from "../src/replay/open-edr-fork.js";
 import { recordReplay, type RecordedReplay } from "../src/replay/record-step.js";
@@ -32,14 +32,6 @@ interface ReplayArgs {
 function blockNumber(value: string, option: string): number {
   if (!/^\d+$/.test(value)) throw new BlueGreenError(`--${option} "${value}" is not a block number. Pass a whole number, e.g. --${option} 19000000.`);
   return Number(value);
-}
-
-/** `blueGreen.replay`, resolved by the plugin's config hook, or here if the hook does not resolve it. */
-function replayConfig(hre: HardhatRuntimeEnvironment): ReplayConfig {
-  const resolved = (hre.config.blueGreen as { replay?: ReplayConfig }).replay;
-  if (resolved !== undefined) return resolved;
-  const user = (hre.userConfig.blueGreen as { replay?: ReplayUserConfig } | undefined)?.replay;
-  return resolveReplayConfig(user, { projectRoot: hre.config.paths.root, cachePath: hre.config.paths.cache });
 }
 
 /** ABIs for decoding: green's and blue's first, then every contract of the project. */
@@ -75,7 +67,7 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
           "Say which traffic to replay, with exactly one of: --from-block A --to-block B, --last-blocks K, or --traffic <capture file>.",
         );
       }
-      const config = replayConfig(hre);
+      const config = hre.config.blueGreen.replay;
       const mode = (args.mode === "" ? config.mode : args.mode) as ReplayMode;
       if (!REPLAY_MODES.includes(mode)) throw new BlueGreenError(`--mode "${args.mode}" is not a mode. Use one of: ${REPLAY_MODES.join(", ")}.`);
 

@@ -19,7 +19,7 @@ export default async function status(args: StatusArgs, hre: HardhatRuntimeEnviro
       const connection = await hre.network.getOrCreate();
       network = connection.networkName;
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
-      view = await releaseStatus(connection.provider, store, hre.config.paths.root, args.release || undefined);
+      view = await releaseStatus(connection.provider, store, hre.config.paths.root, args.release || undefined, { ethers: connection.ethers.provider });
       return statusJson(view, network);
     },
     () => renderStatus(view!, network),

@@ -19,6 +19,8 @@ import { type ApprovalEnv, type ApproveOutcome, type ProposeOutcome, approveProp
 import { releaseProposalFolder } from "./proposal-folder.js";
 import { assertEvidenceUnchanged, assertReadyToPropose } from "./readiness.js";
 import { isoFromUnix, readStep, withStep } from "./release-steps.js";
+import { readWavesStep } from "../waves/waves-step.js";
+import { approveWave } from "./wave-switch.js";
 
 /** What the release steps need: the network, the records, and the switch of this chain. */
 export interface ReleaseApprovalContext {
@@ -46,6 +48,7 @@ export async function proposeRelease(
   options: { nonce?: bigint; actor: string; now?: Date },
 ): Promise<ProposeReleaseOutcome> {
   const record = await ctx.store.get(ctx.env.chainId, releaseId);
+  assertNotWaves(record, "propose");
   if (!canTransition(record.state, "proposed")) {
     throw new BlueGreenError(
       `Release "${record.id}" is ${record.state}; only a release that is staged, replayed, gated or proposed can be proposed.` +
@@ -136,6 +139,8 @@ export async function approveRelease(
   input: { signer?: Signer; signature?: string; now?: Date },
 ): Promise<ApproveReleaseOutcome> {
   const record = await ctx.store.get(ctx.env.chainId, releaseId);
+  // A release rolled out in waves collects signatures per wave: the wave proposal that waits.
+  if (readWavesStep(record) !== undefined) return approveWave(ctx, releaseId, undefined, input);
   if (record.state !== "proposed" && record.state !== "approved") {
     throw new BlueGreenError(
       `Release "${record.id}" is ${record.state}; signatures are collected while it is proposed. ` +
@@ -187,6 +192,7 @@ export async function switchRelease(
 ): Promise<SwitchReleaseOutcome> {
   const now = options.now ?? (() => new Date());
   const record = await ctx.store.get(ctx.env.chainId, releaseId);
+  assertNotWaves(record, "switch");
   const recorded = readStep(record, "switch");
   if (recorded !== undefined) {
     return {
@@ -258,6 +264,17 @@ export async function switchRelease(
     });
   });
   return { status: "live", record: updated!, txHash: outcome.txHash, implementation, windowEnd, resumed: outcome.resumed, alreadyLive: false };
+}
+
+/** A release planned in waves is proposed and switched one wave at a time (wave-switch.ts). */
+function assertNotWaves(record: ReleaseRecord, verb: "propose" | "switch"): void {
+  const plan = readWavesStep(record);
+  if (plan === undefined) return;
+  const next = plan.waves.find((w) => !plan.promotions.some((p) => p.wave === w.name))?.name ?? plan.waves[0]!.name;
+  throw new BlueGreenError(
+    `Release "${record.id}" is rolled out in waves (${plan.waves.map((w) => w.name).join(", ")}): ${verb} one wave at a time, ` +
+      `e.g. npx hardhat bg:${verb} --release ${record.id} --wave ${next}`,
+  );
 }
 
 /** The switch must track the proxy, and track blue as its implementation. */

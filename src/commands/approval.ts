@@ -10,12 +10,25 @@ const signerOption = {
   defaultValue: "",
 } as const;
 const releaseOption = { name: "release", description: "Release id (`npx hardhat bg:status` lists them)", type: ArgumentType.STRING, defaultValue: "" } as const;
+const waveOption = {
+  name: "wave",
+  description: "Wave of a release planned with bg:waves: its proxies are promoted together in one promoteBatch",
+  type: ArgumentType.STRING,
+  defaultValue: "",
+} as const;
 const jsonFlag = { name: "json", description: "Print one JSON document on stdout" } as const;
 
 export const approvalTasks = [
   task("bg:propose", "Propose the switch of a release to the approver: Safe transaction, safeTxHash, Transaction Builder file, summary")
     .addOption(releaseOption)
     .addOption({ name: "nonce", description: "Safe nonce to use (default: the Safe's next one)", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption(waveOption)
+    .addOption({
+      name: "overrideBake",
+      description: "With --wave: promote it before the previous wave has baked healthy, for this reason (recorded, and shown to signers)",
+      type: ArgumentType.STRING,
+      defaultValue: "",
+    })
     .addFlag(jsonFlag)
     .setAction(() => import("../../tasks/propose.js"))
     .build(),
@@ -29,6 +42,7 @@ export const approvalTasks = [
     .build(),
   task("bg:switch", "Execute an approved release's switch: drift checks, simulation, execTransaction, implementation check")
     .addOption(releaseOption)
+    .addOption(waveOption)
     .addOption(signerOption)
     .addFlag(jsonFlag)
     .setAction(() => import("../../tasks/switch.js"))

@@ -25,7 +25,7 @@ export default async (): Promise<Partial<ConfigHooks>> => ({
       ...resolved,
       blueGreen: resolveBlueGreenConfig(
         userConfig.blueGreen,
-        resolved.paths.root,
+        resolved.paths,
         (root, p) => path.resolve(root, p),
       ),
     };

@@ -1,6 +1,8 @@
 /** `bg:status`: every release of a chain, reconciled with the chain. */
 import path from "node:path";
 
+import { BrowserProvider, type ContractRunner, type Provider, getAddress } from "ethers";
+
 import { isUserFacingError } from "../errors.js";
 import { checkEvidenceDrift } from "../gates/gates-step.js";
 import { fileExists, type ReleaseStore } from "./store.js";
@@ -8,13 +10,39 @@ import type { ReleaseRecord } from "./record.js";
 import { findDrift, readChainView, type Drift } from "./reconcile.js";
 import type { Eip1193Provider } from "../stage/eip1193.js";
 import { DEPLOY_JOURNAL } from "../stage/deploy-green.js";
-import { getChainId } from "../stage/read-proxy.js";
+import { IMPLEMENTATION_SLOT, getChainId, readSlotAddress } from "../stage/read-proxy.js";
+import { readProxyRelease } from "../switch/read-switch.js";
+import { readSwitchFile } from "../switch/switch-file.js";
+import { type WaveChainFacts, type WaveDecision, mayPromoteWave } from "../waves/may-promote-wave.js";
+import { type WavesStep, readWavesStep } from "../waves/waves-step.js";
+import { type WaveStatus, wavesStatus } from "../waves/waves-view.js";
 
 export interface ReleaseStatus {
   record: ReleaseRecord;
   drift: Drift[];
   /** Evidence files (audits, reports, lcov) changed since bg:gates hashed them. */
   evidenceDrift: string[];
+  /** For a release planned in waves: where each wave stands, and whether the next may go. */
+  waves?: ReleaseWaves;
+}
+
+/** A wave as bg:status shows it: its progress on chain, and its proposal while one waits. */
+export interface WaveStatusRow extends WaveStatus {
+  proposal?: {
+    safeTxHash?: string;
+    nonce?: string;
+    signatures: number;
+    threshold?: number;
+    missing?: number;
+    override?: { by: string; reason: string };
+  };
+}
+
+export interface ReleaseWaves {
+  fleet: string[];
+  waves: WaveStatusRow[];
+  /** The decision for the first wave not yet live everywhere. */
+  next?: WaveDecision;
 }
 
 export interface ChainStatus {
@@ -31,12 +59,14 @@ export async function releaseStatus(
   store: ReleaseStore,
   projectRoot: string,
   only?: string,
+  options: { ethers?: Provider & ContractRunner } = {},
 ): Promise<ChainStatus> {
   const chainId = await getChainId(provider);
   const ids = only ? [only] : await store.listIds(chainId);
   const releases: ReleaseStatus[] = [];
   const interrupted: string[] = [];
   const unreadable: ChainStatus["unreadable"] = [];
+  let contracts = options.ethers;
   for (const id of ids) {
     let record: ReleaseRecord | undefined;
     try {
@@ -51,11 +81,107 @@ export async function releaseStatus(
       if (await fileExists(path.join(store.releaseDir(chainId, id), DEPLOY_JOURNAL))) interrupted.push(id);
       continue;
     }
+    let drift = findDrift(record, await readChainView(provider, record));
+    let waves: ReleaseWaves | undefined;
+    const plan = readWavesStep(record);
+    const switchFile = plan !== undefined ? await readSwitchFile(store, chainId) : undefined;
+    if (plan !== undefined && switchFile !== undefined) {
+      contracts ??= new BrowserProvider(provider);
+      const fleet = await readFleet(provider, contracts, switchFile.address, record, plan);
+      // In a wave release, each proxy runs blue or green by its own wave: judged per proxy, not by the release's state.
+      drift = [...drift.filter((d) => d.field !== "implementation"), ...fleet.drift];
+      waves = fleet.waves;
+    }
     releases.push({
       record,
-      drift: findDrift(record, await readChainView(provider, record)),
+      drift,
       evidenceDrift: (await checkEvidenceDrift(record, projectRoot)).problems,
+      ...(waves !== undefined ? { waves } : {}),
     });
   }
   return { chainId, releases, interrupted, unreadable };
+}
+
+/**
+ * Reads every proxy of a wave release from the switch and its ERC-1967
+ * slot: the waves' progress, and where the chain and the record disagree
+ * (a proxy upgraded outside the switch, a wave recorded live that the switch
+ * does not show, or the reverse).
+ */
+async function readFleet(
+  provider: Eip1193Provider,
+  contracts: Provider & ContractRunner,
+  switchAddress: string,
+  record: ReleaseRecord,
+  plan: WavesStep,
+): Promise<{ waves: ReleaseWaves; drift: Drift[] }> {
+  const green = getAddress(record.green.address);
+  const [latest, tracked, slots] = await Promise.all([
+    contracts.getBlock("latest"),
+    Promise.all(plan.fleet.map((p) => readProxyRelease(contracts, switchAddress, p))),
+    Promise.all(plan.fleet.map((p) => readSlotAddress(provider, p, IMPLEMENTATION_SLOT))),
+  ]);
+  const facts: WaveChainFacts = {
+    now: latest!.timestamp,
+    proxies: Object.fromEntries(tracked.map((t) => [getAddress(t.proxy), { status: t.status, green: t.green, promotedAt: t.promotedAt }])),
+  };
+  const waveOf = (p: string) => plan.waves.find((w) => w.proxies.some((x) => getAddress(x) === getAddress(p)))?.name ?? "?";
+  const recordedLive = new Set(plan.promotions.flatMap((p) => p.proxies.map((x) => getAddress(x))));
+
+  const drift: Drift[] = [];
+  tracked.forEach((t, i) => {
+    const proxy = getAddress(t.proxy);
+    const slot = slots[i]!;
+    const wave = waveOf(proxy);
+    if (!t.adopted) {
+      drift.push({ field: "implementation", recorded: "adopted by the switch", onChain: "not adopted", message: `Proxy ${proxy} (wave ${wave}) is no longer managed by the switch.` });
+      return;
+    }
+    if (slot !== getAddress(t.implementation)) {
+      drift.push({
+        field: "implementation",
+        recorded: getAddress(t.implementation),
+        onChain: slot,
+        message: `Proxy ${proxy} (wave ${wave}) runs ${slot}, but the switch tracks ${getAddress(t.implementation)}. Someone upgraded it outside the switch.`,
+      });
+    }
+    const onSwitch = getAddress(t.green) === green && t.promotedAt > 0;
+    if (recordedLive.has(proxy) && !onSwitch) {
+      drift.push({
+        field: "implementation",
+        recorded: green,
+        onChain: getAddress(t.implementation),
+        message: `Wave ${wave} is recorded live on proxy ${proxy}, but the switch has no promotion of green there.`,
+      });
+    } else if (!recordedLive.has(proxy) && onSwitch) {
+      drift.push({
+        field: "implementation",
+        recorded: getAddress(record.blue.address),
+        onChain: green,
+        message:
+          `Proxy ${proxy} (wave ${wave}) was promoted to this release's green on the switch, but the release does not record it. ` +
+          `If its wave proposal was executed elsewhere, record it: npx hardhat bg:switch --release ${record.id} --wave ${wave}.`,
+      });
+    }
+  });
+
+  const statuses = wavesStatus(record, facts);
+  const rows: WaveStatusRow[] = statuses.map((s) => {
+    const entry = plan.proposals?.[s.name];
+    const open = entry !== undefined && !entry.proxies.every((p) => plan.promotions.some((x) => x.wave === s.name && x.proxies.some((y) => getAddress(y) === getAddress(p))));
+    if (!open) return s;
+    return {
+      ...s,
+      proposal: {
+        ...(entry.safeTxHash !== undefined ? { safeTxHash: entry.safeTxHash } : {}),
+        ...(entry.nonce !== undefined ? { nonce: entry.nonce } : {}),
+        signatures: entry.approval?.signers.length ?? 0,
+        ...(entry.approval !== undefined ? { threshold: entry.approval.threshold, missing: entry.approval.missing } : {}),
+        ...(entry.override !== undefined ? { override: { by: entry.override.by, reason: entry.override.reason } } : {}),
+      },
+    };
+  });
+  const pending = statuses.find((s) => s.live < s.proxies.length);
+  const next = pending !== undefined ? mayPromoteWave(record, facts, { wave: pending.name }) : undefined;
+  return { waves: { fleet: plan.fleet, waves: rows, ...(next !== undefined ? { next } : {}) }, drift };
 }

@@ -78,7 +78,7 @@ export const replayUserConfigSchema = z
     gasTolerance: z.number().min(0, "must be 0 or more").max(100, "is a percentage: at most 100").optional(),
     /** Differences the team intends; reported as expected, not as divergences. */
     expected: z.array(expectedDifferenceSchema).optional(),
-    /** Parallel forks for the root comparison. Default: 2, or 1 on a one-core machine. */
+    /** Parallel forks for the root comparison. Default: one more than the cores, at most 4. */
     workers: z.number().int("must be a whole number").min(1, "must be at least 1").max(16, "must be at most 16").optional(),
     /** Whether discovery may use traces (trace_filter, debug_trace*) to find internal calls. Default "auto". */
     tracing: z.enum(["auto", "off"]).optional(),
@@ -157,7 +157,8 @@ export function resolveReplayConfig(
     mode: user?.mode ?? "faithful",
     gasTolerance: user?.gasTolerance ?? 0,
     expected: (user?.expected ?? []).map(normalizeExpected),
-    workers: user?.workers ?? Math.max(1, Math.min(2, availableParallelism())),
+    // One fork more than cores: while one fork's requests wait on the JS thread, another's execute.
+    workers: user?.workers ?? Math.min(4, availableParallelism() + 1),
     tracing: user?.tracing ?? "auto",
     ...(user?.hardfork !== undefined ? { hardfork: user.hardfork } : {}),
     cacheDir:

@@ -96,14 +96,14 @@ function sideBySide(blue: SideSummary, green: SideSummary, kinds: string[]): str
   const mark = (kind: string) => (kinds.includes(kind) ? " **≠**" : "");
   const status = (s: SideSummary) => (s.status === "success" ? "success" : `revert: \`${escape(s.revert ?? "")}\``);
   rows.push(`| status${mark("status") || mark("revert")} | ${status(blue)} | ${status(green)} |`);
-  if (blue.returnData !== undefined || green.returnData !== undefined) {
-    rows.push(`| return${mark("return")} | ${code(blue.returnData ?? "(not traced)")} | ${code(green.returnData ?? "")} |`);
-  }
+  // What is the same on both sides is said once, briefly; what differs is shown in full.
+  if (kinds.includes("return")) rows.push(`| return **≠** | ${code(blue.returnData ?? "")} | ${code(green.returnData ?? "")} |`);
   const b = BigInt(blue.gasUsed);
   const g = BigInt(green.gasUsed);
   const delta = b === 0n ? "" : ` (${g >= b ? "+" : ""}${((Number(g - b) / Number(b)) * 100).toFixed(2)}%)`;
   rows.push(`| gas${mark("gas")} | ${blue.gasUsed} | ${green.gasUsed}${g !== b ? delta : ""} |`);
-  rows.push(`| events${mark("events")} | ${list(blue.events)} | ${list(green.events)} |`);
+  if (kinds.includes("events")) rows.push(`| events **≠** | ${list(blue.events)} | ${list(green.events)} |`);
+  else rows.push(`| events | (same: ${blue.events.length}) | (same: ${green.events.length}) |`);
   for (const slot of Object.keys({ ...(blue.storage ?? {}), ...(green.storage ?? {}) })) {
     rows.push(`| slot \`${slot.slice(0, 10)}…\`${mark("storage")} | ${code(blue.storage?.[slot] ?? "")} | ${code(green.storage?.[slot] ?? "")} |`);
   }

@@ -53,7 +53,6 @@ export function progressLine(stream: NodeJS.WriteStream = process.stderr) {
 export function renderReplaySummary(report: ReplayReport, recorded: RecordedReplay | undefined): string {
   const lines: string[] = [];
   const rows: Array<[string, string]> = [
-    ["release", report.release],
     ["traffic", report.traffic.source === "chain" ? `blocks ${report.fromBlock}-${report.toBlock}` : `capture ${report.traffic.file}`],
     ["mode", `${report.mode}${report.cascade ? " + cascade" : ""}`],
     ["compared", `${report.txs} txs (${report.replayed} sent), ${report.timing.txPerSecond.toFixed(0)} tx/s`],
@@ -69,8 +68,7 @@ export function renderReplaySummary(report: ReplayReport, recorded: RecordedRepl
   ];
   lines.push(
     formatTable([
-      { type: "title", text: "Replay" },
-      { type: "header", cells: ["", ""] },
+      { type: "section-header", text: `Replay of ${report.release}` },
       ...rows.map(([k, v]) => ({ type: "row" as const, cells: [k, v] })),
     ]),
   );

@@ -2,7 +2,8 @@
 import { formatTable, type TableItem } from "@nomicfoundation/hardhat-utils/format";
 
 import type { ReleaseRecord } from "../release/record.js";
-import type { ChainStatus } from "../release/release-status.js";
+import type { ChainStatus, ReleaseWaves } from "../release/release-status.js";
+import { explainWaveDecision } from "../waves/may-promote-wave.js";
 import { style } from "./output.js";
 
 export function short(hash: string): string {
@@ -59,7 +60,7 @@ export function statusJson(status: ChainStatus, network: string) {
       status.unreadable.length === 0,
     chainId: status.chainId,
     network,
-    releases: status.releases.map(({ record, drift, evidenceDrift }) => ({
+    releases: status.releases.map(({ record, drift, evidenceDrift, waves }) => ({
       release: record.id,
       state: record.state,
       proxy: record.proxy,
@@ -68,6 +69,7 @@ export function statusJson(status: ChainStatus, network: string) {
       updatedAt: record.updatedAt,
       drift,
       evidenceDrift,
+      ...(waves !== undefined ? { waves: wavesJson(waves) } : {}),
     })),
     interrupted: status.interrupted,
     unreadable: status.unreadable,
@@ -100,9 +102,64 @@ export function renderStatus(status: ChainStatus, network: string): string {
     for (const d of drift) lines.push(style.bad(`drift in ${record.id}: ${d.message}`));
     for (const p of evidenceDrift) lines.push(style.bad(`evidence of ${record.id}: ${p}; run bg:gates again`));
   }
+  for (const { record, waves } of status.releases) {
+    if (waves !== undefined) lines.push("", renderReleaseWaves(record, waves));
+  }
   for (const id of status.interrupted) {
     lines.push(style.warn(`${id}: a stage was interrupted after sending green's deploy; run bg:stage again with the same arguments to resume.`));
   }
   for (const { error } of status.unreadable) lines.push(style.bad(error));
+  return lines.join("\n");
+}
+
+/** The waves of a release in bg:status --json: each wave's progress, and whether the next may go. */
+export function wavesJson(waves: ReleaseWaves) {
+  return {
+    fleet: waves.fleet,
+    waves: waves.waves.map((w) => ({
+      name: w.name,
+      proxies: w.proxies,
+      live: w.live,
+      state: w.state,
+      bakeSeconds: w.bakeSeconds,
+      promotedAt: w.promotedAt ?? null,
+      bakeEndsAt: w.bakeEndsAt ?? null,
+      analysis: w.analysis ?? null,
+      override: w.override ?? null,
+      proposal: w.proposal ?? null,
+    })),
+    next:
+      waves.next === undefined
+        ? null
+        : {
+            wave: waves.next.wave,
+            allowed: waves.next.allowed,
+            refusals: waves.next.refusals.map(({ kind, message, overridable }) => ({ kind, message, overridable })),
+          },
+  };
+}
+
+/** The waves of a release for people: one line per wave, its proposal while one waits, and the next step. */
+export function renderReleaseWaves(record: ReleaseRecord, waves: ReleaseWaves): string {
+  const lines = [style.bold(`Waves of ${record.id}`) + style.dim(` (${waves.fleet.length} proxies, release ${record.state})`)];
+  waves.waves.forEach((w, i) => {
+    const bake = w.bakeEndsAt !== undefined ? `bake until ${w.bakeEndsAt}` : `bake ${w.bakeSeconds}s`;
+    const analysis = w.analysis !== undefined ? `analysis ${w.analysis}` : "not analysed";
+    const state = w.state === "baked" ? style.ok(w.state.padEnd(11)) : w.state === "rolled-back" ? style.bad(w.state.padEnd(11)) : w.state.padEnd(11);
+    lines.push(`  ${i + 1}. ${w.name.padEnd(12)} ${String(w.live).padStart(3)}/${w.proxies.length} live   ${state} ${bake}   ${analysis}`);
+    if (w.override !== undefined) lines.push(style.warn(`     promoted on the override of ${w.override.by} at ${w.override.at}: ${w.override.reason}`));
+    if (w.proposal !== undefined) {
+      const signed = w.proposal.threshold !== undefined ? `${w.proposal.signatures} of ${w.proposal.threshold} signatures` : `${w.proposal.signatures} signatures`;
+      const hash = w.proposal.safeTxHash !== undefined ? `, safeTxHash ${short(w.proposal.safeTxHash)}` : "";
+      lines.push(`     proposed (${signed}${hash}); execute with npx hardhat bg:switch --release ${record.id} --wave ${w.name}`);
+      if (w.proposal.override !== undefined) lines.push(style.warn(`     its proposal overrides the bake rule (${w.proposal.override.by}): ${w.proposal.override.reason}`));
+    }
+  });
+  if (waves.next !== undefined) {
+    const text = explainWaveDecision(waves.next);
+    lines.push(waves.next.allowed && !waves.next.overridden ? style.ok(`  ${text}`) : style.warn(`  ${text}`));
+  } else {
+    lines.push(style.ok("  Every wave is live."));
+  }
   return lines.join("\n");
 }

@@ -192,6 +192,7 @@ export function mayPromoteWave(record: ReleaseRecord, facts: WaveChainFacts, req
             reason: request.override!.reason,
             at: (request.at ?? new Date()).toISOString(),
             refusals: overridable.map((r) => r.message),
+            kinds: [...new Set(overridable.map((r) => r.kind))],
           },
         }
       : {}),

@@ -31,6 +31,12 @@ export const waveOverrideSchema = z
     at: isoTime,
     /** What the override bypassed, as the decision stated it. */
     refusals: z.array(z.string()).min(1),
+    /**
+     * The kinds of refusal it bypassed ("baking", "analysis-behind"...): a
+     * wave proposed on an override is re-checked before signing and
+     * switching, and refused if a new kind of refusal appeared since.
+     */
+    kinds: z.array(z.string()).optional(),
   })
   .strict();
 
@@ -46,6 +52,39 @@ export const wavePromotionSchema = z
   })
   .strict();
 
+/**
+ * A wave's promote proposal (`bg:propose --wave`), kept until the wave is
+ * live: its files sit in their own folder beside the record, so signatures
+ * of one wave never mix with another's.
+ */
+export const waveProposalSchema = z
+  .object({
+    /** The proxies its promoteBatch moves (the wave's proxies not yet on green). */
+    proxies: z.array(address).min(1),
+    /** Its folder, relative to the release's folder (`wave-<name>`). */
+    folder: z.string().min(1),
+    approver: z.object({ kind: z.enum(["safe", "account"]), address }).strict(),
+    safeTxHash: bytes32.optional(),
+    nonce: z.string().optional(),
+    evidenceHash: bytes32,
+    blockNumber: z.number().int().nonnegative(),
+    by: z.string().min(1),
+    at: isoTime,
+    /** The approver's override of the bake and health rules, carried by the proposal. */
+    override: waveOverrideSchema.optional(),
+    /** Signatures collected so far (Safe approvers). */
+    approval: z
+      .object({
+        signers: z.array(address),
+        threshold: z.number().int().positive(),
+        missing: z.number().int().nonnegative(),
+        at: isoTime,
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const wavesStepSchema = z
   .object({
     /** Every proxy of the release, in promotion order. */
@@ -53,6 +92,8 @@ export const wavesStepSchema = z
     waves: z.array(plannedWaveSchema).min(1),
     plannedAt: isoTime,
     promotions: z.array(wavePromotionSchema),
+    /** Promote proposals by wave name (bg:propose --wave). */
+    proposals: z.record(waveProposalSchema).optional(),
   })
   .strict();
 
@@ -60,6 +101,7 @@ export type WavesStep = z.infer<typeof wavesStepSchema>;
 export type PlannedWave = z.infer<typeof plannedWaveSchema>;
 export type WavePromotion = z.infer<typeof wavePromotionSchema>;
 export type WaveOverride = z.infer<typeof waveOverrideSchema>;
+export type WaveProposal = z.infer<typeof waveProposalSchema>;
 
 /** The release's wave plan; undefined for a single-proxy release. */
 export function readWavesStep(record: ReleaseRecord): WavesStep | undefined {

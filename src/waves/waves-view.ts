@@ -5,6 +5,8 @@
 import { getAddress } from "ethers";
 
 import type { ReleaseRecord } from "../release/record.js";
+import type { ProposeWaveOutcome, SwitchWaveOutcome } from "../approval/wave-switch.js";
+import { nextAfterPropose, proposeJson, renderPropose } from "../ui/approval-view.js";
 import { style } from "../ui/output.js";
 import { readMonitorStep } from "../monitor/monitor-step.js";
 import { type WaveChainFacts, type WaveDecision, explainWaveDecision } from "./may-promote-wave.js";
@@ -72,4 +74,79 @@ export function renderWaves(release: string, waves: WaveStatus[], decision: Wave
 
 function iso(seconds: number): string {
   return new Date(seconds * 1000).toISOString();
+}
+
+// ---------------------------------------------------------------------------
+// bg:propose --wave and bg:switch --wave
+
+/** bg:propose --wave's document: bg:propose's fields, plus the wave, its proxies and any override. */
+export function waveProposeJson(outcome: ProposeWaveOutcome) {
+  return {
+    ...proposeJson(outcome),
+    release: outcome.record.id,
+    state: outcome.record.state,
+    wave: outcome.wave,
+    proxies: outcome.proxies,
+    evidenceHash: outcome.evidenceHash,
+    override: outcome.override ?? null,
+  };
+}
+
+export function renderWavePropose(outcome: ProposeWaveOutcome): string {
+  const option = `--release ${outcome.record.id}`;
+  const next = nextAfterPropose(outcome.proposal, option, `npx hardhat bg:switch ${option} --wave ${outcome.wave}`);
+  const lines = [
+    renderPropose(outcome, next),
+    "",
+    `  wave            ${outcome.wave} (${outcome.position.index} of ${outcome.position.of}), one promoteBatch for ${outcome.proxies.length} ${outcome.proxies.length === 1 ? "proxy" : "proxies"}`,
+    ...outcome.proxies.map((p) => `                  ${p}`),
+  ];
+  if (outcome.override !== undefined) {
+    lines.push(style.warn(`  OVERRIDE of the bake rule by ${outcome.override.by}: ${outcome.override.reason}`));
+    for (const r of outcome.override.refusals) lines.push(style.warn(`    bypasses: ${r}`));
+    lines.push(style.warn("  Signers see it in summary.md; it is recorded in the release."));
+  } else if (outcome.overrideUnneeded) {
+    lines.push(style.dim("  --override-bake was not needed (the wave may go now), so no override was recorded."));
+  }
+  return lines.join("\n");
+}
+
+/** bg:switch --wave's document: bg:switch's fields, plus the wave and its proxies. */
+export function waveSwitchJson(outcome: SwitchWaveOutcome) {
+  if (outcome.status === "waiting") {
+    return {
+      ok: false,
+      txHash: null,
+      implementation: null,
+      wave: outcome.wave,
+      missing: outcome.missing,
+      error: `${outcome.missing} signature(s) missing for wave ${outcome.wave} (${outcome.signatures} of ${outcome.threshold}); nothing was sent. Owners sign with bg:approve.`,
+    };
+  }
+  return {
+    ok: true,
+    txHash: outcome.txHash,
+    implementation: outcome.implementation,
+    release: outcome.record.id,
+    state: outcome.record.state,
+    wave: outcome.wave,
+    proxies: outcome.proxies,
+    windowEnd: outcome.windowEnd,
+    override: outcome.override ?? null,
+  };
+}
+
+export function renderWaveSwitch(outcome: SwitchWaveOutcome): string {
+  if (outcome.status === "waiting") return style.warn(waveSwitchJson(outcome).error!);
+  const how = outcome.alreadyLive ? "was already live" : outcome.resumed ? "is live (its transaction was found mined)" : "is live";
+  const lines = [
+    `${style.ok("✔")} wave ${outcome.wave} of release ${outcome.record.id} ${how} on ${outcome.proxies.length} ${outcome.proxies.length === 1 ? "proxy" : "proxies"}`,
+    ...outcome.proxies.map((p) => `  proxy           ${p}`),
+    `  implementation  ${style.green(outcome.implementation)} (green)`,
+    `  tx              ${outcome.txHash ?? "(recorded without a transaction)"}`,
+    `  rollback window open until ${outcome.windowEnd}`,
+  ];
+  if (outcome.override !== undefined) lines.push(style.warn(`  promoted on the approver's override (${outcome.override.by}): ${outcome.override.reason}`));
+  lines.push(style.dim(`  next            npx hardhat bg:monitor --release ${outcome.record.id}; bg:status shows every wave`));
+  return lines.join("\n");
 }

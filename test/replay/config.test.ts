@@ -44,7 +44,7 @@ describe("blueGreen.replay config", function () {
     const resolved = resolveReplayConfig(undefined, { projectRoot: "/p", cachePath: "/p/cache" });
     expect(resolved).to.deep.include({ mode: "faithful", gasTolerance: 0, expected: [], tracing: "auto", cacheDir: path.join("/p/cache", "bluegreen-replay") });
     expect(resolved.rpc).to.deep.equal({ timeoutMs: 30_000, retries: 5 });
-    expect(resolved.workers).to.be.within(1, 2);
+    expect(resolved.workers).to.be.within(2, 4);
     expect(resolveReplayConfig({ cacheDir: "c" }, { projectRoot: "/p", cachePath: "/p/cache" }).cacheDir).to.equal(path.resolve("/p", "c"));
   });
 });

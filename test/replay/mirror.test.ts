@@ -78,6 +78,11 @@ describe("bg:mirror", function () {
     expect(batch.map((r) => r.id)).to.deep.equal([7, 8]);
     expect(batch[1]!.result).to.equal("0x7a69");
 
+    // Byte for byte: the same request answered the same way through the tee and directly.
+    const request = JSON.stringify({ jsonrpc: "2.0", id: 42, method: "eth_getBlockByNumber", params: ["0x1", true] });
+    const post = (url: string) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: request }).then((r) => r.text());
+    expect(await post(mirror.url)).to.equal(await post(world.node.url));
+
     await mirror.stop();
     expect(mirror.stats.requests).to.be.greaterThan(8);
     mirror = undefined;

@@ -3,6 +3,8 @@
  * with generated traffic (many senders, small and large transfers, internal
  * calls through the router and the vault, reverts, events).
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 
 import { expect } from "chai";
@@ -106,6 +108,35 @@ for (const kind of ["hardhat", "anvil"] as NodeKind[]) {
       const warm = await f.replay({ green: "fee", cacheDir: dir });
       expect(warm.sourceCalls).to.equal(0);
       expect(hashes(warm.report.divergences)).to.deep.equal(hashes(cold.report.divergences));
+    });
+
+    it("fails with the source's own error, after retries with backoff, when the source rate-limits the fork after discovery", async () => {
+      // Discovery goes through; the fork's first requests are refused with HTTP 429 forever.
+      let calls = 0;
+      const limiter = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", async () => {
+          const body = Buffer.concat(chunks).toString();
+          const methods = ([] as Array<{ method: string }>).concat(JSON.parse(body)).map((r) => r.method);
+          if (++calls > 1 && !methods.every((m) => /^eth_(getBlockByNumber|getLogs|chainId|getCode|getTransactionReceipt|getBlockReceipts)$|^debug_|^trace_/.test(m))) {
+            res.writeHead(429).end();
+            return;
+          }
+          const up = await fetch(f.world.node.url, { method: "POST", headers: { "content-type": "application/json" }, body });
+          res.writeHead(up.status, { "content-type": "application/json" }).end(await up.text());
+        });
+      });
+      await new Promise<void>((resolve) => limiter.listen(0, "127.0.0.1", () => resolve()));
+      try {
+        const url = `http://127.0.0.1:${(limiter.address() as AddressInfo).port}`;
+        const error = await f.replay({ green: "fee", sourceUrl: url, cacheDir: path.join(f.cacheRoot, "limited") }).catch((e: Error) => e);
+        expect(error).to.be.instanceOf(Error);
+        expect((error as Error).message).to.match(/did not answer .* after 3 attempts: HTTP 429/);
+      } finally {
+        limiter.closeAllConnections();
+        await new Promise<void>((resolve) => limiter.close(() => resolve()));
+      }
     });
 
     it("says so when a range holds no traffic: ok with 0 transactions and a warning", async () => {

@@ -45,6 +45,8 @@ export interface ReplayFixture {
     config?: ReplayUserConfig;
     traffic?: TrafficSource;
     cacheDir?: string;
+    /** Another URL for the source (a proxy in front of the node). */
+    sourceUrl?: string;
   }): Promise<{ report: ReplayReport; sourceCalls: number }>;
   stop(): Promise<void>;
 }
@@ -83,7 +85,8 @@ export async function replayFixture(kind: NodeKind, traffic: TrafficOptions): Pr
       replay: async (options) => {
         const config = resolveReplayConfig(options.config, { projectRoot: cacheRoot, cachePath: cacheRoot });
         const cacheDir = options.cacheDir ?? config.cacheDir;
-        const source = new SourceRpc({ url: world.node.url, cache: await RpcCache.open(cacheDir, world.node.url), retries: 2 });
+        const url = options.sourceUrl ?? world.node.url;
+        const source = new SourceRpc({ url, cache: await RpcCache.open(cacheDir, url), retries: 2, baseDelayMs: 20 });
         const report = await replayRelease({
           release: release(options.green),
           source,
