@@ -1,0 +1,54 @@
+/**
+ * The release flow as a developer types it: `bg:stage` a green with a
+ * changed fee, then `bg:replay` the mainnet traffic against it, both through
+ * the real CLI with --json.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+
+import { onlyJson, runHardhat } from "../helpers/cli.js";
+import { buildReplayWorld, generateTraffic, settle, type ReplayWorld } from "./helpers/replay-world.js";
+
+describe("bg:stage then bg:replay on the command line", function () {
+  let world: ReplayWorld;
+  let records: string;
+
+  before(async () => {
+    world = await buildReplayWorld("anvil", 4);
+    records = await mkdtemp(path.join(tmpdir(), "bg-replay-cli-"));
+  });
+  after(async () => {
+    await world?.stop();
+    if (records !== undefined) await rm(records, { recursive: true, force: true });
+  });
+
+  it("stages the changed-fee green and reports root divergences on exactly the large transfers", async () => {
+    const traffic = await generateTraffic(world, { count: 12, perBlock: 3, seed: 11, kinds: ["transfer", "transferVia", "approve"] });
+    await settle(world, 5);
+    const env = { BLUEGREEN_RPC_URL: world.node.url, BLUEGREEN_RECORDS_DIR: records };
+    const staged = await runHardhat(
+      ["bg:stage", "--network", "localMainnet", "--proxy", world.token, "--contract", "ReplayTokenFeeChange", "--reference", "ReplayToken", "--release", "fee-v2", "--json"],
+      env,
+    );
+    expect(staged.code).to.equal(0, staged.stdout + staged.stderr);
+    expect(onlyJson(staged)).to.include({ ok: true, release: "fee-v2" });
+
+    const replayed = await runHardhat(
+      ["bg:replay", "--network", "localMainnet", "--release", "fee-v2", "--from-block", String(traffic.fromBlock), "--to-block", String(traffic.toBlock), "--json"],
+      env,
+    );
+    expect(replayed.code).to.not.equal(0);
+    const doc = onlyJson(replayed);
+    const large = traffic.txs.filter((t) => t.large && t.status === "success").map((t) => t.hash).sort();
+    expect(large.length).to.be.greaterThan(0);
+    expect(doc).to.deep.include({ ok: false, release: "fee-v2", txs: 12, mode: "faithful", fromBlock: traffic.fromBlock, toBlock: traffic.toBlock });
+    expect(doc.fidelity).to.deep.equal({ matched: 12, total: 12 });
+    expect(doc.divergences.map((d: { txHash: string }) => d.txHash).sort()).to.deep.equal(large);
+
+    const status = onlyJson(await runHardhat(["bg:status", "--network", "localMainnet", "--release", "fee-v2", "--json"], env));
+    expect(status.releases[0].state).to.equal("replayed");
+  });
+});
