@@ -5,12 +5,14 @@ import { openApprovalContext } from "../src/approval/hardhat-context.js";
 import { type ApproveOutcome, approveProposal } from "../src/approval/proposal.js";
 import { callProposalFolder } from "../src/approval/proposal-folder.js";
 import { approveRelease } from "../src/approval/release-switch.js";
+import { approveWave } from "../src/approval/wave-switch.js";
 import { BlueGreenError } from "../src/errors.js";
 import { runCommand } from "../src/ui/output.js";
 
 interface ApproveArgs {
   release: string;
   call: string;
+  wave: string;
   signer: string;
   signature: string;
   json: boolean;
@@ -25,9 +27,15 @@ export default async function approve(args: ApproveArgs, hre: HardhatRuntimeEnvi
       if ((args.release === "") === (args.call === "")) {
         throw new BlueGreenError("Pass exactly one of --release <id> (a release's switch) or --call <id> (another approver call).");
       }
+      if (args.wave !== "" && args.release === "") {
+        throw new BlueGreenError("--wave names a wave of a release: pass it with --release <id>, not with --call.");
+      }
       const ctx = await openApprovalContext(hre, args.signer);
       const input = args.signature !== "" ? { signature: args.signature } : { signer: await ctx.signer() };
-      if (args.release !== "") {
+      if (args.wave !== "") {
+        outcome = await approveWave(ctx, args.release, args.wave, input);
+        next = `Enough signatures: run \`npx hardhat bg:switch --release ${args.release} --wave ${args.wave}\`.`;
+      } else if (args.release !== "") {
         outcome = await approveRelease(ctx, args.release, input);
         next = `Enough signatures: run \`npx hardhat bg:switch --release ${args.release}\`.`;
       } else {

@@ -35,6 +35,7 @@ export const approvalTasks = [
   task("bg:approve", "Add one Safe owner's signature to a proposal (a release's switch, or an approver call)")
     .addOption(releaseOption)
     .addOption({ name: "call", description: "Id of an approver call proposed with bg:call propose, bg:rollback or bg:finalize", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption(waveOption)
     .addOption(signerOption)
     .addOption({ name: "signature", description: "A signature made elsewhere (e.g. a hardware wallet) over the proposal's safeTxHash", type: ArgumentType.STRING, defaultValue: "" })
     .addFlag(jsonFlag)

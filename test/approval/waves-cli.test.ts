@@ -55,7 +55,9 @@ describe("bg:propose / bg:approve / bg:switch --wave and bg:status on the comman
     expect(doc.builderFile).to.include(path.join("wave-canary", "safe-tx-builder.json"));
 
     for (const [i, owner] of owners.slice(0, 2).entries()) {
-      const signed = await hardhat("bg:approve", "--release", "fleet-cli", "--signer", owner, "--json");
+      // The first owner names the wave; the second relies on the one wave awaiting signatures.
+      const wave = i === 0 ? ["--wave", "canary"] : [];
+      const signed = await hardhat("bg:approve", "--release", "fleet-cli", ...wave, "--signer", owner, "--json");
       expect(onlyJson(signed)).to.deep.equal({ ok: true, signatures: i + 1, threshold: 2, missing: 1 - i });
     }
     const switched = await hardhat("bg:switch", "--release", "fleet-cli", "--wave", "canary", "--json");

@@ -9,7 +9,7 @@ import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 
 import { expect } from "chai";
-import { getAddress, keccak256 } from "ethers";
+import { Contract, getAddress, keccak256 } from "ethers";
 
 import { switchCallSpec } from "../../src/approval/approver-call.js";
 import { executeProposal } from "../../src/approval/execute.js";
@@ -35,7 +35,7 @@ describe("waves through a 2-of-3 Safe on a separate Hardhat node", function () {
   let fleetsUsed = 0;
 
   before(async () => {
-    ww = await startWaveWorld(6);
+    ww = await startWaveWorld(7);
   });
   after(async () => ww?.stop());
   beforeEach(() => {
@@ -296,6 +296,36 @@ describe("waves through a 2-of-3 Safe on a separate Hardhat node", function () {
     // Signing is refused too, and the proposal stays unexecuted.
     expect(await refusal(() => approveWave(r.ctx, r.id, "rest", { signer: ww.owners[2]! }))).to.match(/Refusing to sign wave "rest"/);
     expect(readWavesStep(await r.store.get(ww.w.chainId, r.id))!.promotions.map((p) => p.wave)).to.deep.equal(["canary"]);
+  });
+
+  it("refuses drift: an upgrade of one of the wave's proxies after the owners signed makes its proposal stale", async () => {
+    const r = await newRelease("drift");
+    const [, moved, kept] = r.fleet as [string, string, string];
+    await rollOut(r, "canary");
+    // The wave is proposed at a later Safe nonce, queued behind another Safe transaction, and signed.
+    const safeNonce = (await new Contract(ww.safe, ["function nonce() view returns (uint256)"], ww.w.provider).getFunction("nonce")()) as bigint;
+    const proposed = await proposeWave(r.ctx, r.id, { wave: "rest", actor, nonce: safeNonce + 1n, override: { reason: "queued" } });
+    expect(proposed.proposal.safe!.tx.nonce).to.equal(String(safeNonce + 1n));
+    await approveWave(r.ctx, r.id, "rest", { signer: ww.owners[0]! });
+    await approveWave(r.ctx, r.id, "rest", { signer: ww.owners[1]! });
+    // Meanwhile the Safe promotes another green on one of the wave's proxies, at the earlier nonce.
+    const other = await deployGreen(ww.w, "MonitorMeterV2");
+    const spec = await switchCallSpec(ww.env, { address: ww.w.switchAddress, iface: ww.env.errors }, "promote", [moved, other, keccak256(await ww.w.provider.getCode(other)), ww.w.blue, "0x", EVIDENCE], {
+      id: "drift-other",
+    });
+    const folder = callProposalFolder(r.store, ww.w.chainId, "drift-other");
+    await proposeApproverCall(ww.env, folder, spec, { nonce: safeNonce });
+    await approveProposal(ww.env, folder, { signer: ww.owners[1]! });
+    await approveProposal(ww.env, folder, { signer: ww.owners[2]! });
+    expect((await executeProposal(ww.env, folder, { executor: ww.w.deployer })).status).to.equal("executed");
+
+    const message = await refusal(() => switchWave(r.ctx, r.id, "rest", { executor: ww.w.deployer }));
+    expect(message).to.match(/chain changed since the proposal/);
+    expect(message).to.include(`switch's record of proxy ${moved}`);
+    expect(message).to.include(`--release ${r.id} --wave rest`);
+    // All or nothing: the other proxy of the wave did not move either.
+    expect(await slot(kept)).to.equal(ww.w.blue);
+    expect(await slot(moved)).to.equal(other);
   });
 
   it("without a wave plan, --wave says how to plan one", async () => {
