@@ -119,7 +119,7 @@ async function rawBaseline(world: ReplayWorld, source: SourceRpc, fromBlock: num
   )) as RpcBlock[];
   const txs = blocks.flatMap((b) => (b.transactions as RpcTransaction[]).map(toTxRequest));
   const front = await startForkFront(source.derive({ pinHead: true }));
-  const fork = await edrForkOpener(hre.network)({ url: front.url, blockNumber: fromBlock - 1, chainId: world.chainId });
+  const fork = await edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") })({ url: front.url, blockNumber: fromBlock - 1, chainId: world.chainId });
   try {
     for (const from of new Set(txs.map((t) => t.from))) await fork.provider.request({ method: "hardhat_impersonateAccount", params: [from] });
     const start = performance.now();
@@ -176,10 +176,10 @@ async function main(): Promise<void> {
       });
     };
     counter.take();
-    const cold = await run(edrForkOpener(hre.network));
+    const cold = await run(edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }));
     const coldRequests = counter.take();
     console.log(line("twin, cold cache", cold));
-    const warm = await run(edrForkOpener(hre.network));
+    const warm = await run(edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }));
     const warmRequests = counter.take();
     console.log(line("(b) twin, warm cache", warm));
 

@@ -1,3 +1,5 @@
+import path from "node:path";
+
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { type DemoSummary, renderDemoEnd, runDemo } from "../src/demo/run-demo.js";
@@ -15,7 +17,7 @@ export default async function demo(args: DemoArgs, hre: HardhatRuntimeEnvironmen
       runDemo({
         cacheDir: hre.config.paths.cache,
         // The replay forks the demo's "mainnet" in process; its chain (31337) runs Prague, like the node.
-        openFork: edrForkOpener(hre.network, { hardfork: "prague" }),
+        openFork: edrForkOpener(hre.network, { hardfork: "prague", edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }),
         log: (line) => out.info(line),
       }),
     renderDemoEnd,

@@ -122,7 +122,10 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
         report = await replayRelease({
           release: record,
           source,
-          openFork: edrForkOpener(hre.network, config.hardfork !== undefined ? { hardfork: config.hardfork } : {}),
+          openFork: edrForkOpener(hre.network, {
+            edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache"),
+            ...(config.hardfork !== undefined ? { hardfork: config.hardfork } : {}),
+          }),
           traffic,
           mode,
           cascade: args.cascade,

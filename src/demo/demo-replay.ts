@@ -3,6 +3,7 @@
  * twice per transaction on in-process forks (as blue, and with green
  * switched in), exactly as `bg:replay` does, and recorded in the release.
  */
+
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { AbiDecoder } from "../replay/decode.js";
@@ -27,8 +28,23 @@ export interface DemoReplay {
 }
 
 /** Replays blocks `fromBlock`..`toBlock` of the chain for the release, and records the report. */
-export async function replayTraffic(chain: DemoChain, record: ReleaseRecord, range: { fromBlock: number; toBlock: number }, openFork: OpenFork): Promise<DemoReplay> {
+export async function replayTraffic(
+  chain: DemoChain,
+  record: ReleaseRecord,
+  range: { fromBlock: number; toBlock: number },
+  openFork: OpenFork,
+): Promise<DemoReplay> {
   const source = new SourceRpc({ url: chain.node.url, timeoutMs: 30_000, retries: 2 });
+  return replayAndRecord(chain, record, range, openFork, source);
+}
+
+async function replayAndRecord(
+  chain: DemoChain,
+  record: ReleaseRecord,
+  range: { fromBlock: number; toBlock: number },
+  openFork: OpenFork,
+  source: SourceRpc,
+): Promise<DemoReplay> {
   const report = await replayRelease({
     release: { id: record.id, chainId: record.chainId, proxy: record.proxy, blue: record.blue, green: { address: record.green.address, codehash: record.green.codehash } },
     source,

@@ -412,7 +412,7 @@ async function switchThroughSafe(chain: MainnetChain, release: DemoRelease, gate
   log(stepLine("ok", "propose", `promote() proposed to the Safe: nonce ${switched.safeNonce}, safeTxHash ${short(switched.safeTxHash)}, evidence hash ${short(switched.evidenceHash)}`));
   log(stepLine("ok", "approve", `2 of 3 owners signed: ${switched.signers.map(short).join(", ")}`));
   const version = await tokenVersion(chain);
-  log(stepLine("ok", "switch", `one transaction (${short(switched.txHash)}): the proxy runs green, version() = "${version}"; rollback window open until ${switched.windowEnd}`));
+  log(stepLine("ok", "switch", `one transaction (${short(switched.txHash)}): the proxy runs green, version() = "${version}"; rollback window open until ${switched.windowEnd} (chain time)`));
   return {
     safeTxHash: switched.safeTxHash,
     safeNonce: switched.safeNonce,

@@ -11,19 +11,34 @@
  * - failed transactions are mined, not thrown (their receipts are compared);
  * - no EIP-7825 gas cap: the source already enforced its own rules.
  */
+import { rm } from "node:fs/promises";
+import path from "node:path";
+
 import type { NetworkManager } from "hardhat/types/network";
 
 import type { OpenFork } from "./replay-release.js";
 
 export interface EdrForkOptions {
+  /**
+   * Hardhat's fork cache folder (`<paths.cache>/edr-fork-cache`). EDR keys
+   * its on-disk cache by the fork URL's host and port, and the forks read the
+   * source through a front on a port of the moment: what EDR caches there can
+   * never be reused, and a later run that happens to get the same port would
+   * read another chain's answers. So each fork starts and ends with that
+   * folder removed; warm runs are served by the replay's own source cache.
+   */
+  edrForkCache: string;
   /** An `edr-simulated` network of the config to base the forks on. Default "default". */
   networkName?: string;
   /** Hardfork of the fork's new blocks (for chains EDR does not know, like a local 31337). */
   hardfork?: string;
 }
 
-export function edrForkOpener(network: NetworkManager, options: EdrForkOptions = {}): OpenFork {
+export function edrForkOpener(network: NetworkManager, options: EdrForkOptions): OpenFork {
   return async ({ url, blockNumber, chainId }) => {
+    const { hostname, port } = new URL(url);
+    const edrCache = path.join(options.edrForkCache, "rpc_cache", "v2", `${hostname}_${port}`);
+    await rm(edrCache, { recursive: true, force: true });
     const connection = await network.create({
       network: options.networkName ?? "default",
       override: {
@@ -40,6 +55,12 @@ export function edrForkOpener(network: NetworkManager, options: EdrForkOptions =
         forking: { url, blockNumber, enabled: true },
       },
     });
-    return { provider: connection.provider, close: () => connection.close() };
+    return {
+      provider: connection.provider,
+      close: async () => {
+        await connection.close();
+        await rm(edrCache, { recursive: true, force: true });
+      },
+    };
   };
 }

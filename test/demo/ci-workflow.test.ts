@@ -17,7 +17,7 @@
  * head (PIN_EVERY 1) covering the traffic, and a free port.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -110,7 +110,9 @@ async function runJob(project: string, overrides: { env: Record<string, string>;
     env = { ...env, ...keyValues(await readFile(files.GITHUB_ENV, "utf8")) };
     if (result.code !== 0) failed = true;
   }
-  return { failed, steps, env, outputs, summary: await readFile(files.GITHUB_STEP_SUMMARY, "utf8") };
+  const summary = await readFile(files.GITHUB_STEP_SUMMARY, "utf8");
+  await rm(runner, { recursive: true, force: true });
+  return { failed, steps, env, outputs, summary };
 }
 
 /** A `run:` script as the runner's default shell runs it on Linux. */
@@ -213,6 +215,8 @@ describe("docs/ci/bluegreen.yml", function () {
       for (const pid of forkPids) if (alive(pid)) process.kill(pid, "SIGKILL");
       provider?.destroy();
       await upstream?.stop();
+      // The project's node_modules holds only symlinks: removing it removes the links, not what they point at.
+      if (project !== undefined) await rm(project, { recursive: true, force: true });
     });
 
     const job = async (green: string, pr: number) => {
@@ -234,7 +238,7 @@ describe("docs/ci/bluegreen.yml", function () {
       const doc = JSON.parse(await readFile(path.join(project, "replay.json"), "utf8"));
       expect(doc).to.deep.include({ ok: true, release: "ci-pr7-1a2b3c4d", txs: TRAFFIC, divergences: [] });
       expect(doc.fidelity).to.deep.equal({ matched: TRAFFIC, total: TRAFFIC });
-      expect(outcome.summary).to.match(/Replay of release `ci-pr7-1a2b3c4d`: no divergence|Replay of release `ci-pr7-1a2b3c4d`/);
+      expect(outcome.summary).to.include("Replay of release `ci-pr7-1a2b3c4d`");
       expect(await gone(Number(outcome.env.FORK_PID)), "the fork node still runs after the job").to.equal(true);
     });
 

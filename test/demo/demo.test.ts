@@ -3,7 +3,7 @@
  * real nodes, the records say what the summary says, and no process the
  * demo started is left behind.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 
 import { expect } from "chai";
@@ -32,6 +32,10 @@ describe("bg:demo", function () {
     this.timeout(600_000);
     run = await runHardhat(["bg:demo", "--json"]);
     doc = onlyJson(run);
+  });
+  // Each run has its own folder under cache/bluegreen-demo/; the test's is not worth keeping.
+  after(async () => {
+    if (typeof doc?.runDir === "string") await rm(doc.runDir, { recursive: true, force: true });
   });
 
   it("exits 0 with one JSON summary on stdout and the narration on stderr", () => {

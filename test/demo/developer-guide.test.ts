@@ -15,7 +15,7 @@
  * the real mainnet's).
  */
 import { existsSync } from "node:fs";
-import { readFile, readdir, writeFile } from "node:fs/promises";
+import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { expect } from "chai";
@@ -98,6 +98,8 @@ describe("docs/developer-guide.md, every command run in order in a fresh project
     mainnetProvider?.destroy();
     sepoliaProvider?.destroy();
     await Promise.all([mainnet?.stop(), sepolia?.stop()]);
+    // The project's node_modules holds only symlinks: removing it removes the links, not what they point at.
+    if (project !== undefined) await rm(project, { recursive: true, force: true });
   });
 
   it("puts the proxy under a switch on each chain; the Safe signs the mainnet adoption", async function () {

@@ -106,7 +106,7 @@ describe("bg:mirror", function () {
         green,
       },
       source: new SourceRpc({ url: world.node.url, cache: await RpcCache.open(config.cacheDir, world.node.url) }),
-      openFork: edrForkOpener(hre.network),
+      openFork: edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }),
       traffic: { kind: "capture", file: "capture.jsonl", lines },
       mode: "fast",
       cascade: false,

@@ -90,7 +90,7 @@ export async function replayFixture(kind: NodeKind, traffic: TrafficOptions): Pr
         const report = await replayRelease({
           release: release(options.green),
           source,
-          openFork: edrForkOpener(hre.network),
+          openFork: edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }),
           traffic: options.traffic ?? { kind: "range", fromBlock: generated.fromBlock, toBlock: generated.toBlock },
           mode: options.mode ?? config.mode,
           cascade: options.cascade ?? false,
