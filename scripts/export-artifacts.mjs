@@ -45,6 +45,20 @@ for (const id of buildInfoIds) {
     await cp(path.join(FROM, "build-info", id + suffix), path.join(TO, "build-info", id + suffix));
   }
 }
+// Safe v1.4.1's own artifacts (LGPL-3.0, licence beside them): the demo and
+// dev networks deploy the canonical Safe from them. Users cannot install
+// @safe-global/safe-contracts next to ethers 6 (its ethers-5 peer), so the
+// package carries them.
+const SAFE = path.join(ROOT, "node_modules", "@safe-global", "safe-contracts");
+const safeVersion = JSON.parse(await readFile(path.join(SAFE, "package.json"), "utf8")).version;
+if (safeVersion !== "1.4.1") throw new Error(`export-artifacts: expected @safe-global/safe-contracts 1.4.1, found ${safeVersion}`);
+const SAFE_TO = path.join(TO, "safe-1.4.1");
+await cp(path.join(SAFE, "build", "artifacts", "contracts"), SAFE_TO, {
+  recursive: true,
+  filter: (source) => !source.endsWith(".dbg.json"),
+});
+await cp(path.join(SAFE, "LICENSE"), path.join(SAFE_TO, "LICENSE"));
+
 if (!(await readdir(path.join(TO, "contracts"))).includes("BlueGreenSwitch.sol")) {
   throw new Error("export-artifacts: BlueGreenSwitch was not built; run `npx hardhat build` first");
 }

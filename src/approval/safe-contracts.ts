@@ -8,9 +8,12 @@
  * proposing, signing and executing need no Safe package installed. A test
  * checks every fragment against the package's own ABI.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import path from "node:path";
 
 import { BlueGreenError } from "../errors.js";
+import { packageRoot } from "../packaged-artifacts.js";
 
 /** What the approval path calls on a Safe (1.3.0 and later share these). */
 export const SAFE_ABI = [
@@ -93,6 +96,10 @@ const SAFE_PACKAGE = "@safe-global/safe-contracts";
  * Only deployment needs it; the package must be installed in the project.
  */
 export function loadSafeArtifact(name: SafeContractName): SafeArtifact {
+  // The package ships Safe 1.4.1's artifacts (users cannot install the Safe
+  // package beside ethers 6); in this repository they come from npm.
+  const shipped = path.join(packageRoot(), "artifacts-dist", "safe-1.4.1", ARTIFACT_PATHS[name]);
+  if (existsSync(shipped)) return JSON.parse(readFileSync(shipped, "utf8")) as SafeArtifact;
   const require = createRequire(import.meta.url);
   const file = `${SAFE_PACKAGE}/build/artifacts/contracts/${ARTIFACT_PATHS[name]}`;
   let artifact: SafeArtifact;
@@ -100,8 +107,7 @@ export function loadSafeArtifact(name: SafeContractName): SafeArtifact {
     artifact = require(file) as SafeArtifact;
   } catch (error) {
     throw new BlueGreenError(
-      `Cannot load Safe's ${name} artifact (${file}). Deploying Safe needs ${SAFE_PACKAGE}@1.4.1: ` +
-        `run \`npm install --save-dev ${SAFE_PACKAGE}@1.4.1\` in your project.`,
+      `Cannot load Safe's ${name} artifact: hardhat-bluegreen ships it in artifacts-dist/safe-1.4.1, which is missing. Reinstall hardhat-bluegreen.`,
       error as Error,
     );
   }

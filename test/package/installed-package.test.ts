@@ -99,6 +99,19 @@ describe("the npm package installed into a fresh Hardhat 3 project", function ()
     expect(doc.green.contract).to.equal("BoxV2");
     expect(await readdir(path.join(project, ".bluegreen", "31337"))).to.include(doc.release);
   });
+
+  it("runs the whole demo, `npx hardhat bg:demo --json`, with nothing but the package's shipped artifacts", async function () {
+    this.timeout(300_000);
+    const run = await runHardhat(["bg:demo", "--json"], {}, project);
+    expect(run.code).to.equal(0, run.stdout + run.stderr);
+    const doc = onlyJson(run);
+    expect(doc.ok).to.equal(true);
+    expect(doc.setup.safe.threshold).to.equal(2);
+    expect(doc.actOne.state).to.equal("finalized");
+    expect(doc.actTwo.replay.divergences).to.be.greaterThan(0);
+    expect(doc.actTwo.state).to.equal("rolled-back");
+    for (const node of doc.nodes) expect(node.stopped).to.equal(true);
+  });
 });
 
 /** `name@version` of a dependency installed here, so the user project matches it. */
