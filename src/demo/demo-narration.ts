@@ -57,7 +57,7 @@ export function shownPath(file: string): string {
 
 export function gateList(results: ReadonlyArray<{ name: string; status: string; required: boolean }>): string {
   return results
-    .filter((r) => r.status !== "not-configured")
+    .filter((r) => r.status !== "not-configured" && r.status !== "not-applicable")
     .map((r) => {
       const status = r.status === "pass" ? style.ok("pass") : r.required ? style.bad(r.status.toUpperCase()) : style.warn(`${r.status} (advisory)`);
       return `${r.name} ${status}`;

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 
-export const GATE_STATUSES = ["pass", "fail", "inconclusive", "not-configured"] as const;
+export const GATE_STATUSES = ["pass", "fail", "inconclusive", "not-configured", "not-applicable"] as const;
 export type GateStatus = (typeof GATE_STATUSES)[number];
 
 /** A file the verdict rests on, by its path relative to the project root (forward slashes). */

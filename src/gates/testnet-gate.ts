@@ -99,6 +99,14 @@ async function evaluate({ record, config, provider, findSwitch }: TestnetGateInp
   const fail = (detail: string, fix: string, evidence: Record<string, unknown> = {}) =>
     gateResult(name, "fail", config.required, detail, { fix, evidence: { ...base, ...evidence } });
 
+  if (chainId === record.chainId && record.network === config.network) {
+    // The release itself is on the testnet (the bake's own promote): the gate
+    // guards releases elsewhere. Only the same network *name* counts, so a
+    // testnet network pointed at mainnet by mistake still fails below.
+    return gateResult(name, "not-applicable", false, `this release is on "${config.network}" itself (chain ${chainId}), the network whose bake the gate checks for other chains`, {
+      evidence: base,
+    });
+  }
   if (chainId === record.chainId) {
     return fail(
       `network "${config.network}" is chain ${chainId}, the release's own chain: bake time there proves nothing about a testnet`,

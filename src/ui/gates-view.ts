@@ -60,6 +60,8 @@ function statusCell(status: GateStatus, required: boolean): string {
       return required ? style.bad("inconclusive") : style.warn("inconclusive (advisory)");
     case "not-configured":
       return style.dim("not configured");
+    case "not-applicable":
+      return style.dim("not applicable");
   }
 }
 
@@ -69,7 +71,7 @@ export function renderGates(outcome: GatesOutcome): string {
   for (const g of outcome.gates) {
     rows.push({
       type: "row",
-      cells: [g.name, statusCell(g.status, g.required), g.status === "not-configured" ? "" : g.required ? "yes" : "advisory", clip(g.detail, 80)],
+      cells: [g.name, statusCell(g.status, g.required), g.status === "not-configured" || g.status === "not-applicable" ? "" : g.required ? "yes" : "advisory", clip(g.detail, 80)],
     });
   }
   const lines = [style.bold(`Gates of release ${outcome.release} (chain ${outcome.chainId})`), formatTable(rows)];

@@ -219,9 +219,14 @@ describe("the testnet gate (a separate node as the testnet, real switch)", funct
   });
 
   it("refuses the release's own chain as a testnet, and a chain without a known switch", async () => {
+    // A mainnet release whose testnet network was pointed at its own chain by mistake.
     const sameChain = await evaluate({}, { ...record, chainId: SEPOLIA });
     expect(sameChain.status).to.equal("fail");
     expect(sameChain.detail).to.equal('network "sepolia" is chain 11155111, the release\'s own chain: bake time there proves nothing about a testnet');
+
+    // The release on the testnet itself (its bake): the gate does not apply there, and does not block.
+    const onTestnet = await evaluate({}, { ...record, chainId: SEPOLIA, network: "sepolia" });
+    expect(onTestnet).to.deep.include({ status: "not-applicable", ok: false, required: false });
 
     const noSwitch = await evaluateTestnetGate({ record, config: config(), provider: rpc, findSwitch: async () => undefined });
     expect(noSwitch.status).to.equal("fail");
