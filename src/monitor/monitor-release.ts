@@ -260,9 +260,13 @@ class ReleaseMonitor {
     await this.discover(confirmed);
     if (Object.keys(this.cp.proxies).length === 0) {
       if (o.once === true) {
+        const switched = ["live", "rollback-scheduled", "finalized", "rolled-back"].includes(this.record.state);
         throw new BlueGreenError(
-          `Release "${o.releaseId}" is not live on chain ${o.chainId}: the switch has not promoted its green ${this.record.green.address} on ${this.record.proxy}. ` +
-            `Nothing to monitor yet; promote it first (bg:propose, bg:approve, bg:switch).`,
+          switched
+            ? `Release "${o.releaseId}" was switched, but its promotion is not yet ${o.config.confirmations} block(s) deep on chain ${o.chainId} (head ${head}). ` +
+                "The monitor only reads confirmed blocks; run bg:monitor --once again once a few more blocks are mined."
+            : `Release "${o.releaseId}" is not live on chain ${o.chainId}: the switch has not promoted its green ${this.record.green.address} on ${this.record.proxy}. ` +
+                `Nothing to monitor yet; promote it first (bg:propose, bg:approve, bg:switch).`,
         );
       }
       if (!this.cp.alerted.includes("waiting-for-promotion")) {

@@ -23,7 +23,7 @@ describe("bg:monitor and bg:waves from the command line, against a separate Hard
   const hardhat = (...args: string[]) => runHardhat(["--config", CONFIG, "--network", "localMainnet", ...args], env);
 
   before(async function () {
-    w = await startWorld(3);
+    w = await startWorld(4);
     const scratch = await mkdtemp(path.join(tmpdir(), "bg-monitor-cli-"));
     const store = new ReleaseStore(path.join(scratch, "records"));
     env = {
@@ -58,6 +58,18 @@ describe("bg:monitor and bg:waves from the command line, against a separate Hard
     // Log lines are JSON too, on stderr.
     const events = run.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l).event);
     expect(events).to.include.members(["started", "promotion-found", "analysis-started", "monitor-stopped"]);
+  });
+
+  it("--once right after a switch says the promotion is not confirmed yet, rather than that the release is not live", async function () {
+    // Proxy 3 (no other test uses it): promoted in the head block, so not yet `confirmations` deep.
+    const green = await deployGreen(w, "MonitorMeterV2");
+    const store = new ReleaseStore(env.BG_TEST_RECORDS!);
+    await releaseStore(w, green, "MonitorMeterV2", { id: "just-switched", proxy: w.proxies[3]!, store });
+    await promote(w, green, [w.proxies[3]!]);
+    await markLive(store, w, "just-switched");
+    const run = await hardhat("bg:monitor", "--release", "just-switched", "--once", "--json");
+    expect(run.code).to.not.equal(0);
+    expect(onlyJson(run).error).to.match(/was switched, but its promotion is not yet 1 block\(s\) deep .* run bg:monitor --once again/);
   });
 
   it("--once exits non-zero on a failing release, and says why, without rolling back when not asked", async function () {
