@@ -11,34 +11,18 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { keccak256 } from "ethers";
-import { z } from "zod";
 
 import type { ReleaseRecord } from "../release/record.js";
+import { replayStepSchema as writtenReplayStepSchema } from "../replay/record-step.js";
 import type { ReplayGateConfig } from "./config.js";
 import { evidencePath, sha256Hex } from "./evidence-hash.js";
 import { gateResult, type GateResult } from "./gate-result.js";
 
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hash");
-const count = z.number().int().min(0);
-
-/** `record.steps.replay`, as the replay step writes it. Extra fields are allowed. */
-export const replayStepSchema = z
-  .object({
-    reportFile: z.string().min(1),
-    reportHash: bytes32,
-    greenCodehash: bytes32,
-    txs: count,
-    divergences: count,
-    expected: count,
-    propagated: count,
-    fidelity: z.object({ matched: count, total: count }).passthrough(),
-    mode: z.string(),
-    fromBlock: count,
-    toBlock: count,
-    at: z.string(),
-  })
-  .passthrough();
-export type ReplayStep = z.infer<typeof replayStepSchema>;
+/**
+ * `record.steps.replay`, read with the replay step's own schema. Extra fields
+ * are let through, so a record written by a newer replay still gates.
+ */
+export const replayStepSchema = writtenReplayStepSchema.passthrough();
 
 /**
  * Where a recorded report file is: absolute as is; relative to the release
