@@ -201,7 +201,7 @@ function nodeConfig(options: LocalNodeOptions): string {
 }
 
 /** Asks the OS for a free TCP port on loopback. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -3,8 +3,11 @@
  * (from npm), each on its own free port, each stopped by its own PID.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import path from "node:path";
+
+import { freePort } from "../../src/demo/local-node.js";
+
+export { freePort };
 
 export type NodeKind = "hardhat" | "anvil";
 
@@ -19,22 +22,6 @@ export interface RunningNode {
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const BIN = path.join(ROOT, "node_modules", ".bin");
-
-/** Asks the OS for a free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === "string") reject(new Error("no port"));
-        else resolve(address.port);
-      });
-    });
-  });
-}
 
 /** Starts a node and resolves once it answers eth_chainId. */
 export async function startNode(kind: NodeKind, extraArgs: string[] = []): Promise<RunningNode> {
