@@ -66,7 +66,13 @@ describe("bg:monitor auto-rollback against a separate Hardhat node", function ()
     expect(await tick(w, 4)).to.deep.equal({ ok: 0, reverted: 4 });
     await mine(w, 2);
 
-    await until(async () => Number((await w.sw.getFunction("proxyState")(w.proxies[0]!)).status) === 2, 60_000, "the rollback to be scheduled");
+    // The chain shows the schedule as soon as it is mined; the monitor logs it once it has the receipt.
+    await until(
+      async () =>
+        Number((await w.sw.getFunction("proxyState")(w.proxies[0]!)).status) === 2 && lines.some((l) => l.event === "rollback-scheduled"),
+      60_000,
+      "the rollback to be scheduled and logged",
+    );
     const scheduled = lines.find((l) => l.event === "rollback-scheduled")!;
     expect(scheduled.reason).to.match(/analysis of release Failed: revert-rate: failed \(1\) > failureLimit \(0\)/);
     expect(await w.sw.getFunction("canExecuteRollback")(w.proxies[0]!)).to.equal(false);
