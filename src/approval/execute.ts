@@ -30,6 +30,7 @@ import {
 } from "./proposal.js";
 import { EXECUTION_FILE, type ProposalFolder } from "./proposal-folder.js";
 import { SAFE_ABI } from "./safe-contracts.js";
+import { safeTxFields } from "./safe-transaction.js";
 import { packSignatures } from "./signatures.js";
 
 const SAFE = new Interface(SAFE_ABI);
@@ -144,18 +145,7 @@ export async function executeProposal(env: ApprovalEnv, folder: ProposalFolder, 
 /** The execTransaction calldata for the proposal's Safe transaction and these signatures. */
 export function execTransactionData(proposal: Proposal, signatures: string): string {
   const tx = proposal.safe!.tx;
-  return SAFE.encodeFunctionData("execTransaction", [
-    tx.to,
-    tx.value,
-    tx.data,
-    tx.operation,
-    tx.safeTxGas,
-    tx.baseGas,
-    tx.gasPrice,
-    tx.gasToken,
-    tx.refundReceiver,
-    signatures,
-  ]);
+  return SAFE.encodeFunctionData("execTransaction", [...safeTxFields(tx), signatures]);
 }
 
 /**

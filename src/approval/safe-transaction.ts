@@ -183,22 +183,19 @@ export async function readSafeState(runner: ContractRunner, safe: string): Promi
 }
 
 /**
+ * The Safe transaction's fields in the order Safe's `getTransactionHash` and
+ * `execTransaction` take them (both continue differently after the last).
+ */
+export function safeTxFields(tx: SafeTransaction) {
+  return [tx.to, tx.value, tx.data, tx.operation, tx.safeTxGas, tx.baseGas, tx.gasPrice, tx.gasToken, tx.refundReceiver] as const;
+}
+
+/**
  * Asks the Safe itself for the hash of `tx` and refuses to go on if it differs
  * from ours: signers must never sign a hash the Safe would not accept.
  */
 export async function assertSafeAgreesOnHash(runner: ContractRunner, safe: string, tx: SafeTransaction, safeTxHash: string): Promise<void> {
-  const onChain = (await safeContract(safe, runner).getFunction("getTransactionHash")(
-    tx.to,
-    tx.value,
-    tx.data,
-    tx.operation,
-    tx.safeTxGas,
-    tx.baseGas,
-    tx.gasPrice,
-    tx.gasToken,
-    tx.refundReceiver,
-    tx.nonce,
-  )) as string;
+  const onChain = (await safeContract(safe, runner).getFunction("getTransactionHash")(...safeTxFields(tx), tx.nonce)) as string;
   if (onChain.toLowerCase() !== safeTxHash.toLowerCase()) {
     throw new BlueGreenError(
       `The Safe at ${safe} computes safeTxHash ${onChain} for this transaction, but the proposal says ${safeTxHash}. ` +
