@@ -12,7 +12,7 @@ import { AbiDecoder } from "../src/replay/decode.js";
 import { edrForkOpener } from "../src/replay/open-edr-fork.js";
 import { recordReplay, type RecordedReplay } from "../src/replay/record-step.js";
 import { replayRelease, type TrafficSource } from "../src/replay/replay-release.js";
-import { type ReplayReport, replayJson } from "../src/replay/report.js";
+import { type ReplayReport, replayJson, VERDICT_EXIT_CODES } from "../src/replay/report.js";
 import { progressLine, renderReplaySummary } from "../src/replay/render-terminal.js";
 import { RpcCache } from "../src/replay/rpc-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
@@ -57,7 +57,7 @@ async function projectAbis(hre: HardhatRuntimeEnvironment, first: Array<string |
 export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   let report: ReplayReport | undefined;
   let recorded: RecordedReplay | undefined;
-  await runCommand(
+  const result = await runCommand(
     args.json,
     async (out) => {
       if (args.release === "") throw new BlueGreenError("Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
@@ -130,6 +130,7 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
           mode,
           cascade: args.cascade,
           config,
+          ...(hre.config.blueGreen.gates.replay !== undefined ? { minFidelity: hre.config.blueGreen.gates.replay.minFidelity } : {}),
           decoder,
           onProgress: (p) => progress?.update(p.done, p.total),
           log: (line) => out.info(line),
@@ -152,4 +153,6 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
     },
     () => renderReplaySummary(report!, recorded),
   );
+  // 0 clean, 1 divergent, 2 inconclusive: CI can tell a bad green from a replay that proved nothing.
+  if (result !== undefined && report !== undefined) process.exitCode = VERDICT_EXIT_CODES[report.verdict];
 }

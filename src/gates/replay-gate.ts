@@ -88,7 +88,7 @@ export async function evaluateReplayGate(
       files,
     });
   }
-  const reportGreen = reportCodehash(bytes);
+  const { codehash: reportGreen, verdict, verdictReason } = readReport(bytes);
   if (reportGreen === undefined || reportGreen !== green) {
     return gateResult(
       name,
@@ -113,9 +113,17 @@ export async function evaluateReplayGate(
     expected: step.expected,
     propagated: step.propagated,
     fidelity: { matched: step.fidelity.matched, total: step.fidelity.total },
+    ...(verdict !== undefined ? { verdict } : {}),
   };
   const failures: string[] = [];
   const fixes: string[] = [];
+  if (verdict === undefined) {
+    failures.push("the report has no verdict (it was written before replays checked their own fidelity)");
+    fixes.push(`Replay again with this version: ${rerun}`);
+  } else if (verdict === "inconclusive") {
+    failures.push(verdictReason ?? "the replay was inconclusive: blue did not reproduce the chain");
+    fixes.push("An inconclusive replay proves nothing: read fidelity.mismatches in the report, check the fork source (an archive node) and replay again in faithful mode.");
+  }
   if (step.divergences > config.max) {
     failures.push(`${step.divergences} unexpected divergence(s), max ${config.max}`);
     fixes.push(`Read the divergences in ${rel.replace(/\.json$/, ".md")} or ${rel}; fix green, or declare the intended ones as expected differences and replay again.`);
@@ -135,15 +143,19 @@ export async function evaluateReplayGate(
   return gateResult(name, "fail", config.required, `${failures.join("; ")} (${summary})`, { fix: fixes.join(" "), evidence, files });
 }
 
-/** The green codehash a report says it is about: `greenCodehash` or `green.codehash`. */
-function reportCodehash(bytes: Buffer): string | undefined {
+/** What the gate reads from the (hash-checked) report itself: which green, and the verdict. */
+function readReport(bytes: Buffer): { codehash?: string; verdict?: string; verdictReason?: string } {
   let doc: unknown;
   try {
     doc = JSON.parse(bytes.toString("utf8"));
   } catch {
-    return undefined;
+    return {};
   }
-  const d = doc as { greenCodehash?: unknown; green?: { codehash?: unknown } } | null;
+  const d = doc as { greenCodehash?: unknown; green?: { codehash?: unknown }; verdict?: unknown; verdictReason?: unknown } | null;
   const value = typeof d?.greenCodehash === "string" ? d.greenCodehash : typeof d?.green?.codehash === "string" ? d.green.codehash : undefined;
-  return value?.toLowerCase();
+  return {
+    ...(value !== undefined ? { codehash: value.toLowerCase() } : {}),
+    ...(typeof d?.verdict === "string" ? { verdict: d.verdict } : {}),
+    ...(typeof d?.verdictReason === "string" ? { verdictReason: d.verdictReason } : {}),
+  };
 }

@@ -55,6 +55,7 @@ export interface RpcTransaction {
 
 export interface RpcReceipt {
   transactionHash: string;
+  blockNumber?: string;
   status?: string;
   gasUsed: string;
   logs: Array<{ address: string; topics: string[]; data: string }>;

@@ -29,8 +29,7 @@ export function compareObservations(blue: Observation, green: Observation, optio
   } else if (blue.status === "revert" && (blue.revertData !== green.revertData || blue.error !== green.error)) {
     add(expect({ kind: "revert", blue: statusOf(blue), green: statusOf(green) }, rules));
   }
-  // Return data is compared where both sides have it (a mined blue on the lean path has none).
-  if (blue.status === "success" && green.status === "success" && blue.returnData !== undefined && blue.returnData !== green.returnData) {
+  if (blue.status === "success" && green.status === "success" && blue.returnData !== green.returnData) {
     add(expect({ kind: "return", blue: blue.returnData, green: green.returnData }, rules));
   }
 
@@ -40,9 +39,31 @@ export function compareObservations(blue: Observation, green: Observation, optio
   const gas = compareGas(blue.gasUsed, green.gasUsed, options.gasTolerance, rules);
   if (gas !== undefined) add(gas);
 
-  const storage = compareStorage(blue.storage, green.storage, rules);
+  const proxySlots = compareProxySlots(blue.storage, green.storage);
+  if (proxySlots !== undefined) differences.unshift(proxySlots);
+
+  const storage = compareStorage(withoutProxySlots(blue.storage), withoutProxySlots(green.storage), rules);
   if (storage !== undefined) add(storage);
   return differences;
+}
+
+/** ERC-1967's implementation, admin and beacon slots: the proxy's own. */
+export const PROXY_SLOTS: Readonly<Record<string, string>> = {
+  "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc": "implementation",
+  "0xb53127684a568b3173ae13b9f8a6016e243e63b6e8ee1178d6a717850b5d6103": "admin",
+  "0xa3f0ad74e5423aebfd80d3ef4346578335a9a72aeaee59ff6cb3582b35133d50": "beacon",
+};
+
+function withoutProxySlots(storage: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(storage).filter(([slot]) => PROXY_SLOTS[slot] === undefined));
+}
+
+/** A write to the proxy's own slots that blue did not make (or made otherwise): never expected. */
+function compareProxySlots(blue: Record<string, string>, green: Record<string, string>): Difference | undefined {
+  const differing = Object.keys(PROXY_SLOTS).filter((slot) => blue[slot] !== green[slot]);
+  if (differing.length === 0) return undefined;
+  const pick = (side: Record<string, string>) => Object.fromEntries(differing.map((slot) => [PROXY_SLOTS[slot]!, side[slot] ?? "(unchanged)"]));
+  return { kind: "proxy-slots", blue: pick(blue), green: pick(green), critical: true };
 }
 
 function statusOf(o: Observation): Record<string, string> {

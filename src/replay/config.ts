@@ -59,6 +59,13 @@ export const expectedDifferenceSchema = z
   })
   .strict()
   .superRefine((rule, ctx) => {
+    if (rule.kind === "proxy-slots") {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["kind"],
+        message: "a green that writes the proxy's implementation, admin or beacon slot can move the proxy by itself: it is always a critical divergence and cannot be declared expected",
+      });
+    }
     if (rule.event !== undefined && rule.kind !== "events") {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["event"], message: 'only applies to kind "events"' });
     }

@@ -1,16 +1,19 @@
 /**
- * Driving a fork through its JSON-RPC: block context, impersonation,
- * snapshots, code and storage, sending and tracing. Works with Hardhat's
- * in-process EDR fork and with anvil (the benchmark's peer baseline); the
- * few methods they name differently are probed once.
+ * Driving a fork through its JSON-RPC, one original block at a time: the
+ * block's context, its transactions queued and mined together, observations
+ * at a transaction's place in the block, impersonation, code and storage.
+ * Works with Hardhat's in-process EDR fork; the benchmark also drives an
+ * anvil fork with it (only queue and mine, which anvil has too).
  */
 import type { Eip1193Provider } from "../stage/eip1193.js";
 import { rpcTransactionObject, toBigInt, toHex, toNumber, type RpcReceipt, toReceiptFacts } from "./chain-data.js";
-import { CALL_TRACER, type CallFrame, MUX_TRACER, observe, PRESTATE_DIFF_TRACER, type PrestateDiff, word } from "./observe.js";
+import { type CallFrame, MUX_TRACER, observe, type PrestateDiff, word } from "./observe.js";
 import type { BlockContext, CallRequest, Observation, ReceiptFacts, TxRequest } from "./types.js";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
+/** ERC-1967 admin slot: bytes32(uint256(keccak256("eip1967.proxy.admin")) - 1). */
+export const ADMIN_SLOT = "0xb53127684a568b3173ae13b9f8a6016e243e63b6e8ee1178d6a717850b5d6103";
 
 /** A fork the replay can drive, and how to let it go. */
 export interface ForkHandle {
@@ -25,10 +28,15 @@ export class ForkControl {
   private impersonated = new Set<string>();
   private nonces = new Map<string, number>();
   private applied: { coinbase?: string; gasLimit?: bigint } = {};
-  private mux: boolean | undefined;
-  /** The proxy's implementation slot as blue has it (read once, then followed through blue's writes). */
-  private blueImplementation: string | undefined;
   private prevRandaoMethod: string | null | undefined;
+  /** The fork's latest block number. */
+  private head = 0;
+  /** The block being built: its context, and the proxy's implementation slot under its queue. */
+  private building: { context: BlockContext; implementation: string } | undefined;
+  /** How green is switched in: a transaction from the proxy's admin, or (no admin) a write under the queue. */
+  private switchIn: { admin: string; calldata: string; nonce: number } | null | undefined;
+  /** The admin's balance before the replay topped it up to pay for switch transactions; restored after each block. */
+  private adminBalance: bigint | undefined;
   /** Things the replay had to change on the fork to run a transaction at all (fast mode, captures). */
   readonly adjustments: string[] = [];
 
@@ -41,8 +49,34 @@ export class ForkControl {
     return this.provider.request({ method, params });
   }
 
+  /** Turns automine off (transactions are queued, then mined as one block) and reads the head. */
+  async init(): Promise<void> {
+    await this.request("evm_setAutomine", [false]);
+    this.head = toNumber(await this.request("eth_blockNumber"));
+  }
+
+  /**
+   * Starts the block with this context: mines empty blocks up to the one
+   * before it (fast mode skips the blocks without targets), then sets the
+   * next block's timestamp, base fee, prevrandao, coinbase and gas limit.
+   */
+  async openBlock(ctx: BlockContext): Promise<void> {
+    if (ctx.number <= this.head) {
+      throw new Error(`the fork is at block ${this.head}, so it cannot build block ${ctx.number}; blocks must be replayed in order`);
+    }
+    const gap = ctx.number - this.head - 1;
+    if (gap > 0) {
+      // Interval 0: the skipped blocks keep the last timestamp, so the next original one still fits after them.
+      await this.request("hardhat_mine", [toHex(gap), "0x0"]);
+      this.head += gap;
+    }
+    await this.setNextBlock(ctx);
+    const implementation = word((await this.request("eth_getStorageAt", [this.proxy, IMPLEMENTATION_SLOT, "latest"])) as string);
+    this.building = { context: ctx, implementation };
+  }
+
   /** Sets the block context of the next block: timestamp, base fee, prevrandao, coinbase, gas limit. */
-  async setNextBlock(ctx: BlockContext): Promise<void> {
+  private async setNextBlock(ctx: BlockContext): Promise<void> {
     const calls: Array<Promise<unknown>> = [this.request("evm_setNextBlockTimestamp", [toHex(ctx.timestamp)])];
     if (ctx.baseFeePerGas !== undefined) calls.push(this.request("hardhat_setNextBlockBaseFeePerGas", [toHex(ctx.baseFeePerGas)]));
     calls.push(this.setPrevRandao(ctx.prevRandao));
@@ -76,10 +110,139 @@ export class ForkControl {
     this.adjustments.push("the fork cannot set prevrandao: contracts reading block.prevrandao may not replay faithfully");
   }
 
-  /** Mines an empty block with this context, so that calls on "latest" see it. */
-  async mineContext(ctx: BlockContext): Promise<void> {
-    await this.setNextBlock(ctx);
+  /**
+   * Observes a transaction (or call) at its place in the block being built:
+   * a traced call on the pending block, which has the block's number and
+   * context and sees the transactions queued before it. With `green`, green
+   * is switched in for this one observation by writing the proxy's
+   * implementation slot under the queue, and switched back right after (EDR's
+   * debug_traceCall ignores state overrides).
+   *
+   * The call carries the transaction's effective gas price, so GASPRICE and
+   * the sender's balance are what the chain had. (EDR runs calls with a base
+   * fee of 0, so a contract reading BASEFEE sees 0, on both sides alike; the
+   * fidelity check shows where that mattered.)
+   */
+  async observe(request: TxRequest | CallRequest, green?: string): Promise<Observation> {
+    const building = this.building;
+    if (building === undefined) throw new Error("observe() outside a block: call openBlock() first");
+    const object = "nonce" in request ? callOfTransaction(request, building.context.baseFeePerGas) : callObject(request);
+    const run = () => this.trace((config) => this.request("debug_traceCall", [object, "pending", config]));
+    if (green === undefined) return run();
+    const switchIn = await this.switchInFor(green);
+    if (switchIn !== null) {
+      // The switch is a transaction right before the observed one, dropped right after: the
+      // pending block applies it after the transactions queued before, and to nothing else.
+      const hash = await this.queueSwitch(switchIn, building.context);
+      try {
+        return await run();
+      } finally {
+        await this.request("hardhat_dropTransaction", [hash]);
+      }
+    }
+    // No admin to switch through: green is written under the whole queue (see docs/replay.md).
+    await this.setStorage(this.proxy, IMPLEMENTATION_SLOT, addressWord(green));
+    try {
+      return await run();
+    } finally {
+      await this.setStorage(this.proxy, IMPLEMENTATION_SLOT, building.implementation);
+    }
+  }
+
+  /**
+   * Finds, once, how this proxy's admin upgrades it to green: v5's
+   * `upgradeToAndCall(green, "")`, else v4's `upgradeTo(green)`, tried as
+   * calls from the admin. Null when the proxy has no admin that can.
+   */
+  private async switchInFor(green: string): Promise<{ admin: string; calldata: string; nonce: number } | null> {
+    if (this.switchIn !== undefined) return this.switchIn;
+    const admin = "0x" + word((await this.request("eth_getStorageAt", [this.proxy, ADMIN_SLOT, "latest"])) as string).slice(-40);
+    this.switchIn = null;
+    if (/^0x0{40}$/.test(admin)) {
+      this.adjustments.push("the proxy has no ERC-1967 admin: green is switched in by writing its implementation slot under the whole pending block");
+      return null;
+    }
+    const target = green.toLowerCase().replace(/^0x/, "").padStart(64, "0");
+    const candidates = [`0x4f1ef286${target}${"40".padStart(64, "0")}${"0".repeat(64)}`, `0x3659cfe6${target}`];
+    for (const calldata of candidates) {
+      try {
+        // "pending": the fork's own first block may be a historical one it cannot execute on.
+        await this.request("eth_call", [{ from: admin, to: this.proxy, data: calldata }, "pending"]);
+      } catch {
+        continue;
+      }
+      await this.request("hardhat_impersonateAccount", [admin]);
+      const nonce = toNumber(await this.request("eth_getTransactionCount", [admin, "latest"]));
+      this.switchIn = { admin, calldata, nonce };
+      return this.switchIn;
+    }
+    this.adjustments.push(`the proxy's admin ${admin} cannot upgrade it to green: green is switched in by writing its implementation slot under the whole pending block`);
+    return null;
+  }
+
+  private async queueSwitch(switchIn: { admin: string; calldata: string; nonce: number }, ctx: BlockContext): Promise<string> {
+    const gas = 200_000n;
+    const fee = ctx.baseFeePerGas ?? 0n;
+    if (this.adminBalance === undefined) {
+      // It never pays (every switch is dropped), but the pool wants it able to.
+      this.adminBalance = toBigInt(await this.request("eth_getBalance", [switchIn.admin, "latest"]));
+      await this.request("hardhat_setBalance", [switchIn.admin, toHex(this.adminBalance + gas * fee + 1n)]);
+    }
+    return (await this.request("eth_sendTransaction", [
+      {
+        from: switchIn.admin,
+        to: this.proxy,
+        data: switchIn.calldata,
+        gas: toHex(gas),
+        nonce: toHex(switchIn.nonce),
+        maxFeePerGas: toHex(fee),
+        maxPriorityFeePerGas: "0x0",
+      },
+    ])) as string;
+  }
+
+  /** Queues a transaction in the block being built; returns its hash. */
+  async queue(tx: TxRequest): Promise<string> {
+    try {
+      return (await this.request("eth_sendTransaction", [rpcTransactionObject(tx)])) as string;
+    } catch (e) {
+      if (/insufficient funds|doesn't have enough funds|sender doesn't have enough/i.test((e as Error).message)) {
+        // Only reachable when earlier traffic that funded the sender was not replayed.
+        const need = tx.value + tx.gas * (tx.maxFeePerGas ?? tx.gasPrice ?? 0n);
+        const balance = toBigInt(await this.request("eth_getBalance", [tx.from, "pending"]));
+        await this.request("hardhat_setBalance", [tx.from, toHex(balance + need)]);
+        this.adjustments.push(`balance of ${tx.from} topped up by ${need} wei to pay for ${tx.nonce}`);
+        return (await this.request("eth_sendTransaction", [rpcTransactionObject(tx)])) as string;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Mines the block being built and returns the receipt of each queued
+   * transaction, in order: undefined for one the block did not take (it is
+   * dropped, so it cannot run in a later block either).
+   */
+  async mineBlock(ctx: BlockContext, hashes: string[]): Promise<Array<ReceiptFacts | undefined>> {
     await this.request("evm_mine");
+    this.head = ctx.number;
+    this.building = undefined;
+    if (this.adminBalance !== undefined && this.switchIn) {
+      await this.request("hardhat_setBalance", [this.switchIn.admin, toHex(this.adminBalance)]);
+      this.adminBalance = undefined;
+    }
+    const receipts = await Promise.all(hashes.map((hash) => this.request("eth_getTransactionReceipt", [hash]) as Promise<RpcReceipt | null>));
+    const out: Array<ReceiptFacts | undefined> = [];
+    for (let i = 0; i < hashes.length; i++) {
+      const receipt = receipts[i];
+      if (receipt === null || receipt === undefined || toNumber(receipt.blockNumber) !== ctx.number) {
+        await this.request("hardhat_dropTransaction", [hashes[i]]).catch(() => undefined);
+        out.push(undefined);
+      } else {
+        out.push(toReceiptFacts(receipt));
+      }
+    }
+    return out;
   }
 
   /** Reads slots of the proxy at the latest block. */
@@ -88,28 +251,12 @@ export class ForkControl {
     return Object.fromEntries(slots.map((slot, i) => [slot, word(values[i] as string)]));
   }
 
-  /** Forgets what was applied (after a revert, the next block's settings are gone). */
-  forgetAppliedContext(): void {
-    this.applied = {};
-  }
-
   async setCode(address: string, code: string): Promise<void> {
     await this.request("hardhat_setCode", [address, code]);
   }
 
   async setStorage(address: string, slot: string, value: string): Promise<void> {
     await this.request("hardhat_setStorageAt", [address, slot, value]);
-  }
-
-  async snapshot(): Promise<string> {
-    return (await this.request("evm_snapshot")) as string;
-  }
-
-  async revert(id: string): Promise<void> {
-    const ok = await this.request("evm_revert", [id]);
-    if (ok === false) throw new Error(`the fork refused to revert to snapshot ${id}`);
-    this.nonces.clear();
-    this.blueImplementation = undefined;
   }
 
   /**
@@ -137,84 +284,34 @@ export class ForkControl {
     return true;
   }
 
-  /** Sends (and, with automine, mines) a transaction; returns its hash. */
-  async send(tx: TxRequest): Promise<string> {
-    try {
-      return (await this.request("eth_sendTransaction", [rpcTransactionObject(tx)])) as string;
-    } catch (e) {
-      if (/insufficient funds|doesn't have enough funds|sender doesn't have enough/i.test((e as Error).message)) {
-        // Only reachable when earlier traffic that funded the sender was not replayed.
-        const need = tx.value + tx.gas * (tx.maxFeePerGas ?? tx.gasPrice ?? 0n);
-        const balance = toBigInt(await this.request("eth_getBalance", [tx.from, "latest"]));
-        await this.request("hardhat_setBalance", [tx.from, toHex(balance + need)]);
-        this.adjustments.push(`balance of ${tx.from} topped up by ${need} wei to pay for ${tx.nonce}`);
-        return (await this.request("eth_sendTransaction", [rpcTransactionObject(tx)])) as string;
-      }
-      throw e;
-    }
-  }
-
-  async receipt(hash: string): Promise<ReceiptFacts> {
-    // EDR mines before answering eth_sendTransaction; anvil may answer first and mine right after.
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const receipt = (await this.request("eth_getTransactionReceipt", [hash])) as RpcReceipt | null;
-      if (receipt !== null) return toReceiptFacts(receipt);
-      await new Promise((resolve) => setTimeout(resolve, attempt < 10 ? 1 : 20));
-    }
-    throw new Error(`the fork mined no receipt for ${hash}`);
-  }
-
-  /**
-   * Executes a transaction (or call) as a traced call on the latest block's
-   * state and context; nothing is mined. (A call on "pending" would see the
-   * next block's context but makes the fork build that block first, which
-   * costs as much as mining; the executor mines the context instead, see
-   * twin-executor.ts.) With `green`, green is switched in for the call by
-   * writing the proxy's implementation slot and restored right after (EDR's
-   * debug_traceCall ignores state overrides).
-   */
-  async traceCall(request: TxRequest | CallRequest, green?: string): Promise<Observation> {
-    const object = "nonce" in request ? rpcTransactionObject(request) : callObject(request);
-    const run = () => this.trace((config) => this.request("debug_traceCall", [object, "latest", config]));
-    if (green === undefined) return run();
-    this.blueImplementation ??= word((await this.request("eth_getStorageAt", [this.proxy, IMPLEMENTATION_SLOT, "latest"])) as string);
-    const blue = this.blueImplementation;
-    await this.setStorage(this.proxy, IMPLEMENTATION_SLOT, addressWord(green));
-    try {
-      return await run();
-    } finally {
-      await this.setStorage(this.proxy, IMPLEMENTATION_SLOT, blue);
-    }
-  }
-
-  /** Follows blue's own upgrades of the proxy (a transaction in the range that writes the slot). */
-  noteBlueWrites(blue: Observation): void {
-    const written = blue.storage[IMPLEMENTATION_SLOT];
-    if (written !== undefined) this.blueImplementation = written;
-  }
-
-  /** Traces a mined transaction (mined semantics, for the exact fallback). */
-  async traceTransaction(hash: string): Promise<Observation> {
-    return this.trace((config) => this.request("debug_traceTransaction", [hash, config]));
-  }
-
   private async trace(run: (config: object) => Promise<unknown>): Promise<Observation> {
-    if (this.mux !== false) {
-      try {
-        const result = (await run(MUX_TRACER)) as { callTracer: CallFrame; prestateTracer: PrestateDiff };
-        if (result?.callTracer !== undefined) {
-          this.mux = true;
-          return observe(result.callTracer, result.prestateTracer, this.proxy);
-        }
-      } catch (e) {
-        if (this.mux === true) throw e;
-      }
-      this.mux = false;
-    }
-    // Without muxTracer: two executions, one per tracer.
-    const [call, diff] = await Promise.all([run(CALL_TRACER), run(PRESTATE_DIFF_TRACER)]);
-    return observe(call as CallFrame, diff as PrestateDiff, this.proxy);
+    const result = (await run(MUX_TRACER)) as { callTracer: CallFrame; prestateTracer: PrestateDiff };
+    return observe(result.callTracer, result.prestateTracer, this.proxy);
   }
+}
+
+/**
+ * A transaction as a call: the effective gas price (what GASPRICE returns
+ * and what the sender pays) in place of the EIP-1559 fee fields.
+ */
+function callOfTransaction(tx: TxRequest, baseFee: bigint | undefined): Record<string, unknown> {
+  const price =
+    tx.maxFeePerGas !== undefined
+      ? minBigInt(tx.maxFeePerGas, (baseFee ?? 0n) + (tx.maxPriorityFeePerGas ?? 0n))
+      : (tx.gasPrice ?? 0n);
+  return {
+    from: tx.from,
+    ...(tx.to !== undefined ? { to: tx.to } : {}),
+    data: tx.data,
+    value: toHex(tx.value),
+    gas: toHex(tx.gas),
+    gasPrice: toHex(price),
+    ...(tx.accessList !== undefined ? { accessList: tx.accessList } : {}),
+  };
+}
+
+function minBigInt(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }
 
 function callObject(call: CallRequest): Record<string, unknown> {

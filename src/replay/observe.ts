@@ -42,10 +42,12 @@ export function observe(call: CallFrame, diff: PrestateDiff | undefined, proxy: 
   const output = call.output ?? "0x";
   const logs: Array<LogEntry & { order: number }> = [];
   const proxyInputs: string[] = [];
+  const delegates = new Set<string>();
   let sequence = 0;
   const walk = (frame: CallFrame, reverted: boolean) => {
     const frameReverted = reverted || frame.error !== undefined;
     if ((frame.to ?? "").toLowerCase() === proxyLc && frame.input !== undefined) proxyInputs.push(frame.input.toLowerCase());
+    if (frame.type === "DELEGATECALL" && (frame.from ?? "").toLowerCase() === proxyLc && frame.to !== undefined) delegates.add(frame.to.toLowerCase());
     // Interleave this frame's logs with its subcalls by `position`, so the
     // order is emission order even when the node gives no log index.
     const children = frame.calls ?? [];
@@ -78,6 +80,7 @@ export function observe(call: CallFrame, diff: PrestateDiff | undefined, proxy: 
     storage: diff !== undefined ? storageWrites(diff, proxyLc) : {},
     proxySelectors: [...new Set(proxyInputs.map((input) => input.slice(0, 10)))],
     proxyInputs,
+    delegates: [...delegates],
   };
 }
 

@@ -6,8 +6,10 @@
  * The override is what makes blue faithful:
  * - the source's chain id (EIP-155 and EIP-712 domains see the real one);
  * - no funded dev accounts (they would overwrite real balances on a fork);
- * - blocks may share a timestamp (transactions of one original block are
- *   mined one per block on the fork, with that block's timestamp);
+ * - no automine, and the pending block in first-in first-out order: each
+ *   original block's transactions are queued in their original order and
+ *   mined as one block;
+ * - blocks may share a timestamp (skipped blocks keep the last one);
  * - failed transactions are mined, not thrown (their receipts are compared);
  * - no EIP-7825 gas cap: the source already enforced its own rules.
  */
@@ -50,7 +52,7 @@ export function edrForkOpener(network: NetworkManager, options: EdrForkOptions):
         transactionGasCap: false,
         loggingEnabled: false,
         minGasPrice: 0n,
-        mining: { auto: true, interval: 0 },
+        mining: { auto: false, interval: 0, mempool: { order: "fifo" } },
         ...(options.hardfork !== undefined ? { hardfork: options.hardfork } : {}),
         forking: { url, blockNumber, enabled: true },
       },

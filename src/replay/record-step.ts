@@ -39,6 +39,8 @@ export const replayStepSchema = z
     propagated: count,
     fidelity: z.object({ matched: count, total: count }).strict(),
     mode: z.string().min(1),
+    /** Absent in records written before verdicts existed. */
+    verdict: z.enum(["clean", "divergent", "inconclusive"]).optional(),
     fromBlock: count,
     toBlock: count,
     at: z.string().datetime({ offset: true }),
@@ -87,6 +89,7 @@ export async function recordReplay(
     propagated: report.propagated.length,
     fidelity: { matched: report.fidelity.matched, total: report.fidelity.total },
     mode: report.mode,
+    verdict: report.verdict,
     fromBlock: report.fromBlock,
     toBlock: report.toBlock,
     at: at.toISOString(),
@@ -110,7 +113,7 @@ export async function recordReplay(
       return transition(next, "replayed", {
         actor: options.actor,
         at,
-        note: `${step.txs} txs, ${step.divergences} divergence(s), fidelity ${step.fidelity.matched}/${step.fidelity.total}: ${stem}.json`,
+        note: `${report.verdict}: ${step.txs} txs, ${step.divergences} divergence(s), fidelity ${step.fidelity.matched}/${step.fidelity.total}: ${stem}.json`,
       });
     }
     recordedAs = "replayRecheck";

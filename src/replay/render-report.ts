@@ -9,6 +9,7 @@ import type { ReportEntry, ReplayReport, SideSummary } from "./report.js";
 const SHOWN = 50;
 
 const KIND_TITLES: Record<string, string> = {
+  "proxy-slots": "CRITICAL: green writes the proxy's own slots",
   status: "green succeeds where blue reverted",
   revert: "green reverts",
   return: "return data differs",
@@ -19,13 +20,19 @@ const KIND_TITLES: Record<string, string> = {
 
 export function renderMarkdownReport(report: ReplayReport, jsonFile: string): string {
   const out: string[] = [];
-  const verdict =
-    report.divergences.length === 0
-      ? report.txs === 0
-        ? "no traffic replayed"
-        : "no unexpected divergence"
-      : `${report.divergences.length} unexpected divergence${report.divergences.length === 1 ? "" : "s"}`;
-  out.push(`# Replay of release \`${report.release}\`: ${verdict}`, "");
+  const headline =
+    report.verdict === "inconclusive"
+      ? "inconclusive (blue did not reproduce the chain)"
+      : report.divergences.length === 0
+        ? report.txs === 0
+          ? "no traffic replayed"
+          : "clean, no unexpected divergence"
+        : `${report.divergences.length} unexpected divergence${report.divergences.length === 1 ? "" : "s"}`;
+  out.push(`# Replay of release \`${report.release}\`: ${headline}`, "");
+  const critical = report.divergences.filter((d) => d.critical).length;
+  if (critical > 0) {
+    out.push(`> **CRITICAL:** on ${critical} transaction(s) green writes the proxy's implementation, admin or beacon slot: it can move the proxy by itself.`, "");
+  }
   out.push("| | |", "|---|---|");
   out.push(`| proxy | \`${report.proxy}\` (chain ${report.chainId}) |`);
   out.push(`| blue → green | \`${report.blue.address}\` → \`${report.green.address}\` |`);
@@ -35,7 +42,11 @@ export function renderMarkdownReport(report: ReplayReport, jsonFile: string): st
   );
   out.push(`| compared | ${report.txs} transactions (${report.replayed} sent on the fork) |`);
   out.push(`| divergences | ${report.divergences.length} unexpected, ${report.expected.length} expected${report.cascade ? `, ${report.propagated.length} propagated` : ""} |`);
-  out.push(`| fidelity | ${report.fidelity.matched}/${report.fidelity.total} of blue's replays match the real receipts |`);
+  out.push(`| verdict | ${report.verdictReason} |`);
+  out.push(
+    `| fidelity | receipts ${report.fidelity.receipts.matched}/${report.fidelity.receipts.total}, proxy state ${report.fidelity.state.matched}/${report.fidelity.state.total}` +
+      `${report.fidelity.threshold !== undefined ? ` (needed: ${report.fidelity.threshold * 100}%)` : " (not part of the verdict in fast mode)"} |`,
+  );
   out.push(`| discovery | ${report.discovery.used.join(", ")}${report.discovery.unavailable.length > 0 ? ` (not available: ${report.discovery.unavailable.join(", ")})` : ""} |`);
   out.push(`| report | \`${jsonFile}\` |`, "");
   for (const warning of report.warnings) out.push(`> **Warning:** ${warning}`, "");
@@ -48,7 +59,7 @@ export function renderMarkdownReport(report: ReplayReport, jsonFile: string): st
 
   if (report.fidelity.mismatches.length > 0) {
     out.push(`## Fidelity mismatches (${report.fidelity.mismatches.length})`, "");
-    out.push("Blue's replay did not reproduce these real receipts:", "");
+    out.push("Blue's replay did not reproduce the chain here (receipts, or the proxy's storage at the end of a block):", "");
     for (const m of report.fidelity.mismatches.slice(0, SHOWN)) {
       out.push(`- \`${m.hash}\`${m.blockNumber !== undefined ? ` (block ${m.blockNumber})` : ""}: ${m.what.join("; ")}`);
     }

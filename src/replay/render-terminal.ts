@@ -52,17 +52,20 @@ export function progressLine(stream: NodeJS.WriteStream = process.stderr) {
 /** The summary people read after a replay. */
 export function renderReplaySummary(report: ReplayReport, recorded: RecordedReplay | undefined): string {
   const lines: string[] = [];
+  const verdictText =
+    report.verdict === "clean" ? style.ok(report.verdictReason) : report.verdict === "divergent" ? style.bad(report.verdictReason) : style.warn(report.verdictReason);
   const rows: Array<[string, string]> = [
+    ["verdict", verdictText],
     ["traffic", report.traffic.source === "chain" ? `blocks ${report.fromBlock}-${report.toBlock}` : `capture ${report.traffic.file}`],
     ["mode", `${report.mode}${report.cascade ? " + cascade" : ""}`],
-    ["compared", `${report.txs} txs (${report.replayed} sent), ${report.timing.txPerSecond.toFixed(0)} tx/s`],
+    ["compared", `${report.txs} txs (${report.replayed} mined in ${report.blocks} blocks), ${report.timing.txPerSecond.toFixed(0)} tx/s`],
     ["divergences", report.divergences.length === 0 ? style.ok("0") : style.bad(String(report.divergences.length))],
     ["expected", String(report.expected.length)],
     ...(report.cascade ? ([["propagated", String(report.propagated.length)]] as Array<[string, string]>) : []),
     [
       "fidelity",
-      `${report.fidelity.matched}/${report.fidelity.total}` +
-        (report.fidelity.matched < report.fidelity.total ? style.warn(" (blue did not reproduce every receipt)") : ""),
+      `receipts ${report.fidelity.receipts.matched}/${report.fidelity.receipts.total}, proxy state ${report.fidelity.state.matched}/${report.fidelity.state.total}` +
+        (report.fidelity.matched < report.fidelity.total ? style.warn(" (blue did not reproduce the chain everywhere)") : ""),
     ],
     ["discovery", report.discovery.used.join(", ")],
   ];
@@ -75,7 +78,7 @@ export function renderReplaySummary(report: ReplayReport, recorded: RecordedRepl
   if (report.divergences.length > 0) {
     lines.push("", style.bold("Divergences (root, caused by green):"));
     for (const d of report.divergences.slice(0, 10)) {
-      lines.push(`  ${style.bad(d.kind.padEnd(8))} ${d.txHash}  ${d.call}`);
+      lines.push(`  ${style.bad((d.critical ? "CRITICAL " + d.kind : d.kind).padEnd(8))} ${d.txHash}  ${d.call}`);
     }
     if (report.divergences.length > 10) lines.push(`  …and ${report.divergences.length - 10} more (see the report)`);
   }
@@ -90,7 +93,9 @@ export function renderReplaySummary(report: ReplayReport, recorded: RecordedRepl
         : `The release is ${recorded.previousState}: its replay evidence is frozen, so this run is recorded as steps.replayRecheck.`,
     );
   }
-  if (report.divergences.length > 0) {
+  if (report.verdict === "inconclusive") {
+    lines.push(style.dim("Read fidelity.mismatches in the report: check the fork source (an archive node) and the range, then replay again. Exit code 2."));
+  } else if (report.divergences.length > 0) {
     lines.push(
       style.dim("Fix green, or declare intended differences in blueGreen.replay.expected, then replay again."),
     );

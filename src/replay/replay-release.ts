@@ -19,10 +19,11 @@ import type { ReplayConfig, ReplayMode } from "./config.js";
 import { AbiDecoder } from "./decode.js";
 import { discoverTraffic, type DiscoverySummary } from "./discover-traffic.js";
 import { ForkControl, type ForkHandle, IMPLEMENTATION_SLOT } from "./fork-control.js";
+import { word } from "./observe.js";
 import { startForkFront } from "./fork-front.js";
 import { buildReport, type ReplayReport } from "./report.js";
 import { RpcError, type SourceRpc } from "./source-rpc.js";
-import { runCascade, runTwinSegment, type ReplayStep, type SegmentOutcome, type SegmentPlan } from "./twin-executor.js";
+import { emptyFidelity, runCascade, runTwinSegment, type ReplayBlock, type SegmentOutcome, type SegmentPlan } from "./twin-executor.js";
 import type { ReceiptFacts, TrafficItem } from "./types.js";
 
 /** What the replay needs of a release record. */
@@ -55,6 +56,12 @@ export interface ReplayOptions {
   mode: ReplayMode;
   cascade: boolean;
   config: Pick<ReplayConfig, "gasTolerance" | "expected" | "workers" | "tracing">;
+  /**
+   * The share of fidelity checks that must pass for a verdict (the replay
+   * gate's `minFidelity` where it is configured). Without it a faithful
+   * replay needs all of them; a fast one is not held to any.
+   */
+  minFidelity?: number;
   decoder?: AbiDecoder;
   onProgress?: (progress: ReplayProgress) => void;
   log?: (line: string) => void;
@@ -79,12 +86,16 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   const plan = await planTraffic(options, warnings);
   const discoveryRequests = source.stats.calls;
   const compare: CompareOptions = { gasTolerance: options.config.gasTolerance, expected: options.config.expected };
-
-  if (plan.steps.length === 0 || plan.targets === 0) {
+  if (plan.blocks.length === 0 || plan.targets === 0) {
     warnings.push(
       options.traffic.kind === "range"
         ? `No transaction in blocks ${plan.fromBlock}-${plan.toBlock} touches the proxy ${proxy}. Nothing was replayed: pick a range with traffic (--from-block/--to-block or --last-blocks).`
         : `The capture file ${options.traffic.file} holds no traffic. Nothing was replayed.`,
+    );
+  }
+  if (plan.mode === "fast" && options.traffic.kind === "range") {
+    warnings.push(
+      "Fast mode replays only the proxy's own transactions: state that other transactions of the range wrote is missing, so fidelity may be below 100% where that state mattered. Use --mode faithful for the evidence of a release.",
     );
   }
 
@@ -95,17 +106,25 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     );
   }
 
-  const segments = plan.targets === 0 ? [] : splitSegments(plan.steps, options.traffic.kind === "capture" ? 1 : options.config.workers, plan.forkBlock);
+  const segments = plan.targets === 0 ? [] : splitSegments(plan.blocks, options.traffic.kind === "capture" ? 1 : options.config.workers, plan.forkBlock);
   // The forks read the source through the front, with the head pinned (see cacheKey).
   const forkSource = source.derive({ pinHead: true });
   const front = await startForkFront(forkSource);
   const handles: ForkHandle[] = [];
-  const total = segments.reduce((n, s) => n + s.steps.length, 0);
+  const total = segments.reduce((n, s) => n + s.blocks.reduce((m, b) => m + b.items.length, 0), 0);
   let done = 0;
-  const onStep = () => {
+  const onItem = () => {
     done++;
     options.onProgress?.({ done, total });
   };
+  // The state check reads the source's own values (cached like every pinned read).
+  const sourceStorage =
+    options.traffic.kind === "range"
+      ? async (slots: string[], blockNumber: number) => {
+          const values = await forkSource.batchOrThrow(slots.map((slot) => ({ method: "eth_getStorageAt", params: [proxy, slot, toHex(blockNumber)] })));
+          return Object.fromEntries(slots.map((slot, i) => [slot, word(values[i] as string)]));
+        }
+      : undefined;
   try {
     const open = async (blockNumber: number) => {
       const handle = await options.openFork({ url: front.url, blockNumber, chainId });
@@ -122,9 +141,17 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     const cascadeFork = options.cascade && segments.length > 0 ? await open(plan.forkBlock) : undefined;
     const loopStart = performance.now();
     const segmentRuns = segments.map((segment, i) =>
-      runTwinSegment(forks[i]!, segment, { proxy, green, compare, realReceipt: (hash) => receipts.get(hash), onStep, ...signal }),
+      runTwinSegment(forks[i]!, segment, {
+        proxy,
+        green,
+        compare,
+        realReceipt: (hash) => receipts.get(hash),
+        ...(sourceStorage !== undefined ? { sourceStorage } : {}),
+        onItem,
+        ...signal,
+      }),
     );
-    const cascadeRun = cascadeFork !== undefined ? runCascade(cascadeFork, plan.steps, { proxy, green, ...signal }) : Promise.resolve(undefined);
+    const cascadeRun = cascadeFork !== undefined ? runCascade(cascadeFork, plan.blocks, { proxy, green, ...signal }) : Promise.resolve(undefined);
     const [outcomes, cascadeGreen] = await Promise.all([Promise.all(segmentRuns), cascadeRun]).catch((e: unknown) => {
       throw front.failure ?? e;
     });
@@ -132,11 +159,6 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     if (front.failure !== undefined) throw front.failure;
     const replaySeconds = (performance.now() - loopStart) / 1000;
     const merged = mergeOutcomes(outcomes);
-    if (plan.mode === "faithful" && merged.fidelity.total > 0 && merged.fidelity.matched < merged.fidelity.total) {
-      warnings.push(
-        `Fidelity ${merged.fidelity.matched}/${merged.fidelity.total}: some of blue's replays did not reproduce the real receipts (see fidelity.mismatches). Divergences on those transactions may be artefacts of the replay.`,
-      );
-    }
     const finishedAt = new Date();
     return buildReport({
       release,
@@ -153,8 +175,10 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
       comparisons: merged.comparisons,
       ...(cascadeGreen !== undefined ? { cascadeGreen } : {}),
       compareCascade: (blue, green) => compareObservations(blue, green, compare),
-      replayed: plan.steps.filter((s) => s.item.kind === "tx").length - merged.skipped.length,
+      replayed: merged.mined,
+      blocks: plan.blocks.length,
       fidelity: merged.fidelity,
+      fidelityThreshold: options.minFidelity ?? (plan.mode === "faithful" ? 1 : undefined),
       skipped: merged.skipped,
       adjustments: [...new Set(merged.adjustments)],
       warnings,
@@ -180,7 +204,8 @@ interface TrafficPlan {
   fromBlock: number;
   toBlock: number;
   forkBlock: number;
-  steps: ReplayStep[];
+  /** The fork's blocks, in order: one per original block that has traffic to replay. */
+  blocks: ReplayBlock[];
   targets: number;
   realReceipts: Map<string, ReceiptFacts>;
   discovery: DiscoverySummary;
@@ -207,7 +232,7 @@ async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<
       fromBlock: traffic.fromBlock,
       toBlock: traffic.toBlock,
       forkBlock: traffic.fromBlock - 1,
-      steps: discovered.items.map((item) => ({ item, block: item.block! })),
+      blocks: groupByBlock(discovered.items),
       targets: discovered.targets,
       realReceipts: discovered.realReceipts,
       discovery: discovered.summary,
@@ -226,8 +251,8 @@ async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<
   const forkHeader = (await source.request({ method: "eth_getBlockByNumber", params: [toHex(forkBlock), false] })) as RpcBlock | null;
   if (forkHeader === null) throw new BlueGreenError(`The source has no block ${forkBlock}: the capture file's blocks are ahead of it.`);
   const base = toBlockContext(forkHeader);
-  // Each captured item runs in its own block, one second after the one before, on the fork block's other context.
-  const steps: ReplayStep[] = items.map((item, i) => ({ item, block: { ...base, number: base.number + i + 1, timestamp: base.timestamp + i + 1 } }));
+  // Each captured item runs in a block of its own, one second after the one before, on the fork block's other context.
+  const blocks: ReplayBlock[] = items.map((item, i) => ({ context: { ...base, number: base.number + i + 1, timestamp: base.timestamp + i + 1 }, items: [item] }));
   const mined = items.filter((i): i is Extract<TrafficItem, { kind: "tx" }> => i.kind === "tx");
   // Captured transactions that were mined have real receipts: those count for fidelity.
   const receipts = new Map<string, ReceiptFacts>();
@@ -240,62 +265,72 @@ async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<
     fromBlock: numbers.length > 0 ? Math.min(...numbers) : forkBlock,
     toBlock: numbers.length > 0 ? Math.max(...numbers) : forkBlock,
     forkBlock,
-    steps,
+    blocks,
     targets: items.length,
     realReceipts: receipts,
     discovery: { used: ["capture"], unavailable: [], mayMiss: "", found: { capture: items.length } },
   };
 }
 
-/**
- * Splits the steps into at most `workers` segments of whole blocks with about
- * the same number of targets each; each segment's fork is pinned at the
- * block before its first.
- */
-export function splitSegments(steps: ReplayStep[], workers: number, forkBlock: number): SegmentPlan[] {
-  const blocks: ReplayStep[][] = [];
-  for (const step of steps) {
+/** One fork block per original block, its transactions in chain order. */
+function groupByBlock(items: Array<Extract<TrafficItem, { kind: "tx" }>>): ReplayBlock[] {
+  const blocks: ReplayBlock[] = [];
+  for (const item of items) {
     const last = blocks[blocks.length - 1];
-    if (last !== undefined && last[0]!.block.number === step.block.number && step.item.kind === "tx" && step.item.block !== undefined) last.push(step);
-    else blocks.push([step]);
+    if (last !== undefined && last.context.number === item.block!.number) last.items.push(item);
+    else blocks.push({ context: item.block!, items: [item] });
   }
-  const targetsOf = (group: ReplayStep[]) => group.filter((s) => s.item.target).length;
+  return blocks;
+}
+
+/**
+ * Splits the blocks into at most `workers` segments of whole blocks with
+ * about the same number of targets each; each segment's fork is pinned at
+ * the block before its first.
+ */
+export function splitSegments(blocks: ReplayBlock[], workers: number, forkBlock: number): SegmentPlan[] {
+  const targetsOf = (block: ReplayBlock) => block.items.filter((i) => i.target).length;
   const totalTargets = blocks.reduce((n, b) => n + targetsOf(b), 0);
   const count = Math.max(1, Math.min(workers, blocks.filter((b) => targetsOf(b) > 0).length));
   const segments: SegmentPlan[] = [];
-  let current: ReplayStep[] = [];
+  let current: ReplayBlock[] = [];
   let currentTargets = 0;
   let remaining = totalTargets;
-  for (const group of blocks) {
+  const close = () => {
+    // The first segment starts at the range's own fork block; captures have synthetic block numbers.
+    const pinned = segments.length === 0 ? forkBlock : current[0]!.context.number - 1;
+    segments.push({ index: segments.length, forkBlock: pinned, blocks: current });
+  };
+  for (const block of blocks) {
     const left = count - segments.length;
-    const share = remaining / left;
-    if (current.length > 0 && left > 1 && currentTargets >= share) {
-      segments.push({ index: segments.length, forkBlock: segmentForkBlock(current, forkBlock, segments.length), steps: current });
+    if (current.length > 0 && left > 1 && currentTargets >= remaining / left) {
+      close();
       remaining -= currentTargets;
       current = [];
       currentTargets = 0;
     }
-    current.push(...group);
-    currentTargets += targetsOf(group);
+    current.push(block);
+    currentTargets += targetsOf(block);
   }
-  if (current.length > 0) segments.push({ index: segments.length, forkBlock: segmentForkBlock(current, forkBlock, segments.length), steps: current });
+  if (current.length > 0) close();
   return segments;
 }
 
-function segmentForkBlock(steps: ReplayStep[], forkBlock: number, index: number): number {
-  // The first segment starts at the range's own fork block; captures have synthetic block numbers.
-  if (index === 0) return forkBlock;
-  return steps[0]!.block.number - 1;
-}
-
 function mergeOutcomes(outcomes: SegmentOutcome[]): SegmentOutcome {
+  const fidelity = emptyFidelity();
+  for (const o of outcomes) {
+    fidelity.matched += o.fidelity.matched;
+    fidelity.total += o.fidelity.total;
+    fidelity.receipts.matched += o.fidelity.receipts.matched;
+    fidelity.receipts.total += o.fidelity.receipts.total;
+    fidelity.state.matched += o.fidelity.state.matched;
+    fidelity.state.total += o.fidelity.state.total;
+    fidelity.mismatches.push(...o.fidelity.mismatches);
+  }
   return {
     comparisons: outcomes.flatMap((o) => o.comparisons),
-    fidelity: {
-      matched: outcomes.reduce((n, o) => n + o.fidelity.matched, 0),
-      total: outcomes.reduce((n, o) => n + o.fidelity.total, 0),
-      mismatches: outcomes.flatMap((o) => o.fidelity.mismatches),
-    },
+    mined: outcomes.reduce((n, o) => n + o.mined, 0),
+    fidelity,
     skipped: outcomes.flatMap((o) => o.skipped),
     adjustments: outcomes.flatMap((o) => o.adjustments),
   };
@@ -329,8 +364,8 @@ export async function fetchGreenCode(source: SourceRpc, green: { address: string
 
 async function implementationAt(source: SourceRpc, proxy: string, block: number): Promise<string | undefined> {
   try {
-    const word = (await source.request({ method: "eth_getStorageAt", params: [proxy, IMPLEMENTATION_SLOT, toHex(block)] })) as string;
-    return "0x" + word.slice(-40).toLowerCase();
+    const value = (await source.request({ method: "eth_getStorageAt", params: [proxy, IMPLEMENTATION_SLOT, toHex(block)] })) as string;
+    return "0x" + value.slice(-40).toLowerCase();
   } catch {
     return undefined;
   }

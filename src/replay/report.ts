@@ -9,10 +9,21 @@ import { allExpected, primaryKind } from "./compare.js";
 import type { ReplayMode } from "./config.js";
 import type { AbiDecoder } from "./decode.js";
 import type { DiscoverySummary } from "./discover-traffic.js";
-import type { FidelityMismatch } from "./twin-executor.js";
+import type { Fidelity } from "./twin-executor.js";
 import type { Difference, DifferenceKind, DiscoveryMethod, Observation, TxComparison } from "./types.js";
 
-export const REPORT_SCHEMA = "hardhat-bluegreen/replay-report@1";
+export const REPORT_SCHEMA = "hardhat-bluegreen/replay-report@2";
+
+/**
+ * - clean: blue reproduced the chain, and green did nothing blue did not;
+ * - divergent: blue reproduced the chain, and green diverged;
+ * - inconclusive: blue did not reproduce the chain (fidelity below the
+ *   threshold), so no difference or absence of one can be trusted.
+ */
+export type ReplayVerdict = "clean" | "divergent" | "inconclusive";
+
+/** The exit code of `bg:replay` for a verdict. */
+export const VERDICT_EXIT_CODES: Readonly<Record<ReplayVerdict, number>> = { clean: 0, divergent: 1, inconclusive: 2 };
 
 /** One side (blue or green) of a transaction, for people and machines. */
 export interface SideSummary {
@@ -39,10 +50,12 @@ export interface ReportEntry {
   /** The calls that reached the proxy, decoded (differs from `call` for internal calls). */
   proxyCalls: string[];
   foundBy: DiscoveryMethod[];
-  method: "lean" | "traced" | "mined";
+  method: "exact";
+  /** Green wrote the proxy's own slots (implementation, admin, beacon). */
+  critical: boolean;
   blue: SideSummary;
   green: SideSummary;
-  differences: Array<{ kind: DifferenceKind; blue: unknown; green: unknown; expectedBy?: string }>;
+  differences: Array<{ kind: DifferenceKind; blue: unknown; green: unknown; expectedBy?: string; critical?: true }>;
 }
 
 export interface ReplayReport {
@@ -60,6 +73,11 @@ export interface ReplayReport {
   toBlock: number;
   /** Where each parallel fork was pinned. */
   forkBlocks: number[];
+  /** The verdict, and why in words. */
+  verdict: ReplayVerdict;
+  verdictReason: string;
+  /** Blocks built on the fork, one per original block with traffic. */
+  blocks: number;
   discovery: DiscoverySummary;
   /** Target transactions (and calls) compared blue against green. */
   txs: number;
@@ -71,7 +89,8 @@ export interface ReplayReport {
   expected: ReportEntry[];
   /** Differences seen only when green's own state carries forward (`--cascade`), beyond the root divergences. */
   propagated: ReportEntry[];
-  fidelity: { matched: number; total: number; mismatches: FidelityMismatch[] };
+  /** Checks of blue against the chain; `threshold` is the share the verdict needed (none in fast mode unless configured). */
+  fidelity: Fidelity & { threshold?: number };
   skipped: Array<{ hash: string; reason: string }>;
   adjustments: string[];
   warnings: string[];
@@ -96,7 +115,9 @@ export interface ReportInput {
   /** Green's observations in the cascade world, by hash. */
   cascadeGreen?: Map<string, Observation>;
   replayed: number;
-  fidelity: ReplayReport["fidelity"];
+  blocks: number;
+  fidelity: Fidelity;
+  fidelityThreshold: number | undefined;
   skipped: ReplayReport["skipped"];
   adjustments: string[];
   warnings: string[];
@@ -124,6 +145,7 @@ export function buildReport(input: ReportInput): ReplayReport {
     }
   }
   const seconds = (input.finishedAt.getTime() - input.startedAt.getTime()) / 1000;
+  const { verdict, reason } = decideVerdict(divergences.length, input.fidelity, input.fidelityThreshold);
   return {
     schema: REPORT_SCHEMA,
     release: input.release.id,
@@ -138,13 +160,16 @@ export function buildReport(input: ReportInput): ReplayReport {
     fromBlock: input.fromBlock,
     toBlock: input.toBlock,
     forkBlocks: input.forkBlocks,
+    verdict,
+    verdictReason: reason,
+    blocks: input.blocks,
     discovery: input.discovery,
     txs: input.comparisons.length,
     replayed: input.replayed,
     divergences,
     expected,
     propagated,
-    fidelity: input.fidelity,
+    fidelity: { ...input.fidelity, ...(input.fidelityThreshold !== undefined ? { threshold: input.fidelityThreshold } : {}) },
     skipped: input.skipped,
     adjustments: input.adjustments,
     warnings: input.warnings,
@@ -157,6 +182,25 @@ export function buildReport(input: ReportInput): ReplayReport {
     startedAt: input.startedAt.toISOString(),
     finishedAt: input.finishedAt.toISOString(),
   };
+}
+
+/**
+ * Fidelity decides first: a replay whose blue did not reproduce the chain
+ * proves nothing either way, so its divergences are reported but it is not
+ * "divergent", and its silence is not "clean".
+ */
+export function decideVerdict(divergences: number, fidelity: Fidelity, threshold: number | undefined): { verdict: ReplayVerdict; reason: string } {
+  if (threshold !== undefined && fidelity.total > 0 && fidelity.matched < threshold * fidelity.total) {
+    const needed = threshold === 1 ? "all of them" : `at least ${(threshold * 100).toFixed(1)}%`;
+    return {
+      verdict: "inconclusive",
+      reason:
+        `inconclusive: blue did not reproduce the chain (fidelity ${fidelity.matched}/${fidelity.total}: receipts ${fidelity.receipts.matched}/${fidelity.receipts.total}, ` +
+        `state ${fidelity.state.matched}/${fidelity.state.total}; ${needed} must match). See fidelity.mismatches.`,
+    };
+  }
+  if (divergences > 0) return { verdict: "divergent", reason: `divergent: green diverged from blue on ${divergences} transaction(s)` };
+  return { verdict: "clean", reason: "clean: blue reproduced the chain and green did nothing blue did not" };
 }
 
 function round(x: number, digits: number): number {
@@ -189,9 +233,16 @@ function toEntry(c: TxComparison, blue: Observation, green: Observation, differe
     proxyCalls: [...new Set([...blue.proxyInputs, ...green.proxyInputs])].map((input) => decoder.call(input)),
     foundBy: c.foundBy,
     method: c.method,
+    critical: differences.some((d) => d.critical === true),
     blue: side(blue),
     green: side(green),
-    differences: differences.map((d) => ({ kind: d.kind, blue: jsonSafe(d.blue), green: jsonSafe(d.green), ...(d.expectedBy !== undefined ? { expectedBy: d.expectedBy } : {}) })),
+    differences: differences.map((d) => ({
+      kind: d.kind,
+      blue: jsonSafe(d.blue),
+      green: jsonSafe(d.green),
+      ...(d.expectedBy !== undefined ? { expectedBy: d.expectedBy } : {}),
+      ...(d.critical === true ? { critical: true as const } : {}),
+    })),
   };
 }
 
@@ -211,13 +262,22 @@ export function reportHash(serialized: string): string {
 /** The `--json` document of `bg:replay`. */
 export function replayJson(report: ReplayReport, extra: { reportFile?: string } = {}) {
   return {
-    ok: report.divergences.length === 0,
+    ok: report.verdict === "clean",
+    verdict: report.verdict,
+    verdictReason: report.verdictReason,
     release: report.release,
     txs: report.txs,
-    divergences: report.divergences.map((d) => ({ txHash: d.txHash, kind: d.kind, blue: d.blue, green: d.green })),
+    blocks: report.blocks,
+    divergences: report.divergences.map((d) => ({ txHash: d.txHash, kind: d.kind, critical: d.critical, blue: d.blue, green: d.green })),
     expected: report.expected.length,
     propagated: report.propagated.length,
-    fidelity: { matched: report.fidelity.matched, total: report.fidelity.total },
+    fidelity: {
+      matched: report.fidelity.matched,
+      total: report.fidelity.total,
+      receipts: report.fidelity.receipts,
+      state: report.fidelity.state,
+      ...(report.fidelity.threshold !== undefined ? { threshold: report.fidelity.threshold } : {}),
+    },
     mode: report.mode,
     fromBlock: report.fromBlock,
     toBlock: report.toBlock,

@@ -1,46 +1,48 @@
 /**
- * The twin executor: runs a segment of traffic on one fork, where blue is
- * the world that carries forward.
+ * The twin executor: replays a segment of original blocks on one fork, where
+ * blue is the world that carries forward.
  *
- * For each target transaction, from the state blue really had at that point:
- * - green is executed as a traced call (nothing mined) on a block with the
- *   original block's context, switched in for that call by writing the
- *   proxy's ERC-1967 implementation slot, and switched back;
- * - blue is mined with the original block context, so the chain moves on as
- *   it really did, and its receipt is checked against the real one (fidelity).
- * Every difference is therefore caused by green itself: a root divergence.
+ * Each original block is one block on the fork, with its own number,
+ * timestamp, coinbase, base fee, prevrandao and gas limit, holding the
+ * block's transactions in their original order. The fork mines nothing on
+ * its own: a block's transactions are queued and then mined together.
  *
- * Cost is what decides the details (see docs/replay.md, "How it works"):
- * - Where green's trace already reproduces the real receipt (the common
- *   case), blue is not traced: the mined blue is compared with green, and
- *   green's storage writes are read back in blue's post-state ("lean").
- * - Otherwise blue is traced the same way as green ("traced"), so the
- *   comparison is like for like.
- * - A traced call is not a mined transaction (it sees a zero base fee and
- *   the previous block number). Where the traced blue does not reproduce the
- *   real receipt either, the pair is done again the exact way: both worlds
- *   mined from a snapshot and traced ("mined").
+ * Each target transaction is observed twice, at its place in the block
+ * being built (the fork's pending block: the block's number and context,
+ * after the same preceding transactions), with the same tracer:
+ * - as blue, with the proxy as the chain has it;
+ * - as green, with green written into the proxy's ERC-1967 implementation
+ *   slot for that one observation.
+ * Then blue is queued, so the chain moves on as it really did. Nothing of
+ * one side is taken from the other, so every difference is caused by green
+ * itself: a root divergence.
+ *
+ * After each block, the replay checks itself (fidelity): every mined
+ * receipt against the real one, every blue observation against blue's own
+ * mined receipt (the observation reproduces the chain), and the proxy's
+ * storage slots written in the block against the source's values at that
+ * block.
  *
  * Switching green by writing the implementation slot is what the release
  * does: the switch calls `ProxyAdmin.upgradeAndCall(proxy, green, "")`,
  * whose only lasting effect with empty data is that slot (plus an
  * `Upgraded` event, which no later transaction can observe).
  */
-import { compareObservations, type CompareOptions, sameReceipt } from "./compare.js";
-import { addressWord, ForkControl, IMPLEMENTATION_SLOT } from "./fork-control.js";
-import type { BlockContext, Observation, ReceiptFacts, TrafficItem, TxComparison } from "./types.js";
+import { sameReceipt, type CompareOptions, compareObservations } from "./compare.js";
+import { ForkControl, IMPLEMENTATION_SLOT } from "./fork-control.js";
+import type { BlockContext, Observation, ReceiptFacts, TrafficItem, TxComparison, TxRequest } from "./types.js";
 
-export interface ReplayStep {
-  item: TrafficItem;
-  /** The context of the block the item runs in on the fork. */
-  block: BlockContext;
+/** One block of the fork: the context it is mined with, and its traffic in order. */
+export interface ReplayBlock {
+  context: BlockContext;
+  items: TrafficItem[];
 }
 
 export interface SegmentPlan {
   index: number;
   /** The fork is pinned here: the state at the end of this block. */
   forkBlock: number;
-  steps: ReplayStep[];
+  blocks: ReplayBlock[];
 }
 
 export interface SegmentContext {
@@ -49,201 +51,190 @@ export interface SegmentContext {
   compare: CompareOptions;
   /** The real receipt of a transaction, for fidelity; undefined when there is none. */
   realReceipt(hash: string): ReceiptFacts | undefined;
-  /** Called after each step. */
-  onStep?(step: ReplayStep): void;
-  /** Stops between steps when aborted. */
+  /**
+   * The source's values of the proxy's slots at the end of an original block,
+   * for the state check; undefined for blocks that are not the source's own
+   * (captures run in synthetic blocks).
+   */
+  sourceStorage?(slots: string[], blockNumber: number): Promise<Record<string, string>>;
+  /** Called after each item. */
+  onItem?(item: TrafficItem): void;
+  /** Stops between blocks and items when aborted. */
   signal?: AbortSignal;
 }
 
 export interface FidelityMismatch {
+  /** A transaction hash, or `state@<block>` for the proxy's storage. */
   hash: string;
   blockNumber?: number;
   what: string[];
 }
 
+/** Checks of blue against the chain, by kind; `matched`/`total` add them up. */
+export interface Fidelity {
+  matched: number;
+  total: number;
+  /** Mined receipts (and, for targets, blue's observation) against the real receipts. */
+  receipts: { matched: number; total: number };
+  /** The proxy's slots written in a block, against the source's values at that block. */
+  state: { matched: number; total: number };
+  mismatches: FidelityMismatch[];
+}
+
 export interface SegmentOutcome {
   comparisons: TxComparison[];
-  fidelity: { matched: number; total: number; mismatches: FidelityMismatch[] };
+  /** Transactions mined on the fork, in their original blocks. */
+  mined: number;
+  fidelity: Fidelity;
   skipped: Array<{ hash: string; reason: string }>;
   adjustments: string[];
 }
 
+export function emptyFidelity(): Fidelity {
+  return { matched: 0, total: 0, receipts: { matched: 0, total: 0 }, state: { matched: 0, total: 0 }, mismatches: [] };
+}
+
+interface Sent {
+  item: Extract<TrafficItem, { kind: "tx" }>;
+  hash: string;
+  blue?: Observation;
+  green?: Observation;
+}
+
 /** Runs one segment on a fork pinned at `plan.forkBlock`. */
 export async function runTwinSegment(fork: ForkControl, plan: SegmentPlan, ctx: SegmentContext): Promise<SegmentOutcome> {
-  const outcome: SegmentOutcome = {
-    comparisons: [],
-    fidelity: { matched: 0, total: 0, mismatches: [] },
-    skipped: [],
-    adjustments: fork.adjustments,
-  };
+  const outcome: SegmentOutcome = { comparisons: [], mined: 0, fidelity: emptyFidelity(), skipped: [], adjustments: fork.adjustments };
+  await fork.init();
   await fork.setCode(ctx.green.address, ctx.green.code);
-  // The original block whose context the fork's latest block has.
-  let latest: string | undefined;
-  const skip = (step: ReplayStep, hash: string, reason: string) => {
-    outcome.skipped.push({ hash, reason });
-    ctx.onStep?.(step);
-  };
-  for (const step of plan.steps) {
+  for (const block of plan.blocks) {
     ctx.signal?.throwIfAborted();
-    const { item } = step;
-    const key = contextKey(step.block);
-    if (item.target && latest !== key) {
-      // Traced calls run on "latest": give it the target's block context.
-      await fork.mineContext(step.block);
-      latest = key;
-    }
-    if (item.kind === "call") {
-      const blue = await fork.traceCall(item.call);
-      const green = await fork.traceCall(item.call, ctx.green.address);
-      outcome.comparisons.push({
-        hash: item.hash,
-        line: item.line,
-        ...(item.call.from !== undefined ? { from: item.call.from } : {}),
-        to: item.call.to,
-        input: item.call.data,
-        foundBy: item.foundBy,
-        blue,
-        green,
-        differences: compareObservations(blue, green, ctx.compare),
-        method: "traced",
-      });
-      ctx.onStep?.(step);
-      continue;
-    }
-    if (item.tx.type === 3) {
-      skip(step, item.hash, "blob transaction (type 3): cannot be sent again on a fork");
-      continue;
-    }
-    if (!(await fork.prepareSender(item.tx))) {
-      skip(step, item.hash, `nonce ${item.tx.nonce} of ${item.tx.from} was already used on the fork`);
-      continue;
-    }
-    const real = ctx.realReceipt(item.hash);
-    let green: Observation | undefined;
-    let blue: Observation | undefined;
-    let snapshot: string | undefined;
-    if (item.target) {
-      green = await fork.traceCall(item.tx, ctx.green.address);
-      // Where green already reproduces the real receipt, blue need not be traced
-      // (the lean path below checks it against the mined blue). Otherwise trace
-      // blue the same way, so that the comparison is like for like.
-      if (real === undefined || !sameReceipt(asReceipt(green), real).same) {
-        blue = await fork.traceCall(item.tx);
-        // A traced call is not a mined transaction (it sees a zero base fee, the
-        // latest block's number). Where the traced blue does not reproduce the real
-        // receipt, keep a snapshot to redo the pair the exact way. Snapshots are
-        // not taken otherwise: they make later state writes on the fork slower.
-        if (real === undefined || !sameReceipt(asReceipt(blue), real).same) snapshot = await fork.snapshot();
+    await fork.openBlock(block.context);
+    const sent: Sent[] = [];
+    for (const item of block.items) {
+      ctx.signal?.throwIfAborted();
+      if (item.kind === "call") {
+        const blue = await fork.observe(item.call);
+        const green = await fork.observe(item.call, ctx.green.address);
+        const skip = switchProblem(blue, green, ctx.green.address);
+        if (skip !== undefined) outcome.skipped.push({ hash: item.hash, reason: skip });
+        else outcome.comparisons.push(comparison(item, blue, green, ctx.compare));
+        ctx.onItem?.(item);
+        continue;
       }
-    }
-    let sent: { hash: string; receipt: ReceiptFacts };
-    try {
-      await fork.setNextBlock(step.block);
-      sent = await sendAndMine(fork, item.tx);
-    } catch (e) {
-      if (snapshot !== undefined) {
-        await fork.revert(snapshot);
-        fork.forgetAppliedContext();
+      const refused = await admit(fork, item);
+      if (refused !== undefined) {
+        outcome.skipped.push({ hash: item.hash, reason: refused });
+        ctx.onItem?.(item);
+        continue;
       }
-      latest = undefined;
-      skip(step, item.hash, `the fork refused it: ${firstLine(e)}`);
-      continue;
-    }
-    latest = key;
-    const mined = sent.receipt;
-    if (green !== undefined) {
-      let comparison: { blue: Observation; green: Observation; method: TxComparison["method"] };
-      if (blue !== undefined) {
-        comparison =
-          snapshot !== undefined && !sameReceipt(mined, asReceipt(blue)).same
-            ? await exactTwin(fork, item.tx, step.block, snapshot, sent.hash, ctx)
-            : { blue, green, method: "traced" };
-        if (comparison.method === "mined") latest = key;
-      } else if (sameReceipt(mined, asReceipt(green)).same) {
-        // Lean path: the mined blue shows green's status, gas and logs; read the
-        // slots green wrote in blue's post-state. A slot only blue wrote would
-        // have changed the gas (an SSTORE that changes a value costs at least
-        // 2,900 gas), and gas is equal to the unit here.
-        comparison = { blue: { ...leanBlue(green, mined), storage: await fork.readProxyStorage(Object.keys(green.storage)) }, green, method: "lean" };
-      } else {
-        comparison = { blue: await fork.traceTransaction(sent.hash), green, method: "mined" };
+      let blue: Observation | undefined;
+      let green: Observation | undefined;
+      if (item.target) {
+        blue = await fork.observe(item.tx);
+        green = await fork.observe(item.tx, ctx.green.address);
       }
-      fork.noteBlueWrites(comparison.blue);
-      outcome.comparisons.push({
-        hash: item.hash,
-        ...(item.block !== undefined ? { blockNumber: item.block.number } : {}),
-        ...(item.line !== undefined ? { line: item.line } : {}),
-        from: item.tx.from,
-        ...(item.tx.to !== undefined ? { to: item.tx.to } : {}),
-        input: item.tx.data,
-        foundBy: item.foundBy,
-        blue: comparison.blue,
-        green: comparison.green,
-        differences: compareObservations(comparison.blue, comparison.green, ctx.compare),
-        method: comparison.method,
-      });
+      try {
+        sent.push({ item, hash: await fork.queue(item.tx), ...(blue !== undefined ? { blue } : {}), ...(green !== undefined ? { green } : {}) });
+      } catch (e) {
+        outcome.skipped.push({ hash: item.hash, reason: `the fork refused it: ${firstLine(e)}` });
+      }
+      ctx.onItem?.(item);
     }
-    if (real !== undefined) {
-      outcome.fidelity.total++;
-      const check = sameReceipt(mined, real);
-      if (check.same) outcome.fidelity.matched++;
-      else outcome.fidelity.mismatches.push({ hash: item.hash, ...(item.block !== undefined ? { blockNumber: item.block.number } : {}), what: check.what });
+    const receipts = await fork.mineBlock(block.context, sent.map((s) => s.hash));
+    const blueSlots = new Set<string>();
+    outcome.mined += receipts.filter((r) => r !== undefined).length;
+    sent.forEach((s, i) => {
+      const mined = receipts[i];
+      const real = ctx.realReceipt(s.item.hash);
+      if (s.blue !== undefined && s.green !== undefined) {
+        for (const slot of Object.keys(s.blue.storage)) blueSlots.add(slot);
+        const skip = switchProblem(s.blue, s.green, ctx.green.address);
+        if (skip !== undefined) outcome.skipped.push({ hash: s.item.hash, reason: skip });
+        else outcome.comparisons.push(comparison(s.item, s.blue, s.green, ctx.compare));
+      }
+      if (real === undefined) return;
+      // Blue's observation must reproduce the chain too: it is what green is compared with.
+      const what = mined === undefined ? [`not mined in block ${block.context.number}`] : [...sameReceipt(mined, real).what];
+      if (s.blue !== undefined) what.push(...sameReceipt(asReceipt(s.blue), real).what.map((w) => `observed ${w}`));
+      tally(outcome.fidelity, "receipts", what.length === 0, { hash: s.item.hash, ...(s.item.block !== undefined ? { blockNumber: s.item.block.number } : {}), what });
+    });
+    if (ctx.sourceStorage !== undefined && blueSlots.size > 0) {
+      await checkState(fork, [...blueSlots].sort(), block.context.number, ctx.sourceStorage, outcome.fidelity);
     }
-    ctx.onStep?.(step);
   }
   return outcome;
 }
 
-/** Blue as the mined receipt shows it, with green's view of which calls reached the proxy. */
-function leanBlue(green: Observation, mined: ReceiptFacts): Observation {
-  return {
-    status: mined.status,
-    ...(mined.status === "revert" ? { error: green.error ?? "execution reverted", revertData: green.revertData ?? "0x" } : {}),
-    gasUsed: mined.gasUsed,
-    logs: mined.logs,
-    storage: {},
-    proxySelectors: green.proxySelectors,
-    proxyInputs: green.proxyInputs,
-  };
+/**
+ * The proxy's slots written in a block must hold, at its end, what the
+ * source holds at that block. This catches drift that receipts do not
+ * show (a write of another value with the same gas and logs).
+ */
+async function checkState(
+  fork: ForkControl,
+  slots: string[],
+  blockNumber: number,
+  sourceStorage: NonNullable<SegmentContext["sourceStorage"]>,
+  fidelity: Fidelity,
+): Promise<void> {
+  const [replayed, real] = await Promise.all([fork.readProxyStorage(slots), sourceStorage(slots, blockNumber)]);
+  for (const slot of slots) {
+    const same = replayed[slot] === real[slot];
+    tally(fidelity, "state", same, { hash: `state@${blockNumber}`, blockNumber, what: [`slot ${slot}: replayed ${replayed[slot]}, chain ${real[slot]}`] });
+  }
 }
 
-/** Transactions of one original block share its context. */
-function contextKey(block: BlockContext): string {
-  return `${block.number}:${block.timestamp}`;
+function tally(fidelity: Fidelity, kind: "receipts" | "state", matched: boolean, mismatch: FidelityMismatch): void {
+  fidelity[kind].total++;
+  fidelity.total++;
+  if (matched) {
+    fidelity[kind].matched++;
+    fidelity.matched++;
+  } else {
+    fidelity.mismatches.push(mismatch);
+  }
 }
 
-async function sendAndMine(fork: ForkControl, tx: Parameters<ForkControl["send"]>[0]): Promise<{ hash: string; receipt: ReceiptFacts }> {
-  const hash = await fork.send(tx);
-  return { hash, receipt: await fork.receipt(hash) };
+/** Why a transaction cannot be sent on the fork at all, or undefined when it was made ready. */
+async function admit(fork: ForkControl, item: Extract<TrafficItem, { kind: "tx" }>): Promise<string | undefined> {
+  if (item.tx.type === 3) return "blob transaction (type 3): cannot be sent again on a fork";
+  if (!(await fork.prepareSender(item.tx))) return `nonce ${item.tx.nonce} of ${item.tx.from} was already used on the fork`;
+  return undefined;
 }
 
 /**
- * Both worlds mined from the same snapshot and traced afterwards: slower,
- * but exactly what the chain would do. Leaves the fork with blue mined.
+ * Green is in place only if the proxy delegated to it. It cannot be when an
+ * earlier transaction of the same block upgraded the proxy: the pending
+ * block then writes the slot over the switch. Such a pair is not compared.
  */
-async function exactTwin(
-  fork: ForkControl,
-  tx: Parameters<ForkControl["send"]>[0],
-  block: BlockContext,
-  snapshot: string,
-  blueHash: string,
-  ctx: SegmentContext,
-): Promise<{ blue: Observation; green: Observation; method: "mined" }> {
-  const blue = await fork.traceTransaction(blueHash);
-  await fork.revert(snapshot);
-  fork.forgetAppliedContext();
-  const again = await fork.snapshot();
-  await fork.setNextBlock(block);
-  await fork.setStorage(ctx.proxy, IMPLEMENTATION_SLOT, addressWord(ctx.green.address));
-  await fork.prepareSender(tx);
-  const greenHash = await fork.send(tx);
-  const green = await fork.traceTransaction(greenHash);
-  await fork.revert(again);
-  fork.forgetAppliedContext();
-  await fork.setNextBlock(block);
-  await fork.prepareSender(tx);
-  await fork.send(tx);
-  return { blue, green, method: "mined" };
+function switchProblem(blue: Observation, green: Observation, greenAddress: string): string | undefined {
+  if (green.delegates.length === 0 && blue.delegates.length === 0) return undefined;
+  if (green.delegates.includes(greenAddress) && !blue.delegates.includes(greenAddress)) return undefined;
+  return `green could not be switched in for this transaction (the proxy delegated to ${green.delegates.join(", ") || "nothing"}): an earlier transaction of its block upgraded the proxy`;
+}
+
+function comparison(
+  item: TrafficItem,
+  blue: Observation,
+  green: Observation,
+  compare: CompareOptions,
+): TxComparison {
+  const tx: TxRequest | undefined = item.kind === "tx" ? item.tx : undefined;
+  const from = tx?.from ?? (item.kind === "call" ? item.call.from : undefined);
+  const to = tx !== undefined ? tx.to : item.kind === "call" ? item.call.to : undefined;
+  return {
+    hash: item.hash,
+    ...(item.kind === "tx" && item.block !== undefined ? { blockNumber: item.block.number } : {}),
+    ...(item.line !== undefined ? { line: item.line } : {}),
+    ...(from !== undefined ? { from } : {}),
+    ...(to !== undefined ? { to } : {}),
+    input: tx?.data ?? (item.kind === "call" ? item.call.data : "0x"),
+    foundBy: item.foundBy,
+    blue,
+    green,
+    differences: compareObservations(blue, green, compare),
+    method: "exact",
+  };
 }
 
 /** What a traced execution would have put in a receipt. */
@@ -257,41 +248,37 @@ function firstLine(e: unknown): string {
 
 /**
  * The cascade world: green switched in once, at the start, and carrying its
- * own state forward. Returns green's observation of every target, to be
- * compared with blue's (differences that are not root divergences are the
- * propagated ones).
+ * own state forward through the same blocks. Returns green's observation of
+ * every target, to be compared with blue's (differences that are not root
+ * divergences are the propagated ones).
  */
 export async function runCascade(
   fork: ForkControl,
-  steps: ReplayStep[],
-  ctx: Pick<SegmentContext, "proxy" | "green" | "signal" | "onStep">,
+  blocks: ReplayBlock[],
+  ctx: Pick<SegmentContext, "proxy" | "green" | "signal">,
 ): Promise<Map<string, Observation>> {
   const observations = new Map<string, Observation>();
+  await fork.init();
   await fork.setCode(ctx.green.address, ctx.green.code);
-  await fork.setStorage(ctx.proxy, IMPLEMENTATION_SLOT, addressWord(ctx.green.address));
-  let latest: string | undefined;
-  for (const step of steps) {
+  await fork.setStorage(ctx.proxy, IMPLEMENTATION_SLOT, "0x" + ctx.green.address.toLowerCase().replace(/^0x/, "").padStart(64, "0"));
+  for (const block of blocks) {
     ctx.signal?.throwIfAborted();
-    const { item } = step;
-    const key = contextKey(step.block);
-    if (item.target && latest !== key) {
-      await fork.mineContext(step.block);
-      latest = key;
-    }
-    if (item.kind === "call") {
-      observations.set(item.hash, await fork.traceCall(item.call));
-    } else if (item.tx.type !== 3 && (await fork.prepareSender(item.tx))) {
-      if (item.target) observations.set(item.hash, await fork.traceCall(item.tx));
+    await fork.openBlock(block.context);
+    const hashes: string[] = [];
+    for (const item of block.items) {
+      if (item.kind === "call") {
+        observations.set(item.hash, await fork.observe(item.call));
+        continue;
+      }
+      if ((await admit(fork, item)) !== undefined) continue;
+      if (item.target) observations.set(item.hash, await fork.observe(item.tx));
       try {
-        await fork.setNextBlock(step.block);
-        await fork.send(item.tx);
-        latest = key;
+        hashes.push(await fork.queue(item.tx));
       } catch {
         // A transaction green's world cannot even accept; its observation (if a target) says why.
-        latest = undefined;
       }
     }
-    ctx.onStep?.(step);
+    await fork.mineBlock(block.context, hashes);
   }
   return observations;
 }

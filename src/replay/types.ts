@@ -104,6 +104,8 @@ export interface Observation {
   proxySelectors: string[];
   /** Inputs of the calls that reached the proxy, for decoding in the report. */
   proxyInputs: string[];
+  /** The implementations the proxy delegated to (shows which of blue and green really ran). */
+  delegates: string[];
 }
 
 /** What a mined receipt showed, for fidelity. */
@@ -115,12 +117,15 @@ export interface ReceiptFacts {
 
 /**
  * What differed between blue and green, most significant first:
+ * - proxy-slots: the proxy's ERC-1967 implementation, admin or beacon slot
+ *   was written differently; a green that does this can move the proxy by
+ *   itself, so it is always critical;
  * - status: green succeeded where blue reverted;
  * - revert: green reverted where blue succeeded, or with another reason;
  * - return: both succeeded with different return data;
  * - events, gas (beyond the tolerance), storage (the proxy's writes).
  */
-export const DIFFERENCE_KINDS = ["status", "revert", "return", "events", "gas", "storage"] as const;
+export const DIFFERENCE_KINDS = ["proxy-slots", "status", "revert", "return", "events", "gas", "storage"] as const;
 export type DifferenceKind = (typeof DIFFERENCE_KINDS)[number];
 
 export interface Difference {
@@ -129,6 +134,8 @@ export interface Difference {
   green: unknown;
   /** Set when a declared expected difference covers it: the rule's reason. */
   expectedBy?: string;
+  /** A difference no rule can excuse (a green that writes the proxy's own slots). */
+  critical?: true;
 }
 
 /** The comparison of blue and green for one transaction. */
@@ -144,8 +151,8 @@ export interface TxComparison {
   green: Observation;
   differences: Difference[];
   /**
-   * How the pair was obtained: "lean" (green traced, blue mined and read back),
-   * "traced" (both traced on the same state), "mined" (both mined, then traced).
+   * How the pair was obtained: "exact" (both observed at the transaction's
+   * place in its original block, with the same tracer).
    */
-  method: "lean" | "traced" | "mined";
+  method: "exact";
 }

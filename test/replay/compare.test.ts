@@ -17,6 +17,7 @@ function observation(overrides: Partial<Observation> = {}): Observation {
     storage: { ["0x" + "01".padStart(64, "0")]: "0x" + "05".padStart(64, "0") },
     proxySelectors: ["0xa9059cbb"],
     proxyInputs: ["0xa9059cbb"],
+    delegates: [],
     ...overrides,
   };
 }

@@ -28,6 +28,7 @@ function obs(overrides: Partial<Observation> = {}): Observation {
     storage: {},
     proxySelectors: ["0xa9059cbb"],
     proxyInputs: ["0xa9059cbb" + "00".repeat(64)],
+    delegates: [],
     ...overrides,
   };
 }
@@ -46,7 +47,7 @@ function sampleReport(record: ReleaseRecord, divergent: number): ReplayReport {
       blue,
       green,
       differences: compareObservations(blue, green, { gasTolerance: 0, expected: [] }),
-      method: "traced",
+      method: "exact",
     };
   });
   return buildReport({
@@ -60,7 +61,9 @@ function sampleReport(record: ReleaseRecord, divergent: number): ReplayReport {
     discovery: { used: ["to", "logs"], unavailable: [], mayMiss: "", found: { to: 3 } },
     comparisons,
     replayed: 3,
-    fidelity: { matched: 3, total: 3, mismatches: [] },
+    blocks: 3,
+    fidelity: { matched: 3, total: 3, receipts: { matched: 3, total: 3 }, state: { matched: 0, total: 0 }, mismatches: [] },
+    fidelityThreshold: 1,
     skipped: [],
     adjustments: [],
     warnings: [],
@@ -157,8 +160,11 @@ describe("the replay's outputs", function () {
     const doc = replayJson(sampleReport(record, 2), { reportFile: "r.json" });
     expect(Object.keys(doc)).to.deep.equal([
       "ok",
+      "verdict",
+      "verdictReason",
       "release",
       "txs",
+      "blocks",
       "divergences",
       "expected",
       "propagated",
@@ -169,7 +175,7 @@ describe("the replay's outputs", function () {
       "warnings",
       "report",
     ]);
-    expect(doc).to.deep.include({ ok: false, release: "vault-v2", txs: 3, expected: 0, propagated: 0, fidelity: { matched: 3, total: 3 }, mode: "faithful", fromBlock: 10, toBlock: 12 });
+    expect(doc).to.deep.include({ ok: false, release: "vault-v2", txs: 3, expected: 0, propagated: 0, verdict: "divergent", fidelity: { matched: 3, total: 3, receipts: { matched: 3, total: 3 }, state: { matched: 0, total: 0 }, threshold: 1 }, mode: "faithful", fromBlock: 10, toBlock: 12 });
     expect(doc.divergences).to.have.length(2);
     expect(Object.keys(doc.divergences[0]!)).to.deep.equal(["txHash", "kind", "blue", "green"]);
     expect(doc.divergences[0]).to.deep.include({ kind: "revert" });

@@ -12,6 +12,11 @@ import { expect } from "chai";
 import type { NodeKind } from "../helpers/nodes.js";
 import { hashes, replayFixture, type ReplayFixture } from "./helpers/fixture.js";
 
+/** What the doubled fee changes: large transfers that succeed, and every overdraw's revert data (it names the fee). */
+function feeAffected(txs: ReplayFixture["txs"]): ReplayFixture["txs"] {
+  return txs.filter((t) => (t.large && t.status === "success") || t.kind === "overdraw");
+}
+
 for (const kind of ["hardhat", "anvil"] as NodeKind[]) {
   describe(`bg:replay against a ${kind} "mainnet"`, function () {
     let f: ReplayFixture;
@@ -33,19 +38,29 @@ for (const kind of ["hardhat", "anvil"] as NodeKind[]) {
       const { report } = await f.replay({ green: "identical" });
       expect(report.divergences).to.deep.equal([]);
       expect(report.expected).to.deep.equal([]);
-      expect(report.fidelity.total).to.equal(f.txs.length);
+      expect(report.fidelity.receipts.total).to.equal(f.txs.length);
+      expect(report.fidelity.state.total).to.be.greaterThan(0);
       expect(report.fidelity.matched).to.equal(report.fidelity.total);
+      expect(report.verdict).to.equal("clean");
       expect(report.skipped).to.deep.equal([]);
     });
 
     it("reports root divergences on exactly the transactions the changed fee affects, even though later transactions read the fee's state", async () => {
-      const affected = f.txs.filter((t) => t.large && t.status === "success");
+      const affected = feeAffected(f.txs);
       // Later transactions do read what the fee changed: sweepFees, vault share prices, balances.
       expect(f.txs.some((t) => t.kind === "sweepFees" && t.status === "success")).to.equal(true);
       const { report } = await f.replay({ green: "fee", cascade: true });
       expect(affected.length).to.be.greaterThan(2);
       expect(hashes(report.divergences)).to.deep.equal(hashes(affected));
-      for (const d of report.divergences) expect(d.kinds).to.include.oneOf(["events", "return"]);
+      for (const d of report.divergences) expect(d.kinds).to.include.oneOf(["events", "return", "revert"]);
+      // An overdraw reverts on both sides, but with the fee in ERC20InsufficientBalance's "needed": only the revert data tells them apart.
+      const overdraws = report.divergences.filter((d) => f.txs.find((t) => t.hash === d.txHash)!.kind === "overdraw");
+      expect(overdraws.length).to.be.greaterThan(0);
+      for (const d of overdraws) {
+        expect(d.kinds).to.deep.equal(["revert"]);
+        expect(d.blue.revert).to.match(/^ERC20InsufficientBalance\(/);
+        expect(d.green.revert).to.not.equal(d.blue.revert);
+      }
       // In the cascade world green's state carries forward, so the drift reaches transactions green itself does not change.
       expect(report.propagated.length).to.be.greaterThan(0);
       for (const p of report.propagated) expect(hashes(affected)).to.not.include(p.txHash);
@@ -82,7 +97,8 @@ for (const kind of ["hardhat", "anvil"] as NodeKind[]) {
     it("replays only the proxy's own traffic in fast mode and still finds the same root divergences", async () => {
       const { report } = await f.replay({ green: "fee", mode: "fast" });
       expect(report.mode).to.equal("fast");
-      expect(hashes(report.divergences)).to.deep.equal(hashes(f.txs.filter((t) => t.large && t.status === "success")));
+      expect(report.adjustments).to.deep.equal([]);
+      expect(hashes(report.divergences)).to.deep.equal(hashes(feeAffected(f.txs)));
     });
 
     it("keeps declared expected differences apart from divergences", async () => {
@@ -93,11 +109,12 @@ for (const kind of ["hardhat", "anvil"] as NodeKind[]) {
             { kind: "events", reason: "green doubles the fee on large transfers" },
             { kind: "storage", reason: "balances move by the new fee" },
             { kind: "return", selector: "transferFrom(address,address,uint256)", reason: "the router's deposits return fewer shares after the fee" },
+            { kind: "revert", selector: "transfer(address,uint256)", reason: "an overdraw's ERC20InsufficientBalance names the new fee" },
           ],
         },
       });
       expect(report.divergences).to.deep.equal([]);
-      expect(report.expected.length).to.equal(f.txs.filter((t) => t.large && t.status === "success").length);
+      expect(report.expected.length).to.equal(feeAffected(f.txs).length);
       expect(report.expected[0]!.differences.every((d) => d.expectedBy !== undefined)).to.equal(true);
     });
 
