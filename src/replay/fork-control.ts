@@ -201,7 +201,7 @@ export class ForkControl {
     ])) as string;
   }
 
-  /** Queues a transaction in the block being built; returns its hash. */
+  /** Queues a transaction in the block being built (with the nonce `prepareSender` chose); returns its hash. */
   async queue(tx: TxRequest): Promise<string> {
     try {
       return (await this.request("eth_sendTransaction", [rpcTransactionObject(tx)])) as string;
@@ -260,11 +260,15 @@ export class ForkControl {
   }
 
   /**
-   * Makes the sender able to send this transaction: impersonation, and the
-   * nonce when earlier transactions of the sender were not replayed (fast
-   * mode). Returns false when the transaction cannot run (nonce already used).
+   * Makes the sender able to send this transaction and returns the nonce to
+   * send it with: the original one whenever the fork's account has it.
+   * Where earlier transactions of the sender were not replayed (fast mode),
+   * a call is sent with the account's next nonce (no opcode can read a
+   * transaction's nonce); a contract creation, whose address depends on it,
+   * gets the account's nonce set instead, which a fork only allows before
+   * anything is queued in the block. Undefined when it cannot run.
    */
-  async prepareSender(tx: TxRequest): Promise<boolean> {
+  async prepareSender(tx: TxRequest, firstOfBlock: boolean): Promise<number | undefined> {
     if (!this.impersonated.has(tx.from)) {
       await this.request("hardhat_impersonateAccount", [tx.from]);
       this.impersonated.add(tx.from);
@@ -273,15 +277,22 @@ export class ForkControl {
     if (current === undefined) {
       current = toNumber(await this.request("eth_getTransactionCount", [tx.from, "latest"]));
     }
+    if (tx.nonce < current) {
+      this.nonces.set(tx.from, current);
+      return undefined;
+    }
     if (tx.nonce > current) {
+      if (tx.to !== undefined) {
+        this.adjustments.push(`sent ${tx.from}'s nonce ${tx.nonce} as nonce ${current} (its earlier transactions were not replayed)`);
+        this.nonces.set(tx.from, current + 1);
+        return current;
+      }
+      if (!firstOfBlock) return undefined;
       await this.request("hardhat_setNonce", [tx.from, toHex(tx.nonce)]);
       this.adjustments.push(`nonce of ${tx.from} set from ${current} to ${tx.nonce} (its earlier transactions were not replayed)`);
-    } else if (tx.nonce < current) {
-      this.nonces.set(tx.from, current);
-      return false;
     }
     this.nonces.set(tx.from, tx.nonce + 1);
-    return true;
+    return tx.nonce;
   }
 
   private async trace(run: (config: object) => Promise<unknown>): Promise<Observation> {

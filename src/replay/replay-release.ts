@@ -22,6 +22,7 @@ import { ForkControl, type ForkHandle, IMPLEMENTATION_SLOT } from "./fork-contro
 import { word } from "./observe.js";
 import { startForkFront } from "./fork-front.js";
 import { buildReport, type ReplayReport } from "./report.js";
+import { cacheKey } from "./rpc-cache.js";
 import { RpcError, type SourceRpc } from "./source-rpc.js";
 import { emptyFidelity, runCascade, runTwinSegment, type ReplayBlock, type SegmentOutcome, type SegmentPlan } from "./twin-executor.js";
 import type { ReceiptFacts, TrafficItem } from "./types.js";
@@ -109,6 +110,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   const segments = plan.targets === 0 ? [] : splitSegments(plan.blocks, options.traffic.kind === "capture" ? 1 : options.config.workers, plan.forkBlock);
   // The forks read the source through the front, with the head pinned (see cacheKey).
   const forkSource = source.derive({ pinHead: true });
+  await pinHeadAtLeast(source, plan.toBlock);
   const front = await startForkFront(forkSource);
   const handles: ForkHandle[] = [];
   const total = segments.reduce((n, s) => n + s.blocks.reduce((m, b) => m + b.items.length, 0), 0);
@@ -360,6 +362,18 @@ export async function fetchGreenCode(source: SourceRpc, green: { address: string
   }
   source.cache.put(key, { result: code });
   return code;
+}
+
+/**
+ * The head the front shows EDR is pinned in the cache by the first run; a
+ * later range beyond it needs the source's head again (EDR refuses to fork
+ * past the head it is told).
+ */
+async function pinHeadAtLeast(source: SourceRpc, block: number): Promise<void> {
+  const key = cacheKey("eth_blockNumber", [], { pinHead: true })!;
+  const cached = source.cache.get(key);
+  if (cached !== undefined && "result" in cached && Number(toBigInt(cached.result)) >= block) return;
+  source.cache.replace(key, { result: await source.request({ method: "eth_blockNumber" }) });
 }
 
 async function implementationAt(source: SourceRpc, proxy: string, block: number): Promise<string | undefined> {

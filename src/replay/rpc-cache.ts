@@ -61,6 +61,11 @@ export class RpcCache {
   /** Stores an answer; the append to disk is queued so lines never interleave. */
   put(key: string, answer: CachedAnswer): void {
     if (this.entries.has(key)) return;
+    this.replace(key, answer);
+  }
+
+  /** Stores an answer over an older one (the pinned head only: every other answer is final). The last line read wins. */
+  replace(key: string, answer: CachedAnswer): void {
     this.entries.set(key, answer);
     const file = this.file;
     if (file === undefined) return;

@@ -28,6 +28,8 @@
  * whose only lasting effect with empty data is that slot (plus an
  * `Upgraded` event, which no later transaction can observe).
  */
+import { getCreateAddress } from "ethers";
+
 import { sameReceipt, type CompareOptions, compareObservations } from "./compare.js";
 import { ForkControl, IMPLEMENTATION_SLOT } from "./fork-control.js";
 import type { BlockContext, Observation, ReceiptFacts, TrafficItem, TxComparison, TxRequest } from "./types.js";
@@ -109,6 +111,7 @@ export async function runTwinSegment(fork: ForkControl, plan: SegmentPlan, ctx: 
   for (const block of plan.blocks) {
     ctx.signal?.throwIfAborted();
     await fork.openBlock(block.context);
+    const admitted = await admitAll(fork, block.items, ctx.green.address);
     const sent: Sent[] = [];
     for (const item of block.items) {
       ctx.signal?.throwIfAborted();
@@ -121,20 +124,20 @@ export async function runTwinSegment(fork: ForkControl, plan: SegmentPlan, ctx: 
         ctx.onItem?.(item);
         continue;
       }
-      const refused = await admit(fork, item);
-      if (refused !== undefined) {
-        outcome.skipped.push({ hash: item.hash, reason: refused });
+      const admission = admitted.get(item)!;
+      if ("refused" in admission) {
+        outcome.skipped.push({ hash: item.hash, reason: admission.refused });
         ctx.onItem?.(item);
         continue;
       }
       let blue: Observation | undefined;
       let green: Observation | undefined;
       if (item.target) {
-        blue = await fork.observe(item.tx);
-        green = await fork.observe(item.tx, ctx.green.address);
+        blue = await fork.observe(admission.tx);
+        green = await fork.observe(admission.tx, ctx.green.address);
       }
       try {
-        sent.push({ item, hash: await fork.queue(item.tx), ...(blue !== undefined ? { blue } : {}), ...(green !== undefined ? { green } : {}) });
+        sent.push({ item, hash: await fork.queue(admission.tx), ...(blue !== undefined ? { blue } : {}), ...(green !== undefined ? { green } : {}) });
       } catch (e) {
         outcome.skipped.push({ hash: item.hash, reason: `the fork refused it: ${firstLine(e)}` });
       }
@@ -195,11 +198,34 @@ function tally(fidelity: Fidelity, kind: "receipts" | "state", matched: boolean,
   }
 }
 
-/** Why a transaction cannot be sent on the fork at all, or undefined when it was made ready. */
-async function admit(fork: ForkControl, item: Extract<TrafficItem, { kind: "tx" }>): Promise<string | undefined> {
-  if (item.tx.type === 3) return "blob transaction (type 3): cannot be sent again on a fork";
-  if (!(await fork.prepareSender(item.tx))) return `nonce ${item.tx.nonce} of ${item.tx.from} was already used on the fork`;
-  return undefined;
+/**
+ * Makes the block's senders ready before anything is queued (a fork refuses
+ * to set a nonce under a pending block): for each transaction, the request
+ * to send (with the nonce to send it with), or why it cannot be sent.
+ */
+async function admitAll(fork: ForkControl, items: TrafficItem[], green: string): Promise<Map<TrafficItem, { tx: TxRequest } | { refused: string }>> {
+  const admitted = new Map<TrafficItem, { tx: TxRequest } | { refused: string }>();
+  const senders = new Set<string>();
+  for (const item of items) {
+    if (item.kind !== "tx") continue;
+    if (item.tx.to === undefined && getCreateAddress({ from: item.tx.from, nonce: item.tx.nonce }).toLowerCase() === green) {
+      // The range holds green's own deployment: the replay put green's code there early, and CREATE must find the address empty.
+      await fork.setCode(green, "0x");
+    }
+    if (item.tx.type === 3) {
+      admitted.set(item, { refused: "blob transaction (type 3): cannot be sent again on a fork" });
+      continue;
+    }
+    const nonce = await fork.prepareSender(item.tx, !senders.has(item.tx.from));
+    senders.add(item.tx.from);
+    admitted.set(
+      item,
+      nonce === undefined
+        ? { refused: `nonce ${item.tx.nonce} of ${item.tx.from} cannot be used on the fork (already used, or a creation behind a gap in its sender's nonces)` }
+        : { tx: nonce === item.tx.nonce ? item.tx : { ...item.tx, nonce } },
+    );
+  }
+  return admitted;
 }
 
 /**
@@ -264,16 +290,18 @@ export async function runCascade(
   for (const block of blocks) {
     ctx.signal?.throwIfAborted();
     await fork.openBlock(block.context);
+    const admitted = await admitAll(fork, block.items, ctx.green.address);
     const hashes: string[] = [];
     for (const item of block.items) {
       if (item.kind === "call") {
         observations.set(item.hash, await fork.observe(item.call));
         continue;
       }
-      if ((await admit(fork, item)) !== undefined) continue;
-      if (item.target) observations.set(item.hash, await fork.observe(item.tx));
+      const admission = admitted.get(item)!;
+      if ("refused" in admission) continue;
+      if (item.target) observations.set(item.hash, await fork.observe(admission.tx));
       try {
-        hashes.push(await fork.queue(item.tx));
+        hashes.push(await fork.queue(admission.tx));
       } catch {
         // A transaction green's world cannot even accept; its observation (if a target) says why.
       }

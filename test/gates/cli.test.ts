@@ -71,7 +71,7 @@ describe("bg:attest and bg:gates on the command line", function () {
     const tmp = await mkdtemp(path.join(tmpdir(), "bg-gates-cli-"));
     const store = new ReleaseStore(path.join(tmp, ".bluegreen"));
     const base = stagedRecord("vault-v2", 31337);
-    const report = JSON.stringify({ greenCodehash: codehash, txs: [] });
+    const report = JSON.stringify({ greenCodehash: codehash, verdict: "clean", txs: [] });
     await store.writeReleaseFile(31337, "vault-v2", "replay.json", report);
     await store.update(31337, "vault-v2", () => ({
       ...base,

@@ -15,7 +15,7 @@ describe("the replay gate", () => {
 
   /** Writes a report beside the record and records the replay step the way bg:replay does. */
   async function replayed(step: Record<string, unknown> = {}, report: Record<string, unknown> = {}) {
-    const text = JSON.stringify({ greenCodehash: record.green.codehash, txs: [], ...report }, null, 2);
+    const text = JSON.stringify({ greenCodehash: record.green.codehash, verdict: "clean", txs: [], ...report }, null, 2);
     await project.store.writeReleaseFile(record.chainId, record.id, "replay-100-120.json", text);
     record = (await project.store.update(record.chainId, record.id, (r) => ({
       ...r!,
@@ -69,6 +69,22 @@ describe("the replay gate", () => {
     expect(result.status).to.equal("fail");
     expect(result.detail).to.match(/^2 unexpected divergence\(s\), max 0; 3 transaction\(s\) replayed, min 10; fidelity 2\/3, min 1 \(/);
     expect((await evaluate({ max: 2, minTxs: 3, minFidelity: 0.6, required: true })).status).to.equal("pass");
+  });
+
+  it("fails on an inconclusive replay, with the report's own reason, whatever the recorded counts say", async () => {
+    const reason = "inconclusive: blue did not reproduce the chain (fidelity 40/42: receipts 40/42, state 0/0; all of them must match). See fidelity.mismatches.";
+    await replayed({}, { verdict: "inconclusive", verdictReason: reason });
+    const result = await evaluate();
+    expect(result.status).to.equal("fail");
+    expect(result.detail.startsWith(reason)).to.equal(true);
+    expect(result.fix).to.match(/An inconclusive replay proves nothing/);
+  });
+
+  it("fails on a report written before replays had verdicts", async () => {
+    await replayed({}, { verdict: undefined });
+    const result = await evaluate();
+    expect(result.status).to.equal("fail");
+    expect(result.detail).to.match(/^the report has no verdict/);
   });
 
   it("fails when the report file changed after the replay (keccak256 mismatch)", async () => {

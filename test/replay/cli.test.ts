@@ -45,7 +45,9 @@ describe("bg:stage then bg:replay on the command line", function () {
     const large = traffic.txs.filter((t) => t.large && t.status === "success").map((t) => t.hash).sort();
     expect(large.length).to.be.greaterThan(0);
     expect(doc).to.deep.include({ ok: false, release: "fee-v2", txs: 12, mode: "faithful", fromBlock: traffic.fromBlock, toBlock: traffic.toBlock });
-    expect(doc.fidelity).to.deep.equal({ matched: 12, total: 12 });
+    expect(doc.verdict).to.equal("divergent");
+    expect(doc.fidelity.receipts).to.deep.equal({ matched: 12, total: 12 });
+    expect(doc.fidelity.matched).to.equal(doc.fidelity.total);
     expect(doc.divergences.map((d: { txHash: string }) => d.txHash).sort()).to.deep.equal(large);
 
     const status = onlyJson(await runHardhat(["bg:status", "--network", "localMainnet", "--release", "fee-v2", "--json"], env));

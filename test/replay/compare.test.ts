@@ -49,8 +49,21 @@ describe("comparing blue and green", function () {
     expect(compareObservations(observation(), green, options).map((d) => d.kind)).to.deep.equal(["return", "events", "gas", "storage"]);
   });
 
-  it("does not compare return data that the lean path could not obtain for blue", () => {
-    expect(compareObservations(observation({ returnData: undefined }), observation(), options)).to.deep.equal([]);
+  it("compares return data whenever both succeed, with nothing taken from the other side", () => {
+    const green = observation({ returnData: "0x" + "00".repeat(31) + "02" });
+    expect(compareObservations(observation(), green, options).map((d) => d.kind)).to.deep.equal(["return"]);
+  });
+
+  it("flags a write to the proxy's implementation, admin or beacon slot as a critical proxy-slots difference no rule can excuse", () => {
+    const implementation = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
+    const green = observation({ storage: { ...observation().storage, [implementation]: "0x" + "00".repeat(12) + "de".repeat(20) } });
+    const rules = [normalizeExpected({ kind: "storage", reason: "any storage" })];
+    const [d, ...rest] = compareObservations(observation(), green, { gasTolerance: 0, expected: rules });
+    expect(d).to.deep.include({ kind: "proxy-slots", critical: true });
+    expect(d!.expectedBy).to.equal(undefined);
+    expect((d!.green as Record<string, string>).implementation).to.equal("0x" + "00".repeat(12) + "de".repeat(20));
+    expect(rest).to.deep.equal([]);
+    expect(allExpected([d!])).to.equal(false);
   });
 
   it("allows gas within the tolerance, in percent of blue's gas", () => {

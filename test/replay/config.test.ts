@@ -33,7 +33,7 @@ describe("blueGreen.replay config", function () {
     expect(issues({ mode: "quick" })[0]).to.match(/^mode: /);
     expect(issues({ gasTolerance: -1 })).to.deep.equal(["gasTolerance: must be 0 or more"]);
     expect(issues({ expected: [{ kind: "gas", reason: "" }] })).to.deep.equal(["expected.0.reason: must say why the difference is intended"]);
-    expect(issues({ expected: [{ kind: "weather", reason: "x" }] })[0]).to.equal("expected.0.kind: must be one of status, revert, return, events, gas, storage");
+    expect(issues({ expected: [{ kind: "weather", reason: "x" }] })[0]).to.equal("expected.0.kind: must be one of proxy-slots, status, revert, return, events, gas, storage");
     expect(issues({ expected: [{ kind: "gas", event: "E()", reason: "x" }] })).to.deep.equal(['expected.0.event: only applies to kind "events"']);
     expect(issues({ expected: [{ kind: "gas", selector: "transfer", reason: "x" }] })[0]).to.match(/^expected\.0\.selector: must be a 4-byte selector/);
     expect(issues({ workers: 0 })).to.deep.equal(["workers: must be at least 1"]);

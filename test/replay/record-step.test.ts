@@ -117,6 +117,7 @@ describe("recording a replay in the release", function () {
       propagated: 0,
       fidelity: { matched: 3, total: 3 },
       mode: "faithful",
+      verdict: "divergent",
       fromBlock: 10,
       toBlock: 12,
       at: "2026-11-22T10:00:03.000Z",
@@ -177,7 +178,7 @@ describe("the replay's outputs", function () {
     ]);
     expect(doc).to.deep.include({ ok: false, release: "vault-v2", txs: 3, expected: 0, propagated: 0, verdict: "divergent", fidelity: { matched: 3, total: 3, receipts: { matched: 3, total: 3 }, state: { matched: 0, total: 0 }, threshold: 1 }, mode: "faithful", fromBlock: 10, toBlock: 12 });
     expect(doc.divergences).to.have.length(2);
-    expect(Object.keys(doc.divergences[0]!)).to.deep.equal(["txHash", "kind", "blue", "green"]);
+    expect(Object.keys(doc.divergences[0]!)).to.deep.equal(["txHash", "kind", "critical", "blue", "green"]);
     expect(doc.divergences[0]).to.deep.include({ kind: "revert" });
     expect(doc.divergences[0]!.green).to.include({ status: "revert" });
     expect(replayJson(sampleReport(record, 0)).ok).to.equal(true);

@@ -102,9 +102,11 @@ describe("the bg:replay task", function () {
     const doc = JSON.parse(run.stdout);
     expect(run.exitCode).to.equal(1);
     expect(doc).to.deep.include({ ok: false, release: "token-v2", txs: 16, expected: 0, propagated: 0, mode: "faithful", fromBlock, toBlock });
-    expect(doc.fidelity).to.deep.equal({ matched: 16, total: 16 });
+    expect(doc.verdict).to.equal("divergent");
+    expect(doc.fidelity.receipts).to.deep.equal({ matched: 16, total: 16 });
+    expect(doc.fidelity.matched).to.equal(doc.fidelity.total);
     expect(doc.divergences.map((d: { txHash: string }) => d.txHash).sort()).to.deep.equal(large);
-    for (const d of doc.divergences) expect(Object.keys(d)).to.deep.equal(["txHash", "kind", "blue", "green"]);
+    for (const d of doc.divergences) expect(Object.keys(d)).to.deep.equal(["txHash", "kind", "critical", "blue", "green"]);
 
     const record = await new ReleaseStore(path.join(dir, "records")).get(world.chainId, "token-v2");
     expect(record.state).to.equal("replayed");
