@@ -1,21 +1,28 @@
 /**
- * `npm run bench`: the replay's throughput, measured on this machine against
- * a local source node (a hardhat node), with N >= 2,000 traffic transactions:
- * ERC-20 and ERC-4626-style calls from many senders.
+ * `npm run bench`: the exact replay's throughput, measured on this machine
+ * against a local source node (a hardhat node), on blocks shaped like
+ * mainnet's: BENCH_BLOCKS blocks (default 20) of BENCH_PER_BLOCK
+ * transactions (default 120, so 2,400 in all), of which BENCH_TARGETS per
+ * block (default 6, 5%) touch the released proxy (ERC-20 transfers, routed
+ * transfers, ERC-4626 deposits) and the rest is other traffic (ETH
+ * transfers, approvals on another proxy), from 19 senders, several per
+ * sender per block.
  *
- * Prints, from one run:
- * (a) raw: the same transactions sent one by one to an in-process EDR fork, no comparison;
- * (b) twin: transactions replayed as blue and as green and compared, per second;
- * (c) b/a;
- * (d) the same twin replay on an anvil fork (npm @foundry-rs/anvil) over HTTP, the peer baseline
- *     (and, for reference, on as many parallel anvil forks as the EDR run used);
- * and the JSON-RPC requests to the source per replayed transaction, cold and warm,
- * counted by an HTTP proxy in front of the source node.
+ * Every run replays the same blocks exactly (each original block one fork
+ * block, original number and context, transactions in order). It prints,
+ * from one run:
+ * - twin: the exact twin replay (every target observed as blue and as green
+ *   at its place in its block, compared, fidelity checked), in tx/s of all
+ *   transactions replayed, with the replay's default workers and with one;
+ * - raw: the same blocks replayed exactly on one in-process EDR fork, no
+ *   observation and no comparison; twin/raw;
+ * - anvil: the same blocks replayed exactly, one world, on an anvil fork
+ *   (npm @foundry-rs/anvil, over HTTP on loopback); twin/anvil;
+ * - source requests per replayed transaction, cold and warm (counted by an
+ *   HTTP proxy in front of the source node).
  *
  * The last line is exactly:
  *   bench: twin/raw=<ratio> twin/anvil=<ratio> cold-rpc-per-tx=<n> warm-rpc-per-tx=<n>
- *
- * Environment: BENCH_TXS (default 2000), BENCH_WORKERS (default: the replay's default).
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -27,16 +34,20 @@ import path from "node:path";
 import hre from "hardhat";
 
 import { freePort } from "../test/helpers/nodes.js";
+import { parseEther } from "ethers";
+
 import {
   buildReplayWorld,
   deployGreen,
-  generateTraffic,
+  ROUTER_ABI,
   settle,
+  TOKEN_ABI,
+  VAULT_ABI,
   type ReplayWorld,
 } from "../test/replay/helpers/replay-world.js";
-import { rpcTransactionObject, toTxRequest, type RpcBlock, type RpcTransaction } from "../src/replay/chain-data.js";
+import { toBlockContext, toTxRequest, type RpcBlock, type RpcTransaction } from "../src/replay/chain-data.js";
 import { resolveReplayConfig } from "../src/replay/config.js";
-import type { ForkHandle } from "../src/replay/fork-control.js";
+import { ForkControl, type ForkHandle } from "../src/replay/fork-control.js";
 import { startForkFront } from "../src/replay/fork-front.js";
 import { edrForkOpener } from "../src/replay/open-edr-fork.js";
 import { replayRelease, type OpenFork } from "../src/replay/replay-release.js";
@@ -44,7 +55,6 @@ import type { ReplayReport } from "../src/replay/report.js";
 import { RpcCache } from "../src/replay/rpc-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
 
-const TXS = Number(process.env.BENCH_TXS ?? 2000);
 const ROOT = path.resolve(import.meta.dirname, "..");
 
 /** An HTTP proxy in front of the source node that counts JSON-RPC calls (a batch of k counts k). */
@@ -85,7 +95,7 @@ function anvilForkOpener(): OpenFork {
     const port = await freePort();
     const child = spawn(
       path.join(ROOT, "node_modules", ".bin", "anvil"),
-      ["--port", String(port), "--fork-url", url, "--fork-block-number", String(blockNumber), "--chain-id", String(chainId), "--silent", "--no-storage-caching"],
+      ["--port", String(port), "--fork-url", url, "--fork-block-number", String(blockNumber), "--chain-id", String(chainId), "--silent", "--no-storage-caching", "--order", "fifo"],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     let stderr = "";
@@ -113,44 +123,93 @@ function anvilForkOpener(): OpenFork {
   };
 }
 
-async function rawBaseline(world: ReplayWorld, source: SourceRpc, fromBlock: number, toBlock: number): Promise<{ txs: number; seconds: number }> {
-  const blocks = (await source.batchOrThrow(
-    Array.from({ length: toBlock - fromBlock + 1 }, (_, i) => ({ method: "eth_getBlockByNumber", params: ["0x" + (fromBlock + i).toString(16), true] })),
-  )) as RpcBlock[];
-  const txs = blocks.flatMap((b) => (b.transactions as RpcTransaction[]).map(toTxRequest));
-  const front = await startForkFront(source.derive({ pinHead: true }));
-  const fork = await edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") })({ url: front.url, blockNumber: fromBlock - 1, chainId: world.chainId });
-  try {
-    for (const from of new Set(txs.map((t) => t.from))) await fork.provider.request({ method: "hardhat_impersonateAccount", params: [from] });
-    const start = performance.now();
-    for (const tx of txs) await fork.provider.request({ method: "eth_sendTransaction", params: [rpcTransactionObject(tx)] });
-    return { txs: txs.length, seconds: (performance.now() - start) / 1000 };
-  } finally {
-    await fork.close();
-    await front.close();
+/**
+ * Replays blocks exactly on one fork with no observation and no comparison:
+ * each block's context set, its transactions queued in order, one mine.
+ * The same loop (ForkControl) as the twin replay's, so only the twin work differs.
+ */
+async function replayExactly(handle: ForkHandle, proxy: string, blocks: RpcBlock[]): Promise<{ txs: number; seconds: number; mismatched: number }> {
+  const fork = new ForkControl(handle.provider, proxy);
+  await fork.init();
+  const start = performance.now();
+  let txs = 0;
+  let mismatched = 0;
+  for (const block of blocks) {
+    const context = toBlockContext(block);
+    await fork.openBlock(context);
+    const requests = (block.transactions as RpcTransaction[]).map(toTxRequest);
+    for (const tx of requests) await fork.prepareSender(tx, false);
+    const hashes: string[] = [];
+    for (const tx of requests) hashes.push(await fork.queue(tx));
+    const receipts = await fork.mineBlock(context, hashes);
+    txs += receipts.filter((r) => r !== undefined).length;
+    mismatched += receipts.filter((r) => r === undefined).length;
   }
+  return { txs, seconds: (performance.now() - start) / 1000, mismatched };
 }
 
-function line(label: string, report: ReplayReport): string {
-  return (
-    `${label}: ${report.txs} txs in ${report.timing.replaySeconds.toFixed(2)} s of replay ` +
-    `(${report.timing.seconds.toFixed(2)} s end to end) = ${report.timing.txPerSecond.toFixed(0)} tx/s; ` +
-    `divergences ${report.divergences.length}, fidelity ${report.fidelity.matched}/${report.fidelity.total}, forks at ${report.forkBlocks.join(",")}`
-  );
+const GAS_TARGET = "0x493e0"; // 300k
+const GAS_OTHER = "0x186a0"; // 100k
+const FEES = { maxFeePerGas: "0x2540be400", maxPriorityFeePerGas: "0x3b9aca00" };
+
+/** Mainnet-shaped blocks: a few of the proxy's transactions among many others. */
+async function generateBlocks(world: ReplayWorld, blocks: number, perBlock: number, targets: number): Promise<{ fromBlock: number; toBlock: number }> {
+  const { rpc } = world;
+  const nonces = new Map<string, number>();
+  for (const user of world.users) nonces.set(user, Number(BigInt(await rpc.send<string>("eth_getTransactionCount", [user, "latest"]))));
+  let seed = 3;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const fromBlock = Number(BigInt(await rpc.send<string>("eth_blockNumber"))) + 1;
+  await rpc.send("evm_setAutomine", [false]);
+  try {
+    for (let b = 0; b < blocks; b++) {
+      const txs: Array<Record<string, unknown>> = [];
+      for (let i = 0; i < perBlock; i++) {
+        const from = world.users[rand(world.users.length)]!;
+        const to = world.users[rand(world.users.length)]!;
+        const nonce = nonces.get(from)!;
+        nonces.set(from, nonce + 1);
+        const base = { from, nonce: "0x" + nonce.toString(16), ...FEES };
+        const amount = parseEther(String(1 + rand(2000)));
+        if (i % Math.max(1, Math.floor(perBlock / targets)) === 0) {
+          const kind = rand(3);
+          if (kind === 0) txs.push({ ...base, to: world.token, gas: GAS_TARGET, data: TOKEN_ABI.encodeFunctionData("transfer", [to, amount]) });
+          else if (kind === 1) txs.push({ ...base, to: world.router, gas: GAS_TARGET, data: ROUTER_ABI.encodeFunctionData("transferVia", [world.token, to, amount]) });
+          else txs.push({ ...base, to: world.vault, gas: GAS_TARGET, data: VAULT_ABI.encodeFunctionData("deposit", [amount, from]) });
+        } else if (rand(2) === 0) {
+          txs.push({ ...base, to, gas: GAS_OTHER, value: "0x" + (1000n + BigInt(rand(1000))).toString(16) });
+        } else {
+          txs.push({ ...base, to: world.vault, gas: GAS_OTHER, data: VAULT_ABI.encodeFunctionData("approve", [to, amount]) });
+        }
+      }
+      for (let i = 0; i < txs.length; i += 60) {
+        for (const r of await rpc.batch(txs.slice(i, i + 60).map((tx) => ({ method: "eth_sendTransaction", params: [tx] })))) {
+          if (r instanceof Error) throw r;
+        }
+      }
+      await rpc.send("hardhat_mine", ["0x1"]);
+    }
+  } finally {
+    await rpc.send("evm_setAutomine", [true]);
+  }
+  return { fromBlock, toBlock: Number(BigInt(await rpc.send<string>("eth_blockNumber"))) };
 }
 
 async function main(): Promise<void> {
+  const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 20);
+  const PER_BLOCK = Number(process.env.BENCH_PER_BLOCK ?? 120);
+  const TARGETS = Number(process.env.BENCH_TARGETS ?? 6);
   const world = await buildReplayWorld("hardhat", 19);
   const cacheDir = await mkdtemp(path.join(tmpdir(), "bg-bench-cache-"));
   const counter = await startCountingProxy(world.node.url);
+  const edr = () => edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") });
   try {
-    console.log(`generating ${TXS} transactions (ERC-20 and ERC-4626 calls from ${world.users.length} senders) on a hardhat node...`);
-    const traffic = await generateTraffic(world, {
-      count: TXS,
-      perBlock: 10,
-      kinds: ["transfer", "transfer", "approve", "transferVia", "deposit", "withdraw", "depositVia"],
-    });
-    const green = await deployGreen(world, "ReplayTokenFeeChange");
+    console.log(`generating ${BLOCKS} blocks of ${PER_BLOCK} transactions (${TARGETS} per block touch the token proxy) from ${world.users.length} senders on a hardhat node...`);
+    const traffic = await generateBlocks(world, BLOCKS, PER_BLOCK, TARGETS);
+    const green = await deployGreen(world, "ReplayToken");
     await settle(world);
     const config = resolveReplayConfig(
       process.env.BENCH_WORKERS !== undefined ? { workers: Number(process.env.BENCH_WORKERS) } : undefined,
@@ -163,12 +222,12 @@ async function main(): Promise<void> {
       blue: { address: world.tokenImpl, codehash: world.tokenImplCodehash },
       green,
     };
-    const run = async (openFork: OpenFork, workers = config.workers) => {
+    const run = async (workers: number) => {
       const source = new SourceRpc({ url: counter.url, cache: await RpcCache.open(config.cacheDir, counter.url) });
       return replayRelease({
         release,
         source,
-        openFork,
+        openFork: edr(),
         traffic: { kind: "range", fromBlock: traffic.fromBlock, toBlock: traffic.toBlock },
         mode: "faithful",
         cascade: false,
@@ -176,33 +235,48 @@ async function main(): Promise<void> {
       });
     };
     counter.take();
-    const cold = await run(edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }));
+    const cold = await run(config.workers);
     const coldRequests = counter.take();
     console.log(line("twin, cold cache", cold));
-    const warm = await run(edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }));
+    const warm = await run(config.workers);
     const warmRequests = counter.take();
-    console.log(line("(b) twin, warm cache", warm));
-
-    const rawSource = new SourceRpc({ url: counter.url, cache: await RpcCache.open(config.cacheDir, counter.url) });
-    const raw = await rawBaseline(world, rawSource, traffic.fromBlock, traffic.toBlock);
+    console.log(line(`twin, warm cache, ${config.workers} workers`, warm));
+    const single = await run(1);
     counter.take();
-    const rawRate = raw.txs / raw.seconds;
-    console.log(`(a) raw EDR loop: ${raw.txs} txs sent one by one in ${raw.seconds.toFixed(2)} s = ${rawRate.toFixed(0)} tx/s`);
+    console.log(line("twin, warm cache, 1 worker", single));
 
-    // The peer baseline: the same twin replay, on an anvil fork over HTTP, as an anvil-based tool runs it.
-    const anvil = await run(anvilForkOpener(), 1);
+    // The same blocks, replayed exactly with no comparison: on one EDR fork, and on one anvil fork.
+    const source = new SourceRpc({ url: counter.url, cache: await RpcCache.open(config.cacheDir, counter.url) });
+    const blocks = (await source.batchOrThrow(
+      Array.from({ length: traffic.toBlock - traffic.fromBlock + 1 }, (_, i) => ({ method: "eth_getBlockByNumber", params: ["0x" + (traffic.fromBlock + i).toString(16), true] })),
+    )) as RpcBlock[];
+    const front = await startForkFront(source.derive({ pinHead: true }));
+    const baseline = async (open: OpenFork) => {
+      const handle = await open({ url: front.url, blockNumber: traffic.fromBlock - 1, chainId: world.chainId });
+      try {
+        return await replayExactly(handle, world.token, blocks);
+      } finally {
+        await handle.close();
+      }
+    };
+    const raw = await baseline(edr());
+    const anvil = await baseline(anvilForkOpener());
+    await front.close();
     counter.take();
-    console.log(line("(d) twin on one anvil fork", anvil));
-    const anvilParallel = await run(anvilForkOpener());
-    counter.take();
-    console.log(line(`    for reference, twin on ${config.workers} parallel anvil forks`, anvilParallel));
+    const rate = (r: { txs: number; seconds: number }) => r.txs / r.seconds;
+    console.log(`raw: ${raw.txs} txs replayed exactly on one EDR fork, no comparison, in ${raw.seconds.toFixed(2)} s = ${rate(raw).toFixed(0)} tx/s`);
+    console.log(`anvil: ${anvil.txs} txs replayed exactly on one anvil fork, in ${anvil.seconds.toFixed(2)} s = ${rate(anvil).toFixed(0)} tx/s${anvil.mismatched > 0 ? ` (${anvil.mismatched} not mined in their block)` : ""}`);
 
-    const twinRate = warm.timing.txPerSecond;
-    const ratioRaw = twinRate / rawRate;
-    const ratioAnvil = twinRate / anvil.timing.txPerSecond;
+    const twinRate = warm.replayed / warm.timing.replaySeconds;
+    const ratioRaw = twinRate / rate(raw);
+    const ratioRawSingle = single.replayed / single.timing.replaySeconds / rate(raw);
+    const ratioAnvil = twinRate / rate(anvil);
     const coldPerTx = coldRequests / cold.replayed;
     const warmPerTx = warmRequests / warm.replayed;
-    console.log(`(c) b/a = ${ratioRaw.toFixed(2)} (target >= 0.5); twin EDR / twin anvil = ${ratioAnvil.toFixed(2)} (target >= 3)`);
+    console.log(
+      `exact twin replay: ${twinRate.toFixed(0)} tx/s (${warm.replayed} txs, ${warm.txs} of them twins); twin/raw = ${ratioRaw.toFixed(2)} (target >= 0.5; ` +
+        `${ratioRawSingle.toFixed(2)} with 1 worker); twin/anvil = ${ratioAnvil.toFixed(2)} (target >= 2)`,
+    );
     console.log(
       `source requests: cold ${coldRequests} for ${cold.replayed} txs (${coldPerTx.toFixed(2)}/tx), warm ${warmRequests} (${warmPerTx.toFixed(2)}/tx); workers ${config.workers}`,
     );
@@ -214,6 +288,14 @@ async function main(): Promise<void> {
     await world.stop();
     await rm(cacheDir, { recursive: true, force: true });
   }
+}
+
+function line(label: string, report: ReplayReport): string {
+  return (
+    `${label}: ${report.replayed} txs in ${report.blocks} blocks (${report.txs} twins) in ${report.timing.replaySeconds.toFixed(2)} s of replay ` +
+    `(${report.timing.seconds.toFixed(2)} s end to end) = ${(report.replayed / report.timing.replaySeconds).toFixed(0)} tx/s; ` +
+    `${report.verdict}, divergences ${report.divergences.length}, fidelity ${report.fidelity.matched}/${report.fidelity.total}, forks at ${report.forkBlocks.join(",")}`
+  );
 }
 
 await main();

@@ -58,6 +58,7 @@ export const TOKEN_ABI = new Interface([
 export const VAULT_ABI = new Interface([
   "function deposit(uint256 assets, address receiver) returns (uint256)",
   "function withdraw(uint256 assets, address receiver, address owner) returns (uint256)",
+  "function approve(address spender, uint256 value) returns (bool)",
   "function initialize(address asset_)",
 ]);
 export const ROUTER_ABI = new Interface([
