@@ -94,9 +94,12 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     /// Proxies of each release of more than one proxy, in promote order. A single
     /// promote stores nothing here (its one proxy is the whole release).
     mapping(uint64 releaseId => address[]) private _coupled;
-    /// For each scheduler, one proxy per release whose rollback it has pending, so
-    /// `removeGuardian` can cancel them without scanning every proxy.
-    mapping(address scheduler => EnumerableSet.AddressSet) private _pendingOf;
+    /// For each guardian, a proxy of every release whose rollback it scheduled, newest
+    /// last, so `removeGuardian` can cancel them without scanning every proxy. Entries
+    /// whose rollback has since ended are dropped lazily (from the end when the
+    /// guardian schedules again, all of them on removal): a plain list is much cheaper
+    /// than an indexed set on the guardian's urgent path.
+    mapping(address guardian => address[]) private _pendingOf;
     /// Guardians that have used their one schedule of a release.
     mapping(uint64 releaseId => mapping(address guardian => bool)) private _scheduled;
 
@@ -266,10 +269,12 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         if (!byApprover) {
             if (_scheduled[releaseId][msg.sender]) revert AlreadyScheduledInRelease(proxy, msg.sender, releaseId);
             _scheduled[releaseId][msg.sender] = true;
+            address[] storage pending = _pendingOf[msg.sender];
+            while (pending.length > 0 && !_isPendingBy(pending[pending.length - 1], msg.sender)) pending.pop();
+            pending.push(proxy);
         }
 
         uint64 readyAt = uint64(block.timestamp) + rollbackDelay;
-        _pendingOf[msg.sender].add(proxy);
         address[] memory members = _members(proxy, releaseId);
         for (uint256 i = 0; i < members.length; ++i) {
             ProxyState storage m = _proxies[members[i]];
@@ -380,12 +385,10 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     function removeGuardian(address guardian) external nonReentrant onlyApprover {
         if (!_guardians.remove(guardian)) revert NotAGuardian(guardian);
         emit GuardianRemoved(guardian);
-        address[] memory pending = _pendingOf[guardian].values();
+        address[] memory pending = _pendingOf[guardian];
+        delete _pendingOf[guardian];
         for (uint256 i = 0; i < pending.length; ++i) {
-            ProxyState storage s = _proxies[pending[i]];
-            if (s.status == Status.RollbackScheduled && s.rollbackScheduledBy == guardian) {
-                _cancelScheduled(pending[i], s.releaseId);
-            }
+            if (_isPendingBy(pending[i], guardian)) _cancelScheduled(pending[i], _proxies[pending[i]].releaseId);
         }
     }
 
@@ -543,13 +546,17 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         );
     }
 
+    /// True while the rollback of the release of `proxy` that `guardian` scheduled is pending.
+    function _isPendingBy(address proxy, address guardian) private view returns (bool) {
+        ProxyState storage s = _proxies[proxy];
+        return s.status == Status.RollbackScheduled && s.rollbackScheduledBy == guardian;
+    }
+
     /// Cancels the scheduled rollback of the release of `proxy`, for all its proxies.
     function _cancelScheduled(address proxy, uint64 releaseId) private {
         address[] memory members = _members(proxy, releaseId);
-        address scheduler = _proxies[proxy].rollbackScheduledBy;
         for (uint256 i = 0; i < members.length; ++i) {
             ProxyState storage m = _proxies[members[i]];
-            _pendingOf[scheduler].remove(members[i]);
             m.rollbackReadyAt = 0;
             m.rollbackScheduledBy = address(0);
             m.status = Status.Live;
@@ -561,10 +568,8 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     /// upgrades, last promoted first.
     function _rollBack(address proxy, uint64 releaseId, bool immediate) private {
         address[] memory members = _members(proxy, releaseId);
-        address scheduler = _proxies[proxy].rollbackScheduledBy;
         for (uint256 i = 0; i < members.length; ++i) {
             ProxyState storage m = _proxies[members[i]];
-            if (scheduler != address(0)) _pendingOf[scheduler].remove(members[i]);
             address green = m.implementation;
             m.implementation = m.blue;
             m.status = Status.RolledBack;

@@ -28,7 +28,7 @@ interface Row {
 
 const connection = await network.create();
 const { ethers } = connection;
-const [, approver, guardian, owner, anyone] = await ethers.getSigners();
+const [, approver, guardian, owner, anyone, canceller] = await ethers.getSigners();
 const rows: Row[] = [];
 
 async function deploy(name: string, args: unknown[] = [], signer = owner): Promise<Contract> {
@@ -78,7 +78,7 @@ async function adoptedV5Proxy(): Promise<string> {
 // adopt
 {
   const { proxy, proxyAdmin } = await v5Proxy();
-  rows.push({ operation: "adopt (v5 ProxyAdmin)", gas: await gasOf(asApprover.adopt(proxy, proxyAdmin, blue)), notes: "includes the upgrade to the current implementation" });
+  rows.push({ operation: "adopt (v5 ProxyAdmin)", gas: await gasOf(asApprover.adopt(proxy, proxyAdmin, blue)), notes: "includes the admin probe and the upgrade to the current implementation" });
 }
 
 // promote, rollbacks, finalize
@@ -94,6 +94,9 @@ async function adoptedV5Proxy(): Promise<string> {
   rows.push({ operation: "promote with initData", gas: await gasOf(asApprover.promote(proxy, green, greenCodehash, blue, storeCall, EVIDENCE)), notes: "init call: BoxV2.store(1)" });
   await (await (sw.connect(guardian!) as Contract).scheduleRollback(proxy)).wait();
   rows.push({ operation: "cancelRollback", gas: await gasOf(asApprover.cancelRollback(proxy)), notes: "approver veto" });
+  await (await asApprover.scheduleRollback(proxy)).wait();
+  await (await asApprover.addCanceller(await canceller!.getAddress())).wait();
+  rows.push({ operation: "cancelRollback by a canceller", gas: await gasOf((sw.connect(canceller!) as Contract).cancelRollback(proxy)), notes: "veto role apart from the approver" });
   rows.push({ operation: "rollbackNow", gas: await gasOf(asApprover.rollbackNow(proxy)), notes: "approver, no delay" });
 }
 {
@@ -112,6 +115,23 @@ for (const size of [1, 2, 5]) {
   rows.push({ operation: `promoteBatch of ${size}`, gas, notes: `${(gas / BigInt(size)).toLocaleString("en-US")} per proxy` });
 }
 
+// coupled release: every operation acts on all its proxies
+{
+  const proxies = [await adoptedV5Proxy(), await adoptedV5Proxy()];
+  const batch = proxies.map((proxy) => ({ proxy, green, greenCodehash, expectedBlue: blue, initData: "0x", evidenceHash: EVIDENCE }));
+  await (await asApprover.promoteBatch(batch)).wait();
+  rows.push({ operation: "scheduleRollback, coupled release of 2", gas: await gasOf((sw.connect(guardian!) as Contract).scheduleRollback(proxies[0])), notes: "schedules both proxies" });
+  await increaseTime(DELAY);
+  rows.push({ operation: "executeRollback, coupled release of 2", gas: await gasOf((sw.connect(anyone!) as Contract).executeRollback(proxies[1])), notes: "rolls both back" });
+}
+{
+  const proxy = await adoptedV5Proxy();
+  await (await asApprover.promote(proxy, green, greenCodehash, blue, "0x", EVIDENCE)).wait();
+  await (await (sw.connect(guardian!) as Contract).scheduleRollback(proxy)).wait();
+  rows.push({ operation: "removeGuardian with its rollback pending", gas: await gasOf(asApprover.removeGuardian(await guardian!.getAddress())), notes: "cancels the guardian's rollback" });
+  await (await asApprover.addGuardian(await guardian!.getAddress())).wait();
+}
+
 // v4 ProxyAdmin
 {
   const admin = await deploy("ProxyAdminV4");
@@ -119,8 +139,8 @@ for (const size of [1, 2, 5]) {
   const proxy = await (await deploy("TransparentProxyV4", [blue, await admin.getAddress(), init])).getAddress();
   await (await admin.transferOwnership(await sw.getAddress())).wait();
   rows.push({ operation: "adopt (v4 ProxyAdmin)", gas: await gasOf(asApprover.adopt(proxy, await admin.getAddress(), blue)), notes: "checks admin and implementation, no upgrade" });
-  rows.push({ operation: "promote (v4 ProxyAdmin)", gas: await gasOf(asApprover.promote(proxy, green, greenCodehash, blue, "0x", EVIDENCE)), notes: "`upgrade`, no init call" });
-  rows.push({ operation: "rollbackNow (v4 ProxyAdmin)", gas: await gasOf(asApprover.rollbackNow(proxy)), notes: "" });
+  rows.push({ operation: "promote (v4 ProxyAdmin)", gas: await gasOf(asApprover.promote(proxy, green, greenCodehash, blue, "0x", EVIDENCE)), notes: "`upgrade`, no init call; blue and the result read back" });
+  rows.push({ operation: "rollbackNow (v4 ProxyAdmin)", gas: await gasOf(asApprover.rollbackNow(proxy)), notes: "the result read back" });
 }
 
 const settings = hre.config.solidity.profiles.default.compilers[0]!;
