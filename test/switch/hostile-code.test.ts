@@ -5,7 +5,15 @@
 import { expect } from "chai";
 import { type Contract, Wallet, concat, getAddress, keccak256 } from "ethers";
 
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { releaseStatus } from "../../src/release/release-status.js";
+import { ReleaseStore } from "../../src/release/store.js";
 import { compareProxyWithRecord } from "../../src/switch/proxy-drift.js";
+import { SWITCH_FILE_SCHEMA_VERSION, writeSwitchFile } from "../../src/switch/switch-file.js";
+import { stagedRecord } from "../helpers/record-fixture.js";
 import {
   ADMIN_SLOT,
   DELAY,
@@ -197,6 +205,44 @@ describe("BlueGreenSwitch against hostile or broken code", function () {
         { kind: "implementation-drift", severity: "critical", slot: "implementation", recorded: record.implementation, onChain: third, message: drift.findings[0]!.message },
       ]);
       expect(drift.findings[0]!.message).to.match(/critical/i);
+    });
+
+    it("bg:status reports a proxy whose slots left the switch's record as critical drift", async function () {
+      const writer = await deploy(w.ethers, "SlotWritingGreen");
+      const writerAddress = getAddress(writer.target as string);
+      await send(asApprover().promote(w.proxy, writerAddress, await codehashOf(writerAddress), w.blue, "0x", EVIDENCE));
+      const chainId = Number((await w.ethers.provider.getNetwork()).chainId);
+      const store = new ReleaseStore(await mkdtemp(path.join(tmpdir(), "bg-drift-")));
+      const record = {
+        ...stagedRecord("slot-writer", chainId),
+        state: "live" as const,
+        proxy: w.proxy,
+        admin: w.proxyAdmin,
+        blue: { address: w.blue, codehash: await codehashOf(w.blue) },
+      };
+      record.green = { ...record.green, address: writerAddress, codehash: await codehashOf(writerAddress) };
+      await store.update(chainId, record.id, () => record);
+      await writeSwitchFile(store, {
+        schemaVersion: SWITCH_FILE_SCHEMA_VERSION,
+        chainId,
+        address: getAddress(w.sw.target as string),
+        approver: await a(w.approver),
+        guardians: [await a(w.guardian)],
+        rollbackDelay: DELAY,
+        rollbackWindow: 7 * 24 * 3600,
+        deployTx: "0x" + "11".repeat(32),
+        blockNumber: 1,
+        deployedAt: new Date(0).toISOString(),
+      });
+      const clean = await releaseStatus(w.connection.provider, store, process.cwd(), record.id);
+      expect(clean.releases[0]!.drift).to.deep.equal([]);
+
+      const third = await addr(await deploy(w.ethers, "BoxV2"));
+      await send((await at(w.ethers, "SlotWritingGreen", w.proxy, w.stranger)).writeImplementationSlot(third));
+      const status = await releaseStatus(w.connection.provider, store, process.cwd(), record.id);
+      const critical = status.releases[0]!.drift.filter((d) => d.severity === "critical");
+      expect(critical.map((d) => [d.field, d.recorded, d.onChain])).to.deep.equal([["switch-record", writerAddress, third]]);
+      expect(critical[0]!.message).to.match(/^Critical: proxy .* runs .* but the switch records/);
     });
 
     it("v5: a green that rewrites the admin slot is caught off chain too", async function () {
