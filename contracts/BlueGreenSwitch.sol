@@ -15,9 +15,13 @@ import {IUpgradeProxyAdmin} from "./interfaces/IUpgradeProxyAdmin.sol";
 ///   promotes a green whose code hash is pinned, over a blue it states, in one
 ///   transaction.
 /// - Back is fast but narrow: during the rollback window, a guardian schedules a
-///   rollback that anyone can execute after the delay. The approver can veto it
-///   during the delay, or roll back at once. The target is always the recorded
-///   blue, never anything else.
+///   rollback that anyone can execute after the delay. A canceller or the approver
+///   can veto it during the delay; the approver can also drop it later (for a
+///   rollback that cannot run) or roll back at once. The target is always the
+///   recorded blue, never anything else.
+/// - Proxies promoted by one `promoteBatch` form one release: any rollback,
+///   veto or finalize of one of them acts on all of them, so a coupled release
+///   is never half blue and half green.
 /// - After the window, `finalize` closes the rollback path.
 /// - `release` hands a ProxyAdmin back, so no one is locked in.
 ///
@@ -28,10 +32,24 @@ import {IUpgradeProxyAdmin} from "./interfaces/IUpgradeProxyAdmin.sol";
 /// version string is refused. A v4 `upgradeAndCall` with empty data would call the
 /// implementation's `receive`/`fallback`, so empty-data upgrades on v4 use `upgrade`.
 ///
+/// Code that can change after it was checked is refused: green and blue must have
+/// code, and not an EIP-7702 delegation (`0xef0100` ++ address), whose key holder
+/// can re-delegate at will. On v4 every upgrade and rollback is read back through the
+/// ProxyAdmin's getters, so one that did not take (for example because green moved the
+/// admin slot) reverts instead of being recorded. A v5 proxy has no getter: the
+/// off-chain tools (`bg:status`, `bg:monitor`) compare its ERC-1967 slots with the
+/// switch's record and report a mismatch as critical.
+///
+/// Rollback scheduling rules: a guardian may schedule at most one rollback per
+/// release, so with g guardians a release can be held in `RollbackScheduled` at most
+/// g times before `finalize`; removing a guardian cancels the rollbacks it scheduled.
+///
 /// Security: no delegatecall, not upgradeable, checks-effects-interactions in every
 /// function, and every state-changing function is `nonReentrant` (transient storage,
-/// EIP-1153) because `initData` runs arbitrary code in the proxy. Promote is not
-/// payable: initializers that need ETH are not supported.
+/// EIP-1153) because `initData` runs arbitrary code in the proxy. The switch needs a
+/// chain with EIP-1153 and PUSH0 (Cancun/Shanghai); on any other chain every guarded
+/// function, `release` included, would revert, so `bg:init` refuses such a chain.
+/// Promote is not payable: initializers that need ETH are not supported.
 ///
 /// The rollback delay and window are fixed at construction: delay in
 /// [1 minute, 7 days], window in [1 hour, 90 days], and delay shorter than window.
@@ -49,6 +67,12 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     bytes32 private constant V5_INTERFACE_VERSION = keccak256("5.0.0");
     /// EXTCODEHASH of an account that exists but has no code.
     bytes32 private constant EMPTY_CODEHASH = keccak256("");
+    /// ERC-1967 slots, read by `adoptionProbe` inside the proxy.
+    bytes32 private constant IMPLEMENTATION_SLOT = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
+    bytes32 private constant ADMIN_SLOT = 0xb53127684a568b3173ae13b9f8a6016e243e63b6e8ee1178d6a717850b5d6103;
+    /// Length of an EIP-7702 delegation designator: 0xef0100 ++ 20-byte address.
+    uint256 private constant DELEGATION_LENGTH = 23;
+    bytes3 private constant DELEGATION_PREFIX = 0xef0100;
 
     /// @notice Seconds between scheduling a rollback and when anyone may execute it.
     uint64 public immutable rollbackDelay;
@@ -59,11 +83,25 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     address public approver;
     /// @notice The proposed next approver, until it accepts (zero: none).
     address public pendingApprover;
+    /// @notice Releases promoted so far; each promote or promoteBatch takes the next id.
+    uint64 public releaseCount;
 
     EnumerableSet.AddressSet private _guardians;
+    EnumerableSet.AddressSet private _cancellers;
     mapping(address proxy => ProxyState) private _proxies;
     /// Proxies adopted per ProxyAdmin (a v4 ProxyAdmin may serve several), forgotten on `release`.
     mapping(address proxyAdmin => address[]) private _proxiesOf;
+    /// Proxies of each release of more than one proxy, in promote order. A single
+    /// promote stores nothing here (its one proxy is the whole release).
+    mapping(uint64 releaseId => address[]) private _coupled;
+    /// For each guardian, a proxy of every release whose rollback it scheduled, newest
+    /// last, so `removeGuardian` can cancel them without scanning every proxy. Entries
+    /// whose rollback has since ended are dropped lazily (from the end when the
+    /// guardian schedules again, all of them on removal): a plain list is much cheaper
+    /// than an indexed set on the guardian's urgent path.
+    mapping(address guardian => address[]) private _pendingOf;
+    /// Guardians that have used their one schedule of a release.
+    mapping(uint64 releaseId => mapping(address guardian => bool)) private _scheduled;
 
     modifier onlyApprover() {
         if (msg.sender != approver) revert NotApprover(msg.sender);
@@ -96,24 +134,44 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     // ------------------------------------------------------------- adoption
 
     /// @notice Registers `proxy` after its ProxyAdmin's ownership was transferred to the switch.
-    /// @dev A v5 proxy has no implementation getter, and storage of other contracts
-    /// cannot be read on chain, so the stated implementation is not trusted: for a v5
-    /// ProxyAdmin the switch upgrades the proxy to `currentImplementation` with empty
-    /// data, which makes the tracked implementation true by construction, and shows
-    /// that `proxyAdmin` can upgrade `proxy` (a non-admin's upgrade call falls through
-    /// to the implementation, which normally has no `upgradeToAndCall`). When the
-    /// statement was right this changes nothing; when it was wrong, the stated
-    /// implementation is what the proxy runs afterwards, so the approver signs exactly
-    /// that (`bg:adopt` reads it, and the admin, from the ERC-1967 slots). For a v4
-    /// ProxyAdmin the proxy answers its admin and implementation to the ProxyAdmin, so
-    /// both are checked instead and nothing is upgraded.
+    /// @dev The ProxyAdmin must be proven to be the proxy's admin, in a way a permissive
+    /// fallback in the proxy's implementation cannot fake (a non-admin's call to a
+    /// transparent proxy falls through to the implementation, which may accept anything).
+    ///
+    /// v5: the proxy's admin is an immutable in the proxy's own code, copied once to
+    /// the ERC-1967 admin slot by its constructor; storage of another contract cannot
+    /// be read on chain, so the switch reads it from inside the proxy. It asks
+    /// `proxyAdmin` to upgrade `proxy` to the switch itself with a call of
+    /// `adoptionProbe`, which, run by delegatecall in the proxy, reverts with the
+    /// proxy's address and its admin and implementation slots; the revert undoes the
+    /// probe upgrade. The switch accepts only exactly
+    /// `AdoptionProbe(proxy, proxyAdmin, switch)`:
+    /// - the implementation slot holding the switch shows that the proxy really ran
+    ///   an upgrade to the switch; a transparent proxy does that only on its admin
+    ///   branch (the switch has no `proxiableUUID`, so a UUPS `upgradeToAndCall` in the
+    ///   implementation refuses it);
+    /// - the admin slot names `proxyAdmin`;
+    /// - a permissive fallback returns success, and success is refused.
+    /// Only code written to forge the report (writing both slots, then running the
+    /// probe, or a fake ProxyAdmin reverting with it) could pass; `bg:adopt` reads both
+    /// slots off chain first, and the monitors compare them after.
+    /// Then the switch upgrades the proxy to `currentImplementation_` with no call, so
+    /// the tracked implementation is true by construction: when the statement was
+    /// wrong, the stated implementation is what the proxy runs afterwards, so the
+    /// approver signs exactly that.
+    ///
+    /// v4: the proxy answers its admin and implementation only to its admin, through
+    /// the ProxyAdmin's getters, so both are checked and nothing is upgraded.
+    ///
+    /// The proxy and the implementation must have code that is not an EIP-7702
+    /// delegation.
     function adopt(address proxy, address proxyAdmin, address currentImplementation_)
         external
         nonReentrant
         onlyApprover
     {
-        if (proxy.code.length == 0) revert NotAContract(proxy);
-        if (currentImplementation_.code.length == 0) revert NotAContract(currentImplementation_);
+        _checkLastingCode(proxy);
+        _checkLastingCode(currentImplementation_);
         ProxyState storage s = _proxies[proxy];
         if (s.proxyAdmin != address(0)) revert AlreadyAdopted(proxy, s.proxyAdmin);
         _checkOwnedProxyAdmin(proxyAdmin);
@@ -124,19 +182,37 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         s.adminVersion = version;
         s.implementation = currentImplementation_;
         _proxiesOf[proxyAdmin].push(proxy);
-        emit Adopted(proxy, proxyAdmin, currentImplementation_);
+        emit Adopted(proxy, proxyAdmin, currentImplementation_, version);
 
-        if (version == 5) _upgrade(proxyAdmin, 5, proxy, currentImplementation_, "");
+        if (version == 5) {
+            _proveV5Admin(proxy, proxyAdmin);
+            _upgrade(proxyAdmin, 5, proxy, currentImplementation_, "");
+        }
+    }
+
+    /// @notice Not for direct use: run inside a proxy by `adopt`, it reverts with the
+    /// proxy's ERC-1967 admin and implementation slots (see `adopt`).
+    /// @dev Called on the switch itself it reports the switch's own (empty) slots and
+    /// changes nothing.
+    function adoptionProbe() external view {
+        bytes32 adminSlot;
+        bytes32 implementationSlot;
+        assembly ("memory-safe") {
+            adminSlot := sload(ADMIN_SLOT)
+            implementationSlot := sload(IMPLEMENTATION_SLOT)
+        }
+        revert AdoptionProbe(address(this), adminSlot, implementationSlot);
     }
 
     // -------------------------------------------------------------- promote
 
     /// @notice Switches `proxy` from blue to green in one transaction and opens the rollback window.
     /// @param proxy An adopted proxy whose previous release is closed (none, rolled back or finalized).
-    /// @param green The new implementation.
+    /// @param green The new implementation; code that is not an EIP-7702 delegation.
     /// @param greenCodehash Green's EXTCODEHASH: exactly the staged and audited bytecode.
     /// @param expectedBlue The implementation the approver saw; must be the tracked one, so no other upgrade can race.
-    /// @param initData Called on green through the proxy (upgradeAndCall); empty for none.
+    /// It must still have code that is not a delegation, or a rollback could not land on it.
+    /// @param initData Called on green through the proxy (upgradeAndCall); empty for none. Its hash is logged.
     /// @param evidenceHash Canonical hash of the evidence promoted on; not zero.
     function promote(
         address proxy,
@@ -146,21 +222,28 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         bytes calldata initData,
         bytes32 evidenceHash
     ) external nonReentrant onlyApprover {
+        uint64 releaseId = ++releaseCount;
         ProxyState storage s = _proxies[proxy];
-        _checkAndRecordPromotion(s, proxy, green, greenCodehash, expectedBlue, evidenceHash);
+        _checkAndRecordPromotion(
+            s, releaseId, Promotion(proxy, green, greenCodehash, expectedBlue, initData, evidenceHash)
+        );
         _upgrade(s.proxyAdmin, s.adminVersion, proxy, green, initData);
     }
 
-    /// @notice Promotes several proxies together: all switch, or none does.
+    /// @notice Promotes several proxies together as one release: all switch, or none does.
     /// @dev All checks and records come first, then the upgrades in the given order, so
     /// one green's `initData` may rely on the greens before it already being live. A
-    /// proxy listed twice fails its second check (its release is then open).
+    /// proxy listed twice fails its second check (its release is then open). From then
+    /// on the proxies are one release: a rollback, veto or finalize of any of them acts
+    /// on all of them (rollbacks run in reverse order).
     function promoteBatch(Promotion[] calldata promotions) external nonReentrant onlyApprover {
         uint256 n = promotions.length;
         if (n == 0) revert EmptyBatch();
+        uint64 releaseId = ++releaseCount;
         for (uint256 i = 0; i < n; ++i) {
             Promotion calldata p = promotions[i];
-            _checkAndRecordPromotion(_proxies[p.proxy], p.proxy, p.green, p.greenCodehash, p.expectedBlue, p.evidenceHash);
+            _checkAndRecordPromotion(_proxies[p.proxy], releaseId, p);
+            if (n > 1) _coupled[releaseId].push(p.proxy);
         }
         for (uint256 i = 0; i < n; ++i) {
             Promotion calldata p = promotions[i];
@@ -171,38 +254,58 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
 
     // ------------------------------------------------------------- rollback
 
-    /// @notice Starts a rollback to blue, executable by anyone after the delay. Guardian or approver, inside the window.
+    /// @notice Starts a rollback of the release of `proxy` to blue, executable by anyone
+    /// after the delay. Guardian or approver, inside the window.
+    /// @dev A guardian may do this once per release, so repeated scheduling cannot hold
+    /// a release away from `finalize` for ever; the approver is not limited (it can
+    /// finalize or roll back itself).
     function scheduleRollback(address proxy) external nonReentrant {
-        if (msg.sender != approver && !_guardians.contains(msg.sender)) revert NotGuardianOrApprover(msg.sender);
+        bool byApprover = msg.sender == approver;
+        if (!byApprover && !_guardians.contains(msg.sender)) revert NotGuardianOrApprover(msg.sender);
         ProxyState storage s = _adopted(proxy);
         if (s.status != Status.Live) revert ReleaseNotLive(proxy, s.status);
         if (block.timestamp >= s.windowEnd) revert RollbackWindowClosed(proxy, s.windowEnd);
+        uint64 releaseId = s.releaseId;
+        if (!byApprover) {
+            if (_scheduled[releaseId][msg.sender]) revert AlreadyScheduledInRelease(proxy, msg.sender, releaseId);
+            _scheduled[releaseId][msg.sender] = true;
+            address[] storage pending = _pendingOf[msg.sender];
+            while (pending.length > 0 && !_isPendingBy(pending[pending.length - 1], msg.sender)) pending.pop();
+            pending.push(proxy);
+        }
 
         uint64 readyAt = uint64(block.timestamp) + rollbackDelay;
-        s.rollbackReadyAt = readyAt;
-        s.status = Status.RollbackScheduled;
-        emit RollbackScheduled(proxy, msg.sender, readyAt);
+        address[] memory members = _members(proxy, releaseId);
+        for (uint256 i = 0; i < members.length; ++i) {
+            ProxyState storage m = _proxies[members[i]];
+            m.rollbackReadyAt = readyAt;
+            m.rollbackScheduledBy = msg.sender;
+            m.status = Status.RollbackScheduled;
+            emit RollbackScheduled(members[i], msg.sender, readyAt);
+        }
     }
 
-    /// @notice Vetoes a scheduled rollback while its delay runs. Approver only.
-    function cancelRollback(address proxy) external nonReentrant onlyApprover {
+    /// @notice Drops a scheduled rollback; the release is live again. A canceller or the
+    /// approver while the delay runs (the veto); the approver also after it, so a
+    /// rollback that cannot run (blue lost its code) never leaves the proxy stuck.
+    function cancelRollback(address proxy) external nonReentrant {
+        bool byApprover = msg.sender == approver;
+        if (!byApprover && !_cancellers.contains(msg.sender)) revert NotCancellerOrApprover(msg.sender);
         ProxyState storage s = _adopted(proxy);
         if (s.status != Status.RollbackScheduled) revert NoRollbackScheduled(proxy, s.status);
-        if (block.timestamp >= s.rollbackReadyAt) revert RollbackAlreadyReady(proxy, s.rollbackReadyAt);
-
-        s.rollbackReadyAt = 0;
-        s.status = Status.Live;
-        emit RollbackCancelled(proxy, msg.sender);
+        if (!byApprover && block.timestamp >= s.rollbackReadyAt) revert RollbackAlreadyReady(proxy, s.rollbackReadyAt);
+        _cancelScheduled(proxy, s.releaseId);
     }
 
     /// @notice Executes a scheduled rollback once ready: back to exactly the recorded blue. Anyone.
-    /// @dev The status implies the proxy still runs that green: only the switch upgrades it,
-    /// and any other upgrade through the switch needs the release closed first.
+    /// @dev The status implies the proxy still runs that green as far as the switch can
+    /// tell: only the switch upgrades it, and any other upgrade through the switch needs
+    /// the release closed first. On v4 the result is read back and must be blue.
     function executeRollback(address proxy) external nonReentrant {
         ProxyState storage s = _adopted(proxy);
         if (s.status != Status.RollbackScheduled) revert NoRollbackScheduled(proxy, s.status);
         if (block.timestamp < s.rollbackReadyAt) revert RollbackNotReady(proxy, s.rollbackReadyAt);
-        _rollBack(s, proxy, false);
+        _rollBack(proxy, s.releaseId, false);
     }
 
     /// @notice Rolls back to blue at once, skipping the delay. Approver only, inside the window.
@@ -210,32 +313,43 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         ProxyState storage s = _adopted(proxy);
         if (s.status != Status.Live && s.status != Status.RollbackScheduled) revert ReleaseNotLive(proxy, s.status);
         if (block.timestamp >= s.windowEnd) revert RollbackWindowClosed(proxy, s.windowEnd);
-        _rollBack(s, proxy, true);
+        _rollBack(proxy, s.releaseId, true);
     }
 
-    /// @notice Closes the rollback path: green stays. Anyone after the window, the approver at any time.
-    /// @dev Refused while a rollback is scheduled: it must be executed or vetoed first.
+    /// @notice Closes the rollback path of the release of `proxy`: green stays. Anyone
+    /// after the window, the approver at any time.
+    /// @dev Refused while a rollback is scheduled: it must be executed or cancelled first.
     function finalize(address proxy) external nonReentrant {
         ProxyState storage s = _adopted(proxy);
         if (s.status != Status.Live) revert ReleaseNotLive(proxy, s.status);
         if (msg.sender != approver && block.timestamp < s.windowEnd) revert WindowStillOpen(proxy, s.windowEnd);
 
-        s.status = Status.Finalized;
-        emit Finalized(proxy, s.green, msg.sender);
+        address[] memory members = _members(proxy, s.releaseId);
+        for (uint256 i = 0; i < members.length; ++i) {
+            ProxyState storage m = _proxies[members[i]];
+            m.status = Status.Finalized;
+            emit Finalized(members[i], m.green, msg.sender);
+        }
     }
 
     // -------------------------------------------------------------- release
 
     /// @notice Hands ownership of `proxyAdmin` to `newOwner` and forgets its proxies. Approver only.
     /// @dev Works for any ProxyAdmin the switch owns, adopted or not, at any time: the
-    /// approver can always leave. Releasing during an open window drops its rollback path.
+    /// approver can always leave. Releasing during an open window drops its rollback
+    /// path; a scheduled rollback of a released proxy is cancelled first, for its whole
+    /// release, and each forgotten proxy is logged.
     function release(address proxyAdmin, address newOwner) external nonReentrant onlyApprover {
         if (newOwner == address(0) || newOwner == address(this)) revert InvalidNewOwner(newOwner);
         _checkOwnedProxyAdmin(proxyAdmin);
 
         address[] storage proxies = _proxiesOf[proxyAdmin];
         for (uint256 i = 0; i < proxies.length; ++i) {
-            delete _proxies[proxies[i]];
+            address proxy = proxies[i];
+            ProxyState storage s = _proxies[proxy];
+            if (s.status == Status.RollbackScheduled) _cancelScheduled(proxy, s.releaseId);
+            emit ProxyReleased(proxy, proxyAdmin, newOwner, s.status);
+            delete _proxies[proxy];
         }
         delete _proxiesOf[proxyAdmin];
         emit Released(proxyAdmin, newOwner);
@@ -265,10 +379,34 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         _addGuardian(guardian);
     }
 
-    /// @notice Removes a guardian. Approver only.
+    /// @notice Removes a guardian and cancels every rollback it has scheduled. Approver only.
+    /// @dev A guardian is removed because its key is lost or distrusted, so what it
+    /// scheduled must not run either.
     function removeGuardian(address guardian) external nonReentrant onlyApprover {
         if (!_guardians.remove(guardian)) revert NotAGuardian(guardian);
         emit GuardianRemoved(guardian);
+        address[] memory pending = _pendingOf[guardian];
+        delete _pendingOf[guardian];
+        for (uint256 i = 0; i < pending.length; ++i) {
+            if (_isPendingBy(pending[i], guardian)) _cancelScheduled(pending[i], _proxies[pending[i]].releaseId);
+        }
+    }
+
+    /// @notice Adds a canceller, who may veto scheduled rollbacks during their delay.
+    /// Approver only.
+    /// @dev The veto is a role of its own because the approver may be too slow for the
+    /// delay (a timelock, a governor, a large Safe). A canceller can only keep green
+    /// running: it cannot promote, roll back or finalize.
+    function addCanceller(address canceller) external nonReentrant onlyApprover {
+        if (canceller == address(0)) revert ZeroAddress();
+        if (!_cancellers.add(canceller)) revert CancellerAlreadyAdded(canceller);
+        emit CancellerAdded(canceller);
+    }
+
+    /// @notice Removes a canceller. Approver only.
+    function removeCanceller(address canceller) external nonReentrant onlyApprover {
+        if (!_cancellers.remove(canceller)) revert NotACanceller(canceller);
+        emit CancellerRemoved(canceller);
     }
 
     // ---------------------------------------------------------------- views
@@ -281,6 +419,21 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     /// @notice All guardians, in no guaranteed order.
     function guardians() external view returns (address[] memory) {
         return _guardians.values();
+    }
+
+    /// @notice True when `account` may veto scheduled rollbacks during their delay.
+    function isCanceller(address account) external view returns (bool) {
+        return _cancellers.contains(account);
+    }
+
+    /// @notice All cancellers, in no guaranteed order.
+    function cancellers() external view returns (address[] memory) {
+        return _cancellers.values();
+    }
+
+    /// @notice True when `guardian` has used its one schedule of release `releaseId`.
+    function hasScheduled(uint64 releaseId, address guardian) external view returns (bool) {
+        return _scheduled[releaseId][guardian];
     }
 
     /// @notice True when the switch manages `proxy`.
@@ -308,7 +461,16 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         return _proxiesOf[proxyAdmin];
     }
 
-    /// @notice True when `executeRollback(proxy)` would succeed now.
+    /// @notice The proxies of the latest release of `proxy` that the switch still
+    /// manages, in promote order: just `proxy` for a single promote, every proxy of
+    /// the batch for a `promoteBatch`; empty before any release.
+    function releaseProxies(address proxy) external view returns (address[] memory) {
+        ProxyState storage s = _proxies[proxy];
+        if (s.releaseId == 0) return new address[](0);
+        return _members(proxy, s.releaseId);
+    }
+
+    /// @notice True when `executeRollback(proxy)` would pass the switch's own checks now.
     function canExecuteRollback(address proxy) external view returns (bool) {
         ProxyState storage s = _proxies[proxy];
         return s.status == Status.RollbackScheduled && block.timestamp >= s.rollbackReadyAt;
@@ -327,57 +489,186 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         if (s.proxyAdmin == address(0)) revert NotAdopted(proxy);
     }
 
+    /// The still-managed proxies of release `releaseId`, which `proxy` belongs to. A
+    /// released proxy's record is deleted, so its release id no longer matches.
+    function _members(address proxy, uint64 releaseId) private view returns (address[] memory members) {
+        address[] storage coupled = _coupled[releaseId];
+        uint256 n = coupled.length;
+        if (n == 0) {
+            members = new address[](1);
+            members[0] = proxy;
+            return members;
+        }
+        members = new address[](n);
+        uint256 kept = 0;
+        for (uint256 i = 0; i < n; ++i) {
+            address member = coupled[i];
+            if (_proxies[member].releaseId == releaseId) members[kept++] = member;
+        }
+        assembly ("memory-safe") {
+            mstore(members, kept)
+        }
+    }
+
     /// Checks and effects of one promotion; the upgrade itself is the caller's interaction.
-    function _checkAndRecordPromotion(
-        ProxyState storage s,
-        address proxy,
-        address green,
-        bytes32 greenCodehash,
-        address expectedBlue,
-        bytes32 evidenceHash
-    ) private {
+    function _checkAndRecordPromotion(ProxyState storage s, uint64 releaseId, Promotion memory p) private {
+        address proxy = p.proxy;
         if (s.proxyAdmin == address(0)) revert NotAdopted(proxy);
         if (s.status == Status.Live || s.status == Status.RollbackScheduled) revert ReleaseStillOpen(proxy, s.status);
         address blue = s.implementation;
-        if (expectedBlue != blue) revert UnexpectedBlue(proxy, expectedBlue, blue);
-        if (green == blue) revert GreenIsBlue(proxy, green);
-        bytes32 actualCodehash = green.codehash;
+        if (p.expectedBlue != blue) revert UnexpectedBlue(proxy, p.expectedBlue, blue);
+        if (p.green == blue) revert GreenIsBlue(proxy, p.green);
+        bytes32 actualCodehash = p.green.codehash;
         // A pinned hash of "no account" or "no code" would let a codeless green through.
-        if (actualCodehash == bytes32(0) || actualCodehash == EMPTY_CODEHASH) revert NotAContract(green);
-        if (actualCodehash != greenCodehash) revert CodehashMismatch(green, greenCodehash, actualCodehash);
-        if (evidenceHash == bytes32(0)) revert EmptyEvidenceHash(proxy);
+        if (actualCodehash == bytes32(0) || actualCodehash == EMPTY_CODEHASH) revert NotAContract(p.green);
+        if (actualCodehash != p.greenCodehash) revert CodehashMismatch(p.green, p.greenCodehash, actualCodehash);
+        // The pin holds a delegation's hash too, but not what its key holder delegates to next.
+        if (_isDelegation(p.green)) revert DelegatedCode(p.green);
+        _checkLastingCode(blue);
+        // A v4 proxy can say what it runs: a green that wrote its slots must not pass as blue.
+        if (s.adminVersion == 4) _verifyLegacy(proxy, s.proxyAdmin, blue);
+        if (p.evidenceHash == bytes32(0)) revert EmptyEvidenceHash(proxy);
 
         uint64 now_ = uint64(block.timestamp);
         uint64 windowEnd = now_ + rollbackWindow;
         s.promotedAt = now_;
         s.status = Status.Live;
-        s.implementation = green;
+        s.implementation = p.green;
         s.windowEnd = windowEnd;
         s.blue = blue;
         s.rollbackReadyAt = 0;
-        s.green = green;
-        s.greenCodehash = greenCodehash;
-        s.evidenceHash = evidenceHash;
-        emit Promoted(proxy, blue, green, greenCodehash, evidenceHash, now_, windowEnd);
+        s.green = p.green;
+        s.releaseId = releaseId;
+        s.greenCodehash = p.greenCodehash;
+        s.evidenceHash = p.evidenceHash;
+        emit Promoted(
+            proxy, blue, p.green, p.greenCodehash, p.evidenceHash, now_, windowEnd, keccak256(p.initData), releaseId
+        );
     }
 
-    function _rollBack(ProxyState storage s, address proxy, bool immediate) private {
-        address blue = s.blue;
-        address green = s.implementation;
-        s.implementation = blue;
-        s.status = Status.RolledBack;
-        emit RolledBack(proxy, green, blue, msg.sender, immediate);
-        _upgrade(s.proxyAdmin, s.adminVersion, proxy, blue, "");
+    /// True while the rollback of the release of `proxy` that `guardian` scheduled is pending.
+    function _isPendingBy(address proxy, address guardian) private view returns (bool) {
+        ProxyState storage s = _proxies[proxy];
+        return s.status == Status.RollbackScheduled && s.rollbackScheduledBy == guardian;
+    }
+
+    /// Cancels the scheduled rollback of the release of `proxy`, for all its proxies.
+    function _cancelScheduled(address proxy, uint64 releaseId) private {
+        address[] memory members = _members(proxy, releaseId);
+        for (uint256 i = 0; i < members.length; ++i) {
+            ProxyState storage m = _proxies[members[i]];
+            m.rollbackReadyAt = 0;
+            m.rollbackScheduledBy = address(0);
+            m.status = Status.Live;
+            emit RollbackCancelled(members[i], msg.sender);
+        }
+    }
+
+    /// Rolls the whole release of `proxy` back to its blues: records first, then the
+    /// upgrades, last promoted first.
+    function _rollBack(address proxy, uint64 releaseId, bool immediate) private {
+        address[] memory members = _members(proxy, releaseId);
+        for (uint256 i = 0; i < members.length; ++i) {
+            ProxyState storage m = _proxies[members[i]];
+            address green = m.implementation;
+            m.implementation = m.blue;
+            m.status = Status.RolledBack;
+            m.rollbackScheduledBy = address(0);
+            emit RolledBack(members[i], green, m.blue, msg.sender, immediate);
+        }
+        for (uint256 i = members.length; i > 0; --i) {
+            ProxyState storage m = _proxies[members[i - 1]];
+            _upgrade(m.proxyAdmin, m.adminVersion, members[i - 1], m.blue, "");
+        }
     }
 
     function _upgrade(address proxyAdmin, uint8 version, address proxy, address implementation, bytes memory data)
         private
     {
-        if (version == 4 && data.length == 0) {
-            IUpgradeProxyAdmin(proxyAdmin).upgrade(proxy, implementation);
+        if (version == 4) {
+            if (data.length == 0) {
+                IUpgradeProxyAdmin(proxyAdmin).upgrade(proxy, implementation);
+            } else {
+                IUpgradeProxyAdmin(proxyAdmin).upgradeAndCall(proxy, implementation, data);
+            }
+            _verifyLegacy(proxy, proxyAdmin, implementation);
         } else {
             IUpgradeProxyAdmin(proxyAdmin).upgradeAndCall(proxy, implementation, data);
         }
+    }
+
+    /// A v4 upgrade whose call fell through to the implementation (because green moved
+    /// the admin slot, say) returns normally; reading the proxy back catches it.
+    function _verifyLegacy(address proxy, address proxyAdmin, address expected) private view {
+        (bool adminKnown, address admin) = _askProxyAdmin(proxyAdmin, IUpgradeProxyAdmin.getProxyAdmin.selector, proxy);
+        (bool implementationKnown, address actual) =
+            _askProxyAdmin(proxyAdmin, IUpgradeProxyAdmin.getProxyImplementation.selector, proxy);
+        if (!adminKnown || admin != proxyAdmin || !implementationKnown || actual != expected) {
+            revert ProxyNotAsRecorded(proxy, expected, actual, admin);
+        }
+    }
+
+    /// One address from a v4 ProxyAdmin getter; false when it fails or answers anything
+    /// but one clean address word (an implementation's fallback may answer instead).
+    function _askProxyAdmin(address proxyAdmin, bytes4 selector, address proxy)
+        private
+        view
+        returns (bool ok, address answer)
+    {
+        bytes memory ret;
+        (ok, ret) = proxyAdmin.staticcall(abi.encodeWithSelector(selector, proxy));
+        if (!ok || ret.length != 32) return (false, address(0));
+        uint256 word = abi.decode(ret, (uint256));
+        if (word >> 160 != 0) return (false, address(0));
+        return (true, address(uint160(word)));
+    }
+
+    /// See `adopt` for why this proves `proxyAdmin` is the admin of `proxy`.
+    function _proveV5Admin(address proxy, address proxyAdmin) private {
+        (bool ok, bytes memory ret) = proxyAdmin.call(
+            abi.encodeCall(
+                IUpgradeProxyAdmin.upgradeAndCall, (proxy, address(this), abi.encodeCall(this.adoptionProbe, ()))
+            )
+        );
+        bytes memory expected = abi.encodeWithSelector(
+            AdoptionProbe.selector, proxy, bytes32(uint256(uint160(proxyAdmin))), bytes32(uint256(uint160(address(this))))
+        );
+        if (ok || keccak256(ret) != keccak256(expected)) revert ProxyAdminMismatch(proxy, proxyAdmin, _probedAdmin(proxy, ret));
+    }
+
+    /// The admin an honest probe of `proxy` reported, for the error; zero when the
+    /// answer was not a probe report from inside `proxy` after an upgrade to the switch.
+    function _probedAdmin(address proxy, bytes memory ret) private view returns (address) {
+        if (ret.length != 100 || bytes4(ret) != AdoptionProbe.selector) return address(0);
+        bytes32 reportedProxy;
+        bytes32 adminSlot;
+        bytes32 implementationSlot;
+        assembly ("memory-safe") {
+            reportedProxy := mload(add(ret, 36))
+            adminSlot := mload(add(ret, 68))
+            implementationSlot := mload(add(ret, 100))
+        }
+        if (reportedProxy != bytes32(uint256(uint160(proxy)))) return address(0);
+        if (implementationSlot != bytes32(uint256(uint160(address(this))))) return address(0);
+        return address(uint160(uint256(adminSlot)));
+    }
+
+    /// Code that stays what it is: present, and not an EIP-7702 delegation.
+    function _checkLastingCode(address account) private view {
+        if (account.code.length == 0) revert NotAContract(account);
+        if (_isDelegation(account)) revert DelegatedCode(account);
+    }
+
+    /// True for an EIP-7702 delegated account, whose code reads as 0xef0100 ++ address.
+    function _isDelegation(address account) private view returns (bool) {
+        if (account.code.length != DELEGATION_LENGTH) return false;
+        bytes32 head;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            extcodecopy(account, p, 0, 3)
+            head := and(mload(p), shl(232, 0xffffff))
+        }
+        return bytes3(head) == DELEGATION_PREFIX;
     }
 
     function _checkOwnedProxyAdmin(address proxyAdmin) private view {
@@ -400,14 +691,10 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
 
     /// A v4 proxy tells its admin the admin and implementation, so they are checked, not assumed.
     function _checkLegacyProxy(address proxy, address proxyAdmin, address stated) private view {
-        address actualAdmin;
-        try IUpgradeProxyAdmin(proxyAdmin).getProxyAdmin(proxy) returns (address a) {
-            actualAdmin = a;
-        } catch {
-            revert ProxyAdminMismatch(proxy, proxyAdmin, address(0));
-        }
-        if (actualAdmin != proxyAdmin) revert ProxyAdminMismatch(proxy, proxyAdmin, actualAdmin);
-        address actual = IUpgradeProxyAdmin(proxyAdmin).getProxyImplementation(proxy);
+        (bool adminKnown, address actualAdmin) =
+            _askProxyAdmin(proxyAdmin, IUpgradeProxyAdmin.getProxyAdmin.selector, proxy);
+        if (!adminKnown || actualAdmin != proxyAdmin) revert ProxyAdminMismatch(proxy, proxyAdmin, actualAdmin);
+        (, address actual) = _askProxyAdmin(proxyAdmin, IUpgradeProxyAdmin.getProxyImplementation.selector, proxy);
         if (actual != stated) revert ImplementationMismatch(proxy, stated, actual);
     }
 }

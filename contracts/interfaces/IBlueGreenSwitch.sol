@@ -40,10 +40,15 @@ interface IBlueGreenSwitch {
         uint64 rollbackReadyAt;
         /// Green: the implementation installed by the latest promote.
         address green;
+        /// Id of the latest release (see `releaseCount`); proxies promoted by one
+        /// `promoteBatch` share it and are rolled back and finalized together.
+        uint64 releaseId;
         /// EXTCODEHASH of green, as checked at promote.
         bytes32 greenCodehash;
         /// Hash of the evidence (gates, reports) the approver promoted on.
         bytes32 evidenceHash;
+        /// Who scheduled the pending rollback (zero when none is scheduled).
+        address rollbackScheduledBy;
     }
 
     /// @notice One proxy's part of a batch promote; same meaning as `promote`'s arguments.
@@ -61,8 +66,12 @@ interface IBlueGreenSwitch {
     /// @notice The switch was deployed with these fixed timings.
     event Configured(uint64 rollbackDelay, uint64 rollbackWindow);
     /// @notice `proxy` is now upgraded only through the switch; it runs `implementation`.
-    event Adopted(address indexed proxy, address indexed proxyAdmin, address implementation);
+    /// `adminVersion` is the OpenZeppelin major version of its ProxyAdmin (4 or 5).
+    event Adopted(address indexed proxy, address indexed proxyAdmin, address implementation, uint8 adminVersion);
     /// @notice `proxy` switched from blue to green; the rollback window runs until `windowEnd`.
+    /// `initDataHash` is keccak256 of the call run on green (keccak256("") for none), so a
+    /// signer can prove which initializer ran. Proxies of one `promoteBatch` share
+    /// `releaseId`, and move back or become final together.
     event Promoted(
         address indexed proxy,
         address indexed blue,
@@ -70,11 +79,14 @@ interface IBlueGreenSwitch {
         bytes32 greenCodehash,
         bytes32 evidenceHash,
         uint64 promotedAt,
-        uint64 windowEnd
+        uint64 windowEnd,
+        bytes32 initDataHash,
+        uint64 releaseId
     );
     /// @notice A rollback of `proxy` to blue becomes executable at `readyAt`.
     event RollbackScheduled(address indexed proxy, address indexed by, uint64 readyAt);
-    /// @notice The approver vetoed the scheduled rollback of `proxy`.
+    /// @notice The scheduled rollback of `proxy` was dropped: vetoed by a canceller or the
+    /// approver, or dropped because its guardian was removed or its ProxyAdmin released.
     event RollbackCancelled(address indexed proxy, address indexed by);
     /// @notice `proxy` went back from green (`from`) to blue (`to`); `immediate` when the approver skipped the delay.
     event RolledBack(address indexed proxy, address indexed from, address indexed to, address by, bool immediate);
@@ -82,12 +94,17 @@ interface IBlueGreenSwitch {
     event Finalized(address indexed proxy, address indexed green, address by);
     /// @notice Ownership of `proxyAdmin` was handed to `newOwner`; its proxies are no longer tracked.
     event Released(address indexed proxyAdmin, address indexed newOwner);
+    /// @notice `proxy` is no longer tracked because its ProxyAdmin was released;
+    /// `status` is where its latest release stood (a scheduled rollback is cancelled first).
+    event ProxyReleased(address indexed proxy, address indexed proxyAdmin, address indexed newOwner, Status status);
     /// @notice The approver proposed `proposed` as its successor (zero: proposal withdrawn).
     event ApproverProposed(address indexed current, address indexed proposed);
     /// @notice The approver changed (from zero at deployment).
     event ApproverChanged(address indexed previous, address indexed current);
     event GuardianAdded(address indexed guardian);
     event GuardianRemoved(address indexed guardian);
+    event CancellerAdded(address indexed canceller);
+    event CancellerRemoved(address indexed canceller);
 
     // ---------------------------------------------------------------- errors
 
@@ -121,6 +138,20 @@ interface IBlueGreenSwitch {
     error RollbackAlreadyReady(address proxy, uint64 readyAt);
     error WindowStillOpen(address proxy, uint64 windowEnd);
     error InvalidNewOwner(address newOwner);
+    error NotCancellerOrApprover(address caller);
+    error CancellerAlreadyAdded(address canceller);
+    error NotACanceller(address account);
+    /// The account's code is an EIP-7702 delegation (0xef0100 ++ address): whoever holds
+    /// its key can change what it runs, so it can be neither green nor blue.
+    error DelegatedCode(address account);
+    /// The v4 ProxyAdmin's getters do not show the proxy running `expected` under that
+    /// ProxyAdmin, before a promote or after an upgrade or rollback (zero where a getter
+    /// gave no answer): something other than the switch moved its slots.
+    error ProxyNotAsRecorded(address proxy, address expected, address actualImplementation, address actualAdmin);
+    /// A guardian may schedule one rollback per release; the approver is not limited.
+    error AlreadyScheduledInRelease(address proxy, address guardian, uint64 releaseId);
+    /// Revert data of `adoptionProbe`: the ERC-1967 slots as the proxy itself sees them.
+    error AdoptionProbe(address proxy, bytes32 adminSlot, bytes32 implementationSlot);
 
     // ------------------------------------------------------------- functions
 
@@ -157,6 +188,12 @@ interface IBlueGreenSwitch {
 
     function removeGuardian(address guardian) external;
 
+    function addCanceller(address canceller) external;
+
+    function removeCanceller(address canceller) external;
+
+    function adoptionProbe() external view;
+
     // ----------------------------------------------------------------- views
 
     function approver() external view returns (address);
@@ -182,4 +219,14 @@ interface IBlueGreenSwitch {
     function proxiesOf(address proxyAdmin) external view returns (address[] memory);
 
     function canExecuteRollback(address proxy) external view returns (bool);
+
+    function isCanceller(address account) external view returns (bool);
+
+    function cancellers() external view returns (address[] memory);
+
+    function releaseCount() external view returns (uint64);
+
+    function releaseProxies(address proxy) external view returns (address[] memory);
+
+    function hasScheduled(uint64 releaseId, address guardian) external view returns (bool);
 }

@@ -30,6 +30,8 @@ export const APPROVER_FUNCTIONS = [
   "acceptApprover",
   "addGuardian",
   "removeGuardian",
+  "addCanceller",
+  "removeCanceller",
 ] as const;
 export type ApproverFunction = (typeof APPROVER_FUNCTIONS)[number];
 
@@ -90,6 +92,9 @@ export async function switchCallSpec(
   if (functionName === "addGuardian" || functionName === "removeGuardian") {
     facts.push(switchView(sw, "guardians", [], "switch guardians", ["address[]"]));
   }
+  if (functionName === "addCanceller" || functionName === "removeCanceller") {
+    facts.push(switchView(sw, "cancellers", [], "switch cancellers", ["address[]"]));
+  }
   if (functionName === "proposeApprover") {
     facts.push(switchView(sw, "pendingApprover", [], "switch pending approver", ["address"]));
   }
@@ -147,7 +152,11 @@ function defaultTitle(fn: string, a: Record<string, unknown>): string {
     case "addGuardian":
       return `Add guardian ${s(a.guardian)}`;
     case "removeGuardian":
-      return `Remove guardian ${s(a.guardian)}`;
+      return `Remove guardian ${s(a.guardian)} (cancelling the rollbacks it scheduled)`;
+    case "addCanceller":
+      return `Add canceller ${s(a.canceller)} (may veto scheduled rollbacks during their delay)`;
+    case "removeCanceller":
+      return `Remove canceller ${s(a.canceller)}`;
     default:
       return `${fn}(${Object.values(a).map(s).join(", ")})`;
   }

@@ -94,13 +94,39 @@ export async function executeRollback(ctx: ReleaseApprovalContext, releaseId: st
   return { status: "done", record: updated, state: updated.state, txHash: receipt.hash, already: false };
 }
 
-/** The approver vetoes a scheduled rollback during its delay, through a proposal. */
+/**
+ * Vetoes a scheduled rollback: a canceller directly with its own key (during
+ * the delay only), the approver through a proposal (also after the delay,
+ * for a rollback that cannot run).
+ */
 export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: string, options: { executor: Signer }): Promise<WindowOutcome> {
   const { record, chain } = await reconcileWithSwitch(ctx, releaseId);
   if (record.state === "live" && readStep(record, "rollback")?.cancelledTx !== undefined) {
     return { status: "done", record, state: record.state, already: true };
   }
   assertWindowState(record, ["rollback-scheduled"], "cancel a rollback");
+  // A canceller vetoes on its own key: the role exists so the veto needs no slow approval.
+  const who = getAddress(await options.executor.getAddress());
+  const sw = new Contract(ctx.switchAddress, ctx.env.errors, ctx.env.provider);
+  const [isCanceller, approver] = await Promise.all([sw.getFunction("isCanceller")(who) as Promise<boolean>, sw.getFunction("approver")() as Promise<string>]);
+  if (isCanceller && who !== getAddress(approver)) {
+    const now = await latestTimestamp(ctx);
+    if (now >= chain.rollbackReadyAt) {
+      throw new BlueGreenError(
+        `The rollback of release "${record.id}" became executable at ${isoFromUnix(chain.rollbackReadyAt)}: a canceller can no longer veto it. ` +
+          "Only the approver can still cancel it (bg:rollback --cancel with the approver's signer), or anyone can execute it (--execute).",
+      );
+    }
+    const { receipt } = await sendSwitchCall(ctx, options.executor, "cancelRollback", [record.proxy]);
+    const vetoed = await updateRecord(ctx, record.id, (current) =>
+      withStep(transition(current, "live", { actor: who, txHash: receipt.hash, note: "rollback vetoed by a canceller" }), "rollback", {
+        ...(readStep(current, "rollback") ?? {}),
+        cancelledTx: receipt.hash,
+        at: new Date().toISOString(),
+      }),
+    );
+    return { status: "done", record: vetoed, state: vetoed.state, txHash: receipt.hash, already: false };
+  }
   const callId = `${record.id}-cancel-rollback-${chain.rollbackReadyAt}`;
   const readyAt = isoFromUnix(chain.rollbackReadyAt);
   const outcome = await approverStep(ctx, record, "cancelRollback", callId, options.executor, `Veto the rollback of release ${record.id} (proxy ${record.proxy}) scheduled for ${readyAt}`);

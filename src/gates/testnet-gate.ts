@@ -23,8 +23,8 @@ export interface Eip1193Provider {
 
 /** The switch events the gate reads, as fixed by the switch's interface. */
 export const SWITCH_EVENTS = new Interface([
-  "event Adopted(address indexed proxy, address indexed proxyAdmin, address implementation)",
-  "event Promoted(address indexed proxy, address indexed blue, address indexed green, bytes32 greenCodehash, bytes32 evidenceHash, uint64 promotedAt, uint64 windowEnd)",
+  "event Adopted(address indexed proxy, address indexed proxyAdmin, address implementation, uint8 adminVersion)",
+  "event Promoted(address indexed proxy, address indexed blue, address indexed green, bytes32 greenCodehash, bytes32 evidenceHash, uint64 promotedAt, uint64 windowEnd, bytes32 initDataHash, uint64 releaseId)",
   "event RolledBack(address indexed proxy, address indexed from, address indexed to, address by, bool immediate)",
   "event Released(address indexed proxyAdmin, address indexed newOwner)",
 ]);

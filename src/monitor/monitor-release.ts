@@ -23,6 +23,7 @@ import type { Eip1193Provider } from "../stage/eip1193.js";
 import { switchInterface } from "../switch/artifact.js";
 import type { SwitchStatus } from "../switch/read-switch.js";
 import { readSwitchFile } from "../switch/switch-file.js";
+import { compareProxyWithRecord } from "../switch/proxy-drift.js";
 import { readWavesStep } from "../waves/waves-step.js";
 import { type AnalysisPhase, tally } from "./analysis.js";
 import {
@@ -465,6 +466,34 @@ class ReleaseMonitor {
         this.o.log(status === "rolled-back" || status === "rollback-scheduled" ? "warn" : "info", "switch-status", { proxy: state.proxy, from: previous, to: status });
       }
       this.proxyStatus[proxy] = status;
+      if (state.adopted && status !== "none") await this.checkSwitchRecord(state.proxy, state.proxyAdmin, state.implementation);
+    }
+  }
+
+  /**
+   * The proxy's ERC-1967 slots must say what the switch records: a v5 proxy
+   * cannot be checked on chain, so a green that wrote its slots, or code that
+   * vanished, shows only here. A mismatch is critical and fails every open
+   * analysis of the proxy, so the usual alert and auto-rollback follow.
+   */
+  private async checkSwitchRecord(proxy: string, proxyAdmin: string, implementation: string): Promise<void> {
+    const rpc: Eip1193Provider = { request: ({ method, params }) => this.rpc.request(method, (params as unknown[] | undefined) ?? []) };
+    const { findings } = await compareProxyWithRecord(rpc, { proxy, proxyAdmin, implementation });
+    if (findings.length === 0) return;
+    const reason = findings.map((f) => f.message).join(" ");
+    for (const f of findings) {
+      const key = `switch-record:${proxy}:${f.kind}:${f.onChain}`;
+      if (this.cp.alerted.includes(key)) continue;
+      this.cp.alerted.push(key);
+      this.o.log("alert", "switch-record-mismatch", { proxy, severity: f.severity, kind: f.kind, recorded: f.recorded, onChain: f.onChain, message: f.message });
+    }
+    for (const run of Object.values(this.cp.runs)) {
+      if (!run.proxies.includes(proxy.toLowerCase()) || run.phase === "Failed" || run.phase === "Error") continue;
+      const from = run.phase;
+      run.phase = "Failed";
+      run.cause = { metric: "switch-record", reason };
+      if (this.cp.tip !== undefined) run.completedAt = { block: this.cp.tip.n, time: this.cp.tip.t };
+      this.logRunEvent({ kind: "run-phase", subject: run.subject, from, to: "Failed", cause: run.cause });
     }
   }
 

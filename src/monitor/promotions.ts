@@ -18,6 +18,8 @@ export interface ProxyOnSwitch {
   proxy: string;
   adopted: boolean;
   status: SwitchStatus;
+  /** The ProxyAdmin the switch upgrades the proxy through (zero when not adopted). */
+  proxyAdmin: string;
   implementation: string;
   blue: string;
   green: string;
@@ -48,6 +50,7 @@ export async function readProxyOnSwitch(rpc: RpcClient, iface: Interface, switch
     proxy: getAddress(proxy),
     adopted: BigInt(s.proxyAdmin as string) !== 0n,
     status: SWITCH_STATUSES[Number(s.status)] ?? "none",
+    proxyAdmin: getAddress(s.proxyAdmin as string),
     implementation: getAddress(s.implementation as string),
     blue: getAddress(s.blue as string),
     green: getAddress(s.green as string),

@@ -8,10 +8,12 @@ import type { Eip1193Provider } from "../stage/eip1193.js";
 import type { ReleaseRecord, ReleaseState } from "./record.js";
 
 export interface Drift {
-  field: "implementation" | "admin" | "blue.codehash" | "green.codehash";
+  field: "implementation" | "admin" | "blue.codehash" | "green.codehash" | "switch-record";
   recorded: string;
   onChain: string;
   message: string;
+  /** Set when the proxy no longer follows the switch's own record: its rollback path is in doubt. */
+  severity?: "critical";
 }
 
 export interface ChainView {

@@ -13,6 +13,7 @@ import { DEPLOY_JOURNAL } from "../stage/deploy-green.js";
 import { IMPLEMENTATION_SLOT, getChainId, readSlotAddress } from "../stage/read-proxy.js";
 import { readProxyRelease } from "../switch/read-switch.js";
 import { readSwitchFile } from "../switch/switch-file.js";
+import { compareProxyWithRecord } from "../switch/proxy-drift.js";
 import { type WaveChainFacts, type WaveDecision, mayPromoteWave } from "../waves/may-promote-wave.js";
 import { type WavesStep, readWavesStep } from "../waves/waves-step.js";
 import { type WaveStatus, wavesStatus } from "../waves/waves-view.js";
@@ -84,13 +85,17 @@ export async function releaseStatus(
     let drift = findDrift(record, await readChainView(provider, record));
     let waves: ReleaseWaves | undefined;
     const plan = readWavesStep(record);
-    const switchFile = plan !== undefined ? await readSwitchFile(store, chainId) : undefined;
+    const switchFile = await readSwitchFile(store, chainId);
     if (plan !== undefined && switchFile !== undefined) {
       contracts ??= new BrowserProvider(provider);
       const fleet = await readFleet(provider, contracts, switchFile.address, record, plan);
       // In a wave release, each proxy runs blue or green by its own wave: judged per proxy, not by the release's state.
       drift = [...drift.filter((d) => d.field !== "implementation"), ...fleet.drift];
       waves = fleet.waves;
+    }
+    if (switchFile !== undefined) {
+      contracts ??= new BrowserProvider(provider);
+      drift.push(...(await switchRecordDrift(provider, contracts, switchFile.address, plan?.fleet ?? [record.proxy], plan !== undefined)));
     }
     releases.push({
       record,
@@ -100,6 +105,34 @@ export async function releaseStatus(
     });
   }
   return { chainId, releases, interrupted, unreadable };
+}
+
+/**
+ * Compares each adopted proxy's ERC-1967 slots (and the code it runs) with the
+ * switch's own record: a v5 proxy cannot be checked on chain, so this is where
+ * a green that wrote the slots, or code that vanished, shows. Every finding is
+ * critical. A wave release's implementation slots are already judged by
+ * `readFleet`, so only the other findings are added there.
+ */
+async function switchRecordDrift(
+  provider: Eip1193Provider,
+  contracts: Provider & ContractRunner,
+  switchAddress: string,
+  proxies: string[],
+  implementationJudgedElsewhere: boolean,
+): Promise<Drift[]> {
+  if ((await contracts.getCode(switchAddress)) === "0x") return [];
+  const drift: Drift[] = [];
+  for (const proxy of proxies) {
+    const tracked = await readProxyRelease(contracts, switchAddress, proxy);
+    if (!tracked.adopted) continue;
+    const { findings } = await compareProxyWithRecord(provider, { proxy, proxyAdmin: tracked.proxyAdmin, implementation: tracked.implementation });
+    for (const f of findings) {
+      if (implementationJudgedElsewhere && f.kind === "implementation-drift") continue;
+      drift.push({ field: "switch-record", recorded: f.recorded, onChain: f.onChain, message: f.message, severity: "critical" });
+    }
+  }
+  return drift;
 }
 
 /**

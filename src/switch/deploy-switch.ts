@@ -10,6 +10,7 @@ import { ContractFactory, type Provider, type Signer, getAddress, isAddress } fr
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseStore } from "../release/store.js";
 import { loadSwitchArtifact } from "./artifact.js";
+import { checkChainOpcodes } from "./chain-opcodes.js";
 import { SWITCH_BOUNDS } from "./config.js";
 import { decodeSwitchRevert, isSwitchAt, readSwitchSettings } from "./read-switch.js";
 import { explainSwitchRevert } from "./switch-errors.js";
@@ -154,6 +155,7 @@ export async function initSwitch(options: InitSwitchOptions): Promise<InitSwitch
       `The switch recorded at ${recorded.address} has no code on chain ${chainId} (a restarted development node?). Deploying a new one.`,
     );
   }
+  await checkChainOpcodes(provider, networkName);
   log(`Deploying BlueGreenSwitch on network "${networkName}" (chain ${chainId}) from ${await options.signer.getAddress()}...`);
   const deployment = await deploySwitch(options.signer, parameters);
   const file: SwitchFile = {

@@ -14,11 +14,13 @@ const HINTS: Record<string, string> = {
   DelayNotShorterThanWindow: "The rollback delay must be shorter than the rollback window.",
   GuardianAlreadyAdded: "That account is already a guardian.",
   NotAGuardian: "That account is not a guardian.",
-  NotAContract: "The address has no code. Check it, and that you are on the right network.",
+  NotAContract:
+    "The address has no code. Check it, and that you are on the right network. If it is the proxy's blue, which lost its code, release the ProxyAdmin and adopt the proxy again with an implementation that has code.",
   NotAProxyAdmin: "That address does not answer owner(): it is not an OpenZeppelin ProxyAdmin.",
   UnsupportedProxyAdmin: "The ProxyAdmin reports an upgrade interface version the switch does not know (it supports OpenZeppelin v4 and v5).",
   NotProxyAdminOwner: "The switch does not own this ProxyAdmin yet. Its current owner must call transferOwnership(switch) first.",
-  ProxyAdminMismatch: "That ProxyAdmin is not the admin of the proxy. Read the proxy's ERC-1967 admin slot and pass that address.",
+  ProxyAdminMismatch:
+    "That ProxyAdmin is not proven to be the admin of the proxy (args: proxy, stated, admin found; zero when the proxy did not run the switch's probe upgrade). Read the proxy's ERC-1967 admin slot and pass that address.",
   ImplementationMismatch: "The stated implementation is not what the proxy runs. Read the ERC-1967 implementation slot and pass that address.",
   AlreadyAdopted: "The switch already manages this proxy.",
   NotAdopted: "The switch does not manage this proxy. Adopt it first: npx hardhat bg:adopt --proxy <address>.",
@@ -32,9 +34,19 @@ const HINTS: Record<string, string> = {
   NoRollbackScheduled: "No rollback is scheduled for this proxy.",
   RollbackWindowClosed: "The rollback window of this release has ended: it can only be finalized now.",
   RollbackNotReady: "The rollback's delay has not passed yet (arg: time it becomes executable).",
-  RollbackAlreadyReady: "The rollback's delay is over: it can no longer be vetoed, only executed.",
+  RollbackAlreadyReady: "The rollback's delay is over: a canceller can no longer veto it. It can be executed, or the approver can still cancel it.",
   WindowStillOpen: "The rollback window is still open; only the approver can finalize before it ends.",
   InvalidNewOwner: "Pass a real new owner for the ProxyAdmin (not zero, not the switch).",
+  NotCancellerOrApprover: "Only a canceller or the approver may cancel a scheduled rollback. Ask the approver to add the account with addCanceller.",
+  CancellerAlreadyAdded: "That account is already a canceller.",
+  NotACanceller: "That account is not a canceller.",
+  DelegatedCode:
+    "The address is an EIP-7702 delegated account (code 0xef0100 + address): its key holder can change what it runs, so it can be neither green nor blue. Deploy the implementation as a contract and use that address.",
+  ProxyNotAsRecorded:
+    "The v4 proxy does not run what the switch recorded under its ProxyAdmin (args: proxy, expected, actual implementation, actual admin): code other than the switch wrote its ERC-1967 slots. Nothing was changed. Inspect the proxy with bg:status; if it is hijacked, release the ProxyAdmin and repair it by hand.",
+  AlreadyScheduledInRelease:
+    "This guardian already scheduled a rollback of this release once (a guardian gets one per release). Ask another guardian, or the approver, to schedule it.",
+  AdoptionProbe: "This is the adoption probe's report; it is only ever expected inside adopt.",
   ReentrancyGuardReentrantCall: "A call reentered the switch (for example green's initializer); the switch refuses that.",
 };
 

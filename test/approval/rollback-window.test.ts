@@ -75,6 +75,28 @@ describe("bg:rollback and bg:finalize", function () {
     expect(await implementationOf(world)).to.equal(world.record.green.address);
   });
 
+  it("a canceller vetoes with its own key, no proposal, but only while the delay runs", async () => {
+    const canceller = (await world.connection.ethers.getSigners())[9]!;
+    // The Safe adds the canceller; impersonated here, since its proposal path is tested above.
+    await world.connection.provider.request({ method: "hardhat_impersonateAccount", params: [world.safe] });
+    await world.connection.provider.request({ method: "hardhat_setBalance", params: [world.safe, "0xde0b6b3a7640000"] });
+    const asSafe = await world.connection.ethers.getSigner(world.safe);
+    const data = world.env.errors.encodeFunctionData("addCanceller", [await canceller.getAddress()]);
+    await (await asSafe.sendTransaction({ to: world.switchAddress, data })).wait();
+
+    await scheduleRollback(world.ctx, "box-v2", { signer: world.guardian });
+    const vetoed = await cancelRollback(world.ctx, "box-v2", { executor: canceller });
+    expect(vetoed).to.deep.include({ status: "done", state: "live", already: false });
+    expect(vetoed.record.history.at(-1)).to.deep.include({ state: "live", actor: getAddress(await canceller.getAddress()), note: "rollback vetoed by a canceller" });
+
+    // The guardian has used its one schedule of this release; the approver may schedule again.
+    expect(await refusal(() => scheduleRollback(world.ctx, "box-v2", { signer: world.guardian }))).to.match(/AlreadyScheduledInRelease/);
+    await (await asSafe.sendTransaction({ to: world.switchAddress, data: world.env.errors.encodeFunctionData("scheduleRollback", [world.proxy]) })).wait();
+    await increaseTime(world, DELAY);
+    const late = await refusal(() => cancelRollback(world.ctx, "box-v2", { executor: canceller }));
+    expect(late).to.match(/a canceller can no longer veto it\. Only the approver can still cancel it/);
+  });
+
   it("the Safe rolls back at once, skipping the delay", async () => {
     const proposed = await rollbackNow(world.ctx, "box-v2", { executor: world.anyone });
     if (proposed.status !== "proposed") throw new Error("expected a proposal");

@@ -165,4 +165,55 @@ contract BlueGreenSwitchFuzzTest is SwitchTestBase {
         assertEq(implementation(), before, "a stranger moved the proxy");
         assertEq(sw.approver(), approver, "a stranger took the approver role");
     }
+
+    /// An EIP-7702 delegation (0xef0100 ++ any address) is never accepted as green,
+    /// even with its own code hash pinned.
+    function testFuzz_delegatedGreenRefused(address delegate, address account) public {
+        vm.assume(account.code.length == 0 && uint160(account) > 0xffff && account != address(vm));
+        vm.etch(account, abi.encodePacked(bytes3(0xef0100), delegate));
+        vm.prank(approver);
+        vm.expectRevert(abi.encodeWithSelector(IBlueGreenSwitch.DelegatedCode.selector, account));
+        sw.promote(proxy, account, account.codehash, blue, "", EVIDENCE);
+        assertEq(implementation(), blue, "implementation changed");
+    }
+
+    /// On v4 proxies sharing one ProxyAdmin, any sequence of promotes, rollbacks and
+    /// finalizes keeps every proxy on what the switch tracks, and moves only the proxy asked.
+    function testFuzz_v4SharedAdminKeepsEachProxyTracked(uint256 seed) public {
+        (, address[] memory proxies) = deployV4(2);
+        for (uint256 round = 0; round < 8; ++round) {
+            uint256 r = uint256(keccak256(abi.encode(seed, round)));
+            address p = proxies[r % 2];
+            address other = proxies[(r % 2) ^ 1];
+            address otherBefore = implementationOf(other);
+            IBlueGreenSwitch.ProxyState memory s = sw.proxyState(p);
+            vm.startPrank(approver);
+            if (s.status == IBlueGreenSwitch.Status.Live) {
+                if ((r >> 8) & 1 == 1) sw.rollbackNow(p);
+                else sw.finalize(p);
+            } else {
+                address green = greens[(r >> 16) % greens.length];
+                if (green != s.implementation) sw.promote(p, green, green.codehash, s.implementation, "", EVIDENCE);
+            }
+            vm.stopPrank();
+            assertEq(implementationOf(p), sw.currentImplementation(p), "v4 slot and tracking differ");
+            assertEq(implementationOf(other), otherBefore, "the other proxy of the shared admin moved");
+        }
+    }
+
+    /// A v4 rollback scheduled by a guardian lands exactly on blue once its delay has run.
+    function testFuzz_v4GuardianRollbackLandsOnBlue(uint256 greenSeed, uint256 wait) public {
+        (, address[] memory proxies) = deployV4(1);
+        address p = proxies[0];
+        address green = greens[greenSeed % greens.length];
+        vm.prank(approver);
+        sw.promote(p, green, green.codehash, blue, "", EVIDENCE);
+        vm.prank(guardian);
+        sw.scheduleRollback(p);
+        wait = bound(wait, DELAY, 2 * WINDOW);
+        vm.warp(block.timestamp + wait);
+        sw.executeRollback(p);
+        assertEq(implementationOf(p), blue, "v4 rollback missed blue");
+        assertEq(sw.currentImplementation(p), blue, "tracking missed blue");
+    }
 }

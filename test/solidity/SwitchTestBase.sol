@@ -6,6 +6,7 @@ import {ProxyAdmin} from "@openzeppelin/contracts/proxy/transparent/ProxyAdmin.s
 
 import {BlueGreenSwitch} from "../../contracts/BlueGreenSwitch.sol";
 import {SwitchTestImplementation} from "../../contracts/test/SwitchTestDoubles.sol";
+import {ProxyAdminV4, TransparentProxyV4} from "../../contracts/test/LegacyProxyV4.sol";
 import {Vm} from "./Vm.sol";
 
 /// @notice Shared setup: cheatcodes, small assertions, and a switch that owns the
@@ -46,6 +47,26 @@ abstract contract SwitchTestBase {
         ProxyAdmin(proxyAdmin).transferOwnership(address(sw));
         vm.prank(approver);
         sw.adopt(proxy, proxyAdmin, blue);
+    }
+
+    /// Adds `count` OpenZeppelin v4 proxies running blue behind one shared v4
+    /// ProxyAdmin, owned and adopted by the switch.
+    function deployV4(uint256 count) internal returns (address admin, address[] memory proxies) {
+        ProxyAdminV4 a = new ProxyAdminV4();
+        admin = address(a);
+        proxies = new address[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            proxies[i] = address(new TransparentProxyV4(blue, admin, ""));
+        }
+        a.transferOwnership(address(sw));
+        for (uint256 i = 0; i < count; ++i) {
+            vm.prank(approver);
+            sw.adopt(proxies[i], admin, blue);
+        }
+    }
+
+    function implementationOf(address target) internal view returns (address) {
+        return slotAddress(target, IMPLEMENTATION_SLOT);
     }
 
     function implementation() internal view returns (address) {

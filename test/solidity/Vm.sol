@@ -14,4 +14,5 @@ interface Vm {
     function expectRevert(bytes calldata revertData) external;
     function assume(bool condition) external pure;
     function load(address target, bytes32 slot) external view returns (bytes32 data);
+    function etch(address target, bytes calldata newRuntimeBytecode) external;
 }

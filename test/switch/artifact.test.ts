@@ -65,16 +65,19 @@ describe("the switch artifact", function () {
     const iface = new Interface((await loadSwitchArtifact()).abi);
     const events = iface.fragments.filter((f) => f.type === "event").map((f) => f.format("sighash"));
     expect(events).to.include.members([
-      "Adopted(address,address,address)",
-      "Promoted(address,address,address,bytes32,bytes32,uint64,uint64)",
+      "Adopted(address,address,address,uint8)",
+      "Promoted(address,address,address,bytes32,bytes32,uint64,uint64,bytes32,uint64)",
       "RollbackScheduled(address,address,uint64)",
       "RollbackCancelled(address,address)",
       "RolledBack(address,address,address,address,bool)",
       "Finalized(address,address,address)",
       "Released(address,address)",
+      "ProxyReleased(address,address,address,uint8)",
+      "CancellerAdded(address)",
+      "CancellerRemoved(address)",
     ]);
     const indexed = (name: string) => iface.getEvent(name)!.inputs.map((i) => i.indexed);
-    expect(indexed("Promoted")).to.deep.equal([true, true, true, false, false, false, false]);
+    expect(indexed("Promoted")).to.deep.equal([true, true, true, false, false, false, false, false, false]);
     expect(indexed("RolledBack")).to.deep.equal([true, true, true, false, false]);
     const functions = iface.fragments.filter((f) => f.type === "function").map((f) => f.format("sighash"));
     expect(functions).to.include.members([
@@ -91,6 +94,10 @@ describe("the switch artifact", function () {
       "acceptApprover()",
       "addGuardian(address)",
       "removeGuardian(address)",
+      "addCanceller(address)",
+      "removeCanceller(address)",
+      "isCanceller(address)",
+      "releaseProxies(address)",
       "proxyState(address)",
       "currentImplementation(address)",
       "previousImplementation(address)",

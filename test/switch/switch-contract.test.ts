@@ -94,7 +94,7 @@ describe("BlueGreenSwitch (contract)", function () {
       const { proxy, proxyAdmin } = await v5Box(w, w.blue);
       await send((await at(w.ethers, V5_ADMIN, proxyAdmin, w.owner)).transferOwnership(w.sw.target));
       const receipt = await send(asApprover().adopt(proxy, proxyAdmin, w.blue));
-      expect(eventsOf(receipt, w.sw, "Adopted")).to.deep.equal([[getAddress(proxy), proxyAdmin, w.blue]]);
+      expect(eventsOf(receipt, w.sw, "Adopted")).to.deep.equal([[getAddress(proxy), proxyAdmin, w.blue, 5n]]);
       const s = await state(proxy);
       expect(s.proxyAdmin).to.equal(proxyAdmin);
       expect(s.implementation).to.equal(w.blue);
@@ -229,7 +229,7 @@ describe("BlueGreenSwitch (contract)", function () {
       const receipt = await promoteGreen();
       const at_ = await timestampOf(w, receipt);
       expect(eventsOf(receipt, w.sw, "Promoted")).to.deep.equal([
-        [w.proxy, w.blue, w.green, w.greenCodehash, EVIDENCE, at_, at_ + BigInt(WINDOW)],
+        [w.proxy, w.blue, w.green, w.greenCodehash, EVIDENCE, at_, at_ + BigInt(WINDOW), keccak256("0x"), await w.sw.releaseCount()],
       ]);
       expect(await implementationOf(w.proxy)).to.equal(w.green);
       expect(await (await box()).version()).to.equal("2");
@@ -451,13 +451,13 @@ describe("BlueGreenSwitch (contract)", function () {
       expect(eventsOf(receipt, w.sw, "RollbackCancelled")).to.deep.equal([[w.proxy, await a(w.approver)]]);
       const s = await state();
       expect([s.status, s.rollbackReadyAt]).to.deep.equal([STATUS.Live, 0n]);
-      await send(asGuardian().scheduleRollback(w.proxy));
+      await send(asApprover().scheduleRollback(w.proxy));
     });
 
     it("refuses a guardian", async function () {
       await promoteGreen();
       await send(asGuardian().scheduleRollback(w.proxy));
-      await revert(asGuardian().cancelRollback(w.proxy), "NotApprover", [await a(w.guardian)]);
+      await revert(asGuardian().cancelRollback(w.proxy), "NotCancellerOrApprover", [await a(w.guardian)]);
     });
 
     it("refuses when nothing is scheduled, and on an unmanaged proxy", async function () {
@@ -467,12 +467,15 @@ describe("BlueGreenSwitch (contract)", function () {
       await revert(asApprover().cancelRollback(proxy), "NotAdopted", [proxy]);
     });
 
-    it("refuses once the delay is over", async function () {
+    it("refuses a canceller once the delay is over, but not the approver (the escape from a rollback that cannot run)", async function () {
       await promoteGreen();
+      await send(asApprover().addCanceller(await a(w.stranger)));
       const receipt = await send(asGuardian().scheduleRollback(w.proxy));
       const readyAt = (await timestampOf(w, receipt)) + BigInt(DELAY);
       await setNextTimestamp(w, Number(readyAt));
-      await revert(asApprover().cancelRollback(w.proxy), "RollbackAlreadyReady", [w.proxy, readyAt]);
+      await revert((w.sw.connect(w.stranger) as Contract).cancelRollback(w.proxy), "RollbackAlreadyReady", [w.proxy, readyAt]);
+      await send(asApprover().cancelRollback(w.proxy));
+      expect((await state()).status).to.equal(STATUS.Live);
     });
   });
 
