@@ -12,6 +12,7 @@ import path from "node:path";
 import { Manifest } from "@openzeppelin/upgrades-core";
 import { expect } from "chai";
 import { Interface, JsonRpcProvider, getAddress } from "ethers";
+import solc from "solc";
 
 import type { ReleaseApprovalContext } from "../../src/approval/release-switch.js";
 import { proposeRelease, switchRelease } from "../../src/approval/release-switch.js";
@@ -19,6 +20,7 @@ import { rollbackNow } from "../../src/approval/release-window.js";
 import { gateResult } from "../../src/gates/gate-result.js";
 import { recordGatesRun } from "../../src/gates/gates-step.js";
 import { ReleaseStore } from "../../src/release/store.js";
+import { findBlue } from "../../src/stage/find-blue.js";
 import { loadSwitchArtifact } from "../../src/switch/artifact.js";
 import { onlyJson, runHardhat, type CliRun } from "../helpers/cli.js";
 import { startNode, type RunningNode } from "../helpers/nodes.js";
@@ -210,6 +212,29 @@ describe("bg:* beside OpenZeppelin's hardhat-upgrades and Hardhat Ignition, on t
       const addresses = JSON.parse(await readFile(path.join(s.ignition, "deployments", "chain-31337", "deployed_addresses.json"), "utf8"));
       const proxy = getAddress(addresses["VaultProxy#TransparentUpgradeableProxy"]);
       const v1 = getAddress(addresses["VaultProxy#VaultV1"]);
+
+      // A project whose sources moved on since Ignition deployed blue: blue is rebuilt from Ignition's own build info.
+      const rebuilt = await findBlue({
+        provider: { request: ({ method, params }) => s.provider.send(method, (params as unknown[]) ?? []) },
+        artifacts: {
+          readArtifact: async (name) => {
+            throw new Error(`${name} is no longer in this project`);
+          },
+          getBuildInfoPath: async () => undefined,
+          getBuildInfoOutputPath: async () => undefined,
+        },
+        store: new ReleaseStore(s.records),
+        chainId: 31337,
+        proxy,
+        blue: v1,
+        blueCode: await s.provider.getCode(v1),
+        ignitionDeploymentsDir: path.join(s.ignition, "deployments"),
+        // What Hardhat's compileBuildInfo does, with the same solcjs the project is configured with.
+        compileBuildInfo: async (buildInfo) => JSON.parse(solc.compile(JSON.stringify(buildInfo.input))),
+      });
+      expect(rebuilt).to.deep.include({ foundBy: "ignition", via: "Ignition's deployment chain-31337 (future VaultProxy#VaultV1)" });
+      expect(rebuilt.build?.contractName).to.equal("VaultV1");
+      expect(rebuilt.layout.storage.map((v) => v.label)).to.deep.equal(["total", "balances"]);
 
       const first = await s.bg("bg:stage", "--proxy", proxy, "--contract", "VaultV2", "--release", "ign-v2");
       expect(first.blue).to.deep.include({ address: v1, foundBy: "ignition" });
