@@ -59,6 +59,7 @@ export default async function adopt(args: AdoptArgs, hre: HardhatRuntimeEnvironm
           `then anyone runs \`npx hardhat bg:call execute --network ${connection.networkName} --call ${id}\`, and bg:adopt again to check.`,
       };
     },
-    renderAdopt,
+    // Said after the summary, so a person sees why OZ's or Ignition's upgrades will now revert.
+    (result) => (result.afterAdoption !== undefined ? `${renderAdopt(result)}\n\n${result.afterAdoption}` : renderAdopt(result)),
   );
 }

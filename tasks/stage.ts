@@ -13,18 +13,30 @@ interface StageArgs {
   proxy: string;
   contract: string;
   reference: string;
+  allowReferenceMismatch: boolean;
   release: string;
   json: boolean;
 }
+
+/**
+ * What a deployment is built with unless the user says otherwise: the same
+ * default as `ignition deploy`, so green is optimized like a blue that
+ * Ignition deployed, and never an unoptimized test build.
+ */
+export const STAGE_BUILD_PROFILE = "production";
 
 export default async function stage(args: StageArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   let staged: { record: ReleaseRecord; unchanged: boolean; recordPath: string } | undefined;
   await runCommand(
     args.json,
     async (out) => {
-      await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
+      // Hardhat's global --build-profile wins over this default, as it does for Ignition.
+      const buildProfile = hre.globalOptions.buildProfile ?? STAGE_BUILD_PROFILE;
+      await hre.tasks.getTask("build").run({ quiet: true, noTests: true, defaultBuildProfile: STAGE_BUILD_PROFILE });
       const connection = await hre.network.getOrCreate();
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
+      // Ignition's paths.ignition exists only when its plugin is loaded; its folder is the same either way.
+      const ignitionDir = (hre.config.paths as { ignition?: string }).ignition ?? path.join(hre.config.paths.root, "ignition");
       const result = await stageRelease({
         provider: connection.provider,
         signer: await firstSigner(connection.ethers, connection.networkName),
@@ -35,7 +47,11 @@ export default async function stage(args: StageArgs, hre: HardhatRuntimeEnvironm
         proxy: args.proxy,
         contract: args.contract,
         ...(args.reference !== "" ? { reference: args.reference } : {}),
+        ...(args.allowReferenceMismatch ? { allowReferenceMismatch: true } : {}),
         ...(args.release !== "" ? { releaseId: args.release } : {}),
+        buildProfile,
+        ignitionDeploymentsDir: path.join(ignitionDir, "deployments"),
+        compileBuildInfo: (buildInfo) => hre.solidity.compileBuildInfo(buildInfo, { quiet: true }),
         log: (line) => out.info(line),
       });
       const recordPath = path.relative(process.cwd(), store.recordPath(result.record.chainId, result.record.id));

@@ -6,7 +6,13 @@ export const releaseTasks = [
   task("bg:stage", "Stage green beside blue behind a transparent proxy, after OpenZeppelin's upgrade-safety checks both ways")
     .addOption({ name: "proxy", description: "Address of the TransparentUpgradeableProxy", type: ArgumentType.STRING, defaultValue: "" })
     .addOption({ name: "contract", description: "Name of the green contract in this project", type: ArgumentType.STRING, defaultValue: "" })
-    .addOption({ name: "reference", description: "Contract whose storage layout is blue's, when there is no OpenZeppelin manifest", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption({
+      name: "reference",
+      description: "Blue's contract in this project, when neither OpenZeppelin's manifest, an earlier release nor Ignition's deployments know it",
+      type: ArgumentType.STRING,
+      defaultValue: "",
+    })
+    .addFlag({ name: "allowReferenceMismatch", description: "Accept a --reference that does not compile to blue's code (recorded in the release)" })
     .addOption({ name: "release", description: "Release id (default: derived from contract and proxy)", type: ArgumentType.STRING, defaultValue: "" })
     .addFlag({ name: "json", description: "Print one JSON document on stdout" })
     .setAction(() => import("../../tasks/stage.js"))

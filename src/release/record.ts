@@ -73,6 +73,8 @@ export const greenSchema = z
     creationCodeHash: bytes32,
     sourceHash: bytes32,
     compiler: z.object({ version: z.string(), settings: z.record(z.unknown()) }).strict(),
+    /** The Hardhat build profile green was compiled with (absent in records staged before profiles were recorded). */
+    buildProfile: z.string().optional(),
     deployTx: bytes32.optional(),
     deployer: address,
   })
@@ -94,6 +96,14 @@ export const releaseRecordSchema = z
         ok: z.boolean(),
         blueLayoutFrom: z.enum(["manifest", "reference"]),
         reference: z.string().optional(),
+        /**
+         * Where blue's contract was found: OpenZeppelin's manifest, an earlier
+         * release's green, Ignition's deployment folder, or --reference.
+         * Absent in records staged before this was recorded.
+         */
+        blueFoundBy: z.enum(["manifest", "release", "ignition", "reference"]).optional(),
+        /** Set when --allow-reference-mismatch accepted a reference that does not compile to blue's code. */
+        referenceMismatchAllowed: z.boolean().optional(),
         warnings: z.array(z.string()),
       })
       .strict(),

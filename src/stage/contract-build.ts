@@ -73,6 +73,18 @@ export async function loadContractBuild(artifacts: ArtifactSource, name: string)
   }
   const buildInfo = JSON.parse(await readFile(inputPath, "utf8"));
   const { output } = JSON.parse(await readFile(outputPath, "utf8"));
+  return contractBuildFrom(artifact, buildInfo, output, name);
+}
+
+/** The artifact fields a ContractBuild is made from: Hardhat's, and Ignition's copies of them. */
+export type BuildArtifact = Awaited<ReturnType<ArtifactSource["readArtifact"]>>;
+
+/**
+ * Joins an artifact with the solc input (a Hardhat build info) and output it
+ * came from. Ignition keeps the same artifact and build info beside each
+ * deployment, so blue can be rebuilt from them too.
+ */
+export function contractBuildFrom(artifact: BuildArtifact, buildInfo: any, output: any, name = artifact.contractName): ContractBuild {
   const inputSourceName = artifact.inputSourceName ?? artifact.sourceName;
   const source: string | undefined = buildInfo.input.sources[inputSourceName]?.content;
   if (source === undefined) {
@@ -94,4 +106,22 @@ export async function loadContractBuild(artifacts: ArtifactSource, name: string)
     hasImmutables:
       Object.keys(output.contracts?.[inputSourceName]?.[artifact.contractName]?.evm?.deployedBytecode?.immutableReferences ?? {}).length > 0,
   };
+}
+
+/**
+ * True when deployed runtime code is what the build compiles to, ignoring the
+ * CBOR metadata tail (paths and comments change it without changing
+ * behaviour). Code with immutables is filled in at deploy time and cannot be
+ * compared this way, so it is taken as matching.
+ */
+export function compilesTo(deployed: string, build: Pick<ContractBuild, "deployedBytecode" | "hasImmutables">): boolean {
+  if (build.hasImmutables) return true;
+  return stripMetadata(deployed) === stripMetadata(build.deployedBytecode);
+}
+
+function stripMetadata(code: string): string {
+  const hex = code.toLowerCase().replace(/^0x/, "");
+  if (hex.length < 4) return hex;
+  const metadataLength = parseInt(hex.slice(-4), 16) * 2 + 4;
+  return metadataLength < hex.length ? hex.slice(0, hex.length - metadataLength) : hex;
 }

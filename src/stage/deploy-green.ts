@@ -32,8 +32,11 @@ export interface GreenDeployment {
   codehash: string;
   deployer: string;
   deployTx?: string;
-  /** How we got it: a fresh deploy, an earlier release's, or a resumed interrupted deploy. */
-  how: "deployed" | "reused" | "resumed";
+  /**
+   * How we got it: a fresh deploy, an earlier release's, a resumed
+   * interrupted deploy, or one OpenZeppelin's tools deployed (found in their manifest).
+   */
+  how: "deployed" | "reused" | "resumed" | "manifest";
 }
 
 export interface DeployGreenParams {

@@ -3,20 +3,24 @@
  *
  * Order matters for "nothing is lost": everything that can be refused
  * (addresses, contract names, proxy shape, OpenZeppelin validations) is
- * checked before anything is written or sent. Only then is green deployed
- * (idempotently) and the record written, atomically, in state `staged`.
+ * checked before anything is written or sent. Only then is blue imported
+ * into OpenZeppelin's manifest (when it was found elsewhere), green deployed
+ * through that manifest (idempotently), and the record written, atomically,
+ * in state `staged`.
  */
-import { keccak256, solidityPacked, type Signer } from "ethers";
+import { getAddress, keccak256, solidityPacked, type Signer } from "ethers";
 
 import type { StageConfig } from "../config.js";
 import { BlueGreenError } from "../errors.js";
 import { RECORD_SCHEMA_VERSION, type ReleaseRecord } from "../release/record.js";
 import { assertReleaseId, type ReleaseStore } from "../release/store.js";
-import { loadContractBuild, type ArtifactSource, type ContractBuild } from "./contract-build.js";
-import { clearDeployJournal, deployGreen } from "./deploy-green.js";
+import { compilesTo, loadContractBuild, type ArtifactSource, type ContractBuild } from "./contract-build.js";
+import { clearDeployJournal, deployGreen, type GreenDeployment } from "./deploy-green.js";
 import type { Eip1193Provider } from "./eip1193.js";
+import { findBlue, type CompileBuildInfo } from "./find-blue.js";
+import { deployGreenThroughManifest, importBlueIntoManifest } from "./oz-manifest.js";
 import { getChainId, getCode, parseAddress, readTransparentProxy } from "./read-proxy.js";
-import { blueLayoutFromManifest, compareLayouts, layoutOf, validateImplementation } from "./validate-upgrade.js";
+import { compareLayouts, validateImplementation } from "./validate-upgrade.js";
 
 export interface StageParams {
   provider: Eip1193Provider;
@@ -28,7 +32,15 @@ export interface StageParams {
   proxy: string;
   contract: string;
   reference?: string;
+  /** Accept a --reference that does not compile to blue's code (recorded in the release). */
+  allowReferenceMismatch?: boolean;
   releaseId?: string;
+  /** The Hardhat build profile the artifacts were built with, recorded with green. */
+  buildProfile?: string;
+  /** Ignition's deployments folder, where blue may be found (`ignition/deployments`). */
+  ignitionDeploymentsDir?: string;
+  /** Compiles a build info Ignition stored, when blue's source has changed since. */
+  compileBuildInfo?: CompileBuildInfo;
   log?: (line: string) => void;
 }
 
@@ -36,7 +48,7 @@ export interface StageResult {
   record: ReleaseRecord;
   /** True when the run found everything already staged and changed nothing. */
   unchanged: boolean;
-  greenDeployment: "deployed" | "reused" | "resumed" | "recorded";
+  greenDeployment: GreenDeployment["how"] | "recorded";
 }
 
 export async function stageRelease(params: StageParams): Promise<StageResult> {
@@ -62,7 +74,8 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
   const onChain = await readTransparentProxy(provider, proxy, networkName);
 
   if (existing !== undefined) {
-    // Same inputs: nothing to do, unless the proxy moved under a staged release.
+    // Same inputs: nothing to do, unless the chain no longer matches the record.
+    await assertGreenStillOnChain(provider, existing, chainId, store.releaseDir(chainId, existing.id));
     const moved = onChain.implementation !== existing.blue.address && onChain.implementation !== existing.green.address;
     if (existing.state === "staged" && moved) {
       throw new BlueGreenError(
@@ -76,38 +89,36 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
   log(`Blue: ${onChain.implementation} (admin ${onChain.admin})`);
 
   const greenValidated = validateImplementation(green, params.config);
-  const warnings: string[] = [];
-  let blueLayout = await blueLayoutFromManifest(provider, onChain.implementation);
-  let blueLayoutFrom: "manifest" | "reference" = "manifest";
-  let reference: string | undefined;
-  if (blueLayout !== undefined) {
-    if (params.reference) warnings.push(`--reference ${params.reference} was not used: blue's layout comes from the OpenZeppelin manifest.`);
-  } else {
-    if (!params.reference) {
-      throw new BlueGreenError(
-        `OpenZeppelin's manifest (.openzeppelin/) has no record of blue ${onChain.implementation}, so its storage layout is unknown. ` +
-          "Pass --reference <ContractName> naming blue's contract in this project (e.g. --reference VaultV1).",
-      );
-    }
-    const referenceBuild = await loadContractBuild(artifacts, params.reference);
-    blueLayout = layoutOf(referenceBuild);
-    blueLayoutFrom = "reference";
-    reference = referenceBuild.fullyQualifiedName;
-    if (!sameRuntimeCode(await getCode(provider, onChain.implementation), referenceBuild)) {
-      warnings.push(
-        `The reference ${reference} does not compile to blue's deployed bytecode; its layout is trusted as blue's. Check that it is the version deployed.`,
-      );
-    }
-  }
+  const blueCode = await getCode(provider, onChain.implementation);
+  const blue = await findBlue({
+    provider,
+    artifacts,
+    store,
+    chainId,
+    proxy,
+    blue: onChain.implementation,
+    blueCode,
+    ...(params.ignitionDeploymentsDir !== undefined ? { ignitionDeploymentsDir: params.ignitionDeploymentsDir } : {}),
+    ...(params.compileBuildInfo !== undefined ? { compileBuildInfo: params.compileBuildInfo } : {}),
+    ...(params.reference ? { reference: params.reference } : {}),
+    ...(params.allowReferenceMismatch ? { allowReferenceMismatch: true } : {}),
+  });
+  const warnings = blue.warnings;
   for (const w of warnings) log(`warning: ${w}`);
-  const rollbackRisks = compareLayouts(blueLayout, greenValidated, params.config);
-  if (sameRuntimeCode(await getCode(provider, onChain.implementation), green) && !green.hasImmutables) {
+  const rollbackRisks = compareLayouts(blue.layout, greenValidated, params.config);
+  if (compilesTo(blueCode, green) && !green.hasImmutables) {
     throw new BlueGreenError(
       `${green.contractName} compiles to the code blue already runs (${onChain.implementation}): there is nothing to release. Check --contract.`,
     );
   }
 
-  const deployment = await deployGreen({ provider, signer, store, chainId, releaseId, build: green, log });
+  // Everything refusable is checked: from here on, facts are written.
+  if (blue.build !== undefined) {
+    // Checked against blue's code above, so OpenZeppelin's tools may trust it as forceImport would.
+    await importBlueIntoManifest(provider, blue.build, blue.layout, onChain.implementation, proxy);
+    log(`Blue recorded in OpenZeppelin's manifest (found through ${blue.via ?? "--reference"})`);
+  }
+  const deployment = await deployThroughManifest({ provider, signer, store, chainId, releaseId, build: green, log }, greenValidated.layout);
   log(`Green: ${deployment.address} (${deployment.how})`);
   if (deployment.address === onChain.implementation) {
     throw new BlueGreenError(
@@ -133,10 +144,20 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
       creationCodeHash,
       sourceHash: green.sourceHash,
       compiler: { version: green.solcLongVersion, settings: green.settings },
+      ...(params.buildProfile !== undefined ? { buildProfile: params.buildProfile } : {}),
       ...(deployment.deployTx !== undefined ? { deployTx: deployment.deployTx } : {}),
       deployer: deployment.deployer,
     },
-    upgradeSafety: { ok: true, blueLayoutFrom, ...(reference !== undefined ? { reference } : {}), warnings },
+    upgradeSafety: {
+      ok: true,
+      // Blue found through a release or Ignition is a contract build like a reference: its layout is computed from it.
+      blueLayoutFrom: blue.foundBy === "manifest" ? "manifest" : "reference",
+      ...(blue.build !== undefined && blue.foundBy !== "manifest" ? { reference: blue.build.fullyQualifiedName } : {}),
+      ...(blue.referenceMismatchAllowed && params.reference ? { reference: params.reference } : {}),
+      blueFoundBy: blue.foundBy,
+      ...(blue.referenceMismatchAllowed ? { referenceMismatchAllowed: true } : {}),
+      warnings,
+    },
     rollbackRisks,
     steps: {},
     history: [
@@ -144,7 +165,7 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
         at: now,
         state: "staged",
         actor: await signer.getAddress(),
-        ...(deployment.how !== "reused" && deployment.deployTx !== undefined ? { txHash: deployment.deployTx } : {}),
+        ...((deployment.how === "deployed" || deployment.how === "resumed") && deployment.deployTx !== undefined ? { txHash: deployment.deployTx } : {}),
         note: `green ${deployment.how}`,
       },
     ],
@@ -168,18 +189,67 @@ export function defaultReleaseId(green: ContractBuild, proxy: string): string {
   return `${green.contractName.toLowerCase().slice(0, 48)}-${digest.slice(2, 10)}`;
 }
 
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
 /**
- * Compares deployed code with an artifact, ignoring the CBOR metadata tail
- * (paths and comments change it without changing behaviour).
+ * Green through OpenZeppelin's manifest: an implementation OZ's tools already
+ * deployed is taken as is; otherwise our own crash-safe deploy runs under
+ * OZ's lock and the manifest records what it deployed.
  */
-function sameRuntimeCode(deployed: string, build: ContractBuild): boolean {
-  if (build.hasImmutables) return true;
-  return stripMetadata(deployed) === stripMetadata(build.deployedBytecode);
+async function deployThroughManifest(
+  params: Parameters<typeof deployGreen>[0],
+  layout: Parameters<typeof deployGreenThroughManifest>[2],
+): Promise<GreenDeployment> {
+  let ours: GreenDeployment | undefined;
+  const result = await deployGreenThroughManifest(params.provider, params.build, layout, async () => {
+    ours = await deployGreen(params);
+    return { address: ours.address, ...(ours.deployTx !== undefined ? { txHash: ours.deployTx } : {}) };
+  });
+  if (ours !== undefined) return ours;
+  const address = getAddress(result.address);
+  const recorded = await recordedGreenAt(params.store, params.chainId, address);
+  if (recorded !== undefined) return { ...recorded, how: "reused" };
+  let deployer = ZERO_ADDRESS;
+  if (result.txHash !== undefined) {
+    const tx = (await params.provider.request({ method: "eth_getTransactionByHash", params: [result.txHash] })) as { from?: string } | null;
+    if (tx?.from) deployer = getAddress(tx.from);
+  }
+  return {
+    address,
+    codehash: keccak256(await getCode(params.provider, address)),
+    deployer,
+    ...(result.txHash !== undefined ? { deployTx: result.txHash } : {}),
+    how: "manifest",
+  };
 }
 
-function stripMetadata(code: string): string {
-  const hex = code.toLowerCase().replace(/^0x/, "");
-  if (hex.length < 4) return hex;
-  const metadataLength = parseInt(hex.slice(-4), 16) * 2 + 4;
-  return metadataLength < hex.length ? hex.slice(0, hex.length - metadataLength) : hex;
+async function recordedGreenAt(store: ReleaseStore, chainId: number, address: string): Promise<Omit<GreenDeployment, "how"> | undefined> {
+  for (const id of await store.listIds(chainId)) {
+    const record = await store.read(chainId, id).catch(() => undefined);
+    if (record !== undefined && getAddress(record.green.address) === address) {
+      return {
+        address,
+        codehash: record.green.codehash,
+        deployer: record.green.deployer,
+        ...(record.green.deployTx !== undefined ? { deployTx: record.green.deployTx } : {}),
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A record outlives the chain it describes when a local node is restarted or
+ * a fork is re-created at another block: the record then names a green that
+ * is not there, and "unchanged" would be a lie.
+ */
+async function assertGreenStillOnChain(provider: Eip1193Provider, record: ReleaseRecord, chainId: number, folder: string): Promise<void> {
+  const code = await getCode(provider, record.green.address);
+  const what = code === "0x" ? "has no code" : keccak256(code) !== record.green.codehash ? "holds other code" : undefined;
+  if (what === undefined) return;
+  throw new BlueGreenError(
+    `[BG_GREEN_NOT_ON_CHAIN] Release "${record.id}" records green ${record.green.contract} at ${record.green.address}, but on chain ${chainId} that address ${what}. ` +
+      "The chain was probably reset (a restarted local node) or forked at another block since the release was staged. " +
+      `To stage again on this chain, pass another --release id, or delete the release's folder (${folder}) if it belonged to the old chain, and run bg:stage again.`,
+  );
 }

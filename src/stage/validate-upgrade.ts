@@ -6,7 +6,6 @@
  * on state that green may have written. Those findings are rollback risks.
  */
 import {
-  Manifest,
   UpgradeableContractErrorReport,
   getContractVersion,
   getErrors,
@@ -22,7 +21,6 @@ import {
 
 import { BlueGreenError } from "../errors.js";
 import type { ContractBuild } from "./contract-build.js";
-import { toSendProvider, type Eip1193Provider } from "./eip1193.js";
 
 export interface ValidatedContract {
   build: ContractBuild;
@@ -75,25 +73,6 @@ export function validateImplementation(build: ContractBuild, opts: ValidationOpt
 export function layoutOf(build: ContractBuild): StorageLayout {
   const runData = runValidation(build);
   return getStorageLayout(runData, versionOf(runData, build));
-}
-
-/**
- * Blue's layout from OpenZeppelin's network manifest (`.openzeppelin/`), if it
- * recorded blue's deployment; undefined otherwise.
- */
-export async function blueLayoutFromManifest(
-  provider: Eip1193Provider,
-  blue: string,
-): Promise<StorageLayout | undefined> {
-  try {
-    const manifest = await Manifest.forNetwork(toSendProvider(provider));
-    const deployment = await manifest.getDeploymentFromAddress(blue);
-    return deployment.layout;
-  } catch (error) {
-    if (error instanceof Error && error.constructor.name === "DeploymentNotFound") return undefined;
-    // A missing manifest file surfaces as DeploymentNotFound; anything else is a real problem.
-    throw error;
-  }
 }
 
 /**

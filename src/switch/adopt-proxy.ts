@@ -64,6 +64,28 @@ export interface AdoptResult {
   pending: PendingCall[];
   /** Why the result is not ok (absent when ok). */
   error?: string;
+  /** Once adopted: what changes for OpenZeppelin's and Ignition's upgrade commands, and how to hand the admin back. */
+  afterAdoption?: string;
+}
+
+/** The custom error a v5 ProxyAdmin reverts with when anyone but its owner (now the switch) upgrades: `OwnableUnauthorizedAccount(address)`. */
+export const OWNABLE_UNAUTHORIZED_SELECTOR = "0x118cdaa7";
+
+/**
+ * Teams keep `upgrades.upgradeProxy` and Ignition's `upgradeAndCall` in their
+ * scripts; once the switch owns the ProxyAdmin those revert with a bare
+ * `OwnableUnauthorizedAccount(<your account>)`, which names no cause. This is
+ * said once, at adoption, where the cause is made.
+ */
+export function explainSwitchOwnedAdmin(result: Pick<AdoptResult, "proxy" | "proxyAdmin" | "switch">, networkName: string): string {
+  return (
+    `From now on the switch ${result.switch} owns the ProxyAdmin ${result.proxyAdmin}: upgrades of ${result.proxy} go through bg:* ` +
+    "(bg:stage, bg:propose, bg:approve, bg:switch). OpenZeppelin's upgrades.upgradeProxy and Ignition's upgradeAndCall will revert with " +
+    `OwnableUnauthorizedAccount(<your account>) (selector ${OWNABLE_UNAUTHORIZED_SELECTOR}), because your account no longer owns the ProxyAdmin. ` +
+    "OpenZeppelin's validateUpgrade and prepareUpgrade keep working: bg:stage records green in OpenZeppelin's manifest. " +
+    `To upgrade with those tools again, hand the ProxyAdmin back: the approver calls release(proxyAdmin, newOwner), e.g. ` +
+    `\`npx hardhat bg:call propose --network ${networkName} --function release --args '["${result.proxyAdmin}","<new owner>"]'\`.`
+  );
 }
 
 export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResult> {
@@ -95,7 +117,7 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
       );
     }
     log(`${proxy} is already adopted by the switch at ${switchAddress}.`);
-    return { ok: true, ...base, alreadyAdopted: true, pending: [] };
+    return { ok: true, ...base, alreadyAdopted: true, pending: [], afterAdoption: explainSwitchOwnedAdmin(base, networkName) };
   }
 
   const locals = new Map<string, Signer>();
@@ -138,6 +160,7 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
     result.adoptTx = receipt.hash as string;
     await verifyAdopted(options, switchAddress, proxy, implementation);
     result.ok = true;
+    result.afterAdoption = explainSwitchOwnedAdmin(base, networkName);
     return result;
   }
 
@@ -171,6 +194,8 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
       `The switch's approver ${approver} is not a local account of network "${networkName}", so it must send the adopt call listed (to, data). ` +
       `${safeNote} Run bg:adopt again afterwards to check.`;
   }
+  // The switch may own the ProxyAdmin already, before adopt: OpenZeppelin's and Ignition's upgrades fail from here on.
+  if (!ownerPending) result.afterAdoption = explainSwitchOwnedAdmin(base, networkName);
   return result;
 }
 

@@ -19,13 +19,36 @@ export function stageJson(record: ReleaseRecord, extra: { unchanged: boolean; gr
     state: record.state,
     proxy: record.proxy,
     admin: record.admin,
-    blue: { address: record.blue.address, codehash: record.blue.codehash },
-    green: { address: record.green.address, codehash: record.green.codehash, contract: record.green.contract },
+    blue: {
+      address: record.blue.address,
+      codehash: record.blue.codehash,
+      ...(record.upgradeSafety.blueFoundBy !== undefined ? { foundBy: record.upgradeSafety.blueFoundBy } : {}),
+    },
+    green: {
+      address: record.green.address,
+      codehash: record.green.codehash,
+      contract: record.green.contract,
+      ...(record.green.buildProfile !== undefined ? { buildProfile: record.green.buildProfile } : {}),
+    },
     rollbackRisks: record.rollbackRisks.map(({ kind, message }) => ({ kind, message })),
     warnings: record.upgradeSafety.warnings,
     unchanged: extra.unchanged,
     greenDeployment: extra.greenDeployment,
   };
+}
+
+const BLUE_FOUND_BY: Record<string, string> = {
+  manifest: "OpenZeppelin's manifest",
+  release: "an earlier release's green",
+  ignition: "Ignition's deployment",
+  reference: "--reference",
+};
+
+function blueLayoutSource(record: ReleaseRecord): string {
+  const safety = record.upgradeSafety;
+  const how = safety.blueFoundBy !== undefined ? BLUE_FOUND_BY[safety.blueFoundBy] : safety.blueLayoutFrom;
+  const mismatch = safety.referenceMismatchAllowed ? ", mismatch allowed by --allow-reference-mismatch" : "";
+  return `${how}${safety.reference && safety.blueFoundBy !== "manifest" ? ` ${safety.reference}` : ""}${mismatch}`;
 }
 
 export function renderStaged(record: ReleaseRecord, unchanged: boolean, recordPath: string, showNext = true): string {
@@ -35,8 +58,8 @@ export function renderStaged(record: ReleaseRecord, unchanged: boolean, recordPa
       : `${style.ok("✔")} ${style.bold(`Release ${record.id}`)} staged on chain ${record.chainId} (${record.network}).`,
     `  proxy   ${record.proxy}   admin ${record.admin}`,
     `  ${style.blue("blue")}    ${record.blue.address}   codehash ${short(record.blue.codehash)}`,
-    `  ${style.green("green")}   ${record.green.address}   codehash ${short(record.green.codehash)}   ${record.green.contract}`,
-    `  upgrade safety: OpenZeppelin checks passed (blue's layout from ${record.upgradeSafety.blueLayoutFrom}${record.upgradeSafety.reference ? ` ${record.upgradeSafety.reference}` : ""})`,
+    `  ${style.green("green")}   ${record.green.address}   codehash ${short(record.green.codehash)}   ${record.green.contract}${record.green.buildProfile !== undefined ? `   (build profile ${record.green.buildProfile})` : ""}`,
+    `  upgrade safety: OpenZeppelin checks passed (blue's layout from ${blueLayoutSource(record)})`,
   ];
   if (record.rollbackRisks.length === 0) {
     lines.push("  rollback safety: blue can run on green's state (no findings)");

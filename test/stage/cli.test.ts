@@ -31,6 +31,8 @@ describe("bg:stage and bg:status on the command line", function () {
     expect(doc).to.include({ ok: true, release: "cli-v2", chainId: 31337, proxy: box.proxy, admin: box.proxyAdmin });
     expect(doc.blue).to.deep.include({ address: box.blue });
     expect(doc.green.contract).to.equal("BoxV2");
+    // A deployment is built as `ignition deploy` builds it, not as the tests are.
+    expect(doc.green.buildProfile).to.equal("production");
     expect(doc.green.codehash).to.match(/^0x[0-9a-f]{64}$/);
     expect(doc.rollbackRisks).to.be.an("array").with.length(1);
   });
@@ -41,6 +43,23 @@ describe("bg:stage and bg:status on the command line", function () {
     const doc = onlyJson(run);
     expect(doc.ok).to.equal(false);
     expect(doc.error).to.include("storage layout is incompatible");
+  });
+
+  it("refuses a --reference that is not blue's code with a stable code, and accepts it with --allow-reference-mismatch", async () => {
+    // Its own proxy: the other tests' stages put the shared blue in OpenZeppelin's manifest, which wins over --reference.
+    const own = await deployBoxBehindProxy(node.url);
+    const refused = await runHardhat(
+      ["bg:stage", "--network", "localMainnet", "--proxy", own.proxy, "--contract", "BoxV2", "--reference", "BoxV2Clash", "--release", "cli-mismatch", "--json"],
+      env,
+    );
+    expect(refused.code).to.not.equal(0);
+    expect(onlyJson(refused).error).to.include("[BG_REFERENCE_MISMATCH]");
+    const allowed = await runHardhat(
+      ["bg:stage", "--network", "localMainnet", "--proxy", own.proxy, "--contract", "BoxV2", "--reference", "BoxV2", "--release", "cli-mismatch", "--allow-reference-mismatch", "--json"],
+      env,
+    );
+    expect(allowed.code).to.equal(0, allowed.stderr);
+    expect(onlyJson(allowed).warnings.join("\n")).to.include("--allow-reference-mismatch");
   });
 
   it("explains a bad address to people without a stack trace", async () => {
@@ -77,5 +96,15 @@ describe("bg:stage and bg:status on the command line", function () {
     const entry = doc.releases.find((r: any) => r.release === "cli-status");
     expect(entry.drift.map((d: any) => d.field)).to.deep.equal(["implementation"]);
     expect(entry.drift[0].onChain).to.equal(release.green.address);
+  });
+
+  // Last in the file: switching profiles makes the next production build start from scratch (slow with solcjs).
+  it("honours Hardhat's global --build-profile and records it", async () => {
+    const run = await runHardhat(
+      ["--build-profile", "default", "bg:stage", "--network", "localMainnet", "--proxy", box.proxy, "--contract", "BoxV2", "--reference", "BoxV1", "--release", "cli-default-profile", "--json"],
+      env,
+    );
+    expect(run.code).to.equal(0, run.stderr);
+    expect(onlyJson(run).green.buildProfile).to.equal("default");
   });
 });

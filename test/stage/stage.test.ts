@@ -7,7 +7,7 @@ import { getCreateAddress, keccak256 } from "ethers";
 import hre from "hardhat";
 
 import { ReleaseStore } from "../../src/release/store.js";
-import { Manifest } from "@openzeppelin/upgrades-core";
+import { Manifest, getVersion } from "@openzeppelin/upgrades-core";
 
 import { loadContractBuild } from "../../src/stage/contract-build.js";
 import { layoutOf } from "../../src/stage/validate-upgrade.js";
@@ -31,7 +31,24 @@ for (const kind of ["hardhat", "anvil"] as const) {
     after(async () => node?.stop());
     beforeEach(async () => {
       store = new ReleaseStore(await mkdtemp(path.join(tmpdir(), "bg-stage-")));
+      // bg:stage writes OpenZeppelin's manifest of this node; each test starts from an empty one.
+      await editManifest((data) => {
+        data.impls = {};
+        data.proxies = [];
+      });
     });
+
+    async function openManifest() {
+      return Manifest.forNetwork({ send: (m: string, p: unknown[]) => box.provider.send(m, p) });
+    }
+    async function editManifest(edit: (data: Awaited<ReturnType<Manifest["read"]>>) => void) {
+      const manifest = await openManifest();
+      await manifest.lockedRun(async () => {
+        const data = await manifest.read();
+        edit(data);
+        await manifest.write(data);
+      });
+    }
 
     const params = (overrides: Partial<StageParams> = {}): StageParams => ({
       provider: { request: ({ method, params }) => box.provider.send(method, (params as unknown[]) ?? []) },
@@ -138,31 +155,94 @@ for (const kind of ["hardhat", "anvil"] as const) {
       expect(await refusal(params({ contract: "NoSuchBox" }))).to.include('No compiled contract "NoSuchBox"');
     });
 
-    it("refuses when blue's layout is unknown (no manifest, no --reference) and says how to fix it", async () => {
+    it("refuses when blue's layout is unknown (no manifest, no release, no Ignition, no --reference) and says how to fix it", async () => {
       const message = await refusal(params({ reference: undefined }));
+      expect(message).to.include("[BG_BLUE_UNKNOWN]");
       expect(message).to.include("Pass --reference <ContractName>");
+      expect(message).to.not.include("VaultV1");
     });
 
     it("takes blue's layout from OpenZeppelin's network manifest when it records blue", async () => {
-      const provider = { send: (m: string, p: unknown[]) => box.provider.send(m, p) };
-      const manifest = await Manifest.forNetwork(provider);
       const blueLayout = layoutOf(await loadContractBuild(hre.artifacts, "BoxV1"));
       const key = keccak256(await box.provider.getCode(box.blue));
-      const editManifest = (edit: (impls: Record<string, unknown>) => void) =>
-        manifest.lockedRun(async () => {
-          const data = await manifest.read();
-          edit(data.impls);
-          await manifest.write(data);
-        });
-      await editManifest((impls) => (impls[key] = { address: box.blue, layout: blueLayout }));
+      await editManifest((data) => (data.impls[key] = { address: box.blue, layout: blueLayout }));
+      const { record } = await stageRelease(params({ reference: undefined, releaseId: "from-manifest" }));
+      expect(record.upgradeSafety).to.deep.include({ blueLayoutFrom: "manifest", blueFoundBy: "manifest" });
+      const clash = await refusal(params({ reference: undefined, contract: "BoxV2Clash", releaseId: "clash-manifest" }));
+      expect(clash).to.include("Inserted `fee`");
+    });
+
+    it("registers green in OpenZeppelin's manifest as prepareUpgrade would, and imports a checked blue as forceImport would", async () => {
+      const { record } = await stageRelease(params({ releaseId: "manifest-v2", buildProfile: "production" }));
+      const green = await loadContractBuild(hre.artifacts, "BoxV2");
+      const blue = await loadContractBuild(hre.artifacts, "BoxV1");
+      const data = await (await openManifest()).read();
+      const greenEntry = data.impls[getVersion(green.bytecode, green.bytecode, "0x").linkedWithoutMetadata];
+      expect(greenEntry).to.not.equal(undefined, "green is under OpenZeppelin's version key");
+      expect(greenEntry!.address).to.equal(record.green.address);
+      expect(greenEntry!.txHash).to.equal(record.green.deployTx);
+      expect(greenEntry!.layout.storage.map((s) => s.label)).to.include.members(["value", "updates"]);
+      const blueEntry = data.impls[getVersion(blue.bytecode, blue.bytecode, "0x").linkedWithoutMetadata];
+      expect(blueEntry?.address).to.equal(box.blue);
+      expect(data.proxies.map((p) => p.address)).to.include(box.proxy);
+      expect(record.green.buildProfile).to.equal("production");
+      expect(record.upgradeSafety).to.deep.include({ blueFoundBy: "reference", reference: "contracts/examples/BoxV1.sol:BoxV1" });
+      // OpenZeppelin's own lookup by address, which validateUpgrade uses after a switch, now finds green.
+      expect((await (await openManifest()).getDeploymentFromAddress(record.green.address)).address).to.equal(record.green.address);
+    });
+
+    it("reuses an implementation OpenZeppelin's tools already deployed instead of deploying green again", async () => {
+      const build = await loadContractBuild(hre.artifacts, "BoxV2");
+      const tx = await box.owner.sendTransaction({ data: build.bytecode });
+      const receipt = (await tx.wait())!;
+      await editManifest((data) => {
+        data.impls[getVersion(build.bytecode, build.bytecode, "0x").linkedWithoutMetadata] = {
+          address: receipt.contractAddress!,
+          txHash: tx.hash,
+          layout: layoutOf(build),
+        };
+      });
+      const nonce = await box.owner.getNonce();
+      const { record, greenDeployment } = await stageRelease(params({ releaseId: "oz-deployed" }));
+      expect(greenDeployment).to.equal("manifest");
+      expect(record.green.address).to.equal(receipt.contractAddress);
+      expect(record.green.deployer).to.equal(await box.owner.getAddress());
+      expect(await box.owner.getNonce()).to.equal(nonce);
+    });
+
+    it("refuses a --reference that does not compile to blue's code, naming both, unless explicitly allowed", async () => {
+      const nonce = await box.owner.getNonce();
+      const message = await refusal(params({ reference: "BoxV2", releaseId: "wrong-ref" }));
+      expect(message).to.include("[BG_REFERENCE_MISMATCH]");
+      expect(message).to.include("contracts/examples/BoxV2.sol:BoxV2");
+      expect(message).to.include(box.blue);
+      expect(message).to.include("--allow-reference-mismatch");
+      expect(await box.owner.getNonce()).to.equal(nonce);
+      expect(await store.listIds(31337)).to.deep.equal([]);
+
+      const { record } = await stageRelease(params({ reference: "BoxV2", releaseId: "wrong-ref", allowReferenceMismatch: true }));
+      expect(record.upgradeSafety).to.deep.include({ blueFoundBy: "reference", referenceMismatchAllowed: true, reference: "BoxV2" });
+      expect(record.upgradeSafety.warnings.join("\n")).to.include("--allow-reference-mismatch");
+      // A blue that did not match is not vouched for in OpenZeppelin's manifest.
+      const data = await (await openManifest()).read();
+      expect(Object.values(data.impls).map((i) => i!.address)).to.not.include(box.blue);
+    });
+
+    it("says the chain was probably reset when a recorded green is gone or holds other code", async () => {
+      const { record } = await stageRelease(params({ releaseId: "reset" }));
+      const setCode = kind === "anvil" ? "anvil_setCode" : "hardhat_setCode";
+      const original = await box.provider.getCode(record.green.address);
       try {
-        const { record } = await stageRelease(params({ reference: undefined, releaseId: "from-manifest" }));
-        expect(record.upgradeSafety.blueLayoutFrom).to.equal("manifest");
-        const clash = await refusal(params({ reference: undefined, contract: "BoxV2Clash", releaseId: "clash-manifest" }));
-        expect(clash).to.include("Inserted `fee`");
+        await box.provider.send(setCode, [record.green.address, "0x"]);
+        const gone = await refusal(params({ releaseId: "reset" }));
+        expect(gone).to.include("[BG_GREEN_NOT_ON_CHAIN]");
+        expect(gone).to.include("has no code");
+        expect(gone).to.include("probably reset");
+        expect(gone).to.include("another --release id");
+        await box.provider.send(setCode, [record.green.address, "0x6000"]);
+        expect(await refusal(params({ releaseId: "reset" }))).to.include("holds other code");
       } finally {
-        // Other tests on this node expect no manifest entry for blue.
-        await editManifest((impls) => delete impls[key]);
+        await box.provider.send(setCode, [record.green.address, original]);
       }
     });
 
