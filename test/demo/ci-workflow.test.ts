@@ -237,7 +237,9 @@ describe("docs/ci/bluegreen.yml", function () {
       expect(outcome.env.RELEASE).to.equal("ci-pr7-1a2b3c4d");
       const doc = JSON.parse(await readFile(path.join(project, "replay.json"), "utf8"));
       expect(doc).to.deep.include({ ok: true, release: "ci-pr7-1a2b3c4d", txs: TRAFFIC, divergences: [] });
-      expect(doc.fidelity).to.deep.equal({ matched: TRAFFIC, total: TRAFFIC });
+      expect(doc.verdict).to.equal("clean");
+      expect(doc.fidelity.receipts).to.deep.equal({ matched: TRAFFIC, total: TRAFFIC });
+      expect(doc.fidelity.matched).to.equal(doc.fidelity.total);
       expect(outcome.summary).to.include("Replay of release `ci-pr7-1a2b3c4d`");
       expect(await gone(Number(outcome.env.FORK_PID)), "the fork node still runs after the job").to.equal(true);
     });

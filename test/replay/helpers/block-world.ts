@@ -86,7 +86,7 @@ export interface BlockWorld {
   owner: string;
   deployGreen(name: string): Promise<{ address: string; codehash: string }>;
   /** Sends blocks of traffic and returns it with its range. `draw` adds transactions that read the previous block's hash. */
-  traffic(options: { blocks: number; seed: number; draw?: boolean }): Promise<{ fromBlock: number; toBlock: number; txs: BlockTx[] }>;
+  traffic(options: { blocks: number; seed: number; draw?: boolean; without?: BlockTxKind[] }): Promise<{ fromBlock: number; toBlock: number; txs: BlockTx[] }>;
   stop(): Promise<void>;
 }
 
@@ -126,7 +126,7 @@ export async function buildBlockWorld(kind: NodeKind): Promise<BlockWorld> {
     const chainId = Number(BigInt(await rpc.send<string>("eth_chainId")));
     let clock = Number(BigInt((await rpc.send<any>("eth_getBlockByNumber", ["latest", false])).timestamp)) + 100;
 
-    const traffic: BlockWorld["traffic"] = async ({ blocks, seed: start, draw: withDraw = false }) => {
+    const traffic: BlockWorld["traffic"] = async ({ blocks, seed: start, draw: withDraw = false, without = [] }) => {
       let seed = start >>> 0;
       const rand = (n: number) => {
         seed = (seed + 0x6d2b79f5) >>> 0;
@@ -150,7 +150,7 @@ export async function buildBlockWorld(kind: NodeKind): Promise<BlockWorld> {
           const other = users[rand(users.length)]!;
           const kinds: BlockTxKind[] = ["deposit", "depositVia", "withdraw", "withdraw", "withdraw", "overdraw", "delegate", "transfer", "transferVia", "snapshotVotes"];
           let kind = i === 0 ? "deposit" : kinds[rand(kinds.length)]!;
-          if (kind === "withdraw" && surely.get(from)! < parseEther("1")) kind = "deposit";
+          if ((kind === "withdraw" && surely.get(from)! < parseEther("1")) || without.includes(kind)) kind = "deposit";
           let to: string;
           let data: string;
           let value = 0n;
