@@ -56,13 +56,29 @@ interface JsonRpcRequest {
 
 /** Starts the tee. Resolves once it listens (and the upstream answered once). */
 export async function startMirror(options: MirrorOptions): Promise<Mirror> {
-  const upstream = new URL(options.upstream);
+  let upstream: URL;
+  try {
+    upstream = new URL(options.upstream);
+  } catch {
+    throw new BlueGreenError(`--upstream "${options.upstream}" is not a URL. Pass the http(s) URL of the node to forward to, e.g. --upstream http://127.0.0.1:8545.`);
+  }
+  if (upstream.protocol !== "http:" && upstream.protocol !== "https:") {
+    throw new BlueGreenError(`--upstream "${redactUrl(options.upstream)}" is not an http(s) URL. Pass the http(s) URL of the node to forward to.`);
+  }
   const proxy = options.proxy.toLowerCase();
   if (!/^0x[0-9a-f]{40}$/.test(proxy)) {
     throw new BlueGreenError(`--proxy "${options.proxy}" is not an address. Pass the proxy's 0x-prefixed address.`);
   }
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
+    throw new BlueGreenError(`--port ${options.port} is not a TCP port. Pass a whole number from 1 to 65535 (or 0 for any free port).`);
+  }
+  // Open the capture file first: a file that cannot be written must stop the mirror before it forwards anything.
+  const file = await open(options.out, "a").catch((e: NodeJS.ErrnoException) => {
+    throw new BlueGreenError(`Cannot write the capture file ${options.out} (${e.code ?? e.message}). Check that its folder exists and is writable, or pass another --out.`);
+  });
   const proxyWord = proxy.slice(2).padStart(64, "0");
-  let head = await readHead(options.upstream).catch((e: Error) => {
+  let head = await readHead(options.upstream).catch(async (e: Error) => {
+    await file.close();
     throw new BlueGreenError(`The upstream ${redactUrl(options.upstream)} does not answer eth_blockNumber (${e.message}). Check --upstream.`);
   });
   const poll = setInterval(() => {
@@ -73,7 +89,6 @@ export async function startMirror(options: MirrorOptions): Promise<Mirror> {
   }, options.headPollMs ?? 2000);
   poll.unref();
 
-  const file = await open(options.out, "a");
   const writer = new LineWriter(file);
   const stats: MirrorStats = { requests: 0, captured: 0 };
   let inFlight = 0;

@@ -123,4 +123,18 @@ describe("bg:mirror", function () {
     const error = await startMirror({ upstream: "http://127.0.0.1:9", proxy: world.token, out: path.join(dir, "x.jsonl") }).catch((e: Error) => e);
     expect((error as Error).message).to.match(/does not answer eth_blockNumber.*Check --upstream/);
   });
+
+  it("refuses bad flags with the option to fix, before forwarding anything: a port out of range, an upstream that is not a URL, an unwritable --out", async () => {
+    const base = { upstream: world.node.url, proxy: world.token, out: path.join(dir, "y.jsonl") };
+    const message = async (options: Parameters<typeof startMirror>[0]) => ((await startMirror(options).catch((e: Error) => e)) as Error);
+    const port = await message({ ...base, port: 99999 });
+    expect(port.constructor.name).to.equal("BlueGreenError");
+    expect(port.message).to.equal("--port 99999 is not a TCP port. Pass a whole number from 1 to 65535 (or 0 for any free port).");
+    expect((await message({ ...base, upstream: "notaurl" })).message).to.equal(
+      '--upstream "notaurl" is not a URL. Pass the http(s) URL of the node to forward to, e.g. --upstream http://127.0.0.1:8545.',
+    );
+    expect((await message({ ...base, out: path.join(dir, "no-such-folder", "c.jsonl") })).message).to.match(
+      /^Cannot write the capture file .*no-such-folder.*c\.jsonl \(ENOENT\)\. Check that its folder exists and is writable, or pass another --out\.$/,
+    );
+  });
 });
