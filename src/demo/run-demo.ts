@@ -296,7 +296,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     try {
       buggyLive = await sendTraffic(mainnet.rpc, mainnet.proxy, mainnet.holders, TRAFFIC.actTwoLive, 3);
       log(stepLine("caught", "traffic", `on green: ${trafficText(buggyLive)}`));
-      scheduled = await untilScheduled(mainnet, watching);
+      scheduled = await untilScheduled(mainnet, buggy.id, watching);
     } catch (error) {
       stopMonitor.abort();
       await watching.catch(() => undefined);
@@ -451,7 +451,12 @@ async function recordReplaySkip(chain: DemoChain, releaseId: string, replayRepor
 }
 
 /** Waits until the switch shows the rollback scheduled (the monitor's guardian did it). */
-async function untilScheduled(chain: DemoChain, monitor: Promise<unknown>): Promise<Awaited<ReturnType<typeof readProxyRelease>>> {
+/**
+ * Waits until the switch shows the rollback scheduled and the monitor has
+ * recorded it: the monitor writes the record after the receipt, so on a busy
+ * machine the chain can be ahead of the record for a moment.
+ */
+async function untilScheduled(chain: DemoChain, releaseId: string, monitor: Promise<unknown>): Promise<Awaited<ReturnType<typeof readProxyRelease>>> {
   let failure: unknown;
   let finished = false;
   monitor.then(
@@ -464,7 +469,10 @@ async function untilScheduled(chain: DemoChain, monitor: Promise<unknown>): Prom
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const state = await readProxyRelease(chain.provider, chain.switchAddress, chain.proxy);
-    if (state.status === "rollback-scheduled" || state.status === "rolled-back") return state;
+    if (state.status === "rollback-scheduled" || state.status === "rolled-back") {
+      const recorded = readStep(await chain.store.get(chain.chainId, releaseId), "rollback");
+      if (recorded?.scheduleTx !== undefined) return state;
+    }
     if (failure !== undefined) throw failure;
     if (finished) throw unexpected("the monitor stopped before it scheduled a rollback");
     await new Promise((resolve) => setTimeout(resolve, 100));
