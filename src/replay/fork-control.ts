@@ -310,15 +310,8 @@ function callOfTransaction(tx: TxRequest, baseFee: bigint | undefined): Record<s
     tx.maxFeePerGas !== undefined
       ? minBigInt(tx.maxFeePerGas, (baseFee ?? 0n) + (tx.maxPriorityFeePerGas ?? 0n))
       : (tx.gasPrice ?? 0n);
-  return {
-    from: tx.from,
-    ...(tx.to !== undefined ? { to: tx.to } : {}),
-    data: tx.data,
-    value: toHex(tx.value),
-    gas: toHex(tx.gas),
-    gasPrice: toHex(price),
-    ...(tx.accessList !== undefined ? { accessList: tx.accessList } : {}),
-  };
+  const { nonce: _nonce, maxFeePerGas: _max, maxPriorityFeePerGas: _priority, ...call } = rpcTransactionObject(tx);
+  return { ...call, gasPrice: toHex(price) };
 }
 
 function minBigInt(a: bigint, b: bigint): bigint {
