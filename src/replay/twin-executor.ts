@@ -108,6 +108,13 @@ export async function runTwinSegment(fork: ForkControl, plan: SegmentPlan, ctx: 
   const outcome: SegmentOutcome = { comparisons: [], mined: 0, fidelity: emptyFidelity(), skipped: [], adjustments: fork.adjustments };
   await fork.init();
   await fork.setCode(ctx.green.address, ctx.green.code);
+  // A transaction the chain ran but the fork could not is blue not reproducing the chain.
+  const notReplayed = (item: Extract<TrafficItem, { kind: "tx" }>, reason: string) => {
+    outcome.skipped.push({ hash: item.hash, reason });
+    if (ctx.realReceipt(item.hash) !== undefined) {
+      tally(outcome.fidelity, "receipts", false, { hash: item.hash, ...(item.block !== undefined ? { blockNumber: item.block.number } : {}), what: [`not replayed: ${reason}`] });
+    }
+  };
   for (const block of plan.blocks) {
     ctx.signal?.throwIfAborted();
     await fork.openBlock(block.context);
@@ -126,7 +133,7 @@ export async function runTwinSegment(fork: ForkControl, plan: SegmentPlan, ctx: 
       }
       const admission = admitted.get(item)!;
       if ("refused" in admission) {
-        outcome.skipped.push({ hash: item.hash, reason: admission.refused });
+        notReplayed(item, admission.refused);
         ctx.onItem?.(item);
         continue;
       }
@@ -139,7 +146,7 @@ export async function runTwinSegment(fork: ForkControl, plan: SegmentPlan, ctx: 
       try {
         sent.push({ item, hash: await fork.queue(admission.tx), ...(blue !== undefined ? { blue } : {}), ...(green !== undefined ? { green } : {}) });
       } catch (e) {
-        outcome.skipped.push({ hash: item.hash, reason: `the fork refused it: ${firstLine(e)}` });
+        notReplayed(item, `the fork refused it: ${firstLine(e)}`);
       }
       ctx.onItem?.(item);
     }
