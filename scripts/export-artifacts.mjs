@@ -74,6 +74,8 @@ for (const file of [
   "GnosisSafe.sol/GnosisSafe.json",
   "GnosisSafeL2.sol/GnosisSafeL2.json",
   "proxies/GnosisSafeProxyFactory.sol/GnosisSafeProxyFactory.json",
+  "libraries/MultiSend.sol/MultiSend.json",
+  "libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json",
   "handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json",
   "libraries/CreateCall.sol/CreateCall.json",
   "accessors/SimulateTxAccessor.sol/SimulateTxAccessor.json",

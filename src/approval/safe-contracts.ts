@@ -177,13 +177,15 @@ const ARTIFACT_PATHS: Record<SafeVersion, Partial<Record<SafeContractName, strin
     Safe: "GnosisSafe.sol/GnosisSafe.json",
     SafeL2: "GnosisSafeL2.sol/GnosisSafeL2.json",
     SafeProxyFactory: "proxies/GnosisSafeProxyFactory.sol/GnosisSafeProxyFactory.json",
+    MultiSend: "libraries/MultiSend.sol/MultiSend.json",
+    MultiSendCallOnly: "libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json",
     CompatibilityFallbackHandler: "handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json",
     CreateCall: "libraries/CreateCall.sol/CreateCall.json",
     SimulateTxAccessor: "accessors/SimulateTxAccessor.sol/SimulateTxAccessor.json",
   },
 };
 
-/** The contracts each version can deploy from its artifacts (1.3.0's published MultiSend and SignMessageLib builds are not the canonical bytecode). */
+/** The contracts each version can deploy from its artifacts (1.3.0's published SignMessageLib build is not the canonical bytecode). */
 export function deployableSafeContracts(version: SafeVersion): SafeContractName[] {
   return Object.keys(ARTIFACT_PATHS[version]) as SafeContractName[];
 }
