@@ -135,3 +135,24 @@ export async function assertCanExecute(provider: Provider, timelock: string, exe
     );
   }
 }
+
+/**
+ * bg:init's check: a timelock approver slower than the rollback delay cannot
+ * veto a guardian's rollback in time, so the switch needs a canceller. Returns
+ * the warning to print, or undefined when there is nothing to warn about.
+ */
+export async function timelockVetoWarning(
+  provider: Provider,
+  approver: string,
+  rollbackDelay: number,
+  cancellers: readonly string[],
+): Promise<string | undefined> {
+  if ((await provider.getCode(approver)) === "0x") return undefined;
+  const delay = await readTimelockDelay(provider, approver);
+  if (delay === undefined || delay <= BigInt(rollbackDelay) || cancellers.length > 0) return undefined;
+  return (
+    `The approver ${getAddress(approver)} is a TimelockController with a delay of ${delay} s, longer than the rollback delay of ${rollbackDelay} s, ` +
+    "and the switch has no canceller: no one could veto a guardian's rollback before it becomes executable. " +
+    "Add a faster canceller (a Safe or a team account) through the approver: npx hardhat bg:call propose --function addCanceller --args '[\"0x…\"]'."
+  );
+}

@@ -88,7 +88,7 @@ export async function approvalWorld(
   });
   let timelock: string | undefined;
   if (options.approver === "timelock") {
-    const deployed = await ethers.deployContract("TimelockController", [TIMELOCK_DELAY, [safe], [ZeroAddress], ZeroAddress]);
+    const deployed = await ethers.deployContract("ApprovalTimelock", [TIMELOCK_DELAY, [safe], [ZeroAddress], ZeroAddress]);
     await deployed.waitForDeployment();
     timelock = getAddress(await deployed.getAddress());
   }
