@@ -8,9 +8,10 @@ import { SigningMethod } from "@safe-global/types-kit";
 
 import { type SafeVersion, safeCanonicalAddresses } from "../../src/approval/safe-contracts.js";
 
+type SafeClass = typeof SafeModule.default;
 // Under module node20 the class can sit one `default` deeper.
-const Safe = ((SafeModule as unknown as { default?: typeof SafeModule }).default ?? SafeModule) as typeof SafeModule;
-export type SafeKit = Awaited<ReturnType<typeof Safe.init>>;
+const Safe = ((SafeModule as unknown as { default?: SafeClass }).default ?? SafeModule) as SafeClass;
+export type SafeKit = Awaited<ReturnType<SafeClass["init"]>>;
 
 /** A protocol-kit instance for `safe`, acting as `signer` (an unlocked account of the node). */
 export async function safeKit(provider: unknown, chainId: bigint, safe: string, signer: string, version: SafeVersion): Promise<SafeKit> {
