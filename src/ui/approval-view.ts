@@ -9,6 +9,7 @@
 import path from "node:path";
 
 import { style } from "./output.js";
+import type { ApprovalStatus } from "../approval/approval-status.js";
 import type { ExecuteOutcome, TimelockWait } from "../approval/execute.js";
 import type { ApproveOutcome, Proposal, ProposeOutcome } from "../approval/proposal.js";
 import type { SwitchReleaseOutcome } from "../approval/release-switch.js";
@@ -228,3 +229,20 @@ export function nextAfterPropose(proposal: Proposal, option: string, executeComm
   if (proposal.actor.kind === "account") return `Next: ${executeCommand} --signer ${proposal.actor.address}`;
   return `Next: each owner runs \`npx hardhat bg:approve ${option} --signer <owner>\` (or imports the builder file into the Safe web app), then ${executeCommand}.`;
 }
+
+/** A release's proposal in bg:status, for people: one line, with what to run next. */
+export function renderApprovalStatus(release: string, a: ApprovalStatus): string {
+  switch (a.status) {
+    case "waiting-signatures":
+      return `${release}: proposal waits for signatures (${a.signatures} of ${a.threshold}): npx hardhat bg:approve --release ${release}`;
+    case "executed":
+      return style.warn(`${release}: its proposal was executed (tx ${a.txHash}, by ${a.executor}); record it with npx hardhat bg:switch --release ${release}`);
+    case "scheduled":
+      return `${release}: scheduled on the timelock ${a.timelock}, operation ${a.operationId}, executable from ${a.eta}${a.ready ? " (ready now: run bg:switch)" : ""}`;
+    case "cancelled":
+      return style.bad(`${release}: its timelock operation ${a.operationId} was cancelled on ${a.timelock}; propose again`);
+    case "stale":
+      return style.bad(`${release}: its proposal is stale: ${a.reason}`);
+  }
+}
+

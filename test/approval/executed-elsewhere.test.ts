@@ -9,10 +9,11 @@
 import { expect } from "chai";
 import { Interface, getAddress } from "ethers";
 
+import { approvalStatus } from "../../src/approval/approval-status.js";
 import { switchCallSpec } from "../../src/approval/approver-call.js";
 import { executeProposal } from "../../src/approval/execute.js";
 import { proposeApproverCall } from "../../src/approval/proposal.js";
-import { callProposalFolder } from "../../src/approval/proposal-folder.js";
+import { callProposalFolder, releaseProposalFolder } from "../../src/approval/proposal-folder.js";
 import { proposeRelease, switchRelease } from "../../src/approval/release-switch.js";
 import { readStep } from "../../src/approval/release-steps.js";
 import type { SafeVersion } from "../../src/approval/safe-contracts.js";
@@ -41,6 +42,9 @@ describe("executions made outside the plugin", () => {
       expect(proposal.actor.kind === "safe" && proposal.actor.version).to.equal("1.3.0");
       const txHash = await executeWithKit(world, "1.3.0", { to: proposal.safe!.tx.to, data: proposal.safe!.tx.data }, Number(proposal.safe!.tx.nonce));
       expect(await implementationOf(world)).to.equal(world.record.green.address);
+      // bg:status sees it before anyone records it.
+      const folder = releaseProposalFolder(world.store, world.env.chainId, "box-v2");
+      expect(await approvalStatus(world.env, folder)).to.deep.equal({ status: "executed", txHash, executor: getAddress(await world.owners[1]!.getAddress()) });
 
       const done = await switchRelease(world.ctx, "box-v2", { executor: world.anyone });
       expect(done).to.deep.include({ status: "live", txHash, resumed: true });
@@ -82,6 +86,8 @@ describe("executions made outside the plugin", () => {
       const { proposal } = await proposeRelease(world.ctx, "box-v2", { actor: "test" });
       const data = new Interface(["function changeThreshold(uint256)"]).encodeFunctionData("changeThreshold", [3]);
       const other = await executeWithKit(world, "1.3.0", { to: world.safe, data }, Number(proposal.safe!.tx.nonce));
+      const status = await approvalStatus(world.env, releaseProposalFolder(world.store, world.env.chainId, "box-v2"));
+      expect(status?.status).to.equal("stale");
       const message = await refusal(() => switchRelease(world.ctx, "box-v2", { executor: world.anyone }));
       expect(message).to.match(/^\[BG-APPROVAL-NONCE-TAKEN\] The Safe's nonce \d+ was used by a different transaction/);
       expect(message).to.include(other);

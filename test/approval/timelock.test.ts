@@ -9,10 +9,11 @@
 import { expect } from "chai";
 import { Contract, getAddress } from "ethers";
 
+import { approvalStatus } from "../../src/approval/approval-status.js";
 import { switchCallSpec } from "../../src/approval/approver-call.js";
 import { executeProposal } from "../../src/approval/execute.js";
 import { approveProposal, proposeApproverCall } from "../../src/approval/proposal.js";
-import { callProposalFolder } from "../../src/approval/proposal-folder.js";
+import { callProposalFolder, releaseProposalFolder } from "../../src/approval/proposal-folder.js";
 import { approveRelease, proposeRelease, switchRelease } from "../../src/approval/release-switch.js";
 import { readStep } from "../../src/approval/release-steps.js";
 import { cancelRollback, rollbackNow, scheduleRollback } from "../../src/approval/release-window.js";
@@ -87,6 +88,14 @@ describe("a TimelockController approver with a Safe as proposer", () => {
     expect(wait.eta).to.equal(block!.timestamp + TIMELOCK_DELAY);
     expect(readStep(scheduled.record, "timelock")).to.deep.include({ operationId: wait.operationId, eta: wait.eta, ready: false });
     expect(await implementationOf(world)).to.equal(world.blue);
+    // bg:status shows the queued operation, its id and its ETA.
+    expect(await approvalStatus(world.env, releaseProposalFolder(world.store, world.env.chainId, "box-v2"))).to.deep.equal({
+      status: "scheduled",
+      timelock: world.timelock,
+      operationId: wait.operationId,
+      eta: wait.etaIso,
+      ready: false,
+    });
 
     // Before the ETA a re-run sends nothing and says the same.
     const safeNonce = (await readSafeState(world.env.provider, world.safe)).nonce;
