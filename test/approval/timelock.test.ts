@@ -16,7 +16,7 @@ import { approveProposal, proposeApproverCall } from "../../src/approval/proposa
 import { callProposalFolder, releaseProposalFolder } from "../../src/approval/proposal-folder.js";
 import { approveRelease, proposeRelease, switchRelease } from "../../src/approval/release-switch.js";
 import { readStep } from "../../src/approval/release-steps.js";
-import { cancelRollback, rollbackNow, scheduleRollback } from "../../src/approval/release-window.js";
+import { cancelRollback, finalizeRelease, rollbackNow, scheduleRollback } from "../../src/approval/release-window.js";
 import { readSafeState } from "../../src/approval/safe-transaction.js";
 import { TIMELOCK, timelockVetoWarning } from "../../src/approval/timelock.js";
 import { DELAY, TIMELOCK_DELAY, type ApprovalWorld, approvalWorld, implementationOf, increaseTime, refusal } from "./fixture.js";
@@ -129,6 +129,22 @@ describe("a TimelockController approver with a Safe as proposer", () => {
     const done = await rollbackNow(world.ctx, "box-v2", { executor: world.anyone });
     expect(done).to.deep.include({ status: "done", state: "rolled-back" });
     expect(await implementationOf(world)).to.equal(world.blue);
+  });
+
+  it("an early finalize goes through the timelock the same way", async () => {
+    await promoteThroughTimelock(world);
+    const proposed = await finalizeRelease(world.ctx, "box-v2", { signer: world.anyone });
+    expect(proposed).to.deep.include({ status: "proposed", missing: 2, early: true });
+    if (proposed.status !== "proposed") return;
+    const folder = callProposalFolder(world.store, world.env.chainId, proposed.callId);
+    await approveProposal(world.env, folder, { signer: world.owners[0]! });
+    await approveProposal(world.env, folder, { signer: world.owners[1]! });
+    const scheduled = await finalizeRelease(world.ctx, "box-v2", { signer: world.anyone });
+    expect(scheduled.status === "proposed" && scheduled.timelock?.operationId).to.match(/^0x[0-9a-f]{64}$/);
+    await increaseTime(world, TIMELOCK_DELAY);
+    const done = await finalizeRelease(world.ctx, "box-v2", { signer: world.anyone });
+    expect(done).to.deep.include({ status: "done", state: "finalized", early: true });
+    expect(readStep(done.record, "finalize")!.by).to.equal(world.timelock);
   });
 
   it("the veto of a guardian's rollback goes through the canceller role, which the slow timelock adds", async () => {
