@@ -8,25 +8,21 @@ import { BlueGreenError } from "../errors.js";
 
 export const APPROVAL_ERROR_CODES = {
   /** The approver is a Safe version the approval path does not know. */
-  SAFE_VERSION: "BG-APPROVAL-SAFE-VERSION",
+  SAFE_VERSION: "BG_APPROVAL_SAFE_VERSION",
   /** The Safe's nonce was used by another transaction: the proposal can never execute. */
-  NONCE_TAKEN: "BG-APPROVAL-NONCE-TAKEN",
+  NONCE_TAKEN: "BG_APPROVAL_NONCE_TAKEN",
   /** A transaction was mined but carries no execution of this proposal. */
-  NOT_EXECUTED: "BG-APPROVAL-NOT-EXECUTED",
+  NOT_EXECUTED: "BG_APPROVAL_NOT_EXECUTED",
   /** The Safe Transaction Service refused or could not be reached. */
-  SERVICE: "BG-APPROVAL-SERVICE",
-  /** The Safe Transaction Service holds a different transaction under this proposal's nonce or hash. */
-  SERVICE_MISMATCH: "BG-APPROVAL-SERVICE-MISMATCH",
+  SERVICE: "BG_APPROVAL_SERVICE",
   /** The approver is a contract the approval path cannot drive. */
-  APPROVER_KIND: "BG-APPROVAL-APPROVER-KIND",
-  /** The timelock operation is scheduled but its delay has not passed. */
-  TIMELOCK_NOT_READY: "BG-APPROVAL-TIMELOCK-NOT-READY",
+  APPROVER_KIND: "BG_APPROVAL_APPROVER_KIND",
   /** The timelock operation was cancelled (vetoed) or never scheduled. */
-  TIMELOCK_CANCELLED: "BG-APPROVAL-TIMELOCK-CANCELLED",
+  TIMELOCK_CANCELLED: "BG_APPROVAL_TIMELOCK_CANCELLED",
   /** The executor may not execute on the timelock. */
-  TIMELOCK_EXECUTOR: "BG-APPROVAL-TIMELOCK-EXECUTOR",
+  TIMELOCK_EXECUTOR: "BG_APPROVAL_TIMELOCK_EXECUTOR",
   /** The executor of a plain-account approver is not that account. */
-  ACCOUNT_EXECUTOR: "BG-APPROVAL-ACCOUNT-EXECUTOR",
+  ACCOUNT_EXECUTOR: "BG_APPROVAL_ACCOUNT_EXECUTOR",
 } as const;
 
 export type ApprovalErrorCode = (typeof APPROVAL_ERROR_CODES)[keyof typeof APPROVAL_ERROR_CODES];

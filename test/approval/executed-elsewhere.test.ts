@@ -89,7 +89,7 @@ describe("executions made outside the plugin", () => {
       const status = await approvalStatus(world.env, releaseProposalFolder(world.store, world.env.chainId, "box-v2"));
       expect(status?.status).to.equal("stale");
       const message = await refusal(() => switchRelease(world.ctx, "box-v2", { executor: world.anyone }));
-      expect(message).to.match(/^\[BG-APPROVAL-NONCE-TAKEN\] The Safe's nonce \d+ was used by a different transaction/);
+      expect(message).to.match(/^\[BG_APPROVAL_NONCE_TAKEN\] The Safe's nonce \d+ was used by a different transaction/);
       expect(message).to.include(other);
       expect(message).to.match(/can never execute\. Propose again/);
       expect(await implementationOf(world)).to.equal(world.blue);

@@ -77,7 +77,7 @@ describe("the Safe Transaction Service (local stand-in)", () => {
     await service.close();
     service = { ...service, close: async () => {} };
     const message = await refusal(() => proposeRelease(ctx, "box-v2", { actor: "test", proposer: world.owners[0]! }));
-    expect(message).to.match(/^\[BG-APPROVAL-SERVICE\] The Safe Transaction Service at /);
+    expect(message).to.match(/^\[BG_APPROVAL_SERVICE\] The Safe Transaction Service at /);
     expect(message).to.include(url);
     expect(message).to.include("blueGreen.approval.safeService");
   });

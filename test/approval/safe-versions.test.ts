@@ -68,7 +68,7 @@ describe("Safe versions: 1.3.0 and 1.4.1, Safe and SafeL2", () => {
   it("refuses a Safe version it cannot check, with a stable code", () => {
     expect(safeVersionOf("1.3.0")).to.equal("1.3.0");
     expect(safeVersionOf("1.4.1")).to.equal("1.4.1");
-    expect(() => safeVersionOf("1.2.0", "0x0000000000000000000000000000000000000001")).to.throw(/\[BG-APPROVAL-SAFE-VERSION\].*1\.2\.0.*Migrate/);
+    expect(() => safeVersionOf("1.2.0", "0x0000000000000000000000000000000000000001")).to.throw(/\[BG_APPROVAL_SAFE_VERSION\].*1\.2\.0.*Migrate/);
   });
 
   for (const { version, singleton } of VARIANTS) {

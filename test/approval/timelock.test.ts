@@ -173,6 +173,6 @@ describe("a TimelockController approver with a Safe as proposer", () => {
   it("refuses a timelock approver without a configured proposer, with a code that says what to set", async () => {
     const { timelockProposer: _p, ...env } = world.env;
     const message = await refusal(() => proposeRelease({ ...world.ctx, env }, "box-v2", { actor: "test" }));
-    expect(message).to.match(/^\[BG-APPROVAL-APPROVER-KIND\].*TimelockController.*blueGreen\.approval\.timelockProposer/);
+    expect(message).to.match(/^\[BG_APPROVAL_APPROVER_KIND\].*TimelockController.*blueGreen\.approval\.timelockProposer/);
   });
 });
