@@ -57,6 +57,19 @@ export function renderPropose(outcome: ProposeOutcome, next: string): string {
   } else {
     lines.push(`  approver        ${proposal.actor.address} (plain account: no signatures needed)`);
   }
+  if (proposal.timelock !== undefined) {
+    lines.push(
+      `  timelock        ${proposal.timelock.address} (delay ${proposal.timelock.delay} s)`,
+      `  operation id    ${proposal.timelock.operationId}`,
+    );
+  }
+  if (outcome.service !== undefined) {
+    lines.push(
+      outcome.service.status === "deferred"
+        ? style.warn(`  Safe service    not posted yet: ${outcome.service.reason ?? ""}`)
+        : `  Safe service    ${outcome.service.status === "posted" ? "posted to" : "already in"} ${outcome.service.url} (owners' Safe{Wallet} queue)`,
+    );
+  }
   lines.push(`  summary         ${rel(outcome.summaryFile)}`, "", next);
   return lines.join("\n");
 }
