@@ -25,6 +25,10 @@ export interface ProposeJson {
   to: string;
   data: string;
   builderFile: string | null;
+  /** A TimelockController approver: the operation the Safe transaction schedules. */
+  timelock?: { address: string; operationId: string; delay: string };
+  /** The Safe Transaction Service, when configured. */
+  service?: { url: string; status: string; reason?: string };
 }
 
 export function proposeJson(outcome: ProposeOutcome): ProposeJson {
@@ -37,6 +41,10 @@ export function proposeJson(outcome: ProposeOutcome): ProposeJson {
     to: proposal.call.to,
     data: proposal.call.data,
     builderFile: rel(outcome.builderFile),
+    ...(proposal.timelock !== undefined
+      ? { timelock: { address: proposal.timelock.address, operationId: proposal.timelock.operationId, delay: proposal.timelock.delay } }
+      : {}),
+    ...(outcome.service !== undefined ? { service: outcome.service } : {}),
   };
 }
 
