@@ -53,7 +53,14 @@ import { renderProposalSummary } from "./summary.js";
 import { findRevertData } from "../switch/read-switch.js";
 import { executionJournalSchema } from "./journal.js";
 import { APPROVAL_ERROR_CODES, ApprovalError } from "./approval-error.js";
-import { type TimelockOperation, assertCanPropose, readTimelockDelay, timelockOperation, timelockOperationSchema } from "./timelock.js";
+import {
+  type TimelockOperation,
+  assertCanPropose,
+  readOperationState,
+  readTimelockDelay,
+  timelockOperation,
+  timelockOperationSchema,
+} from "./timelock.js";
 import type { SafeServiceLink } from "./safe-service.js";
 
 export const PROPOSAL_SCHEMA_VERSION = 1;
@@ -186,7 +193,10 @@ export async function proposeApproverCall(
 ): Promise<ProposeOutcome> {
   const journal = await folder.read(EXECUTION_FILE, executionJournalSchema);
   const previous = await folder.read(PROPOSAL_FILE, proposalSchema);
-  if (journal !== undefined && previous !== undefined && journalMatches(journal, previous)) {
+  // A timelock operation cancelled after it was scheduled may be proposed again: nothing of it will ever run.
+  const cancelled =
+    journal?.status === "done" && previous?.timelock !== undefined && (await readOperationState(env.provider, previous.timelock)).kind === "unset";
+  if (journal !== undefined && previous !== undefined && journalMatches(journal, previous) && !cancelled) {
     throw new BlueGreenError(
       journal.status === "done"
         ? `This proposal in ${folder.where} was already executed (tx ${journal.txHash}). Nothing to propose.`

@@ -17,7 +17,8 @@ import { callProposalFolder, releaseProposalFolder } from "../../src/approval/pr
 import { approveRelease, proposeRelease, switchRelease } from "../../src/approval/release-switch.js";
 import { readStep } from "../../src/approval/release-steps.js";
 import { cancelRollback, finalizeRelease, rollbackNow, scheduleRollback } from "../../src/approval/release-window.js";
-import { readSafeState } from "../../src/approval/safe-transaction.js";
+import { buildSafeTransaction, hashSafeTransaction, readSafeState, safeContract, safeTxFields } from "../../src/approval/safe-transaction.js";
+import { type OwnerSignature, addOwnerSignature, packSignatures, signSafeTransaction } from "../../src/approval/signatures.js";
 import { TIMELOCK, timelockVetoWarning } from "../../src/approval/timelock.js";
 import { DELAY, TIMELOCK_DELAY, type ApprovalWorld, approvalWorld, implementationOf, increaseTime, refusal } from "./fixture.js";
 
@@ -160,6 +161,37 @@ describe("a TimelockController approver with a Safe as proposer", () => {
     expect(vetoed).to.deep.include({ status: "done", state: "live" });
     await increaseTime(world, DELAY);
     expect(await implementationOf(world)).to.equal(world.record.green.address);
+  });
+
+  it("an operation cancelled on the timelock is reported with a code and status, and the call can be proposed again", async () => {
+    const guardian = await world.anyone.getAddress();
+    const spec = await switchCallSpec(world.env, { address: world.switchAddress, iface: world.env.errors }, "addGuardian", [guardian], { id: "add-guardian" });
+    const folder = callProposalFolder(world.store, world.env.chainId, "add-guardian");
+    const { proposal } = await proposeApproverCall(world.env, folder, spec);
+    await approveProposal(world.env, folder, { signer: world.owners[0]! });
+    await approveProposal(world.env, folder, { signer: world.owners[1]! });
+    expect((await executeProposal(world.env, folder, { executor: world.anyone })).status).to.equal("waiting");
+
+    // The Safe, a proposer and so a canceller on the timelock, cancels the operation directly.
+    const state = await readSafeState(world.env.provider, world.safe);
+    const cancel = buildSafeTransaction({ to: world.timelock!, data: TIMELOCK.encodeFunctionData("cancel", [proposal.timelock!.operationId]), nonce: state.nonce });
+    const hash = hashSafeTransaction(world.env.chainId, world.safe, cancel).safeTxHash;
+    let set = { safeTxHash: hash, signatures: [] as OwnerSignature[] };
+    for (const owner of world.owners.slice(0, 2)) set = addOwnerSignature(set, await signSafeTransaction(owner, world.env.chainId, world.safe, cancel), state.owners);
+    await (await safeContract(world.safe, world.deployer).getFunction("execTransaction")(...safeTxFields(cancel), packSignatures(set.signatures))).wait();
+
+    expect(await refusal(() => executeProposal(world.env, folder, { executor: world.anyone }))).to.match(/^\[BG_APPROVAL_TIMELOCK_CANCELLED\].*cancelled/);
+    expect(await approvalStatus(world.env, folder)).to.deep.equal({ status: "cancelled", timelock: world.timelock, operationId: proposal.timelock!.operationId });
+
+    const again = await proposeApproverCall(world.env, folder, spec);
+    expect(again.proposal.safe!.tx.nonce).to.not.equal(proposal.safe!.tx.nonce);
+    await approveProposal(world.env, folder, { signer: world.owners[1]! });
+    await approveProposal(world.env, folder, { signer: world.owners[2]! });
+    expect((await executeProposal(world.env, folder, { executor: world.anyone })).status).to.equal("waiting");
+    await increaseTime(world, TIMELOCK_DELAY);
+    expect((await executeProposal(world.env, folder, { executor: world.anyone })).status).to.equal("executed");
+    const sw = new Contract(world.switchAddress, world.env.errors, world.env.provider);
+    expect(await sw.getFunction("guardians")()).to.include(getAddress(guardian));
   });
 
   it("bg:init's check warns when the timelock is slower than the rollback delay and no canceller is set, and not otherwise", async () => {
