@@ -69,7 +69,13 @@ export const TIMELOCK_DELAY = 600;
  * pick the Safe build (1.4.1 `Safe` by default).
  */
 export async function approvalWorld(
-  options: { approver?: "safe" | "account" | "timelock"; safeVersion?: SafeVersion; singleton?: "Safe" | "SafeL2" } = {},
+  options: {
+    approver?: "safe" | "account" | "timelock";
+    /** Who proposes on the timelock: the Safe (default), or the first owner's plain account as on a dev network. */
+    timelockProposer?: "safe" | "account";
+    safeVersion?: SafeVersion;
+    singleton?: "Safe" | "SafeL2";
+  } = {},
 ): Promise<ApprovalWorld> {
   const connection = await hre.network.create();
   const { ethers } = connection;
@@ -88,7 +94,8 @@ export async function approvalWorld(
   });
   let timelock: string | undefined;
   if (options.approver === "timelock") {
-    const deployed = await ethers.deployContract("ApprovalTimelock", [TIMELOCK_DELAY, [safe], [ZeroAddress], ZeroAddress]);
+    const proposer = options.timelockProposer === "account" ? await a.getAddress() : safe;
+    const deployed = await ethers.deployContract("ApprovalTimelock", [TIMELOCK_DELAY, [proposer], [ZeroAddress], ZeroAddress]);
     await deployed.waitForDeployment();
     timelock = getAddress(await deployed.getAddress());
   }
@@ -114,18 +121,24 @@ export async function approvalWorld(
 
   const root = await mkdtemp(path.join(tmpdir(), "bg-approval-"));
   const store = new ReleaseStore(path.join(root, ".bluegreen"));
-  const env = { provider, chainId, errors, ...(timelock !== undefined ? { timelockProposer: safe } : {}) };
+  const accountActs = options.approver === "account" || (timelock !== undefined && options.timelockProposer === "account");
+  const env = {
+    provider,
+    chainId,
+    errors,
+    ...(timelock !== undefined ? { timelockProposer: options.timelockProposer === "account" ? await a.getAddress() : safe } : {}),
+  };
   const ctx: ReleaseApprovalContext = { env, store, switchAddress, projectRoot: root };
 
   // Adoption is an approver call: it goes through the same path as promote.
   const adopt = await switchCallSpec(env, { address: switchAddress, iface: errors }, "adopt", [proxy, proxyAdmin, blue], { id: "adopt-box" });
   const adoptFolder = callProposalFolder(store, chainId, "adopt-box");
   await proposeApproverCall(env, adoptFolder, adopt);
-  if (options.approver !== "account") {
+  if (!accountActs) {
     await approveProposal(env, adoptFolder, { signer: a });
     await approveProposal(env, adoptFolder, { signer: b });
   }
-  let adopted = await executeProposal(env, adoptFolder, { executor: options.approver === "account" ? a : deployer });
+  let adopted = await executeProposal(env, adoptFolder, { executor: accountActs ? a : deployer });
   if (timelock !== undefined) {
     // Through a timelock the first execution only schedules; the adoption runs once the delay has passed.
     expect(adopted.status).to.equal("waiting");

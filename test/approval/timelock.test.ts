@@ -208,3 +208,24 @@ describe("a TimelockController approver with a Safe as proposer", () => {
     expect(message).to.match(/^\[BG_APPROVAL_APPROVER_KIND\].*TimelockController.*blueGreen\.approval\.timelockProposer/);
   });
 });
+
+describe("a TimelockController approver with a plain account as proposer (development networks)", () => {
+  it("the account schedules with no signatures, only it may, and anyone executes after the delay", async () => {
+    const world = await approvalWorld({ approver: "timelock", timelockProposer: "account" });
+    try {
+      const proposer = world.owners[0]!;
+      const { proposal } = await proposeRelease(world.ctx, "box-v2", { actor: "test" });
+      expect(proposal.actor).to.deep.equal({ kind: "account", address: getAddress(await proposer.getAddress()) });
+      expect(proposal.safe).to.equal(undefined);
+      expect(await refusal(() => switchRelease(world.ctx, "box-v2", { executor: world.anyone }))).to.match(/^\[BG_APPROVAL_ACCOUNT_EXECUTOR\].*--signer/);
+      const scheduled = await switchRelease(world.ctx, "box-v2", { executor: proposer });
+      expect(scheduled.status === "waiting" && scheduled.timelock?.operationId).to.equal(proposal.timelock!.operationId);
+      await increaseTime(world, TIMELOCK_DELAY);
+      const live = await switchRelease(world.ctx, "box-v2", { executor: world.anyone });
+      expect(live.status).to.equal("live");
+      expect(await implementationOf(world)).to.equal(world.record.green.address);
+    } finally {
+      await world.cleanup();
+    }
+  });
+});
