@@ -63,3 +63,24 @@ if (!(await readdir(path.join(TO, "contracts"))).includes("BlueGreenSwitch.sol")
   throw new Error("export-artifacts: BlueGreenSwitch was not built; run `npx hardhat build` first");
 }
 console.log(`export-artifacts: ${count} artifacts and ${buildInfoIds.size} build infos in artifacts-dist/`);
+// Safe v1.3.0 (published as @gnosis.pm/safe-contracts, aliased here), for the
+// many production Safes still on it: tests and dev networks deploy it at its
+// canonical addresses. Only the contracts whose build is the canonical bytecode.
+const SAFE_130 = path.join(ROOT, "node_modules", "safe-contracts-1.3.0");
+const safe130Version = JSON.parse(await readFile(path.join(SAFE_130, "package.json"), "utf8")).version;
+if (safe130Version !== "1.3.0") throw new Error(`export-artifacts: expected safe-contracts-1.3.0 to be 1.3.0, found ${safe130Version}`);
+const SAFE_130_TO = path.join(TO, "safe-1.3.0");
+for (const file of [
+  "GnosisSafe.sol/GnosisSafe.json",
+  "GnosisSafeL2.sol/GnosisSafeL2.json",
+  "proxies/GnosisSafeProxyFactory.sol/GnosisSafeProxyFactory.json",
+  "libraries/MultiSend.sol/MultiSend.json",
+  "libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json",
+  "handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json",
+  "libraries/CreateCall.sol/CreateCall.json",
+  "accessors/SimulateTxAccessor.sol/SimulateTxAccessor.json",
+]) {
+  await mkdir(path.dirname(path.join(SAFE_130_TO, file)), { recursive: true });
+  await cp(path.join(SAFE_130, "build", "artifacts", "contracts", file), path.join(SAFE_130_TO, file));
+}
+await cp(path.join(SAFE_130, "LICENSE"), path.join(SAFE_130_TO, "LICENSE"));

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 
+import { approvalUserConfigSchema, resolveApprovalConfig, type ApprovalConfig, type ApprovalUserConfig } from "./approval/config.js";
 import { gatesUserConfigSchema, resolveGatesConfig, type GatesConfig, type GatesUserConfig } from "./gates/config.js";
 import {
   monitorUserConfigSchema,
@@ -53,6 +54,7 @@ export const blueGreenUserConfigSchema = z
     gates: gatesUserConfigSchema.optional(),
     monitor: monitorUserConfigSchema.optional(),
     waves: wavesUserConfigSchema.optional(),
+    approval: approvalUserConfigSchema.optional(),
   })
   .passthrough();
 
@@ -73,6 +75,8 @@ export interface BlueGreenUserConfig {
   monitor?: MonitorUserConfig;
   /** Phased rollout across a fleet of proxies (see docs/monitor.md). */
   waves?: WavesUserConfig;
+  /** The Safe Transaction Service and a TimelockController's proposer (see docs/signer-guide.md). */
+  approval?: ApprovalUserConfig;
 }
 
 export interface StageConfig {
@@ -89,6 +93,7 @@ export interface BlueGreenConfig {
   gates: GatesConfig;
   monitor: MonitorConfig;
   waves: WavesConfig | undefined;
+  approval: ApprovalConfig;
 }
 
 export function resolveBlueGreenConfig(
@@ -108,5 +113,6 @@ export function resolveBlueGreenConfig(
     gates: resolveGatesConfig(user?.gates, projectRoot),
     monitor: resolveMonitorConfig(user?.monitor),
     waves: resolveWavesConfig(user?.waves, user?.monitor),
+    approval: resolveApprovalConfig(user?.approval),
   };
 }

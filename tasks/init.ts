@@ -1,5 +1,8 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
+import { Contract } from "ethers";
+
+import { timelockVetoWarning } from "../src/approval/timelock.js";
 import { BlueGreenError } from "../src/errors.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { firstSigner } from "../src/stage/signers.js";
@@ -39,7 +42,13 @@ export default async function init(args: InitArgs, hre: HardhatRuntimeEnvironmen
         },
         log: (line) => out.info(line),
       });
-      return initJson(result);
+      // A timelock approver slower than the rollback delay cannot veto in time: say so before a release depends on it.
+      const cancellers = (await new Contract(result.file.address, ["function cancellers() view returns (address[])"], connection.ethers.provider)
+        .getFunction("cancellers")()
+        .catch(() => [])) as string[];
+      const warning = await timelockVetoWarning(connection.ethers.provider, result.file.approver, result.file.rollbackDelay, cancellers);
+      if (warning !== undefined) out.warn(warning);
+      return { ...initJson(result), ...(warning !== undefined ? { warnings: [warning] } : {}) };
     },
     renderInit,
   );

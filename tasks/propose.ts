@@ -30,7 +30,8 @@ export default async function propose(args: ProposeArgs, hre: HardhatRuntimeEnvi
       }
       const ctx = await openApprovalContext(hre, "");
       // Who proposed, for the record's history; proposing itself needs no account.
-      const actor = await ctx.signer().then((s) => s.getAddress(), () => "bg:propose");
+      const proposer = await ctx.signer().then((s) => s, () => undefined);
+      const actor = proposer !== undefined ? await proposer.getAddress() : "bg:propose";
       if (args.wave !== "") {
         waveOutcome = await proposeWave(ctx, release, {
           wave: args.wave,
@@ -40,7 +41,8 @@ export default async function propose(args: ProposeArgs, hre: HardhatRuntimeEnvi
         });
         return waveProposeJson(waveOutcome);
       }
-      outcome = await proposeRelease(ctx, release, { actor, ...(nonce !== undefined ? { nonce } : {}) });
+      // An owner proposing also signs, so the Safe Transaction Service (when configured) accepts the proposal.
+      outcome = await proposeRelease(ctx, release, { actor, ...(nonce !== undefined ? { nonce } : {}), ...(proposer !== undefined ? { proposer } : {}) });
       return proposeJson(outcome);
     },
     () =>

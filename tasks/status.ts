@@ -2,6 +2,9 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { releaseStatus, type ChainStatus } from "../src/release/release-status.js";
 import { ReleaseStore } from "../src/release/store.js";
+import { type ApprovalStatus, approvalStatus } from "../src/approval/approval-status.js";
+import { releaseProposalFolder } from "../src/approval/proposal-folder.js";
+import { renderApprovalStatus } from "../src/ui/approval-view.js";
 import { runCommand } from "../src/ui/output.js";
 import { renderStatus, statusJson } from "../src/ui/release-view.js";
 
@@ -12,6 +15,7 @@ interface StatusArgs {
 
 export default async function status(args: StatusArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   let view: ChainStatus | undefined;
+  const approvals: Array<{ release: string } & ApprovalStatus> = [];
   let network = "";
   await runCommand(
     args.json,
@@ -20,8 +24,15 @@ export default async function status(args: StatusArgs, hre: HardhatRuntimeEnviro
       network = connection.networkName;
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       view = await releaseStatus(connection.provider, store, hre.config.paths.root, args.release || undefined, { ethers: connection.ethers.provider });
-      return statusJson(view, network);
+      // A proposed or approved release may have moved on chain without this tool: the Safe app, another owner, a timelock.
+      const env = { provider: connection.ethers.provider, chainId: view.chainId };
+      for (const { record } of view.releases) {
+        if (record.state !== "proposed" && record.state !== "approved") continue;
+        const found = await approvalStatus(env, releaseProposalFolder(store, view.chainId, record.id));
+        if (found !== undefined) approvals.push({ release: record.id, ...found });
+      }
+      return { ...statusJson(view, network), approvals };
     },
-    () => renderStatus(view!, network),
+    () => [renderStatus(view!, network), ...approvals.map((a) => renderApprovalStatus(a.release, a))].join("\n"),
   );
 }

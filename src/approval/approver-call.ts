@@ -8,7 +8,7 @@ import { Interface, ZeroAddress, getAddress, id as keccakText } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
 import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
-import { executeProposal, type ExecuteOutcome } from "./execute.js";
+import { executeProposal, type ExecuteOutcome, type TimelockWait } from "./execute.js";
 import type { FactQuery } from "./facts.js";
 import { type ApprovalEnv, type ApproverCallSpec, argString, checkProposal, proposeApproverCall, requireProposal, tallySignatures } from "./proposal.js";
 import { EXECUTION_FILE, PROPOSAL_FILE, type ProposalFolder } from "./proposal-folder.js";
@@ -170,7 +170,7 @@ export function defaultCallId(spec: Pick<ApproverCallSpec, "fragment" | "args">)
 }
 
 export type AdvanceOutcome =
-  | { status: "proposed"; folder: ProposalFolder; signatures: number; threshold: number; missing: number }
+  | { status: "proposed"; folder: ProposalFolder; signatures: number; threshold: number; missing: number; timelock?: TimelockWait }
   | ExecuteOutcome;
 
 /**
@@ -197,6 +197,9 @@ export async function advanceApproverCall(
   if (!current) await proposeApproverCall(env, folder, spec);
   const outcome = await executeProposal(env, folder, { executor });
   if (outcome.status === "executed") return outcome;
+  if (outcome.timelock !== undefined) {
+    return { status: "proposed", folder, signatures: 0, threshold: 0, missing: 0, timelock: outcome.timelock };
+  }
   const proposal = await requireProposal(folder);
   const check = await checkProposal(env, proposal);
   const tally = await tallySignatures(folder, proposal, check.safe!);

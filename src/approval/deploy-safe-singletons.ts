@@ -1,8 +1,10 @@
 /**
- * Safe v1.4.1 on a test, demo or development network, at the same addresses
- * as on every public chain: Safe's singleton factory is put in place with
+ * Safe (1.4.1 or 1.3.0) on a test, demo or development network, at the same
+ * addresses as on every public chain: the CREATE2 factory the version was
+ * deployed through (Safe's singleton factory for 1.4.1, Arachnid's
+ * deterministic-deployment proxy for 1.3.0) is put in place with
  * `hardhat_setCode` / `anvil_setCode`, then each contract is CREATE2-deployed
- * through it with a zero salt, exactly as Safe deploys them.
+ * through it with a zero salt, exactly as Safe deployed them.
  *
  * On public chains the factory and the contracts already exist; nothing here
  * is needed there.
@@ -22,13 +24,15 @@ import {
 
 import { BlueGreenError } from "../errors.js";
 import {
-  SAFE_141_CANONICAL,
+  SAFE_DEPLOYER,
   SAFE_PROXY_FACTORY_ABI,
   SAFE_SETUP_ABI,
-  SAFE_SINGLETON_FACTORY,
   SAFE_SINGLETON_FACTORY_RUNTIME,
   type SafeContractName,
+  type SafeVersion,
+  deployableSafeContracts,
   loadSafeArtifact,
+  safeCanonicalAddresses,
 } from "./safe-contracts.js";
 
 /** A provider that also speaks raw JSON-RPC (ethers' JsonRpcProvider, hardhat-ethers' provider). */
@@ -36,34 +40,36 @@ interface RawRpc {
   send(method: string, params: unknown[]): Promise<unknown>;
 }
 
-const ALL_CONTRACTS = Object.keys(SAFE_141_CANONICAL) as SafeContractName[];
-
 /**
- * Makes sure Safe's singleton factory and the Safe v1.4.1 contracts exist at
- * their canonical addresses. Idempotent: contracts already there are left alone.
+ * Makes sure the version's CREATE2 factory and its Safe contracts exist at
+ * their canonical addresses (those of `@safe-global/safe-deployments`).
+ * Idempotent: contracts already there are left alone.
  *
  * @param signer a funded account that pays for the deployments
- * @returns the address of each contract
+ * @param contracts which contracts; all the version's deployable ones by default
+ * @returns the canonical address of each contract of the version
  */
 export async function deploySafeSingletons(
   signer: Signer,
-  contracts: readonly SafeContractName[] = ALL_CONTRACTS,
+  contracts?: readonly SafeContractName[],
+  version: SafeVersion = "1.4.1",
 ): Promise<Record<SafeContractName, string>> {
   const provider = requireProvider(signer);
-  await ensureSingletonFactory(provider);
-  for (const name of contracts) {
-    const { bytecode } = loadSafeArtifact(name);
-    const expected = SAFE_141_CANONICAL[name];
-    const address = getCreate2Address(SAFE_SINGLETON_FACTORY, ZeroHash, keccak256(bytecode));
+  const factory = SAFE_DEPLOYER[version];
+  const canonical = safeCanonicalAddresses(version);
+  await ensureSingletonFactory(provider, factory);
+  for (const name of contracts ?? deployableSafeContracts(version)) {
+    const { bytecode } = loadSafeArtifact(name, version);
+    const expected = canonical[name];
+    const address = getCreate2Address(factory, ZeroHash, keccak256(bytecode));
     if (address !== expected) {
       // The package's bytecode is not the one Safe deployed: its address would not be Safe's.
       throw new BlueGreenError(
-        `The ${name} bytecode in @safe-global/safe-contracts would land at ${address}, not at Safe's canonical ${expected}. ` +
-          "Install exactly @safe-global/safe-contracts@1.4.1.",
+        `The ${name} ${version} bytecode hardhat-bluegreen carries would land at ${address}, not at Safe's canonical ${expected}. Reinstall hardhat-bluegreen.`,
       );
     }
     if ((await provider.getCode(address)) !== "0x") continue;
-    const tx = await signer.sendTransaction({ to: SAFE_SINGLETON_FACTORY, data: concat([ZeroHash, bytecode]) });
+    const tx = await signer.sendTransaction({ to: factory, data: concat([ZeroHash, bytecode]) });
     await tx.wait();
     if ((await provider.getCode(address)) === "0x") {
       throw new BlueGreenError(
@@ -72,12 +78,12 @@ export async function deploySafeSingletons(
       );
     }
   }
-  return { ...SAFE_141_CANONICAL };
+  return canonical;
 }
 
-/** Puts the singleton factory's runtime code in place on a node that allows it. */
-async function ensureSingletonFactory(provider: Provider): Promise<void> {
-  if ((await provider.getCode(SAFE_SINGLETON_FACTORY)) !== "0x") return;
+/** Puts a CREATE2 factory's runtime code in place on a node that allows it. */
+async function ensureSingletonFactory(provider: Provider, factory: string): Promise<void> {
+  if ((await provider.getCode(factory)) !== "0x") return;
   const rpc = provider as unknown as Partial<RawRpc>;
   if (typeof rpc.send !== "function") {
     throw new BlueGreenError("Cannot set the singleton factory's code: the signer's provider has no raw JSON-RPC `send`.");
@@ -85,14 +91,14 @@ async function ensureSingletonFactory(provider: Provider): Promise<void> {
   const errors: string[] = [];
   for (const method of ["hardhat_setCode", "anvil_setCode"]) {
     try {
-      await rpc.send(method, [SAFE_SINGLETON_FACTORY, SAFE_SINGLETON_FACTORY_RUNTIME]);
-      if ((await provider.getCode(SAFE_SINGLETON_FACTORY)) !== "0x") return;
+      await rpc.send(method, [factory, SAFE_SINGLETON_FACTORY_RUNTIME]);
+      if ((await provider.getCode(factory)) !== "0x") return;
     } catch (error) {
       errors.push(`${method}: ${(error as Error).message}`);
     }
   }
   throw new BlueGreenError(
-    `Safe's singleton factory is not deployed at ${SAFE_SINGLETON_FACTORY} on this chain, and the node refused to set its code ` +
+    `The CREATE2 factory Safe deploys through is not at ${factory} on this chain, and the node refused to set its code ` +
       `(${errors.join("; ")}). On a public chain, deploy Safe with Safe's own tooling; here, use a Hardhat node or anvil.`,
   );
 }
@@ -104,10 +110,12 @@ export interface CreateSafeOptions {
   saltNonce?: bigint;
   /** `Safe` for L1s; `SafeL2` emits the events L2 indexers need. */
   singleton?: "Safe" | "SafeL2";
+  /** The Safe version (its singleton, factory and fallback handler); 1.4.1 by default. */
+  version?: SafeVersion;
 }
 
 /**
- * Creates a Safe proxy (v1.4.1) through the canonical SafeProxyFactory, with
+ * Creates a Safe proxy (1.4.1, or the given version) through the version's canonical SafeProxyFactory, with
  * the CompatibilityFallbackHandler, as the Safe web app does. Idempotent: the
  * same options return the Safe created before.
  */
@@ -117,21 +125,23 @@ export async function createSafe(signer: Signer, options: CreateSafeOptions): Pr
   if (owners.length === 0 || threshold < 1 || threshold > owners.length) {
     throw new BlueGreenError(`A Safe needs 1 <= threshold <= owners; got threshold ${threshold} for ${owners.length} owners.`);
   }
-  const singleton = SAFE_141_CANONICAL[options.singleton ?? "Safe"];
+  const version = options.version ?? "1.4.1";
+  const canonical = safeCanonicalAddresses(version);
+  const singleton = canonical[options.singleton ?? "Safe"];
   const initializer = new Interface(SAFE_SETUP_ABI).encodeFunctionData("setup", [
     owners.map((o) => getAddress(o)),
     threshold,
     ZeroAddress,
     "0x",
-    SAFE_141_CANONICAL.CompatibilityFallbackHandler,
+    canonical.CompatibilityFallbackHandler,
     ZeroAddress,
     0,
     ZeroAddress,
   ]);
   const saltNonce = options.saltNonce ?? 0n;
-  const factory = new Contract(SAFE_141_CANONICAL.SafeProxyFactory, SAFE_PROXY_FACTORY_ABI, signer);
-  if ((await provider.getCode(SAFE_141_CANONICAL.SafeProxyFactory)) === "0x") {
-    throw new BlueGreenError("SafeProxyFactory 1.4.1 is not deployed on this chain. Run deploySafeSingletons first.");
+  const factory = new Contract(canonical.SafeProxyFactory, SAFE_PROXY_FACTORY_ABI, signer);
+  if ((await provider.getCode(canonical.SafeProxyFactory)) === "0x") {
+    throw new BlueGreenError(`SafeProxyFactory ${version} is not deployed on this chain. Run deploySafeSingletons first.`);
   }
   const address = await predictSafeAddress(factory, singleton, initializer, saltNonce);
   if ((await provider.getCode(address)) !== "0x") return address;
@@ -148,7 +158,7 @@ async function predictSafeAddress(factory: Contract, singleton: string, initiali
   const proxyCreationCode = (await factory.getFunction("proxyCreationCode")()) as string;
   const salt = keccak256(concat([keccak256(initializer), toWord(saltNonce)]));
   const initCode = concat([proxyCreationCode, toWord(BigInt(singleton))]);
-  return getCreate2Address(SAFE_141_CANONICAL.SafeProxyFactory, salt, keccak256(initCode));
+  return getCreate2Address(await factory.getAddress(), salt, keccak256(initCode));
 }
 
 function toWord(value: bigint): string {

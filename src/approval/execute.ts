@@ -9,27 +9,36 @@
  *
  * If the process dies after sending, a re-run finds the mined transaction
  * (by its hash in the journal, or by the Safe's ExecutionSuccess(safeTxHash)
- * event, which also covers an execution made from the Safe web app) and
- * completes instead of sending again.
+ * event, which also covers an execution made from the Safe web app or by
+ * another owner) and completes instead of sending again, recording who sent it.
+ *
+ * For a TimelockController approver the proposal runs in two stages: the
+ * proposer's `schedule(...)` (the steps above), then, once the timelock's
+ * delay has passed, `execute(...)` from any executor.
  */
 import { Interface, getAddress, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
+import { APPROVAL_ERROR_CODES, ApprovalError } from "./approval-error.js";
+import { checkFacts } from "./facts.js";
 import { type ExecutionJournal, executionJournalSchema } from "./journal.js";
 import {
   type ApprovalEnv,
   type Proposal,
   type SignatureTally,
+  actorCall,
   assertNotStale,
   checkProposal,
   describeRevert,
   journalMatches,
+  pullServiceSignatures,
   requireProposal,
   simulateCall,
   tallySignatures,
 } from "./proposal.js";
 import { EXECUTION_FILE, type ProposalFolder } from "./proposal-folder.js";
-import { SAFE_ABI } from "./safe-contracts.js";
+import { EXECUTION_SUCCESS_TOPIC, SAFE_ABI, executedSafeTxHash, safeVersionOf } from "./safe-contracts.js";
+import { TIMELOCK, type TimelockOperation, assertCanExecute, readOperationState } from "./timelock.js";
 import { safeTxFields } from "./safe-transaction.js";
 import { packSignatures } from "./signatures.js";
 
@@ -45,6 +54,18 @@ export interface ExecuteOptions {
   now?: () => Date;
 }
 
+/** The TimelockController operation of a proposal, once scheduled. */
+export interface TimelockWait {
+  timelock: string;
+  operationId: string;
+  /** When the operation becomes executable (unix seconds, and ISO). */
+  eta: number;
+  etaIso: string;
+  ready: boolean;
+  /** The transaction that scheduled it. */
+  scheduleTxHash?: string;
+}
+
 export type ExecuteOutcome =
   | {
       status: "executed";
@@ -54,17 +75,36 @@ export type ExecuteOutcome =
       receipt: TransactionReceipt;
       /** True when the transaction was found mined (after a crash, or executed elsewhere) rather than sent now. */
       resumed: boolean;
+      /** Who sent the transaction (read from the chain). */
+      executor: string;
+      /** True when someone else sent it: the Safe web app, another owner, another machine. */
+      elsewhere: boolean;
     }
-  | { status: "waiting"; proposal: Proposal; tally: SignatureTally };
+  | {
+      status: "waiting";
+      proposal: Proposal;
+      /** Signatures still missing (for a plain-account proposer: none, threshold 0). */
+      tally: SignatureTally;
+      /** Set when the approver is a timelock and the operation is scheduled but not executed yet. */
+      timelock?: TimelockWait;
+    };
+
+/** The second journal of a timelock proposal: its `execute(...)` after the delay. */
+export const TIMELOCK_EXECUTION_FILE = "execution-timelock.json";
 
 /**
- * Executes the proposal in `folder`, or reports how many signatures are
- * missing (changing nothing). Idempotent: once executed, it returns the
- * recorded transaction.
+ * Executes the proposal in `folder`, or reports what it waits for (changing
+ * nothing). Idempotent: once executed, it returns the recorded transaction.
  */
 export async function executeProposal(env: ApprovalEnv, folder: ProposalFolder, options: ExecuteOptions): Promise<ExecuteOutcome> {
-  const now = options.now ?? (() => new Date());
   const proposal = await requireProposal(folder);
+  if (proposal.timelock === undefined) return executeActorCall(env, folder, proposal, options);
+  return executeThroughTimelock(env, folder, proposal, proposal.timelock, options);
+}
+
+/** The actor's own call: the approver call, or a timelock's schedule of it. */
+async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, proposal: Proposal, options: ExecuteOptions): Promise<ExecuteOutcome> {
+  const now = options.now ?? (() => new Date());
   let journal = await folder.read(EXECUTION_FILE, executionJournalSchema);
   if (journal !== undefined && !journalMatches(journal, proposal)) journal = undefined;
 
@@ -90,6 +130,13 @@ export async function executeProposal(env: ApprovalEnv, folder: ProposalFolder, 
     // The nonce moved: either this very transaction was executed elsewhere, or another one took its nonce.
     const found = await findMinedExecution(env, proposal, proposal.blockNumber);
     if (found !== undefined) return complete(folder, proposal, journalFor(proposal, await executorAddress(options), proposal.blockNumber, now), found, true, now);
+    const taken = await findNonceTaker(env, proposal);
+    throw new ApprovalError(
+      APPROVAL_ERROR_CODES.NONCE_TAKEN,
+      `The Safe's nonce ${proposal.safe!.tx.nonce} was used by a different transaction${taken !== undefined ? ` (safeTxHash ${taken.safeTxHash}, tx ${taken.txHash})` : ""}, ` +
+        `not by this proposal (safeTxHash ${proposal.safe!.safeTxHash}); the Safe is now at nonce ${check.safe!.nonce}, so this proposal can never execute. ` +
+        `Propose again (${folder.option}) and collect new signatures.`,
+    );
   }
 
   let tally: SignatureTally | undefined;
@@ -100,6 +147,7 @@ export async function executeProposal(env: ApprovalEnv, folder: ProposalFolder, 
         `The Safe is at nonce ${check.safe.nonce}; this proposal has nonce ${nonce}. Execute the Safe's earlier transactions first.`,
       );
     }
+    await pullServiceSignatures(env, folder, proposal, check.safe.owners);
     tally = await tallySignatures(folder, proposal, check.safe);
     if (tally.missing > 0 && !check.nonceUsed) return { status: "waiting", proposal, tally };
   }
@@ -108,16 +156,18 @@ export async function executeProposal(env: ApprovalEnv, folder: ProposalFolder, 
 
   const executor = await executorAddress(options);
   if (proposal.actor.kind === "account" && executor !== proposal.actor.address) {
-    throw new BlueGreenError(
-      `The approver is the plain account ${proposal.actor.address}; only it can make this call. Run with --signer ${proposal.actor.address}.`,
+    throw new ApprovalError(
+      APPROVAL_ERROR_CODES.ACCOUNT_EXECUTOR,
+      `The ${proposal.timelock !== undefined ? "timelock's proposer" : "approver"} is the plain account ${proposal.actor.address}; only it can make this call. Run with --signer ${proposal.actor.address}.`,
     );
   }
-  await simulateCall(env, { from: proposal.actor.address, to: proposal.call.to, data: proposal.call.data }, proposal.title);
+  const call = actorCall(proposal);
+  await simulateCall(env, { from: proposal.actor.address, ...call }, proposal.timelock !== undefined ? `Scheduling "${proposal.title}" on the timelock` : proposal.title);
 
   const request: TransactionRequest =
     proposal.safe !== undefined
       ? { to: proposal.actor.address, data: execTransactionData(proposal, packSignatures(tally!.signatures.slice(0, tally!.threshold))) }
-      : { to: proposal.call.to, data: proposal.call.data };
+      : { ...call };
   await simulateSend(env, executor, request, proposal);
   const gas = await env.provider.estimateGas({ ...request, from: executor });
 
@@ -164,19 +214,17 @@ export async function findMinedExecution(
     if (receipt !== null && receipt.status === 1 && executedHere(proposal, receipt)) return receipt;
   }
   if (proposal.safe !== undefined) {
-    const logs = await env.provider.getLogs({
-      address: proposal.actor.address,
-      topics: [SAFE.getEvent("ExecutionSuccess")!.topicHash, proposal.safe.safeTxHash],
-      fromBlock,
-      toBlock: "latest",
-    });
-    const log = logs[0];
+    // Only the topic is filtered on: 1.3.0 keeps the safeTxHash in the data, so each log is decoded with its version's ABI.
+    const version = safeVersionOf(proposal.actor.kind === "safe" ? proposal.actor.version : "", proposal.actor.address);
+    const logs = await env.provider.getLogs({ address: proposal.actor.address, topics: [EXECUTION_SUCCESS_TOPIC], fromBlock, toBlock: "latest" });
+    const log = logs.find((l) => executedSafeTxHash(l, proposal.actor.address, version) === proposal.safe!.safeTxHash.toLowerCase());
     return log === undefined ? undefined : ((await env.provider.getTransactionReceipt(log.transactionHash)) ?? undefined);
   }
-  const logs = await env.provider.getLogs({ address: proposal.call.to, fromBlock, toBlock: "latest" });
+  const call = actorCall(proposal);
+  const logs = await env.provider.getLogs({ address: call.to, fromBlock, toBlock: "latest" });
   for (const hash of new Set(logs.map((l) => l.transactionHash))) {
     const tx = await env.provider.getTransaction(hash);
-    if (tx !== null && getAddress(tx.from) === proposal.actor.address && tx.data.toLowerCase() === proposal.call.data.toLowerCase()) {
+    if (tx !== null && getAddress(tx.from) === proposal.actor.address && tx.data.toLowerCase() === call.data.toLowerCase()) {
       const receipt = await env.provider.getTransactionReceipt(hash);
       if (receipt !== null && receipt.status === 1) return receipt;
     }
@@ -184,21 +232,38 @@ export async function findMinedExecution(
   return undefined;
 }
 
-/** True when the receipt carries this proposal's execution. */
+/** True when the receipt carries this proposal's execution (by the Safe's own version's ExecutionSuccess). */
 function executedHere(proposal: Proposal, receipt: TransactionReceipt): boolean {
   if (proposal.safe === undefined) return receipt.status === 1;
-  const topic = SAFE.getEvent("ExecutionSuccess")!.topicHash;
-  return receipt.logs.some(
-    (l) =>
-      getAddress(l.address) === proposal.actor.address &&
-      l.topics[0] === topic &&
-      l.topics[1]?.toLowerCase() === proposal.safe!.safeTxHash.toLowerCase(),
-  );
+  const version = safeVersionOf(proposal.actor.kind === "safe" ? proposal.actor.version : "", proposal.actor.address);
+  return receipt.logs.some((l) => executedSafeTxHash(l, proposal.actor.address, version) === proposal.safe!.safeTxHash.toLowerCase());
+}
+
+/**
+ * The Safe transaction that took the proposal's nonce: the first execution of
+ * the Safe since the proposal whose safeTxHash is not the proposal's. The
+ * nonce is not in the event, so this names the likeliest one for people to check.
+ */
+async function findNonceTaker(env: ApprovalEnv, proposal: Proposal): Promise<{ safeTxHash: string; txHash: string } | undefined> {
+  if (proposal.safe === undefined || proposal.actor.kind !== "safe") return undefined;
+  const version = safeVersionOf(proposal.actor.version, proposal.actor.address);
+  const logs = await env.provider.getLogs({
+    address: proposal.actor.address,
+    topics: [EXECUTION_SUCCESS_TOPIC],
+    fromBlock: proposal.blockNumber,
+    toBlock: "latest",
+  });
+  for (const log of logs) {
+    const hash = executedSafeTxHash(log, proposal.actor.address, version);
+    if (hash !== undefined && hash !== proposal.safe.safeTxHash.toLowerCase()) return { safeTxHash: hash, txHash: log.transactionHash };
+  }
+  return undefined;
 }
 
 function assertExecutedHere(proposal: Proposal, receipt: TransactionReceipt): void {
   if (!executedHere(proposal, receipt)) {
-    throw new BlueGreenError(
+    throw new ApprovalError(
+      APPROVAL_ERROR_CODES.NOT_EXECUTED,
       `The transaction ${receipt.hash} was mined but the Safe did not report ExecutionSuccess for ${proposal.safe?.safeTxHash}. ` +
         "Inspect it on a block explorer before doing anything else.",
     );
@@ -206,7 +271,7 @@ function assertExecutedHere(proposal: Proposal, receipt: TransactionReceipt): vo
 }
 
 /** eth_call of the outer transaction: for a Safe, execTransaction must return true. */
-async function simulateSend(env: ApprovalEnv, from: string, request: TransactionRequest, proposal: Proposal): Promise<void> {
+async function simulateSend(env: ApprovalEnv, from: string, request: TransactionRequest, proposal: Proposal, throughSafe = proposal.safe !== undefined): Promise<void> {
   let result: string;
   try {
     result = await env.provider.call({ ...request, from });
@@ -218,7 +283,7 @@ async function simulateSend(env: ApprovalEnv, from: string, request: Transaction
       error as Error,
     );
   }
-  if (proposal.safe !== undefined && SAFE.decodeFunctionResult("execTransaction", result)[0] !== true) {
+  if (throughSafe && SAFE.decodeFunctionResult("execTransaction", result)[0] !== true) {
     throw new BlueGreenError("Simulating execTransaction returned false: the Safe would not run the call. Nothing was sent.");
   }
 }
@@ -233,11 +298,12 @@ const SAFE_ERRORS: Record<string, string> = {
 };
 
 function journalFor(proposal: Proposal, executor: string, fromBlock: number, now: () => Date): ExecutionJournal {
+  const call = actorCall(proposal);
   return {
     status: "sending",
     ...(proposal.safe !== undefined ? { safeTxHash: proposal.safe.safeTxHash, safeNonce: proposal.safe.tx.nonce } : {}),
-    to: proposal.call.to,
-    data: proposal.call.data,
+    to: call.to,
+    data: call.data,
     actor: proposal.actor.address,
     executor,
     fromBlock,
@@ -252,17 +318,135 @@ async function complete(
   receipt: TransactionReceipt,
   resumed: boolean,
   now: () => Date,
-): Promise<ExecuteOutcome> {
-  if (journal.status !== "done" || journal.txHash !== receipt.hash) {
-    await folder.write(EXECUTION_FILE, {
+  file: string = EXECUTION_FILE,
+): Promise<Extract<ExecuteOutcome, { status: "executed" }>> {
+  // Whoever sent it (our CLI, the Safe web app, another owner) is read from the chain, never assumed.
+  const executor = getAddress(receipt.from);
+  const elsewhere =
+    journal.elsewhere ?? (journal.txHash !== undefined ? journal.txHash !== receipt.hash : executor !== getAddress(journal.executor));
+  if (journal.status !== "done" || journal.txHash !== receipt.hash || journal.executor !== executor) {
+    await folder.write(file, {
       ...journal,
       status: "done",
+      executor,
+      elsewhere,
       txHash: receipt.hash,
       blockNumber: receipt.blockNumber,
       doneAt: now().toISOString(),
     } satisfies ExecutionJournal);
   }
-  return { status: "executed", proposal, txHash: receipt.hash, blockNumber: receipt.blockNumber, receipt, resumed };
+  return { status: "executed", proposal, txHash: receipt.hash, blockNumber: receipt.blockNumber, receipt, resumed, executor, elsewhere };
+}
+
+/**
+ * Stage 1 schedules the operation through the proposer (the actor call);
+ * stage 2, once the delay has passed, calls the timelock's `execute(...)`.
+ * Either stage may have been done by someone else: the timelock's own state
+ * and its CallExecuted event say so.
+ */
+async function executeThroughTimelock(
+  env: ApprovalEnv,
+  folder: ProposalFolder,
+  proposal: Proposal,
+  op: TimelockOperation,
+  options: ExecuteOptions,
+): Promise<ExecuteOutcome> {
+  const now = options.now ?? (() => new Date());
+  let state = await readOperationState(env.provider, op);
+  let scheduleTxHash = (await folder.read(EXECUTION_FILE, executionJournalSchema))?.txHash;
+  if (state.kind === "unset") {
+    const journal = await folder.read(EXECUTION_FILE, executionJournalSchema);
+    if (journal?.status === "done" && journalMatches(journal, proposal)) {
+      throw new ApprovalError(
+        APPROVAL_ERROR_CODES.TIMELOCK_CANCELLED,
+        `The timelock operation ${op.operationId} was scheduled (tx ${journal.txHash}) and then cancelled on the timelock ${op.address}. ` +
+          `Nothing will execute. Propose again (${folder.option}) if the call is still wanted.`,
+      );
+    }
+    const scheduled = await executeActorCall(env, folder, proposal, options);
+    if (scheduled.status === "waiting") return scheduled;
+    scheduleTxHash = scheduled.txHash;
+    state = await readOperationState(env.provider, op);
+  }
+  if (state.kind === "done") {
+    const found = await findTimelockExecution(env, op, proposal.blockNumber);
+    if (found === undefined) {
+      throw new ApprovalError(
+        APPROVAL_ERROR_CODES.NOT_EXECUTED,
+        `The timelock ${op.address} marks operation ${op.operationId} done, but no CallExecuted event for it was found since block ${proposal.blockNumber}. Inspect the timelock on a block explorer.`,
+      );
+    }
+    const journal = (await folder.read(TIMELOCK_EXECUTION_FILE, executionJournalSchema)) ?? {
+      ...timelockJournal(op, getAddress(found.from), proposal.blockNumber, now),
+      elsewhere: true,
+    };
+    return complete(folder, proposal, journal, found, true, now, TIMELOCK_EXECUTION_FILE);
+  }
+  if (state.kind === "unset") {
+    throw new ApprovalError(
+      APPROVAL_ERROR_CODES.TIMELOCK_CANCELLED,
+      `The schedule transaction ${scheduleTxHash ?? ""} executed, but the timelock ${op.address} has no operation ${op.operationId}: it was cancelled. Propose again (${folder.option}).`,
+    );
+  }
+  const wait: TimelockWait = {
+    timelock: op.address,
+    operationId: op.operationId,
+    eta: Number(state.eta),
+    etaIso: new Date(Number(state.eta) * 1000).toISOString(),
+    ready: state.ready,
+    ...(scheduleTxHash !== undefined ? { scheduleTxHash } : {}),
+  };
+  if (!state.ready) return { status: "waiting", proposal, tally: { signatures: [], threshold: 0, missing: 0, owners: [] }, timelock: wait };
+
+  // Ready: the same drift checks as any execution, then execute(...) from the executor.
+  const drifts = await checkFacts(env.provider, proposal.facts);
+  if (drifts.length > 0) {
+    throw new BlueGreenError(
+      `Refusing to execute the timelock operation ${op.operationId}: the chain changed since it was proposed:\n` +
+        drifts.map((d) => `  - ${d.label}: was ${d.expected}, now ${d.actual}`).join("\n") +
+        `\nVeto it on the timelock (cancel) and propose again (${folder.option}).`,
+    );
+  }
+  await options.beforeSend?.();
+  const executor = await executorAddress(options);
+  await assertCanExecute(env.provider, op.address, executor);
+  await simulateCall(env, { from: op.address, to: op.target, data: op.data }, proposal.title);
+  const request: TransactionRequest = { to: op.address, data: op.executeData };
+  await simulateSend(env, executor, request, proposal, false);
+  const gas = await env.provider.estimateGas({ ...request, from: executor });
+  const started = timelockJournal(op, executor, await env.provider.getBlockNumber(), now);
+  await folder.write(TIMELOCK_EXECUTION_FILE, started);
+  const sent = await options.executor.sendTransaction({ ...request, gasLimit: (gas * 12n) / 10n });
+  const sentJournal: ExecutionJournal = { ...started, status: "sent", txHash: sent.hash };
+  await folder.write(TIMELOCK_EXECUTION_FILE, sentJournal);
+  await options.afterSend?.(sent.hash);
+  let receipt: TransactionReceipt | null;
+  try {
+    receipt = await sent.wait();
+  } catch (error) {
+    throw new BlueGreenError(
+      `The timelock execution ${sent.hash} failed: ${describeRevert(error, env.errors)}. Run again to re-check.`,
+      error as Error,
+    );
+  }
+  if (receipt === null) throw new BlueGreenError(`The transaction ${sent.hash} was dropped. Run again.`);
+  return complete(folder, proposal, sentJournal, receipt, false, now, TIMELOCK_EXECUTION_FILE);
+}
+
+/** The transaction that executed the operation, by the timelock's CallExecuted(id) event. */
+async function findTimelockExecution(env: ApprovalEnv, op: TimelockOperation, fromBlock: number): Promise<TransactionReceipt | undefined> {
+  const logs = await env.provider.getLogs({
+    address: op.address,
+    topics: [TIMELOCK.getEvent("CallExecuted")!.topicHash, op.operationId],
+    fromBlock,
+    toBlock: "latest",
+  });
+  const log = logs[0];
+  return log === undefined ? undefined : ((await env.provider.getTransactionReceipt(log.transactionHash)) ?? undefined);
+}
+
+function timelockJournal(op: TimelockOperation, executor: string, fromBlock: number, now: () => Date): ExecutionJournal {
+  return { status: "sending", to: op.address, data: op.executeData, actor: op.address, executor, fromBlock, startedAt: now().toISOString() };
 }
 
 async function executorAddress(options: ExecuteOptions): Promise<string> {

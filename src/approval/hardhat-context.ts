@@ -8,6 +8,7 @@ import type { Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { ReleaseStore } from "../release/store.js";
+import { connectSafeService } from "./safe-service.js";
 import { firstSigner } from "../stage/signers.js";
 import { switchInterface } from "../switch/artifact.js";
 import { requireSwitchFile } from "../switch/switch-file.js";
@@ -27,8 +28,17 @@ export async function openApprovalContext(hre: HardhatRuntimeEnvironment, signer
   const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
   const recorded = await requireSwitchFile(store, chainId, connection.networkName);
   let chosen: Promise<Signer> | undefined;
+  const approval = hre.config.blueGreen.approval;
   return {
-    env: { provider, chainId, errors: await switchInterface() },
+    env: {
+      provider,
+      chainId,
+      errors: await switchInterface(),
+      ...(approval.timelockProposer !== undefined ? { timelockProposer: approval.timelockProposer } : {}),
+      ...(approval.safeService !== undefined
+        ? { safeService: await connectSafeService(approval.safeService, chainId, approval.safeServiceApiKey) }
+        : {}),
+    },
     store,
     switchAddress: recorded.address,
     projectRoot: hre.config.paths.root,

@@ -28,6 +28,8 @@ export const executionJournalSchema = z
     blockNumber: z.number().int().nonnegative().optional(),
     startedAt: z.string().datetime({ offset: true }),
     doneAt: z.string().datetime({ offset: true }).optional(),
+    /** True when the mined transaction was sent by someone else (the Safe web app, another owner): found, not sent. */
+    elsewhere: z.boolean().optional(),
   })
   .strict();
 

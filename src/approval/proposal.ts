@@ -11,9 +11,11 @@
  *    and refused if the proposal went stale;
  * 3. execute (execute.ts): drift re-checks, simulation, execTransaction.
  *
- * The approver is whatever account the switch names: a Safe (1.3.0+), or a
- * plain account on development networks, which needs no signatures and
- * executes the call itself.
+ * The approver is whatever account the switch names: a Safe (1.3.0 or
+ * 1.4.1), a plain account on development networks, which needs no signatures
+ * and executes the call itself, or a TimelockController, whose proposer (a
+ * Safe or an account) makes the call `schedule(...)` through the same path
+ * (timelock.ts).
  */
 import { FunctionFragment, Interface, getAddress, type Provider, type Signer } from "ethers";
 import { z } from "zod";
@@ -50,6 +52,16 @@ import {
 import { renderProposalSummary } from "./summary.js";
 import { findRevertData } from "../switch/read-switch.js";
 import { executionJournalSchema } from "./journal.js";
+import { APPROVAL_ERROR_CODES, ApprovalError } from "./approval-error.js";
+import {
+  type TimelockOperation,
+  assertCanPropose,
+  readOperationState,
+  readTimelockDelay,
+  timelockOperation,
+  timelockOperationSchema,
+} from "./timelock.js";
+import type { SafeServiceLink } from "./safe-service.js";
 
 export const PROPOSAL_SCHEMA_VERSION = 1;
 
@@ -107,6 +119,11 @@ export const proposalSchema = z
     /** Off-chain values the proposal rests on (e.g. the evidence hash); the caller re-checks them. */
     pinned: z.record(z.string()),
     builderFile: z.string().optional(),
+    /**
+     * Set when the switch's approver is a TimelockController: `call` is what the
+     * timelock will make, and the actor (its proposer) calls `schedule(...)`.
+     */
+    timelock: timelockOperationSchema.optional(),
   })
   .strict();
 
@@ -118,6 +135,20 @@ export interface ApprovalEnv {
   chainId: number;
   /** The called contract's ABI, to name its custom errors when a simulation reverts. */
   errors?: Interface;
+  /** For a TimelockController approver: who proposes on it (blueGreen.approval.timelockProposer). */
+  timelockProposer?: string;
+  /** The Safe Transaction Service, when blueGreen.approval.safeService is set. */
+  safeService?: SafeServiceLink;
+}
+
+/**
+ * What the actor itself calls: the approver call, or for a timelock approver
+ * the timelock's `schedule(...)` of it. The Safe transaction, the journal and
+ * the simulation are all about this call.
+ */
+export function actorCall(proposal: Pick<Proposal, "call" | "timelock">): { to: string; data: string } {
+  if (proposal.timelock !== undefined) return { to: proposal.timelock.address, data: proposal.timelock.scheduleData };
+  return { to: proposal.call.to, data: proposal.call.data };
 }
 
 /** An approver call to propose. */
@@ -145,6 +176,8 @@ export interface ProposeOutcome {
   signaturesKept: number;
   /** Signatures dropped because the proposal changed (new nonce, new values). */
   signaturesDropped: number;
+  /** The Safe Transaction Service, when one is configured. */
+  service?: ServicePosting;
 }
 
 /**
@@ -156,11 +189,14 @@ export async function proposeApproverCall(
   env: ApprovalEnv,
   folder: ProposalFolder,
   spec: ApproverCallSpec,
-  options: { nonce?: bigint; now?: Date } = {},
+  options: { nonce?: bigint; now?: Date; proposer?: Signer } = {},
 ): Promise<ProposeOutcome> {
   const journal = await folder.read(EXECUTION_FILE, executionJournalSchema);
   const previous = await folder.read(PROPOSAL_FILE, proposalSchema);
-  if (journal !== undefined && previous !== undefined && journalMatches(journal, previous)) {
+  // A timelock operation cancelled after it was scheduled may be proposed again: nothing of it will ever run.
+  const cancelled =
+    journal?.status === "done" && previous?.timelock !== undefined && (await readOperationState(env.provider, previous.timelock)).kind === "unset";
+  if (journal !== undefined && previous !== undefined && journalMatches(journal, previous) && !cancelled) {
     throw new BlueGreenError(
       journal.status === "done"
         ? `This proposal in ${folder.where} was already executed (tx ${journal.txHash}). Nothing to propose.`
@@ -170,8 +206,12 @@ export async function proposeApproverCall(
   }
 
   const data = new Interface([spec.fragment]).encodeFunctionData(spec.fragment, spec.args);
-  const actor = await describeActor(env.provider, spec.actor);
-  await simulateCall(env, { from: actor.address, to: spec.to, data }, spec.title);
+  const approver = await resolveApprover(env, spec.actor, spec.id, { to: spec.to, data });
+  const { actor, timelock } = approver;
+  // The approver call itself must pass as the switch will see it: from the timelock, or from the actor.
+  await simulateCall(env, { from: timelock?.address ?? actor.address, to: spec.to, data }, spec.title);
+  const outer = timelock !== undefined ? { to: timelock.address, data: timelock.scheduleData } : { to: spec.to, data };
+  if (timelock !== undefined) await simulateCall(env, { from: actor.address, ...outer }, `Scheduling on the timelock ${timelock.address}`);
   const facts = await pinFacts(env.provider, spec.facts);
   const blockNumber = await env.provider.getBlockNumber();
   const now = options.now ?? new Date();
@@ -183,7 +223,7 @@ export async function proposeApproverCall(
     if (nonce < state.nonce) {
       throw new BlueGreenError(`Safe nonce ${nonce} is already used (the Safe is at ${state.nonce}). Leave --nonce out, or give ${state.nonce} or more.`);
     }
-    const tx = buildSafeTransaction({ to: spec.to, data, nonce });
+    const tx = buildSafeTransaction({ ...outer, nonce });
     const hashes = hashSafeTransaction(env.chainId, actor.address, tx);
     await assertSafeAgreesOnHash(env.provider, actor.address, tx, hashes.safeTxHash);
     safe = { tx, ...hashes };
@@ -209,6 +249,7 @@ export async function proposeApproverCall(
     ...(safe !== undefined ? { safe, builderFile: BUILDER_FILE } : {}),
     facts,
     pinned: spec.pinned ?? {},
+    ...(timelock !== undefined ? { timelock } : {}),
   };
 
   let builderFile: string | undefined;
@@ -218,7 +259,11 @@ export async function proposeApproverCall(
       safe: actor.address,
       name: spec.title,
       description: `${spec.title}. Safe nonce ${safe.tx.nonce}, safeTxHash ${safe.safeTxHash}.`,
-      calls: [{ to: spec.to, data, fragment: spec.fragment, args: spec.args }],
+      calls: [
+        timelock !== undefined
+          ? { to: timelock.address, data: timelock.scheduleData, fragment: TIMELOCK_SCHEDULE, args: scheduleArgs(timelock) }
+          : { to: spec.to, data, fragment: spec.fragment, args: spec.args },
+      ],
       createdAt: now,
     });
     builderFile = await folder.write(BUILDER_FILE, file);
@@ -247,6 +292,7 @@ export async function proposeApproverCall(
 
   const proposalFile = await folder.write(PROPOSAL_FILE, proposal);
   const summaryFile = await folder.write(SUMMARY_FILE, renderProposalSummary(proposal, folder));
+  const service = safe !== undefined && actor.kind === "safe" ? await postToService(env, folder, proposal, actor.owners, options.proposer, now) : undefined;
   return {
     proposal,
     proposalFile,
@@ -254,7 +300,124 @@ export async function proposeApproverCall(
     ...(builderFile !== undefined ? { builderFile } : {}),
     signaturesKept: kept,
     signaturesDropped: dropped,
+    ...(service !== undefined ? { service } : {}),
   };
+}
+
+/** What happened with the Safe Transaction Service when proposing. */
+export interface ServicePosting {
+  url: string;
+  /** posted: now in the owners' queue; already: it was there; deferred: the first bg:approve posts it. */
+  status: "posted" | "already" | "deferred";
+  /** Why posting waits, when it does. */
+  reason?: string;
+}
+
+/**
+ * Posts the proposal's Safe transaction to the service. The service takes a
+ * proposal only with a signature of an owner (or delegate), so the proposer
+ * signs if they are an owner; otherwise the first owner to run bg:approve posts it.
+ */
+async function postToService(
+  env: ApprovalEnv,
+  folder: ProposalFolder,
+  proposal: Proposal,
+  owners: readonly string[],
+  proposer: Signer | undefined,
+  now: Date,
+): Promise<ServicePosting | undefined> {
+  const service = env.safeService;
+  if (service === undefined || proposal.safe === undefined) return undefined;
+  if ((await service.transaction(proposal.safe.safeTxHash)) !== undefined) return { url: service.url, status: "already" };
+  const who = proposer !== undefined ? getAddress(await proposer.getAddress()) : undefined;
+  if (proposer === undefined || who === undefined || !owners.includes(who)) {
+    return {
+      url: service.url,
+      status: "deferred",
+      reason: `the service takes a proposal only with an owner's signature${who !== undefined ? `, and ${who} is not an owner` : ""}; the first bg:approve posts it`,
+    };
+  }
+  const signature = await signSafeTransaction(proposer, env.chainId, proposal.actor.address, proposal.safe.tx);
+  const set = (await folder.read(SIGNATURES_FILE, signatureSetSchema)) ?? { safeTxHash: proposal.safe.safeTxHash, signatures: [] };
+  if (!set.signatures.some((s) => getAddress(s.owner) === who)) await folder.write(SIGNATURES_FILE, addOwnerSignature(set, signature, owners, now));
+  await service.propose({ safe: proposal.actor.address, tx: proposal.safe.tx, safeTxHash: proposal.safe.safeTxHash, sender: who, signature });
+  return { url: service.url, status: "posted" };
+}
+
+/**
+ * Adds the confirmations the service holds (given in Safe{Wallet}, or by
+ * another owner's tools) to the proposal's signatures. Each is checked like a
+ * pasted signature; ones that do not recover to a current owner are ignored,
+ * as the Safe itself would ignore them.
+ */
+export async function pullServiceSignatures(env: ApprovalEnv, folder: ProposalFolder, proposal: Proposal, owners: readonly string[]): Promise<number> {
+  if (env.safeService === undefined || proposal.safe === undefined) return 0;
+  const confirmations = await env.safeService.confirmations(proposal.safe.safeTxHash);
+  const stored = await folder.read(SIGNATURES_FILE, signatureSetSchema);
+  let set: SignatureSet =
+    stored !== undefined && stored.safeTxHash.toLowerCase() === proposal.safe.safeTxHash.toLowerCase()
+      ? stored
+      : { safeTxHash: proposal.safe.safeTxHash, signatures: [] };
+  let added = 0;
+  for (const c of confirmations) {
+    if (set.signatures.some((s) => getAddress(s.owner) === c.owner)) continue;
+    try {
+      set = addOwnerSignature(set, c.signature, owners);
+      added++;
+    } catch {
+      // Not an owner's EOA signature over this hash (e.g. a contract signature): the Safe would not count it here either.
+    }
+  }
+  if (added > 0) await folder.write(SIGNATURES_FILE, set);
+  return added;
+}
+
+/** Shares an owner's new signature with the service: a confirmation, or the proposal itself if it is not there yet. */
+async function pushServiceSignature(env: ApprovalEnv, proposal: Proposal, owner: string, signature: string): Promise<void> {
+  if (env.safeService === undefined || proposal.safe === undefined) return;
+  const known = await env.safeService.transaction(proposal.safe.safeTxHash);
+  if (known === undefined) {
+    await env.safeService.propose({ safe: proposal.actor.address, tx: proposal.safe.tx, safeTxHash: proposal.safe.safeTxHash, sender: owner, signature });
+    return;
+  }
+  const already = await env.safeService.confirmations(proposal.safe.safeTxHash);
+  if (!already.some((c) => c.owner === getAddress(owner))) await env.safeService.confirm(proposal.safe.safeTxHash, signature);
+}
+
+const TIMELOCK_SCHEDULE = FunctionFragment.from(
+  "function schedule(address target, uint256 value, bytes data, bytes32 predecessor, bytes32 salt, uint256 delay)",
+);
+
+function scheduleArgs(op: TimelockOperation): unknown[] {
+  return [op.target, 0n, op.data, op.predecessor, op.salt, BigInt(op.delay)];
+}
+
+/** The switch's approver as the approval path drives it: who acts, and the timelock in between if there is one. */
+export async function resolveApprover(
+  env: ApprovalEnv,
+  approver: string,
+  proposalId: string,
+  call: { to: string; data: string },
+): Promise<{ actor: Actor; timelock?: TimelockOperation }> {
+  const addr = getAddress(approver);
+  const code = await env.provider.getCode(addr);
+  if (code !== "0x") {
+    const delay = await readTimelockDelay(env.provider, addr);
+    if (delay !== undefined) {
+      if (env.timelockProposer === undefined) {
+        throw new ApprovalError(
+          APPROVAL_ERROR_CODES.APPROVER_KIND,
+          `The switch's approver ${addr} is a TimelockController. Set blueGreen.approval.timelockProposer in hardhat.config.ts ` +
+            "to the Safe (or, on a development network, the account) that holds its PROPOSER_ROLE.",
+        );
+      }
+      const proposer = getAddress(env.timelockProposer);
+      await assertCanPropose(env.provider, addr, proposer);
+      const actor = await describeActor(env.provider, proposer);
+      return { actor, timelock: timelockOperation(addr, call, proposalId, delay) };
+    }
+  }
+  return { actor: await describeActor(env.provider, addr) };
 }
 
 /** Reads the proposal of a folder, or says how to make one. */
@@ -277,9 +440,11 @@ export async function describeActor(provider: Provider, account: string): Promis
   try {
     state = await readSafeState(provider, addr);
   } catch (error) {
-    throw new BlueGreenError(
-      `The approver ${addr} is a contract but not a Safe 1.3.0+; hardhat-bluegreen proposes through Safes and plain accounts only. ` +
-        "Rotate the switch's approver to a Safe (bg:call propose --function proposeApprover), or make the call with that contract's own tooling.",
+    if (error instanceof ApprovalError) throw error;
+    throw new ApprovalError(
+      APPROVAL_ERROR_CODES.APPROVER_KIND,
+      `The approver ${addr} is a contract but neither a Safe (1.3.0 or 1.4.1) nor a TimelockController; hardhat-bluegreen proposes through those and plain accounts only. ` +
+        "Rotate the switch's approver (bg:call propose --function proposeApprover), or make the call with that contract's own tooling.",
       error as Error,
     );
   }
@@ -321,8 +486,8 @@ export function assertHashesIntegral(proposal: Proposal): void {
     hashes.safeTxHash !== proposal.safe.safeTxHash.toLowerCase() ||
     hashes.domainHash !== proposal.safe.domainHash.toLowerCase() ||
     hashes.messageHash !== proposal.safe.messageHash.toLowerCase() ||
-    proposal.safe.tx.data.toLowerCase() !== proposal.call.data.toLowerCase() ||
-    getAddress(proposal.safe.tx.to) !== getAddress(proposal.call.to)
+    proposal.safe.tx.data.toLowerCase() !== actorCall(proposal).data.toLowerCase() ||
+    getAddress(proposal.safe.tx.to) !== getAddress(actorCall(proposal).to)
   ) {
     throw new BlueGreenError(
       "The proposal's hashes do not match its own transaction fields: the file was changed after it was made. Do not sign it; propose again.",
@@ -390,6 +555,7 @@ export async function approveProposal(
   const check = await checkProposal(env, proposal);
   assertNotStale(check, proposal, folder, "sign");
   const safe = check.safe!;
+  await pullServiceSignatures(env, folder, proposal, safe.owners);
 
   let signature: string;
   if (input.signature !== undefined && input.signature !== "") {
@@ -423,8 +589,10 @@ export async function approveProposal(
     throw error;
   }
   await folder.write(SIGNATURES_FILE, next);
+  const added = next.signatures[next.signatures.length - 1]!;
+  await pushServiceSignature(env, proposal, added.owner, added.signature);
   const tally = await tallySignatures(folder, proposal, safe);
-  return { ...tally, proposal, added: next.signatures[next.signatures.length - 1]!.owner };
+  return { ...tally, proposal, added: added.owner };
 }
 
 /**
@@ -477,7 +645,7 @@ export function argString(value: unknown): string {
 /** True when a journal belongs to this proposal (same Safe transaction, or same call data for an account). */
 export function journalMatches(journal: z.infer<typeof executionJournalSchema>, proposal: Proposal): boolean {
   if (proposal.safe !== undefined) return journal.safeTxHash?.toLowerCase() === proposal.safe.safeTxHash.toLowerCase();
-  return journal.data.toLowerCase() === proposal.call.data.toLowerCase() && journal.safeTxHash === undefined;
+  return journal.data.toLowerCase() === actorCall(proposal).data.toLowerCase() && journal.safeTxHash === undefined;
 }
 
 export type { Fact };

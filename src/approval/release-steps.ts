@@ -23,6 +23,10 @@ export const proposalStepSchema = z
     domainHash: bytes32.optional(),
     messageHash: bytes32.optional(),
     evidenceHash: bytes32,
+    /** A TimelockController approver: the operation the promote becomes. */
+    timelock: z.object({ address, operationId: bytes32, delay: z.string() }).strict().optional(),
+    /** The Safe Transaction Service, when configured: posted, already there, or left for the first bg:approve. */
+    service: z.object({ url: z.string(), status: z.enum(["posted", "already", "deferred"]), reason: z.string().optional() }).strict().optional(),
     proposalFile: z.string(),
     summaryFile: z.string(),
     builderFile: z.string().optional(),
@@ -51,6 +55,11 @@ export const switchStepSchema = z
     windowEnd: isoTime,
     /** True when the transaction was found mined on a re-run rather than sent by that run. */
     resumed: z.boolean(),
+    /** True when someone else sent it (the Safe web app, another owner): the chain showed it, this tool recorded it. */
+    executedElsewhere: z.boolean().optional(),
+    /** A timelock approver: the timelock and the operation that made the promote. */
+    timelock: address.optional(),
+    operationId: bytes32.optional(),
     at: isoTime,
   })
   .strict();
@@ -65,6 +74,19 @@ export const rollbackStepSchema = z
     rolledBackBy: address.optional(),
     immediate: z.boolean().optional(),
     implementation: address.optional(),
+    at: isoTime,
+  })
+  .strict();
+
+/** A timelock approver's promote, scheduled and waiting for its delay: what bg:status shows. */
+export const timelockStepSchema = z
+  .object({
+    timelock: address,
+    operationId: bytes32,
+    eta: z.number().int().nonnegative(),
+    etaIso: isoTime,
+    ready: z.boolean(),
+    scheduleTxHash: bytes32.optional(),
     at: isoTime,
   })
   .strict();
@@ -90,6 +112,7 @@ const SCHEMAS = {
   switch: switchStepSchema,
   rollback: rollbackStepSchema,
   finalize: finalizeStepSchema,
+  timelock: timelockStepSchema,
 } as const;
 
 type StepName = keyof typeof SCHEMAS;

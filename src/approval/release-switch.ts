@@ -14,7 +14,7 @@ import type { ReleaseStore } from "../release/store.js";
 import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import { readProxyRelease } from "../switch/read-switch.js";
 import { switchCallSpec, type SwitchRef } from "./approver-call.js";
-import { executeProposal } from "./execute.js";
+import { type TimelockWait, executeProposal } from "./execute.js";
 import { type ApprovalEnv, type ApproveOutcome, type ProposeOutcome, approveProposal, proposeApproverCall, requireProposal } from "./proposal.js";
 import { releaseProposalFolder } from "./proposal-folder.js";
 import { assertEvidenceUnchanged, assertReadyToPropose } from "./readiness.js";
@@ -45,7 +45,7 @@ export interface ProposeReleaseOutcome extends ProposeOutcome {
 export async function proposeRelease(
   ctx: ReleaseApprovalContext,
   releaseId: string,
-  options: { nonce?: bigint; actor: string; now?: Date },
+  options: { nonce?: bigint; actor: string; now?: Date; proposer?: Signer },
 ): Promise<ProposeReleaseOutcome> {
   const record = await ctx.store.get(ctx.env.chainId, releaseId);
   assertNotWaves(record, "propose");
@@ -87,7 +87,10 @@ export async function proposeRelease(
     pinned: { evidenceHash },
   });
   const folder = releaseProposalFolder(ctx.store, ctx.env.chainId, record.id);
-  const outcome = await proposeApproverCall(ctx.env, folder, spec, options.nonce !== undefined ? { nonce: options.nonce } : {});
+  const outcome = await proposeApproverCall(ctx.env, folder, spec, {
+    ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
+    ...(options.proposer !== undefined ? { proposer: options.proposer } : {}),
+  });
   const { proposal } = outcome;
   const at = (options.now ?? new Date()).toISOString();
 
@@ -112,6 +115,10 @@ export async function proposeRelease(
           }
         : {}),
       evidenceHash,
+      ...(proposal.timelock !== undefined
+        ? { timelock: { address: proposal.timelock.address, operationId: proposal.timelock.operationId, delay: proposal.timelock.delay } }
+        : {}),
+      ...(outcome.service !== undefined ? { service: outcome.service } : {}),
       proposalFile: rel(outcome.proposalFile),
       summaryFile: rel(outcome.summaryFile),
       ...(outcome.builderFile !== undefined ? { builderFile: rel(outcome.builderFile) } : {}),
@@ -178,7 +185,15 @@ export type SwitchReleaseOutcome =
       resumed: boolean;
       alreadyLive: boolean;
     }
-  | { status: "waiting"; record: ReleaseRecord; signatures: number; threshold: number; missing: number };
+  | {
+      status: "waiting";
+      record: ReleaseRecord;
+      signatures: number;
+      threshold: number;
+      missing: number;
+      /** A timelock approver: the promote is scheduled and waits for its delay. */
+      timelock?: TimelockWait;
+    };
 
 /**
  * bg:switch: executes the release's promote once it has enough signatures,
@@ -224,7 +239,23 @@ export async function switchRelease(
     now,
   });
   if (outcome.status === "waiting") {
-    return { status: "waiting", record, signatures: outcome.tally.signatures.length, threshold: outcome.tally.threshold, missing: outcome.tally.missing };
+    let waiting = record;
+    if (outcome.timelock !== undefined) {
+      const scheduled = outcome.timelock;
+      // The queued operation goes in the record, so bg:status shows its id and ETA.
+      waiting =
+        (await ctx.store.update(ctx.env.chainId, record.id, (current) =>
+          current === undefined ? undefined : withStep(current, "timelock", { ...scheduled, at: now().toISOString() }),
+        )) ?? record;
+    }
+    return {
+      status: "waiting",
+      record: waiting,
+      signatures: outcome.tally.signatures.length,
+      threshold: outcome.tally.threshold,
+      missing: outcome.tally.missing,
+      ...(outcome.timelock !== undefined ? { timelock: outcome.timelock } : {}),
+    };
   }
 
   // The promote must have done exactly what was proposed.
@@ -245,7 +276,7 @@ export async function switchRelease(
   }
   const evidenceHash = promoted.args.evidenceHash as string;
   const windowEnd = isoFromUnix(promoted.args.windowEnd as bigint);
-  const executor = getAddress((await ctx.env.provider.getTransaction(outcome.txHash))?.from ?? (await options.executor.getAddress()));
+  const executor = outcome.executor;
 
   const updated = await ctx.store.update(ctx.env.chainId, record.id, (current) => {
     if (current === undefined) throw new BlueGreenError(`Release "${record.id}" disappeared while it was being switched.`);
@@ -260,6 +291,8 @@ export async function switchRelease(
       promotedAt: isoFromUnix(promoted.args.promotedAt as bigint),
       windowEnd,
       resumed: outcome.resumed,
+      ...(outcome.elsewhere ? { executedElsewhere: true } : {}),
+      ...(proposal.timelock !== undefined ? { timelock: proposal.timelock.address, operationId: proposal.timelock.operationId } : {}),
       at: now().toISOString(),
     });
   });

@@ -18,6 +18,7 @@ import { type ReleaseRecord, type ReleaseState, canTransition, transition } from
 import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import { type ProxyRelease, readProxyRelease, readSwitchSettings } from "../switch/read-switch.js";
 import { advanceApproverCall, switchCallSpec } from "./approver-call.js";
+import type { TimelockWait } from "./execute.js";
 import { describeRevert } from "./proposal.js";
 import { callProposalFolder } from "./proposal-folder.js";
 import type { ReleaseApprovalContext } from "./release-switch.js";
@@ -45,6 +46,8 @@ export type WindowOutcome =
       threshold: number;
       missing: number;
       readyAt?: string;
+      /** A timelock approver: the call is scheduled and waits for its delay (run the command again after the ETA). */
+      timelock?: TimelockWait;
     };
 
 /** A guardian (or the approver) schedules a rollback to blue; it becomes executable after the delay. */
@@ -201,7 +204,7 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
 
 type ApproverStepOutcome =
   | { status: "executed"; txHash: string; receipt: TransactionReceipt; actor: string }
-  | { status: "proposed"; callId: string; callFolder: string; signatures: number; threshold: number; missing: number };
+  | { status: "proposed"; callId: string; callFolder: string; signatures: number; threshold: number; missing: number; timelock?: TimelockWait };
 
 /** Runs an approver-only window call through the proposal path, one step per invocation. */
 async function approverStep(
@@ -228,9 +231,18 @@ async function approverStep(
   const outcome = await advanceApproverCall(ctx.env, folder, spec, executor);
   if (outcome.status === "waiting") throw new Error("unreachable: advanceApproverCall reports waiting as proposed");
   if (outcome.status === "proposed") {
-    return { status: "proposed", callId, callFolder: folder.where, signatures: outcome.signatures, threshold: outcome.threshold, missing: outcome.missing };
+    return {
+      status: "proposed",
+      callId,
+      callFolder: folder.where,
+      signatures: outcome.signatures,
+      threshold: outcome.threshold,
+      missing: outcome.missing,
+      ...(outcome.timelock !== undefined ? { timelock: outcome.timelock } : {}),
+    };
   }
-  return { status: "executed", txHash: outcome.txHash, receipt: outcome.receipt, actor: outcome.proposal.actor.address };
+  // The switch saw the timelock as its caller when there is one.
+  return { status: "executed", txHash: outcome.txHash, receipt: outcome.receipt, actor: outcome.proposal.timelock?.address ?? outcome.proposal.actor.address };
 }
 
 async function recordRolledBack(ctx: ReleaseApprovalContext, record: ReleaseRecord, receipt: TransactionReceipt, by: string, immediate: boolean): Promise<ReleaseRecord> {

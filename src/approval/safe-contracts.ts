@@ -1,21 +1,36 @@
 /**
- * Safe v1.4.1: the ABI fragments the approval path calls at run time, the
- * canonical addresses, and a loader for the build artifacts that
- * `@safe-global/safe-contracts@1.4.1` ships (used to deploy Safe on test,
- * demo and development networks).
+ * Safe's contracts, per version (1.3.0 and 1.4.1): the canonical addresses
+ * and ABIs from Safe's own `@safe-global/safe-deployments`, the run-time ABI
+ * fragments the approval path calls, and a loader for the build artifacts used
+ * to deploy Safe on test, demo and development networks.
  *
- * The run-time ABI is written out here, not loaded from the package, so that
- * proposing, signing and executing need no Safe package installed. A test
- * checks every fragment against the package's own ABI.
+ * Why per version: 1.3.0 emits `ExecutionSuccess(bytes32 txHash, uint256)`
+ * with txHash in the data, 1.4.1 with txHash indexed. The event's topic is the
+ * same, so a log is matched by decoding it with its own version's ABI.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 
+import {
+  type SingletonDeployment,
+  getCompatibilityFallbackHandlerDeployment,
+  getCreateCallDeployment,
+  getMultiSendCallOnlyDeployment,
+  getMultiSendDeployment,
+  getProxyFactoryDeployment,
+  getSafeL2SingletonDeployment,
+  getSafeSingletonDeployment,
+  getSignMessageLibDeployment,
+  getSimulateTxAccessorDeployment,
+} from "@safe-global/safe-deployments";
+import { Interface, type Log, getAddress, id as keccakText } from "ethers";
+
 import { BlueGreenError } from "../errors.js";
 import { packageRoot } from "../packaged-artifacts.js";
+import { APPROVAL_ERROR_CODES, ApprovalError } from "./approval-error.js";
 
-/** What the approval path calls on a Safe (1.3.0 and later share these). */
+/** What the approval path calls on a Safe (1.3.0 and 1.4.1 share these functions; events differ, see below). */
 export const SAFE_ABI = [
   "function VERSION() view returns (string)",
   "function nonce() view returns (uint256)",
@@ -27,15 +42,12 @@ export const SAFE_ABI = [
   "function getTransactionHash(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, uint256 _nonce) view returns (bytes32)",
   "function checkSignatures(bytes32 dataHash, bytes data, bytes signatures) view",
   "function execTransaction(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, bytes signatures) payable returns (bool success)",
-  "event ExecutionSuccess(bytes32 indexed txHash, uint256 payment)",
-  "event ExecutionFailure(bytes32 indexed txHash, uint256 payment)",
 ] as const;
 
-/** SafeProxyFactory 1.4.1: creating a Safe on a development network. */
+/** SafeProxyFactory (1.3.0 and 1.4.1 alike): creating a Safe on a development network. */
 export const SAFE_PROXY_FACTORY_ABI = [
   "function createProxyWithNonce(address _singleton, bytes initializer, uint256 saltNonce) returns (address proxy)",
   "function proxyCreationCode() pure returns (bytes)",
-  "event ProxyCreation(address indexed proxy, address singleton)",
 ] as const;
 
 /** The Safe's own `setup`, encoded into the proxy's initializer. */
@@ -43,44 +55,140 @@ export const SAFE_SETUP_ABI = [
   "function setup(address[] _owners, uint256 _threshold, address to, bytes data, address fallbackHandler, address paymentToken, uint256 payment, address paymentReceiver)",
 ] as const;
 
-/** Safe's singleton factory (the deterministic-deployment proxy Safe deploys everywhere). */
+/** The Safe versions the approval path signs for and recognizes executions of. */
+export const SAFE_VERSIONS = ["1.3.0", "1.4.1"] as const;
+export type SafeVersion = (typeof SAFE_VERSIONS)[number];
+
+/** Safe's singleton factory, through which 1.4.1 was deployed everywhere. */
 export const SAFE_SINGLETON_FACTORY = "0x914d7Fec6aaC8cd542e72Bca78B30650d45643d7";
 
+/** Arachnid's deterministic-deployment proxy, through which 1.3.0's canonical contracts were deployed. */
+export const DETERMINISTIC_DEPLOYMENT_PROXY = "0x4e59b44847b379578588920ca78fbf26c0b4956c";
+
 /**
- * The factory's runtime code. It reads `salt ++ initCode` from calldata,
- * CREATE2s it and returns the new address; it is the same code as Arachnid's
- * deterministic-deployment proxy.
+ * The runtime code of both factories (Safe's is a copy of Arachnid's): it
+ * reads `salt ++ initCode` from calldata, CREATE2s it and returns the address.
  */
 export const SAFE_SINGLETON_FACTORY_RUNTIME =
   "0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe03601600081602082378035828234f58015156039578182fd5b8082525050506014600cf3";
 
-/** The contracts of Safe v1.4.1 and their official addresses on every chain. */
-export const SAFE_141_CANONICAL = {
-  Safe: "0x41675C099F32341bf84BFc5382aF534df5C7461a",
-  SafeL2: "0x29fcB43b46531BcA003ddC8FCB67FFE91900C762",
-  SafeProxyFactory: "0x4e1DCf7AD4e460CfD30791CCC4F9c8a4f820ec67",
-  MultiSend: "0x38869bf66a61cF6bDB996A6aE40D5853Fd43B526",
-  MultiSendCallOnly: "0x9641d764fc13c8B624c04430C7356C1C7C8102e2",
-  CompatibilityFallbackHandler: "0xfd0732Dc9E303f09fCEf3a7388Ad10A83459Ec99",
-  SignMessageLib: "0xd53cd0aB83D845Ac265BE939c57F53AD838012c9",
-  CreateCall: "0x9b35Af71d77eaf8d7e40252370304687390A1A52",
-  SimulateTxAccessor: "0x3d4BA2E0884aa488718476ca2FB8Efc291A46199",
+/** The CREATE2 factory each version's canonical contracts came from. */
+export const SAFE_DEPLOYER: Record<SafeVersion, string> = {
+  "1.3.0": DETERMINISTIC_DEPLOYMENT_PROXY,
+  "1.4.1": SAFE_SINGLETON_FACTORY,
+};
+
+const DEPLOYMENTS = {
+  Safe: getSafeSingletonDeployment,
+  SafeL2: getSafeL2SingletonDeployment,
+  SafeProxyFactory: getProxyFactoryDeployment,
+  MultiSend: getMultiSendDeployment,
+  MultiSendCallOnly: getMultiSendCallOnlyDeployment,
+  CompatibilityFallbackHandler: getCompatibilityFallbackHandlerDeployment,
+  SignMessageLib: getSignMessageLibDeployment,
+  CreateCall: getCreateCallDeployment,
+  SimulateTxAccessor: getSimulateTxAccessorDeployment,
 } as const;
 
-export type SafeContractName = keyof typeof SAFE_141_CANONICAL;
+export type SafeContractName = keyof typeof DEPLOYMENTS;
 
-/** Where each contract's artifact sits in the package's `build/artifacts/contracts`. */
-const ARTIFACT_PATHS: Record<SafeContractName, string> = {
-  Safe: "Safe.sol/Safe.json",
-  SafeL2: "SafeL2.sol/SafeL2.json",
-  SafeProxyFactory: "proxies/SafeProxyFactory.sol/SafeProxyFactory.json",
-  MultiSend: "libraries/MultiSend.sol/MultiSend.json",
-  MultiSendCallOnly: "libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json",
-  CompatibilityFallbackHandler: "handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json",
-  SignMessageLib: "libraries/SignMessageLib.sol/SignMessageLib.json",
-  CreateCall: "libraries/CreateCall.sol/CreateCall.json",
-  SimulateTxAccessor: "accessors/SimulateTxAccessor.sol/SimulateTxAccessor.json",
+function deployment(name: SafeContractName, version: SafeVersion): SingletonDeployment {
+  const found = DEPLOYMENTS[name]({ version, released: true });
+  if (found === undefined) throw new BlueGreenError(`@safe-global/safe-deployments has no ${name} ${version}. Reinstall hardhat-bluegreen.`);
+  return found;
+}
+
+/** The contracts of a Safe version at their canonical addresses (the same on every EVM chain), per Safe's deployments package. */
+export function safeCanonicalAddresses(version: SafeVersion): Record<SafeContractName, string> {
+  return Object.fromEntries(
+    (Object.keys(DEPLOYMENTS) as SafeContractName[]).map((name) => {
+      const d = deployment(name, version);
+      return [name, getAddress(d.deployments.canonical?.address ?? d.defaultAddress)];
+    }),
+  ) as Record<SafeContractName, string>;
+}
+
+/** Safe 1.4.1 at its canonical addresses (kept as a constant: the demo and older callers use it). */
+export const SAFE_141_CANONICAL = safeCanonicalAddresses("1.4.1");
+
+/**
+ * The version a Safe reports (`VERSION()`, e.g. "1.3.0", "1.4.1", or with a
+ * "+L2" suffix on some builds) as one the approval path knows, or a coded
+ * error that says what to do.
+ */
+export function safeVersionOf(reported: string, safe?: string): SafeVersion {
+  const core = /^(\d+\.\d+\.\d+)/.exec(reported)?.[1];
+  if (core !== undefined && (SAFE_VERSIONS as readonly string[]).includes(core)) return core as SafeVersion;
+  throw new ApprovalError(
+    APPROVAL_ERROR_CODES.SAFE_VERSION,
+    `The Safe${safe !== undefined ? ` at ${safe}` : ""} reports version ${reported}; hardhat-bluegreen signs for and recognizes executions of Safe ${SAFE_VERSIONS.join(" and ")}. ` +
+      "Migrate the Safe to 1.4.1 (Safe{Wallet} offers the update), or use a Safe of a supported version as the approver.",
+  );
+}
+
+const interfaces = new Map<SafeVersion, Interface>();
+
+/**
+ * The full ABI of a Safe version, from safe-deployments. SafeL2's ABI is used:
+ * it is Safe's plus the events L2 indexers read, so it parses the logs of both.
+ */
+export function safeInterface(version: SafeVersion): Interface {
+  let iface = interfaces.get(version);
+  if (iface === undefined) {
+    iface = new Interface(deployment("SafeL2", version).abi as never);
+    interfaces.set(version, iface);
+  }
+  return iface;
+}
+
+/** keccak of `ExecutionSuccess(bytes32,uint256)`: the same topic in every version (indexing does not change it). */
+export const EXECUTION_SUCCESS_TOPIC = keccakText("ExecutionSuccess(bytes32,uint256)");
+
+/**
+ * The safeTxHash of an ExecutionSuccess log of `safe`, decoded with its own
+ * version's ABI (1.3.0 keeps it in the data, 1.4.1 in a topic), or undefined
+ * when the log is something else.
+ */
+export function executedSafeTxHash(log: Pick<Log, "address" | "topics" | "data">, safe: string, version: SafeVersion): string | undefined {
+  if (getAddress(log.address) !== getAddress(safe) || log.topics[0] !== EXECUTION_SUCCESS_TOPIC) return undefined;
+  try {
+    const parsed = safeInterface(version).parseLog({ topics: [...log.topics], data: log.data });
+    return parsed?.name === "ExecutionSuccess" ? (parsed.args.txHash as string).toLowerCase() : undefined;
+  } catch {
+    // A log whose layout is not this version's: it is not this Safe's execution event.
+    return undefined;
+  }
+}
+
+/** Where each contract's artifact sits in a Safe package's `build/artifacts/contracts` (1.3.0 still used the Gnosis names). */
+const ARTIFACT_PATHS: Record<SafeVersion, Partial<Record<SafeContractName, string>>> = {
+  "1.4.1": {
+    Safe: "Safe.sol/Safe.json",
+    SafeL2: "SafeL2.sol/SafeL2.json",
+    SafeProxyFactory: "proxies/SafeProxyFactory.sol/SafeProxyFactory.json",
+    MultiSend: "libraries/MultiSend.sol/MultiSend.json",
+    MultiSendCallOnly: "libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json",
+    CompatibilityFallbackHandler: "handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json",
+    SignMessageLib: "libraries/SignMessageLib.sol/SignMessageLib.json",
+    CreateCall: "libraries/CreateCall.sol/CreateCall.json",
+    SimulateTxAccessor: "accessors/SimulateTxAccessor.sol/SimulateTxAccessor.json",
+  },
+  "1.3.0": {
+    Safe: "GnosisSafe.sol/GnosisSafe.json",
+    SafeL2: "GnosisSafeL2.sol/GnosisSafeL2.json",
+    SafeProxyFactory: "proxies/GnosisSafeProxyFactory.sol/GnosisSafeProxyFactory.json",
+    MultiSend: "libraries/MultiSend.sol/MultiSend.json",
+    MultiSendCallOnly: "libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json",
+    CompatibilityFallbackHandler: "handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json",
+    CreateCall: "libraries/CreateCall.sol/CreateCall.json",
+    SimulateTxAccessor: "accessors/SimulateTxAccessor.sol/SimulateTxAccessor.json",
+  },
 };
+
+/** The contracts each version can deploy from its artifacts (1.3.0's published SignMessageLib build is not the canonical bytecode). */
+export function deployableSafeContracts(version: SafeVersion): SafeContractName[] {
+  return Object.keys(ARTIFACT_PATHS[version]) as SafeContractName[];
+}
 
 export interface SafeArtifact {
   contractName: string;
@@ -89,34 +197,38 @@ export interface SafeArtifact {
   deployedBytecode: string;
 }
 
-const SAFE_PACKAGE = "@safe-global/safe-contracts";
+/** npm packages holding each version's build (1.3.0 was published as @gnosis.pm/safe-contracts, installed here under an alias). */
+const SAFE_PACKAGES: Record<SafeVersion, string> = {
+  "1.4.1": "@safe-global/safe-contracts",
+  "1.3.0": "safe-contracts-1.3.0",
+};
 
 /**
- * Loads a Safe v1.4.1 build artifact from `@safe-global/safe-contracts`.
- * Only deployment needs it; the package must be installed in the project.
+ * Loads a Safe build artifact. Only deployment needs it: the package ships
+ * 1.4.1's and 1.3.0's in artifacts-dist; in this repository they come from npm.
  */
-export function loadSafeArtifact(name: SafeContractName): SafeArtifact {
-  // The package ships Safe 1.4.1's artifacts (users cannot install the Safe
-  // package beside ethers 6); in this repository they come from npm.
-  const shipped = path.join(packageRoot(), "artifacts-dist", "safe-1.4.1", ARTIFACT_PATHS[name]);
+export function loadSafeArtifact(name: SafeContractName, version: SafeVersion = "1.4.1"): SafeArtifact {
+  const relative = ARTIFACT_PATHS[version][name];
+  if (relative === undefined) {
+    throw new BlueGreenError(`hardhat-bluegreen does not deploy ${name} ${version}: its published build is not the canonical bytecode.`);
+  }
+  // Users cannot install the Safe packages beside ethers 6 (their ethers-5 peer), so the package carries the artifacts.
+  const shipped = path.join(packageRoot(), "artifacts-dist", `safe-${version}`, relative);
   if (existsSync(shipped)) return JSON.parse(readFileSync(shipped, "utf8")) as SafeArtifact;
   const require = createRequire(import.meta.url);
-  const file = `${SAFE_PACKAGE}/build/artifacts/contracts/${ARTIFACT_PATHS[name]}`;
+  const pkg = SAFE_PACKAGES[version];
   let artifact: SafeArtifact;
   try {
-    artifact = require(file) as SafeArtifact;
+    artifact = require(`${pkg}/build/artifacts/contracts/${relative}`) as SafeArtifact;
   } catch (error) {
     throw new BlueGreenError(
-      `Cannot load Safe's ${name} artifact: hardhat-bluegreen ships it in artifacts-dist/safe-1.4.1, which is missing. Reinstall hardhat-bluegreen.`,
+      `Cannot load Safe's ${name} ${version} artifact: hardhat-bluegreen ships it in artifacts-dist/safe-${version}, which is missing. Reinstall hardhat-bluegreen.`,
       error as Error,
     );
   }
-  const version = (require(`${SAFE_PACKAGE}/package.json`) as { version: string }).version;
-  if (version !== "1.4.1") {
-    throw new BlueGreenError(
-      `${SAFE_PACKAGE} ${version} is installed, but the canonical addresses used here are those of 1.4.1. ` +
-        `Install exactly ${SAFE_PACKAGE}@1.4.1.`,
-    );
+  const installed = (require(`${pkg}/package.json`) as { version: string }).version;
+  if (installed !== version) {
+    throw new BlueGreenError(`${pkg} ${installed} is installed, but Safe ${version}'s canonical addresses need exactly ${version}. Install ${pkg}@${version}.`);
   }
   return artifact;
 }

@@ -16,7 +16,7 @@ import {
 import { z } from "zod";
 
 import { BlueGreenError } from "../errors.js";
-import { SAFE_ABI } from "./safe-contracts.js";
+import { SAFE_ABI, type SafeVersion, safeVersionOf } from "./safe-contracts.js";
 
 /** Safe's `Enum.Operation`. The approval path only ever uses CALL. */
 export const OPERATION_CALL = 0;
@@ -142,7 +142,10 @@ export function safeTxTypedData(chainId: number | bigint, safe: string, tx: Safe
 /** What a Safe looks like on chain right now. */
 export interface SafeState {
   address: string;
+  /** What the Safe reports (VERSION()). */
   version: string;
+  /** The known Safe release it is: which events and ABI apply. */
+  release: SafeVersion;
   nonce: bigint;
   threshold: number;
   owners: string[];
@@ -168,18 +171,14 @@ export async function readSafeState(runner: ContractRunner, safe: string): Promi
       error as Error,
     );
   }
-  const major = /^(\d+)\.(\d+)/.exec(version);
-  if (major === null || Number(major[1]) < 1 || (Number(major[1]) === 1 && Number(major[2]) < 3)) {
-    throw new BlueGreenError(
-      `The Safe at ${safe} is version ${version}; hardhat-bluegreen signs for Safe 1.3.0 and later, whose EIP-712 domain includes the chain id. Migrate the Safe first.`,
-    );
-  }
+  // Before 1.3.0 the EIP-712 domain had no chain id; after 1.4.1 the events are not checked yet: both are refused with a code.
+  const release = safeVersionOf(version, safe);
   const [nonce, threshold, owners] = await Promise.all([
     contract.getFunction("nonce")() as Promise<bigint>,
     contract.getFunction("getThreshold")() as Promise<bigint>,
     contract.getFunction("getOwners")() as Promise<string[]>,
   ]);
-  return { address: getAddress(safe), version, nonce, threshold: Number(threshold), owners: owners.map((o) => getAddress(o)) };
+  return { address: getAddress(safe), version, release, nonce, threshold: Number(threshold), owners: owners.map((o) => getAddress(o)) };
 }
 
 /**

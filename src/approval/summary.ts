@@ -29,6 +29,15 @@ export function renderProposalSummary(proposal: Proposal, folder: Pick<ProposalF
   fragment.inputs.forEach((input, i) => lines.push(`  - ${input.name || `arg${i}`} (${input.type}): \`${proposal.call.args[i] ?? ""}\``));
   lines.push(`- Value: 0`, `- Calldata: \`${proposal.call.data}\``, "");
 
+  if (proposal.timelock !== undefined) {
+    const op = proposal.timelock;
+    lines.push("## Through the TimelockController", "");
+    lines.push(`The switch's approver is the timelock \`${op.address}\`. The ${proposal.actor.kind === "safe" ? "Safe transaction below" : "proposer's transaction"} schedules the call above on it; once the delay has passed, anyone holding its EXECUTOR_ROLE executes it.`, "");
+    lines.push(`- Target: \`${op.target}\` (the call above), value 0`);
+    lines.push(`- Predecessor: \`${op.predecessor}\``, `- Salt: \`${op.salt}\``, `- Delay: ${op.delay} s`);
+    lines.push(`- Operation id: **\`${op.operationId}\`**`, "");
+  }
+
   if (proposal.actor.kind === "safe" && proposal.safe !== undefined) {
     const { tx, safeTxHash, domainHash, messageHash } = proposal.safe;
     const actor = proposal.actor;
@@ -64,6 +73,12 @@ export function renderProposalSummary(proposal: Proposal, folder: Pick<ProposalF
   lines.push("Run these against your own node (`--rpc-url`), not the proposer's. See docs/signer-guide.md.", "", "```sh");
   lines.push(`# the calldata decodes to the arguments above`);
   lines.push(`cast calldata-decode "${fragment.format("sighash")}" ${proposal.call.data}`);
+  if (proposal.timelock !== undefined) {
+    const op = proposal.timelock;
+    lines.push(`# the timelock computes the operation id above, and its delay is the one scheduled`);
+    lines.push(`cast call ${op.address} "hashOperation(address,uint256,bytes,bytes32,bytes32)(bytes32)" ${op.target} 0 ${op.data} ${op.predecessor} ${op.salt}`);
+    lines.push(`cast call ${op.address} "getMinDelay()(uint256)"`);
+  }
   if (proposal.actor.kind === "safe" && proposal.safe !== undefined) {
     const { tx } = proposal.safe;
     lines.push(`# the Safe itself computes the safeTxHash above`);

@@ -9,7 +9,8 @@
 import path from "node:path";
 
 import { style } from "./output.js";
-import type { ExecuteOutcome } from "../approval/execute.js";
+import type { ApprovalStatus } from "../approval/approval-status.js";
+import type { ExecuteOutcome, TimelockWait } from "../approval/execute.js";
 import type { ApproveOutcome, Proposal, ProposeOutcome } from "../approval/proposal.js";
 import type { SwitchReleaseOutcome } from "../approval/release-switch.js";
 import type { WindowOutcome } from "../approval/release-window.js";
@@ -24,6 +25,10 @@ export interface ProposeJson {
   to: string;
   data: string;
   builderFile: string | null;
+  /** A TimelockController approver: the operation the Safe transaction schedules. */
+  timelock?: { address: string; operationId: string; delay: string };
+  /** The Safe Transaction Service, when configured. */
+  service?: { url: string; status: string; reason?: string };
 }
 
 export function proposeJson(outcome: ProposeOutcome): ProposeJson {
@@ -36,6 +41,10 @@ export function proposeJson(outcome: ProposeOutcome): ProposeJson {
     to: proposal.call.to,
     data: proposal.call.data,
     builderFile: rel(outcome.builderFile),
+    ...(proposal.timelock !== undefined
+      ? { timelock: { address: proposal.timelock.address, operationId: proposal.timelock.operationId, delay: proposal.timelock.delay } }
+      : {}),
+    ...(outcome.service !== undefined ? { service: outcome.service } : {}),
   };
 }
 
@@ -55,6 +64,19 @@ export function renderPropose(outcome: ProposeOutcome, next: string): string {
     if (outcome.signaturesDropped > 0) lines.push(style.warn(`  ${outcome.signaturesDropped} signature(s) over the previous proposal dropped: owners must sign again.`));
   } else {
     lines.push(`  approver        ${proposal.actor.address} (plain account: no signatures needed)`);
+  }
+  if (proposal.timelock !== undefined) {
+    lines.push(
+      `  timelock        ${proposal.timelock.address} (delay ${proposal.timelock.delay} s)`,
+      `  operation id    ${proposal.timelock.operationId}`,
+    );
+  }
+  if (outcome.service !== undefined) {
+    lines.push(
+      outcome.service.status === "deferred"
+        ? style.warn(`  Safe service    not posted yet: ${outcome.service.reason ?? ""}`)
+        : `  Safe service    ${outcome.service.status === "posted" ? "posted to" : "already in"} ${outcome.service.url} (owners' Safe{Wallet} queue)`,
+    );
   }
   lines.push(`  summary         ${rel(outcome.summaryFile)}`, "", next);
   return lines.join("\n");
@@ -85,11 +107,34 @@ export interface SwitchJson {
   missing?: number;
 }
 
-export function switchJson(outcome: SwitchReleaseOutcome): SwitchJson {
+export function switchJson(outcome: SwitchReleaseOutcome): SwitchJson & { timelock?: TimelockJson } {
   if (outcome.status === "waiting") {
+    if (outcome.timelock !== undefined) {
+      return { ok: false, txHash: null, implementation: null, missing: 0, error: timelockMessage(outcome.timelock), timelock: timelockJson(outcome.timelock) };
+    }
     return { ok: false, txHash: null, implementation: null, missing: outcome.missing, error: waitingMessage(outcome) };
   }
   return { ok: true, txHash: outcome.txHash, implementation: outcome.implementation };
+}
+
+export interface TimelockJson {
+  timelock: string;
+  operationId: string;
+  eta: string;
+  ready: boolean;
+  scheduleTxHash: string | null;
+}
+
+function timelockJson(t: TimelockWait): TimelockJson {
+  return { timelock: t.timelock, operationId: t.operationId, eta: t.etaIso, ready: t.ready, scheduleTxHash: t.scheduleTxHash ?? null };
+}
+
+/** A scheduled timelock operation, for people: what it is, when it can run, and what to run then. */
+function timelockMessage(t: TimelockWait): string {
+  return (
+    `Scheduled on the timelock ${t.timelock}: operation ${t.operationId}, executable from ${t.etaIso}` +
+    `${t.scheduleTxHash !== undefined ? ` (scheduled in tx ${t.scheduleTxHash})` : ""}. Run the same command again after that time to execute it.`
+  );
 }
 
 function waitingMessage(o: { signatures: number; threshold: number; missing: number }): string {
@@ -97,8 +142,15 @@ function waitingMessage(o: { signatures: number; threshold: number; missing: num
 }
 
 export function renderSwitch(outcome: SwitchReleaseOutcome): string {
-  if (outcome.status === "waiting") return style.warn(waitingMessage(outcome));
-  const how = outcome.alreadyLive ? "was already live" : outcome.resumed ? "is live (its transaction was found mined)" : "is live";
+  if (outcome.status === "waiting") return style.warn(outcome.timelock !== undefined ? timelockMessage(outcome.timelock) : waitingMessage(outcome));
+  const step = outcome.record.steps.switch as { executor?: string; executedElsewhere?: boolean } | undefined;
+  const how = outcome.alreadyLive
+    ? "was already live"
+    : step?.executedElsewhere === true
+      ? `is live (executed outside hardhat-bluegreen by ${step.executor ?? "another account"}; recorded)`
+      : outcome.resumed
+        ? "is live (its transaction was found mined)"
+        : "is live";
   return [
     `${style.ok("✔")} release ${outcome.record.id} ${how}`,
     `  proxy           ${outcome.record.proxy}`,
@@ -112,15 +164,24 @@ export interface WindowJson {
   ok: boolean;
   state: string;
   readyAt: string | null;
-  /** Only when an approver call was proposed and waits for signatures. */
-  pending?: { call: string; signatures: number; threshold: number; missing: number };
+  /** Only when an approver call was proposed and waits for signatures (or, for a timelock approver, for its delay). */
+  pending?: { call: string; signatures: number; threshold: number; missing: number; timelock?: TimelockJson };
 }
 
 /** bg:rollback's document: { ok, state, readyAt }, plus `pending` while the approver's call awaits signatures. */
 export function windowJson(outcome: WindowOutcome): WindowJson {
   const base = { ok: true, state: outcome.state, readyAt: outcome.readyAt ?? null };
   if (outcome.status !== "proposed") return base;
-  return { ...base, pending: { call: outcome.callId, signatures: outcome.signatures, threshold: outcome.threshold, missing: outcome.missing } };
+  return {
+    ...base,
+    pending: {
+      call: outcome.callId,
+      signatures: outcome.signatures,
+      threshold: outcome.threshold,
+      missing: outcome.missing,
+      ...(outcome.timelock !== undefined ? { timelock: timelockJson(outcome.timelock) } : {}),
+    },
+  };
 }
 
 /** bg:finalize's document: { ok, state, txHash }, plus `pending` while an early finalize awaits signatures. */
@@ -130,6 +191,9 @@ export function finalizeJson(outcome: WindowOutcome): { ok: boolean; state: stri
 }
 
 export function renderWindow(outcome: WindowOutcome, verb: string): string {
+  if (outcome.status === "proposed" && outcome.timelock !== undefined) {
+    return `${verb} of release ${outcome.record.id} (call ${style.bold(outcome.callId)}): ${timelockMessage(outcome.timelock)}`;
+  }
   if (outcome.status === "proposed") {
     return [
       `${verb} of release ${outcome.record.id} needs the approver: proposed as call ${style.bold(outcome.callId)} (${outcome.callFolder}).`,
@@ -149,9 +213,16 @@ export interface ExecuteJson {
   txHash: string | null;
   error?: string;
   missing?: number;
+  /** Who sent the transaction, and whether that was outside this tool (the Safe app, another owner). */
+  executor?: string;
+  executedElsewhere?: boolean;
+  timelock?: TimelockJson;
 }
 
 export function executeJson(outcome: ExecuteOutcome): ExecuteJson {
+  if (outcome.status === "waiting" && outcome.timelock !== undefined) {
+    return { ok: false, txHash: null, missing: 0, error: timelockMessage(outcome.timelock), timelock: timelockJson(outcome.timelock) };
+  }
   if (outcome.status === "waiting") {
     return {
       ok: false,
@@ -160,16 +231,18 @@ export function executeJson(outcome: ExecuteOutcome): ExecuteJson {
       error: waitingMessage({ signatures: outcome.tally.signatures.length, threshold: outcome.tally.threshold, missing: outcome.tally.missing }),
     };
   }
-  return { ok: true, txHash: outcome.txHash };
+  return { ok: true, txHash: outcome.txHash, executor: outcome.executor, executedElsewhere: outcome.elsewhere };
 }
 
 export function renderExecute(outcome: ExecuteOutcome): string {
+  if (outcome.status === "waiting" && outcome.timelock !== undefined) return style.warn(timelockMessage(outcome.timelock));
   if (outcome.status === "waiting") {
     return style.warn(
       waitingMessage({ signatures: outcome.tally.signatures.length, threshold: outcome.tally.threshold, missing: outcome.tally.missing }),
     );
   }
-  return `${style.ok("✔")} ${outcome.proposal.title}\n  tx ${outcome.txHash}${outcome.resumed ? " (found mined)" : ""}`;
+  const how = outcome.elsewhere ? ` (executed outside hardhat-bluegreen by ${outcome.executor}; recorded)` : outcome.resumed ? " (found mined)" : "";
+  return `${style.ok("✔")} ${outcome.proposal.title}\n  tx ${outcome.txHash}${how}`;
 }
 
 /** The one-line hint printed after a proposal, per approver kind. */
@@ -177,3 +250,20 @@ export function nextAfterPropose(proposal: Proposal, option: string, executeComm
   if (proposal.actor.kind === "account") return `Next: ${executeCommand} --signer ${proposal.actor.address}`;
   return `Next: each owner runs \`npx hardhat bg:approve ${option} --signer <owner>\` (or imports the builder file into the Safe web app), then ${executeCommand}.`;
 }
+
+/** A release's proposal in bg:status, for people: one line, with what to run next. */
+export function renderApprovalStatus(release: string, a: ApprovalStatus): string {
+  switch (a.status) {
+    case "waiting-signatures":
+      return `${release}: proposal waits for signatures (${a.signatures} of ${a.threshold}): npx hardhat bg:approve --release ${release}`;
+    case "executed":
+      return style.warn(`${release}: its proposal was executed (tx ${a.txHash}, by ${a.executor}); record it with npx hardhat bg:switch --release ${release}`);
+    case "scheduled":
+      return `${release}: scheduled on the timelock ${a.timelock}, operation ${a.operationId}, executable from ${a.eta}${a.ready ? " (ready now: run bg:switch)" : ""}`;
+    case "cancelled":
+      return style.bad(`${release}: its timelock operation ${a.operationId} was cancelled on ${a.timelock}; propose again`);
+    case "stale":
+      return style.bad(`${release}: its proposal is stale: ${a.reason}`);
+  }
+}
+

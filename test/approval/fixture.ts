@@ -10,12 +10,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
-import { Contract, ContractFactory, Interface, type Signer, getAddress } from "ethers";
+import { Contract, ContractFactory, Interface, type Signer, ZeroAddress, getAddress } from "ethers";
 import hre from "hardhat";
 
 import { switchCallSpec } from "../../src/approval/approver-call.js";
 import { createSafe, deploySafeSingletons } from "../../src/approval/deploy-safe-singletons.js";
 import { executeProposal } from "../../src/approval/execute.js";
+import type { SafeVersion } from "../../src/approval/safe-contracts.js";
 import { type ApprovalEnv, approveProposal, proposeApproverCall } from "../../src/approval/proposal.js";
 import { callProposalFolder } from "../../src/approval/proposal-folder.js";
 import type { ReleaseApprovalContext } from "../../src/approval/release-switch.js";
@@ -46,6 +47,8 @@ export interface ApprovalWorld {
   guardian: Signer;
   anyone: Signer;
   safe: string;
+  /** The TimelockController between the Safe and the switch, when `approver: "timelock"`. */
+  timelock?: string;
   switchAddress: string;
   proxy: string;
   proxyAdmin: string;
@@ -55,11 +58,25 @@ export interface ApprovalWorld {
   cleanup(): Promise<void>;
 }
 
+/** A TimelockController's delay in the timelock world: longer than the switch's rollback delay, as in production. */
+export const TIMELOCK_DELAY = 600;
+
 /**
  * Builds the world. `approver: "account"` makes a plain account (the first
- * owner) the switch's approver instead of the Safe, as on a dev network.
+ * owner) the switch's approver instead of the Safe, as on a dev network;
+ * `approver: "timelock"` puts an OpenZeppelin TimelockController (proposer:
+ * the Safe, executors: anyone) in between. `safeVersion` and `singleton`
+ * pick the Safe build (1.4.1 `Safe` by default).
  */
-export async function approvalWorld(options: { approver?: "safe" | "account" } = {}): Promise<ApprovalWorld> {
+export async function approvalWorld(
+  options: {
+    approver?: "safe" | "account" | "timelock";
+    /** Who proposes on the timelock: the Safe (default), or the first owner's plain account as on a dev network. */
+    timelockProposer?: "safe" | "account";
+    safeVersion?: SafeVersion;
+    singleton?: "Safe" | "SafeL2";
+  } = {},
+): Promise<ApprovalWorld> {
   const connection = await hre.network.create();
   const { ethers } = connection;
   const signers = (await ethers.getSigners()) as unknown as Signer[];
@@ -67,9 +84,22 @@ export async function approvalWorld(options: { approver?: "safe" | "account" } =
   const provider = ethers.provider;
   const chainId = Number((await provider.getNetwork()).chainId);
 
-  await deploySafeSingletons(deployer);
-  const safe = await createSafe(deployer, { owners: await Promise.all([a, b, c].map((s) => s.getAddress())), threshold: 2 });
-  const approver = options.approver === "account" ? await a.getAddress() : safe;
+  const version = options.safeVersion ?? "1.4.1";
+  await deploySafeSingletons(deployer, undefined, version);
+  const safe = await createSafe(deployer, {
+    owners: await Promise.all([a, b, c].map((s) => s.getAddress())),
+    threshold: 2,
+    version,
+    singleton: options.singleton ?? "Safe",
+  });
+  let timelock: string | undefined;
+  if (options.approver === "timelock") {
+    const proposer = options.timelockProposer === "account" ? await a.getAddress() : safe;
+    const deployed = await ethers.deployContract("ApprovalTimelock", [TIMELOCK_DELAY, [proposer], [ZeroAddress], ZeroAddress]);
+    await deployed.waitForDeployment();
+    timelock = getAddress(await deployed.getAddress());
+  }
+  const approver = options.approver === "account" ? await a.getAddress() : (timelock ?? safe);
 
   const artifact = await loadSwitchArtifact();
   const sw = await new ContractFactory(artifact.abi, artifact.bytecode, deployer).deploy(approver, [await guardian.getAddress()], DELAY, WINDOW);
@@ -91,18 +121,31 @@ export async function approvalWorld(options: { approver?: "safe" | "account" } =
 
   const root = await mkdtemp(path.join(tmpdir(), "bg-approval-"));
   const store = new ReleaseStore(path.join(root, ".bluegreen"));
-  const env = { provider, chainId, errors };
+  const accountActs = options.approver === "account" || (timelock !== undefined && options.timelockProposer === "account");
+  const env = {
+    provider,
+    chainId,
+    errors,
+    ...(timelock !== undefined ? { timelockProposer: options.timelockProposer === "account" ? await a.getAddress() : safe } : {}),
+  };
   const ctx: ReleaseApprovalContext = { env, store, switchAddress, projectRoot: root };
 
   // Adoption is an approver call: it goes through the same path as promote.
   const adopt = await switchCallSpec(env, { address: switchAddress, iface: errors }, "adopt", [proxy, proxyAdmin, blue], { id: "adopt-box" });
   const adoptFolder = callProposalFolder(store, chainId, "adopt-box");
   await proposeApproverCall(env, adoptFolder, adopt);
-  if (options.approver !== "account") {
+  if (!accountActs) {
     await approveProposal(env, adoptFolder, { signer: a });
     await approveProposal(env, adoptFolder, { signer: b });
   }
-  const adopted = await executeProposal(env, adoptFolder, { executor: options.approver === "account" ? a : deployer });
+  let adopted = await executeProposal(env, adoptFolder, { executor: accountActs ? a : deployer });
+  if (timelock !== undefined) {
+    // Through a timelock the first execution only schedules; the adoption runs once the delay has passed.
+    expect(adopted.status).to.equal("waiting");
+    await provider.send("evm_increaseTime", [TIMELOCK_DELAY]);
+    await provider.send("evm_mine", []);
+    adopted = await executeProposal(env, adoptFolder, { executor: deployer });
+  }
   expect(adopted.status).to.equal("executed");
 
   const staged = await stageRelease({
@@ -132,6 +175,7 @@ export async function approvalWorld(options: { approver?: "safe" | "account" } =
     guardian,
     anyone,
     safe,
+    ...(timelock !== undefined ? { timelock } : {}),
     switchAddress,
     proxy,
     proxyAdmin,
