@@ -5,7 +5,13 @@
  */
 import { z } from "zod";
 
-import { gatesUserConfigSchema, resolveGatesConfig, type GatesConfig, type GatesUserConfig } from "./gates/config.js";
+import {
+  gatesUserConfigSchema,
+  networkAccountSources,
+  resolveGatesConfig,
+  type GatesConfig,
+  type GatesUserConfig,
+} from "./gates/config.js";
 import {
   monitorUserConfigSchema,
   resolveMonitorConfig,
@@ -54,7 +60,8 @@ export const blueGreenUserConfigSchema = z
     monitor: monitorUserConfigSchema.optional(),
     waves: wavesUserConfigSchema.optional(),
   })
-  .passthrough();
+  // Strict: a typo such as `gate:` must not silently drop every gate.
+  .strict();
 
 export type StageUserConfig = z.infer<typeof stageUserConfigSchema>;
 
@@ -95,6 +102,8 @@ export function resolveBlueGreenConfig(
   user: BlueGreenUserConfig | undefined,
   paths: { root: string; cache: string },
   resolvePath: (root: string, p: string) => string,
+  /** The user's `networks`, read only for where their accounts come from (the secrets gate). */
+  userNetworks?: Record<string, unknown>,
 ): BlueGreenConfig {
   const projectRoot = paths.root;
   return {
@@ -105,7 +114,7 @@ export function resolveBlueGreenConfig(
     },
     replay: resolveReplayConfig(user?.replay, { projectRoot, cachePath: paths.cache }),
     switch: resolveSwitchConfig(user?.switch),
-    gates: resolveGatesConfig(user?.gates, projectRoot),
+    gates: resolveGatesConfig(user?.gates, projectRoot, networkAccountSources(userNetworks)),
     monitor: resolveMonitorConfig(user?.monitor),
     waves: resolveWavesConfig(user?.waves, user?.monitor),
   };

@@ -51,7 +51,7 @@ export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironm
           if (out.interactive) out.info(`checking ${gate}...`);
         },
       });
-      const recorded = await recordGatesRun(store, record, results, { actor: "bg:gates" });
+      const recorded = await recordGatesRun(store, record, results, { actor: "bg:gates", ...(config.waive !== undefined ? { waiver: config.waive } : {}) });
       return gatesJson(recorded, {
         ...(recorded.evidenceFile !== undefined ? { evidenceFile: path.relative(process.cwd(), recorded.evidenceFile) } : {}),
         driftBefore,
