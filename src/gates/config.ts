@@ -232,7 +232,10 @@ const testnetSchema = gateOptions("testnet", {
 const replaySchema = gateOptions("replay", {
   max: minimum("unexpected divergences allowed", { int: true }),
   minTxs: minimum("transactions replayed", { int: true }),
-  minFidelity: minimum("share of blue replays matching real receipts, 0..1", { max: 1 }),
+  // Kept for the replay's own threshold; the gate demands full fidelity, so anything lower would only mislead.
+  minFidelity: minimum("share of blue replays matching real receipts, 0..1", { max: 1 }).refine((v) => v === undefined || v >= 1, {
+    message: "must be 1: the replay gate requires full fidelity (a faithful replay whose blue matched every real receipt); remove minFidelity",
+  }),
   maxAgeBlocks: z.number().int("must be a whole number").positive("must be at least 1 (blocks between the replay's last block and the head)").optional(),
   required: requiredFlag,
 });

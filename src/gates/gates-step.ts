@@ -292,8 +292,6 @@ export function requiredGatesPass(record: ReleaseRecord, options: { config?: Gat
   const noGatesNow = options.config !== undefined && !configHasGates(options.config) && options.config.waive === undefined;
   if (noGatesNow || (!anyGateConfigured(step.results) && step.waiver === undefined)) {
     reasons.push(noGatesReason(record.id));
-  } else if (options.config !== undefined && !configHasGates(options.config) && step.waiver?.reason !== options.config.waive?.reason) {
-    reasons.push(`the waiver in blueGreen.gates.waive changed since bg:gates ran. ${rerun}`);
   }
   if (options.config !== undefined) {
     for (const name of requiredGateNames(options.config)) {
