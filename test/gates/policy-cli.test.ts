@@ -123,15 +123,21 @@ describe("the live gates on the command line (upgradeSafety, source, observabili
     expect(onlyJson(run).state).to.equal("staged");
   });
 
-  it("fails the source gate when the project's compiler settings no longer build green's code", async () => {
+  it("fails the source gate when the project's compiler settings changed since staging, and names the metadata difference", async () => {
     const p = await staged();
-    const run = await p.gates({ source: {} }, { BG_SOLC_SETTINGS: JSON.stringify({ optimizer: { enabled: false }, evmVersion: "prague" }) });
+    // The project now strips the metadata hash: same code, but the build no longer proves green's source text and settings.
+    const settings = { BG_SOLC_SETTINGS: JSON.stringify({ optimizer: { enabled: true, runs: 200 }, evmVersion: "prague", metadata: { bytecodeHash: "none" } }) };
+    const run = await p.gates({ source: {} }, settings);
     expect(run.code).to.not.equal(0, run.stdout + run.stderr);
     const g = gate(run, "source");
     expect(g.status).to.equal("fail");
-    expect(g.detail).to.include("[BG_SOURCE_MISMATCH]").and.include('at profile "production"');
-    expect(g.evidence.match).to.equal("none");
-    expect(g.fix).to.include("compiler settings");
+    expect(g.detail).to.match(/^\[BG_SOURCE_METADATA\] green's runtime code is a partial match of contracts\/examples\/BoxV2\.sol:BoxV2 built at profile "production"/);
+    expect(g.evidence.match).to.equal("partial");
+    expect(g.fix).to.include("allowMetadataMismatch");
+    // A team that accepts a metadata-only difference says so, and it is recorded.
+    const accepted = await p.gates({ source: { allowMetadataMismatch: true } }, settings);
+    expect(accepted.code).to.equal(0, accepted.stdout + accepted.stderr);
+    expect(gate(accepted, "source").evidence.match).to.equal("partial");
   });
 
   it("fails observability when the configured guardian is not the switch's, or the monitor has no failure condition", async () => {
