@@ -15,7 +15,7 @@ import { Contract, ContractFactory, Wallet } from "ethers";
 import { ReleaseStore } from "../../src/release/store.js";
 import { deploySwitch } from "../../src/switch/deploy-switch.js";
 import { writeSwitchFile } from "../../src/switch/switch-file.js";
-import { deployBoxBehindProxy, readArtifact, type DeployedBox } from "../helpers/box.js";
+import { deployBoxBehindProxy, readArtifact } from "../helpers/box.js";
 import { onlyJson, runHardhat, type CliRun } from "../helpers/cli.js";
 import { startNode, type RunningNode } from "../helpers/nodes.js";
 
