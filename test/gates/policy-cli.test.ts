@@ -125,9 +125,9 @@ describe("the live gates on the command line (upgradeSafety, source, observabili
 
   it("fails the source gate when the project's compiler settings changed since staging, and names the metadata difference", async () => {
     const p = await staged();
-    // The project now targets cancun (the production profile keeps only the EVM version of a project's settings):
-    // the same code for BoxV2, but the metadata no longer proves the settings green was built with.
-    const settings = { BG_SOLC_SETTINGS: JSON.stringify({ evmVersion: "cancun" }) };
+    // The project's production profile now targets cancun: the same code for BoxV2, but the
+    // metadata no longer proves the settings green was built with.
+    const settings = { BG_SOLC_SETTINGS: JSON.stringify({ optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun" }) };
     const run = await p.gates({ source: {} }, settings);
     expect(run.code).to.not.equal(0, run.stdout + run.stderr);
     const g = gate(run, "source");

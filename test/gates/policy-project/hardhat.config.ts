@@ -11,15 +11,20 @@ import repository from "../../../hardhat.config.js";
 
 const env = process.env;
 const tmp = env.BG_TEST_TMP ?? path.join(import.meta.dirname, ".tmp");
+const solidity = repository.solidity as { version: string; path: string; settings: object; npmFilesToBuild: string[] };
 
 export default {
   ...repository,
   ...(env.BG_SOLC_SETTINGS !== undefined
     ? {
         // The project's compiler settings changed after green was staged; built apart from the repository's artifacts.
+        // An explicit production profile: Hardhat's implicit one keeps none of the project's settings.
         solidity: {
-          ...(repository.solidity as object),
-          settings: JSON.parse(env.BG_SOLC_SETTINGS),
+          profiles: {
+            default: { version: solidity.version, path: solidity.path, settings: solidity.settings },
+            production: { version: solidity.version, path: solidity.path, settings: JSON.parse(env.BG_SOLC_SETTINGS) },
+          },
+          npmFilesToBuild: solidity.npmFilesToBuild,
         },
         paths: { ...repository.paths, artifacts: path.join(tmp, "artifacts"), cache: path.join(tmp, "cache") },
       }
