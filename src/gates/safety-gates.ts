@@ -37,8 +37,11 @@ export async function evaluateLiveUpgradeSafetyGate(record: ReleaseRecord, confi
   const fail = (code: string, detail: string, fix: string, evidence: Record<string, unknown> = {}) =>
     gateResult(name, "fail", config.required, `[${code}] ${detail}`, { fix, evidence: { check: code, ...evidence } });
 
-  const current = (await readSlotAddress(provider, record.proxy, IMPLEMENTATION_SLOT)).toLowerCase();
+  const implementation = (await readSlotAddress(provider, record.proxy, IMPLEMENTATION_SLOT)).toLowerCase();
   const blue = record.blue.address.toLowerCase();
+  // After the switch the proxy runs green; a recheck then validates against the blue it replaced.
+  const switched = implementation === record.green.address.toLowerCase();
+  const current = switched ? blue : implementation;
   if (current !== blue) {
     return fail(
       "BG_BLUE_MOVED",
@@ -100,7 +103,7 @@ export async function evaluateLiveUpgradeSafetyGate(record: ReleaseRecord, confi
       name,
       "pass",
       config.required,
-      `re-validated against the chain now: proxy runs blue ${short(blue)}, green ${short(greenHash)} is upgrade-safe from blue's layout (${found.foundBy})` +
+      `re-validated against the chain now: ${switched ? `proxy already runs green; blue ${short(blue)} it replaced` : `proxy runs blue ${short(blue)}`}, green ${short(greenHash)} is upgrade-safe from blue's layout (${found.foundBy})` +
         (risks.length > 0 ? `; ${risks.length} rollback risk(s), see rollbackSafety` : ""),
       { evidence: { ...evidence, blueLayoutFrom: found.foundBy }, notes: warnings },
     );
