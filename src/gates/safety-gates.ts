@@ -6,7 +6,7 @@
  * reverse check green→blue that stage recorded (can the rollback window
  * really return to blue?).
  */
-import { keccak256 } from "ethers";
+import { getAddress, keccak256 } from "ethers";
 
 import { errorMessage } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
@@ -92,7 +92,8 @@ export async function evaluateLiveUpgradeSafetyGate(record: ReleaseRecord, confi
       store: chain.store,
       chainId: record.chainId,
       proxy: record.proxy,
-      blue: current,
+      // OpenZeppelin's manifest and the records compare checksummed addresses.
+      blue: getAddress(current),
       blueCode,
       ...(record.upgradeSafety.reference !== undefined ? { reference: record.upgradeSafety.reference } : {}),
       ...(record.upgradeSafety.referenceMismatchAllowed === true ? { allowReferenceMismatch: true } : {}),
