@@ -6,7 +6,13 @@
 import { z } from "zod";
 
 import { approvalUserConfigSchema, resolveApprovalConfig, type ApprovalConfig, type ApprovalUserConfig } from "./approval/config.js";
-import { gatesUserConfigSchema, resolveGatesConfig, type GatesConfig, type GatesUserConfig } from "./gates/config.js";
+import {
+  gatesUserConfigSchema,
+  networkAccountSources,
+  resolveGatesConfig,
+  type GatesConfig,
+  type GatesUserConfig,
+} from "./gates/config.js";
 import {
   monitorUserConfigSchema,
   resolveMonitorConfig,
@@ -56,7 +62,8 @@ export const blueGreenUserConfigSchema = z
     waves: wavesUserConfigSchema.optional(),
     approval: approvalUserConfigSchema.optional(),
   })
-  .passthrough();
+  // Strict: a typo such as `gate:` must not silently drop every gate.
+  .strict();
 
 export type StageUserConfig = z.infer<typeof stageUserConfigSchema>;
 
@@ -100,6 +107,8 @@ export function resolveBlueGreenConfig(
   user: BlueGreenUserConfig | undefined,
   paths: { root: string; cache: string },
   resolvePath: (root: string, p: string) => string,
+  /** The user's `networks`, read only for where their accounts come from (the secrets gate). */
+  userNetworks?: Record<string, unknown>,
 ): BlueGreenConfig {
   const projectRoot = paths.root;
   return {
@@ -110,7 +119,7 @@ export function resolveBlueGreenConfig(
     },
     replay: resolveReplayConfig(user?.replay, { projectRoot, cachePath: paths.cache }),
     switch: resolveSwitchConfig(user?.switch),
-    gates: resolveGatesConfig(user?.gates, projectRoot),
+    gates: resolveGatesConfig(user?.gates, projectRoot, networkAccountSources(userNetworks)),
     monitor: resolveMonitorConfig(user?.monitor),
     waves: resolveWavesConfig(user?.waves, user?.monitor),
     approval: resolveApprovalConfig(user?.approval),

@@ -3,12 +3,43 @@ import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { BlueGreenError } from "../src/errors.js";
+import type { GatesConfig } from "../src/gates/config.js";
+import type { ProjectChain } from "../src/gates/project-chain.js";
+import type { ReleaseRecord } from "../src/release/record.js";
+import { STAGE_BUILD_PROFILE } from "./stage.js";
 import { evaluateGates } from "../src/gates/evaluate-gates.js";
 import { checkEvidenceDrift, recordGatesRun } from "../src/gates/gates-step.js";
 import { gatesJson, renderGates, type GatesOutcome } from "../src/ui/gates-view.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { readSwitchFile } from "../src/switch/switch-file.js";
 import { runCommand } from "../src/ui/output.js";
+
+/**
+ * The chain and the project's build for the gates that re-check them. The
+ * project is built at the profile green was staged with, so "this project's
+ * build" means the same compiler settings as green's deployment.
+ */
+async function projectChain(
+  hre: HardhatRuntimeEnvironment,
+  record: ReleaseRecord,
+  provider: ProjectChain["provider"],
+  store: ReleaseStore,
+  config: GatesConfig,
+): Promise<ProjectChain | undefined> {
+  const buildProfile = record.green.buildProfile ?? STAGE_BUILD_PROFILE;
+  const needsBuild = config.upgradeSafety !== undefined || config.source !== undefined;
+  if (needsBuild) {
+    const asked = hre.globalOptions.buildProfile;
+    if (asked !== undefined && asked !== buildProfile) {
+      throw new BlueGreenError(
+        `[BG_GATES_BUILD_PROFILE] green of release "${record.id}" was staged with build profile "${buildProfile}", but --build-profile ${asked} was given. ` +
+          `Drop --build-profile (or pass ${buildProfile}): the gates compare green with the build it was deployed from.`,
+      );
+    }
+    await hre.tasks.getTask("build").run({ quiet: true, noTests: true, defaultBuildProfile: buildProfile });
+  }
+  return { provider, artifacts: hre.artifacts, store, stageConfig: hre.config.blueGreen.stage, buildProfile };
+}
 
 interface GatesArgs {
   release: string;
@@ -29,6 +60,7 @@ export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironm
       const projectRoot = hre.config.paths.root;
       const config = hre.config.blueGreen.gates;
       const driftBefore = await checkEvidenceDrift(record, projectRoot);
+      const chain = await projectChain(hre, record, connection.provider, store, config);
 
       const results = await evaluateGates(record, config, {
         projectRoot,
@@ -50,11 +82,18 @@ export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironm
         progress: (gate) => {
           if (out.interactive) out.info(`checking ${gate}...`);
         },
+        ...(chain !== undefined ? { chain } : {}),
+        monitor: hre.config.blueGreen.monitor,
       });
-      const recorded = await recordGatesRun(store, record, results, { actor: "bg:gates" });
+      const recorded = await recordGatesRun(store, record, results, { actor: "bg:gates", ...(config.waive !== undefined ? { waiver: config.waive } : {}) });
+      // Files the gates wrote into the release folder, for people to find them.
+      const wrote = recorded.step.evidenceFiles
+        .map((f) => f.path)
+        .filter((p) => path.resolve(projectRoot, p).startsWith(store.releaseDir(chainId, record.id) + path.sep));
       return gatesJson(recorded, {
         ...(recorded.evidenceFile !== undefined ? { evidenceFile: path.relative(process.cwd(), recorded.evidenceFile) } : {}),
         driftBefore,
+        wrote: wrote.filter((p) => !/\/replay-[^/]*$/.test(p)),
       });
     },
     renderGates,

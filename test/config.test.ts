@@ -36,4 +36,23 @@ describe("the blueGreen config", () => {
     const message = await configError({ stage: { unsafeAllow: ["everything"] } });
     expect(message).to.include("blueGreen.stage.unsafeAllow.0");
   });
+
+  it("refuses an unknown key at the top of blueGreen, naming the closest known one", async () => {
+    const message = await configError({ gate: { coverage: {} } });
+    expect(message).to.include('blueGreen.gate: [BG_CONFIG_UNKNOWN_KEY] unknown key "gate" in blueGreen; did you mean "gates"?');
+  });
+
+  it("refuses unknown keys inside every section, with the path and a suggestion", async () => {
+    expect(await configError({ replay: { gasTolerence: 1 } })).to.include('blueGreen.replay.gasTolerence: [BG_CONFIG_UNKNOWN_KEY] unknown key "gasTolerence" in blueGreen.replay; did you mean "gasTolerance"?');
+    expect(await configError({ switch: { rollbackDelays: 3600 } })).to.include('did you mean "rollbackDelay"?');
+    expect(await configError({ monitor: { confirmation: 2 } })).to.include('blueGreen.monitor.confirmation').and.include('did you mean "confirmations"?');
+    expect(await configError({ stage: { unsafeAlow: [] } })).to.include('did you mean "unsafeAllow"?');
+    expect(await configError({ gates: { coverage: { mni: 80 } } })).to.include("blueGreen.gates.coverage.mni").and.include('did you mean "min"?');
+  });
+
+  it("suggests nothing for a key that resembles no known one, but still lists the known keys", async () => {
+    const message = await configError({ zzzzzzzz: true });
+    expect(message).to.include('unknown key "zzzzzzzz" in blueGreen').and.include("Known keys: recordsDir, stage, replay");
+    expect(message).to.not.include("did you mean");
+  });
 });

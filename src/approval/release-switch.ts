@@ -328,6 +328,8 @@ async function assertSwitchTracksBlue(ctx: ReleaseApprovalContext, record: Relea
 }
 
 function gatesRows(record: ReleaseRecord): Array<{ label: string; value: string }> {
-  const gates = record.steps.gates as { results?: Array<{ name: string; status: string; required: boolean }> } | undefined;
-  return (gates?.results ?? []).map((g) => ({ label: `gate ${g.name}`, value: `${g.status}${g.required ? " (required)" : ""}` }));
+  const gates = record.steps.gates as { results?: Array<{ name: string; status: string; required: boolean }>; waiver?: { reason: string } } | undefined;
+  // Signers must see that no gate was checked, and why the team said that is fine.
+  const waiver = gates?.waiver !== undefined ? [{ label: "gates WAIVED", value: gates.waiver.reason }] : [];
+  return [...waiver, ...(gates?.results ?? []).map((g) => ({ label: `gate ${g.name}`, value: `${g.status}${g.required ? " (required)" : ""}` }))];
 }

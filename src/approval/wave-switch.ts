@@ -556,6 +556,9 @@ function waveDetails(
     { label: "green (next)", value: `${record.green.address} (${record.green.contract})` },
     { label: "green codehash", value: record.green.codehash },
     { label: "evidence hash", value: evidenceHash },
+    ...((record.steps.gates as { waiver?: { reason: string } } | undefined)?.waiver !== undefined
+      ? [{ label: "gates WAIVED", value: (record.steps.gates as { waiver: { reason: string } }).waiver.reason }]
+      : []),
     ...gates.map((g) => ({ label: `gate ${g.name}`, value: `${g.status}${g.required ? " (required)" : ""}` })),
     ...record.rollbackRisks.map((r) => ({ label: `rollback risk: ${r.kind}`, value: r.message })),
     ...(decision.previous !== undefined

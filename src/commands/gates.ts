@@ -3,7 +3,7 @@ import { task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";
 
 export const gatesTasks = [
-  task("bg:gates", "Evaluate the release's gates (audits, testnet bake, replay, coverage, safety, custom) and record the evidence hash")
+  task("bg:gates", "Evaluate the release's gates (audits, testnet bake, replay, coverage, safety, source, observability, secrets, custom) and record the evidence hash")
     .addOption({ name: "release", description: "Release id", type: ArgumentType.STRING, defaultValue: "" })
     .addFlag({ name: "json", description: "Print one JSON document on stdout" })
     .setAction(() => import("../../tasks/gates.js"))

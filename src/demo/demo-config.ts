@@ -47,13 +47,17 @@ export function demoAuditors(): Wallet[] {
  * (`required: false`), exactly what a team would write in
  * `blueGreen.gates.replay.required` to push a release past a failing replay.
  */
-export function mainnetGates(options: { auditsDir: string; auditors: string[]; replay: boolean; skipReplay?: boolean }): GatesConfig {
+export function mainnetGates(options: { auditsDir: string; auditors: string[]; replay: boolean; skipReplay?: boolean; guardian?: string }): GatesConfig {
   return {
     audits: { min: 2, auditors: options.auditors, dir: options.auditsDir, required: true },
     testnet: { network: TESTNET_NETWORK, minDays: TESTNET_BAKE_DAYS, minTxs: 0, fromBlock: 0, maxScanBlocks: 5_000, required: true },
     ...(options.replay ? { replay: { max: 0, minTxs: 1, minFidelity: 1, required: options.skipReplay !== true } } : {}),
     upgradeSafety: { required: true },
     rollbackSafety: { required: false },
+    source: { allowMetadataMismatch: false, required: true },
+    ...(options.guardian !== undefined ? { observability: { guardian: options.guardian, required: true } } : {}),
+    // The demo's nodes sign for their own unlocked accounts: no key is written anywhere.
+    secrets: { required: true, networks: { [MAINNET_NETWORK]: { kind: "remote" }, [TESTNET_NETWORK]: { kind: "remote" } } },
     custom: [],
     auditsDir: options.auditsDir,
   };

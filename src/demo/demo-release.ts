@@ -144,6 +144,9 @@ export async function gatesOn(chain: DemoChain, releaseId: string, config: Gates
       const file = await readSwitchFile(chain.store, chainId);
       return file === undefined ? undefined : { address: file.address, blockNumber: file.blockNumber, source: `records/${chainId}/switch.json` };
     },
+    // Green comes from the shipped artifacts (see stageOn), so that is "the project's build" the gates re-check.
+    chain: { provider: chain.rpc, artifacts: shippedArtifacts(), store: chain.store, stageConfig: { unsafeAllow: [], unsafeAllowRenames: false }, buildProfile: "default" },
+    monitor: demoMonitorConfig(),
   });
   return recordGatesRun(chain.store, record, results, { actor: "bg:demo" });
 }

@@ -194,7 +194,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const projectRoot = paths.run;
     const auditors = demoAuditors();
     const auditorAddresses = auditors.map((a) => a.address);
-    const gates = (skipReplay = false): GatesConfig => mainnetGates({ auditsDir: paths.audits, auditors: auditorAddresses, replay: true, skipReplay });
+    const gates = (skipReplay = false): GatesConfig => mainnetGates({ auditsDir: paths.audits, auditors: auditorAddresses, replay: true, skipReplay, guardian });
 
     // -------------------------------------------------------------- act one
     const good: DemoRelease = RELEASES.good;

@@ -19,6 +19,7 @@ import { attestationFileName, readAttestation, type AttestationMessage } from ".
 import type { AuditsGateConfig } from "./config.js";
 import { evidencePath, sha256Hex } from "./evidence-hash.js";
 import { gateResult, type EvidenceFile, type GateResult } from "./gate-result.js";
+import { ACCEPTANCE_KIND, readMediumAcceptance } from "./medium-acceptance.js";
 
 export type AttestationProblem =
   | { kind: "malformed"; file: string; reason: string }
@@ -141,8 +142,20 @@ export async function evaluateAuditsGate(
   }
   const green = record.green.codehash;
   const found = await readAttestations(config.dir, green, config.auditors, projectRoot);
+  // Open mediums count only when accepted in writing by a signer, finding by finding.
+  const withMediums = found.attestations.filter((a) => a.clean && a.message.medium > 0);
+  const acceptance = withMediums.length > 0 ? await readMediumAcceptance(config.dir, green, projectRoot) : undefined;
+  const mediumsOpen: CountedAttestation[] = [];
+  for (const a of withMediums) {
+    const accepted =
+      acceptance?.kind === "valid" ? acceptance.acceptance.findings.filter((f) => f.auditor.toLowerCase() === a.auditor.toLowerCase()).length : 0;
+    if (accepted < a.message.medium) {
+      a.clean = false;
+      mediumsOpen.push(a);
+    }
+  }
   const clean = found.attestations.filter((a) => a.clean);
-  const open = found.attestations.filter((a) => !a.clean);
+  const open = found.attestations.filter((a) => !a.clean && !mediumsOpen.includes(a));
   const tampered = found.problems.filter((p) => p.kind === "tampered");
   const notes = found.problems.map((p) => describeProblem(p, green));
   const dirRel = evidencePath(projectRoot, config.dir);
@@ -164,12 +177,26 @@ export async function evaluateAuditsGate(
       counted: a.clean,
     })),
     problems: found.problems.map((p) => ({ kind: p.kind, file: p.file })),
+    ...(acceptance?.kind === "valid"
+      ? {
+          mediumsAccepted: {
+            file: acceptance.file,
+            acceptedBy: acceptance.acceptance.acceptedBy.toLowerCase(),
+            findings: acceptance.acceptance.findings.map((f) => ({ auditor: f.auditor.toLowerCase(), id: f.id })),
+          },
+        }
+      : {}),
   };
   const files: EvidenceFile[] = found.attestations.map((a) => ({ path: a.file, sha256: a.sha256 }));
+  if (acceptance?.kind === "valid") files.push({ path: acceptance.file, sha256: acceptance.sha256 });
+  if (acceptance?.kind === "invalid") notes.push(`${acceptance.file}: not a valid acceptance of medium findings: ${acceptance.reason}`);
   const summary =
-    `${clean.length} of ${config.min} required auditor(s) attest codehash ${short(green)} with no open critical/high finding` +
+    `${clean.length} of ${config.min} required auditor(s) attest codehash ${short(green)} with no open critical/high finding and no unaccepted medium` +
     (open.length > 0
       ? `; ${open.map((a) => `${a.auditor} reports ${a.message.critical} critical, ${a.message.high} high open`).join("; ")}`
+      : "") +
+    (mediumsOpen.length > 0
+      ? `; [BG_AUDITS_MEDIUMS_NOT_ACCEPTED] ${mediumsOpen.map((a) => `${a.auditor} reports ${a.message.medium} open medium(s)`).join("; ")}, not accepted in ${acceptance?.file ?? "an acceptance file"}`
       : "");
   if (tampered.length > 0) {
     return gateResult(name, "fail", config.required, `${summary}; tampered attestation(s): ${tampered.map((t) => t.file).join(", ")}`, {
@@ -184,7 +211,11 @@ export async function evaluateAuditsGate(
   }
   const missing = config.auditors.filter((a) => !clean.some((c) => c.auditor.toLowerCase() === a.toLowerCase()));
   const fix =
-    open.length > 0
+    mediumsOpen.length > 0 && open.length === 0
+      ? `Fix the medium findings and have the auditor re-attest, or record their acceptance: write ${acceptance?.file ?? "audits/accepted/<codehash>-mediums.json"} ` +
+        `({ kind: "${ACCEPTANCE_KIND}", greenCodehash, acceptedBy, findings: [{ auditor, id, title, reason }], signature }) naming each open medium of each auditor, ` +
+        "signed by the accepting signer (personal_sign over the file's canonical JSON without signature; see docs/gates.md)."
+      : open.length > 0
       ? "Resolve the open critical and high findings, then have the auditor re-attest with `npx hardhat bg:attest --release <id> --report <file> --uri <url>` and zero open critical/high."
       : `Have ${config.min - clean.length} more of the configured auditors (${missing.map((a) => getAddress(a)).join(", ")}) sign with ` +
         `\`npx hardhat bg:attest --release ${record.id} --report <file> --uri <url>\` and commit the file it writes under ${dirRel || "."}/` +

@@ -11,6 +11,7 @@ import path from "node:path";
 import type { NetworkConnection } from "hardhat/types/network";
 import { z } from "zod";
 
+import { closestKey } from "../closest-key.js";
 import type { ReleaseRecord } from "../release/record.js";
 
 /** The built-in gates, in the order they are evaluated and shown. */
@@ -21,10 +22,13 @@ export const BUILTIN_GATE_NAMES = [
   "coverage",
   "upgradeSafety",
   "rollbackSafety",
+  "source",
+  "observability",
+  "secrets",
 ] as const;
 export type BuiltinGateName = (typeof BUILTIN_GATE_NAMES)[number];
 
-const GATE_KEYS = [...BUILTIN_GATE_NAMES, "custom"] as const;
+const GATE_KEYS = [...BUILTIN_GATE_NAMES, "custom", "waive"] as const;
 
 export const DEFAULT_AUDITS_DIR = "audits";
 export const DEFAULT_LCOV = "coverage/lcov.info";
@@ -90,6 +94,8 @@ export interface GatesUserConfig {
     minTxs?: number;
     /** Share of blue's replayed txs that matched their real receipts, 0..1. Default 1. */
     minFidelity?: number;
+    /** The replayed range must end within this many blocks of the release chain's head. Default: no limit. */
+    maxAgeBlocks?: number;
     required?: boolean;
   };
   /** Line coverage from an lcov file (`npx hardhat test --coverage` writes one). */
@@ -104,7 +110,28 @@ export interface GatesUserConfig {
   upgradeSafety?: { required?: boolean };
   /** The reverse check green→blue from `bg:stage`. Advisory by default. */
   rollbackSafety?: { required?: boolean };
+  /** Green's on-chain code equals the project's build of the staged contract; the build info is archived. */
+  source?: {
+    /** Accept code that differs from the build only in its metadata hash (a "partial match"). Default false. */
+    allowMetadataMismatch?: boolean;
+    required?: boolean;
+  };
+  /** The release can be watched and rolled back: monitor failure conditions, a guardian, a runbook. */
+  observability?: {
+    /** The address `bg:monitor --auto-rollback --signer` uses; it must be a guardian of the release's switch. */
+    guardian?: string;
+    /** Instead of a guardian: why this release runs without automatic rollback. */
+    noAutoRollback?: { reason: string };
+    required?: boolean;
+  };
+  /** The accounts of the release's networks come from configuration variables, not keys written in the config. */
+  secrets?: { required?: boolean };
   custom?: CustomGateUserConfig[];
+  /**
+   * Propose with no gate at all. Without a gate or this waiver, `bg:propose`
+   * refuses. The reason is recorded, shown to signers and hashed.
+   */
+  waive?: { reason: string };
 }
 
 // ---------------------------------------------------------------------------
@@ -142,11 +169,20 @@ function gateOptions<T extends z.ZodRawShape>(gate: string, shape: T) {
           ctx.addIssue({
             code: z.ZodIssueCode.custom,
             path: [key],
-            message: `unknown option "${key}" for the ${gate} gate; its options are: ${known.join(", ")}`,
+            message: unknownOption(key, known, `the ${gate} gate`),
           });
         }
       }
     });
+}
+
+function unknownOption(key: string, known: readonly string[], where: string): string {
+  const suggestion = closestKey(key, known);
+  return (
+    `[BG_CONFIG_UNKNOWN_KEY] unknown option "${key}" for ${where}` +
+    (suggestion !== undefined ? `; did you mean "${suggestion}"?` : "") +
+    `; its options are: ${known.join(", ")}`
+  );
 }
 
 const auditsSchema = gateOptions("audits", {
@@ -196,7 +232,11 @@ const testnetSchema = gateOptions("testnet", {
 const replaySchema = gateOptions("replay", {
   max: minimum("unexpected divergences allowed", { int: true }),
   minTxs: minimum("transactions replayed", { int: true }),
-  minFidelity: minimum("share of blue replays matching real receipts, 0..1", { max: 1 }),
+  // Kept for the replay's own threshold; the gate demands full fidelity, so anything lower would only mislead.
+  minFidelity: minimum("share of blue replays matching real receipts, 0..1", { max: 1 }).refine((v) => v === undefined || v >= 1, {
+    message: "must be 1: the replay gate requires full fidelity (a faithful replay whose blue matched every real receipt); remove minFidelity",
+  }),
+  maxAgeBlocks: z.number().int("must be a whole number").positive("must be at least 1 (blocks between the replay's last block and the head)").optional(),
   required: requiredFlag,
 });
 
@@ -207,6 +247,27 @@ const coverageSchema = gateOptions("coverage", {
 });
 
 const safetySchema = (gate: string) => gateOptions(gate, { required: requiredFlag });
+
+const sourceSchema = gateOptions("source", {
+  allowMetadataMismatch: z.boolean({ invalid_type_error: "must be true or false" }).optional(),
+  required: requiredFlag,
+});
+
+const reason = (what: string) =>
+  z
+    .string({ required_error: `is missing: say why ${what}`, invalid_type_error: `must be a sentence saying why ${what}` })
+    .trim()
+    .min(10, `must say why ${what}, in a sentence signers can read (10 characters at least)`);
+
+const observabilitySchema = gateOptions("observability", {
+  guardian: address("the guardian `bg:monitor --auto-rollback` signs with").optional(),
+  noAutoRollback: z.object({ reason: reason("this release has no automatic rollback") }).strict().optional(),
+  required: requiredFlag,
+});
+
+const secretsSchema = gateOptions("secrets", { required: requiredFlag });
+
+const waiveSchema = z.object({ reason: reason("the release may be proposed without any gate") }, { invalid_type_error: "must be { reason: \"…\" }" }).strict();
 
 const CUSTOM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
@@ -230,6 +291,10 @@ export const gatesUserConfigSchema = z
       coverage: coverageSchema.optional(),
       upgradeSafety: safetySchema("upgradeSafety").optional(),
       rollbackSafety: safetySchema("rollbackSafety").optional(),
+      source: sourceSchema.optional(),
+      observability: observabilitySchema.optional(),
+      secrets: secretsSchema.optional(),
+      waive: waiveSchema.optional(),
       custom: z.array(customGateSchema, { invalid_type_error: "must be an array of { name, check } objects" }).optional(),
     },
     { invalid_type_error: "must be an object keyed by gate name" },
@@ -241,7 +306,10 @@ export const gatesUserConfigSchema = z
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
           path: [key],
-          message: `unknown gate "${key}"; the gates are: ${GATE_KEYS.join(", ")}. Put your own checks under custom: [{ name, check }]`,
+          message:
+            `[BG_CONFIG_UNKNOWN_KEY] unknown gate "${key}"` +
+            (closestKey(key, GATE_KEYS) !== undefined ? `; did you mean "${closestKey(key, GATE_KEYS)}"?` : "") +
+            `; the gates are: ${GATE_KEYS.join(", ")}. Put your own checks under custom: [{ name, check }]`,
         });
       }
     }
@@ -289,6 +357,7 @@ export interface ReplayGateConfig {
   max: number;
   minTxs: number;
   minFidelity: number;
+  maxAgeBlocks?: number;
   required: boolean;
 }
 
@@ -301,6 +370,33 @@ export interface CoverageGateConfig {
 
 export interface SafetyGateConfig {
   required: boolean;
+}
+
+export interface SourceGateConfig {
+  allowMetadataMismatch: boolean;
+  required: boolean;
+}
+
+export interface ObservabilityGateConfig {
+  guardian?: string;
+  noAutoRollback?: { reason: string };
+  required: boolean;
+}
+
+/** Where one account of a network's config comes from; never the key itself. */
+export type AccountSource = "configVariable" | "literal";
+
+/** How a network of the config gets its accounts, read from the user's config before resolution. */
+export type NetworkAccounts =
+  | { kind: "remote" }
+  | { kind: "default" }
+  | { kind: "list"; accounts: AccountSource[] }
+  | { kind: "mnemonic"; source: AccountSource };
+
+export interface SecretsGateConfig {
+  required: boolean;
+  /** Every network of the config, by name. */
+  networks: Record<string, NetworkAccounts>;
 }
 
 export interface CustomGateConfig {
@@ -316,16 +412,25 @@ export interface GatesConfig {
   coverage?: CoverageGateConfig;
   upgradeSafety?: SafetyGateConfig;
   rollbackSafety?: SafetyGateConfig;
+  source?: SourceGateConfig;
+  observability?: ObservabilityGateConfig;
+  secrets?: SecretsGateConfig;
   custom: CustomGateConfig[];
   /** Where `bg:attest` writes, even when the audits gate is not configured. */
   auditsDir: string;
+  /** The explicit waiver that lets a release with no gate be proposed. */
+  waive?: { reason: string };
 }
 
 /**
  * Fills in defaults and makes paths absolute. Expects a config that passed
  * `gatesUserConfigSchema` (Hardhat validates before it resolves).
  */
-export function resolveGatesConfig(user: GatesUserConfig | undefined, projectRoot: string): GatesConfig {
+export function resolveGatesConfig(
+  user: GatesUserConfig | undefined,
+  projectRoot: string,
+  networks: Record<string, NetworkAccounts> = {},
+): GatesConfig {
   const auditsDir = path.resolve(projectRoot, user?.audits?.dir ?? DEFAULT_AUDITS_DIR);
   const gates: GatesConfig = {
     custom: (user?.custom ?? []).map((g) => ({ name: g.name, check: g.check, required: g.required ?? true })),
@@ -359,6 +464,7 @@ export function resolveGatesConfig(user: GatesUserConfig | undefined, projectRoo
       max: user.replay.max ?? 0,
       minTxs: user.replay.minTxs ?? 1,
       minFidelity: user.replay.minFidelity ?? 1,
+      ...(user.replay.maxAgeBlocks !== undefined ? { maxAgeBlocks: user.replay.maxAgeBlocks } : {}),
       required: user.replay.required ?? true,
     };
   }
@@ -371,6 +477,19 @@ export function resolveGatesConfig(user: GatesUserConfig | undefined, projectRoo
   }
   if (user?.upgradeSafety !== undefined) gates.upgradeSafety = { required: user.upgradeSafety.required ?? true };
   if (user?.rollbackSafety !== undefined) gates.rollbackSafety = { required: user.rollbackSafety.required ?? false };
+  if (user?.source !== undefined) {
+    gates.source = { allowMetadataMismatch: user.source.allowMetadataMismatch ?? false, required: user.source.required ?? true };
+  }
+  if (user?.observability !== undefined) {
+    const o = user.observability;
+    gates.observability = {
+      ...(o.guardian !== undefined ? { guardian: o.guardian } : {}),
+      ...(o.noAutoRollback !== undefined ? { noAutoRollback: { reason: o.noAutoRollback.reason.trim() } } : {}),
+      required: o.required ?? true,
+    };
+  }
+  if (user?.secrets !== undefined) gates.secrets = { required: user.secrets.required ?? true, networks };
+  if (user?.waive !== undefined) gates.waive = { reason: user.waive.reason.trim() };
   return gates;
 }
 
@@ -395,4 +514,36 @@ export function validateGatesNetworks(
       message: `"${name}" is not a network of this config (networks: ${networkNames.join(", ") || "none"}); add it under networks or fix the name`,
     },
   ];
+}
+
+/** True for a value `configVariable(...)` returned (resolved or not). */
+function isConfigVariable(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as { _type?: unknown })._type === "ConfigurationVariable";
+}
+
+/**
+ * How each network of a user config gets its accounts. Read before Hardhat
+ * resolves the config, because resolution wraps literal keys and
+ * configuration variables alike; only the kind is kept, never a key.
+ */
+export function networkAccountSources(networks: Record<string, unknown> | undefined): Record<string, NetworkAccounts> {
+  const out: Record<string, NetworkAccounts> = {};
+  for (const [name, network] of Object.entries(networks ?? {})) {
+    const accounts = (network as { accounts?: unknown } | undefined)?.accounts;
+    if (accounts === undefined) out[name] = { kind: "default" };
+    else if (accounts === "remote") out[name] = { kind: "remote" };
+    else if (Array.isArray(accounts)) {
+      out[name] = {
+        kind: "list",
+        accounts: accounts.map((a) => {
+          // In-process networks take { privateKey, balance }; http networks take the key itself.
+          const key = typeof a === "object" && a !== null && !isConfigVariable(a) ? (a as { privateKey?: unknown }).privateKey : a;
+          return isConfigVariable(key) ? "configVariable" : "literal";
+        }),
+      };
+    } else if (typeof accounts === "object" && accounts !== null) {
+      out[name] = { kind: "mnemonic", source: isConfigVariable((accounts as { mnemonic?: unknown }).mnemonic) ? "configVariable" : "literal" };
+    } else out[name] = { kind: "list", accounts: ["literal"] };
+  }
+  return out;
 }

@@ -9,7 +9,12 @@ import { evaluateCoverageGate } from "./coverage-gate.js";
 import { evaluateCustomGate } from "./custom-gates.js";
 import { gateResult, notConfigured, type GateResult } from "./gate-result.js";
 import { evaluateReplayGate } from "./replay-gate.js";
-import { evaluateRollbackSafetyGate, evaluateUpgradeSafetyGate } from "./safety-gates.js";
+import type { MonitorConfig } from "../monitor/config.js";
+import { evaluateObservabilityGate } from "./observability-gate.js";
+import type { ProjectChain } from "./project-chain.js";
+import { evaluateRollbackSafetyGate, evaluateLiveUpgradeSafetyGate } from "./safety-gates.js";
+import { evaluateSecretsGate } from "./secrets-gate.js";
+import { evaluateSourceGate } from "./source-gate.js";
 import { evaluateTestnetGate, type Eip1193Provider, type TestnetSwitchLocation } from "./testnet-gate.js";
 
 export interface GateEnvironment<C = unknown> {
@@ -24,6 +29,13 @@ export interface GateEnvironment<C = unknown> {
   findSwitch: (chainId: number) => Promise<TestnetSwitchLocation | undefined>;
   /** Progress for people (one line per gate); optional. */
   progress?: (gate: string) => void;
+  /**
+   * The release's chain and the project's build: the upgradeSafety and
+   * source gates re-check against them. Without it those gates are inconclusive.
+   */
+  chain?: ProjectChain;
+  /** The monitor's analysis, for the observability gate. */
+  monitor?: MonitorConfig;
 }
 
 /** Evaluates all gates. Never throws for a gate's own failure: that is a result. */
@@ -71,7 +83,14 @@ export async function evaluateGates<C>(record: ReleaseRecord, gates: GatesConfig
 
   if (gates.replay !== undefined) {
     const replay = gates.replay;
-    await run("replay", () => evaluateReplayGate(record, replay, { releaseDir: env.releaseDir, projectRoot: env.projectRoot }));
+    const provider = env.chain?.provider;
+    await run("replay", () =>
+      evaluateReplayGate(record, replay, {
+        releaseDir: env.releaseDir,
+        projectRoot: env.projectRoot,
+        ...(provider !== undefined ? { head: async () => Number(BigInt((await provider.request({ method: "eth_blockNumber", params: [] })) as string)) } : {}),
+      }),
+    );
   } else results.push(notConfigured("replay", "set blueGreen.gates.replay to require a clean replay"));
 
   if (gates.coverage !== undefined) {
@@ -81,13 +100,44 @@ export async function evaluateGates<C>(record: ReleaseRecord, gates: GatesConfig
 
   if (gates.upgradeSafety !== undefined) {
     const upgradeSafety = gates.upgradeSafety;
-    await run("upgradeSafety", () => evaluateUpgradeSafetyGate(record, upgradeSafety));
-  } else results.push(notConfigured("upgradeSafety", "set blueGreen.gates.upgradeSafety to require stage's validation"));
+    await run("upgradeSafety", () => evaluateLiveUpgradeSafetyGate(record, upgradeSafety, env.chain));
+  } else results.push(notConfigured("upgradeSafety", "set blueGreen.gates.upgradeSafety to re-run OpenZeppelin's validation against the chain"));
 
   if (gates.rollbackSafety !== undefined) {
     const rollbackSafety = gates.rollbackSafety;
     await run("rollbackSafety", () => evaluateRollbackSafetyGate(record, rollbackSafety));
   } else results.push(notConfigured("rollbackSafety", "set blueGreen.gates.rollbackSafety to check that rollback keeps storage readable"));
+
+  if (gates.source !== undefined) {
+    const source = gates.source;
+    await run("source", () => evaluateSourceGate(record, source, env.chain, env.projectRoot));
+  } else results.push(notConfigured("source", "set blueGreen.gates.source to prove green's code is this project's build"));
+
+  if (gates.observability !== undefined) {
+    const observability = gates.observability;
+    await run("observability", async () => {
+      if (env.monitor === undefined || env.chain === undefined) {
+        return gateResult("observability", "inconclusive", observability.required, "cannot check: no monitor config or no connection to the release's chain was given", {
+          fix: "Run bg:gates with --network set to the release's network.",
+        });
+      }
+      const location = await env.findSwitch(record.chainId);
+      return evaluateObservabilityGate({
+        record,
+        config: observability,
+        monitor: env.monitor,
+        provider: env.chain.provider,
+        store: env.chain.store,
+        projectRoot: env.projectRoot,
+        switchAddress: location?.address,
+      });
+    });
+  } else results.push(notConfigured("observability", "set blueGreen.gates.observability to require monitoring, a guardian and a runbook"));
+
+  if (gates.secrets !== undefined) {
+    const secrets = gates.secrets;
+    await run("secrets", () => evaluateSecretsGate(record, secrets, gates));
+  } else results.push(notConfigured("secrets", "set blueGreen.gates.secrets to refuse keys written into the config"));
 
   for (const gate of gates.custom) {
     await run(gate.name, () => evaluateCustomGate(gate, record, env.connection as never));

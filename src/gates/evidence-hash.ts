@@ -58,6 +58,8 @@ export interface EvidenceDocument {
   green: { address: string; codehash: string };
   gates: Array<{ name: string; status: string; required: boolean; evidence: Record<string, unknown> }>;
   files: EvidenceFile[];
+  /** Present only when the release goes on with no gate, by `blueGreen.gates.waive`. */
+  waiver?: { reason: string };
 }
 
 /** The document whose canonical JSON is hashed. Addresses and hashes are lowercased. */
@@ -65,8 +67,11 @@ export function evidenceDocument(
   record: Pick<ReleaseRecord, "id" | "chainId" | "proxy" | "blue" | "green">,
   results: readonly Pick<GateResult, "name" | "status" | "required" | "evidence">[],
   files: readonly EvidenceFile[],
+  waiver?: { reason: string },
 ): EvidenceDocument {
   return {
+    // Absent rather than null, so evidence without a waiver hashes as it always did.
+    ...(waiver !== undefined ? { waiver: { reason: waiver.reason } } : {}),
     kind: EVIDENCE_KIND,
     version: EVIDENCE_VERSION,
     release: record.id,

@@ -42,6 +42,8 @@ export const gatesStepSchema = z
     greenCodehash: bytes32,
     results: z.array(gateResultSchema),
     evidenceFiles: z.array(evidenceFileSchema),
+    /** The config's explicit waiver, when no gate was configured (hashed with the evidence). */
+    waiver: z.object({ reason: z.string().min(1) }).strict().optional(),
     at: z.string().datetime({ offset: true }),
   })
   .strict();
@@ -62,17 +64,44 @@ export function readGatesStep(record: ReleaseRecord, which: typeof GATES_STEP | 
   return parsed.data;
 }
 
-/** Builds the step for a run's results. */
-export function gatesStep(record: ReleaseRecord, results: GateResult[], at: Date): GatesStep {
+/** True when at least one gate was evaluated (not merely listed as "not configured"). */
+export function anyGateConfigured(results: readonly Pick<GateResult, "status">[]): boolean {
+  return results.some((r) => r.status !== "not-configured");
+}
+
+/** True when the config sets at least one gate. */
+export function configHasGates(config: GatesConfig): boolean {
+  return BUILTIN_GATE_NAMES.some((name) => config[name] !== undefined) || config.custom.length > 0;
+}
+
+/** The reason a release with no gate may not go to signers, with the way out. */
+export function noGatesReason(releaseId: string): string {
+  return (
+    `[BG_GATES_NONE] no gate is configured for release "${releaseId}", so nothing was checked. ` +
+    "Configure the gates the release policy needs under blueGreen.gates in hardhat.config.ts (see docs/gates.md), " +
+    'or waive them explicitly with blueGreen.gates.waive = { reason: "…" } (the reason is recorded, hashed and shown to signers)'
+  );
+}
+
+/**
+ * Builds the step for a run's results. With no gate configured the run
+ * fails closed unless the config waives gates; the waiver is recorded and
+ * hashed with the evidence.
+ */
+export function gatesStep(record: ReleaseRecord, results: GateResult[], at: Date, waiver?: { reason: string }): GatesStep {
   const files = collectEvidenceFiles(results);
-  const doc = evidenceDocument(record, results, files);
+  const configured = anyGateConfigured(results);
+  // A waiver only stands in for missing gates; with gates configured it is not evidence.
+  const recordedWaiver = configured ? undefined : waiver;
+  const doc = evidenceDocument(record, results, files, recordedWaiver);
   return {
     version: 1,
-    ok: allRequiredPass(results),
+    ok: allRequiredPass(results) && (configured || recordedWaiver !== undefined),
     evidenceHash: evidenceHash(doc),
     greenCodehash: record.green.codehash.toLowerCase(),
     results,
     evidenceFiles: files,
+    ...(recordedWaiver !== undefined ? { waiver: { reason: recordedWaiver.reason } } : {}),
     at: at.toISOString(),
   };
 }
@@ -102,10 +131,10 @@ export async function recordGatesRun(
   store: ReleaseStore,
   evaluated: ReleaseRecord,
   results: GateResult[],
-  options: { actor: string; at?: Date },
+  options: { actor: string; at?: Date; waiver?: { reason: string } },
 ): Promise<RecordedGates> {
   const at = options.at ?? new Date();
-  const step = gatesStep(evaluated, results, at);
+  const step = gatesStep(evaluated, results, at, options.waiver);
   let outcome: Omit<RecordedGates, "record" | "evidenceFile"> | undefined;
   const updated = await store.update(evaluated.chainId, evaluated.id, (current) => {
     if (current === undefined) {
@@ -138,7 +167,9 @@ export async function recordGatesRun(
     let next: ReleaseRecord = { ...current, steps: { ...current.steps, [GATES_STEP]: step as unknown as Record<string, unknown> }, updatedAt: at.toISOString() };
     const changed = previous?.evidenceHash !== step.evidenceHash;
     let stateNote: string;
-    if (!step.ok) {
+    if (!step.ok && !anyGateConfigured(step.results)) {
+      stateNote = `release stays ${from}: ${noGatesReason(current.id)}`;
+    } else if (!step.ok) {
       stateNote =
         from === "gated" || from === "proposed"
           ? `release stays ${from}, but its latest gates run failed: bg:propose will refuse it until the required gates pass`
@@ -169,7 +200,7 @@ export async function recordGatesRun(
   if (updated === undefined || outcome === undefined) throw new Error("recordGatesRun: the store returned no record");
   let evidenceFile: string | undefined;
   if (outcome.storedAs === GATES_STEP) {
-    const doc = evidenceDocument(updated, step.results, step.evidenceFiles);
+    const doc = evidenceDocument(updated, step.results, step.evidenceFiles, step.waiver);
     evidenceFile = await store.writeReleaseFile(updated.chainId, updated.id, EVIDENCE_FILE, evidenceBytes(doc));
   }
   return { ...outcome, record: updated, ...(evidenceFile !== undefined ? { evidenceFile } : {}) };
@@ -215,7 +246,7 @@ export async function checkEvidenceDrift(record: ReleaseRecord, projectRoot: str
     files.push({ path: f.path, recorded: f.sha256, current, status: current === null ? "missing" : current === f.sha256 ? "unchanged" : "changed" });
   }
   const currentFiles = files.filter((f) => f.current !== null).map((f) => ({ path: f.path, sha256: f.current! }));
-  const currentHash = evidenceHash(evidenceDocument(record, step.results, currentFiles));
+  const currentHash = evidenceHash(evidenceDocument(record, step.results, currentFiles, step.waiver));
   const greenChanged = record.green.codehash.toLowerCase() !== step.greenCodehash.toLowerCase();
   const problems: string[] = [];
   if (greenChanged) problems.push(`green was restaged since bg:gates ran (gated ${step.greenCodehash}, now ${record.green.codehash})`);
@@ -257,6 +288,11 @@ export function requiredGatesPass(record: ReleaseRecord, options: { config?: Gat
   }
   const failing = step.results.filter((r) => r.required && r.status !== "pass");
   for (const r of failing) reasons.push(`required gate ${r.name} is ${r.status}: ${r.detail}`);
+  // Fail closed: no evidence at all never reaches signers unless someone waived it on purpose.
+  const noGatesNow = options.config !== undefined && !configHasGates(options.config) && options.config.waive === undefined;
+  if (noGatesNow || (!anyGateConfigured(step.results) && step.waiver === undefined)) {
+    reasons.push(noGatesReason(record.id));
+  }
   if (options.config !== undefined) {
     for (const name of requiredGateNames(options.config)) {
       const recorded = step.results.find((r) => r.name === name);

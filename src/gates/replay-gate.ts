@@ -4,16 +4,19 @@
  * divergences than allowed.
  *
  * It trusts nothing in the record it cannot check: the report file's
- * keccak256 must equal the hash the replay recorded, and the report must be
- * about green's codehash.
+ * keccak256 must equal the hash the replay recorded, the report must be
+ * about green's codehash, and every count is read from the report. Only a
+ * faithful replay with full fidelity proves blue reproduced the chain.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { keccak256 } from "ethers";
+import { z } from "zod";
 
 import type { ReleaseRecord } from "../release/record.js";
 import { replayStepSchema as writtenReplayStepSchema } from "../replay/record-step.js";
+import { REPORT_SCHEMA } from "../replay/report.js";
 import type { ReplayGateConfig } from "./config.js";
 import { evidencePath, sha256Hex } from "./evidence-hash.js";
 import { gateResult, type GateResult } from "./gate-result.js";
@@ -42,7 +45,7 @@ async function locateReport(reportFile: string, releaseDir: string, projectRoot:
 export async function evaluateReplayGate(
   record: ReleaseRecord,
   config: ReplayGateConfig,
-  paths: { releaseDir: string; projectRoot: string },
+  paths: { releaseDir: string; projectRoot: string; head?: () => Promise<number> },
 ): Promise<GateResult> {
   const name = "replay";
   const limits = { max: config.max, minTxs: config.minTxs, minFidelity: config.minFidelity };
@@ -88,7 +91,8 @@ export async function evaluateReplayGate(
       files,
     });
   }
-  const { codehash: reportGreen, verdict, verdictReason } = readReport(bytes);
+  const report = readReport(bytes);
+  const reportGreen = report.codehash;
   if (reportGreen === undefined || reportGreen !== green) {
     return gateResult(
       name,
@@ -100,19 +104,32 @@ export async function evaluateReplayGate(
       { fix: rerun, evidence: { ...limits, reportFile: rel, reportHash: step.reportHash.toLowerCase() }, files },
     );
   }
-  const fidelity = step.fidelity.total === 0 ? 0 : step.fidelity.matched / step.fidelity.total;
+  const facts = reportFactsSchema.safeParse(report.doc);
+  if (!facts.success) {
+    const issue = facts.error.issues[0]!;
+    return gateResult(name, "fail", config.required, `the replay report ${rel} is not a ${REPORT_SCHEMA} report: ${issue.path.join(".") || "(root)"} ${issue.message.toLowerCase()}`, {
+      fix: `Replay again with this version, so the gate can read the counts from the report itself: ${rerun}`,
+      evidence: { ...limits, reportFile: rel, reportHash: step.reportHash.toLowerCase() },
+      files,
+    });
+  }
+  // Every count comes from the hash-checked report; the record's copies are only a cache for people.
+  const r = facts.data;
+  const { verdict, verdictReason } = report;
+  const divergences = r.divergences.length;
   const evidence = {
     ...limits,
+    ...(config.maxAgeBlocks !== undefined ? { maxAgeBlocks: config.maxAgeBlocks } : {}),
     reportFile: rel,
     reportHash: step.reportHash.toLowerCase(),
-    mode: step.mode,
-    fromBlock: step.fromBlock,
-    toBlock: step.toBlock,
-    txs: step.txs,
-    divergences: step.divergences,
-    expected: step.expected,
-    propagated: step.propagated,
-    fidelity: { matched: step.fidelity.matched, total: step.fidelity.total },
+    mode: r.mode,
+    fromBlock: r.fromBlock,
+    toBlock: r.toBlock,
+    txs: r.txs,
+    divergences,
+    expected: r.expected.length,
+    propagated: r.propagated.length,
+    fidelity: { matched: r.fidelity.matched, total: r.fidelity.total },
     ...(verdict !== undefined ? { verdict } : {}),
   };
   const failures: string[] = [];
@@ -124,27 +141,67 @@ export async function evaluateReplayGate(
     failures.push(verdictReason ?? "the replay was inconclusive: blue did not reproduce the chain");
     fixes.push("An inconclusive replay proves nothing: read fidelity.mismatches in the report, check the fork source (an archive node) and replay again in faithful mode.");
   }
-  if (step.divergences > config.max) {
-    failures.push(`${step.divergences} unexpected divergence(s), max ${config.max}`);
+  if (r.mode !== "faithful") {
+    failures.push(`[BG_REPLAY_NOT_FAITHFUL] the replay ran in ${r.mode} mode; the gate accepts only faithful mode`);
+    fixes.push(`Fast mode does not prove blue reproduced the chain. Replay in faithful mode: \`npx hardhat bg:replay --network <net> --release ${record.id} --mode faithful\`.`);
+  }
+  if (divergences > config.max) {
+    failures.push(`${divergences} unexpected divergence(s), max ${config.max}`);
     fixes.push(`Read the divergences in ${rel.replace(/\.json$/, ".md")} or ${rel}; fix green, or declare the intended ones as expected differences and replay again.`);
   }
-  if (step.txs < config.minTxs) {
-    failures.push(`${step.txs} transaction(s) replayed, min ${config.minTxs}`);
+  if (r.txs < config.minTxs) {
+    failures.push(`${r.txs} transaction(s) replayed, min ${config.minTxs}`);
     fixes.push("Replay a wider block range (or more traffic) so that enough transactions are covered.");
   }
-  if (fidelity < config.minFidelity) {
-    failures.push(`fidelity ${step.fidelity.matched}/${step.fidelity.total}, min ${config.minFidelity}`);
+  const fullFidelity = r.fidelity.total > 0 && r.fidelity.matched === r.fidelity.total;
+  const fidelity = r.fidelity.total === 0 ? 0 : r.fidelity.matched / r.fidelity.total;
+  if (!fullFidelity || fidelity < config.minFidelity) {
+    failures.push(
+      r.fidelity.total === 0
+        ? "fidelity 0/0: nothing of blue was checked against the chain"
+        : `fidelity ${r.fidelity.matched}/${r.fidelity.total}, full fidelity required`,
+    );
     fixes.push("Blue's replay did not match the real receipts: check the fork source and block context, then replay again.");
   }
+  if (config.maxAgeBlocks !== undefined) {
+    if (paths.head === undefined) {
+      return gateResult(name, "inconclusive", config.required, `maxAgeBlocks is set but the release chain's head could not be read`, {
+        fix: "Run bg:gates with --network set to the release's network.",
+        evidence,
+        files,
+      });
+    }
+    const head = await paths.head();
+    if (head - r.toBlock > config.maxAgeBlocks) {
+      failures.push(`[BG_REPLAY_STALE] the replayed range ends at block ${r.toBlock}, ${head - r.toBlock} blocks before the head ${head} (maxAgeBlocks ${config.maxAgeBlocks})`);
+      fixes.push(`Replay recent traffic, ending within ${config.maxAgeBlocks} blocks of the head: ${rerun}`);
+    }
+  }
+  const notes =
+    step.txs !== r.txs || step.divergences !== divergences
+      ? [`the record says ${step.txs} txs and ${step.divergences} divergence(s); the report says ${r.txs} and ${divergences}: the gate goes by the report`]
+      : [];
   const summary =
-    `${step.txs} txs in blocks ${step.fromBlock}-${step.toBlock} (${step.mode}): ${step.divergences} unexpected divergence(s), ` +
-    `${step.expected} expected, ${step.propagated} propagated, fidelity ${step.fidelity.matched}/${step.fidelity.total}`;
-  if (failures.length === 0) return gateResult(name, "pass", config.required, summary, { evidence, files });
-  return gateResult(name, "fail", config.required, `${failures.join("; ")} (${summary})`, { fix: fixes.join(" "), evidence, files });
+    `${r.txs} txs in blocks ${r.fromBlock}-${r.toBlock} (${r.mode}): ${divergences} unexpected divergence(s), ` +
+    `${r.expected.length} expected, ${r.propagated.length} propagated, fidelity ${r.fidelity.matched}/${r.fidelity.total}`;
+  if (failures.length === 0) return gateResult(name, "pass", config.required, summary, { evidence, files, notes });
+  return gateResult(name, "fail", config.required, `${failures.join("; ")} (${summary})`, { fix: fixes.join(" "), evidence, files, notes });
 }
 
+/** The facts the gate takes from a replay-report@2, whatever else it holds. */
+const reportFactsSchema = z.object({
+  mode: z.enum(["faithful", "fast"]),
+  fromBlock: z.number().int(),
+  toBlock: z.number().int(),
+  txs: z.number().int().nonnegative(),
+  divergences: z.array(z.unknown()),
+  expected: z.array(z.unknown()),
+  propagated: z.array(z.unknown()),
+  fidelity: z.object({ matched: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
+});
+
 /** What the gate reads from the (hash-checked) report itself: which green, and the verdict. */
-function readReport(bytes: Buffer): { codehash?: string; verdict?: string; verdictReason?: string } {
+function readReport(bytes: Buffer): { doc?: unknown; codehash?: string; verdict?: string; verdictReason?: string } {
   let doc: unknown;
   try {
     doc = JSON.parse(bytes.toString("utf8"));
@@ -154,6 +211,7 @@ function readReport(bytes: Buffer): { codehash?: string; verdict?: string; verdi
   const d = doc as { greenCodehash?: unknown; green?: { codehash?: unknown }; verdict?: unknown; verdictReason?: unknown } | null;
   const value = typeof d?.greenCodehash === "string" ? d.greenCodehash : typeof d?.green?.codehash === "string" ? d.green.codehash : undefined;
   return {
+    doc,
     ...(value !== undefined ? { codehash: value.toLowerCase() } : {}),
     ...(typeof d?.verdict === "string" ? { verdict: d.verdict } : {}),
     ...(typeof d?.verdictReason === "string" ? { verdictReason: d.verdictReason } : {}),

@@ -13,7 +13,9 @@
 import { Interface, getAddress, keccak256, type LogDescription } from "ethers";
 
 import type { ReleaseRecord } from "../release/record.js";
+import { loadSwitchArtifact } from "../switch/artifact.js";
 import type { TestnetGateConfig } from "./config.js";
+import { maskImmutables } from "./source-gate.js";
 import { gateResult, type GateResult } from "./gate-result.js";
 
 /** The one provider shape this gate needs: EIP-1193's `request`. */
@@ -129,6 +131,17 @@ async function evaluate({ record, config, provider, findSwitch }: TestnetGateInp
       `the switch ${switchAddress} (from ${location.source}) has no code on "${config.network}"`,
       "Check the switch address for the testnet, or deploy the switch there again with bg:init.",
       { switch: switchAddress.toLowerCase() },
+    );
+  }
+  // Anyone can emit a Promoted event: only the shipped switch's code makes its events evidence.
+  const shipped = await loadSwitchArtifact();
+  const ranges = Object.values((shipped as { immutableReferences?: Record<string, Array<{ start: number; length: number }>> }).immutableReferences ?? {}).flat();
+  if (maskImmutables(switchCode, ranges) !== maskImmutables(shipped.deployedBytecode, ranges)) {
+    return fail(
+      `[BG_TESTNET_NOT_A_SWITCH] the contract at ${switchAddress} (from ${location.source}) on "${config.network}" is not a ${shipped.contractName}: ` +
+        `its runtime code (codehash ${keccak256(switchCode)}) differs from the shipped artifact's, immutables masked`,
+      `Point the testnet gate at the switch bg:init deployed there (blueGreen.gates.testnet.switch or .bluegreen/${chainId}/switch.json); a switch from another version of hardhat-bluegreen must be redeployed with bg:init.`,
+      { switch: switchAddress.toLowerCase(), switchCodehash: keccak256(switchCode).toLowerCase() },
     );
   }
 

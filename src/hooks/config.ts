@@ -2,18 +2,15 @@ import path from "node:path";
 
 import type { ConfigHooks } from "hardhat/types/hooks";
 import type { HardhatConfig } from "hardhat/types/config";
-import { validateUserConfigZodType } from "@nomicfoundation/hardhat-zod-utils";
-import { z } from "zod";
 
+import { configErrors } from "../closest-key.js";
 import { blueGreenUserConfigSchema, resolveBlueGreenConfig } from "../config.js";
 import { validateGatesNetworks } from "../gates/config.js";
 
 export default async (): Promise<Partial<ConfigHooks>> => ({
   async validateUserConfig(userConfig) {
-    const errors = validateUserConfigZodType(
-      { blueGreen: userConfig.blueGreen },
-      z.object({ blueGreen: blueGreenUserConfigSchema.optional() }),
-    );
+    // Unknown keys get one error each, naming the closest known key.
+    const errors = userConfig.blueGreen === undefined ? [] : configErrors(blueGreenUserConfigSchema, userConfig.blueGreen, ["blueGreen"]);
     // What the schema cannot see alone: the testnet gate must name a configured network.
     return [...errors, ...validateGatesNetworks(userConfig.blueGreen?.gates, Object.keys(userConfig.networks ?? {}))];
   },
@@ -27,6 +24,7 @@ export default async (): Promise<Partial<ConfigHooks>> => ({
         userConfig.blueGreen,
         resolved.paths,
         (root, p) => path.resolve(root, p),
+        userConfig.networks as Record<string, unknown> | undefined,
       ),
     };
   },

@@ -5,7 +5,7 @@ import { formatTable, type TableItem } from "@nomicfoundation/hardhat-utils/form
 
 import { style } from "./output.js";
 import type { AttestReleaseResult } from "../gates/attest-release.js";
-import type { EvidenceDrift, RecordedGates } from "../gates/gates-step.js";
+import { anyGateConfigured, noGatesReason, type EvidenceDrift, type RecordedGates } from "../gates/gates-step.js";
 import type { GateResult, GateStatus } from "../gates/gate-result.js";
 
 export interface GatesOutcome {
@@ -20,11 +20,17 @@ export interface GatesOutcome {
   previousEvidenceHash?: string;
   /** Drift of the evidence recorded before this run (undefined when there was none). */
   driftBefore?: Pick<EvidenceDrift, "ok" | "problems">;
+  /** The recorded waiver, when no gate is configured and the config waives them. */
+  waiver?: { reason: string };
+  /** Set when no gate is configured and nothing waives them: the run fails closed. */
+  noGates?: string;
+  /** Files bg:gates wrote into the release folder (runbook, alert rules, dashboard, build info). */
+  wrote?: string[];
   gates: Array<Pick<GateResult, "name" | "ok" | "status" | "required" | "detail" | "fix" | "evidence" | "notes">>;
 }
 
 /** The JSON document of bg:gates: `{ ok, release, evidenceHash, gates: [...] }` plus context. */
-export function gatesJson(recorded: RecordedGates, extra: { evidenceFile?: string; driftBefore?: EvidenceDrift }): GatesOutcome {
+export function gatesJson(recorded: RecordedGates, extra: { evidenceFile?: string; driftBefore?: EvidenceDrift; wrote?: string[] }): GatesOutcome {
   const { record, step } = recorded;
   return {
     ok: step.ok,
@@ -37,6 +43,9 @@ export function gatesJson(recorded: RecordedGates, extra: { evidenceFile?: strin
     ...(extra.evidenceFile !== undefined ? { evidenceFile: extra.evidenceFile } : {}),
     ...(recorded.previousEvidenceHash !== undefined ? { previousEvidenceHash: recorded.previousEvidenceHash } : {}),
     ...(extra.driftBefore?.checked === true ? { driftBefore: { ok: extra.driftBefore.ok, problems: extra.driftBefore.problems } } : {}),
+    ...(step.waiver !== undefined ? { waiver: step.waiver } : {}),
+    ...(!anyGateConfigured(step.results) && step.waiver === undefined ? { noGates: noGatesReason(record.id) } : {}),
+    ...(extra.wrote !== undefined && extra.wrote.length > 0 ? { wrote: extra.wrote } : {}),
     gates: step.results.map((r) => ({
       name: r.name,
       ok: r.ok,
@@ -85,14 +94,19 @@ export function renderGates(outcome: GatesOutcome): string {
   if (outcome.driftBefore !== undefined && !outcome.driftBefore.ok) {
     lines.push("", style.warn("The evidence recorded before this run had drifted:"), ...outcome.driftBefore.problems.map((p) => style.warn(`  - ${p}`)));
   }
+  if (outcome.waiver !== undefined) lines.push("", style.warn(`Gates WAIVED by blueGreen.gates.waive: ${outcome.waiver.reason}`), style.dim("  The waiver is recorded, hashed with the evidence, and shown to signers."));
+  if (outcome.noGates !== undefined) lines.push("", style.bad(outcome.noGates));
+  if (outcome.wrote !== undefined) lines.push("", style.bold("Written into the release folder (hashed with the evidence)"), ...outcome.wrote.map((f) => `  ${f}`));
   lines.push("");
   lines.push(`  evidence hash  ${outcome.evidenceHash}` + (outcome.previousEvidenceHash !== undefined && outcome.previousEvidenceHash !== outcome.evidenceHash ? style.warn(` (was ${outcome.previousEvidenceHash})`) : ""));
   if (outcome.evidenceFile !== undefined) lines.push(`  evidence file  ${outcome.evidenceFile} (keccak256 of its bytes is the evidence hash)`);
   lines.push(`  state          ${outcome.stateNote}`);
   lines.push(
     outcome.ok
-      ? style.ok(`✔ every required gate passed`)
-      : style.bad(`✖ ${outcome.gates.filter((g) => g.required && g.status !== "pass").length} required gate(s) did not pass`),
+      ? style.ok(outcome.waiver !== undefined ? "✔ no gate configured; waived" : `✔ every required gate passed`)
+      : outcome.noGates !== undefined
+        ? style.bad("✖ no gate configured: bg:propose will refuse this release")
+        : style.bad(`✖ ${outcome.gates.filter((g) => g.required && g.status !== "pass").length} required gate(s) did not pass`),
   );
   return lines.join("\n");
 }

@@ -16,6 +16,7 @@ import {
 import { evaluateAuditsGate } from "../../src/gates/audits-gate.js";
 import type { AuditsGateConfig } from "../../src/gates/config.js";
 import { sha256Hex } from "../../src/gates/evidence-hash.js";
+import { ACCEPTANCE_KIND, acceptanceFile, acceptanceMessage } from "../../src/gates/medium-acceptance.js";
 import { savedRecord, tempProject, type TempProject } from "./fixtures.js";
 
 const alice = new Wallet("0x" + "a1".repeat(32));
@@ -30,7 +31,7 @@ function message(greenCodehash: string, over: Partial<AttestationMessage> = {}):
     reportUri: "https://audits.example/vault-v2.pdf",
     critical: 0,
     high: 0,
-    medium: 2,
+    medium: 0,
     low: 5,
     date: "2026-11-01T09:30:00Z",
     ...over,
@@ -61,7 +62,7 @@ describe("audit attestations (EIP-712, no chain id)", () => {
       ["reportUri", "https://audits.example/other.pdf"],
       ["critical", 1],
       ["high", 1],
-      ["medium", 0],
+      ["medium", 3],
       ["low", 0],
       ["date", "2026-12-01T09:30:00Z"],
     ] as const) {
@@ -150,7 +151,7 @@ describe("the audits gate", () => {
   it("names a tampered file and fails, even with enough valid attestations", async () => {
     await attest(alice);
     await attest(bob);
-    const file = await attest(carol);
+    const file = await attest(carol, { medium: 2 });
     const doc = JSON.parse(await readFile(file, "utf8"));
     doc.message.high = 0;
     doc.message.critical = 0;
@@ -206,6 +207,54 @@ describe("the audits gate", () => {
     const result = await evaluate();
     expect(result.status).to.equal("fail");
     expect(result.detail).to.equal(`auditor address ${broken} fails its EIP-55 checksum`);
+  });
+
+  /** Writes the acceptance file of this green's mediums, signed by `by` (unless `sign` says otherwise). */
+  async function acceptMediums(by: Wallet, findings: Array<{ auditor: string; id: string }>, edit: (doc: any) => void = () => {}) {
+    const doc: any = {
+      kind: ACCEPTANCE_KIND,
+      greenCodehash: green,
+      acceptedBy: by.address,
+      findings: findings.map((f) => ({ ...f, title: `finding ${f.id}`, reason: "rounding favours the vault; documented in the report" })),
+    };
+    doc.signature = await by.signMessage(acceptanceMessage(doc));
+    edit(doc);
+    const file = acceptanceFile(config.dir, green);
+    await project.write(path.relative(project.root, file), JSON.stringify(doc, null, 2));
+    return file;
+  }
+
+  it("does not count an attestation with open mediums until a signer accepts each of them in a signed file", async () => {
+    await attest(alice);
+    await attest(bob, { medium: 2 });
+    const open = await evaluate();
+    expect(open.status).to.equal("fail");
+    expect(open.detail).to.include(`[BG_AUDITS_MEDIUMS_NOT_ACCEPTED] ${bob.address} reports 2 open medium(s)`);
+    expect(open.fix).to.include("audits/accepted/").and.include("signed by the accepting signer");
+
+    // Accepting one of two is not enough.
+    await acceptMediums(carol, [{ auditor: bob.address, id: "M-01" }]);
+    expect((await evaluate()).status).to.equal("fail");
+
+    const file = await acceptMediums(carol, [
+      { auditor: bob.address, id: "M-01" },
+      { auditor: bob.address, id: "M-02" },
+    ]);
+    const accepted = await evaluate();
+    expect(accepted.status).to.equal("pass");
+    expect(accepted.evidence.mediumsAccepted).to.deep.include({ acceptedBy: carol.address.toLowerCase() });
+    expect(accepted.files!.map((f) => f.path)).to.include(path.relative(project.root, file));
+  });
+
+  it("refuses an acceptance edited after signing, naming the file", async () => {
+    await attest(alice);
+    await attest(bob, { medium: 1 });
+    await acceptMediums(carol, [{ auditor: bob.address, id: "M-01" }], (doc) => {
+      doc.acceptedBy = alice.address; // claimed by someone who did not sign it
+    });
+    const result = await evaluate();
+    expect(result.status).to.equal("fail");
+    expect(result.notes!.join("\n")).to.match(/accepted\/0x[0-9a-f]{8}-mediums\.json: not a valid acceptance of medium findings: it is signed by 0x[0-9a-fA-F]{40}, not by acceptedBy/);
   });
 
   it("fails with no audits folder at all, saying how to attest", async () => {

@@ -34,11 +34,13 @@ describe("bg:attest and bg:gates on the command line", function () {
   let testnet: RunningNode;
   let codehash: string;
   let switchFile: Parameters<typeof writeSwitchFile>[1];
+  let testnetProxy: string;
 
   before(async () => {
     [mainnet, testnet] = await Promise.all([startNode("anvil"), startNode("anvil", ["--chain-id", String(SEPOLIA)])]);
     // The testnet: the release promoted through a real switch, then 15 days pass.
     const box = await deployBoxBehindProxy(testnet.url);
+    testnetProxy = box.proxy;
     const approver = await box.provider.getSigner(1);
     const deployment = await deploySwitch(box.owner, { approver: await approver.getAddress(), guardians: [], rollbackDelay: 3600, rollbackWindow: 7 * DAY });
     const sw = new Contract(deployment.address, (await loadSwitchArtifact()).abi, approver);
@@ -67,11 +69,23 @@ describe("bg:attest and bg:gates on the command line", function () {
   after(async () => Promise.all([mainnet?.stop(), testnet?.stop()]));
 
   /** A fresh project folder: the staged release on "mainnet", its replay, coverage and the audit report. */
-  async function project(coveragePercent = 90) {
+  async function project(coveragePercent: number | string = 90, replayMode: "faithful" | "fast" = "faithful") {
     const tmp = await mkdtemp(path.join(tmpdir(), "bg-gates-cli-"));
     const store = new ReleaseStore(path.join(tmp, ".bluegreen"));
     const base = stagedRecord("vault-v2", 31337);
-    const report = JSON.stringify({ greenCodehash: codehash, verdict: "clean", txs: [] });
+    const report = JSON.stringify({
+      schema: "hardhat-bluegreen/replay-report@2",
+      greenCodehash: codehash,
+      verdict: "clean",
+      mode: replayMode,
+      fromBlock: 1,
+      toBlock: 30,
+      txs: 25,
+      divergences: [],
+      expected: [],
+      propagated: [],
+      fidelity: { matched: 25, total: 25 },
+    });
     await store.writeReleaseFile(31337, "vault-v2", "replay.json", report);
     await store.update(31337, "vault-v2", () => ({
       ...base,
@@ -86,7 +100,7 @@ describe("bg:attest and bg:gates on the command line", function () {
           expected: 0,
           propagated: 0,
           fidelity: { matched: 25, total: 25 },
-          mode: "root",
+          mode: replayMode,
           fromBlock: 1,
           toBlock: 30,
           at: "2026-11-22T10:00:00.000Z",
@@ -95,7 +109,10 @@ describe("bg:attest and bg:gates on the command line", function () {
     }));
     await writeSwitchFile(store, switchFile);
     await mkdir(path.join(tmp, "coverage"), { recursive: true });
-    await writeFile(path.join(tmp, "coverage", "lcov.info"), `SF:contracts/Vault.sol\nLF:100\nLH:${coveragePercent}\nend_of_record\n`);
+    await writeFile(
+      path.join(tmp, "coverage", "lcov.info"),
+      typeof coveragePercent === "string" ? coveragePercent : `SF:contracts/Vault.sol\nLF:100\nLH:${coveragePercent}\nend_of_record\n`,
+    );
     await writeFile(path.join(tmp, "report.pdf"), "%PDF-1.4 the audit of vault-v2");
     const env = {
       BG_TEST_TMP: tmp,
@@ -165,8 +182,11 @@ describe("bg:attest and bg:gates on the command line", function () {
       ["testnet", "pass", true],
       ["replay", "pass", true],
       ["coverage", "pass", true],
-      ["upgradeSafety", "pass", true],
+      ["upgradeSafety", "not-configured", false],
       ["rollbackSafety", "pass", false],
+      ["source", "not-configured", false],
+      ["observability", "not-configured", false],
+      ["secrets", "not-configured", false],
       ["same-chain", "pass", true],
     ]);
     expect(doc.gates.find((g: any) => g.name === "testnet").detail).to.include("baked 15 days of chain time");
@@ -219,6 +239,48 @@ describe("bg:attest and bg:gates on the command line", function () {
     expect(second.driftBefore.problems).to.have.length(1);
     expect(second.driftBefore.problems[0]).to.match(/^evidence file \S*\/coverage\/lcov\.info changed since bg:gates ran$/);
     expect((await p.store.get(31337, "vault-v2"))!.steps.gates!.evidenceHash).to.equal(first.evidenceHash);
+  });
+
+  it("bg:gates fails the testnet gate when the configured testnet switch is not a BlueGreenSwitch", async () => {
+    const p = await project();
+    // The testnet proxy is a contract that can emit logs; it is not the switch.
+    const run = await p.hardhat(["bg:gates", "--network", "localMainnet", "--release", "vault-v2", "--json"], { BG_TESTNET_SWITCH: testnetProxy });
+    expect(run.code).to.not.equal(0);
+    const testnetGate = onlyJson(run).gates.find((g: any) => g.name === "testnet");
+    expect(testnetGate.status).to.equal("fail");
+    expect(testnetGate.detail).to.match(/^\[BG_TESTNET_NOT_A_SWITCH\] the contract at 0x[0-9a-fA-F]{40} \(from blueGreen.gates.testnet.switch\) on "testnet" is not a BlueGreenSwitch/);
+  });
+
+  it("bg:gates fails the replay gate on a replay run in fast mode", async () => {
+    const p = await project(90, "fast");
+    const run = await p.hardhat(["bg:gates", "--network", "localMainnet", "--release", "vault-v2", "--json"]);
+    expect(run.code).to.not.equal(0);
+    const replay = onlyJson(run).gates.find((g: any) => g.name === "replay");
+    expect(replay.status).to.equal("fail");
+    expect(replay.detail).to.match(/^\[BG_REPLAY_NOT_FAITHFUL\]/);
+  });
+
+  it("bg:gates does not count an attestation with open mediums that nobody accepted", async () => {
+    const p = await project();
+    await p.attest(alice.privateKey);
+    await p.attest(bob.privateKey, "--medium", "2");
+    const run = await p.hardhat(["bg:gates", "--network", "localMainnet", "--release", "vault-v2", "--json"]);
+    expect(run.code).to.not.equal(0);
+    const audits = onlyJson(run).gates.find((g: any) => g.name === "audits");
+    expect(audits.status).to.equal("fail");
+    expect(audits.detail).to.include(`[BG_AUDITS_MEDIUMS_NOT_ACCEPTED] ${bob.address} reports 2 open medium(s)`);
+  });
+
+  it("bg:gates reads the lcov file `hardhat test --coverage` writes, and fails it below the minimum", async () => {
+    // Written by `npx hardhat test solidity --coverage` in this repository (Hardhat 3.18): DA, LF and LH records only.
+    const lcov = await readFile(path.join(import.meta.dirname, "hardhat-coverage.lcov.info"), "utf8");
+    const sum = (tag: string) => [...lcov.matchAll(new RegExp(`^${tag}:(\\d+)$`, "gm"))].reduce((n, m) => n + Number(m[1]), 0);
+    const p = await project(lcov);
+    const run = await p.hardhat(["bg:gates", "--network", "localMainnet", "--release", "vault-v2", "--json"]);
+    const coverage = onlyJson(run).gates.find((g: any) => g.name === "coverage");
+    expect(coverage.evidence).to.include({ linesFound: sum("LF"), linesHit: sum("LH"), files: 20 });
+    expect(coverage.status).to.equal("fail");
+    expect(coverage.detail).to.match(/^55\.\d+% of 442 lines in 20 file\(s\) \(min 80%\)/);
   });
 
   it("answers an unknown release as one JSON error document", async () => {

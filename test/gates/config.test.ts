@@ -37,13 +37,13 @@ describe("gates config: blueGreen.gates", () => {
 
   it("names an unknown gate and lists the real ones", () => {
     expect(configErrors({ audit: { auditors: [A1] } })).to.deep.equal([
-      'blueGreen.gates.audit: unknown gate "audit"; the gates are: audits, testnet, replay, coverage, upgradeSafety, rollbackSafety, custom. Put your own checks under custom: [{ name, check }]',
+      'blueGreen.gates.audit: [BG_CONFIG_UNKNOWN_KEY] unknown gate "audit"; did you mean "audits"?; the gates are: audits, testnet, replay, coverage, upgradeSafety, rollbackSafety, source, observability, secrets, custom, waive. Put your own checks under custom: [{ name, check }]',
     ]);
   });
 
   it("names an unknown option of a gate", () => {
     expect(configErrors({ testnet: { network: "sepolia", minDay: 14 } })).to.deep.equal([
-      'blueGreen.gates.testnet.minDay: unknown option "minDay" for the testnet gate; its options are: network, minDays, minTxs, switch, proxy, fromBlock, maxScanBlocks, required',
+      'blueGreen.gates.testnet.minDay: [BG_CONFIG_UNKNOWN_KEY] unknown option "minDay" for the testnet gate; did you mean "minDays"?; its options are: network, minDays, minTxs, switch, proxy, fromBlock, maxScanBlocks, required',
     ]);
   });
 

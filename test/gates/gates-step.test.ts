@@ -33,7 +33,7 @@ describe("recording gates: evidence hash, state, drift", () => {
     },
     findSwitch: async () => undefined,
   });
-  const config = (min = 80) => resolveGatesConfig({ coverage: { min }, upgradeSafety: {}, rollbackSafety: {} }, project.root);
+  const config = (min = 80) => resolveGatesConfig({ coverage: { min }, rollbackSafety: {} }, project.root);
   const run = async (min = 80) => {
     const current = (await project.store.get(1, "vault-v2"))!;
     const results = await evaluateGates(current, config(min), env());
@@ -53,8 +53,11 @@ describe("recording gates: evidence hash, state, drift", () => {
       ["testnet", "not-configured"],
       ["replay", "not-configured"],
       ["coverage", "pass"],
-      ["upgradeSafety", "pass"],
+      ["upgradeSafety", "not-configured"],
       ["rollbackSafety", "pass"],
+      ["source", "not-configured"],
+      ["observability", "not-configured"],
+      ["secrets", "not-configured"],
     ]);
     expect(results.filter((r) => r.status === "not-configured").every((r) => !r.required)).to.equal(true);
   });
@@ -136,6 +139,35 @@ describe("recording gates: evidence hash, state, drift", () => {
     expect(changed.step.evidenceHash).to.not.equal(gated.step.evidenceHash);
   });
 
+  it("fails closed: with no gate configured the release is not gated and cannot be proposed", async () => {
+    const none = resolveGatesConfig(undefined, project.root);
+    const results = await evaluateGates(record, none, env());
+    expect(results.every((r) => r.status === "not-configured")).to.equal(true);
+    const recorded = await recordGatesRun(project.store, record, results, { actor: "test" });
+    expect(recorded.step.ok).to.equal(false);
+    expect(recorded.record.state).to.equal("staged");
+    expect(recorded.stateNote).to.include("[BG_GATES_NONE]");
+    const verdict = requiredGatesPass(recorded.record, { config: none });
+    expect(verdict.ok).to.equal(false);
+    expect(verdict.reasons.join(" ")).to.include("[BG_GATES_NONE]").and.include("blueGreen.gates.waive");
+  });
+
+  it("lets an explicit waiver through, recording its reason in the step and in the hashed evidence", async () => {
+    const reason = "emergency fix of a paused vault; audits follow in the next release";
+    const waived = resolveGatesConfig({ waive: { reason } }, project.root);
+    const results = await evaluateGates(record, waived, env());
+    const recorded = await recordGatesRun(project.store, record, results, { actor: "test", waiver: waived.waive! });
+    expect(recorded.step).to.deep.include({ ok: true, waiver: { reason } });
+    expect(recorded.record.state).to.equal("gated");
+    const bytes = await readFile(recorded.evidenceFile!, "utf8");
+    expect(JSON.parse(bytes).waiver).to.deep.equal({ reason });
+    expect(keccak256(Buffer.from(bytes))).to.equal(recorded.step.evidenceHash);
+    expect(evidenceHash(evidenceDocument(recorded.record, results, []))).to.not.equal(recorded.step.evidenceHash);
+    expect(requiredGatesPass(recorded.record, { config: waived })).to.deep.include({ ok: true });
+    // Dropping the waiver from the config closes the door again.
+    expect(requiredGatesPass(recorded.record, { config: resolveGatesConfig(undefined, project.root) }).reasons[0]).to.include("[BG_GATES_NONE]");
+  });
+
   it("never overwrites the evidence of a live release: a later run is a recheck", async () => {
     const gated = await run();
     await project.store.update(1, "vault-v2", (r) => transition(transition(r!, "proposed", { actor: "t" }), "live", { actor: "t" }));
@@ -156,7 +188,7 @@ describe("recording gates: evidence hash, state, drift", () => {
       evidenceHash: recorded.step.evidenceHash,
     });
 
-    const stricter = resolveGatesConfig({ coverage: {}, upgradeSafety: {}, rollbackSafety: { required: true } }, project.root);
+    const stricter = resolveGatesConfig({ coverage: {}, rollbackSafety: { required: true } }, project.root);
     expect(requiredGatesPass(recorded.record, { config: stricter }).reasons).to.deep.equal([
       'gate rollbackSafety is required by the current config but was not required when bg:gates ran. Run `npx hardhat bg:gates --network <net> --release vault-v2`.',
     ]);
@@ -179,7 +211,7 @@ describe("recording gates: evidence hash, state, drift", () => {
   it("reports a gate that crashes as inconclusive without losing the others", async () => {
     // The audits "folder" is a file: reading it throws, which proves nothing either way.
     const gates = resolveGatesConfig(
-      { audits: { min: 1, auditors: ["0x1111111111111111111111111111111111111111"], dir: "coverage/lcov.info" }, coverage: {}, upgradeSafety: {} },
+      { audits: { min: 1, auditors: ["0x1111111111111111111111111111111111111111"], dir: "coverage/lcov.info" }, coverage: {}, rollbackSafety: {} },
       project.root,
     );
     const results = await evaluateGates(record, gates, env());
@@ -187,6 +219,6 @@ describe("recording gates: evidence hash, state, drift", () => {
     expect(audits).to.deep.include({ status: "inconclusive", required: true });
     expect(audits.detail).to.match(/^could not be evaluated: ENOTDIR/);
     expect(results.find((r) => r.name === "coverage")!.status).to.equal("pass");
-    expect(results.find((r) => r.name === "upgradeSafety")!.status).to.equal("pass");
+    expect(results.find((r) => r.name === "rollbackSafety")!.status).to.equal("pass");
   });
 });

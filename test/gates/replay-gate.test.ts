@@ -15,7 +15,24 @@ describe("the replay gate", () => {
 
   /** Writes a report beside the record and records the replay step the way bg:replay does. */
   async function replayed(step: Record<string, unknown> = {}, report: Record<string, unknown> = {}) {
-    const text = JSON.stringify({ greenCodehash: record.green.codehash, verdict: "clean", txs: [], ...report }, null, 2);
+    const text = JSON.stringify(
+      {
+        schema: "hardhat-bluegreen/replay-report@2",
+        greenCodehash: record.green.codehash,
+        verdict: "clean",
+        mode: "faithful",
+        fromBlock: 100,
+        toBlock: 120,
+        txs: 42,
+        divergences: [],
+        expected: [{ txHash: "0x01" }],
+        propagated: [],
+        fidelity: { matched: 42, total: 42 },
+        ...report,
+      },
+      null,
+      2,
+    );
     await project.store.writeReleaseFile(record.chainId, record.id, "replay-100-120.json", text);
     record = (await project.store.update(record.chainId, record.id, (r) => ({
       ...r!,
@@ -30,7 +47,7 @@ describe("the replay gate", () => {
           expected: 1,
           propagated: 0,
           fidelity: { matched: 42, total: 42 },
-          mode: "root",
+          mode: "faithful",
           fromBlock: 100,
           toBlock: 120,
           at: "2026-11-22T10:00:00.000Z",
@@ -51,7 +68,7 @@ describe("the replay gate", () => {
     await replayed();
     const result = await evaluate();
     expect(result).to.deep.include({ status: "pass", ok: true });
-    expect(result.detail).to.equal("42 txs in blocks 100-120 (root): 0 unexpected divergence(s), 1 expected, 0 propagated, fidelity 42/42");
+    expect(result.detail).to.equal("42 txs in blocks 100-120 (faithful): 0 unexpected divergence(s), 1 expected, 0 propagated, fidelity 42/42");
     expect(result.files![0]!.path).to.equal(".bluegreen/1/vault-v2/replay-100-120.json");
     expect(result.evidence).to.deep.include({ txs: 42, divergences: 0, reportFile: ".bluegreen/1/vault-v2/replay-100-120.json" });
   });
@@ -63,12 +80,53 @@ describe("the replay gate", () => {
     expect(result.fix).to.include("bg:replay");
   });
 
-  it("fails on unexpected divergences above max, too few txs, and low fidelity", async () => {
-    await replayed({ divergences: 2, txs: 3, fidelity: { matched: 2, total: 3 } });
+  it("fails on unexpected divergences above max, too few txs, and less than full fidelity, counted in the report", async () => {
+    await replayed({}, { divergences: [{ txHash: "0x01" }, { txHash: "0x02" }], txs: 3, fidelity: { matched: 2, total: 3 } });
     const result = await evaluate({ ...config, minTxs: 10 });
     expect(result.status).to.equal("fail");
-    expect(result.detail).to.match(/^2 unexpected divergence\(s\), max 0; 3 transaction\(s\) replayed, min 10; fidelity 2\/3, min 1 \(/);
-    expect((await evaluate({ max: 2, minTxs: 3, minFidelity: 0.6, required: true })).status).to.equal("pass");
+    expect(result.detail).to.match(/^2 unexpected divergence\(s\), max 0; 3 transaction\(s\) replayed, min 10; fidelity 2\/3, full fidelity required \(/);
+    await replayed({}, { divergences: [{ txHash: "0x01" }, { txHash: "0x02" }], txs: 3, fidelity: { matched: 3, total: 3 } });
+    expect((await evaluate({ max: 2, minTxs: 3, minFidelity: 1, required: true })).status).to.equal("pass");
+  });
+
+  it("takes the counts from the hash-checked report, not from the record", async () => {
+    // The record claims a clean replay; the report it hashes says otherwise.
+    await replayed({ divergences: 0, txs: 42 }, { divergences: [{ txHash: "0x0a" }], txs: 42 });
+    const result = await evaluate();
+    expect(result.status).to.equal("fail");
+    expect(result.detail).to.match(/^1 unexpected divergence\(s\), max 0/);
+    expect(result.notes![0]).to.include("the gate goes by the report");
+  });
+
+  it("requires faithful mode", async () => {
+    await replayed({ mode: "fast" }, { mode: "fast" });
+    const result = await evaluate();
+    expect(result.status).to.equal("fail");
+    expect(result.detail).to.match(/^\[BG_REPLAY_NOT_FAITHFUL\] the replay ran in fast mode/);
+    expect(result.fix).to.include("--mode faithful");
+  });
+
+  it("fails on a report without the replay's own counts", async () => {
+    await replayed({}, { divergences: undefined, fidelity: undefined });
+    const result = await evaluate();
+    expect(result.status).to.equal("fail");
+    expect(result.detail).to.match(/is not a hardhat-bluegreen\/replay-report@2 report: divergences required/);
+  });
+
+  it("with maxAgeBlocks, fails a replay whose range ended too long before the head", async () => {
+    await replayed();
+    const at = (head: number) =>
+      evaluateReplayGate(record, { ...config, maxAgeBlocks: 100 }, {
+        releaseDir: project.store.releaseDir(record.chainId, record.id),
+        projectRoot: project.root,
+        head: async () => head,
+      });
+    expect((await at(220)).status).to.equal("pass");
+    const stale = await at(221);
+    expect(stale.status).to.equal("fail");
+    expect(stale.detail).to.match(/^\[BG_REPLAY_STALE\] the replayed range ends at block 120, 101 blocks before the head 221 \(maxAgeBlocks 100\)/);
+    const blind = await evaluateReplayGate(record, { ...config, maxAgeBlocks: 100 }, { releaseDir: project.store.releaseDir(record.chainId, record.id), projectRoot: project.root });
+    expect(blind.status).to.equal("inconclusive");
   });
 
   it("fails on an inconclusive replay, with the report's own reason, whatever the recorded counts say", async () => {

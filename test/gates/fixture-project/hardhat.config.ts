@@ -14,10 +14,10 @@ const tmp = env.BG_TEST_TMP ?? path.join(import.meta.dirname, ".tmp");
 
 const gates: GatesUserConfig = {
   audits: { min: 2, auditors: (env.BG_AUDITORS ?? "0x" + "1".repeat(40)).split(","), dir: path.join(tmp, "audits") },
-  testnet: { network: "testnet", minDays: 14 },
+  testnet: { network: "testnet", minDays: 14, ...(env.BG_TESTNET_SWITCH !== undefined ? { switch: env.BG_TESTNET_SWITCH } : {}) },
   replay: { max: 0 },
   coverage: { lcov: path.join(tmp, "coverage", "lcov.info"), min: 80 },
-  upgradeSafety: {},
+  // upgradeSafety re-checks the chain and the project's build: see test/gates/policy-project.
   rollbackSafety: {},
   custom: [
     {
