@@ -25,4 +25,10 @@ export const gatesTasks = [
     .addFlag({ name: "json", description: "Print one JSON document on stdout" })
     .setAction(() => import("../../tasks/attest.js"))
     .build(),
+  task("bg:verify", "Publish green's source to a block explorer or Sourcify through @nomicfoundation/hardhat-verify")
+    .addOption({ name: "release", description: "Release id", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption({ name: "provider", description: "etherscan (default), blockscout or sourcify", type: ArgumentType.STRING, defaultValue: "" })
+    .addFlag({ name: "json", description: "Print one JSON document on stdout" })
+    .setAction(() => import("../../tasks/verify.js"))
+    .build(),
 ];
