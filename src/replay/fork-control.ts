@@ -31,8 +31,8 @@ export class ForkControl {
   private prevRandaoMethod: string | null | undefined;
   /** The fork's latest block number. */
   private head = 0;
-  /** The block being built: its context, and the proxy's implementation slot under its queue. */
-  private building: { context: BlockContext; implementation: string } | undefined;
+  /** The block being built: its context. */
+  private building: { context: BlockContext } | undefined;
   /** How green is switched in: a transaction from the proxy's admin, or (no admin) a write under the queue. */
   private switchIn: { admin: string; calldata: string; nonce: number } | null | undefined;
   /** The admin's balance before the replay topped it up to pay for switch transactions; restored after each block. */
@@ -71,8 +71,7 @@ export class ForkControl {
       this.head += gap;
     }
     await this.setNextBlock(ctx);
-    const implementation = word((await this.request("eth_getStorageAt", [this.proxy, IMPLEMENTATION_SLOT, "latest"])) as string);
-    this.building = { context: ctx, implementation };
+    this.building = { context: ctx };
   }
 
   /** Sets the block context of the next block: timestamp, base fee, prevrandao, coinbase, gas limit. */
@@ -140,12 +139,13 @@ export class ForkControl {
         await this.request("hardhat_dropTransaction", [hash]);
       }
     }
-    // No admin to switch through: green is written under the whole queue (see docs/replay.md).
+    // No admin to switch through: green is written under the whole queue (see docs/replay.md), and blue's value put back.
+    const blue = word((await this.request("eth_getStorageAt", [this.proxy, IMPLEMENTATION_SLOT, "latest"])) as string);
     await this.setStorage(this.proxy, IMPLEMENTATION_SLOT, addressWord(green));
     try {
       return await run();
     } finally {
-      await this.setStorage(this.proxy, IMPLEMENTATION_SLOT, building.implementation);
+      await this.setStorage(this.proxy, IMPLEMENTATION_SLOT, blue);
     }
   }
 
