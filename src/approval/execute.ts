@@ -169,27 +169,43 @@ async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, propos
       ? { to: proposal.actor.address, data: execTransactionData(proposal, packSignatures(tally!.signatures.slice(0, tally!.threshold))) }
       : { ...call };
   await simulateSend(env, executor, request, proposal);
-  const gas = await env.provider.estimateGas({ ...request, from: executor });
-
   const started = journalFor(proposal, executor, await env.provider.getBlockNumber(), now);
-  await folder.write(EXECUTION_FILE, started);
+  const { sentJournal, receipt } = await sendJournaled(env, folder, EXECUTION_FILE, started, request, options, {
+    what: "transaction",
+    hint: "The chain changed between the simulation and the send; run again to re-check.",
+  });
+  assertExecutedHere(proposal, receipt);
+  return complete(folder, proposal, sentJournal, receipt, false, now);
+}
+
+/**
+ * Sends a transaction under its crash journal: "sending" is written before
+ * the send and "sent" with the hash right after, so a run that dies while it
+ * is in flight resumes by that hash instead of sending again.
+ */
+async function sendJournaled(
+  env: ApprovalEnv,
+  folder: ProposalFolder,
+  file: string,
+  started: ExecutionJournal,
+  request: TransactionRequest,
+  options: ExecuteOptions,
+  failure: { what: string; hint: string },
+): Promise<{ sentJournal: ExecutionJournal; receipt: TransactionReceipt }> {
+  const gas = await env.provider.estimateGas({ ...request, from: started.executor });
+  await folder.write(file, started);
   const sent = await options.executor.sendTransaction({ ...request, gasLimit: (gas * 12n) / 10n });
   const sentJournal: ExecutionJournal = { ...started, status: "sent", txHash: sent.hash };
-  await folder.write(EXECUTION_FILE, sentJournal);
+  await folder.write(file, sentJournal);
   await options.afterSend?.(sent.hash);
-
   let receipt: TransactionReceipt | null;
   try {
     receipt = await sent.wait();
   } catch (error) {
-    throw new BlueGreenError(
-      `The transaction ${sent.hash} failed: ${describeRevert(error, env.errors)}. The chain changed between the simulation and the send; run again to re-check.`,
-      error as Error,
-    );
+    throw new BlueGreenError(`The ${failure.what} ${sent.hash} failed: ${describeRevert(error, env.errors)}. ${failure.hint}`, error as Error);
   }
   if (receipt === null) throw new BlueGreenError(`The transaction ${sent.hash} was dropped. Run again.`);
-  assertExecutedHere(proposal, receipt);
-  return complete(folder, proposal, sentJournal, receipt, false, now);
+  return { sentJournal, receipt };
 }
 
 /** The execTransaction calldata for the proposal's Safe transaction and these signatures. */
@@ -413,23 +429,11 @@ async function executeThroughTimelock(
   await simulateCall(env, { from: op.address, to: op.target, data: op.data }, proposal.title);
   const request: TransactionRequest = { to: op.address, data: op.executeData };
   await simulateSend(env, executor, request, proposal, false);
-  const gas = await env.provider.estimateGas({ ...request, from: executor });
   const started = timelockJournal(op, executor, await env.provider.getBlockNumber(), now);
-  await folder.write(TIMELOCK_EXECUTION_FILE, started);
-  const sent = await options.executor.sendTransaction({ ...request, gasLimit: (gas * 12n) / 10n });
-  const sentJournal: ExecutionJournal = { ...started, status: "sent", txHash: sent.hash };
-  await folder.write(TIMELOCK_EXECUTION_FILE, sentJournal);
-  await options.afterSend?.(sent.hash);
-  let receipt: TransactionReceipt | null;
-  try {
-    receipt = await sent.wait();
-  } catch (error) {
-    throw new BlueGreenError(
-      `The timelock execution ${sent.hash} failed: ${describeRevert(error, env.errors)}. Run again to re-check.`,
-      error as Error,
-    );
-  }
-  if (receipt === null) throw new BlueGreenError(`The transaction ${sent.hash} was dropped. Run again.`);
+  const { sentJournal, receipt } = await sendJournaled(env, folder, TIMELOCK_EXECUTION_FILE, started, request, options, {
+    what: "timelock execution",
+    hint: "Run again to re-check.",
+  });
   return complete(folder, proposal, sentJournal, receipt, false, now, TIMELOCK_EXECUTION_FILE);
 }
 
