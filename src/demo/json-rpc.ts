@@ -6,7 +6,7 @@
  */
 import { JsonRpcProvider } from "ethers";
 
-import type { Eip1193Provider } from "../stage/eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 
 export type JsonRpc = Eip1193Provider;
 

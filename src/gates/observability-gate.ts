@@ -17,7 +17,7 @@ import { Interface, getAddress } from "ethers";
 import type { MonitorConfig } from "../monitor/config.js";
 import type { ReleaseRecord } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
-import type { Eip1193Provider } from "../stage/eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { loadSwitchArtifact } from "../switch/artifact.js";
 import type { ObservabilityGateConfig } from "./config.js";
 import { evidencePath, sha256Hex } from "./evidence-hash.js";

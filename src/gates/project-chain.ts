@@ -7,7 +7,7 @@
 import type { StageConfig } from "../config.js";
 import type { ReleaseStore } from "../release/store.js";
 import type { ArtifactSource } from "../stage/contract-build.js";
-import type { Eip1193Provider } from "../stage/eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 
 export interface ProjectChain {
   /** The release's chain. */

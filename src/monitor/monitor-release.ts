@@ -19,7 +19,7 @@ import { type Interface, type Signer, getAddress } from "ethers";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
-import type { Eip1193Provider } from "../stage/eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { switchInterface } from "../switch/artifact.js";
 import type { SwitchStatus } from "../switch/read-switch.js";
 import { readSwitchFile } from "../switch/switch-file.js";

@@ -7,7 +7,7 @@
  * is never retried and surfaces as `ExecutionRevertedError`. Nothing a
  * transport fault does may turn into a measurement.
  */
-import type { Eip1193Provider } from "../stage/eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 
 export interface RpcOptions {
   /** Seconds per attempt. */

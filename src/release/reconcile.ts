@@ -4,7 +4,7 @@
  * differs from what the record expects in its current state.
  */
 import { getCodehash, readSlotAddress, ADMIN_SLOT, IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
-import type { Eip1193Provider } from "../stage/eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import type { ReleaseRecord, ReleaseState } from "./record.js";
 
 export interface Drift {

@@ -8,7 +8,7 @@ import { checkEvidenceDrift } from "../gates/gates-step.js";
 import { fileExists, type ReleaseStore } from "./store.js";
 import type { ReleaseRecord } from "./record.js";
 import { findDrift, readChainView, type Drift } from "./reconcile.js";
-import type { Eip1193Provider } from "../stage/eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { DEPLOY_JOURNAL } from "../stage/deploy-green.js";
 import { IMPLEMENTATION_SLOT, getChainId, readSlotAddress } from "../stage/read-proxy.js";
 import { readProxyRelease } from "../switch/read-switch.js";

@@ -5,7 +5,7 @@
  * Works with Hardhat's in-process EDR fork; the benchmark also drives an
  * anvil fork with it (only queue and mine, which anvil has too).
  */
-import type { Eip1193Provider } from "../stage/eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { rpcTransactionObject, toBigInt, toHex, toNumber, type RpcReceipt, toReceiptFacts } from "./chain-data.js";
 import { type CallFrame, MUX_TRACER, observe, type PrestateDiff, word } from "./observe.js";
 import type { BlockContext, CallRequest, Observation, ReceiptFacts, TxRequest } from "./types.js";

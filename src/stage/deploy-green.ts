@@ -11,7 +11,7 @@ import { z } from "zod";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseStore } from "../release/store.js";
 import type { ContractBuild } from "./contract-build.js";
-import type { Eip1193Provider } from "./eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { getCode } from "./read-proxy.js";
 
 export const DEPLOY_JOURNAL = "pending-deploy.json";

@@ -14,7 +14,7 @@ import { getAddress } from "ethers";
 import { BlueGreenError, errorMessage } from "../errors.js";
 import type { ReleaseStore } from "../release/store.js";
 import { compilesTo, contractBuildFrom, loadContractBuild, type ArtifactSource, type BuildArtifact, type ContractBuild } from "./contract-build.js";
-import type { Eip1193Provider } from "./eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { blueLayoutFromManifest, manifestFile } from "./oz-manifest.js";
 import { layoutOf } from "./validate-upgrade.js";
 

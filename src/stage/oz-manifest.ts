@@ -22,7 +22,7 @@ import { Interface } from "ethers";
 
 import { BlueGreenError, errorMessage } from "../errors.js";
 import type { ContractBuild } from "./contract-build.js";
-import { toSendProvider, type Eip1193Provider } from "./eip1193.js";
+import { toSendProvider, type Eip1193Provider } from "../chain/eip1193.js";
 
 /** OpenZeppelin's key for an implementation: the creation code's hash without metadata, constructor arguments appended. */
 export function manifestVersionKey(build: ContractBuild): string {

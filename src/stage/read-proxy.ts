@@ -5,7 +5,7 @@
 import { getAddress, isAddress, keccak256, zeroPadValue } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
-import type { Eip1193Provider } from "./eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 
 /** bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1) */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";

@@ -16,7 +16,7 @@ import { RECORD_SCHEMA_VERSION, type ReleaseRecord } from "../release/record.js"
 import { assertReleaseId, type ReleaseStore } from "../release/store.js";
 import { compilesTo, loadContractBuild, type ArtifactSource, type ContractBuild } from "./contract-build.js";
 import { clearDeployJournal, deployGreen, type GreenDeployment } from "./deploy-green.js";
-import type { Eip1193Provider } from "./eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { findBlue, type CompileBuildInfo } from "./find-blue.js";
 import { deployGreenThroughManifest, importBlueIntoManifest } from "./oz-manifest.js";
 import { getChainId, getCode, parseAddress, readTransparentProxy } from "./read-proxy.js";

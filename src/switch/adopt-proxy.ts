@@ -12,7 +12,7 @@
 import { Contract, type Provider, type Signer, getAddress } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
-import type { Eip1193Provider } from "../stage/eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { readTransparentProxy } from "../stage/read-proxy.js";
 import { decodeSwitchRevert, isSwitchAt, readProxyRelease, switchContract } from "./read-switch.js";
 import { explainSwitchRevert } from "./switch-errors.js";

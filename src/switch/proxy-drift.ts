@@ -11,7 +11,7 @@
  */
 import { getAddress } from "ethers";
 
-import type { Eip1193Provider } from "../stage/eip1193.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { ADMIN_SLOT, IMPLEMENTATION_SLOT, readSlotAddress } from "../stage/read-proxy.js";
 
 /** The switch's record of one adopted proxy (from `proxyState`). */

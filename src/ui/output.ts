@@ -8,7 +8,7 @@
  */
 import { styleText } from "node:util";
 
-import { errorMessage, isUserFacingError } from "../errors.js";
+import { errorJson } from "../errors.js";
 
 export interface CommandOutcome {
   ok: boolean;
@@ -34,7 +34,7 @@ export class Output {
 
 /**
  * Runs a task action under the output conventions. User errors in --json
- * mode become {"ok": false, "error"} with exit code 1; without --json they
+ * mode become {"ok": false, "error", "code", "hint", "docs"} with exit code 1; without --json they
  * propagate to Hardhat, which prints them without a stack trace.
  */
 export async function runCommand<T extends CommandOutcome>(
@@ -52,8 +52,7 @@ export async function runCommand<T extends CommandOutcome>(
   } catch (error) {
     restoreStdout();
     if (!json) throw error;
-    const doc: Record<string, unknown> = { ok: false, error: errorMessage(error) };
-    if (!isUserFacingError(error)) doc.unexpected = true;
+    const doc = { ok: false, ...errorJson(error) };
     process.stdout.write(toJson(doc) + "\n");
     process.exitCode = 1;
     return undefined;

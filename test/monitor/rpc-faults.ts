@@ -6,7 +6,7 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 
-import type { Eip1193Provider } from "../../src/stage/eip1193.js";
+import type { Eip1193Provider } from "../../src/chain/eip1193.js";
 
 let nextId = 1;
 
