@@ -18,7 +18,7 @@ import { type TimelockWait, executeProposal } from "./execute.js";
 import { type ApprovalEnv, type ApproveOutcome, type ProposeOutcome, approveProposal, proposeApproverCall, requireProposal } from "./proposal.js";
 import { releaseProposalFolder } from "./proposal-folder.js";
 import { assertEvidenceUnchanged, assertReadyToPropose } from "./readiness.js";
-import { isoFromUnix, readStep, withStep } from "./release-steps.js";
+import { isoFromUnix, readStep, withStep } from "../release/steps.js";
 import { readWavesStep } from "../waves/waves-step.js";
 import { approveWave } from "./wave-switch.js";
 

@@ -22,7 +22,7 @@ import type { TimelockWait } from "./execute.js";
 import { describeRevert } from "./proposal.js";
 import { callProposalFolder } from "./proposal-folder.js";
 import type { ReleaseApprovalContext } from "./release-switch.js";
-import { isoFromUnix, readStep, withStep } from "./release-steps.js";
+import { isoFromUnix, readStep, withStep } from "../release/steps.js";
 
 export type WindowOutcome =
   | {

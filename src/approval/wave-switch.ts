@@ -47,7 +47,7 @@ import { type ApproveOutcome, type Proposal, type ProposeOutcome, approveProposa
 import { type ProposalFolder, SUMMARY_FILE } from "./proposal-folder.js";
 import { assertEvidenceUnchanged, assertReadyToPropose } from "./readiness.js";
 import type { ReleaseApprovalContext } from "./release-switch.js";
-import { isoFromUnix, readStep, withStep } from "./release-steps.js";
+import { isoFromUnix, readStep, withStep } from "../release/steps.js";
 import { renderWaveSummary } from "./wave-summary.js";
 
 /** The folder of a wave's proposal files, relative to the release's folder. */

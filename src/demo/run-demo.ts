@@ -18,7 +18,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-import { readStep } from "../approval/release-steps.js";
+import { readStep } from "../release/steps.js";
 import { proposeRelease } from "../approval/release-switch.js";
 import { finalizeRelease } from "../approval/release-window.js";
 import { BlueGreenError, errorMessage } from "../errors.js";

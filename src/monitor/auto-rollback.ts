@@ -11,7 +11,7 @@
  */
 import { Contract, type Interface, type Signer, getAddress } from "ethers";
 
-import { withStep, readStep } from "../approval/release-steps.js";
+import { withStep, readStep } from "../release/steps.js";
 import { BlueGreenError } from "../errors.js";
 import { canTransition, transition } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";

@@ -15,7 +15,7 @@ import { executeProposal } from "../../src/approval/execute.js";
 import { proposeApproverCall } from "../../src/approval/proposal.js";
 import { callProposalFolder, releaseProposalFolder } from "../../src/approval/proposal-folder.js";
 import { proposeRelease, switchRelease } from "../../src/approval/release-switch.js";
-import { readStep } from "../../src/approval/release-steps.js";
+import { readStep } from "../../src/release/steps.js";
 import type { SafeVersion } from "../../src/approval/safe-contracts.js";
 import { readSafeState } from "../../src/approval/safe-transaction.js";
 import { type ApprovalWorld, approvalWorld, implementationOf, refusal } from "./fixture.js";

@@ -9,7 +9,7 @@ import { getAddress } from "ethers";
 import { approveProposal } from "../../src/approval/proposal.js";
 import { callProposalFolder } from "../../src/approval/proposal-folder.js";
 import { approveRelease, proposeRelease, switchRelease } from "../../src/approval/release-switch.js";
-import { readStep } from "../../src/approval/release-steps.js";
+import { readStep } from "../../src/release/steps.js";
 import { cancelRollback, executeRollback, finalizeRelease, rollbackNow, scheduleRollback } from "../../src/approval/release-window.js";
 import { DELAY, WINDOW, type ApprovalWorld, approvalWorld, implementationOf, increaseTime, refusal } from "./fixture.js";
 

@@ -10,7 +10,7 @@ import { getAddress } from "ethers";
 
 import { type ApprovalEnv } from "../../src/approval/proposal.js";
 import { approveRelease, proposeRelease, switchRelease } from "../../src/approval/release-switch.js";
-import { readStep } from "../../src/approval/release-steps.js";
+import { readStep } from "../../src/release/steps.js";
 import { connectSafeService } from "../../src/approval/safe-service.js";
 import { signSafeTransaction } from "../../src/approval/signatures.js";
 import { type SafeServiceStandIn, startSafeServiceStandIn } from "../fixtures/safe-transaction-service.js";

@@ -14,7 +14,7 @@ import { execTransactionData } from "../../src/approval/execute.js";
 import { approveProposal, proposalSchema } from "../../src/approval/proposal.js";
 import { releaseProposalFolder } from "../../src/approval/proposal-folder.js";
 import { approveRelease, proposeRelease, switchRelease } from "../../src/approval/release-switch.js";
-import { readStep } from "../../src/approval/release-steps.js";
+import { readStep } from "../../src/release/steps.js";
 import { safeContract } from "../../src/approval/safe-transaction.js";
 import { packSignatures, signSafeTransaction, signatureSetSchema } from "../../src/approval/signatures.js";
 import { recordGatesRun } from "../../src/gates/gates-step.js";

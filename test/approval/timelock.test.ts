@@ -15,7 +15,7 @@ import { executeProposal } from "../../src/approval/execute.js";
 import { approveProposal, proposeApproverCall } from "../../src/approval/proposal.js";
 import { callProposalFolder, releaseProposalFolder } from "../../src/approval/proposal-folder.js";
 import { approveRelease, proposeRelease, switchRelease } from "../../src/approval/release-switch.js";
-import { readStep } from "../../src/approval/release-steps.js";
+import { readStep } from "../../src/release/steps.js";
 import { cancelRollback, finalizeRelease, rollbackNow, scheduleRollback } from "../../src/approval/release-window.js";
 import { buildSafeTransaction, hashSafeTransaction, readSafeState, safeContract, safeTxFields } from "../../src/approval/safe-transaction.js";
 import { type OwnerSignature, addOwnerSignature, packSignatures, signSafeTransaction } from "../../src/approval/signatures.js";

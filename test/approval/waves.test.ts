@@ -16,7 +16,7 @@ import { executeProposal } from "../../src/approval/execute.js";
 import { approveProposal, proposeApproverCall, proposalSchema } from "../../src/approval/proposal.js";
 import { callProposalFolder } from "../../src/approval/proposal-folder.js";
 import { approveRelease, proposeRelease } from "../../src/approval/release-switch.js";
-import { readStep } from "../../src/approval/release-steps.js";
+import { readStep } from "../../src/release/steps.js";
 import { signatureSetSchema } from "../../src/approval/signatures.js";
 import { approveWave, proposeWave, switchWave } from "../../src/approval/wave-switch.js";
 import { monitorRelease } from "../../src/monitor/monitor-release.js";

@@ -1,16 +1,14 @@
 /**
- * What the approval and switch steps write into a release record:
+ * What the approval, switch and rollback steps write into a release record
+ * (whoever writes them: an approver's flow or the monitor's auto-rollback):
  * `steps.proposal`, `steps.approval`, `steps.switch`, `steps.rollback` and
  * `steps.finalize`. Each is validated here, the module that owns it.
  */
 import { z } from "zod";
 
+import { addressSchema as address, bytes32Schema as bytes32, isoTimeSchema as isoTime } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
-import type { ReleaseRecord } from "../release/record.js";
-
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
-const isoTime = z.string().datetime({ offset: true });
+import type { ReleaseRecord } from "./record.js";
 
 export const proposalStepSchema = z
   .object({
@@ -125,6 +123,7 @@ export function readStep<N extends StepName>(record: ReleaseRecord, name: N): z.
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new BlueGreenError(
+      "BG_RECORD_STEP_INVALID",
       `Release "${record.id}" has an unreadable steps.${name}.${issue.path.join(".")}: ${issue.message.toLowerCase()}. ` +
         "Restore release.json from git.",
     );
