@@ -8,7 +8,7 @@
  */
 import { styleText } from "node:util";
 
-import { errorJson } from "../errors.js";
+import { BlueGreenError, PLUGIN_ID, errorJson } from "../errors.js";
 
 export interface CommandOutcome {
   ok: boolean;
@@ -34,8 +34,10 @@ export class Output {
 
 /**
  * Runs a task action under the output conventions. User errors in --json
- * mode become {"ok": false, "error", "code", "hint", "docs"} with exit code 1; without --json they
- * propagate to Hardhat, which prints them without a stack trace.
+ * mode become {"ok": false, "error", "code", "hint", "docs"} with exit code 1;
+ * without --json they are printed here, without a stack trace, also when
+ * CI=true (Hardhat would add one there). `--show-stack-traces` hands them to
+ * Hardhat's printer, stack and all; so do unexpected errors.
  */
 export async function runCommand<T extends CommandOutcome>(
   json: boolean,
@@ -51,7 +53,12 @@ export async function runCommand<T extends CommandOutcome>(
     result = await action(out);
   } catch (error) {
     restoreStdout();
-    if (!json) throw error;
+    if (!json) {
+      if (!(error instanceof BlueGreenError) || process.argv.includes("--show-stack-traces")) throw error;
+      printUserError(error);
+      process.exitCode = 1;
+      return undefined;
+    }
     const doc = { ok: false, ...errorJson(error) };
     process.stdout.write(toJson(doc) + "\n");
     process.exitCode = 1;
@@ -62,6 +69,11 @@ export async function runCommand<T extends CommandOutcome>(
   else process.stdout.write(render(result) + "\n");
   if (!result.ok) process.exitCode = 1;
   return result;
+}
+
+function printUserError(error: Error): void {
+  const where = error instanceof BlueGreenError ? `\nSee ${error.docs}, or run with --show-stack-traces.` : "\nFor more info run with --show-stack-traces.";
+  process.stderr.write(`${styleText(["red", "bold"], `Error in plugin ${PLUGIN_ID}:`)} ${error.message}\n${where}\n`);
 }
 
 function divertStdoutToStderr(): () => void {
