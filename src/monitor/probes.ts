@@ -25,18 +25,19 @@ export function compileProbe(name: string, call: string, args: unknown[]): Compi
     fragment = FunctionFragment.from(signature);
   } catch (error) {
     throw new BlueGreenError(
+      "BG_MONITOR_PROBE_INVALID",
       `Probe "${name}": "${call}" is not a function ABI (${(error as Error).message.split("(")[0]!.trim()}). ` +
         'Write it like "function totalSupply() view returns (uint256)".',
     );
   }
   if (fragment.outputs.length !== 1) {
-    throw new BlueGreenError(`Probe "${name}": ${fragment.format()} must return exactly one value to judge; it returns ${fragment.outputs.length}.`);
+    throw new BlueGreenError("BG_MONITOR_PROBE_INVALID", `Probe "${name}": ${fragment.format()} must return exactly one value to judge; it returns ${fragment.outputs.length}.`);
   }
   let data: string;
   try {
     data = new Interface([fragment]).encodeFunctionData(fragment, args);
   } catch (error) {
-    throw new BlueGreenError(`Probe "${name}": its args do not fit ${fragment.format()}: ${(error as Error).message.split("(")[0]!.trim()}. Fix "args".`);
+    throw new BlueGreenError("BG_MONITOR_PROBE_INVALID", `Probe "${name}": its args do not fit ${fragment.format()}: ${(error as Error).message.split("(")[0]!.trim()}. Fix "args".`);
   }
   return { fragment, data };
 }

@@ -5,6 +5,8 @@
  */
 import { z } from "zod";
 
+import { addressSchema as address, bytes32Schema as bytes32, isoTimeSchema as isoTime } from "../common/schema.js";
+
 export const RECORD_SCHEMA_VERSION = 1;
 
 /** The lifecycle, in order. See README "Concepts". */
@@ -41,10 +43,6 @@ const TRANSITIONS: Record<ReleaseState, readonly ReleaseState[]> = {
 export function canTransition(from: ReleaseState, to: ReleaseState): boolean {
   return TRANSITIONS[from].includes(to);
 }
-
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hash");
-const isoTime = z.string().datetime({ offset: true });
 
 export const historyEntrySchema = z
   .object({
