@@ -6,6 +6,7 @@
  */
 import { FunctionFragment, Interface } from "ethers";
 
+import { quantity } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
 import type { MetricValue } from "./analysis.js";
 import { ExecutionRevertedError, type RpcClient } from "./rpc-client.js";
@@ -46,7 +47,7 @@ export function compileProbe(name: string, call: string, args: unknown[]): Compi
 export async function runProbe(rpc: RpcClient, probe: CompiledProbe, to: string, block: number): Promise<ProbeOutcome> {
   let raw: string;
   try {
-    raw = await rpc.request<string>("eth_call", [{ to, data: probe.data }, "0x" + block.toString(16)]);
+    raw = await rpc.request<string>("eth_call", [{ to, data: probe.data }, quantity(block)]);
   } catch (error) {
     if (error instanceof ExecutionRevertedError) return { kind: "reverted", message: error.message };
     throw error;

@@ -44,6 +44,9 @@ export function canTransition(from: ReleaseState, to: ReleaseState): boolean {
   return TRANSITIONS[from].includes(to);
 }
 
+/** A release id must be safe as a folder name and readable in a terminal. */
+export const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 export const historyEntrySchema = z
   .object({
     at: isoTime,
@@ -81,7 +84,7 @@ export const greenSchema = z
 export const releaseRecordSchema = z
   .object({
     schemaVersion: z.literal(RECORD_SCHEMA_VERSION),
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+    id: z.string().regex(RELEASE_ID_PATTERN),
     chainId: z.number().int().positive(),
     network: z.string(),
     state: z.enum(RELEASE_STATES),
@@ -120,9 +123,6 @@ export const releaseRecordSchema = z
 export type ReleaseRecord = z.infer<typeof releaseRecordSchema>;
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 export type RollbackRisk = z.infer<typeof rollbackRiskSchema>;
-
-/** A release id must be safe as a folder name and readable in a terminal. */
-export const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Folder names beside the releases of a chain, so never release ids. */
 export const RESERVED_IDS: readonly string[] = ["calls"];
