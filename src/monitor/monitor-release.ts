@@ -178,7 +178,7 @@ class ReleaseMonitor {
       o.log("warn", "checkpoint-discarded", { message: "the checkpoint is of another switch or green; starting the analysis afresh" });
     }
     const usable = saved !== undefined && getAddress(saved.switch) === this.switchAddress && getAddress(saved.green) === getAddress(this.record.green.address);
-    this.cp = usable ? saved : this.freshCheckpoint();
+    this.cp = usable ? saved : this.newCheckpoint();
     this.checkpointPath = o.store.releaseDir(o.chainId, o.releaseId) + "/monitor-checkpoint.json";
     if (usable) o.log("info", "resumed", { fromBlock: this.cp.tip?.n, runs: Object.keys(this.cp.runs) });
     else o.log("info", "started", { switch: this.switchAddress, green: this.record.green.address });
@@ -186,7 +186,7 @@ class ReleaseMonitor {
     if (o.acknowledge !== undefined) acknowledgeRuns(this.cp, o.acknowledge.reason, (subject) => this.metricsFor(subject), o.log);
   }
 
-  private freshCheckpoint(): MonitorCheckpoint {
+  private newCheckpoint(): MonitorCheckpoint {
     return freshCheckpoint({ release: this.o.releaseId, chainId: this.o.chainId, switch: this.switchAddress, green: getAddress(this.record.green.address) });
   }
 
@@ -303,7 +303,7 @@ class ReleaseMonitor {
         processedUntil: tip.n,
         message: `none of the last ${this.cp.ledger.length} processed blocks is on the chain any more; the analysis restarts from the promotions`,
       });
-      const fresh = this.freshCheckpoint();
+      const fresh = this.newCheckpoint();
       fresh.autoRollback = this.cp.autoRollback;
       fresh.alerted = this.cp.alerted;
       fresh.acknowledgements = this.cp.acknowledgements;
