@@ -13,16 +13,8 @@ import {
   type GatesConfig,
   type GatesUserConfig,
 } from "./gates/config.js";
-import {
-  monitorUserConfigSchema,
-  resolveMonitorConfig,
-  resolveWavesConfig,
-  wavesUserConfigSchema,
-  type MonitorConfig,
-  type MonitorUserConfig,
-  type WavesConfig,
-  type WavesUserConfig,
-} from "./monitor/config.js";
+import { monitorUserConfigSchema, resolveMonitorConfig, type MonitorConfig, type MonitorUserConfig } from "./monitor/config.js";
+import { resolveWavesConfig, wavesUserConfigSchema, type WavesConfig, type WavesUserConfig } from "./waves/config.js";
 import { replayUserConfigSchema, resolveReplayConfig, type ReplayConfig, type ReplayUserConfig } from "./replay/config.js";
 import { resolveSwitchConfig, switchUserConfigSchema, type SwitchConfig, type SwitchUserConfig } from "./switch/config.js";
 

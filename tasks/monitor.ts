@@ -5,10 +5,10 @@ import { BlueGreenError } from "../src/errors.js";
 import { parseDuration } from "../src/monitor/config.js";
 import { jsonLog } from "../src/monitor/json-log.js";
 import { type MonitorOutcome, monitorRelease } from "../src/monitor/monitor-release.js";
-import { monitorJson, renderMonitor } from "../src/monitor/monitor-view.js";
 import { MonitorMetrics } from "../src/monitor/prometheus.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { firstSigner } from "../src/stage/signers.js";
+import { monitorJson, renderMonitor } from "../src/ui/monitor-view.js";
 import { runCommand } from "../src/ui/output.js";
 
 interface MonitorArgs {
@@ -26,17 +26,17 @@ export default async function monitor(args: MonitorArgs, hre: HardhatRuntimeEnvi
   await runCommand(
     args.json,
     async (out): Promise<MonitorOutcome> => {
-      if (args.release === "") throw new BlueGreenError("Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
+      if (args.release === "") throw new BlueGreenError("BG_RECORD_RELEASE_REQUIRED", "Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
       const durationSeconds = args.duration === "" ? undefined : parseDuration(/^\d+(\.\d+)?$/.test(args.duration) ? Number(args.duration) : args.duration);
       if (durationSeconds === undefined && args.duration !== "") {
-        throw new BlueGreenError(`--duration "${args.duration}" is not a duration. Pass seconds (3600) or a number with s, m, h or d (90m, 48h).`);
+        throw new BlueGreenError("BG_MONITOR_OPTION_INVALID", `--duration "${args.duration}" is not a duration. Pass seconds (3600) or a number with s, m, h or d (90m, 48h).`);
       }
       const metricsPort = args.metricsPort === "" ? undefined : Number(args.metricsPort);
       if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
-        throw new BlueGreenError(`--metrics-port "${args.metricsPort}" is not a TCP port. Pass a number from 1 to 65535 (e.g. 9464).`);
+        throw new BlueGreenError("BG_MONITOR_OPTION_INVALID", `--metrics-port "${args.metricsPort}" is not a TCP port. Pass a number from 1 to 65535 (e.g. 9464).`);
       }
       if (args.signer !== "" && !args.autoRollback) {
-        throw new BlueGreenError("--signer is the guardian key for --auto-rollback; pass --auto-rollback too, or drop --signer.");
+        throw new BlueGreenError("BG_MONITOR_OPTION_INVALID", "--signer is the guardian key for --auto-rollback; pass --auto-rollback too, or drop --signer.");
       }
       const config = hre.config.blueGreen.monitor;
       const waves = hre.config.blueGreen.waves;

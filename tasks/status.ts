@@ -1,9 +1,9 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { releaseStatus, type ChainStatus } from "../src/release/release-status.js";
-import { ReleaseStore } from "../src/release/store.js";
 import { type ApprovalStatus, approvalStatus } from "../src/approval/approval-status.js";
 import { releaseProposalFolder } from "../src/approval/proposal-folder.js";
+import { ReleaseStore } from "../src/release/store.js";
+import { releaseStatus, type ChainStatus } from "../src/status/release-status.js";
 import { renderApprovalStatus } from "../src/ui/approval-view.js";
 import { runCommand } from "../src/ui/output.js";
 import { renderStatus, statusJson } from "../src/ui/release-view.js";

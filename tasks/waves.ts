@@ -3,15 +3,16 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { BlueGreenError } from "../src/errors.js";
 import { ReleaseStore } from "../src/release/store.js";
-import { readProxyRelease } from "../src/switch/read-switch.js";
 import { parseAddressList } from "../src/switch/deploy-switch.js";
+import { readProxyRelease } from "../src/switch/read-switch.js";
 import { requireSwitchFile } from "../src/switch/switch-file.js";
 import { runCommand } from "../src/ui/output.js";
+import { renderWaves } from "../src/ui/waves-view.js";
 import { type WaveDecision, mayPromoteWave } from "../src/waves/may-promote-wave.js";
 import { recordWavePlan } from "../src/waves/plan-waves.js";
 import { readWaveFacts } from "../src/waves/wave-facts.js";
+import { type WaveStatus, wavesStatus } from "../src/waves/waves-status.js";
 import { readWavesStep } from "../src/waves/waves-step.js";
-import { type WaveStatus, renderWaves, wavesStatus } from "../src/waves/waves-view.js";
 
 interface WavesArgs {
   release: string;
@@ -33,7 +34,7 @@ export default async function waves(args: WavesArgs, hre: HardhatRuntimeEnvironm
   await runCommand(
     args.json,
     async (): Promise<WavesOutcome> => {
-      if (args.release === "") throw new BlueGreenError("Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
+      if (args.release === "") throw new BlueGreenError("BG_RECORD_RELEASE_REQUIRED", "Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
       const connection = await hre.network.getOrCreate();
       const provider = connection.ethers.provider;
       const chainId = Number((await provider.getNetwork()).chainId);
@@ -45,6 +46,7 @@ export default async function waves(args: WavesArgs, hre: HardhatRuntimeEnvironm
         const config = hre.config.blueGreen.waves;
         if (config === undefined) {
           throw new BlueGreenError(
+            "BG_WAVES_NOT_CONFIGURED",
             'No waves are configured. Add them to hardhat.config.ts, e.g. blueGreen: { waves: { waves: [{ name: "canary", proxies: 1, bake: "24h" }, { name: "all", proxies: "100%", bake: "48h" }] } }.',
           );
         }
@@ -61,9 +63,9 @@ export default async function waves(args: WavesArgs, hre: HardhatRuntimeEnvironm
       }
       const plan = readWavesStep(record);
       if (plan === undefined) {
-        throw new BlueGreenError(`Release "${record.id}" has no wave plan. Plan it: npx hardhat bg:waves --release ${record.id} --proxies <a,b,...>`);
+        throw new BlueGreenError("BG_WAVES_NO_PLAN", `Release "${record.id}" has no wave plan. Plan it: npx hardhat bg:waves --release ${record.id} --proxies <a,b,...>`);
       }
-      const facts = await readWaveFacts(provider, switchFile.address, record);
+      const facts = await readWaveFacts(connection.provider, switchFile.address, record);
       const statuses = wavesStatus(record, facts);
       const asked = args.wave !== "" ? args.wave : statuses.find((w) => w.live < w.proxies.length)?.name;
       const decision = asked !== undefined ? mayPromoteWave(record, facts, { wave: asked }) : undefined;

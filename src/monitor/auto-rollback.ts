@@ -11,9 +11,10 @@
  */
 import { Contract, type Interface, type Signer, getAddress } from "ethers";
 
-import { withStep, readStep } from "../release/steps.js";
+import { iso } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
 import { canTransition, transition } from "../release/record.js";
+import { withStep, readStep } from "../release/steps.js";
 import type { ReleaseStore } from "../release/store.js";
 import { decodeSwitchRevert } from "../switch/read-switch.js";
 import { explainSwitchRevert } from "../switch/switch-errors.js";
@@ -45,6 +46,7 @@ export async function assertGuardian(rpc: RpcClient, iface: Interface, switchAdd
   const [isGuardian, approver] = await Promise.all([call("isGuardian", [guardian]), call("approver", [])]);
   if (isGuardian !== true && getAddress(approver as string) !== getAddress(guardian)) {
     throw new BlueGreenError(
+      "BG_MONITOR_NOT_GUARDIAN",
       `--signer ${guardian} is neither a guardian nor the approver of the switch ${switchAddress}, so --auto-rollback could not schedule a rollback. ` +
         "Pass a guardian's account with --signer, or have the approver add it with addGuardian.",
     );
@@ -140,7 +142,7 @@ async function send(sw: Contract, fn: "scheduleRollback" | "executeRollback", pr
   } catch (error) {
     const revert = await decodeSwitchRevert(error, sw.interface);
     // A revert is the switch refusing (a user-level problem); anything else is transport, retried by the caller.
-    if (revert !== undefined) throw new BlueGreenError(`${fn}(${proxy}) would fail. ${explainSwitchRevert(revert)}`, error as Error);
+    if (revert !== undefined) throw new BlueGreenError("BG_MONITOR_ROLLBACK_REFUSED", `${fn}(${proxy}) would fail. ${explainSwitchRevert(revert)}`, { cause: error as Error });
     throw error;
   }
   const tx = await method.send(proxy);
@@ -180,8 +182,4 @@ async function recordInRelease(
     const moved = transition(current, to, { actor, ...(txHash !== undefined ? { txHash } : {}), note: `bg:monitor --auto-rollback: ${reason}`.slice(0, 1000) });
     return withStep(moved, "rollback", { ...(readStep(current, "rollback") ?? {}), ...fields, at: new Date().toISOString() });
   });
-}
-
-function iso(seconds: number): string {
-  return new Date(seconds * 1000).toISOString();
 }

@@ -7,12 +7,11 @@
  * read. If the chain moves under the read, `ChainMovedError` is thrown and
  * nothing of the range is used; the next step re-reads it.
  */
+import { quantity as hex } from "../common/format.js";
 import { type BlockDigest, type RpcBlock, type RpcLog, type RpcReceipt, type WatchSet, digestBlock, directTransactions } from "./block-digest.js";
 import type { RpcClient } from "./rpc-client.js";
 
 export class ChainMovedError extends Error {}
-
-const hex = (n: number) => "0x" + n.toString(16);
 
 /** Latest block number, and the highest one with `confirmations` blocks on top. */
 export async function readHead(rpc: RpcClient, confirmations: number): Promise<{ head: number; confirmed: number }> {

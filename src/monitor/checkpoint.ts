@@ -10,20 +10,17 @@
  */
 import { z } from "zod";
 
+import { addressSchema as address, bytes32Schema as hash, isoTimeSchema as isoTime } from "../common/schema.js";
 import type { ReleaseStore } from "../release/store.js";
 import type { AnalysisRunState } from "./analysis-run.js";
 import type { BlockDigest } from "./block-digest.js";
-import type { TrafficTotals } from "./traffic-metrics.js";
+import { analysisPhaseSchema as phase, metricValueSchema as value } from "./monitor-step.js";
+import { type TrafficTotals, emptyTotals } from "./traffic-metrics.js";
 
 export const CHECKPOINT_FILE = "monitor-checkpoint.json";
 export const CHECKPOINT_SCHEMA_VERSION = 1;
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const hash = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
-const isoTime = z.string().datetime({ offset: true });
 const count = z.number().int().nonnegative();
-const phase = z.enum(["Pending", "Running", "Successful", "Failed", "Error", "Inconclusive"]);
-const value = z.union([z.number(), z.boolean(), z.string()]);
 
 const digestSchema = z
   .object({
@@ -130,6 +127,27 @@ export type MonitorCheckpoint = Omit<z.infer<typeof checkpointSchema>, "ledger" 
   runs: Record<string, AnalysisRunState>;
   archivedTotals: TrafficTotals;
 };
+
+/** A checkpoint with nothing learnt yet: no proxy found live, no block read. */
+export function freshCheckpoint(at: { release: string; chainId: number; switch: string; green: string }, now: Date = new Date()): MonitorCheckpoint {
+  const time = now.toISOString();
+  return {
+    schemaVersion: CHECKPOINT_SCHEMA_VERSION,
+    release: at.release,
+    chainId: at.chainId,
+    switch: at.switch,
+    green: at.green,
+    proxies: {},
+    ledger: [],
+    archivedTotals: emptyTotals(),
+    recentGas: {},
+    runs: {},
+    alerted: [],
+    acknowledgements: [],
+    startedAt: time,
+    updatedAt: time,
+  };
+}
 
 export async function readCheckpoint(store: ReleaseStore, chainId: number, release: string): Promise<MonitorCheckpoint | undefined> {
   return (await store.readReleaseFile(chainId, release, CHECKPOINT_FILE, checkpointSchema)) as MonitorCheckpoint | undefined;

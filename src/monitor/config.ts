@@ -1,5 +1,6 @@
 /**
- * `blueGreen.monitor` and `blueGreen.waves` in hardhat.config.ts.
+ * `blueGreen.monitor` in hardhat.config.ts (`blueGreen.waves` reuses its
+ * metrics and probes: see `waves/config.ts`).
  *
  * The monitor's analysis is Argo Rollouts' AnalysisTemplate carried over to
  * contracts: each metric has a success condition, a failure condition, an
@@ -14,7 +15,8 @@
 import { id } from "ethers";
 import { z } from "zod";
 
-import { BlueGreenError } from "../errors.js";
+import { addressSchema } from "../common/schema.js";
+import { BlueGreenError, type ErrorCode } from "../errors.js";
 import { compileCondition } from "./condition.js";
 
 // ---------------------------------------------------------------------------
@@ -45,7 +47,7 @@ export function parseInterval(value: string | number): Interval | undefined {
   return seconds === undefined || seconds <= 0 ? undefined : { seconds };
 }
 
-const durationSchema = z
+export const durationSchema = z
   .union([z.number().nonnegative(), z.string()])
   .refine((v) => parseDuration(v) !== undefined, {
     message: 'must be a duration: seconds as a number, or a string like "90s", "5m", "1h", "7d", "500ms"',
@@ -87,14 +89,13 @@ const conditionSchema = z.union([
 // Metrics and probes (what a user writes)
 
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-const nameSchema = z.string().regex(NAME, "must start with a letter and use letters, digits, '_', '.', '-' (at most 64)");
+export const nameSchema = z.string().regex(NAME, "must start with a letter and use letters, digits, '_', '.', '-' (at most 64)");
 const SELECTOR = /^0x[0-9a-fA-F]{8}$/;
 const selectorSchema = z
   .string()
   .refine((s) => SELECTOR.test(s) || /^[A-Za-z_][A-Za-z0-9_]*\(.*\)$/.test(s.trim()), {
     message: 'must be a 4-byte selector ("0xa9059cbb") or a function signature ("transfer(address,uint256)")',
   });
-const addressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
 
 /** The Argo AnalysisTemplate metric fields shared by every kind. */
 const analysisFields = {
@@ -236,49 +237,6 @@ export type TrafficMetricUserConfig = z.infer<typeof trafficMetricUserSchema>;
 export type ProbeUserConfig = z.infer<typeof probeUserSchema>;
 
 // ---------------------------------------------------------------------------
-// Waves (what a user writes)
-
-export const waveUserSchema = z
-  .object({
-    name: nameSchema,
-    /**
-     * Which proxies of the fleet this wave brings to green: a count of further
-     * proxies (1 for a canary), a cumulative percentage of the fleet ("25%":
-     * a quarter of the fleet is green once this wave is live), or addresses.
-     */
-    proxies: z.union([
-      z.number().int().positive(),
-      z.string().regex(/^(100|[1-9]?\d(\.\d+)?)%$/, 'must be a percentage of the fleet like "25%"'),
-      z.array(addressSchema).min(1),
-    ]),
-    /** How long the wave must run healthy before the next may be promoted. */
-    bake: durationSchema,
-    /** This wave's own analysis; default `blueGreen.monitor`'s metrics and probes. */
-    analysis: z
-      .object({
-        metrics: z.array(trafficMetricUserSchema).optional(),
-        probes: z.array(probeUserSchema).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
-export const wavesUserConfigSchema = z
-  .object({
-    waves: z.array(waveUserSchema).min(1),
-  })
-  .strict()
-  .superRefine((config, ctx) => {
-    const names = config.waves.map((w) => w.name);
-    const dup = names.find((n, i) => names.indexOf(n) !== i);
-    if (dup !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["waves"], message: `wave names must be unique; "${dup}" is used twice` });
-  });
-
-export type WavesUserConfig = z.infer<typeof wavesUserConfigSchema>;
-export type WaveUserConfig = z.infer<typeof waveUserSchema>;
-
-// ---------------------------------------------------------------------------
 // Resolved
 
 export type MetricKind = "revertRate" | "requestRate" | "gas" | "events" | "probe";
@@ -340,7 +298,7 @@ export const DEFAULT_INTERVAL: Interval = { seconds: 300 };
 
 /** Fills in defaults. A config that does not fit the schema is a user error naming the field. */
 export function resolveMonitorConfig(user: MonitorUserConfig | undefined, ids: SignatureIds = ETHERS_IDS): MonitorConfig {
-  const parsed = parseSection(monitorUserConfigSchema, user ?? {}, "blueGreen.monitor");
+  const parsed = parseSection(monitorUserConfigSchema, user ?? {}, "blueGreen.monitor", "BG_MONITOR_CONFIG_INVALID");
   const interval = parsed.interval !== undefined ? parseInterval(parsed.interval)! : DEFAULT_INTERVAL;
   return {
     confirmations: parsed.confirmations ?? 2,
@@ -372,12 +330,12 @@ export const ETHERS_IDS: SignatureIds = {
 };
 
 /** Parses a config section, turning zod's error into one that names the field and says what to fix. */
-export function parseSection<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown, where: string): T {
+export function parseSection<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown, where: string, code: ErrorCode): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const field = [where, ...issue.path.map(String)].join(".");
-  throw new BlueGreenError(`${field} in hardhat.config.ts is invalid: ${issue.message}. Fix it and run again.`);
+  throw new BlueGreenError(code, `${field} in hardhat.config.ts is invalid: ${issue.message}. Fix it and run again.`);
 }
 
 type Thresholds = NonNullable<MonitorUserConfig["thresholds"]>;
@@ -472,50 +430,5 @@ export function resolveCondition(condition: string | ConditionFunction): Resolve
       if (typeof out !== "boolean") throw new Error(`the condition function returned ${typeof out}, not a boolean`);
       return out;
     },
-  };
-}
-
-// ---------------------------------------------------------------------------
-// Waves resolved
-
-export interface WaveConfig {
-  name: string;
-  proxies: number | { percent: number } | string[];
-  /** Seconds. */
-  bake: number;
-  /** The wave's own analysis, if it has one. */
-  analysis?: ResolvedAnalysis;
-}
-
-export interface WavesConfig {
-  waves: WaveConfig[];
-}
-
-export function resolveWavesConfig(
-  user: WavesUserConfig | undefined,
-  monitor: MonitorUserConfig | undefined,
-  ids: SignatureIds = ETHERS_IDS,
-): WavesConfig | undefined {
-  if (user === undefined) return undefined;
-  const parsed = parseSection(wavesUserConfigSchema, user, "blueGreen.waves");
-  const parsedMonitor = parseSection(monitorUserConfigSchema, monitor ?? {}, "blueGreen.monitor");
-  const interval = parsedMonitor.interval !== undefined ? parseInterval(parsedMonitor.interval)! : DEFAULT_INTERVAL;
-  return {
-    waves: parsed.waves.map((w) => ({
-      name: w.name,
-      proxies: typeof w.proxies === "string" ? { percent: Number(w.proxies.slice(0, -1)) } : w.proxies,
-      bake: parseDuration(w.bake)!,
-      ...(w.analysis !== undefined
-        ? {
-            analysis: resolveAnalysis(
-              w.analysis.metrics ?? parsedMonitor.metrics,
-              w.analysis.probes ?? parsedMonitor.probes,
-              parsedMonitor.thresholds,
-              interval,
-              ids,
-            ),
-          }
-        : {}),
-    })),
   };
 }

@@ -4,7 +4,7 @@
  * can grep them. Every decision the monitor makes (a measurement, a phase
  * change, a rollback) is logged with its reason.
  */
-import { toJson } from "../ui/output.js";
+import { jsonSafe } from "../common/format.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "alert";
 
@@ -21,6 +21,6 @@ export type MonitorLog = (level: LogLevel, event: string, fields?: Record<string
 export function jsonLog(base: Record<string, unknown>, sink: (line: string) => void = (l) => process.stderr.write(l + "\n"), now: () => Date = () => new Date()): MonitorLog {
   return (level, event, fields = {}) => {
     const line: LogLine = { ts: now().toISOString(), level, event, ...base, ...fields };
-    sink(toJson(line));
+    sink(JSON.stringify(jsonSafe(line)));
   };
 }

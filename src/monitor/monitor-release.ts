@@ -16,39 +16,36 @@
  */
 import { type Interface, type Signer, getAddress } from "ethers";
 
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
-import type { Eip1193Provider } from "../chain/eip1193.js";
 import { switchInterface } from "../switch/artifact.js";
+import { compareProxyWithRecord } from "../switch/proxy-drift.js";
 import type { SwitchStatus } from "../switch/read-switch.js";
 import { readSwitchFile } from "../switch/switch-file.js";
-import { compareProxyWithRecord } from "../switch/proxy-drift.js";
+import type { WavesConfig } from "../waves/config.js";
 import { readWavesStep } from "../waves/waves-step.js";
-import { type AnalysisPhase, tally } from "./analysis.js";
-import {
-  type RunEvent,
-  advanceRun,
-  ensureMetrics,
-  measurementRetention,
-  newRun,
-  oldestNeededBlock,
-  rewindRun,
-  runSummary,
-} from "./analysis-run.js";
+import { acknowledgeRuns, logRunEvent, raiseAlerts } from "./alerts.js";
+import { advanceRun, ensureMetrics, measurementRetention, newRun, rewindRun } from "./analysis-run.js";
 import { assertGuardian, progressAutoRollback } from "./auto-rollback.js";
 import { measureBaseline } from "./baseline.js";
 import type { BlockDigest, WatchSet } from "./block-digest.js";
 import { ChainMovedError, findForkPoint, readDigests, readHead, readHeader } from "./chain-follower.js";
-import { CHECKPOINT_SCHEMA_VERSION, type MonitorCheckpoint, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
-import type { MonitorConfig, ResolvedMetric, WavesConfig } from "./config.js";
+import { type MonitorCheckpoint, freshCheckpoint, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
+import type { MonitorConfig, ResolvedMetric } from "./config.js";
 import type { MonitorLog } from "./json-log.js";
-import { type MonitorStep, readMonitorStep, withMonitorStep } from "./monitor-step.js";
+import { appendBlocks, pruneLedger, rewindLedger } from "./ledger.js";
+import { readMonitorStep, withMonitorStep } from "./monitor-step.js";
+import { type MonitorOutcome, type StopReason, outcomeOf, verdictOf } from "./outcome.js";
 import { type CompiledProbe, compileProbe, runProbe } from "./probes.js";
-import type { MetricsSnapshot, MonitorMetrics } from "./prometheus.js";
+import type { MonitorMetrics } from "./prometheus.js";
 import { findPromotion, readProxyOnSwitch } from "./promotions.js";
-import { RpcClient, RpcUnavailableError, describe, sleep } from "./rpc-client.js";
-import { addToTotals, emptyTotals, mergeTotals } from "./traffic-metrics.js";
+import { RpcClient, describe } from "./rpc-client.js";
+import { metricsSnapshotOf, monitorStepOf } from "./summary.js";
+import { backoffDelay, isTransient, retrying } from "./transient.js";
+
+export type { MonitorOutcome, Verdict } from "./outcome.js";
 
 export interface MonitorReleaseOptions {
   provider: Eip1193Provider;
@@ -71,30 +68,6 @@ export interface MonitorReleaseOptions {
   metrics?: MonitorMetrics;
   log: MonitorLog;
   signal?: AbortSignal;
-}
-
-export type Verdict = "healthy" | "pending" | "paused" | "failed" | "rolling-back" | "rolled-back";
-
-export interface MonitorOutcome {
-  ok: boolean;
-  release: string;
-  chainId: number;
-  verdict: Verdict;
-  /** Why the monitor stopped. */
-  stopped: "once" | "duration" | "release-closed" | "signal";
-  lastBlock?: number;
-  head?: number;
-  runs: Array<{
-    wave: string;
-    phase: AnalysisPhase;
-    proxies: string[];
-    baselineSource: string;
-    cause?: { metric: string; reason: string };
-    metrics: ReturnType<typeof runSummary>;
-  }>;
-  proxies: Array<{ proxy: string; wave: string; status: SwitchStatus; promotedBlock: number }>;
-  autoRollback?: MonitorCheckpoint["autoRollback"];
-  checkpoint: string;
 }
 
 /** Subject of a release without waves. */
@@ -132,7 +105,7 @@ class ReleaseMonitor {
     const started = Date.now();
     await this.init();
     let failures = 0;
-    let stopped: MonitorOutcome["stopped"] | undefined;
+    let stopped: StopReason | undefined;
     while (stopped === undefined) {
       if (o.signal?.aborted === true) {
         stopped = "signal";
@@ -149,12 +122,13 @@ class ReleaseMonitor {
         o.log("warn", "step-failed", { error: describe(error), attempt: failures, message: "nothing of this step was recorded; it is retried from the checkpoint" });
         if (o.once === true && failures >= 5) {
           throw new BlueGreenError(
+            "BG_MONITOR_RPC_UNRELIABLE",
             `The node did not answer reliably (${describe(error)}), after ${failures} attempts. Nothing was recorded for the unfinished step; ` +
               "check the network's RPC URL and run bg:monitor again (it resumes from its checkpoint).",
-            error as Error,
+            { cause: error as Error },
           );
         }
-        await this.pause(Math.min(o.config.rpc.backoff * 2 ** (failures - 1), o.config.rpc.maxBackoff));
+        await this.pause(backoffDelay(o.config.rpc, failures));
         continue;
       }
       if (o.once === true && caughtUp) stopped = "once";
@@ -163,8 +137,8 @@ class ReleaseMonitor {
       else if (caughtUp) await this.pause(o.config.pollInterval);
     }
     this.rpc.stop();
-    o.log("info", "monitor-stopped", { because: stopped, verdict: this.verdict(), lastBlock: this.cp.tip?.n });
-    return this.outcome(stopped);
+    o.log("info", "monitor-stopped", { because: stopped, verdict: verdictOf(this.cp, this.proxyStatus), lastBlock: this.cp.tip?.n });
+    return outcomeOf(this.cp, this.proxyStatus, { release: o.releaseId, chainId: o.chainId, stopped, head: this.head, checkpoint: this.checkpointPath });
   }
 
   /** Sleeps, waking early when aborted. */
@@ -189,6 +163,7 @@ class ReleaseMonitor {
     const switchFile = await readSwitchFile(o.store, o.chainId);
     if (switchFile === undefined) {
       throw new BlueGreenError(
+        "BG_MONITOR_NO_SWITCH",
         `No BlueGreenSwitch is recorded for chain ${o.chainId}, so there is no promotion to monitor. Deploy and use one first (bg:init, bg:adopt, bg:switch).`,
       );
     }
@@ -196,56 +171,23 @@ class ReleaseMonitor {
     this.switchBlock = switchFile.blockNumber;
     if (o.autoRollback !== undefined) {
       const guardian = await o.autoRollback.guardian.getAddress();
-      await retrying(() => assertGuardian(this.rpc, this.iface, this.switchAddress, guardian), o);
+      await retrying(() => assertGuardian(this.rpc, this.iface, this.switchAddress, guardian), o.config.rpc);
     }
     const saved = await readCheckpoint(o.store, o.chainId, o.releaseId);
     if (saved !== undefined && (getAddress(saved.switch) !== this.switchAddress || getAddress(saved.green) !== getAddress(this.record.green.address))) {
       o.log("warn", "checkpoint-discarded", { message: "the checkpoint is of another switch or green; starting the analysis afresh" });
     }
     const usable = saved !== undefined && getAddress(saved.switch) === this.switchAddress && getAddress(saved.green) === getAddress(this.record.green.address);
-    this.cp = usable ? saved : this.freshCheckpoint();
+    this.cp = usable ? saved : this.newCheckpoint();
     this.checkpointPath = o.store.releaseDir(o.chainId, o.releaseId) + "/monitor-checkpoint.json";
     if (usable) o.log("info", "resumed", { fromBlock: this.cp.tip?.n, runs: Object.keys(this.cp.runs) });
     else o.log("info", "started", { switch: this.switchAddress, green: this.record.green.address });
     for (const run of Object.values(this.cp.runs)) ensureMetrics(run, this.metricsFor(run.subject));
-    if (o.acknowledge !== undefined) this.acknowledge(o.acknowledge.reason);
+    if (o.acknowledge !== undefined) acknowledgeRuns(this.cp, o.acknowledge.reason, (subject) => this.metricsFor(subject), o.log);
   }
 
-  private freshCheckpoint(): MonitorCheckpoint {
-    const now = new Date().toISOString();
-    return {
-      schemaVersion: CHECKPOINT_SCHEMA_VERSION,
-      release: this.o.releaseId,
-      chainId: this.o.chainId,
-      switch: this.switchAddress,
-      green: getAddress(this.record.green.address),
-      proxies: {},
-      ledger: [],
-      archivedTotals: emptyTotals(),
-      recentGas: {},
-      runs: {},
-      alerted: [],
-      acknowledgements: [],
-      startedAt: now,
-      updatedAt: now,
-    };
-  }
-
-  /** A person looked at a paused or failed analysis and wants it to go on: a new run starts where the old one stopped. */
-  private acknowledge(reason: string | undefined): void {
-    const ended = Object.values(this.cp.runs).filter((r) => r.phase === "Inconclusive" || r.phase === "Failed" || r.phase === "Error");
-    if (ended.length === 0) this.o.log("info", "nothing-to-acknowledge", { message: "no analysis run is paused or failed; --acknowledge changed nothing" });
-    for (const run of Object.values(this.cp.runs)) {
-      if (run.phase !== "Inconclusive" && run.phase !== "Failed" && run.phase !== "Error") continue;
-      const from = run.measuredUntil ?? { block: run.startBlock - 1, time: run.startTime };
-      const fresh = newRun(run.subject, run.proxies, from.block + 1, from.time, this.metricsFor(run.subject));
-      fresh.baseline = run.baseline;
-      fresh.baselineSource = run.baselineSource;
-      this.cp.acknowledgements.push({ subject: run.subject, phase: run.phase, at: new Date().toISOString(), block: from.block, ...(reason !== undefined ? { reason } : {}) });
-      this.cp.alerted = this.cp.alerted.filter((a) => !a.startsWith(`${run.subject}:`));
-      this.cp.runs[run.subject] = fresh;
-      this.o.log("info", "analysis-acknowledged", { subject: run.subject, previousPhase: run.phase, fromBlock: from.block + 1, reason });
-    }
+  private newCheckpoint(): MonitorCheckpoint {
+    return freshCheckpoint({ release: this.o.releaseId, chainId: this.o.chainId, switch: this.switchAddress, green: getAddress(this.record.green.address) });
   }
 
   private metricsFor(subject: string): ResolvedMetric[] {
@@ -263,6 +205,7 @@ class ReleaseMonitor {
       if (o.once === true) {
         const switched = ["live", "rollback-scheduled", "finalized", "rolled-back"].includes(this.record.state);
         throw new BlueGreenError(
+          switched ? "BG_MONITOR_PROMOTION_UNCONFIRMED" : "BG_MONITOR_NOT_LIVE",
           switched
             ? `Release "${o.releaseId}" was switched, but its promotion is not yet ${o.config.confirmations} block(s) deep on chain ${o.chainId} (head ${head}). ` +
                 "The monitor only reads confirmed blocks; run bg:monitor --once again once a few more blocks are mined."
@@ -360,7 +303,7 @@ class ReleaseMonitor {
         processedUntil: tip.n,
         message: `none of the last ${this.cp.ledger.length} processed blocks is on the chain any more; the analysis restarts from the promotions`,
       });
-      const fresh = this.freshCheckpoint();
+      const fresh = this.newCheckpoint();
       fresh.autoRollback = this.cp.autoRollback;
       fresh.alerted = this.cp.alerted;
       fresh.acknowledgements = this.cp.acknowledgements;
@@ -373,10 +316,7 @@ class ReleaseMonitor {
 
   /** Forgets every block after `fork` (kept in the ledger): counts, gas samples and measurements. */
   private rewindTo(fork: BlockDigest, why: "reorg" | "late-promotion"): void {
-    const dropped = this.cp.ledger.filter((b) => b.n > fork.n);
-    this.cp.ledger = this.cp.ledger.filter((b) => b.n <= fork.n);
-    this.cp.tip = { n: fork.n, hash: fork.hash, t: fork.t };
-    for (const [key, values] of Object.entries(this.cp.recentGas)) this.cp.recentGas[key] = values.filter(([n]) => n <= fork.n);
+    const dropped = rewindLedger(this.cp, fork);
     for (const run of Object.values(this.cp.runs)) rewindRun(run, this.metricsFor(run.subject), { n: fork.n, t: fork.t });
     this.o.log("warn", why, {
       forkBlock: fork.n,
@@ -388,64 +328,15 @@ class ReleaseMonitor {
   /** Feeds a batch of digests to `next` (a copy of the checkpoint, swapped in only once all went well). */
   private async apply(next: MonitorCheckpoint, digests: BlockDigest[]): Promise<void> {
     const { o } = this;
-    next.ledger.push(...digests);
-    const last = digests[digests.length - 1]!;
-    next.tip = { n: last.n, hash: last.hash, t: last.t };
-    for (const block of digests) {
-      for (const call of block.calls ?? []) {
-        if (!call.direct || !call.ok) continue;
-        const key = `${call.proxy}|${call.selector}`;
-        const list = (next.recentGas[key] ??= []);
-        list.push([block.n, call.gas]);
-        if (list.length > 256) list.shift();
-      }
-    }
+    appendBlocks(next, digests);
     const ledgerRange = (from: number, to: number) => next.ledger.filter((b) => b.n >= from && b.n <= to);
     const retention = measurementRetention(o.config.reorgDepth);
     for (const run of Object.values(next.runs)) {
       const events = await advanceRun(run, this.metricsFor(run.subject), digests, ledgerRange, (m, p, b) => this.probe(m, p, b), retention);
-      for (const event of events) this.logRunEvent(event);
+      for (const event of events) logRunEvent(o.log, event);
     }
-    this.prune(next);
+    pruneLedger(next, o.config.reorgDepth);
     next.updatedAt = new Date().toISOString();
-  }
-
-  /** Drops digests no window and no reorg can need; their traffic moves to the archived totals. */
-  private prune(cp: MonitorCheckpoint): void {
-    const tip = cp.tip!.n;
-    const reorgFloor = tip - this.o.config.reorgDepth;
-    const needed = Math.min(...Object.values(cp.runs).map((r) => oldestNeededBlock(r, reorgFloor)));
-    const keep: BlockDigest[] = [];
-    for (const block of cp.ledger) {
-      const busy = block.calls !== undefined || block.events !== undefined;
-      if (block.n > reorgFloor || block.n === tip || (busy && block.n >= needed)) keep.push(block);
-      else addToTotals(cp.archivedTotals, block);
-    }
-    cp.ledger = keep;
-  }
-
-  private logRunEvent(event: RunEvent): void {
-    const { o } = this;
-    if (event.kind === "measurement") {
-      const m = event.measurement;
-      o.log(m.phase === "Successful" ? "info" : "warn", "measurement", {
-        wave: event.subject,
-        metric: event.metric,
-        dryRun: event.dryRun,
-        phase: m.phase,
-        value: m.value,
-        baseline: m.baseline,
-        samples: m.samples,
-        fromBlock: m.fromBlock,
-        toBlock: m.toBlock,
-        message: m.message,
-      });
-    } else if (event.kind === "metric-phase") {
-      o.log("info", "metric-phase", { wave: event.subject, metric: event.metric, from: event.from, to: event.to, reason: event.reason });
-    } else {
-      const bad = event.to === "Failed" || event.to === "Error" || event.to === "Inconclusive";
-      o.log(bad ? "alert" : "info", "analysis-phase", { wave: event.subject, from: event.from, to: event.to, cause: event.cause });
-    }
   }
 
   private async probe(metric: ResolvedMetric, proxy: string, block: number) {
@@ -493,7 +384,7 @@ class ReleaseMonitor {
       run.phase = "Failed";
       run.cause = { metric: "switch-record", reason };
       if (this.cp.tip !== undefined) run.completedAt = { block: this.cp.tip.n, time: this.cp.tip.t };
-      this.logRunEvent({ kind: "run-phase", subject: run.subject, from, to: "Failed", cause: run.cause });
+      logRunEvent(this.o.log, { kind: "run-phase", subject: run.subject, from, to: "Failed", cause: run.cause });
     }
   }
 
@@ -501,28 +392,7 @@ class ReleaseMonitor {
   private async act(): Promise<void> {
     const { o, cp } = this;
     const failing = Object.values(cp.runs).filter((r) => r.phase === "Failed" || r.phase === "Error");
-    for (const run of Object.values(cp.runs)) {
-      const key = `${run.subject}:${run.phase}`;
-      if (!(["Failed", "Error", "Inconclusive"] as AnalysisPhase[]).includes(run.phase) || cp.alerted.includes(key)) continue;
-      cp.alerted.push(key);
-      const why = run.cause !== undefined ? `${run.cause.metric}: ${run.cause.reason}` : run.phase;
-      if (run.phase === "Inconclusive") {
-        o.log("alert", "analysis-paused", {
-          wave: run.subject,
-          reason: why,
-          message: `The analysis of ${run.subject} is inconclusive: it is paused and nothing is rolled back. Look at the metrics, then roll back (bg:rollback) or resume the analysis (bg:monitor --acknowledge).`,
-        });
-      } else {
-        o.log("alert", "analysis-failed", {
-          wave: run.subject,
-          reason: why,
-          message:
-            o.autoRollback !== undefined
-              ? "Rolling back through the guardian path."
-              : `Auto-rollback is off: roll back with npx hardhat bg:rollback --release ${o.releaseId}, or acknowledge with bg:monitor --acknowledge.`,
-        });
-      }
-    }
+    raiseAlerts(cp, o.log, { id: o.releaseId, autoRollback: o.autoRollback !== undefined });
     if (failing.length > 0 && o.autoRollback !== undefined) {
       const run = failing[0]!;
       const reason = `analysis of ${run.subject} ${run.phase}: ${run.cause !== undefined ? `${run.cause.metric}: ${run.cause.reason}` : "no cause recorded"}`;
@@ -538,88 +408,14 @@ class ReleaseMonitor {
 
   private async publish(): Promise<void> {
     const { o } = this;
-    const step = this.monitorStep();
+    const step = monitorStepOf(this.cp, readMonitorStep(this.record));
     const summary = JSON.stringify({ ...step, updatedAt: "" });
     if (summary !== this.lastStepSummary) {
       const updated = await o.store.update(o.chainId, o.releaseId, (current) => (current === undefined ? undefined : withMonitorStep(current, step)));
       if (updated !== undefined) this.record = updated;
       this.lastStepSummary = summary;
     }
-    o.metrics?.update(this.snapshot());
-  }
-
-  private monitorStep(): MonitorStep {
-    const { cp } = this;
-    const previous = readMonitorStep(this.record);
-    const runs: MonitorStep["runs"] = {};
-    for (const run of Object.values(cp.runs)) {
-      const counted = Object.values(run.metrics).filter((m) => !m.dryRun);
-      runs[run.subject] = {
-        phase: run.phase,
-        proxies: run.proxies.map((p) => getAddress(p)),
-        startBlock: run.startBlock,
-        promotedAt: iso(run.startTime),
-        ...(run.measuredUntil !== undefined ? { measuredUntilBlock: run.measuredUntil.block, measuredUntil: iso(run.measuredUntil.time) } : {}),
-        measurements: counted.reduce((n, m) => n + tally(m).count, 0),
-        ...(run.cause !== undefined ? { cause: run.cause } : {}),
-        baselineSource: run.baselineSource,
-        metrics: runSummary(run),
-      };
-    }
-    const ar = cp.autoRollback;
-    return {
-      updatedAt: new Date().toISOString(),
-      lastBlock: cp.tip?.n ?? 0,
-      runs,
-      ...(ar !== undefined
-        ? {
-            autoRollback: {
-              reason: ar.reason,
-              subject: ar.subject,
-              guardian: ar.guardian,
-              scheduled: Object.fromEntries(
-                Object.entries(ar.scheduled).map(([p, s]) => [getAddress(p), { ...(s.txHash !== undefined ? { txHash: s.txHash } : {}), readyAt: iso(s.readyAt) }]),
-              ),
-              executed: Object.fromEntries(Object.entries(ar.executed).map(([p, h]) => [getAddress(p), h])),
-              vetoed: ar.vetoed.map((p) => getAddress(p)),
-              at: ar.at,
-            },
-          }
-        : {}),
-      ...(cp.acknowledgements.length > 0 || previous?.acknowledgements !== undefined ? { acknowledgements: cp.acknowledgements } : {}),
-    };
-  }
-
-  private snapshot(): MetricsSnapshot {
-    const { cp } = this;
-    const totals = emptyTotals();
-    for (const block of cp.ledger) addToTotals(totals, block);
-    const abi = this.o.abi;
-    return {
-      release: cp.release,
-      totals: mergeTotals(cp.archivedTotals, totals),
-      subjectOf: Object.fromEntries(Object.entries(cp.proxies).map(([p, v]) => [p, v.subject])),
-      gas: Object.fromEntries(Object.entries(cp.recentGas).map(([k, v]) => [k, v.map(([, g]) => g)])),
-      runs: Object.values(cp.runs),
-      releaseState: this.record.state,
-      proxyStatus: { ...this.proxyStatus },
-      ...(this.head !== undefined ? { head: this.head } : {}),
-      ...(cp.tip !== undefined ? { lastProcessed: cp.tip.n } : {}),
-      selectorName: (s) => {
-        try {
-          return abi?.getFunction(s)?.format("sighash") ?? s;
-        } catch {
-          return s;
-        }
-      },
-      eventName: (t) => {
-        try {
-          return abi?.getEvent(t)?.format("sighash") ?? t;
-        } catch {
-          return t;
-        }
-      },
-    };
+    o.metrics?.update(metricsSnapshotOf(this.cp, { releaseState: this.record.state, proxyStatus: this.proxyStatus, head: this.head }, o.abi));
   }
 
   private async persist(): Promise<void> {
@@ -636,65 +432,4 @@ class ReleaseMonitor {
     const all = plan?.fleet.length ?? 1;
     return statuses.length >= all && statuses.every((s) => s === "finalized" || s === "none");
   }
-
-  private verdict(): Verdict {
-    const statuses = Object.values(this.proxyStatus);
-    if (statuses.some((s) => s === "rolled-back")) return "rolled-back";
-    if (statuses.some((s) => s === "rollback-scheduled")) return "rolling-back";
-    const phases = Object.values(this.cp.runs).map((r) => r.phase);
-    if (phases.some((p) => p === "Failed" || p === "Error")) return "failed";
-    if (phases.some((p) => p === "Inconclusive")) return "paused";
-    if (phases.some((p) => p === "Running" || p === "Successful")) return "healthy";
-    return "pending";
-  }
-
-  private outcome(stopped: MonitorOutcome["stopped"]): MonitorOutcome {
-    const verdict = this.verdict();
-    return {
-      ok: verdict === "healthy" || verdict === "pending",
-      release: this.o.releaseId,
-      chainId: this.o.chainId,
-      verdict,
-      stopped,
-      ...(this.cp.tip !== undefined ? { lastBlock: this.cp.tip.n } : {}),
-      ...(this.head !== undefined ? { head: this.head } : {}),
-      runs: Object.values(this.cp.runs).map((run) => ({
-        wave: run.subject,
-        phase: run.phase,
-        proxies: run.proxies.map((p) => getAddress(p)),
-        baselineSource: run.baselineSource,
-        ...(run.cause !== undefined ? { cause: run.cause } : {}),
-        metrics: runSummary(run),
-      })),
-      proxies: Object.entries(this.cp.proxies).map(([p, v]) => ({ proxy: getAddress(p), wave: v.subject, status: this.proxyStatus[p] ?? "none", promotedBlock: v.promotedBlock })),
-      ...(this.cp.autoRollback !== undefined ? { autoRollback: this.cp.autoRollback } : {}),
-      checkpoint: this.checkpointPath,
-    };
-  }
-}
-
-/**
- * Faults of the node or the network: the step is retried. User errors
- * (BlueGreenError) and bugs are not.
- */
-function isTransient(error: unknown): boolean {
-  if (error instanceof RpcUnavailableError || error instanceof ChainMovedError) return true;
-  if (error instanceof BlueGreenError) return false;
-  const text = describe(error);
-  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|fetch failed|timed? ?out|network|503|502|504|429|other side closed|UND_ERR|missing response|server response|bad response/i.test(text);
-}
-
-async function retrying<T>(fn: () => Promise<T>, o: MonitorReleaseOptions): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (!isTransient(error) || attempt >= 5) throw error;
-      await sleep(Math.min(o.config.rpc.backoff * 2 ** (attempt - 1), o.config.rpc.maxBackoff) * 1000);
-    }
-  }
-}
-
-function iso(seconds: number): string {
-  return new Date(seconds * 1000).toISOString();
 }

@@ -9,14 +9,16 @@
  */
 import { z } from "zod";
 
+import { addressSchema as address, bytes32Schema as bytes32, isoTimeSchema as isoTime } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
-const isoTime = z.string().datetime({ offset: true });
-const phase = z.enum(["Pending", "Running", "Successful", "Failed", "Error", "Inconclusive"]);
-const value = z.union([z.number(), z.boolean(), z.string()]);
+/** An analysis phase, as Argo Rollouts names them (the checkpoint stores them too). */
+export const analysisPhaseSchema = z.enum(["Pending", "Running", "Successful", "Failed", "Error", "Inconclusive"]);
+/** A measured value, or a baseline. */
+export const metricValueSchema = z.union([z.number(), z.boolean(), z.string()]);
+const phase = analysisPhaseSchema;
+const value = metricValueSchema;
 
 export const monitorRunSummarySchema = z
   .object({
@@ -86,6 +88,7 @@ export function readMonitorStep(record: ReleaseRecord): MonitorStep | undefined 
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new BlueGreenError(
+      "BG_RECORD_STEP_INVALID",
       `Release "${record.id}" has an unreadable steps.monitor.${issue.path.join(".")}: ${issue.message.toLowerCase()}. ` +
         `Restore release.json from git, or run bg:monitor again to rewrite it.`,
     );

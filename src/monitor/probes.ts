@@ -6,6 +6,7 @@
  */
 import { FunctionFragment, Interface } from "ethers";
 
+import { quantity } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
 import type { MetricValue } from "./analysis.js";
 import { ExecutionRevertedError, type RpcClient } from "./rpc-client.js";
@@ -25,18 +26,19 @@ export function compileProbe(name: string, call: string, args: unknown[]): Compi
     fragment = FunctionFragment.from(signature);
   } catch (error) {
     throw new BlueGreenError(
+      "BG_MONITOR_PROBE_INVALID",
       `Probe "${name}": "${call}" is not a function ABI (${(error as Error).message.split("(")[0]!.trim()}). ` +
         'Write it like "function totalSupply() view returns (uint256)".',
     );
   }
   if (fragment.outputs.length !== 1) {
-    throw new BlueGreenError(`Probe "${name}": ${fragment.format()} must return exactly one value to judge; it returns ${fragment.outputs.length}.`);
+    throw new BlueGreenError("BG_MONITOR_PROBE_INVALID", `Probe "${name}": ${fragment.format()} must return exactly one value to judge; it returns ${fragment.outputs.length}.`);
   }
   let data: string;
   try {
     data = new Interface([fragment]).encodeFunctionData(fragment, args);
   } catch (error) {
-    throw new BlueGreenError(`Probe "${name}": its args do not fit ${fragment.format()}: ${(error as Error).message.split("(")[0]!.trim()}. Fix "args".`);
+    throw new BlueGreenError("BG_MONITOR_PROBE_INVALID", `Probe "${name}": its args do not fit ${fragment.format()}: ${(error as Error).message.split("(")[0]!.trim()}. Fix "args".`);
   }
   return { fragment, data };
 }
@@ -45,7 +47,7 @@ export function compileProbe(name: string, call: string, args: unknown[]): Compi
 export async function runProbe(rpc: RpcClient, probe: CompiledProbe, to: string, block: number): Promise<ProbeOutcome> {
   let raw: string;
   try {
-    raw = await rpc.request<string>("eth_call", [{ to, data: probe.data }, "0x" + block.toString(16)]);
+    raw = await rpc.request<string>("eth_call", [{ to, data: probe.data }, quantity(block)]);
   } catch (error) {
     if (error instanceof ExecutionRevertedError) return { kind: "reverted", message: error.message };
     throw error;

@@ -9,6 +9,7 @@
  */
 import { type Interface, getAddress, zeroPadValue } from "ethers";
 
+import { quantity as hex } from "../common/format.js";
 import { SWITCH_STATUSES, type SwitchStatus } from "../switch/read-switch.js";
 import type { RpcBlock, RpcLog } from "./block-digest.js";
 import { readHeader } from "./chain-follower.js";
@@ -38,8 +39,6 @@ export interface Promotion {
   time: number;
   txHash: string;
 }
-
-const hex = (n: number) => "0x" + n.toString(16);
 
 /** Reads the switch's `proxyState(proxy)` at a block (default latest). */
 export async function readProxyOnSwitch(rpc: RpcClient, iface: Interface, switchAddress: string, proxy: string, block: number | "latest" = "latest"): Promise<ProxyOnSwitch> {

@@ -5,6 +5,8 @@
  */
 import { z } from "zod";
 
+import { addressSchema as address, bytes32Schema as bytes32, isoTimeSchema as isoTime } from "../common/schema.js";
+
 export const RECORD_SCHEMA_VERSION = 1;
 
 /** The lifecycle, in order. See README "Concepts". */
@@ -42,9 +44,8 @@ export function canTransition(from: ReleaseState, to: ReleaseState): boolean {
   return TRANSITIONS[from].includes(to);
 }
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hash");
-const isoTime = z.string().datetime({ offset: true });
+/** A release id must be safe as a folder name and readable in a terminal. */
+export const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export const historyEntrySchema = z
   .object({
@@ -83,7 +84,7 @@ export const greenSchema = z
 export const releaseRecordSchema = z
   .object({
     schemaVersion: z.literal(RECORD_SCHEMA_VERSION),
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+    id: z.string().regex(RELEASE_ID_PATTERN),
     chainId: z.number().int().positive(),
     network: z.string(),
     state: z.enum(RELEASE_STATES),
@@ -122,9 +123,6 @@ export const releaseRecordSchema = z
 export type ReleaseRecord = z.infer<typeof releaseRecordSchema>;
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 export type RollbackRisk = z.infer<typeof rollbackRiskSchema>;
-
-/** A release id must be safe as a folder name and readable in a terminal. */
-export const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Folder names beside the releases of a chain, so never release ids. */
 export const RESERVED_IDS: readonly string[] = ["calls"];

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 
-import { MultiProcessMutex } from "@nomicfoundation/hardhat-utils/synchronization";
+import { MultiProcessMutex, MultiProcessMutexTimeoutError } from "@nomicfoundation/hardhat-utils/synchronization";
 import type { ZodType } from "zod";
 
 import { BlueGreenError } from "../errors.js";
@@ -54,6 +54,7 @@ export class ReleaseStore {
     if (record !== undefined) return record;
     const ids = await this.listIds(chainId);
     throw new BlueGreenError(
+      "BG_RECORD_NOT_FOUND",
       `No release "${id}" on chain ${chainId} in ${path.relative(process.cwd(), this.chainDir(chainId)) || "."}. ` +
         (ids.length > 0
           ? `Known releases: ${ids.join(", ")}.`
@@ -149,11 +150,12 @@ export class ReleaseStore {
     try {
       return await mutex.use(fn);
     } catch (error) {
-      if (error instanceof Error && error.constructor.name === "MultiProcessMutexTimeoutError") {
+      if (error instanceof MultiProcessMutexTimeoutError) {
         throw new BlueGreenError(
+          "BG_RECORD_LOCKED",
           `Another bluegreen command holds the lock on ${dir} for over ${LOCK_TIMEOUT_MS / 1000}s. ` +
             "Wait for it to finish; if no such command is running, delete the .lock file in that folder.",
-          error,
+          { cause: error },
         );
       }
       throw error;
@@ -163,10 +165,11 @@ export class ReleaseStore {
 
 export function assertReleaseId(id: string): void {
   if (RESERVED_IDS.includes(id)) {
-    throw new BlueGreenError(`"${id}" is reserved for bluegreen's own folders; choose another release id.`);
+    throw new BlueGreenError("BG_RECORD_ID_INVALID", `"${id}" is reserved for bluegreen's own folders; choose another release id.`);
   }
   if (!RELEASE_ID_PATTERN.test(id)) {
     throw new BlueGreenError(
+      "BG_RECORD_ID_INVALID",
       `"${id}" is not a valid release id. Use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. "vault-v2").`,
     );
   }
@@ -176,6 +179,7 @@ function checkSchemaVersion(file: string, raw: unknown): void {
   const version = (raw as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (typeof version === "number" && version > RECORD_SCHEMA_VERSION) {
     throw new BlueGreenError(
+      "BG_RECORD_SCHEMA_NEWER",
       `${file} has schemaVersion ${version}, newer than this hardhat-bluegreen understands (${RECORD_SCHEMA_VERSION}). Upgrade hardhat-bluegreen.`,
     );
   }
@@ -195,7 +199,7 @@ export async function readValidated<T>(
     text = await readFile(file, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new BlueGreenError(`Cannot read ${file}: ${(e as Error).message}. Check its permissions.`);
+    throw new BlueGreenError("BG_RECORD_UNREADABLE", `Cannot read ${file}: ${(e as Error).message}. Check its permissions.`);
   }
   const rel = path.relative(process.cwd(), file) || file;
   let raw: unknown;
@@ -203,6 +207,7 @@ export async function readValidated<T>(
     raw = JSON.parse(text);
   } catch (e) {
     throw new BlueGreenError(
+      "BG_RECORD_INVALID",
       `${rel} is not valid JSON (${(e as Error).message}). It was left untouched: restore it from git (git checkout -- ${rel}) or fix it by hand.`,
     );
   }
@@ -212,6 +217,7 @@ export async function readValidated<T>(
     const issue = parsed.error.issues[0]!;
     const field = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
     throw new BlueGreenError(
+      "BG_RECORD_INVALID",
       `${rel} is invalid: field "${field}" ${lowerFirst(issue.message)}. It was left untouched: restore it from git (git checkout -- ${rel}) or fix that field.`,
     );
   }

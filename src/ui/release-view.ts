@@ -1,14 +1,11 @@
 /** Every string a person reads about a release record. */
 import { formatTable, type TableItem } from "@nomicfoundation/hardhat-utils/format";
 
+import { short } from "../common/format.js";
 import type { ReleaseRecord } from "../release/record.js";
-import type { ChainStatus, ReleaseWaves } from "../release/release-status.js";
+import type { ChainStatus, ReleaseWaves } from "../status/release-status.js";
 import { explainWaveDecision } from "../waves/may-promote-wave.js";
 import { style } from "./output.js";
-
-export function short(hash: string): string {
-  return hash.length > 14 ? `${hash.slice(0, 10)}…${hash.slice(-4)}` : hash;
-}
 
 /** The JSON document bg:stage prints (see README "bg:stage"). */
 export function stageJson(record: ReleaseRecord, extra: { unchanged: boolean; greenDeployment: string }) {

@@ -14,6 +14,7 @@
  */
 import { getAddress } from "ethers";
 
+import { iso } from "../common/format.js";
 import type { ReleaseRecord } from "../release/record.js";
 import type { SwitchStatus } from "../switch/read-switch.js";
 import { readMonitorStep } from "../monitor/monitor-step.js";
@@ -207,8 +208,4 @@ export function explainWaveDecision(decision: WaveDecision): string {
   }
   const hint = decision.refusals.every((r) => r.overridable) ? " The approver can override this explicitly (the override is recorded)." : "";
   return `Wave "${decision.wave}" may not be promoted now. ${decision.refusals.map((r) => r.message).join(" ")}${hint}`;
-}
-
-function iso(seconds: number): string {
-  return new Date(seconds * 1000).toISOString();
 }

@@ -12,7 +12,7 @@ import { getAddress, isAddress } from "ethers";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
-import type { WavesConfig } from "../monitor/config.js";
+import type { WavesConfig } from "./config.js";
 import { type PlannedWave, type WavesStep, readWavesStep, withWavesStep } from "./waves-step.js";
 
 /** Assigns every proxy of `fleet` to a wave; refuses plans that skip proxies or have empty waves. */
@@ -25,8 +25,8 @@ export function planWaves(fleet: string[], config: WavesConfig): PlannedWave[] {
     if (Array.isArray(wave.proxies)) {
       picked = wave.proxies.map((p) => getAddress(p));
       for (const p of picked) {
-        if (!proxies.includes(p)) throw new BlueGreenError(`Wave "${wave.name}" names ${p}, which is not in the release's fleet. Add it to --proxies or remove it from the wave.`);
-        if (assigned.has(p)) throw new BlueGreenError(`Wave "${wave.name}" names ${p}, which an earlier wave already promotes. List each proxy in one wave.`);
+        if (!proxies.includes(p)) throw new BlueGreenError("BG_WAVES_PLAN_INVALID", `Wave "${wave.name}" names ${p}, which is not in the release's fleet. Add it to --proxies or remove it from the wave.`);
+        if (assigned.has(p)) throw new BlueGreenError("BG_WAVES_PLAN_INVALID", `Wave "${wave.name}" names ${p}, which an earlier wave already promotes. List each proxy in one wave.`);
       }
     } else {
       const target =
@@ -37,6 +37,7 @@ export function planWaves(fleet: string[], config: WavesConfig): PlannedWave[] {
     }
     if (picked.length === 0) {
       throw new BlueGreenError(
+        "BG_WAVES_PLAN_INVALID",
         `Wave "${wave.name}" would promote no proxy: the waves before it already cover ${assigned.size} of the fleet's ${proxies.length}. ` +
           "Remove the wave, or raise its share in blueGreen.waves.",
       );
@@ -47,6 +48,7 @@ export function planWaves(fleet: string[], config: WavesConfig): PlannedWave[] {
   const left = proxies.filter((p) => !assigned.has(p));
   if (left.length > 0) {
     throw new BlueGreenError(
+      "BG_WAVES_PLAN_INVALID",
       `The waves in blueGreen.waves leave ${left.length} of the fleet's ${proxies.length} proxies unpromoted (${left.join(", ")}). End the last wave at "100%".`,
     );
   }
@@ -54,12 +56,12 @@ export function planWaves(fleet: string[], config: WavesConfig): PlannedWave[] {
 }
 
 function normalizeFleet(fleet: string[]): string[] {
-  if (fleet.length === 0) throw new BlueGreenError("The fleet is empty. Pass the release's proxies with --proxies <a,b,...>.");
+  if (fleet.length === 0) throw new BlueGreenError("BG_WAVES_FLEET_INVALID", "The fleet is empty. Pass the release's proxies with --proxies <a,b,...>.");
   const out: string[] = [];
   for (const raw of fleet) {
-    if (!isAddress(raw)) throw new BlueGreenError(`"${raw}" in --proxies is not an address. Pass 0x-prefixed 20-byte addresses separated by commas.`);
+    if (!isAddress(raw)) throw new BlueGreenError("BG_WAVES_FLEET_INVALID", `"${raw}" in --proxies is not an address. Pass 0x-prefixed 20-byte addresses separated by commas.`);
     const p = getAddress(raw.toLowerCase());
-    if (out.includes(p)) throw new BlueGreenError(`${p} is listed twice in --proxies. List each proxy once.`);
+    if (out.includes(p)) throw new BlueGreenError("BG_WAVES_FLEET_INVALID", `${p} is listed twice in --proxies. List each proxy once.`);
     out.push(p);
   }
   return out;
@@ -93,17 +95,18 @@ export async function recordWavePlan(
   const proxies = waves.flatMap((w) => w.proxies);
   const ordered = normalizeFleet(fleet);
   if (!ordered.includes(getAddress(record.proxy))) {
-    throw new BlueGreenError(`The fleet must include the release's own proxy ${record.proxy} (the one staged and validated). Add it to --proxies.`);
+    throw new BlueGreenError("BG_WAVES_FLEET_INVALID", `The fleet must include the release's own proxy ${record.proxy} (the one staged and validated). Add it to --proxies.`);
   }
   for (const p of proxies) {
     const fact = facts.find((f) => getAddress(f.proxy) === p);
     if (fact === undefined || !fact.adopted) {
-      throw new BlueGreenError(`${p} is not managed by the switch. Adopt it first: npx hardhat bg:adopt --network ${record.network} --proxy ${p}`);
+      throw new BlueGreenError("BG_WAVES_PROXY_NOT_ADOPTED", `${p} is not managed by the switch. Adopt it first: npx hardhat bg:adopt --network ${record.network} --proxy ${p}`);
     }
     // Blue, or already this release's green (a wave plan made after the first promotion).
     const runs = getAddress(fact.implementation);
     if (runs !== getAddress(record.blue.address) && runs !== getAddress(record.green.address)) {
       throw new BlueGreenError(
+        "BG_WAVES_PROXY_NOT_BLUE",
         `${p} runs ${fact.implementation}, not the release's blue ${record.blue.address}. A wave release moves proxies that all run the same blue; ` +
           "stage a separate release for this proxy.",
       );
@@ -116,13 +119,14 @@ export async function recordWavePlan(
     if (same) return { record, step: existing, unchanged: true };
     if (existing.promotions.length > 0) {
       throw new BlueGreenError(
+        "BG_WAVES_PLAN_LOCKED",
         `Release "${record.id}" already promoted wave "${existing.promotions[0]!.wave}", so its plan cannot change. ` +
           "Finish (or roll back) this release, and stage a new one for a different fleet.",
       );
     }
   }
   const updated = await store.update(record.chainId, record.id, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${record.id}" disappeared from the store.`);
+    if (current === undefined) throw new BlueGreenError("BG_RECORD_NOT_FOUND", `Release "${record.id}" disappeared from the store.`);
     return withWavesStep(current, step);
   });
   return { record: updated!, step, unchanged: false };

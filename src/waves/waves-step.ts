@@ -6,13 +6,10 @@
  */
 import { z } from "zod";
 
+import { addressSchema as address, bytes32Schema as bytes32, isoTimeSchema as isoTime } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
-
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
-const isoTime = z.string().datetime({ offset: true });
 
 export const plannedWaveSchema = z
   .object({
@@ -111,6 +108,7 @@ export function readWavesStep(record: ReleaseRecord): WavesStep | undefined {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new BlueGreenError(
+      "BG_RECORD_STEP_INVALID",
       `Release "${record.id}" has an unreadable steps.waves.${issue.path.join(".")}: ${issue.message.toLowerCase()}. Restore release.json from git.`,
     );
   }
@@ -129,13 +127,13 @@ export function withWavesStep(record: ReleaseRecord, step: WavesStep): ReleaseRe
 export async function recordWavePromotion(store: ReleaseStore, chainId: number, releaseId: string, promotion: WavePromotion): Promise<ReleaseRecord> {
   const parsed = wavePromotionSchema.parse(promotion);
   const updated = await store.update(chainId, releaseId, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${releaseId}" disappeared from the store.`);
+    if (current === undefined) throw new BlueGreenError("BG_RECORD_NOT_FOUND", `Release "${releaseId}" disappeared from the store.`);
     const step = readWavesStep(current);
     if (step === undefined) {
-      throw new BlueGreenError(`Release "${releaseId}" has no wave plan. Plan its waves first: npx hardhat bg:waves --release ${releaseId} --proxies <a,b,...>`);
+      throw new BlueGreenError("BG_WAVES_NO_PLAN", `Release "${releaseId}" has no wave plan. Plan its waves first: npx hardhat bg:waves --release ${releaseId} --proxies <a,b,...>`);
     }
     if (!step.waves.some((w) => w.name === parsed.wave)) {
-      throw new BlueGreenError(`Release "${releaseId}" has no wave "${parsed.wave}". Its waves: ${step.waves.map((w) => w.name).join(", ")}.`);
+      throw new BlueGreenError("BG_WAVES_UNKNOWN_WAVE", `Release "${releaseId}" has no wave "${parsed.wave}". Its waves: ${step.waves.map((w) => w.name).join(", ")}.`);
     }
     const same = step.promotions.find((p) => p.wave === parsed.wave && p.txHash === parsed.txHash);
     if (same !== undefined) return undefined;

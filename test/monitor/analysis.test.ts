@@ -9,7 +9,8 @@ import { type MetricResult, assessMetric, assessRun, emptyTally, evaluateMeasure
 import { advanceRun, newRun, rewindRun } from "../../src/monitor/analysis-run.js";
 import type { BlockDigest } from "../../src/monitor/block-digest.js";
 import { compileCondition, MissingBaselineError } from "../../src/monitor/condition.js";
-import { type ResolvedMetric, monitorUserConfigSchema, parseInterval, resolveMonitorConfig, wavesUserConfigSchema } from "../../src/monitor/config.js";
+import { type ResolvedMetric, monitorUserConfigSchema, parseInterval, resolveMonitorConfig } from "../../src/monitor/config.js";
+import { wavesUserConfigSchema } from "../../src/waves/config.js";
 import { quantile } from "../../src/monitor/traffic-metrics.js";
 
 const P = "0x00000000000000000000000000000000000000aa";

@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import { getAddress } from "ethers";
 
-import { type WavesConfig, resolveWavesConfig } from "../../src/monitor/config.js";
+import { type WavesConfig, resolveWavesConfig } from "../../src/waves/config.js";
 import { monitorRelease } from "../../src/monitor/monitor-release.js";
 import { readMonitorStep } from "../../src/monitor/monitor-step.js";
 import { readProxyRelease } from "../../src/switch/read-switch.js";
@@ -14,7 +14,7 @@ import { mayPromoteWave } from "../../src/waves/may-promote-wave.js";
 import { planWaves, recordWavePlan } from "../../src/waves/plan-waves.js";
 import { readWaveFacts } from "../../src/waves/wave-facts.js";
 import { readWavesStep, recordWavePromotion } from "../../src/waves/waves-step.js";
-import { wavesStatus } from "../../src/waves/waves-view.js";
+import { wavesStatus } from "../../src/waves/waves-status.js";
 import { type MonitorWorld, deployGreen, increaseTime, markLive, memoryLog, mine, monitorProvider, promote, releaseStore, startWorld, testConfig, tick } from "./world.js";
 
 const A = (n: number) => getAddress("0x" + n.toString(16).padStart(40, "0"));
@@ -77,7 +77,7 @@ describe("waves against a real switch on a separate Hardhat node", function () {
     await tick(w, 3, { proxy: w.proxies[0]! });
 
     // Wave 1: the canary.
-    const first = mayPromoteWave(record, await readWaveFacts(w.provider, w.switchAddress, record), { wave: "canary" });
+    const first = mayPromoteWave(record, await readWaveFacts(monitorProvider(w.node.url), w.switchAddress, record), { wave: "canary" });
     expect(first).to.deep.include({ allowed: true, overridden: false, proxies: [w.proxies[0]] });
     const [canaryBlock] = await promote(w, green, [w.proxies[0]!]);
     await markLive(store, w, "fleet");
@@ -85,7 +85,7 @@ describe("waves against a real switch on a separate Hardhat node", function () {
 
     const decide = async (wave: string, override?: { by: string; reason: string }) => {
       const r = await store.get(w.chainId, "fleet");
-      return mayPromoteWave(r, await readWaveFacts(w.provider, w.switchAddress, r), { wave, ...(override !== undefined ? { override } : {}) });
+      return mayPromoteWave(r, await readWaveFacts(monitorProvider(w.node.url), w.switchAddress, r), { wave, ...(override !== undefined ? { override } : {}) });
     };
     const monitorOnce = () =>
       monitorRelease({ provider: monitorProvider(w.node.url), store, chainId: w.chainId, releaseId: "fleet", config: testConfig({ probes: [] }), waves: config, once: true, log: memoryLog().log });
@@ -151,7 +151,7 @@ describe("waves against a real switch on a separate Hardhat node", function () {
 
     record = await store.get(w.chainId, "fleet");
     expect(Object.keys(readMonitorStep(record)!.runs)).to.deep.equal(["canary", "half"]);
-    const status = wavesStatus(record, await readWaveFacts(w.provider, w.switchAddress, record));
+    const status = wavesStatus(record, await readWaveFacts(monitorProvider(w.node.url), w.switchAddress, record));
     expect(status.map((s) => [s.name, s.live, s.state, s.analysis])).to.deep.equal([
       ["canary", 1, "baked", "Running"],
       ["half", 1, "baking", "Running"],

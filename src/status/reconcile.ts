@@ -3,9 +3,9 @@
  * the chain says now (ERC-1967 slots, code hashes) and naming every way it
  * differs from what the record expects in its current state.
  */
-import { getCodehash, readSlotAddress, ADMIN_SLOT, IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import type { Eip1193Provider } from "../chain/eip1193.js";
-import type { ReleaseRecord, ReleaseState } from "./record.js";
+import type { ReleaseRecord, ReleaseState } from "../release/record.js";
+import { getCodehash, readSlotAddress, ADMIN_SLOT, IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 
 export interface Drift {
   field: "implementation" | "admin" | "blue.codehash" | "green.codehash" | "switch-record";

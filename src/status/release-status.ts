@@ -1,22 +1,25 @@
-/** `bg:status`: every release of a chain, reconciled with the chain. */
+/**
+ * `bg:status`: every release of a chain, reconciled with the chain. Sits
+ * above the record, the gates, the switch and the waves, and reads them all.
+ */
 import path from "node:path";
 
 import { BrowserProvider, type ContractRunner, type Provider, getAddress } from "ethers";
 
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { isUserFacingError } from "../errors.js";
 import { checkEvidenceDrift } from "../gates/gates-step.js";
-import { fileExists, type ReleaseStore } from "./store.js";
-import type { ReleaseRecord } from "./record.js";
-import { findDrift, readChainView, type Drift } from "./reconcile.js";
-import type { Eip1193Provider } from "../chain/eip1193.js";
+import type { ReleaseRecord } from "../release/record.js";
+import { fileExists, type ReleaseStore } from "../release/store.js";
 import { DEPLOY_JOURNAL } from "../stage/deploy-green.js";
 import { IMPLEMENTATION_SLOT, getChainId, readSlotAddress } from "../stage/read-proxy.js";
+import { compareProxyWithRecord } from "../switch/proxy-drift.js";
 import { readProxyRelease } from "../switch/read-switch.js";
 import { readSwitchFile } from "../switch/switch-file.js";
-import { compareProxyWithRecord } from "../switch/proxy-drift.js";
 import { type WaveChainFacts, type WaveDecision, mayPromoteWave } from "../waves/may-promote-wave.js";
+import { type WaveStatus, wavesStatus } from "../waves/waves-status.js";
 import { type WavesStep, readWavesStep } from "../waves/waves-step.js";
-import { type WaveStatus, wavesStatus } from "../waves/waves-view.js";
+import { findDrift, readChainView, type Drift } from "./reconcile.js";
 
 export interface ReleaseStatus {
   record: ReleaseRecord;

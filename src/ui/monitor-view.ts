@@ -4,8 +4,9 @@
  */
 import path from "node:path";
 
-import { style } from "../ui/output.js";
-import type { MonitorOutcome } from "./monitor-release.js";
+import { iso } from "../common/format.js";
+import type { MonitorOutcome } from "../monitor/outcome.js";
+import { style } from "./output.js";
 
 export function monitorJson(outcome: MonitorOutcome): MonitorOutcome {
   return { ...outcome, checkpoint: path.relative(process.cwd(), outcome.checkpoint) || outcome.checkpoint };
@@ -46,7 +47,7 @@ export function renderMonitor(outcome: MonitorOutcome): string {
   if (ar !== undefined) {
     lines.push(`  ${style.bold("auto-rollback")} by guardian ${ar.guardian}: ${ar.reason}`);
     for (const [proxy, s] of Object.entries(ar.scheduled)) {
-      lines.push(`    ${proxy}: scheduled${s.txHash !== undefined ? ` (tx ${s.txHash})` : ""}, executable from ${new Date(s.readyAt * 1000).toISOString()}`);
+      lines.push(`    ${proxy}: scheduled${s.txHash !== undefined ? ` (tx ${s.txHash})` : ""}, executable from ${iso(s.readyAt)}`);
     }
     for (const [proxy, tx] of Object.entries(ar.executed)) lines.push(`    ${proxy}: ${style.ok("rolled back")} (tx ${tx})`);
     for (const proxy of ar.vetoed) lines.push(`    ${proxy}: ${style.warn("not rolled back (vetoed by the approver, or the window closed)")}`);
