@@ -25,10 +25,10 @@ export default async function approve(args: ApproveArgs, hre: HardhatRuntimeEnvi
     args.json,
     async () => {
       if ((args.release === "") === (args.call === "")) {
-        throw new BlueGreenError("Pass exactly one of --release <id> (a release's switch) or --call <id> (another approver call).");
+        throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", "Pass exactly one of --release <id> (a release's switch) or --call <id> (another approver call).");
       }
       if (args.wave !== "" && args.release === "") {
-        throw new BlueGreenError("--wave names a wave of a release: pass it with --release <id>, not with --call.");
+        throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", "--wave names a wave of a release: pass it with --release <id>, not with --call.");
       }
       const ctx = await openApprovalContext(hre, args.signer);
       const input = args.signature !== "" ? { signature: args.signature } : { signer: await ctx.signer() };

@@ -56,14 +56,16 @@ export async function switchCallSpec(
 ): Promise<ApproverCallSpec> {
   if (!(APPROVER_FUNCTIONS as readonly string[]).includes(functionName)) {
     throw new BlueGreenError(
+      "BG_APPROVAL_CALL_INVALID",
       `${functionName} is not an approver call of the switch. Approver calls: ${APPROVER_FUNCTIONS.join(", ")}. ` +
         (functionName === "executeRollback" ? "executeRollback is open to anyone: use `bg:rollback --execute`." : ""),
     );
   }
   const fragment = sw.iface.getFunction(functionName);
-  if (fragment === null) throw new BlueGreenError(`The switch has no function ${functionName}. Is its artifact up to date?`);
+  if (fragment === null) throw new BlueGreenError("BG_APPROVAL_CALL_INVALID", `The switch has no function ${functionName}. Is its artifact up to date?`);
   if (args.length !== fragment.inputs.length) {
     throw new BlueGreenError(
+      "BG_APPROVAL_CALL_INVALID",
       `${fragment.format("sighash")} takes ${fragment.inputs.length} argument(s) (${fragment.inputs.map((i) => `${i.type} ${i.name}`).join(", ")}); got ${args.length}.`,
     );
   }
@@ -71,7 +73,7 @@ export async function switchCallSpec(
   const role = functionName === "acceptApprover" ? "pendingApprover" : "approver";
   const actor = await readRole(env, sw, role);
   if (actor === ZeroAddress) {
-    throw new BlueGreenError("The switch has no pending approver. The current approver proposes one first (proposeApprover).");
+    throw new BlueGreenError("BG_APPROVAL_NO_PENDING_APPROVER", "The switch has no pending approver. The current approver proposes one first (proposeApprover).");
   }
 
   const facts: FactQuery[] = [switchView(sw, role, [], `switch ${role}`, ["address"])];

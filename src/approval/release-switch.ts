@@ -51,6 +51,7 @@ export async function proposeRelease(
   assertNotWaves(record, "propose");
   if (!canTransition(record.state, "proposed")) {
     throw new BlueGreenError(
+      "BG_APPROVAL_RELEASE_STATE",
       `Release "${record.id}" is ${record.state}; only a release that is staged, replayed, gated or proposed can be proposed.` +
         (record.state === "approved"
           ? ` It has its signatures: run \`npx hardhat bg:switch --release ${record.id}\`; if its proposal went stale, stage a new release.`
@@ -61,7 +62,7 @@ export async function proposeRelease(
   const sw: SwitchRef = { address: ctx.switchAddress, iface: ctx.env.errors };
   await assertSwitchTracksBlue(ctx, record);
   const greenCode = await ctx.env.provider.getCode(record.green.address);
-  if (greenCode === "0x") throw new BlueGreenError(`Green ${record.green.address} has no code on this chain. Stage the release again.`);
+  if (greenCode === "0x") throw new BlueGreenError("BG_APPROVAL_GREEN_MISSING", `Green ${record.green.address} has no code on this chain. Stage the release again.`);
 
   const initData = "0x";
   const args = [record.proxy, record.green.address, record.green.codehash, record.blue.address, initData, evidenceHash] as const;
@@ -95,7 +96,7 @@ export async function proposeRelease(
   const at = (options.now ?? new Date()).toISOString();
 
   const updated = await ctx.store.update(ctx.env.chainId, record.id, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${record.id}" disappeared while it was being proposed.`);
+    if (current === undefined) throw new BlueGreenError("BG_APPROVAL_RECORD_GONE", `Release "${record.id}" disappeared while it was being proposed.`);
     const moved = transition(current, "proposed", {
       actor: options.actor,
       note: proposal.safe !== undefined ? `safeTxHash ${proposal.safe.safeTxHash}, Safe nonce ${proposal.safe.tx.nonce}` : `approver ${proposal.actor.address} (plain account)`,
@@ -150,6 +151,7 @@ export async function approveRelease(
   if (readWavesStep(record) !== undefined) return approveWave(ctx, releaseId, undefined, input);
   if (record.state !== "proposed" && record.state !== "approved") {
     throw new BlueGreenError(
+      "BG_APPROVAL_RELEASE_STATE",
       `Release "${record.id}" is ${record.state}; signatures are collected while it is proposed. ` +
         (PROPOSABLE.includes(record.state) ? `Propose it first: npx hardhat bg:propose --release ${record.id}.` : "Nothing to sign."),
     );
@@ -160,7 +162,7 @@ export async function approveRelease(
   const outcome = await approveProposal(ctx.env, folder, input);
   const at = (input.now ?? new Date()).toISOString();
   const updated = await ctx.store.update(ctx.env.chainId, record.id, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${record.id}" disappeared while it was being approved.`);
+    if (current === undefined) throw new BlueGreenError("BG_APPROVAL_RECORD_GONE", `Release "${record.id}" disappeared while it was being approved.`);
     let next = withStep(current, "approval", {
       signers: outcome.signatures.map((s) => getAddress(s.owner)),
       threshold: outcome.threshold,
@@ -222,6 +224,7 @@ export async function switchRelease(
   }
   if (record.state !== "proposed" && record.state !== "approved") {
     throw new BlueGreenError(
+      "BG_APPROVAL_RELEASE_STATE",
       `Release "${record.id}" is ${record.state}; bg:switch executes a proposed and approved release. ` +
         (PROPOSABLE.includes(record.state) ? `Propose it first: npx hardhat bg:propose --release ${record.id}.` : ""),
     );
@@ -229,7 +232,7 @@ export async function switchRelease(
   const folder = releaseProposalFolder(ctx.store, ctx.env.chainId, record.id);
   const proposal = await requireProposal(folder);
   if (proposal.call.functionName !== "promote") {
-    throw new BlueGreenError(`The proposal in ${folder.where} is not a promote. Propose the release again.`);
+    throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} is not a promote. Propose the release again.`);
   }
   const outcome = await executeProposal(ctx.env, folder, {
     executor: options.executor,
@@ -264,13 +267,14 @@ export async function switchRelease(
     .map((l) => ctx.env.errors.parseLog(l))
     .find((e) => e?.name === "Promoted" && getAddress(e.args.proxy as string) === record.proxy);
   if (promoted === undefined || promoted === null) {
-    throw new BlueGreenError(`Transaction ${outcome.txHash} has no Promoted event for proxy ${record.proxy}. Inspect it before going on.`);
+    throw new BlueGreenError("BG_APPROVAL_RESULT_MISMATCH", `Transaction ${outcome.txHash} has no Promoted event for proxy ${record.proxy}. Inspect it before going on.`);
   }
   const implementation = getAddress(
     "0x" + (await ctx.env.provider.getStorage(record.proxy, IMPLEMENTATION_SLOT, outcome.blockNumber)).slice(-40),
   );
   if (implementation !== getAddress(record.green.address)) {
     throw new BlueGreenError(
+      "BG_APPROVAL_RESULT_MISMATCH",
       `After transaction ${outcome.txHash}, the proxy's implementation slot holds ${implementation}, not green ${record.green.address}. Inspect the proxy before going on.`,
     );
   }
@@ -279,7 +283,7 @@ export async function switchRelease(
   const executor = outcome.executor;
 
   const updated = await ctx.store.update(ctx.env.chainId, record.id, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${record.id}" disappeared while it was being switched.`);
+    if (current === undefined) throw new BlueGreenError("BG_APPROVAL_RECORD_GONE", `Release "${record.id}" disappeared while it was being switched.`);
     if (readStep(current, "switch") !== undefined) return undefined;
     const moved = transition(current, "live", { actor: executor, txHash: outcome.txHash, note: `rollback window open until ${windowEnd}` });
     return withStep(moved, "switch", {
@@ -305,6 +309,7 @@ function assertNotWaves(record: ReleaseRecord, verb: "propose" | "switch"): void
   if (plan === undefined) return;
   const next = plan.waves.find((w) => !plan.promotions.some((p) => p.wave === w.name))?.name ?? plan.waves[0]!.name;
   throw new BlueGreenError(
+    "BG_APPROVAL_WAVES",
     `Release "${record.id}" is rolled out in waves (${plan.waves.map((w) => w.name).join(", ")}): ${verb} one wave at a time, ` +
       `e.g. npx hardhat bg:${verb} --release ${record.id} --wave ${next}`,
   );
@@ -315,12 +320,14 @@ async function assertSwitchTracksBlue(ctx: ReleaseApprovalContext, record: Relea
   const tracked = await readProxyRelease(ctx.env.provider, ctx.switchAddress, record.proxy);
   if (!tracked.adopted) {
     throw new BlueGreenError(
+      "BG_APPROVAL_NOT_ADOPTED",
       `Proxy ${record.proxy} is not adopted by the switch ${ctx.switchAddress}. Transfer its ProxyAdmin ${record.admin} to the switch, then propose ` +
         `the adoption: npx hardhat bg:call propose --function adopt --args '["${record.proxy}","${record.admin}","${record.blue.address}"]'.`,
     );
   }
   if (getAddress(tracked.implementation) !== getAddress(record.blue.address)) {
     throw new BlueGreenError(
+      "BG_APPROVAL_BLUE_MISMATCH",
       `The switch tracks ${tracked.implementation} as the implementation of proxy ${record.proxy}, but the release's blue is ${record.blue.address}. ` +
         "Another upgrade happened since the release was staged: stage the release again from the current implementation.",
     );

@@ -61,6 +61,7 @@ export async function scheduleRollback(ctx: ReleaseApprovalContext, releaseId: s
   const settings = await readSwitchSettings(ctx.env.provider, ctx.switchAddress);
   if (who !== getAddress(settings.approver) && !settings.guardians.map((g) => getAddress(g)).includes(who)) {
     throw new BlueGreenError(
+      "BG_APPROVAL_NOT_GUARDIAN",
       `${who} is neither a guardian nor the approver of the switch, so it cannot schedule a rollback. ` +
         `Guardians: ${settings.guardians.join(", ") || "none"}. Run with --signer <guardian address>.`,
     );
@@ -87,6 +88,7 @@ export async function executeRollback(ctx: ReleaseApprovalContext, releaseId: st
   if (!chain.canExecuteRollback) {
     const now = await latestTimestamp(ctx);
     throw new BlueGreenError(
+      "BG_APPROVAL_ROLLBACK_NOT_READY",
       `The rollback of release "${record.id}" is executable from ${isoFromUnix(chain.rollbackReadyAt)} (in ${Math.max(0, chain.rollbackReadyAt - now)}s). ` +
         "Run this again then; the approver can still veto it until that time.",
     );
@@ -116,6 +118,7 @@ export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: str
     const now = await latestTimestamp(ctx);
     if (now >= chain.rollbackReadyAt) {
       throw new BlueGreenError(
+        "BG_APPROVAL_VETO_TOO_LATE",
         `The rollback of release "${record.id}" became executable at ${isoFromUnix(chain.rollbackReadyAt)}: a canceller can no longer veto it. ` +
           "Only the approver can still cancel it (bg:rollback --cancel with the approver's signer), or anyone can execute it (--execute).",
       );
@@ -165,6 +168,7 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
   if (record.state === "finalized") return { status: "done", record, state: record.state, already: true };
   if (record.state === "rollback-scheduled") {
     throw new BlueGreenError(
+      "BG_APPROVAL_WINDOW_STATE",
       `A rollback of release "${record.id}" is scheduled (executable from ${isoFromUnix(chain.rollbackReadyAt)}). ` +
         "The switch finalizes only a live release: veto the rollback first (bg:rollback --cancel), or let it execute.",
     );
@@ -249,6 +253,7 @@ async function recordRolledBack(ctx: ReleaseApprovalContext, record: ReleaseReco
   const implementation = getAddress("0x" + (await ctx.env.provider.getStorage(record.proxy, IMPLEMENTATION_SLOT, receipt.blockNumber)).slice(-40));
   if (implementation !== getAddress(record.blue.address)) {
     throw new BlueGreenError(
+      "BG_APPROVAL_RESULT_MISMATCH",
       `After the rollback (tx ${receipt.hash}) the proxy's implementation slot holds ${implementation}, not blue ${record.blue.address}. Inspect the proxy.`,
     );
   }
@@ -364,6 +369,7 @@ function assertWindowState(record: ReleaseRecord, allowed: ReleaseState[], verb:
     "rollback-scheduled": "a rollback is already scheduled.",
   };
   throw new BlueGreenError(
+    "BG_APPROVAL_WINDOW_STATE",
     `Cannot ${verb} for release "${record.id}": ` +
       (why[record.state] ?? `it is ${record.state}, not live yet (run bg:switch once it is approved).`),
   );
@@ -381,11 +387,11 @@ async function sendSwitchCall(
   try {
     await method.staticCall(...args);
   } catch (error) {
-    throw new BlueGreenError(`${fn} would fail now: ${describeRevert(error, ctx.env.errors)}. Nothing was sent.`, error as Error);
+    throw new BlueGreenError("BG_APPROVAL_SIMULATION", `${fn} would fail now: ${describeRevert(error, ctx.env.errors)}. Nothing was sent.`, { cause: error as Error });
   }
   const tx = await method.send(...args);
   const receipt = await tx.wait();
-  if (receipt === null) throw new BlueGreenError(`Transaction ${tx.hash} was dropped. Run again.`);
+  if (receipt === null) throw new BlueGreenError("BG_APPROVAL_TX_FAILED", `Transaction ${tx.hash} was dropped. Run again.`);
   const events = receipt.logs
     .filter((l) => getAddress(l.address) === getAddress(ctx.switchAddress))
     .map((l) => ctx.env.errors.parseLog(l))
@@ -399,7 +405,7 @@ async function latestTimestamp(ctx: ReleaseApprovalContext): Promise<number> {
 
 async function updateRecord(ctx: ReleaseApprovalContext, id: string, change: (current: ReleaseRecord) => ReleaseRecord): Promise<ReleaseRecord> {
   const updated = await ctx.store.update(ctx.env.chainId, id, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${id}" disappeared from the store.`);
+    if (current === undefined) throw new BlueGreenError("BG_APPROVAL_RECORD_GONE", `Release "${id}" disappeared from the store.`);
     return change(current);
   });
   return updated!;

@@ -14,7 +14,7 @@
 import { AbiCoder, Contract, Interface, ZeroAddress, ZeroHash, getAddress, keccak256, toUtf8Bytes, type Provider } from "ethers";
 import { z } from "zod";
 
-import { APPROVAL_ERROR_CODES, ApprovalError } from "./approval-error.js";
+import { BlueGreenError } from "../errors.js";
 
 export const TIMELOCK_ABI = [
   "function getMinDelay() view returns (uint256)",
@@ -111,8 +111,8 @@ export async function assertCanPropose(provider: Provider, timelock: string, pro
   const contract = new Contract(timelock, TIMELOCK_ABI, provider);
   const role = (await contract.getFunction("PROPOSER_ROLE")()) as string;
   if (!((await contract.getFunction("hasRole")(role, proposer)) as boolean)) {
-    throw new ApprovalError(
-      APPROVAL_ERROR_CODES.APPROVER_KIND,
+    throw new BlueGreenError(
+      "BG_APPROVAL_APPROVER_KIND",
       `${proposer} (blueGreen.approval.timelockProposer) does not hold PROPOSER_ROLE on the TimelockController ${timelock}. ` +
         "Set timelockProposer to the Safe or account that does, or grant it the role through the timelock.",
     );
@@ -128,8 +128,8 @@ export async function assertCanExecute(provider: Provider, timelock: string, exe
     contract.getFunction("hasRole")(role, executor) as Promise<boolean>,
   ]);
   if (!open && !holds) {
-    throw new ApprovalError(
-      APPROVAL_ERROR_CODES.TIMELOCK_EXECUTOR,
+    throw new BlueGreenError(
+      "BG_APPROVAL_TIMELOCK_EXECUTOR",
       `${executor} does not hold EXECUTOR_ROLE on the TimelockController ${timelock}, and the role is not open to everyone. ` +
         "Run again with --signer set to an account that holds it.",
     );

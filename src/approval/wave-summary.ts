@@ -7,7 +7,7 @@
  */
 import type { WaveDecision } from "../waves/may-promote-wave.js";
 import type { WaveOverride } from "../waves/waves-step.js";
-import type { Proposal } from "./proposal.js";
+import type { Proposal } from "./proposal-schema.js";
 import { renderProposalSummary } from "./summary.js";
 
 export interface WaveSummaryInfo {

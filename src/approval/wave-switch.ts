@@ -110,6 +110,7 @@ export async function proposeWave(
   const open = openWaves(plan).filter((w) => w !== options.wave);
   if (open.length > 0) {
     throw new BlueGreenError(
+      "BG_APPROVAL_WAVE_ORDER",
       `Wave "${open[0]}" of release "${record.id}" has a proposal that is not recorded as switched, and waves go in order. ` +
         `Have it signed and switched first: npx hardhat bg:switch --release ${record.id} --wave ${open[0]} ` +
         "(if the Safe already executed it elsewhere, that command finds the transaction and records it).",
@@ -117,7 +118,7 @@ export async function proposeWave(
   }
   const reason = options.override?.reason.trim();
   if (options.override !== undefined && reason === "") {
-    throw new BlueGreenError('An override needs a reason, for the record and for the signers: --override-bake "<why the bake can be skipped>".');
+    throw new BlueGreenError("BG_APPROVAL_OVERRIDE_REASON", 'An override needs a reason, for the record and for the signers: --override-bake "<why the bake can be skipped>".');
   }
 
   const facts = await readWaveFacts(contractRunner(ctx), ctx.switchAddress, record);
@@ -129,6 +130,7 @@ export async function proposeWave(
   if (!decision.allowed) {
     const unrecorded = decision.refusals.some((r) => r.kind === "already-promoted") && openWaves(plan).includes(options.wave);
     throw new BlueGreenError(
+      "BG_APPROVAL_WAVE_REFUSED",
       unrecorded
         ? `Wave "${options.wave}" is already live on chain, but its switch is not recorded. Record it: npx hardhat bg:switch --release ${record.id} --wave ${options.wave}`
         : refusalMessage(record.id, decision),
@@ -138,7 +140,7 @@ export async function proposeWave(
   const { evidenceHash } = await assertReadyToPropose(record, { projectRoot: ctx.projectRoot, ...(ctx.gatesConfig ? { config: ctx.gatesConfig } : {}) });
   await assertWaveRunsBlue(ctx, record, decision.wave, decision.proxies);
   if ((await ctx.env.provider.getCode(record.green.address)) === "0x") {
-    throw new BlueGreenError(`Green ${record.green.address} has no code on this chain. Stage the release again.`);
+    throw new BlueGreenError("BG_APPROVAL_GREEN_MISSING", `Green ${record.green.address} has no code on this chain. Stage the release again.`);
   }
 
   const wave = plan.waves[decision.index]!;
@@ -191,7 +193,7 @@ export async function proposeWave(
   const note = `wave ${wave.name} proposed (${plural(decision.proxies.length, "proxy", "proxies")}, ${rel(outcome.proposalFile)}): ${how}${overrideNote(override)}`;
 
   const updated = await ctx.store.update(ctx.env.chainId, record.id, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${record.id}" disappeared while its wave was being proposed.`);
+    if (current === undefined) throw new BlueGreenError("BG_APPROVAL_RECORD_GONE", `Release "${record.id}" disappeared while its wave was being proposed.`);
     const step = requirePlan(current);
     const previous = step.proposals?.[wave.name];
     // A new Safe transaction starts a new collection of signatures.
@@ -239,11 +241,11 @@ export async function approveWave(
   assertWaveName(name);
   const entry = plan.proposals?.[name];
   if (entry === undefined) {
-    throw new BlueGreenError(`Wave "${name}" of release "${record.id}" has no proposal. Propose it first: npx hardhat bg:propose --release ${record.id} --wave ${name}`);
+    throw new BlueGreenError("BG_APPROVAL_NO_PROPOSAL", `Wave "${name}" of release "${record.id}" has no proposal. Propose it first: npx hardhat bg:propose --release ${record.id} --wave ${name}`);
   }
   const done = promotionOf(plan, name, entry);
   if (done !== undefined) {
-    throw new BlueGreenError(`Wave "${name}" of release "${record.id}" is already live (tx ${done.txHash ?? "recorded"}). Nothing to sign.`);
+    throw new BlueGreenError("BG_APPROVAL_ALREADY_EXECUTED", `Wave "${name}" of release "${record.id}" is already live (tx ${done.txHash ?? "recorded"}). Nothing to sign.`);
   }
   const folder = waveProposalFolder(ctx.store, ctx.env.chainId, record.id, name);
   const proposal = await requireProposal(folder);
@@ -254,7 +256,7 @@ export async function approveWave(
   const at = input.now ?? new Date();
 
   const updated = await ctx.store.update(ctx.env.chainId, record.id, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${record.id}" disappeared while its wave was being approved.`);
+    if (current === undefined) throw new BlueGreenError("BG_APPROVAL_RECORD_GONE", `Release "${record.id}" disappeared while its wave was being approved.`);
     const step = requirePlan(current);
     const proposalEntry = step.proposals?.[name];
     if (proposalEntry === undefined) return undefined;
@@ -306,7 +308,7 @@ export async function switchWave(
   assertWaveName(name);
   const entry = plan.proposals?.[name];
   if (entry === undefined) {
-    throw new BlueGreenError(`Wave "${name}" of release "${record.id}" has no proposal. Propose it first: npx hardhat bg:propose --release ${record.id} --wave ${name}`);
+    throw new BlueGreenError("BG_APPROVAL_NO_PROPOSAL", `Wave "${name}" of release "${record.id}" has no proposal. Propose it first: npx hardhat bg:propose --release ${record.id} --wave ${name}`);
   }
   const done = promotionOf(plan, name, entry);
   if (done !== undefined) {
@@ -353,11 +355,12 @@ export async function switchWave(
   for (const proxy of proxies) {
     const event = promoted.get(proxy);
     if (event === undefined || getAddress(event.args.green as string) !== green) {
-      throw new BlueGreenError(`Transaction ${outcome.txHash} has no Promoted event of green for proxy ${proxy}. Inspect it before going on.`);
+      throw new BlueGreenError("BG_APPROVAL_RESULT_MISMATCH", `Transaction ${outcome.txHash} has no Promoted event of green for proxy ${proxy}. Inspect it before going on.`);
     }
     const slot = getAddress("0x" + (await ctx.env.provider.getStorage(proxy, IMPLEMENTATION_SLOT, outcome.blockNumber)).slice(-40));
     if (slot !== green) {
       throw new BlueGreenError(
+        "BG_APPROVAL_RESULT_MISMATCH",
         `After transaction ${outcome.txHash}, proxy ${proxy}'s implementation slot holds ${slot}, not green ${green}. Inspect the proxy before going on.`,
       );
     }
@@ -368,7 +371,7 @@ export async function switchWave(
   const at = now();
 
   const updated = await ctx.store.update(ctx.env.chainId, record.id, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${record.id}" disappeared while its wave was being switched.`);
+    if (current === undefined) throw new BlueGreenError("BG_APPROVAL_RECORD_GONE", `Release "${record.id}" disappeared while its wave was being switched.`);
     const step = requirePlan(current);
     if (step.promotions.some((p) => p.txHash === outcome.txHash)) return undefined;
     const promotion: WavePromotion = {
@@ -423,6 +426,7 @@ export function requirePlan(record: ReleaseRecord): WavesStep {
   const plan = readWavesStep(record);
   if (plan === undefined) {
     throw new BlueGreenError(
+      "BG_APPROVAL_NO_WAVE_PLAN",
       `Release "${record.id}" has no wave plan. Plan its fleet first: npx hardhat bg:waves --release ${record.id} --proxies <a,b,...> ` +
         `(or leave --wave out to promote its single proxy).`,
     );
@@ -445,11 +449,12 @@ function pickOpenWave(record: ReleaseRecord, plan: WavesStep, verb: "sign" | "sw
   const next = plan.waves.find((w) => !plan.promotions.some((p) => p.wave === w.name))?.name ?? plan.waves[0]!.name;
   if (open.length === 0) {
     throw new BlueGreenError(
+      "BG_APPROVAL_WAVE_CHOICE",
       `Release "${record.id}" is rolled out in waves and no wave proposal waits to ${verb === "sign" ? "be signed" : "be switched"}. ` +
         `Propose the next wave: npx hardhat bg:propose --release ${record.id} --wave ${next}`,
     );
   }
-  throw new BlueGreenError(`Release "${record.id}" has proposals of waves ${open.join(", ")} waiting. Say which: --wave <name>.`);
+  throw new BlueGreenError("BG_APPROVAL_WAVE_CHOICE", `Release "${record.id}" has proposals of waves ${open.join(", ")} waiting. Say which: --wave <name>.`);
 }
 
 /** The recorded promotion covering a wave proposal's proxies, if any. */
@@ -493,7 +498,7 @@ function refusalMessage(releaseId: string, decision: WaveDecision): string {
 
 function assertWaveName(wave: string): void {
   if (!WAVE_NAME.test(wave)) {
-    throw new BlueGreenError(`"${wave}" is not a wave name. Wave names start with a letter and use letters, digits, '_', '.', '-' (see blueGreen.waves).`);
+    throw new BlueGreenError("BG_APPROVAL_WAVE_NAME", `"${wave}" is not a wave name. Wave names start with a letter and use letters, digits, '_', '.', '-' (see blueGreen.waves).`);
   }
 }
 
@@ -512,11 +517,13 @@ async function assertWaveRunsBlue(ctx: ReleaseApprovalContext, record: ReleaseRe
     const tracked = await readProxyRelease(ctx.env.provider, ctx.switchAddress, proxy);
     if (!tracked.adopted) {
       throw new BlueGreenError(
+        "BG_APPROVAL_NOT_ADOPTED",
         `Proxy ${proxy} of wave "${wave}" is not adopted by the switch ${ctx.switchAddress}. Adopt it first: npx hardhat bg:adopt --proxy ${proxy}`,
       );
     }
     if (getAddress(tracked.implementation) !== blue) {
       throw new BlueGreenError(
+        "BG_APPROVAL_BLUE_MISMATCH",
         `Proxy ${proxy} of wave "${wave}" runs ${tracked.implementation} on the switch, not the release's blue ${blue}. ` +
           "A wave release moves proxies that all run the same blue to the same green. " +
           `Re-plan the fleet without it (bg:waves --release ${record.id} --proxies ...) and stage a separate release for that proxy.`,
@@ -594,7 +601,7 @@ export function proposalOverride(proposal: Proposal): WaveOverride | undefined {
     json = undefined;
   }
   const parsed = waveOverrideSchema.safeParse(json);
-  if (!parsed.success) throw new BlueGreenError("The proposal's wave override is unreadable: the file was changed after it was made. Propose the wave again.");
+  if (!parsed.success) throw new BlueGreenError("BG_APPROVAL_TAMPERED", "The proposal's wave override is unreadable: the file was changed after it was made. Propose the wave again.");
   return parsed.data;
 }
 
@@ -613,10 +620,10 @@ function assertProposalOfWave(
 ): string[] {
   const again = `Propose the wave again: npx hardhat bg:propose ${folder.option}`;
   if (proposal.call.functionName !== "promoteBatch" || proposal.pinned.wave !== wave) {
-    throw new BlueGreenError(`The proposal in ${folder.where} is not a promote of wave "${wave}". ${again}`);
+    throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} is not a promote of wave "${wave}". ${again}`);
   }
   if (getAddress(proposal.call.to) !== getAddress(ctx.switchAddress)) {
-    throw new BlueGreenError(`The proposal in ${folder.where} calls ${proposal.call.to}, not this chain's switch ${ctx.switchAddress}. ${again}`);
+    throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} calls ${proposal.call.to}, not this chain's switch ${ctx.switchAddress}. ${again}`);
   }
   const [tuples] = ctx.env.errors.decodeFunctionData("promoteBatch", proposal.call.data) as unknown as [Result[]];
   const planned = plan.waves.find((w) => w.name === wave)?.proxies.map((p) => getAddress(p)) ?? [];
@@ -629,10 +636,10 @@ function assertProposalOfWave(
       getAddress(blue) !== getAddress(record.blue.address) ||
       evidenceHash.toLowerCase() !== (proposal.pinned.evidenceHash ?? "").toLowerCase()
     ) {
-      throw new BlueGreenError(`The proposal in ${folder.where} does not promote this release's blue and green with its evidence hash. ${again}`);
+      throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} does not promote this release's blue and green with its evidence hash. ${again}`);
     }
     if (!planned.includes(getAddress(proxy))) {
-      throw new BlueGreenError(`The proposal in ${folder.where} moves ${getAddress(proxy)}, which is not in wave "${wave}" of the current plan. ${again}`);
+      throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} moves ${getAddress(proxy)}, which is not in wave "${wave}" of the current plan. ${again}`);
     }
     proxies.push(getAddress(proxy));
   }
@@ -657,13 +664,14 @@ async function assertWaveStillAllowed(
   const decision = mayPromoteWave(record, facts, { wave, ...(override !== undefined ? { override: { by: override.by, reason: override.reason } } : {}) });
   const again = `Propose the wave again (npx hardhat bg:propose --release ${record.id} --wave ${wave}) once it may go.`;
   if (!decision.allowed) {
-    throw new BlueGreenError(`Refusing to ${verb} wave "${wave}": ${explainWaveDecision(decision)} ${again}`);
+    throw new BlueGreenError("BG_APPROVAL_WAVE_REFUSED", `Refusing to ${verb} wave "${wave}": ${explainWaveDecision(decision)} ${again}`);
   }
   if (decision.overridden) {
     const covered = override?.kinds ?? [];
     const fresh = decision.refusals.filter((r) => r.overridable && !covered.includes(r.kind));
     if (fresh.length > 0) {
       throw new BlueGreenError(
+        "BG_APPROVAL_WAVE_REFUSED",
         `Refusing to ${verb} wave "${wave}": its override was made for ${covered.join(", ") || "other reasons"}, but now also: ${fresh.map((r) => r.message).join(" ")} ` +
           `If it must still go, propose it again with a new override (--override-bake "<reason>") so that signers see why.`,
       );
@@ -673,6 +681,7 @@ async function assertWaveStillAllowed(
   const same = proposed.length === decision.proxies.length && decision.proxies.every((p) => proposed.includes(getAddress(p)));
   if (!same) {
     throw new BlueGreenError(
+      "BG_APPROVAL_WAVE_REFUSED",
       `Refusing to ${verb} wave "${wave}": its proposal moves ${proposed.join(", ")}, but the wave's proxies still on blue are ${decision.proxies.join(", ") || "none"}. ${again}`,
     );
   }

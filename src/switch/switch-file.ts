@@ -55,6 +55,7 @@ export async function requireSwitchFile(store: ReleaseStore, chainId: number, ne
   const file = await readSwitchFile(store, chainId);
   if (file !== undefined) return file;
   throw new BlueGreenError(
+    "BG_SWITCH_NOT_DEPLOYED",
     `No BlueGreenSwitch is recorded for network "${networkName}" (chain ${chainId}). ` +
       `Deploy one first: npx hardhat bg:init --network ${networkName} --approver <address> --guardians <a,b>`,
   );
