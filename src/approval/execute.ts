@@ -21,20 +21,11 @@ import { Interface, getAddress, type Signer, type TransactionReceipt, type Trans
 import { BlueGreenError } from "../errors.js";
 import { checkFacts } from "./facts.js";
 import { type ExecutionJournal, executionJournalSchema } from "./journal.js";
-import {
-  type ApprovalEnv,
-  type Proposal,
-  type SignatureTally,
-  actorCall,
-  assertNotStale,
-  checkProposal,
-  describeRevert,
-  journalMatches,
-  pullServiceSignatures,
-  requireProposal,
-  simulateCall,
-  tallySignatures,
-} from "./proposal.js";
+import { type SignatureTally, assertNoDrift, assertNotStale, checkProposal, tallySignatures } from "./check.js";
+import { type ApprovalEnv, type Proposal, actorCall, journalMatches, requireProposal } from "./proposal-schema.js";
+import { describeRevert } from "./revert.js";
+import { pullServiceSignatures } from "./service-signatures.js";
+import { simulateCall } from "./simulate.js";
 import { EXECUTION_FILE, type ProposalFolder } from "./proposal-folder.js";
 import { EXECUTION_SUCCESS_TOPIC, SAFE_ABI, executedSafeTxHash, safeVersionOf } from "./safe-contracts.js";
 import { TIMELOCK, type TimelockOperation, assertCanExecute, readOperationState } from "./timelock.js";
@@ -418,14 +409,11 @@ async function executeThroughTimelock(
 
   // Ready: the same drift checks as any execution, then execute(...) from the executor.
   const drifts = await checkFacts(env.provider, proposal.facts);
-  if (drifts.length > 0) {
-    throw new BlueGreenError(
-      "BG_APPROVAL_STALE",
-      `Refusing to execute the timelock operation ${op.operationId}: the chain changed since it was proposed:\n` +
-        drifts.map((d) => `  - ${d.label}: was ${d.expected}, now ${d.actual}`).join("\n") +
-        `\nVeto it on the timelock (cancel) and propose again (${folder.option}).`,
-    );
-  }
+  assertNoDrift(
+    drifts,
+    `Refusing to execute the timelock operation ${op.operationId}: the chain changed since it was proposed`,
+    `Veto it on the timelock (cancel) and propose again (${folder.option}).`,
+  );
   await options.beforeSend?.();
   const executor = await executorAddress(options);
   await assertCanExecute(env.provider, op.address, executor);

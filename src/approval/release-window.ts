@@ -5,7 +5,7 @@
  *
  * Calls open to a guardian or to anyone are sent directly by the chosen
  * account. Approver-only ones (cancelRollback, rollbackNow, an early
- * finalize) go through the same proposal path as promote.
+ * finalize) are flows of the one approval pipeline (pipeline.ts), as promote is.
  *
  * The switch is the source of truth: before acting, the record is brought
  * in line with the switch's state (a guardian bot may have scheduled a
@@ -15,14 +15,14 @@ import { Contract, type Log, type LogDescription, type Signer, type TransactionR
 
 import { BlueGreenError } from "../errors.js";
 import { type ReleaseRecord, type ReleaseState, canTransition, transition } from "../release/record.js";
-import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import { type ProxyRelease, readProxyRelease, readSwitchSettings } from "../switch/read-switch.js";
-import { advanceApproverCall, switchCallSpec } from "./approver-call.js";
-import type { TimelockWait } from "./execute.js";
-import { describeRevert } from "./proposal.js";
-import { callProposalFolder } from "./proposal-folder.js";
-import type { ReleaseApprovalContext } from "./release-switch.js";
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
+import { switchCallSpec } from "./approver-call.js";
+import type { TimelockWait } from "./execute.js";
+import { advanceFlow } from "./pipeline.js";
+import { callProposalFolder } from "./proposal-folder.js";
+import { type ReleaseApprovalContext, implementationAt, updateRelease } from "./release-flow.js";
+import { describeRevert } from "./revert.js";
 
 export type WindowOutcome =
   | {
@@ -69,7 +69,7 @@ export async function scheduleRollback(ctx: ReleaseApprovalContext, releaseId: s
   const { receipt, events } = await sendSwitchCall(ctx, options.signer, "scheduleRollback", [record.proxy]);
   const scheduled = events.find((e) => e.name === "RollbackScheduled");
   const readyAt = isoFromUnix(scheduled!.args.readyAt as bigint);
-  const updated = await updateRecord(ctx, record.id, (current) =>
+  const updated = await updateRelease(ctx, record.id, "from the store", (current) =>
     withStep(transition(current, "rollback-scheduled", { actor: who, txHash: receipt.hash, note: `executable from ${readyAt}` }), "rollback", {
       scheduledBy: who,
       scheduleTx: receipt.hash,
@@ -124,7 +124,7 @@ export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: str
       );
     }
     const { receipt } = await sendSwitchCall(ctx, options.executor, "cancelRollback", [record.proxy]);
-    const vetoed = await updateRecord(ctx, record.id, (current) =>
+    const vetoed = await updateRelease(ctx, record.id, "from the store", (current) =>
       withStep(transition(current, "live", { actor: who, txHash: receipt.hash, note: "rollback vetoed by a canceller" }), "rollback", {
         ...(readStep(current, "rollback") ?? {}),
         cancelledTx: receipt.hash,
@@ -137,7 +137,7 @@ export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: str
   const readyAt = isoFromUnix(chain.rollbackReadyAt);
   const outcome = await approverStep(ctx, record, "cancelRollback", callId, options.executor, `Veto the rollback of release ${record.id} (proxy ${record.proxy}) scheduled for ${readyAt}`);
   if (outcome.status === "proposed") return { ...outcome, record, state: record.state, readyAt };
-  const updated = await updateRecord(ctx, record.id, (current) =>
+  const updated = await updateRelease(ctx, record.id, "from the store", (current) =>
     withStep(transition(current, "live", { actor: outcome.actor, txHash: outcome.txHash, note: "rollback vetoed by the approver" }), "rollback", {
       ...(readStep(current, "rollback") ?? {}),
       cancelledTx: outcome.txHash,
@@ -195,7 +195,7 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
     txHash = outcome.txHash;
     by = outcome.actor;
   }
-  const updated = await updateRecord(ctx, record.id, (current) =>
+  const updated = await updateRelease(ctx, record.id, "from the store", (current) =>
     withStep(transition(current, "finalized", { actor: by, txHash, note: early ? "finalized early by the approver" : "rollback window over" }), "finalize", {
       txHash,
       by,
@@ -232,8 +232,7 @@ async function approverStep(
     ],
   });
   const folder = callProposalFolder(ctx.store, ctx.env.chainId, callId);
-  const outcome = await advanceApproverCall(ctx.env, folder, spec, executor);
-  if (outcome.status === "waiting") throw new Error("unreachable: advanceApproverCall reports waiting as proposed");
+  const outcome = await advanceFlow(ctx.env, { folder }, spec, executor);
   if (outcome.status === "proposed") {
     return {
       status: "proposed",
@@ -250,14 +249,14 @@ async function approverStep(
 }
 
 async function recordRolledBack(ctx: ReleaseApprovalContext, record: ReleaseRecord, receipt: TransactionReceipt, by: string, immediate: boolean): Promise<ReleaseRecord> {
-  const implementation = getAddress("0x" + (await ctx.env.provider.getStorage(record.proxy, IMPLEMENTATION_SLOT, receipt.blockNumber)).slice(-40));
+  const implementation = await implementationAt(ctx, record.proxy, receipt.blockNumber);
   if (implementation !== getAddress(record.blue.address)) {
     throw new BlueGreenError(
       "BG_APPROVAL_RESULT_MISMATCH",
       `After the rollback (tx ${receipt.hash}) the proxy's implementation slot holds ${implementation}, not blue ${record.blue.address}. Inspect the proxy.`,
     );
   }
-  return updateRecord(ctx, record.id, (current) =>
+  return updateRelease(ctx, record.id, "from the store", (current) =>
     withStep(transition(current, "rolled-back", { actor: by, txHash: receipt.hash, note: immediate ? "rolled back at once by the approver" : "scheduled rollback executed" }), "rollback", {
       ...(readStep(current, "rollback") ?? {}),
       rolledBackTx: receipt.hash,
@@ -302,7 +301,7 @@ export async function reconcileWithSwitch(ctx: ReleaseApprovalContext, releaseId
   const eventName = STATE_EVENT[target]!;
   const log = await latestSwitchEvent(ctx, eventName, record.proxy, readStep(record, "switch")!.blockNumber);
   const actor = log?.args.by !== undefined ? getAddress(log.args.by as string) : "chain";
-  record = await updateRecord(ctx, record.id, (current) => {
+  record = await updateRelease(ctx, record.id, "from the store", (current) => {
     const moved = transition(current, target, {
       actor,
       ...(log?.txHash !== undefined ? { txHash: log.txHash } : {}),
@@ -401,12 +400,4 @@ async function sendSwitchCall(
 
 async function latestTimestamp(ctx: ReleaseApprovalContext): Promise<number> {
   return (await ctx.env.provider.getBlock("latest"))!.timestamp;
-}
-
-async function updateRecord(ctx: ReleaseApprovalContext, id: string, change: (current: ReleaseRecord) => ReleaseRecord): Promise<ReleaseRecord> {
-  const updated = await ctx.store.update(ctx.env.chainId, id, (current) => {
-    if (current === undefined) throw new BlueGreenError("BG_APPROVAL_RECORD_GONE", `Release "${id}" disappeared from the store.`);
-    return change(current);
-  });
-  return updated!;
 }
