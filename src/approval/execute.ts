@@ -18,6 +18,7 @@
  */
 import { Interface, getAddress, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
 
+import { iso } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
 import { checkFacts } from "./facts.js";
 import { type ExecutionJournal, executionJournalSchema } from "./journal.js";
@@ -401,7 +402,7 @@ async function executeThroughTimelock(
     timelock: op.address,
     operationId: op.operationId,
     eta: Number(state.eta),
-    etaIso: new Date(Number(state.eta) * 1000).toISOString(),
+    etaIso: iso(Number(state.eta)),
     ready: state.ready,
     ...(scheduleTxHash !== undefined ? { scheduleTxHash } : {}),
   };

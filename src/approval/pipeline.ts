@@ -9,12 +9,13 @@
  */
 import { Interface, type Signer } from "ethers";
 
+import type { ReleaseStore } from "../release/store.js";
 import { type ApproveInput, type ApproveOutcome, approveProposal } from "./approve.js";
 import { checkProposal, tallySignatures } from "./check.js";
 import { type ExecuteOptions, type ExecuteOutcome, type TimelockWait, executeProposal } from "./execute.js";
 import { executionJournalSchema } from "./journal.js";
 import { type ApprovalEnv, type ApproverCallSpec, type Proposal, proposalSchema, requireProposal } from "./proposal-schema.js";
-import { EXECUTION_FILE, PROPOSAL_FILE, type ProposalFolder } from "./proposal-folder.js";
+import { EXECUTION_FILE, PROPOSAL_FILE, type ProposalFolder, callProposalFolder } from "./proposal-folder.js";
 import { type ProposeOptions, type ProposeOutcome, proposeApproverCall } from "./propose.js";
 
 export interface ApprovalFlow {
@@ -26,6 +27,11 @@ export interface ApprovalFlow {
    * before a signature and before a fresh send; not when resuming a mined one.
    */
   recheck?(proposal: Proposal, verb: "sign" | "switch"): Promise<void>;
+}
+
+/** Any approver call outside a release (adopt, a role change, a veto...): its own folder, nothing off-chain to re-check. */
+export function callFlow(store: ReleaseStore, chainId: number, callId: string): ApprovalFlow {
+  return { folder: callProposalFolder(store, chainId, callId) };
 }
 
 /** Proposes the flow's call (see propose.ts). */

@@ -19,8 +19,7 @@ import { type ProxyRelease, readProxyRelease, readSwitchSettings } from "../swit
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
 import { switchCallSpec } from "./approver-call.js";
 import type { TimelockWait } from "./execute.js";
-import { advanceFlow } from "./pipeline.js";
-import { callProposalFolder } from "./proposal-folder.js";
+import { advanceFlow, callFlow } from "./pipeline.js";
 import { type ReleaseApprovalContext, implementationAt, updateRelease } from "./release-flow.js";
 import { describeRevert } from "./revert.js";
 
@@ -231,13 +230,13 @@ async function approverStep(
       { label: "switch", value: getAddress(ctx.switchAddress) },
     ],
   });
-  const folder = callProposalFolder(ctx.store, ctx.env.chainId, callId);
-  const outcome = await advanceFlow(ctx.env, { folder }, spec, executor);
+  const flow = callFlow(ctx.store, ctx.env.chainId, callId);
+  const outcome = await advanceFlow(ctx.env, flow, spec, executor);
   if (outcome.status === "proposed") {
     return {
       status: "proposed",
       callId,
-      callFolder: folder.where,
+      callFolder: flow.folder.where,
       signatures: outcome.signatures,
       threshold: outcome.threshold,
       missing: outcome.missing,

@@ -15,6 +15,7 @@ import {
 } from "ethers";
 import { z } from "zod";
 
+import { addressSchema, bytesSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import { SAFE_ABI, type SafeVersion, safeVersionOf } from "./safe-contracts.js";
 
@@ -38,21 +39,20 @@ export const SAFE_TX_TYPES = {
   ],
 };
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
 const uintString = z.string().regex(/^\d+$/, "must be a decimal integer string");
 
 /** A Safe transaction as stored in a proposal: numbers as decimal strings, so JSON keeps them exact. */
 export const safeTransactionSchema = z
   .object({
-    to: address,
+    to: addressSchema,
     value: uintString,
-    data: z.string().regex(/^0x([0-9a-fA-F]{2})*$/),
+    data: bytesSchema,
     operation: z.union([z.literal(0), z.literal(1)]),
     safeTxGas: uintString,
     baseGas: uintString,
     gasPrice: uintString,
-    gasToken: address,
-    refundReceiver: address,
+    gasToken: addressSchema,
+    refundReceiver: addressSchema,
     nonce: uintString,
   })
   .strict();

@@ -8,27 +8,26 @@
 import { Signature, getAddress, getBytes, hashMessage, recoverAddress, type Signer } from "ethers";
 import { z } from "zod";
 
+import { addressSchema, bytes32Schema, isoTimeSchema, signatureSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import { SAFE_TX_TYPES, type SafeTransaction, safeDomain, safeTxMessage } from "./safe-transaction.js";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
 
 export const ownerSignatureSchema = z
   .object({
-    owner: address,
+    owner: addressSchema,
     /** 65 bytes r ++ s ++ v, exactly as it goes into execTransaction. */
-    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
+    signature: signatureSchema,
     /** eip712: signed the typed data (v 27/28); eth_sign: signed the hash as a message (v 31/32). */
     kind: z.enum(["eip712", "eth_sign"]),
-    addedAt: z.string().datetime({ offset: true }),
+    addedAt: isoTimeSchema,
   })
   .strict();
 
 /** signatures.json: the signatures collected for one safeTxHash. */
 export const signatureSetSchema = z
   .object({
-    safeTxHash: bytes32,
+    safeTxHash: bytes32Schema,
     signatures: z.array(ownerSignatureSchema),
   })
   .strict();

@@ -14,6 +14,7 @@
 import { AbiCoder, Contract, Interface, ZeroAddress, ZeroHash, getAddress, keccak256, toUtf8Bytes, type Provider } from "ethers";
 import { z } from "zod";
 
+import { addressSchema, bytes32Schema, hexSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 
 export const TIMELOCK_ABI = [
@@ -34,26 +35,23 @@ export const TIMELOCK_ABI = [
 
 export const TIMELOCK = new Interface(TIMELOCK_ABI);
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
-const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
 
 /** The timelock operation a proposal schedules and later executes. */
 export const timelockOperationSchema = z
   .object({
-    address,
+    address: addressSchema,
     /** The approver call the timelock makes once the delay has passed. */
-    target: address,
-    data: hex,
-    predecessor: bytes32,
-    salt: bytes32,
+    target: addressSchema,
+    data: hexSchema,
+    predecessor: bytes32Schema,
+    salt: bytes32Schema,
     /** The delay the schedule asks for: the timelock's minimum delay when proposed, in seconds. */
     delay: z.string().regex(/^\d+$/),
-    operationId: bytes32,
+    operationId: bytes32Schema,
     /** What the proposer calls: `schedule(...)`. */
-    scheduleData: hex,
+    scheduleData: hexSchema,
     /** What the executor calls after the delay: `execute(...)`. */
-    executeData: hex,
+    executeData: hexSchema,
   })
   .strict();
 

@@ -7,6 +7,7 @@ import path from "node:path";
 
 import { ContractFactory, type Provider, type Signer, getAddress, isAddress } from "ethers";
 
+import { iso } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseStore } from "../release/store.js";
 import { loadSwitchArtifact } from "./artifact.js";
@@ -103,7 +104,7 @@ export async function deploySwitch(signer: Signer, parameters: SwitchParameters)
     address: getAddress(await contract.getAddress()),
     deployTx: receipt.hash,
     blockNumber: receipt.blockNumber,
-    deployedAt: new Date(block.timestamp * 1000).toISOString(),
+    deployedAt: iso(block.timestamp),
   };
 }
 
