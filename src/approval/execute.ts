@@ -24,7 +24,7 @@ import { checkFacts } from "./facts.js";
 import { type ExecutionJournal, executionJournalSchema } from "./journal.js";
 import { type SignatureTally, assertNoDrift, assertNotStale, checkProposal, tallySignatures } from "./check.js";
 import { type ApprovalEnv, type Proposal, actorCall, journalMatches, requireProposal } from "./proposal-schema.js";
-import { describeRevert } from "./revert.js";
+import { describeRevert, revertReason } from "./revert.js";
 import { pullServiceSignatures } from "./service-signatures.js";
 import { simulateCall } from "./simulate.js";
 import { EXECUTION_FILE, type ProposalFolder } from "./proposal-folder.js";
@@ -285,11 +285,12 @@ async function simulateSend(env: ApprovalEnv, from: string, request: Transaction
   try {
     result = await env.provider.call({ ...request, from });
   } catch (error) {
-    const reason = describeRevert(error, env.errors);
-    const code = /GS\d{3}/.exec(reason)?.[0];
+    // Safe reverts with a reason string that is a code (GS013...).
+    const code = revertReason(error);
+    const safeError = code !== undefined && Object.hasOwn(SAFE_ERRORS, code) ? SAFE_ERRORS[code] : undefined;
     throw new BlueGreenError(
       "BG_APPROVAL_SIMULATION",
-      `Simulating the execution failed: ${reason}${code !== undefined && SAFE_ERRORS[code] !== undefined ? ` (${SAFE_ERRORS[code]})` : ""}. Nothing was sent.`,
+      `Simulating the execution failed: ${describeRevert(error, env.errors)}${safeError !== undefined ? ` (${safeError})` : ""}. Nothing was sent.`,
       { cause: error as Error },
     );
   }

@@ -29,6 +29,17 @@ export function describeRevert(error: unknown, errors?: Interface): string {
   return typeof shortMessage === "string" ? shortMessage : error instanceof Error ? error.message : String(error);
 }
 
+/** The reason string of a revert with Error(string), if that is what it carried. */
+export function revertReason(error: unknown): string | undefined {
+  const data = findRevertData(error);
+  if (data === undefined) return undefined;
+  try {
+    return REASON.parseError(data)?.args[0] as string | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Arguments as strings: addresses checksummed, bytes as hex, numbers in decimal. */
 export function argString(value: unknown): string {
   if (typeof value === "string") return /^0x[0-9a-fA-F]{40}$/.test(value) ? getAddress(value) : value;

@@ -23,9 +23,9 @@ import path from "node:path";
 
 import { type Signer, getAddress } from "ethers";
 
+import { BlueGreenError } from "../errors.js";
 import { type ReleaseRecord, transition } from "../release/record.js";
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
-import { BlueGreenError } from "../errors.js";
 import { readProxyRelease } from "../switch/read-switch.js";
 import { type WaveDecision, mayPromoteWave } from "../waves/may-promote-wave.js";
 import { readWaveFacts } from "../waves/wave-facts.js";
@@ -46,6 +46,7 @@ import {
 } from "./release-flow.js";
 import { assertProposalOfWave, assertWaveStillAllowed, contractRunner, refusalMessage, waveDetails, waveFacts } from "./wave-proposal.js";
 import {
+  assertWaveName,
   leadsLifecycle,
   noteHistory,
   openWaves,
@@ -53,14 +54,11 @@ import {
   plural,
   proposalOverride,
   requirePlan,
-  assertWaveName,
   waveFolderName,
   waveProposalFolder,
   waveToActOn,
 } from "./wave-plan.js";
 import { renderWaveSummary } from "./wave-summary.js";
-
-export { openWaves, proposalOverride, requirePlan, waveFolderName, waveProposalFolder } from "./wave-plan.js";
 
 /**
  * A wave's promoteBatch as a flow: the wave's folder, a promoteBatch of this
