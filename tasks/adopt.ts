@@ -2,8 +2,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { switchCallSpec } from "../src/approval/approver-call.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
-import { proposeApproverCall } from "../src/approval/proposal.js";
-import { callProposalFolder } from "../src/approval/proposal-folder.js";
+import { callFlow, proposeFlow } from "../src/approval/pipeline.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { parseAddress } from "../src/stage/read-proxy.js";
 import { type AdoptResult, adoptProxy } from "../src/switch/adopt-proxy.js";
@@ -48,7 +47,7 @@ export default async function adopt(args: AdoptArgs, hre: HardhatRuntimeEnvironm
         [proxy, result.proxyAdmin, result.implementation],
         { id },
       );
-      const { proposal } = await proposeApproverCall(ctx.env, callProposalFolder(ctx.store, chainId, id), spec);
+      const { proposal } = await proposeFlow(ctx.env, callFlow(ctx.store, chainId, id), spec);
       if (proposal.safe === undefined) return result;
       return {
         ...result,

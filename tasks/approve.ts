@@ -2,8 +2,8 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { approveJson, renderApprove } from "../src/ui/approval-view.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
-import { type ApproveOutcome, approveProposal } from "../src/approval/proposal.js";
-import { callProposalFolder } from "../src/approval/proposal-folder.js";
+import type { ApproveOutcome } from "../src/approval/approve.js";
+import { approveFlow, callFlow } from "../src/approval/pipeline.js";
 import { approveRelease } from "../src/approval/release-switch.js";
 import { approveWave } from "../src/approval/wave-switch.js";
 import { BlueGreenError } from "../src/errors.js";
@@ -25,10 +25,10 @@ export default async function approve(args: ApproveArgs, hre: HardhatRuntimeEnvi
     args.json,
     async () => {
       if ((args.release === "") === (args.call === "")) {
-        throw new BlueGreenError("Pass exactly one of --release <id> (a release's switch) or --call <id> (another approver call).");
+        throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", "Pass exactly one of --release <id> (a release's switch) or --call <id> (another approver call).");
       }
       if (args.wave !== "" && args.release === "") {
-        throw new BlueGreenError("--wave names a wave of a release: pass it with --release <id>, not with --call.");
+        throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", "--wave names a wave of a release: pass it with --release <id>, not with --call.");
       }
       const ctx = await openApprovalContext(hre, args.signer);
       const input = args.signature !== "" ? { signature: args.signature } : { signer: await ctx.signer() };
@@ -39,7 +39,7 @@ export default async function approve(args: ApproveArgs, hre: HardhatRuntimeEnvi
         outcome = await approveRelease(ctx, args.release, input);
         next = `Enough signatures: run \`npx hardhat bg:switch --release ${args.release}\`.`;
       } else {
-        outcome = await approveProposal(ctx.env, callProposalFolder(ctx.store, ctx.env.chainId, args.call), input);
+        outcome = await approveFlow(ctx.env, callFlow(ctx.store, ctx.env.chainId, args.call), input);
         next = `Enough signatures: run \`npx hardhat bg:call execute --call ${args.call}\` (or re-run the bg:rollback / bg:finalize command that proposed it).`;
       }
       return approveJson(outcome);

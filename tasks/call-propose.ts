@@ -4,8 +4,8 @@ import { nextAfterPropose, proposeJson, renderPropose } from "../src/ui/approval
 import { defaultCallId, switchCallSpec } from "../src/approval/approver-call.js";
 import { parseCallArgs, parseNonce, requireOption } from "../src/approval/cli-args.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
-import { type ProposeOutcome, proposeApproverCall } from "../src/approval/proposal.js";
-import { callProposalFolder } from "../src/approval/proposal-folder.js";
+import { callFlow, proposeFlow } from "../src/approval/pipeline.js";
+import type { ProposeOutcome } from "../src/approval/propose.js";
 import { runCommand } from "../src/ui/output.js";
 
 interface CallProposeArgs {
@@ -29,7 +29,7 @@ export default async function callPropose(args: CallProposeArgs, hre: HardhatRun
       const sw = { address: ctx.switchAddress, iface: ctx.env.errors };
       const draft = await switchCallSpec(ctx.env, sw, fn, callArgs, { id: args.id || "pending" });
       id = args.id || defaultCallId(draft);
-      outcome = await proposeApproverCall(ctx.env, callProposalFolder(ctx.store, ctx.env.chainId, id), { ...draft, id }, nonce !== undefined ? { nonce } : {});
+      outcome = await proposeFlow(ctx.env, callFlow(ctx.store, ctx.env.chainId, id), { ...draft, id }, nonce !== undefined ? { nonce } : {});
       return { ...proposeJson(outcome), call: id };
     },
     () => renderPropose(outcome!, `Call id: ${id}. ` + nextAfterPropose(outcome!.proposal, `--call ${id}`, `npx hardhat bg:call execute --call ${id}`)),

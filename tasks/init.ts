@@ -23,7 +23,7 @@ export default async function init(args: InitArgs, hre: HardhatRuntimeEnvironmen
     args.json,
     async (out) => {
       if (args.approver === "") {
-        throw new BlueGreenError("Missing --approver. Pass the address that approves releases (usually a Safe): --approver 0x…");
+        throw new BlueGreenError("BG_SWITCH_OPTIONS", "Missing --approver. Pass the address that approves releases (usually a Safe): --approver 0x…");
       }
       const defaults = hre.config.blueGreen.switch;
       const connection = await hre.network.getOrCreate();

@@ -26,7 +26,7 @@ export default async function propose(args: ProposeArgs, hre: HardhatRuntimeEnvi
       const release = requireOption(args.release, "--release <id>");
       const nonce = parseNonce(args.nonce);
       if (args.overrideBake !== "" && args.wave === "") {
-        throw new BlueGreenError('--override-bake applies to a wave: pass --wave <name> with it (bg:waves shows the waves).');
+        throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", '--override-bake applies to a wave: pass --wave <name> with it (bg:waves shows the waves).');
       }
       const ctx = await openApprovalContext(hre, "");
       // Who proposed, for the record's history; proposing itself needs no account.

@@ -24,7 +24,7 @@ export default async function rollback(args: RollbackArgs, hre: HardhatRuntimeEn
     async () => {
       const release = requireOption(args.release, "--release <id>");
       if ([args.execute, args.cancel, args.now].filter(Boolean).length > 1) {
-        throw new BlueGreenError("Pass at most one of --execute, --cancel and --now.");
+        throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", "Pass at most one of --execute, --cancel and --now.");
       }
       const ctx = await openApprovalContext(hre, args.signer);
       const signer = await ctx.signer();

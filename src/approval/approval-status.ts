@@ -7,8 +7,10 @@
  */
 import { getAddress } from "ethers";
 
+import { iso } from "../common/format.js";
 import { findMinedExecution } from "./execute.js";
-import { type ApprovalEnv, proposalSchema, tallySignatures } from "./proposal.js";
+import { tallySignatures } from "./check.js";
+import { type ApprovalEnv, proposalSchema } from "./proposal-schema.js";
 import { PROPOSAL_FILE, type ProposalFolder } from "./proposal-folder.js";
 import { readSafeState } from "./safe-transaction.js";
 import { readOperationState } from "./timelock.js";
@@ -29,7 +31,7 @@ export async function approvalStatus(env: ApprovalEnv, folder: ProposalFolder): 
     const op = proposal.timelock;
     const state = await readOperationState(env.provider, op);
     if (state.kind === "pending") {
-      return { status: "scheduled", timelock: op.address, operationId: op.operationId, eta: new Date(Number(state.eta) * 1000).toISOString(), ready: state.ready };
+      return { status: "scheduled", timelock: op.address, operationId: op.operationId, eta: iso(Number(state.eta)), ready: state.ready };
     }
     if (state.kind === "done") {
       const logs = await env.provider.getLogs({

@@ -2,19 +2,15 @@
  * Approver-only calls of the switch, as proposals: what each one pins as
  * facts and how it reads for a signer. Promote, adopt, cancelRollback,
  * rollbackNow, an early finalize, release, approver and guardian changes all
- * go through here and through the same propose → approve → execute path.
+ * go through here and through the one pipeline (pipeline.ts).
  */
 import { Interface, ZeroAddress, getAddress, id as keccakText } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
 import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
-import { executeProposal, type ExecuteOutcome, type TimelockWait } from "./execute.js";
 import type { FactQuery } from "./facts.js";
-import { type ApprovalEnv, type ApproverCallSpec, argString, checkProposal, proposeApproverCall, requireProposal, tallySignatures } from "./proposal.js";
-import { EXECUTION_FILE, PROPOSAL_FILE, type ProposalFolder } from "./proposal-folder.js";
-import { proposalSchema } from "./proposal.js";
-import { executionJournalSchema } from "./journal.js";
-import type { Signer } from "ethers";
+import type { ApprovalEnv, ApproverCallSpec } from "./proposal-schema.js";
+import { argString } from "./revert.js";
 
 /** Switch functions only the approver (or, for acceptApprover, the pending approver) may call. */
 export const APPROVER_FUNCTIONS = [
@@ -56,14 +52,16 @@ export async function switchCallSpec(
 ): Promise<ApproverCallSpec> {
   if (!(APPROVER_FUNCTIONS as readonly string[]).includes(functionName)) {
     throw new BlueGreenError(
+      "BG_APPROVAL_CALL_INVALID",
       `${functionName} is not an approver call of the switch. Approver calls: ${APPROVER_FUNCTIONS.join(", ")}. ` +
         (functionName === "executeRollback" ? "executeRollback is open to anyone: use `bg:rollback --execute`." : ""),
     );
   }
   const fragment = sw.iface.getFunction(functionName);
-  if (fragment === null) throw new BlueGreenError(`The switch has no function ${functionName}. Is its artifact up to date?`);
+  if (fragment === null) throw new BlueGreenError("BG_APPROVAL_CALL_INVALID", `The switch has no function ${functionName}. Is its artifact up to date?`);
   if (args.length !== fragment.inputs.length) {
     throw new BlueGreenError(
+      "BG_APPROVAL_CALL_INVALID",
       `${fragment.format("sighash")} takes ${fragment.inputs.length} argument(s) (${fragment.inputs.map((i) => `${i.type} ${i.name}`).join(", ")}); got ${args.length}.`,
     );
   }
@@ -71,7 +69,7 @@ export async function switchCallSpec(
   const role = functionName === "acceptApprover" ? "pendingApprover" : "approver";
   const actor = await readRole(env, sw, role);
   if (actor === ZeroAddress) {
-    throw new BlueGreenError("The switch has no pending approver. The current approver proposes one first (proposeApprover).");
+    throw new BlueGreenError("BG_APPROVAL_NO_PENDING_APPROVER", "The switch has no pending approver. The current approver proposes one first (proposeApprover).");
   }
 
   const facts: FactQuery[] = [switchView(sw, role, [], `switch ${role}`, ["address"])];
@@ -167,41 +165,4 @@ export function defaultCallId(spec: Pick<ApproverCallSpec, "fragment" | "args">)
   const data = new Interface([spec.fragment]).encodeFunctionData(spec.fragment, spec.args);
   const kebab = spec.fragment.name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
   return `${kebab}-${keccakText(data).slice(2, 10)}`;
-}
-
-export type AdvanceOutcome =
-  | { status: "proposed"; folder: ProposalFolder; signatures: number; threshold: number; missing: number; timelock?: TimelockWait }
-  | ExecuteOutcome;
-
-/**
- * Moves an approver call one step on, whatever step it is at: proposes it if
- * there is no current proposal (or the one there went stale), executes it
- * once it has enough signatures (at once for a plain-account approver), or
- * says how many signatures are missing. Used by `bg:rollback --cancel/--now`
- * and an early `bg:finalize`, which users simply re-run.
- */
-export async function advanceApproverCall(
-  env: ApprovalEnv,
-  folder: ProposalFolder,
-  spec: ApproverCallSpec,
-  executor: Signer,
-): Promise<AdvanceOutcome> {
-  const existing = await folder.read(PROPOSAL_FILE, proposalSchema);
-  const journal = await folder.read(EXECUTION_FILE, executionJournalSchema);
-  const data = new Interface([spec.fragment]).encodeFunctionData(spec.fragment, spec.args);
-  let current = existing !== undefined && existing.call.data.toLowerCase() === data.toLowerCase();
-  if (current && journal === undefined) {
-    const check = await checkProposal(env, existing!);
-    current = !check.nonceUsed && check.drifts.length === 0;
-  }
-  if (!current) await proposeApproverCall(env, folder, spec);
-  const outcome = await executeProposal(env, folder, { executor });
-  if (outcome.status === "executed") return outcome;
-  if (outcome.timelock !== undefined) {
-    return { status: "proposed", folder, signatures: 0, threshold: 0, missing: 0, timelock: outcome.timelock };
-  }
-  const proposal = await requireProposal(folder);
-  const check = await checkProposal(env, proposal);
-  const tally = await tallySignatures(folder, proposal, check.safe!);
-  return { status: "proposed", folder, signatures: tally.signatures.length, threshold: tally.threshold, missing: tally.missing };
 }

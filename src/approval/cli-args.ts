@@ -2,14 +2,14 @@
 import { BlueGreenError } from "../errors.js";
 
 export function requireOption(value: string, what: string): string {
-  if (value === "") throw new BlueGreenError(`Missing ${what}. Pass it on the command line.`);
+  if (value === "") throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", `Missing ${what}. Pass it on the command line.`);
   return value;
 }
 
 /** `--nonce`: empty for the Safe's next nonce, else a non-negative integer. */
 export function parseNonce(value: string): bigint | undefined {
   if (value === "") return undefined;
-  if (!/^\d+$/.test(value)) throw new BlueGreenError(`--nonce ${value} is not a Safe nonce. Pass a non-negative integer, or leave it out.`);
+  if (!/^\d+$/.test(value)) throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", `--nonce ${value} is not a Safe nonce. Pass a non-negative integer, or leave it out.`);
   return BigInt(value);
 }
 
@@ -19,8 +19,8 @@ export function parseCallArgs(value: string): unknown[] {
   try {
     parsed = JSON.parse(value);
   } catch (error) {
-    throw new BlueGreenError(`--args is not JSON (${(error as Error).message}). Pass a JSON array, e.g. '["0xabc...", "0x"]'.`);
+    throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", `--args is not JSON (${(error as Error).message}). Pass a JSON array, e.g. '["0xabc...", "0x"]'.`);
   }
-  if (!Array.isArray(parsed)) throw new BlueGreenError(`--args must be a JSON array, e.g. '["0xabc..."]'.`);
+  if (!Array.isArray(parsed)) throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", `--args must be a JSON array, e.g. '["0xabc..."]'.`);
   return parsed;
 }

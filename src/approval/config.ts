@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
+import { addressSchema } from "../common/schema.js";
+
 
 export const approvalUserConfigSchema = z
   .object({
@@ -20,7 +21,7 @@ export const approvalUserConfigSchema = z
      * For a TimelockController approver: the account (a Safe, or a plain account on development networks)
      * that holds the timelock's PROPOSER_ROLE and proposes `schedule(...)`.
      */
-    timelockProposer: address.optional(),
+    timelockProposer: addressSchema.optional(),
   })
   .strict();
 

@@ -65,6 +65,7 @@ export async function deploySafeSingletons(
     if (address !== expected) {
       // The package's bytecode is not the one Safe deployed: its address would not be Safe's.
       throw new BlueGreenError(
+        "BG_APPROVAL_SAFE_DEPLOY",
         `The ${name} ${version} bytecode hardhat-bluegreen carries would land at ${address}, not at Safe's canonical ${expected}. Reinstall hardhat-bluegreen.`,
       );
     }
@@ -73,6 +74,7 @@ export async function deploySafeSingletons(
     await tx.wait();
     if ((await provider.getCode(address)) === "0x") {
       throw new BlueGreenError(
+        "BG_APPROVAL_SAFE_DEPLOY",
         `Deploying ${name} through the singleton factory (tx ${tx.hash}) left no code at ${address}. ` +
           "Check that the account has funds and that the node's block gas limit allows a ~5M gas deployment.",
       );
@@ -86,7 +88,7 @@ async function ensureSingletonFactory(provider: Provider, factory: string): Prom
   if ((await provider.getCode(factory)) !== "0x") return;
   const rpc = provider as unknown as Partial<RawRpc>;
   if (typeof rpc.send !== "function") {
-    throw new BlueGreenError("Cannot set the singleton factory's code: the signer's provider has no raw JSON-RPC `send`.");
+    throw new BlueGreenError("BG_APPROVAL_SAFE_DEPLOY", "Cannot set the singleton factory's code: the signer's provider has no raw JSON-RPC `send`.");
   }
   const errors: string[] = [];
   for (const method of ["hardhat_setCode", "anvil_setCode"]) {
@@ -98,6 +100,7 @@ async function ensureSingletonFactory(provider: Provider, factory: string): Prom
     }
   }
   throw new BlueGreenError(
+    "BG_APPROVAL_SAFE_DEPLOY",
     `The CREATE2 factory Safe deploys through is not at ${factory} on this chain, and the node refused to set its code ` +
       `(${errors.join("; ")}). On a public chain, deploy Safe with Safe's own tooling; here, use a Hardhat node or anvil.`,
   );
@@ -123,7 +126,7 @@ export async function createSafe(signer: Signer, options: CreateSafeOptions): Pr
   const provider = requireProvider(signer);
   const { owners, threshold } = options;
   if (owners.length === 0 || threshold < 1 || threshold > owners.length) {
-    throw new BlueGreenError(`A Safe needs 1 <= threshold <= owners; got threshold ${threshold} for ${owners.length} owners.`);
+    throw new BlueGreenError("BG_APPROVAL_SAFE_DEPLOY", `A Safe needs 1 <= threshold <= owners; got threshold ${threshold} for ${owners.length} owners.`);
   }
   const version = options.version ?? "1.4.1";
   const canonical = safeCanonicalAddresses(version);
@@ -141,14 +144,14 @@ export async function createSafe(signer: Signer, options: CreateSafeOptions): Pr
   const saltNonce = options.saltNonce ?? 0n;
   const factory = new Contract(canonical.SafeProxyFactory, SAFE_PROXY_FACTORY_ABI, signer);
   if ((await provider.getCode(canonical.SafeProxyFactory)) === "0x") {
-    throw new BlueGreenError(`SafeProxyFactory ${version} is not deployed on this chain. Run deploySafeSingletons first.`);
+    throw new BlueGreenError("BG_APPROVAL_SAFE_DEPLOY", `SafeProxyFactory ${version} is not deployed on this chain. Run deploySafeSingletons first.`);
   }
   const address = await predictSafeAddress(factory, singleton, initializer, saltNonce);
   if ((await provider.getCode(address)) !== "0x") return address;
   const tx = await factory.getFunction("createProxyWithNonce")(singleton, initializer, saltNonce);
   await tx.wait();
   if ((await provider.getCode(address)) === "0x") {
-    throw new BlueGreenError(`Creating the Safe (tx ${tx.hash}) left no code at the expected address ${address}.`);
+    throw new BlueGreenError("BG_APPROVAL_SAFE_DEPLOY", `Creating the Safe (tx ${tx.hash}) left no code at the expected address ${address}.`);
   }
   return address;
 }

@@ -18,24 +18,15 @@
  */
 import { Interface, getAddress, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
 
+import { iso } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
-import { APPROVAL_ERROR_CODES, ApprovalError } from "./approval-error.js";
 import { checkFacts } from "./facts.js";
 import { type ExecutionJournal, executionJournalSchema } from "./journal.js";
-import {
-  type ApprovalEnv,
-  type Proposal,
-  type SignatureTally,
-  actorCall,
-  assertNotStale,
-  checkProposal,
-  describeRevert,
-  journalMatches,
-  pullServiceSignatures,
-  requireProposal,
-  simulateCall,
-  tallySignatures,
-} from "./proposal.js";
+import { type SignatureTally, assertNoDrift, assertNotStale, checkProposal, tallySignatures } from "./check.js";
+import { type ApprovalEnv, type Proposal, actorCall, journalMatches, requireProposal } from "./proposal-schema.js";
+import { describeRevert, revertReason } from "./revert.js";
+import { pullServiceSignatures } from "./service-signatures.js";
+import { simulateCall } from "./simulate.js";
 import { EXECUTION_FILE, type ProposalFolder } from "./proposal-folder.js";
 import { EXECUTION_SUCCESS_TOPIC, SAFE_ABI, executedSafeTxHash, safeVersionOf } from "./safe-contracts.js";
 import { TIMELOCK, type TimelockOperation, assertCanExecute, readOperationState } from "./timelock.js";
@@ -113,6 +104,7 @@ async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, propos
     if (found !== undefined) return complete(folder, proposal, journal, found, true, now);
     if (journal.status === "done") {
       throw new BlueGreenError(
+        "BG_APPROVAL_JOURNAL_MISMATCH",
         `The journal in ${folder.where} records tx ${journal.txHash} as executed, but the chain does not have it. ` +
           "Are you on the right network? If the chain was reset, delete execution.json and propose again.",
       );
@@ -131,8 +123,8 @@ async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, propos
     const found = await findMinedExecution(env, proposal, proposal.blockNumber);
     if (found !== undefined) return complete(folder, proposal, journalFor(proposal, await executorAddress(options), proposal.blockNumber, now), found, true, now);
     const taken = await findNonceTaker(env, proposal);
-    throw new ApprovalError(
-      APPROVAL_ERROR_CODES.NONCE_TAKEN,
+    throw new BlueGreenError(
+      "BG_APPROVAL_NONCE_TAKEN",
       `The Safe's nonce ${proposal.safe!.tx.nonce} was used by a different transaction${taken !== undefined ? ` (safeTxHash ${taken.safeTxHash}, tx ${taken.txHash})` : ""}, ` +
         `not by this proposal (safeTxHash ${proposal.safe!.safeTxHash}); the Safe is now at nonce ${check.safe!.nonce}, so this proposal can never execute. ` +
         `Propose again (${folder.option}) and collect new signatures.`,
@@ -144,6 +136,7 @@ async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, propos
     const nonce = BigInt(proposal.safe!.tx.nonce);
     if (check.safe.nonce < nonce) {
       throw new BlueGreenError(
+        "BG_APPROVAL_NONCE_AHEAD",
         `The Safe is at nonce ${check.safe.nonce}; this proposal has nonce ${nonce}. Execute the Safe's earlier transactions first.`,
       );
     }
@@ -156,8 +149,8 @@ async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, propos
 
   const executor = await executorAddress(options);
   if (proposal.actor.kind === "account" && executor !== proposal.actor.address) {
-    throw new ApprovalError(
-      APPROVAL_ERROR_CODES.ACCOUNT_EXECUTOR,
+    throw new BlueGreenError(
+      "BG_APPROVAL_ACCOUNT_EXECUTOR",
       `The ${proposal.timelock !== undefined ? "timelock's proposer" : "approver"} is the plain account ${proposal.actor.address}; only it can make this call. Run with --signer ${proposal.actor.address}.`,
     );
   }
@@ -202,9 +195,9 @@ async function sendJournaled(
   try {
     receipt = await sent.wait();
   } catch (error) {
-    throw new BlueGreenError(`The ${failure.what} ${sent.hash} failed: ${describeRevert(error, env.errors)}. ${failure.hint}`, error as Error);
+    throw new BlueGreenError("BG_APPROVAL_TX_FAILED", `The ${failure.what} ${sent.hash} failed: ${describeRevert(error, env.errors)}. ${failure.hint}`, { cause: error as Error });
   }
-  if (receipt === null) throw new BlueGreenError(`The transaction ${sent.hash} was dropped. Run again.`);
+  if (receipt === null) throw new BlueGreenError("BG_APPROVAL_TX_FAILED", `The transaction ${sent.hash} was dropped. Run again.`);
   return { sentJournal, receipt };
 }
 
@@ -278,8 +271,8 @@ async function findNonceTaker(env: ApprovalEnv, proposal: Proposal): Promise<{ s
 
 function assertExecutedHere(proposal: Proposal, receipt: TransactionReceipt): void {
   if (!executedHere(proposal, receipt)) {
-    throw new ApprovalError(
-      APPROVAL_ERROR_CODES.NOT_EXECUTED,
+    throw new BlueGreenError(
+      "BG_APPROVAL_NOT_EXECUTED",
       `The transaction ${receipt.hash} was mined but the Safe did not report ExecutionSuccess for ${proposal.safe?.safeTxHash}. ` +
         "Inspect it on a block explorer before doing anything else.",
     );
@@ -292,15 +285,17 @@ async function simulateSend(env: ApprovalEnv, from: string, request: Transaction
   try {
     result = await env.provider.call({ ...request, from });
   } catch (error) {
-    const reason = describeRevert(error, env.errors);
-    const code = /GS\d{3}/.exec(reason)?.[0];
+    // Safe reverts with a reason string that is a code (GS013...).
+    const code = revertReason(error);
+    const safeError = code !== undefined && Object.hasOwn(SAFE_ERRORS, code) ? SAFE_ERRORS[code] : undefined;
     throw new BlueGreenError(
-      `Simulating the execution failed: ${reason}${code !== undefined && SAFE_ERRORS[code] !== undefined ? ` (${SAFE_ERRORS[code]})` : ""}. Nothing was sent.`,
-      error as Error,
+      "BG_APPROVAL_SIMULATION",
+      `Simulating the execution failed: ${describeRevert(error, env.errors)}${safeError !== undefined ? ` (${safeError})` : ""}. Nothing was sent.`,
+      { cause: error as Error },
     );
   }
   if (throughSafe && SAFE.decodeFunctionResult("execTransaction", result)[0] !== true) {
-    throw new BlueGreenError("Simulating execTransaction returned false: the Safe would not run the call. Nothing was sent.");
+    throw new BlueGreenError("BG_APPROVAL_SIMULATION", "Simulating execTransaction returned false: the Safe would not run the call. Nothing was sent.");
   }
 }
 
@@ -373,8 +368,8 @@ async function executeThroughTimelock(
   if (state.kind === "unset") {
     const journal = await folder.read(EXECUTION_FILE, executionJournalSchema);
     if (journal?.status === "done" && journalMatches(journal, proposal)) {
-      throw new ApprovalError(
-        APPROVAL_ERROR_CODES.TIMELOCK_CANCELLED,
+      throw new BlueGreenError(
+        "BG_APPROVAL_TIMELOCK_CANCELLED",
         `The timelock operation ${op.operationId} was scheduled (tx ${journal.txHash}) and then cancelled on the timelock ${op.address}. ` +
           `Nothing will execute. Propose again (${folder.option}) if the call is still wanted.`,
       );
@@ -387,8 +382,8 @@ async function executeThroughTimelock(
   if (state.kind === "done") {
     const found = await findTimelockExecution(env, op, proposal.blockNumber);
     if (found === undefined) {
-      throw new ApprovalError(
-        APPROVAL_ERROR_CODES.NOT_EXECUTED,
+      throw new BlueGreenError(
+        "BG_APPROVAL_NOT_EXECUTED",
         `The timelock ${op.address} marks operation ${op.operationId} done, but no CallExecuted event for it was found since block ${proposal.blockNumber}. Inspect the timelock on a block explorer.`,
       );
     }
@@ -399,8 +394,8 @@ async function executeThroughTimelock(
     return complete(folder, proposal, journal, found, true, now, TIMELOCK_EXECUTION_FILE);
   }
   if (state.kind === "unset") {
-    throw new ApprovalError(
-      APPROVAL_ERROR_CODES.TIMELOCK_CANCELLED,
+    throw new BlueGreenError(
+      "BG_APPROVAL_TIMELOCK_CANCELLED",
       `The schedule transaction ${scheduleTxHash ?? ""} executed, but the timelock ${op.address} has no operation ${op.operationId}: it was cancelled. Propose again (${folder.option}).`,
     );
   }
@@ -408,7 +403,7 @@ async function executeThroughTimelock(
     timelock: op.address,
     operationId: op.operationId,
     eta: Number(state.eta),
-    etaIso: new Date(Number(state.eta) * 1000).toISOString(),
+    etaIso: iso(Number(state.eta)),
     ready: state.ready,
     ...(scheduleTxHash !== undefined ? { scheduleTxHash } : {}),
   };
@@ -416,13 +411,11 @@ async function executeThroughTimelock(
 
   // Ready: the same drift checks as any execution, then execute(...) from the executor.
   const drifts = await checkFacts(env.provider, proposal.facts);
-  if (drifts.length > 0) {
-    throw new BlueGreenError(
-      `Refusing to execute the timelock operation ${op.operationId}: the chain changed since it was proposed:\n` +
-        drifts.map((d) => `  - ${d.label}: was ${d.expected}, now ${d.actual}`).join("\n") +
-        `\nVeto it on the timelock (cancel) and propose again (${folder.option}).`,
-    );
-  }
+  assertNoDrift(
+    drifts,
+    `Refusing to execute the timelock operation ${op.operationId}: the chain changed since it was proposed`,
+    `Veto it on the timelock (cancel) and propose again (${folder.option}).`,
+  );
   await options.beforeSend?.();
   const executor = await executorAddress(options);
   await assertCanExecute(env.provider, op.address, executor);

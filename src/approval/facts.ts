@@ -11,9 +11,8 @@
 import { AbiCoder, type Provider, keccak256 } from "ethers";
 import { z } from "zod";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
+import { addressSchema, bytes32Schema, hexSchema } from "../common/schema.js";
+
 
 export const factSchema = z.discriminatedUnion("kind", [
   z
@@ -21,16 +20,16 @@ export const factSchema = z.discriminatedUnion("kind", [
       kind: z.literal("call"),
       /** What the fact means, for people. */
       label: z.string(),
-      to: address,
-      data: hex,
+      to: addressSchema,
+      data: hexSchema,
       /** Raw return data when the proposal was made. */
-      expected: hex,
+      expected: hexSchema,
       /** ABI types of the return data, to show values instead of hex. */
       returns: z.array(z.string()),
     })
     .strict(),
-  z.object({ kind: z.literal("codehash"), label: z.string(), address, expected: bytes32 }).strict(),
-  z.object({ kind: z.literal("storage"), label: z.string(), address, slot: bytes32, expected: bytes32 }).strict(),
+  z.object({ kind: z.literal("codehash"), label: z.string(), address: addressSchema, expected: bytes32Schema }).strict(),
+  z.object({ kind: z.literal("storage"), label: z.string(), address: addressSchema, slot: bytes32Schema, expected: bytes32Schema }).strict(),
 ]);
 
 export type Fact = z.infer<typeof factSchema>;

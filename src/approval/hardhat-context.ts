@@ -12,7 +12,7 @@ import { connectSafeService } from "./safe-service.js";
 import { firstSigner } from "../stage/signers.js";
 import { switchInterface } from "../switch/artifact.js";
 import { requireSwitchFile } from "../switch/switch-file.js";
-import type { ReleaseApprovalContext } from "./release-switch.js";
+import type { ReleaseApprovalContext } from "./release-flow.js";
 
 export interface CommandContext extends ReleaseApprovalContext {
   networkName: string;

@@ -6,28 +6,28 @@
  */
 import { z } from "zod";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
+import { addressSchema, bytes32Schema, hexSchema, isoTimeSchema } from "../common/schema.js";
+
 
 export const executionJournalSchema = z
   .object({
     /** sending: about to send; sent: the hash is known; done: mined and checked. */
     status: z.enum(["sending", "sent", "done"]),
     /** For a Safe: the Safe transaction being executed, and its nonce. */
-    safeTxHash: bytes32.optional(),
+    safeTxHash: bytes32Schema.optional(),
     safeNonce: z.string().regex(/^\d+$/).optional(),
-    to: address,
-    data: z.string().regex(/^0x[0-9a-fA-F]*$/),
+    to: addressSchema,
+    data: hexSchema,
     /** Who makes the call: the Safe, or the plain-account approver. */
-    actor: address,
+    actor: addressSchema,
     /** Who sends the Ethereum transaction (any account for a Safe; the approver itself otherwise). */
-    executor: address,
+    executor: addressSchema,
     /** Block number before sending: searches for the mined transaction start here. */
     fromBlock: z.number().int().nonnegative(),
-    txHash: bytes32.optional(),
+    txHash: bytes32Schema.optional(),
     blockNumber: z.number().int().nonnegative().optional(),
-    startedAt: z.string().datetime({ offset: true }),
-    doneAt: z.string().datetime({ offset: true }).optional(),
+    startedAt: isoTimeSchema,
+    doneAt: isoTimeSchema.optional(),
     /** True when the mined transaction was sent by someone else (the Safe web app, another owner): found, not sent. */
     elsewhere: z.boolean().optional(),
   })

@@ -71,6 +71,7 @@ export function callProposalFolder(store: ReleaseStore, chainId: number, callId:
 export function assertCallId(id: string): void {
   if (!RELEASE_ID_PATTERN.test(id)) {
     throw new BlueGreenError(
+      "BG_APPROVAL_CALL_ID",
       `"${id}" is not a valid call id. Use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit.`,
     );
   }

@@ -19,6 +19,7 @@ export async function assertReadyToPropose(
 ): Promise<{ evidenceHash: string }> {
   if (!record.upgradeSafety.ok) {
     throw new BlueGreenError(
+      "BG_APPROVAL_NOT_READY",
       `Release "${record.id}" failed OpenZeppelin's upgrade-safety checks at stage. Fix green and stage it again.`,
     );
   }
@@ -33,10 +34,11 @@ export async function assertReadyToPropose(
 export async function assertEvidenceUnchanged(record: ReleaseRecord, proposedHash: string | undefined, projectRoot: string): Promise<void> {
   const step = readGatesStep(record);
   if (proposedHash === undefined || step === undefined) {
-    throw new BlueGreenError(`Release "${record.id}" has no evidence hash to check. Run bg:gates, then bg:propose again.`);
+    throw new BlueGreenError("BG_APPROVAL_NOT_READY", `Release "${record.id}" has no evidence hash to check. Run bg:gates, then bg:propose again.`);
   }
   if (step.evidenceHash.toLowerCase() !== proposedHash.toLowerCase()) {
     throw new BlueGreenError(
+      "BG_APPROVAL_EVIDENCE_CHANGED",
       `The gates of release "${record.id}" were re-run since the proposal: the evidence hash is now ${step.evidenceHash}, ` +
         `the proposal carries ${proposedHash}. Propose again (bg:propose --release ${record.id}) so that signers approve the current evidence.`,
     );
@@ -44,6 +46,7 @@ export async function assertEvidenceUnchanged(record: ReleaseRecord, proposedHas
   const drift = await checkEvidenceDrift(record, projectRoot);
   if (!drift.ok) {
     throw new BlueGreenError(
+      "BG_APPROVAL_EVIDENCE_CHANGED",
       `The evidence of release "${record.id}" changed since it was proposed: ${drift.problems.join("; ")}. ` +
         `Restore it, or run bg:gates and bg:propose again.`,
     );

@@ -1,37 +1,56 @@
 /**
- * The promote of a release through the approval path: `bg:propose`,
+ * The promote of a release through the approval pipeline: `bg:propose`,
  * `bg:approve` and `bg:switch`. The release record moves proposed →
  * approved → live, and each step writes its evidence in `record.steps`.
+ * A release planned in waves goes one wave at a time (wave-switch.ts).
  */
 import path from "node:path";
 
-import { type Interface, type Signer, getAddress } from "ethers";
+import { type Signer, getAddress } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
-import type { GatesConfig } from "../gates/config.js";
 import { type ReleaseRecord, type ReleaseState, canTransition, transition } from "../release/record.js";
-import type { ReleaseStore } from "../release/store.js";
-import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
-import { readProxyRelease } from "../switch/read-switch.js";
-import { switchCallSpec, type SwitchRef } from "./approver-call.js";
-import { type TimelockWait, executeProposal } from "./execute.js";
-import { type ApprovalEnv, type ApproveOutcome, type ProposeOutcome, approveProposal, proposeApproverCall, requireProposal } from "./proposal.js";
-import { releaseProposalFolder } from "./proposal-folder.js";
-import { assertEvidenceUnchanged, assertReadyToPropose } from "./readiness.js";
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
+import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import { readWavesStep } from "../waves/waves-step.js";
+import { type SwitchRef, switchCallSpec } from "./approver-call.js";
+import type { ApproveInput, ApproveOutcome } from "./approve.js";
+import type { TimelockWait } from "./execute.js";
+import { type ApprovalFlow, approveFlow, executeFlow, proposeFlow } from "./pipeline.js";
+import { releaseProposalFolder } from "./proposal-folder.js";
+import type { ProposeOutcome } from "./propose.js";
+import { assertEvidenceUnchanged, assertReadyToPropose } from "./readiness.js";
+import {
+  type ReleaseApprovalContext,
+  approvalStep,
+  assertGreenDeployed,
+  assertPromotedToGreen,
+  assertProxiesRunBlue,
+  gatesRows,
+  updateRelease,
+} from "./release-flow.js";
 import { approveWave } from "./wave-switch.js";
 
-/** What the release steps need: the network, the records, and the switch of this chain. */
-export interface ReleaseApprovalContext {
-  env: ApprovalEnv & { errors: Interface };
-  store: ReleaseStore;
-  switchAddress: string;
-  projectRoot: string;
-  gatesConfig?: GatesConfig;
-}
+export type { ReleaseApprovalContext } from "./release-flow.js";
 
 const PROPOSABLE: readonly ReleaseState[] = ["staged", "replayed", "gated", "proposed"];
+
+/** The release's promote as a flow: its folder, a promote in it, and unchanged evidence. */
+function releaseFlow(ctx: ReleaseApprovalContext, record: ReleaseRecord): ApprovalFlow {
+  const folder = releaseProposalFolder(ctx.store, ctx.env.chainId, record.id);
+  return {
+    folder,
+    verify: (proposal) => {
+      if (proposal.call.functionName !== "promote") {
+        throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} is not a promote. Propose the release again.`);
+      }
+    },
+    recheck: async (proposal) => {
+      const fresh = await ctx.store.get(ctx.env.chainId, record.id);
+      await assertEvidenceUnchanged(fresh, proposal.pinned.evidenceHash, ctx.projectRoot);
+    },
+  };
+}
 
 export interface ProposeReleaseOutcome extends ProposeOutcome {
   record: ReleaseRecord;
@@ -51,6 +70,7 @@ export async function proposeRelease(
   assertNotWaves(record, "propose");
   if (!canTransition(record.state, "proposed")) {
     throw new BlueGreenError(
+      "BG_APPROVAL_RELEASE_STATE",
       `Release "${record.id}" is ${record.state}; only a release that is staged, replayed, gated or proposed can be proposed.` +
         (record.state === "approved"
           ? ` It has its signatures: run \`npx hardhat bg:switch --release ${record.id}\`; if its proposal went stale, stage a new release.`
@@ -59,9 +79,8 @@ export async function proposeRelease(
   }
   const { evidenceHash } = await assertReadyToPropose(record, { projectRoot: ctx.projectRoot, ...(ctx.gatesConfig ? { config: ctx.gatesConfig } : {}) });
   const sw: SwitchRef = { address: ctx.switchAddress, iface: ctx.env.errors };
-  await assertSwitchTracksBlue(ctx, record);
-  const greenCode = await ctx.env.provider.getCode(record.green.address);
-  if (greenCode === "0x") throw new BlueGreenError(`Green ${record.green.address} has no code on this chain. Stage the release again.`);
+  await assertProxiesRunBlue(ctx, record, [record.proxy]);
+  await assertGreenDeployed(ctx, record);
 
   const initData = "0x";
   const args = [record.proxy, record.green.address, record.green.codehash, record.blue.address, initData, evidenceHash] as const;
@@ -86,21 +105,19 @@ export async function proposeRelease(
     ],
     pinned: { evidenceHash },
   });
-  const folder = releaseProposalFolder(ctx.store, ctx.env.chainId, record.id);
-  const outcome = await proposeApproverCall(ctx.env, folder, spec, {
+  const outcome = await proposeFlow(ctx.env, releaseFlow(ctx, record), spec, {
     ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
     ...(options.proposer !== undefined ? { proposer: options.proposer } : {}),
   });
   const { proposal } = outcome;
   const at = (options.now ?? new Date()).toISOString();
+  const rel = (file: string) => path.relative(ctx.store.releaseDir(ctx.env.chainId, record.id), file);
 
-  const updated = await ctx.store.update(ctx.env.chainId, record.id, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${record.id}" disappeared while it was being proposed.`);
+  const updated = await updateRelease(ctx, record.id, "while it was being proposed", (current) => {
     const moved = transition(current, "proposed", {
       actor: options.actor,
       note: proposal.safe !== undefined ? `safeTxHash ${proposal.safe.safeTxHash}, Safe nonce ${proposal.safe.tx.nonce}` : `approver ${proposal.actor.address} (plain account)`,
     });
-    const rel = (file: string) => path.relative(ctx.store.releaseDir(ctx.env.chainId, record.id), file);
     const withProposal = withStep(moved, "proposal", {
       approver: { kind: proposal.actor.kind, address: proposal.actor.address },
       switch: getAddress(ctx.switchAddress),
@@ -129,7 +146,7 @@ export async function proposeRelease(
     const { approval: _old, ...steps } = withProposal.steps;
     return outcome.signaturesKept > 0 ? withProposal : { ...withProposal, steps };
   });
-  return { ...outcome, record: updated!, evidenceHash };
+  return { ...outcome, record: updated, evidenceHash };
 }
 
 export interface ApproveReleaseOutcome extends ApproveOutcome {
@@ -140,39 +157,26 @@ export interface ApproveReleaseOutcome extends ApproveOutcome {
  * bg:approve: adds one owner's signature to the release's promote proposal;
  * once the threshold is reached the release becomes approved.
  */
-export async function approveRelease(
-  ctx: ReleaseApprovalContext,
-  releaseId: string,
-  input: { signer?: Signer; signature?: string; now?: Date },
-): Promise<ApproveReleaseOutcome> {
+export async function approveRelease(ctx: ReleaseApprovalContext, releaseId: string, input: ApproveInput): Promise<ApproveReleaseOutcome> {
   const record = await ctx.store.get(ctx.env.chainId, releaseId);
   // A release rolled out in waves collects signatures per wave: the wave proposal that waits.
   if (readWavesStep(record) !== undefined) return approveWave(ctx, releaseId, undefined, input);
   if (record.state !== "proposed" && record.state !== "approved") {
     throw new BlueGreenError(
+      "BG_APPROVAL_RELEASE_STATE",
       `Release "${record.id}" is ${record.state}; signatures are collected while it is proposed. ` +
         (PROPOSABLE.includes(record.state) ? `Propose it first: npx hardhat bg:propose --release ${record.id}.` : "Nothing to sign."),
     );
   }
-  const folder = releaseProposalFolder(ctx.store, ctx.env.chainId, record.id);
-  const proposal = await requireProposal(folder);
-  await assertEvidenceUnchanged(record, proposal.pinned.evidenceHash, ctx.projectRoot);
-  const outcome = await approveProposal(ctx.env, folder, input);
-  const at = (input.now ?? new Date()).toISOString();
-  const updated = await ctx.store.update(ctx.env.chainId, record.id, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${record.id}" disappeared while it was being approved.`);
-    let next = withStep(current, "approval", {
-      signers: outcome.signatures.map((s) => getAddress(s.owner)),
-      threshold: outcome.threshold,
-      missing: outcome.missing,
-      at,
-    });
-    if (outcome.missing === 0 && next.state === "proposed") {
-      next = transition(next, "approved", { actor: outcome.added, note: `${outcome.signatures.length} of ${outcome.threshold} signatures` });
-    }
-    return next;
+  const outcome = await approveFlow(ctx.env, releaseFlow(ctx, record), input);
+  const at = input.now ?? new Date();
+  const updated = await updateRelease(ctx, record.id, "while it was being approved", (current) => {
+    const next = withStep(current, "approval", approvalStep(outcome, at));
+    return outcome.missing === 0 && next.state === "proposed"
+      ? transition(next, "approved", { actor: outcome.added, note: `${outcome.signatures.length} of ${outcome.threshold} signatures` })
+      : next;
   });
-  return { ...outcome, record: updated! };
+  return { ...outcome, record: updated };
 }
 
 export type SwitchReleaseOutcome =
@@ -222,26 +226,20 @@ export async function switchRelease(
   }
   if (record.state !== "proposed" && record.state !== "approved") {
     throw new BlueGreenError(
+      "BG_APPROVAL_RELEASE_STATE",
       `Release "${record.id}" is ${record.state}; bg:switch executes a proposed and approved release. ` +
         (PROPOSABLE.includes(record.state) ? `Propose it first: npx hardhat bg:propose --release ${record.id}.` : ""),
     );
   }
-  const folder = releaseProposalFolder(ctx.store, ctx.env.chainId, record.id);
-  const proposal = await requireProposal(folder);
-  if (proposal.call.functionName !== "promote") {
-    throw new BlueGreenError(`The proposal in ${folder.where} is not a promote. Propose the release again.`);
-  }
-  const outcome = await executeProposal(ctx.env, folder, {
+  const outcome = await executeFlow(ctx.env, releaseFlow(ctx, record), {
     executor: options.executor,
-    // Off-chain drift (the evidence) before a fresh send; the chain facts are checked inside.
-    beforeSend: () => assertEvidenceUnchanged(record, proposal.pinned.evidenceHash, ctx.projectRoot),
     ...(options.afterSend !== undefined ? { afterSend: options.afterSend } : {}),
     now,
   });
   if (outcome.status === "waiting") {
     let waiting = record;
-    if (outcome.timelock !== undefined) {
-      const scheduled = outcome.timelock;
+    const scheduled = outcome.timelock;
+    if (scheduled !== undefined) {
       // The queued operation goes in the record, so bg:status shows its id and ETA.
       waiting =
         (await ctx.store.update(ctx.env.chainId, record.id, (current) =>
@@ -254,32 +252,16 @@ export async function switchRelease(
       signatures: outcome.tally.signatures.length,
       threshold: outcome.tally.threshold,
       missing: outcome.tally.missing,
-      ...(outcome.timelock !== undefined ? { timelock: outcome.timelock } : {}),
+      ...(scheduled !== undefined ? { timelock: scheduled } : {}),
     };
   }
 
-  // The promote must have done exactly what was proposed.
-  const promoted = outcome.receipt.logs
-    .filter((l) => getAddress(l.address) === getAddress(ctx.switchAddress))
-    .map((l) => ctx.env.errors.parseLog(l))
-    .find((e) => e?.name === "Promoted" && getAddress(e.args.proxy as string) === record.proxy);
-  if (promoted === undefined || promoted === null) {
-    throw new BlueGreenError(`Transaction ${outcome.txHash} has no Promoted event for proxy ${record.proxy}. Inspect it before going on.`);
-  }
-  const implementation = getAddress(
-    "0x" + (await ctx.env.provider.getStorage(record.proxy, IMPLEMENTATION_SLOT, outcome.blockNumber)).slice(-40),
-  );
-  if (implementation !== getAddress(record.green.address)) {
-    throw new BlueGreenError(
-      `After transaction ${outcome.txHash}, the proxy's implementation slot holds ${implementation}, not green ${record.green.address}. Inspect the proxy before going on.`,
-    );
-  }
-  const evidenceHash = promoted.args.evidenceHash as string;
+  const promoted = (await assertPromotedToGreen(ctx, record, outcome, [record.proxy])).get(getAddress(record.proxy))!;
+  const implementation = getAddress(record.green.address);
   const windowEnd = isoFromUnix(promoted.args.windowEnd as bigint);
-  const executor = outcome.executor;
+  const { proposal, executor } = outcome;
 
-  const updated = await ctx.store.update(ctx.env.chainId, record.id, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${record.id}" disappeared while it was being switched.`);
+  const updated = await updateRelease(ctx, record.id, "while it was being switched", (current) => {
     if (readStep(current, "switch") !== undefined) return undefined;
     const moved = transition(current, "live", { actor: executor, txHash: outcome.txHash, note: `rollback window open until ${windowEnd}` });
     return withStep(moved, "switch", {
@@ -287,7 +269,7 @@ export async function switchRelease(
       blockNumber: outcome.blockNumber,
       executor,
       implementation,
-      evidenceHash,
+      evidenceHash: promoted.args.evidenceHash as string,
       promotedAt: isoFromUnix(promoted.args.promotedAt as bigint),
       windowEnd,
       resumed: outcome.resumed,
@@ -296,40 +278,21 @@ export async function switchRelease(
       at: now().toISOString(),
     });
   });
-  return { status: "live", record: updated!, txHash: outcome.txHash, implementation, windowEnd, resumed: outcome.resumed, alreadyLive: false };
+  return { status: "live", record: updated, txHash: outcome.txHash, implementation, windowEnd, resumed: outcome.resumed, alreadyLive: false };
 }
 
-/** A release planned in waves is proposed and switched one wave at a time (wave-switch.ts). */
+/**
+ * A release planned in waves is proposed and switched one wave at a time
+ * (wave-switch.ts); the task layer routes `bg:switch --release` of such a
+ * release to its waiting wave.
+ */
 function assertNotWaves(record: ReleaseRecord, verb: "propose" | "switch"): void {
   const plan = readWavesStep(record);
   if (plan === undefined) return;
   const next = plan.waves.find((w) => !plan.promotions.some((p) => p.wave === w.name))?.name ?? plan.waves[0]!.name;
   throw new BlueGreenError(
+    "BG_APPROVAL_WAVES",
     `Release "${record.id}" is rolled out in waves (${plan.waves.map((w) => w.name).join(", ")}): ${verb} one wave at a time, ` +
       `e.g. npx hardhat bg:${verb} --release ${record.id} --wave ${next}`,
   );
-}
-
-/** The switch must track the proxy, and track blue as its implementation. */
-async function assertSwitchTracksBlue(ctx: ReleaseApprovalContext, record: ReleaseRecord): Promise<void> {
-  const tracked = await readProxyRelease(ctx.env.provider, ctx.switchAddress, record.proxy);
-  if (!tracked.adopted) {
-    throw new BlueGreenError(
-      `Proxy ${record.proxy} is not adopted by the switch ${ctx.switchAddress}. Transfer its ProxyAdmin ${record.admin} to the switch, then propose ` +
-        `the adoption: npx hardhat bg:call propose --function adopt --args '["${record.proxy}","${record.admin}","${record.blue.address}"]'.`,
-    );
-  }
-  if (getAddress(tracked.implementation) !== getAddress(record.blue.address)) {
-    throw new BlueGreenError(
-      `The switch tracks ${tracked.implementation} as the implementation of proxy ${record.proxy}, but the release's blue is ${record.blue.address}. ` +
-        "Another upgrade happened since the release was staged: stage the release again from the current implementation.",
-    );
-  }
-}
-
-function gatesRows(record: ReleaseRecord): Array<{ label: string; value: string }> {
-  const gates = record.steps.gates as { results?: Array<{ name: string; status: string; required: boolean }>; waiver?: { reason: string } } | undefined;
-  // Signers must see that no gate was checked, and why the team said that is fine.
-  const waiver = gates?.waiver !== undefined ? [{ label: "gates WAIVED", value: gates.waiver.reason }] : [];
-  return [...waiver, ...(gates?.results ?? []).map((g) => ({ label: `gate ${g.name}`, value: `${g.status}${g.required ? " (required)" : ""}` }))];
 }

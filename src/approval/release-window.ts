@@ -5,24 +5,23 @@
  *
  * Calls open to a guardian or to anyone are sent directly by the chosen
  * account. Approver-only ones (cancelRollback, rollbackNow, an early
- * finalize) go through the same proposal path as promote.
+ * finalize) are flows of the one approval pipeline (pipeline.ts), as promote is.
  *
- * The switch is the source of truth: before acting, the record is brought
- * in line with the switch's state (a guardian bot may have scheduled a
- * rollback, a crash may have cut a run short), so re-running is always safe.
+ * Each step first brings the record in line with the switch (reconcile.ts),
+ * so re-running is always safe.
  */
-import { Contract, type Log, type LogDescription, type Signer, type TransactionReceipt, getAddress } from "ethers";
+import { Contract, type LogDescription, type Signer, type TransactionReceipt, getAddress } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
-import { type ReleaseRecord, type ReleaseState, canTransition, transition } from "../release/record.js";
-import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
-import { type ProxyRelease, readProxyRelease, readSwitchSettings } from "../switch/read-switch.js";
-import { advanceApproverCall, switchCallSpec } from "./approver-call.js";
-import type { TimelockWait } from "./execute.js";
-import { describeRevert } from "./proposal.js";
-import { callProposalFolder } from "./proposal-folder.js";
-import type { ReleaseApprovalContext } from "./release-switch.js";
+import { type ReleaseRecord, type ReleaseState, transition } from "../release/record.js";
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
+import { readSwitchSettings } from "../switch/read-switch.js";
+import { switchCallSpec } from "./approver-call.js";
+import type { TimelockWait } from "./execute.js";
+import { advanceFlow, callFlow } from "./pipeline.js";
+import { reconcileWithSwitch } from "./reconcile.js";
+import { type ReleaseApprovalContext, implementationAt, updateRelease } from "./release-flow.js";
+import { describeRevert } from "./revert.js";
 
 export type WindowOutcome =
   | {
@@ -61,6 +60,7 @@ export async function scheduleRollback(ctx: ReleaseApprovalContext, releaseId: s
   const settings = await readSwitchSettings(ctx.env.provider, ctx.switchAddress);
   if (who !== getAddress(settings.approver) && !settings.guardians.map((g) => getAddress(g)).includes(who)) {
     throw new BlueGreenError(
+      "BG_APPROVAL_NOT_GUARDIAN",
       `${who} is neither a guardian nor the approver of the switch, so it cannot schedule a rollback. ` +
         `Guardians: ${settings.guardians.join(", ") || "none"}. Run with --signer <guardian address>.`,
     );
@@ -68,7 +68,7 @@ export async function scheduleRollback(ctx: ReleaseApprovalContext, releaseId: s
   const { receipt, events } = await sendSwitchCall(ctx, options.signer, "scheduleRollback", [record.proxy]);
   const scheduled = events.find((e) => e.name === "RollbackScheduled");
   const readyAt = isoFromUnix(scheduled!.args.readyAt as bigint);
-  const updated = await updateRecord(ctx, record.id, (current) =>
+  const updated = await updateRelease(ctx, record.id, "from the store", (current) =>
     withStep(transition(current, "rollback-scheduled", { actor: who, txHash: receipt.hash, note: `executable from ${readyAt}` }), "rollback", {
       scheduledBy: who,
       scheduleTx: receipt.hash,
@@ -87,6 +87,7 @@ export async function executeRollback(ctx: ReleaseApprovalContext, releaseId: st
   if (!chain.canExecuteRollback) {
     const now = await latestTimestamp(ctx);
     throw new BlueGreenError(
+      "BG_APPROVAL_ROLLBACK_NOT_READY",
       `The rollback of release "${record.id}" is executable from ${isoFromUnix(chain.rollbackReadyAt)} (in ${Math.max(0, chain.rollbackReadyAt - now)}s). ` +
         "Run this again then; the approver can still veto it until that time.",
     );
@@ -116,12 +117,13 @@ export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: str
     const now = await latestTimestamp(ctx);
     if (now >= chain.rollbackReadyAt) {
       throw new BlueGreenError(
+        "BG_APPROVAL_VETO_TOO_LATE",
         `The rollback of release "${record.id}" became executable at ${isoFromUnix(chain.rollbackReadyAt)}: a canceller can no longer veto it. ` +
           "Only the approver can still cancel it (bg:rollback --cancel with the approver's signer), or anyone can execute it (--execute).",
       );
     }
     const { receipt } = await sendSwitchCall(ctx, options.executor, "cancelRollback", [record.proxy]);
-    const vetoed = await updateRecord(ctx, record.id, (current) =>
+    const vetoed = await updateRelease(ctx, record.id, "from the store", (current) =>
       withStep(transition(current, "live", { actor: who, txHash: receipt.hash, note: "rollback vetoed by a canceller" }), "rollback", {
         ...(readStep(current, "rollback") ?? {}),
         cancelledTx: receipt.hash,
@@ -134,7 +136,7 @@ export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: str
   const readyAt = isoFromUnix(chain.rollbackReadyAt);
   const outcome = await approverStep(ctx, record, "cancelRollback", callId, options.executor, `Veto the rollback of release ${record.id} (proxy ${record.proxy}) scheduled for ${readyAt}`);
   if (outcome.status === "proposed") return { ...outcome, record, state: record.state, readyAt };
-  const updated = await updateRecord(ctx, record.id, (current) =>
+  const updated = await updateRelease(ctx, record.id, "from the store", (current) =>
     withStep(transition(current, "live", { actor: outcome.actor, txHash: outcome.txHash, note: "rollback vetoed by the approver" }), "rollback", {
       ...(readStep(current, "rollback") ?? {}),
       cancelledTx: outcome.txHash,
@@ -165,6 +167,7 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
   if (record.state === "finalized") return { status: "done", record, state: record.state, already: true };
   if (record.state === "rollback-scheduled") {
     throw new BlueGreenError(
+      "BG_APPROVAL_WINDOW_STATE",
       `A rollback of release "${record.id}" is scheduled (executable from ${isoFromUnix(chain.rollbackReadyAt)}). ` +
         "The switch finalizes only a live release: veto the rollback first (bg:rollback --cancel), or let it execute.",
     );
@@ -191,7 +194,7 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
     txHash = outcome.txHash;
     by = outcome.actor;
   }
-  const updated = await updateRecord(ctx, record.id, (current) =>
+  const updated = await updateRelease(ctx, record.id, "from the store", (current) =>
     withStep(transition(current, "finalized", { actor: by, txHash, note: early ? "finalized early by the approver" : "rollback window over" }), "finalize", {
       txHash,
       by,
@@ -227,14 +230,13 @@ async function approverStep(
       { label: "switch", value: getAddress(ctx.switchAddress) },
     ],
   });
-  const folder = callProposalFolder(ctx.store, ctx.env.chainId, callId);
-  const outcome = await advanceApproverCall(ctx.env, folder, spec, executor);
-  if (outcome.status === "waiting") throw new Error("unreachable: advanceApproverCall reports waiting as proposed");
+  const flow = callFlow(ctx.store, ctx.env.chainId, callId);
+  const outcome = await advanceFlow(ctx.env, flow, spec, executor);
   if (outcome.status === "proposed") {
     return {
       status: "proposed",
       callId,
-      callFolder: folder.where,
+      callFolder: flow.folder.where,
       signatures: outcome.signatures,
       threshold: outcome.threshold,
       missing: outcome.missing,
@@ -246,13 +248,14 @@ async function approverStep(
 }
 
 async function recordRolledBack(ctx: ReleaseApprovalContext, record: ReleaseRecord, receipt: TransactionReceipt, by: string, immediate: boolean): Promise<ReleaseRecord> {
-  const implementation = getAddress("0x" + (await ctx.env.provider.getStorage(record.proxy, IMPLEMENTATION_SLOT, receipt.blockNumber)).slice(-40));
+  const implementation = await implementationAt(ctx, record.proxy, receipt.blockNumber);
   if (implementation !== getAddress(record.blue.address)) {
     throw new BlueGreenError(
+      "BG_APPROVAL_RESULT_MISMATCH",
       `After the rollback (tx ${receipt.hash}) the proxy's implementation slot holds ${implementation}, not blue ${record.blue.address}. Inspect the proxy.`,
     );
   }
-  return updateRecord(ctx, record.id, (current) =>
+  return updateRelease(ctx, record.id, "from the store", (current) =>
     withStep(transition(current, "rolled-back", { actor: by, txHash: receipt.hash, note: immediate ? "rolled back at once by the approver" : "scheduled rollback executed" }), "rollback", {
       ...(readStep(current, "rollback") ?? {}),
       rolledBackTx: receipt.hash,
@@ -264,97 +267,6 @@ async function recordRolledBack(ctx: ReleaseApprovalContext, record: ReleaseReco
   );
 }
 
-const STATUS_TO_STATE: Partial<Record<ProxyRelease["status"], ReleaseState>> = {
-  live: "live",
-  "rollback-scheduled": "rollback-scheduled",
-  "rolled-back": "rolled-back",
-  finalized: "finalized",
-};
-
-const STATE_EVENT: Partial<Record<ReleaseState, string>> = {
-  "rollback-scheduled": "RollbackScheduled",
-  live: "RollbackCancelled",
-  "rolled-back": "RolledBack",
-  finalized: "Finalized",
-};
-
-/**
- * Reads the switch's view of the release's proxy and moves the record to
- * match it when the switch moved on without us (a guardian bot, a crash
- * after sending, a call executed from the Safe web app).
- */
-export async function reconcileWithSwitch(ctx: ReleaseApprovalContext, releaseId: string): Promise<{ record: ReleaseRecord; chain: ProxyRelease }> {
-  let record = await ctx.store.get(ctx.env.chainId, releaseId);
-  const chain = await readProxyRelease(ctx.env.provider, ctx.switchAddress, record.proxy);
-  const sameRelease =
-    chain.adopted &&
-    getAddress(chain.green) === getAddress(record.green.address) &&
-    getAddress(chain.blue) === getAddress(record.blue.address) &&
-    readStep(record, "switch") !== undefined;
-  const target = STATUS_TO_STATE[chain.status];
-  if (!sameRelease || target === undefined || target === record.state || !canTransition(record.state, target)) return { record, chain };
-
-  const eventName = STATE_EVENT[target]!;
-  const log = await latestSwitchEvent(ctx, eventName, record.proxy, readStep(record, "switch")!.blockNumber);
-  const actor = log?.args.by !== undefined ? getAddress(log.args.by as string) : "chain";
-  record = await updateRecord(ctx, record.id, (current) => {
-    const moved = transition(current, target, {
-      actor,
-      ...(log?.txHash !== undefined ? { txHash: log.txHash } : {}),
-      note: `reconciled from the switch (${eventName})`,
-    });
-    if (target === "rollback-scheduled") {
-      return withStep(moved, "rollback", {
-        ...(actor !== "chain" ? { scheduledBy: actor } : {}),
-        ...(log?.txHash !== undefined ? { scheduleTx: log.txHash } : {}),
-        readyAt: isoFromUnix(chain.rollbackReadyAt),
-        at: new Date().toISOString(),
-      });
-    }
-    if (target === "rolled-back") {
-      return withStep(moved, "rollback", {
-        ...(readStep(current, "rollback") ?? {}),
-        ...(log?.txHash !== undefined ? { rolledBackTx: log.txHash } : {}),
-        ...(actor !== "chain" ? { rolledBackBy: actor } : {}),
-        immediate: log?.args.immediate === true,
-        implementation: getAddress(chain.implementation),
-        at: new Date().toISOString(),
-      });
-    }
-    if (target === "finalized" && log?.txHash !== undefined) {
-      return withStep(moved, "finalize", { txHash: log.txHash, by: actor === "chain" ? getAddress(ctx.switchAddress) : actor, early: false, at: new Date().toISOString() });
-    }
-    if (target === "live") {
-      return withStep(moved, "rollback", {
-        ...(readStep(current, "rollback") ?? {}),
-        ...(log?.txHash !== undefined ? { cancelledTx: log.txHash } : {}),
-        at: new Date().toISOString(),
-      });
-    }
-    return moved;
-  });
-  return { record, chain };
-}
-
-async function latestSwitchEvent(
-  ctx: ReleaseApprovalContext,
-  name: string,
-  proxy: string,
-  fromBlock: number,
-): Promise<{ args: LogDescription["args"]; txHash: string } | undefined> {
-  const event = ctx.env.errors.getEvent(name)!;
-  const logs: Log[] = await ctx.env.provider.getLogs({
-    address: ctx.switchAddress,
-    topics: [event.topicHash, "0x" + getAddress(proxy).slice(2).toLowerCase().padStart(64, "0")],
-    fromBlock,
-    toBlock: "latest",
-  });
-  const last = logs[logs.length - 1];
-  if (last === undefined) return undefined;
-  const parsed = ctx.env.errors.parseLog(last);
-  return parsed === null ? undefined : { args: parsed.args, txHash: last.transactionHash };
-}
-
 function assertWindowState(record: ReleaseRecord, allowed: ReleaseState[], verb: string): void {
   if (allowed.includes(record.state)) return;
   const why: Partial<Record<ReleaseState, string>> = {
@@ -364,6 +276,7 @@ function assertWindowState(record: ReleaseRecord, allowed: ReleaseState[], verb:
     "rollback-scheduled": "a rollback is already scheduled.",
   };
   throw new BlueGreenError(
+    "BG_APPROVAL_WINDOW_STATE",
     `Cannot ${verb} for release "${record.id}": ` +
       (why[record.state] ?? `it is ${record.state}, not live yet (run bg:switch once it is approved).`),
   );
@@ -381,11 +294,11 @@ async function sendSwitchCall(
   try {
     await method.staticCall(...args);
   } catch (error) {
-    throw new BlueGreenError(`${fn} would fail now: ${describeRevert(error, ctx.env.errors)}. Nothing was sent.`, error as Error);
+    throw new BlueGreenError("BG_APPROVAL_SIMULATION", `${fn} would fail now: ${describeRevert(error, ctx.env.errors)}. Nothing was sent.`, { cause: error as Error });
   }
   const tx = await method.send(...args);
   const receipt = await tx.wait();
-  if (receipt === null) throw new BlueGreenError(`Transaction ${tx.hash} was dropped. Run again.`);
+  if (receipt === null) throw new BlueGreenError("BG_APPROVAL_TX_FAILED", `Transaction ${tx.hash} was dropped. Run again.`);
   const events = receipt.logs
     .filter((l) => getAddress(l.address) === getAddress(ctx.switchAddress))
     .map((l) => ctx.env.errors.parseLog(l))
@@ -395,12 +308,4 @@ async function sendSwitchCall(
 
 async function latestTimestamp(ctx: ReleaseApprovalContext): Promise<number> {
   return (await ctx.env.provider.getBlock("latest"))!.timestamp;
-}
-
-async function updateRecord(ctx: ReleaseApprovalContext, id: string, change: (current: ReleaseRecord) => ReleaseRecord): Promise<ReleaseRecord> {
-  const updated = await ctx.store.update(ctx.env.chainId, id, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${id}" disappeared from the store.`);
-    return change(current);
-  });
-  return updated!;
 }

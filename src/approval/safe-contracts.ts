@@ -28,7 +28,6 @@ import { Interface, type Log, getAddress, id as keccakText } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
 import { packageRoot } from "../packaged-artifacts.js";
-import { APPROVAL_ERROR_CODES, ApprovalError } from "./approval-error.js";
 
 /** What the approval path calls on a Safe (1.3.0 and 1.4.1 share these functions; events differ, see below). */
 export const SAFE_ABI = [
@@ -94,7 +93,7 @@ export type SafeContractName = keyof typeof DEPLOYMENTS;
 
 function deployment(name: SafeContractName, version: SafeVersion): SingletonDeployment {
   const found = DEPLOYMENTS[name]({ version, released: true });
-  if (found === undefined) throw new BlueGreenError(`@safe-global/safe-deployments has no ${name} ${version}. Reinstall hardhat-bluegreen.`);
+  if (found === undefined) throw new BlueGreenError("BG_APPROVAL_SAFE_ARTIFACT", `@safe-global/safe-deployments has no ${name} ${version}. Reinstall hardhat-bluegreen.`);
   return found;
 }
 
@@ -119,8 +118,8 @@ export const SAFE_141_CANONICAL = safeCanonicalAddresses("1.4.1");
 export function safeVersionOf(reported: string, safe?: string): SafeVersion {
   const core = /^(\d+\.\d+\.\d+)/.exec(reported)?.[1];
   if (core !== undefined && (SAFE_VERSIONS as readonly string[]).includes(core)) return core as SafeVersion;
-  throw new ApprovalError(
-    APPROVAL_ERROR_CODES.SAFE_VERSION,
+  throw new BlueGreenError(
+    "BG_APPROVAL_SAFE_VERSION",
     `The Safe${safe !== undefined ? ` at ${safe}` : ""} reports version ${reported}; hardhat-bluegreen signs for and recognizes executions of Safe ${SAFE_VERSIONS.join(" and ")}. ` +
       "Migrate the Safe to 1.4.1 (Safe{Wallet} offers the update), or use a Safe of a supported version as the approver.",
   );
@@ -210,7 +209,7 @@ const SAFE_PACKAGES: Record<SafeVersion, string> = {
 export function loadSafeArtifact(name: SafeContractName, version: SafeVersion = "1.4.1"): SafeArtifact {
   const relative = ARTIFACT_PATHS[version][name];
   if (relative === undefined) {
-    throw new BlueGreenError(`hardhat-bluegreen does not deploy ${name} ${version}: its published build is not the canonical bytecode.`);
+    throw new BlueGreenError("BG_APPROVAL_SAFE_ARTIFACT", `hardhat-bluegreen does not deploy ${name} ${version}: its published build is not the canonical bytecode.`);
   }
   // Users cannot install the Safe packages beside ethers 6 (their ethers-5 peer), so the package carries the artifacts.
   const shipped = path.join(packageRoot(), "artifacts-dist", `safe-${version}`, relative);
@@ -222,13 +221,14 @@ export function loadSafeArtifact(name: SafeContractName, version: SafeVersion = 
     artifact = require(`${pkg}/build/artifacts/contracts/${relative}`) as SafeArtifact;
   } catch (error) {
     throw new BlueGreenError(
+      "BG_APPROVAL_SAFE_ARTIFACT",
       `Cannot load Safe's ${name} ${version} artifact: hardhat-bluegreen ships it in artifacts-dist/safe-${version}, which is missing. Reinstall hardhat-bluegreen.`,
-      error as Error,
+      { cause: error as Error },
     );
   }
   const installed = (require(`${pkg}/package.json`) as { version: string }).version;
   if (installed !== version) {
-    throw new BlueGreenError(`${pkg} ${installed} is installed, but Safe ${version}'s canonical addresses need exactly ${version}. Install ${pkg}@${version}.`);
+    throw new BlueGreenError("BG_APPROVAL_SAFE_ARTIFACT", `${pkg} ${installed} is installed, but Safe ${version}'s canonical addresses need exactly ${version}. Install ${pkg}@${version}.`);
   }
   return artifact;
 }

@@ -11,7 +11,7 @@
  */
 import { getAddress } from "ethers";
 
-import { APPROVAL_ERROR_CODES, ApprovalError } from "./approval-error.js";
+import { BlueGreenError } from "../errors.js";
 import type { SafeTransaction } from "./safe-transaction.js";
 
 /** The few service calls the approval path makes. */
@@ -42,19 +42,19 @@ export async function connectSafeService(url: string, chainId: number, apiKey?: 
     // Under Node's ESM/CJS interop the class can sit one `default` deeper.
     ApiKit = ((mod.default as { default?: unknown }).default ?? mod.default) as typeof ApiKit;
   } catch (error) {
-    throw new ApprovalError(
-      APPROVAL_ERROR_CODES.SERVICE,
+    throw new BlueGreenError(
+      "BG_APPROVAL_SERVICE",
       "blueGreen.approval.safeService is set, but @safe-global/api-kit is not installed. Run `npm install --save-dev @safe-global/api-kit@5`, or remove safeService.",
-      error as Error,
+      { cause: error as Error },
     );
   }
   const kit = new ApiKit({ chainId: BigInt(chainId), txServiceUrl: url.replace(/\/+$/, ""), ...(apiKey !== undefined ? { apiKey } : {}) });
   const failed = (what: string, error: unknown): never => {
-    throw new ApprovalError(
-      APPROVAL_ERROR_CODES.SERVICE,
+    throw new BlueGreenError(
+      "BG_APPROVAL_SERVICE",
       `The Safe Transaction Service at ${url} failed to ${what}: ${(error as Error).message}. ` +
         "Check blueGreen.approval.safeService (and safeServiceApiKey for api.safe.global), or remove it to work from the proposal files only.",
-      error as Error,
+        { cause: error as Error },
     );
   };
   return {
@@ -64,7 +64,7 @@ export async function connectSafeService(url: string, chainId: number, apiKey?: 
         const tx = await kit.getTransaction(safeTxHash);
         return { safe: getAddress(tx.safe), nonce: String(tx.nonce) };
       } catch (error) {
-        if (/not found|404/i.test((error as Error).message)) return undefined;
+        if (notFound(error)) return undefined;
         return failed(`read transaction ${safeTxHash}`, error);
       }
     },
@@ -94,9 +94,14 @@ export async function connectSafeService(url: string, chainId: number, apiKey?: 
         const page = await kit.getTransactionConfirmations(safeTxHash);
         return page.results.map((c) => ({ owner: getAddress(c.owner), signature: c.signature }));
       } catch (error) {
-        if (/not found|404/i.test((error as Error).message)) return [];
+        if (notFound(error)) return [];
         return failed(`list the confirmations of ${safeTxHash}`, error);
       }
     },
   };
+}
+
+/** api-kit's HttpError carries the HTTP status: 404 is "the service does not know this transaction". */
+function notFound(error: unknown): boolean {
+  return (error as { statusCode?: unknown }).statusCode === 404;
 }

@@ -15,6 +15,7 @@ import {
 } from "ethers";
 import { z } from "zod";
 
+import { addressSchema, bytesSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import { SAFE_ABI, type SafeVersion, safeVersionOf } from "./safe-contracts.js";
 
@@ -38,21 +39,20 @@ export const SAFE_TX_TYPES = {
   ],
 };
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
 const uintString = z.string().regex(/^\d+$/, "must be a decimal integer string");
 
 /** A Safe transaction as stored in a proposal: numbers as decimal strings, so JSON keeps them exact. */
 export const safeTransactionSchema = z
   .object({
-    to: address,
+    to: addressSchema,
     value: uintString,
-    data: z.string().regex(/^0x([0-9a-fA-F]{2})*$/),
+    data: bytesSchema,
     operation: z.union([z.literal(0), z.literal(1)]),
     safeTxGas: uintString,
     baseGas: uintString,
     gasPrice: uintString,
-    gasToken: address,
-    refundReceiver: address,
+    gasToken: addressSchema,
+    refundReceiver: addressSchema,
     nonce: uintString,
   })
   .strict();
@@ -167,8 +167,9 @@ export async function readSafeState(runner: ContractRunner, safe: string): Promi
     version = (await contract.getFunction("VERSION")()) as string;
   } catch (error) {
     throw new BlueGreenError(
+      "BG_APPROVAL_NOT_A_SAFE",
       `${safe} does not answer Safe's VERSION(); it is not a Safe. Check the approver address (it must be a Safe 1.3.0 or later).`,
-      error as Error,
+      { cause: error as Error },
     );
   }
   // Before 1.3.0 the EIP-712 domain had no chain id; after 1.4.1 the events are not checked yet: both are refused with a code.
@@ -197,6 +198,7 @@ export async function assertSafeAgreesOnHash(runner: ContractRunner, safe: strin
   const onChain = (await safeContract(safe, runner).getFunction("getTransactionHash")(...safeTxFields(tx), tx.nonce)) as string;
   if (onChain.toLowerCase() !== safeTxHash.toLowerCase()) {
     throw new BlueGreenError(
+      "BG_APPROVAL_HASH_MISMATCH",
       `The Safe at ${safe} computes safeTxHash ${onChain} for this transaction, but the proposal says ${safeTxHash}. ` +
         "Nothing was signed. Check that the network is the right one, then propose again.",
     );

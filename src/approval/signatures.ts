@@ -8,27 +8,26 @@
 import { Signature, getAddress, getBytes, hashMessage, recoverAddress, type Signer } from "ethers";
 import { z } from "zod";
 
+import { addressSchema, bytes32Schema, isoTimeSchema, signatureSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import { SAFE_TX_TYPES, type SafeTransaction, safeDomain, safeTxMessage } from "./safe-transaction.js";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
 
 export const ownerSignatureSchema = z
   .object({
-    owner: address,
+    owner: addressSchema,
     /** 65 bytes r ++ s ++ v, exactly as it goes into execTransaction. */
-    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
+    signature: signatureSchema,
     /** eip712: signed the typed data (v 27/28); eth_sign: signed the hash as a message (v 31/32). */
     kind: z.enum(["eip712", "eth_sign"]),
-    addedAt: z.string().datetime({ offset: true }),
+    addedAt: isoTimeSchema,
   })
   .strict();
 
 /** signatures.json: the signatures collected for one safeTxHash. */
 export const signatureSetSchema = z
   .object({
-    safeTxHash: bytes32,
+    safeTxHash: bytes32Schema,
     signatures: z.array(ownerSignatureSchema),
   })
   .strict();
@@ -60,10 +59,11 @@ export function recoverSignatureOwner(safeTxHash: string, signature: string): { 
   try {
     bytes = getBytes(signature);
   } catch {
-    throw new BlueGreenError(`"${signature}" is not hex. A Safe owner signature is 65 bytes (130 hex digits) after 0x.`);
+    throw new BlueGreenError("BG_APPROVAL_SIGNATURE", `"${signature}" is not hex. A Safe owner signature is 65 bytes (130 hex digits) after 0x.`);
   }
   if (bytes.length !== 65) {
     throw new BlueGreenError(
+      "BG_APPROVAL_SIGNATURE",
       `The signature is ${bytes.length} bytes; a Safe owner signature is 65 bytes (r, s, v). Paste the whole signature.`,
     );
   }
@@ -78,6 +78,7 @@ export function recoverSignatureOwner(safeTxHash: string, signature: string): { 
     return { owner: recoverAddress(hashMessage(getBytes(safeTxHash)), { r, s, v: v - 4 }), kind: "eth_sign" };
   }
   throw new BlueGreenError(
+    "BG_APPROVAL_SIGNATURE",
     `The signature's v is ${v}. Expected 27/28 (EIP-712 typed-data signature) or 31/32 (Safe's eth_sign form). ` +
       (v === 0 || v === 1
         ? "If your wallet returned v 0/1 for an ECDSA signature, add 27 to the last byte. Contract signatures and approved hashes are not collected by bg:approve; approve the hash on the Safe instead."
@@ -100,12 +101,14 @@ export function addOwnerSignature(
   const ownerSet = new Set(owners.map((o) => getAddress(o)));
   if (!ownerSet.has(owner)) {
     throw new BlueGreenError(
+      "BG_APPROVAL_NOT_OWNER",
       `The signature over ${set.safeTxHash} was made by ${owner}, which is not an owner of the Safe. ` +
         `Owners: ${[...ownerSet].join(", ")}. Sign with an owner's key (--signer <owner address>).`,
     );
   }
   if (set.signatures.some((s) => getAddress(s.owner) === owner)) {
     throw new BlueGreenError(
+      "BG_APPROVAL_ALREADY_SIGNED",
       `${owner} has already signed ${set.safeTxHash}; a second signature from the same owner does not count toward the threshold. ` +
         "Another owner must sign.",
     );

@@ -8,7 +8,7 @@ import { FunctionFragment } from "ethers";
 
 import { factCheckCommand, showFactValue } from "./facts.js";
 import type { ProposalFolder } from "./proposal-folder.js";
-import type { Proposal } from "./proposal.js";
+import type { Proposal } from "./proposal-schema.js";
 
 /** Renders the Markdown summary of a proposal. Pure: the same proposal gives the same text. */
 export function renderProposalSummary(proposal: Proposal, folder: Pick<ProposalFolder, "option">): string {

@@ -14,7 +14,8 @@
 import { AbiCoder, Contract, Interface, ZeroAddress, ZeroHash, getAddress, keccak256, toUtf8Bytes, type Provider } from "ethers";
 import { z } from "zod";
 
-import { APPROVAL_ERROR_CODES, ApprovalError } from "./approval-error.js";
+import { addressSchema, bytes32Schema, hexSchema } from "../common/schema.js";
+import { BlueGreenError } from "../errors.js";
 
 export const TIMELOCK_ABI = [
   "function getMinDelay() view returns (uint256)",
@@ -34,26 +35,23 @@ export const TIMELOCK_ABI = [
 
 export const TIMELOCK = new Interface(TIMELOCK_ABI);
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
-const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
 
 /** The timelock operation a proposal schedules and later executes. */
 export const timelockOperationSchema = z
   .object({
-    address,
+    address: addressSchema,
     /** The approver call the timelock makes once the delay has passed. */
-    target: address,
-    data: hex,
-    predecessor: bytes32,
-    salt: bytes32,
+    target: addressSchema,
+    data: hexSchema,
+    predecessor: bytes32Schema,
+    salt: bytes32Schema,
     /** The delay the schedule asks for: the timelock's minimum delay when proposed, in seconds. */
     delay: z.string().regex(/^\d+$/),
-    operationId: bytes32,
+    operationId: bytes32Schema,
     /** What the proposer calls: `schedule(...)`. */
-    scheduleData: hex,
+    scheduleData: hexSchema,
     /** What the executor calls after the delay: `execute(...)`. */
-    executeData: hex,
+    executeData: hexSchema,
   })
   .strict();
 
@@ -111,8 +109,8 @@ export async function assertCanPropose(provider: Provider, timelock: string, pro
   const contract = new Contract(timelock, TIMELOCK_ABI, provider);
   const role = (await contract.getFunction("PROPOSER_ROLE")()) as string;
   if (!((await contract.getFunction("hasRole")(role, proposer)) as boolean)) {
-    throw new ApprovalError(
-      APPROVAL_ERROR_CODES.APPROVER_KIND,
+    throw new BlueGreenError(
+      "BG_APPROVAL_APPROVER_KIND",
       `${proposer} (blueGreen.approval.timelockProposer) does not hold PROPOSER_ROLE on the TimelockController ${timelock}. ` +
         "Set timelockProposer to the Safe or account that does, or grant it the role through the timelock.",
     );
@@ -128,8 +126,8 @@ export async function assertCanExecute(provider: Provider, timelock: string, exe
     contract.getFunction("hasRole")(role, executor) as Promise<boolean>,
   ]);
   if (!open && !holds) {
-    throw new ApprovalError(
-      APPROVAL_ERROR_CODES.TIMELOCK_EXECUTOR,
+    throw new BlueGreenError(
+      "BG_APPROVAL_TIMELOCK_EXECUTOR",
       `${executor} does not hold EXECUTOR_ROLE on the TimelockController ${timelock}, and the role is not open to everyone. ` +
         "Run again with --signer set to an account that holds it.",
     );

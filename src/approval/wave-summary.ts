@@ -5,9 +5,10 @@
  * in plain sight, any override of the bake rule the signers are asked to
  * approve with their signature. See docs/signer-guide.md.
  */
+import { iso } from "../common/format.js";
 import type { WaveDecision } from "../waves/may-promote-wave.js";
 import type { WaveOverride } from "../waves/waves-step.js";
-import type { Proposal } from "./proposal.js";
+import type { Proposal } from "./proposal-schema.js";
 import { renderProposalSummary } from "./summary.js";
 
 export interface WaveSummaryInfo {
@@ -57,7 +58,6 @@ export function renderWaveSummary(proposal: Proposal, info: WaveSummaryInfo): st
   lines.push("");
   if (info.previous !== undefined) {
     const p = info.previous;
-    const iso = (s: number) => new Date(s * 1000).toISOString();
     lines.push(
       `Previous wave **${p.wave}**: promoted ${iso(p.promotedAt)}, bake until ${iso(p.bakeEndsAt)}, ` +
         `monitor's analysis ${p.analysisPhase ?? "not run"}${p.measuredUntil !== undefined ? ` (measured up to ${iso(p.measuredUntil)})` : ""}.`,

@@ -96,6 +96,7 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
 
   if (!(await isSwitchAt(ethersProvider, switchAddress))) {
     throw new BlueGreenError(
+      "BG_SWITCH_NOT_A_SWITCH",
       `${switchAddress} on network "${networkName}" is not a BlueGreenSwitch. Check .bluegreen/<chainId>/switch.json, or deploy one with bg:init.`,
     );
   }
@@ -111,6 +112,7 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
   if (tracked.adopted) {
     if (getAddress(tracked.proxyAdmin) !== proxyAdmin || getAddress(tracked.implementation) !== implementation) {
       throw new BlueGreenError(
+        "BG_SWITCH_PROXY_DRIFT",
         `The switch tracks ${proxy} with ProxyAdmin ${tracked.proxyAdmin} and implementation ${tracked.implementation}, ` +
           `but the proxy's ERC-1967 slots say ${proxyAdmin} and ${implementation}. The proxy was changed outside the switch; ` +
           "have the approver release its ProxyAdmin and adopt it again.",
@@ -152,7 +154,7 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
     } catch (error) {
       const revert = await decodeSwitchRevert(error, sw.interface);
       if (revert === undefined) throw error;
-      throw new BlueGreenError(`adopt(${proxy}) would fail. ${explainSwitchRevert(revert)}`, error as Error);
+      throw new BlueGreenError("BG_SWITCH_REVERT", `adopt(${proxy}) would fail. ${explainSwitchRevert(revert)}`, { cause: error as Error });
     }
     log(`Adopting ${proxy} (implementation ${implementation}) from the approver ${approver}...`);
     const tx = await connected.getFunction("adopt")(proxy, proxyAdmin, implementation);
@@ -204,6 +206,7 @@ async function proxyAdminVersion(admin: Contract): Promise<4 | 5> {
     const version = (await admin.getFunction("UPGRADE_INTERFACE_VERSION")()) as string;
     if (version === "5.0.0") return 5;
     throw new BlueGreenError(
+      "BG_SWITCH_PROXY_ADMIN",
       `ProxyAdmin ${await admin.getAddress()} reports upgrade interface version "${version}"; the switch supports OpenZeppelin v4 and v5 ProxyAdmins only.`,
     );
   } catch (error) {
@@ -217,9 +220,10 @@ async function readOwner(admin: Contract, proxyAdmin: string, proxy: string): Pr
     return getAddress((await admin.getFunction("owner")()) as string);
   } catch (error) {
     throw new BlueGreenError(
+      "BG_SWITCH_PROXY_ADMIN",
       `The admin of ${proxy} (${proxyAdmin}, from its ERC-1967 admin slot) does not answer owner(): it is not an OpenZeppelin ProxyAdmin. ` +
         "hardhat-bluegreen adopts proxies administered by a ProxyAdmin.",
-      error as Error,
+        { cause: error as Error },
     );
   }
 }
@@ -263,6 +267,7 @@ async function verifyAdopted(options: AdoptProxyOptions, switchAddress: string, 
   const onChain = await readTransparentProxy(options.provider, proxy, options.networkName);
   if (!tracked.adopted || getAddress(tracked.implementation) !== implementation || getAddress(onChain.implementation) !== implementation) {
     throw new BlueGreenError(
+      "BG_SWITCH_PROXY_DRIFT",
       `After adopt, the switch tracks ${tracked.implementation} and the proxy's slot holds ${onChain.implementation}, but ${implementation} was expected. ` +
         "Something upgraded the proxy concurrently; check its history before releasing.",
     );

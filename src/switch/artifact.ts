@@ -54,6 +54,7 @@ export async function readSwitchArtifact(candidates: string[]): Promise<SwitchAr
   const file = candidates.find((f) => existsSync(f));
   if (file === undefined) {
     throw new BlueGreenError(
+      "BG_SWITCH_ARTIFACT",
       `The ${SWITCH_CONTRACT_NAME} artifact is missing (looked in ${candidates.join(" and ")}). ` +
         "Reinstall hardhat-bluegreen; in its own repository, run `npx hardhat build` first.",
     );
@@ -66,7 +67,7 @@ export async function readSwitchArtifact(candidates: string[]): Promise<SwitchAr
     !artifact.bytecode.startsWith("0x") ||
     artifact.bytecode.length <= 2
   ) {
-    throw new BlueGreenError(`${file} is not a ${SWITCH_CONTRACT_NAME} artifact with ABI and bytecode. Reinstall hardhat-bluegreen.`);
+    throw new BlueGreenError("BG_SWITCH_ARTIFACT", `${file} is not a ${SWITCH_CONTRACT_NAME} artifact with ABI and bytecode. Reinstall hardhat-bluegreen.`);
   }
   return artifact as SwitchArtifact;
 }

@@ -37,10 +37,11 @@ export async function checkChainOpcodes(provider: Pick<Provider, "call">, networ
 
 function refused(networkName: string, why: string, cause?: unknown): BlueGreenError {
   return new BlueGreenError(
-    `[${CHAIN_OPCODES_ERROR_CODE}] Network "${networkName}" cannot run the BlueGreenSwitch: it needs the PUSH0 (Shanghai, EIP-3855) and TLOAD/TSTORE (Cancun, EIP-1153) opcodes, and ${why}. ` +
+    CHAIN_OPCODES_ERROR_CODE,
+    `Network "${networkName}" cannot run the BlueGreenSwitch: it needs the PUSH0 (Shanghai, EIP-3855) and TLOAD/TSTORE (Cancun, EIP-1153) opcodes, and ${why}. ` +
       "Without them every guarded function of the switch reverts, release included, so a ProxyAdmin given to it would be locked for good. " +
       "Deploy on a chain (or a node configured with a hardfork) at Cancun or later; for a local node set its hardfork to cancun, prague or osaka.",
-    cause instanceof Error ? cause : undefined,
+    cause instanceof Error ? { cause } : {},
   );
 }
 

@@ -7,6 +7,7 @@ import path from "node:path";
 
 import { ContractFactory, type Provider, type Signer, getAddress, isAddress } from "ethers";
 
+import { iso } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseStore } from "../release/store.js";
 import { loadSwitchArtifact } from "./artifact.js";
@@ -39,28 +40,31 @@ export interface SwitchDeployment {
  */
 export function checkSwitchParameters(raw: SwitchParameters): SwitchParameters {
   const approver = parseSwitchAddress(raw.approver, "--approver");
-  if (BigInt(approver) === 0n) throw new BlueGreenError("--approver is the zero address. Pass the Safe (or account) that approves releases.");
+  if (BigInt(approver) === 0n) throw new BlueGreenError("BG_SWITCH_OPTIONS", "--approver is the zero address. Pass the Safe (or account) that approves releases.");
   const guardians: string[] = [];
   for (const g of raw.guardians) {
     const guardian = parseSwitchAddress(g, "--guardians");
-    if (BigInt(guardian) === 0n) throw new BlueGreenError("--guardians lists the zero address. Remove it.");
-    if (guardians.includes(guardian)) throw new BlueGreenError(`--guardians lists ${guardian} twice. List each guardian once.`);
+    if (BigInt(guardian) === 0n) throw new BlueGreenError("BG_SWITCH_OPTIONS", "--guardians lists the zero address. Remove it.");
+    if (guardians.includes(guardian)) throw new BlueGreenError("BG_SWITCH_OPTIONS", `--guardians lists ${guardian} twice. List each guardian once.`);
     guardians.push(guardian);
   }
   const { rollbackDelay, rollbackWindow } = raw;
   const days = (s: number) => `${s / 86400} days`;
   if (!Number.isInteger(rollbackDelay) || rollbackDelay < SWITCH_BOUNDS.minRollbackDelay || rollbackDelay > SWITCH_BOUNDS.maxRollbackDelay) {
     throw new BlueGreenError(
+      "BG_SWITCH_OPTIONS",
       `--rollback-delay ${rollbackDelay} is out of bounds. Pass whole seconds from ${SWITCH_BOUNDS.minRollbackDelay} (1 minute) to ${SWITCH_BOUNDS.maxRollbackDelay} (${days(SWITCH_BOUNDS.maxRollbackDelay)}).`,
     );
   }
   if (!Number.isInteger(rollbackWindow) || rollbackWindow < SWITCH_BOUNDS.minRollbackWindow || rollbackWindow > SWITCH_BOUNDS.maxRollbackWindow) {
     throw new BlueGreenError(
+      "BG_SWITCH_OPTIONS",
       `--rollback-window ${rollbackWindow} is out of bounds. Pass whole seconds from ${SWITCH_BOUNDS.minRollbackWindow} (1 hour) to ${SWITCH_BOUNDS.maxRollbackWindow} (${days(SWITCH_BOUNDS.maxRollbackWindow)}).`,
     );
   }
   if (rollbackDelay >= rollbackWindow) {
     throw new BlueGreenError(
+      "BG_SWITCH_OPTIONS",
       `--rollback-delay (${rollbackDelay}s) must be shorter than --rollback-window (${rollbackWindow}s): a scheduled rollback must be able to become executable inside the window.`,
     );
   }
@@ -70,10 +74,10 @@ export function checkSwitchParameters(raw: SwitchParameters): SwitchParameters {
 function parseSwitchAddress(value: string, option: string): string {
   const trimmed = value.trim();
   if (/^0x[0-9a-fA-F]{40}$/.test(trimmed) && !isAddress(trimmed)) {
-    throw new BlueGreenError(`${option}: "${value}" has an invalid EIP-55 checksum. Copy it again, or write it all in lower case.`);
+    throw new BlueGreenError("BG_SWITCH_OPTIONS", `${option}: "${value}" has an invalid EIP-55 checksum. Copy it again, or write it all in lower case.`);
   }
   if (!isAddress(trimmed)) {
-    throw new BlueGreenError(`${option}: "${value}" is not an address. Pass 0x-prefixed 20-byte hex addresses${option === "--guardians" ? ", separated by commas" : ""}.`);
+    throw new BlueGreenError("BG_SWITCH_OPTIONS", `${option}: "${value}" is not an address. Pass 0x-prefixed 20-byte hex addresses${option === "--guardians" ? ", separated by commas" : ""}.`);
   }
   return getAddress(trimmed);
 }
@@ -87,20 +91,20 @@ export async function deploySwitch(signer: Signer, parameters: SwitchParameters)
     contract = await factory.deploy(parameters.approver, parameters.guardians, parameters.rollbackDelay, parameters.rollbackWindow);
   } catch (error) {
     const revert = await decodeSwitchRevert(error);
-    if (revert !== undefined) throw new BlueGreenError(`Deploying the switch failed. ${explainSwitchRevert(revert)}`, error as Error);
+    if (revert !== undefined) throw new BlueGreenError("BG_SWITCH_REVERT", `Deploying the switch failed. ${explainSwitchRevert(revert)}`, { cause: error as Error });
     throw error;
   }
   const tx = contract.deploymentTransaction();
   const receipt = await tx?.wait();
   if (tx === null || receipt === null || receipt === undefined || receipt.status !== 1) {
-    throw new BlueGreenError(`The switch deployment transaction ${tx?.hash ?? "(unknown)"} failed. Check the deployer's balance and the network, then run bg:init again.`);
+    throw new BlueGreenError("BG_SWITCH_DEPLOY_FAILED", `The switch deployment transaction ${tx?.hash ?? "(unknown)"} failed. Check the deployer's balance and the network, then run bg:init again.`);
   }
   const block = await receipt.getBlock();
   return {
     address: getAddress(await contract.getAddress()),
     deployTx: receipt.hash,
     blockNumber: receipt.blockNumber,
-    deployedAt: new Date(block.timestamp * 1000).toISOString(),
+    deployedAt: iso(block.timestamp),
   };
 }
 
@@ -143,6 +147,7 @@ export async function initSwitch(options: InitSwitchOptions): Promise<InitSwitch
       const differences = compareSettings(parameters, onChain);
       if (differences.length > 0) {
         throw new BlueGreenError(
+          "BG_SWITCH_EXISTS",
           `A switch is already deployed on network "${networkName}" at ${recorded.address} (recorded in ${path.relative(process.cwd(), filePath)}), ` +
             `but with other settings: ${differences.join("; ")}. Use that switch (rotate the approver or guardians on it), ` +
             `or, to deploy a new switch, move that file away first.`,
@@ -196,7 +201,7 @@ export function parseDurationOption(value: string, option: string, fallback: num
   if (trimmed === "") return fallback;
   const match = /^(\d+)\s*([smhd]?)$/.exec(trimmed);
   if (match === null) {
-    throw new BlueGreenError(`${option} "${value}" is not a duration. Pass whole seconds (3600) or a number with s, m, h or d (1h, 7d).`);
+    throw new BlueGreenError("BG_SWITCH_OPTIONS", `${option} "${value}" is not a duration. Pass whole seconds (3600) or a number with s, m, h or d (1h, 7d).`);
   }
   const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2] as "" | "s" | "m" | "h" | "d"];
   return Number(match[1]) * unit;

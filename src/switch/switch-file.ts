@@ -7,31 +7,30 @@
  */
 import { z } from "zod";
 
+import { addressSchema, bytes32Schema, isoTimeSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseStore } from "../release/store.js";
 
 export const SWITCH_FILE = "switch.json";
 export const SWITCH_FILE_SCHEMA_VERSION = 1;
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hash");
 
 export const switchFileSchema = z
   .object({
     schemaVersion: z.literal(SWITCH_FILE_SCHEMA_VERSION),
     chainId: z.number().int().positive(),
-    address,
-    approver: address,
-    guardians: z.array(address),
+    address: addressSchema,
+    approver: addressSchema,
+    guardians: z.array(addressSchema),
     /** Seconds. */
     rollbackDelay: z.number().int().positive(),
     /** Seconds. */
     rollbackWindow: z.number().int().positive(),
-    deployTx: bytes32,
+    deployTx: bytes32Schema,
     /** Block of the deployment: where log scans for the switch's events start. */
     blockNumber: z.number().int().nonnegative(),
     /** Time of that block, ISO 8601. */
-    deployedAt: z.string().datetime({ offset: true }),
+    deployedAt: isoTimeSchema,
   })
   .strict();
 
@@ -55,6 +54,7 @@ export async function requireSwitchFile(store: ReleaseStore, chainId: number, ne
   const file = await readSwitchFile(store, chainId);
   if (file !== undefined) return file;
   throw new BlueGreenError(
+    "BG_SWITCH_NOT_DEPLOYED",
     `No BlueGreenSwitch is recorded for network "${networkName}" (chain ${chainId}). ` +
       `Deploy one first: npx hardhat bg:init --network ${networkName} --approver <address> --guardians <a,b>`,
   );

@@ -11,7 +11,9 @@ import path from "node:path";
 import { style } from "./output.js";
 import type { ApprovalStatus } from "../approval/approval-status.js";
 import type { ExecuteOutcome, TimelockWait } from "../approval/execute.js";
-import type { ApproveOutcome, Proposal, ProposeOutcome } from "../approval/proposal.js";
+import type { ApproveOutcome } from "../approval/approve.js";
+import type { Proposal } from "../approval/proposal-schema.js";
+import type { ProposeOutcome } from "../approval/propose.js";
 import type { SwitchReleaseOutcome } from "../approval/release-switch.js";
 import type { WindowOutcome } from "../approval/release-window.js";
 

@@ -65,7 +65,9 @@ for (const kind of ["anvil", "hardhat"] as const) {
       expect(missing.code).to.equal(1);
       expect(onlyJson(missing)).to.deep.equal({
         ok: false,
-        error: "Missing --approver. Pass the address that approves releases (usually a Safe): --approver 0x…",
+        error: "[BG_SWITCH_OPTIONS] Missing --approver. Pass the address that approves releases (usually a Safe): --approver 0x…",
+        code: "BG_SWITCH_OPTIONS",
+        docs: "hardhat-bluegreen/docs/errors.md#bg_switch_options",
       });
       await hardhat("bg:init", "--approver", approver, "--guardians", guardian, "--rollback-delay", "600", "--json");
       const other = await hardhat("bg:init", "--approver", approver, "--guardians", guardian, "--rollback-delay", "900", "--json");

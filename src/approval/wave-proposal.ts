@@ -1,0 +1,180 @@
+/**
+ * What a wave's proposal is: one promoteBatch of the release's blue to green
+ * over the wave's proxies, the facts it pins and the rows signers read; and
+ * the checks that the proposal in a wave's folder is still that, and that
+ * the wave may still go.
+ */
+import { type ContractRunner, type Provider, type Result, getAddress } from "ethers";
+
+import { BlueGreenError } from "../errors.js";
+import type { ReleaseRecord } from "../release/record.js";
+import { isoFromUnix } from "../release/steps.js";
+import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
+import { type WaveDecision, explainWaveDecision, mayPromoteWave } from "../waves/may-promote-wave.js";
+import { readWaveFacts } from "../waves/wave-facts.js";
+import type { PlannedWave, WaveOverride, WavesStep } from "../waves/waves-step.js";
+import { type SwitchRef, switchView } from "./approver-call.js";
+import type { FactQuery } from "./facts.js";
+import type { Proposal } from "./proposal-schema.js";
+import type { ProposalFolder } from "./proposal-folder.js";
+import { type ReleaseApprovalContext, gatesRows } from "./release-flow.js";
+import { proposalOverride } from "./wave-plan.js";
+
+export function refusalMessage(releaseId: string, decision: WaveDecision): string {
+  const overridable = decision.refusals.length > 0 && decision.refusals.every((r) => r.overridable);
+  return (
+    explainWaveDecision(decision) +
+    (overridable
+      ? ` To promote it anyway: npx hardhat bg:propose --release ${releaseId} --wave ${decision.wave} --override-bake "<reason>" ` +
+        "(signers see the override in summary.md; it is recorded in the release)."
+      : "")
+  );
+}
+
+
+export function contractRunner(ctx: ReleaseApprovalContext): Provider & ContractRunner {
+  return ctx.env.provider as Provider & ContractRunner;
+}
+
+
+/** What the proposal pins: the switch's record and the slot of each proxy, and green's code. */
+export function waveFacts(sw: SwitchRef, record: ReleaseRecord, proxies: string[]): FactQuery[] {
+  const proxyState = sw.iface.getFunction("proxyState")!.outputs[0]!.format("sighash");
+  return [
+    { kind: "codehash", label: `code hash of green ${record.green.address}`, address: record.green.address },
+    ...proxies.flatMap((p): FactQuery[] => [
+      switchView(sw, "proxyState", [p], `switch's record of proxy ${p}`, [proxyState]),
+      { kind: "storage", label: `implementation slot of proxy ${p}`, address: p, slot: IMPLEMENTATION_SLOT },
+    ]),
+  ];
+}
+
+export function waveDetails(
+  ctx: ReleaseApprovalContext,
+  record: ReleaseRecord,
+  wave: PlannedWave,
+  position: { index: number; of: number },
+  decision: WaveDecision,
+  evidenceHash: string,
+  override: WaveOverride | undefined,
+): Array<{ label: string; value: string }> {
+  return [
+    { label: "release", value: record.id },
+    { label: "wave", value: `${wave.name} (${position.index} of ${position.of}), bake ${wave.bakeSeconds}s` },
+    ...decision.proxies.map((p, i) => ({ label: `proxy ${i + 1} of ${decision.proxies.length}`, value: p })),
+    { label: "blue (now)", value: record.blue.address },
+    { label: "blue codehash", value: record.blue.codehash },
+    { label: "green (next)", value: `${record.green.address} (${record.green.contract})` },
+    { label: "green codehash", value: record.green.codehash },
+    { label: "evidence hash", value: evidenceHash },
+    ...gatesRows(record),
+    ...record.rollbackRisks.map((r) => ({ label: `rollback risk: ${r.kind}`, value: r.message })),
+    ...(decision.previous !== undefined
+      ? [
+          {
+            label: `previous wave ${decision.previous.wave}`,
+            value:
+              `promoted ${isoFromUnix(decision.previous.promotedAt)}, bake until ${isoFromUnix(decision.previous.bakeEndsAt)}, ` +
+              `analysis ${decision.previous.analysisPhase ?? "not run"}` +
+              (decision.previous.measuredUntil !== undefined ? ` up to ${isoFromUnix(decision.previous.measuredUntil)}` : ""),
+          },
+        ]
+      : []),
+    ...(override !== undefined
+      ? [
+          { label: "OVERRIDE of the bake rule, by", value: override.by },
+          { label: "OVERRIDE reason", value: override.reason },
+          ...override.refusals.map((r, i) => ({ label: `OVERRIDE bypasses (${i + 1})`, value: r })),
+        ]
+      : []),
+    { label: "switch", value: getAddress(ctx.switchAddress) },
+  ];
+}
+
+
+/**
+ * The proposal in a wave's folder must be a promoteBatch of this release
+ * (its green, blue and evidence) over proxies of this wave. Returns the
+ * proxies it moves.
+ */
+export function assertProposalOfWave(
+  ctx: ReleaseApprovalContext,
+  record: ReleaseRecord,
+  plan: WavesStep,
+  wave: string,
+  proposal: Proposal,
+  folder: ProposalFolder,
+): string[] {
+  const again = `Propose the wave again: npx hardhat bg:propose ${folder.option}`;
+  if (proposal.call.functionName !== "promoteBatch" || proposal.pinned.wave !== wave) {
+    throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} is not a promote of wave "${wave}". ${again}`);
+  }
+  if (getAddress(proposal.call.to) !== getAddress(ctx.switchAddress)) {
+    throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} calls ${proposal.call.to}, not this chain's switch ${ctx.switchAddress}. ${again}`);
+  }
+  const [tuples] = ctx.env.errors.decodeFunctionData("promoteBatch", proposal.call.data) as unknown as [Result[]];
+  const planned = plan.waves.find((w) => w.name === wave)?.proxies.map((p) => getAddress(p)) ?? [];
+  const proxies: string[] = [];
+  for (const t of tuples) {
+    const [proxy, green, codehash, blue, , evidenceHash] = t as unknown as [string, string, string, string, string, string];
+    if (
+      getAddress(green) !== getAddress(record.green.address) ||
+      codehash.toLowerCase() !== record.green.codehash.toLowerCase() ||
+      getAddress(blue) !== getAddress(record.blue.address) ||
+      evidenceHash.toLowerCase() !== (proposal.pinned.evidenceHash ?? "").toLowerCase()
+    ) {
+      throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} does not promote this release's blue and green with its evidence hash. ${again}`);
+    }
+    if (!planned.includes(getAddress(proxy))) {
+      throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} moves ${getAddress(proxy)}, which is not in wave "${wave}" of the current plan. ${again}`);
+    }
+    proxies.push(getAddress(proxy));
+  }
+  return proxies;
+}
+
+/**
+ * Re-asks "may this wave go now?" before a signature and before the send,
+ * with the override the proposal carries: a rollback, a failed analysis or a
+ * re-planned wave since the proposal stops it. An override covers only the
+ * kinds of refusal it was made for.
+ */
+export async function assertWaveStillAllowed(
+  ctx: ReleaseApprovalContext,
+  record: ReleaseRecord,
+  wave: string,
+  proposal: Proposal,
+  verb: "sign" | "switch",
+): Promise<void> {
+  const override = proposalOverride(proposal);
+  const facts = await readWaveFacts(contractRunner(ctx), ctx.switchAddress, record);
+  const decision = mayPromoteWave(record, facts, { wave, ...(override !== undefined ? { override: { by: override.by, reason: override.reason } } : {}) });
+  const again = `Propose the wave again (npx hardhat bg:propose --release ${record.id} --wave ${wave}) once it may go.`;
+  if (!decision.allowed) {
+    throw new BlueGreenError("BG_APPROVAL_WAVE_REFUSED", `Refusing to ${verb} wave "${wave}": ${explainWaveDecision(decision)} ${again}`);
+  }
+  if (decision.overridden) {
+    const covered = override?.kinds ?? [];
+    const fresh = decision.refusals.filter((r) => r.overridable && !covered.includes(r.kind));
+    if (fresh.length > 0) {
+      throw new BlueGreenError(
+        "BG_APPROVAL_WAVE_REFUSED",
+        `Refusing to ${verb} wave "${wave}": its override was made for ${covered.join(", ") || "other reasons"}, but now also: ${fresh.map((r) => r.message).join(" ")} ` +
+          `If it must still go, propose it again with a new override (--override-bake "<reason>") so that signers see why.`,
+      );
+    }
+  }
+  const proposed = proxiesOfProposal(proposal, ctx);
+  const same = proposed.length === decision.proxies.length && decision.proxies.every((p) => proposed.includes(getAddress(p)));
+  if (!same) {
+    throw new BlueGreenError(
+      "BG_APPROVAL_WAVE_REFUSED",
+      `Refusing to ${verb} wave "${wave}": its proposal moves ${proposed.join(", ")}, but the wave's proxies still on blue are ${decision.proxies.join(", ") || "none"}. ${again}`,
+    );
+  }
+}
+
+function proxiesOfProposal(proposal: Proposal, ctx: ReleaseApprovalContext): string[] {
+  const [tuples] = ctx.env.errors.decodeFunctionData("promoteBatch", proposal.call.data) as unknown as [Result[]];
+  return tuples.map((t) => getAddress(t[0] as string));
+}
