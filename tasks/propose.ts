@@ -7,7 +7,7 @@ import { type ProposeReleaseOutcome, proposeRelease } from "../src/approval/rele
 import { type ProposeWaveOutcome, proposeWave } from "../src/approval/wave-switch.js";
 import { BlueGreenError } from "../src/errors.js";
 import { runCommand } from "../src/ui/output.js";
-import { renderWavePropose, waveProposeJson } from "../src/waves/waves-view.js";
+import { renderWavePropose, waveProposeJson } from "../src/ui/waves-view.js";
 
 interface ProposeArgs {
   release: string;

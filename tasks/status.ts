@@ -25,7 +25,7 @@ export default async function status(args: StatusArgs, hre: HardhatRuntimeEnviro
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       view = await releaseStatus(connection.provider, store, hre.config.paths.root, args.release || undefined, { ethers: connection.ethers.provider });
       // A proposed or approved release may have moved on chain without this tool: the Safe app, another owner, a timelock.
-      const env = { provider: connection.ethers.provider, chainId: view.chainId };
+      const env = { provider: connection.provider, chainId: view.chainId };
       for (const { record } of view.releases) {
         if (record.state !== "proposed" && record.state !== "approved") continue;
         const found = await approvalStatus(env, releaseProposalFolder(store, view.chainId, record.id));

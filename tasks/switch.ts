@@ -7,7 +7,7 @@ import { type SwitchReleaseOutcome, switchRelease } from "../src/approval/releas
 import { type SwitchWaveOutcome, switchWave } from "../src/approval/wave-switch.js";
 import { runCommand } from "../src/ui/output.js";
 import { readWavesStep } from "../src/waves/waves-step.js";
-import { renderWaveSwitch, waveSwitchJson } from "../src/waves/waves-view.js";
+import { renderWaveSwitch, waveSwitchJson } from "../src/ui/waves-view.js";
 
 interface SwitchArgs {
   release: string;

@@ -14,6 +14,7 @@ import { type ApprovalEnv, proposalSchema } from "./proposal-schema.js";
 import { PROPOSAL_FILE, type ProposalFolder } from "./proposal-folder.js";
 import { readSafeState } from "./safe-transaction.js";
 import { readOperationState } from "./timelock.js";
+import { ethersProvider } from "./chain.js";
 
 export type ApprovalStatus =
   | { status: "waiting-signatures"; signatures: number; threshold: number }
@@ -29,19 +30,19 @@ export async function approvalStatus(env: ApprovalEnv, folder: ProposalFolder): 
   const scheduled = await findMinedExecution(env, proposal, proposal.blockNumber);
   if (proposal.timelock !== undefined) {
     const op = proposal.timelock;
-    const state = await readOperationState(env.provider, op);
+    const state = await readOperationState(ethersProvider(env), op);
     if (state.kind === "pending") {
       return { status: "scheduled", timelock: op.address, operationId: op.operationId, eta: iso(Number(state.eta)), ready: state.ready };
     }
     if (state.kind === "done") {
-      const logs = await env.provider.getLogs({
+      const logs = await ethersProvider(env).getLogs({
         address: op.address,
         topics: [null, op.operationId],
         fromBlock: proposal.blockNumber,
         toBlock: "latest",
       });
       const last = logs[logs.length - 1];
-      const tx = last === undefined ? null : await env.provider.getTransaction(last.transactionHash);
+      const tx = last === undefined ? null : await ethersProvider(env).getTransaction(last.transactionHash);
       if (tx !== null) return { status: "executed", txHash: tx.hash, executor: getAddress(tx.from) };
     }
     if (state.kind === "unset" && scheduled !== undefined) return { status: "cancelled", timelock: op.address, operationId: op.operationId };
@@ -49,7 +50,7 @@ export async function approvalStatus(env: ApprovalEnv, folder: ProposalFolder): 
     return { status: "executed", txHash: scheduled.hash, executor: getAddress(scheduled.from) };
   }
   if (proposal.safe === undefined || proposal.actor.kind !== "safe") return undefined;
-  const safe = await readSafeState(env.provider, proposal.actor.address);
+  const safe = await readSafeState(ethersProvider(env), proposal.actor.address);
   if (safe.nonce > BigInt(proposal.safe.tx.nonce)) {
     return {
       status: "stale",

@@ -11,6 +11,7 @@ import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import type { FactQuery } from "./facts.js";
 import type { ApprovalEnv, ApproverCallSpec } from "./proposal-schema.js";
 import { argString } from "./revert.js";
+import { ethersProvider } from "./chain.js";
 
 /** Switch functions only the approver (or, for acceptApprover, the pending approver) may call. */
 export const APPROVER_FUNCTIONS = [
@@ -124,7 +125,7 @@ function proxyStateType(iface: Interface): string {
 }
 
 async function readRole(env: ApprovalEnv, sw: SwitchRef, role: "approver" | "pendingApprover"): Promise<string> {
-  const raw = await env.provider.call({ to: sw.address, data: sw.iface.encodeFunctionData(role) });
+  const raw = await ethersProvider(env).call({ to: sw.address, data: sw.iface.encodeFunctionData(role) });
   return getAddress(sw.iface.decodeFunctionResult(role, raw)[0] as string);
 }
 

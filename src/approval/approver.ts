@@ -9,6 +9,7 @@ import { BlueGreenError } from "../errors.js";
 import type { Actor, ApprovalEnv } from "./proposal-schema.js";
 import { type SafeState, readSafeState } from "./safe-transaction.js";
 import { type TimelockOperation, assertCanPropose, readTimelockDelay, timelockOperation } from "./timelock.js";
+import { ethersProvider } from "./chain.js";
 
 /** The switch's approver as the approval path drives it: who acts, and the timelock in between if there is one. */
 export async function resolveApprover(
@@ -18,9 +19,9 @@ export async function resolveApprover(
   call: { to: string; data: string },
 ): Promise<{ actor: Actor; timelock?: TimelockOperation }> {
   const addr = getAddress(approver);
-  const code = await env.provider.getCode(addr);
+  const code = await ethersProvider(env).getCode(addr);
   if (code !== "0x") {
-    const delay = await readTimelockDelay(env.provider, addr);
+    const delay = await readTimelockDelay(ethersProvider(env), addr);
     if (delay !== undefined) {
       if (env.timelockProposer === undefined) {
         throw new BlueGreenError(
@@ -30,12 +31,12 @@ export async function resolveApprover(
         );
       }
       const proposer = getAddress(env.timelockProposer);
-      await assertCanPropose(env.provider, addr, proposer);
-      const actor = await describeActor(env.provider, proposer);
+      await assertCanPropose(ethersProvider(env), addr, proposer);
+      const actor = await describeActor(ethersProvider(env), proposer);
       return { actor, timelock: timelockOperation(addr, call, proposalId, delay) };
     }
   }
-  return { actor: await describeActor(env.provider, addr) };
+  return { actor: await describeActor(ethersProvider(env), addr) };
 }
 
 /**

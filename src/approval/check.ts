@@ -11,6 +11,7 @@ import { type ApprovalEnv, type Proposal, actorCall } from "./proposal-schema.js
 import { type ProposalFolder, SIGNATURES_FILE } from "./proposal-folder.js";
 import { type SafeState, hashSafeTransaction, readSafeState } from "./safe-transaction.js";
 import { type OwnerSignature, signatureSetSchema, validSignatures } from "./signatures.js";
+import { ethersProvider } from "./chain.js";
 
 export interface ProposalCheck {
   /** The Safe as it is now (undefined for a plain-account approver). */
@@ -31,10 +32,10 @@ export async function checkProposal(env: ApprovalEnv, proposal: Proposal): Promi
       `The proposal is for chain ${proposal.chainId}, but the network is chain ${env.chainId}. Pass the --network it was proposed on.`,
     );
   }
-  const drifts = await checkFacts(env.provider, proposal.facts);
+  const drifts = await checkFacts(ethersProvider(env), proposal.facts);
   if (proposal.actor.kind === "account") return { drifts, nonceUsed: false };
   assertHashesIntegral(proposal);
-  const safe = await readSafeState(env.provider, proposal.actor.address);
+  const safe = await readSafeState(ethersProvider(env), proposal.actor.address);
   return { safe, drifts, nonceUsed: safe.nonce > BigInt(proposal.safe!.tx.nonce) };
 }
 

@@ -32,6 +32,7 @@ import { EXECUTION_SUCCESS_TOPIC, SAFE_ABI, executedSafeTxHash, safeVersionOf } 
 import { TIMELOCK, type TimelockOperation, assertCanExecute, readOperationState } from "./timelock.js";
 import { safeTxFields } from "./safe-transaction.js";
 import { packSignatures } from "./signatures.js";
+import { ethersProvider } from "./chain.js";
 
 const SAFE = new Interface(SAFE_ABI);
 
@@ -109,9 +110,9 @@ async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, propos
           "Are you on the right network? If the chain was reset, delete execution.json and propose again.",
       );
     }
-    if (journal.txHash !== undefined && (await env.provider.getTransaction(journal.txHash)) !== null) {
+    if (journal.txHash !== undefined && (await ethersProvider(env).getTransaction(journal.txHash)) !== null) {
       // Sent and still pending: wait for it rather than sending a second one.
-      const receipt = await env.provider.waitForTransaction(journal.txHash);
+      const receipt = await ethersProvider(env).waitForTransaction(journal.txHash);
       if (receipt !== null && receipt.status === 1) return complete(folder, proposal, journal, receipt, true, now);
     }
     // Never mined (the send did not reach the node, or it reverted): start over with full checks.
@@ -162,7 +163,7 @@ async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, propos
       ? { to: proposal.actor.address, data: execTransactionData(proposal, packSignatures(tally!.signatures.slice(0, tally!.threshold))) }
       : { ...call };
   await simulateSend(env, executor, request, proposal);
-  const started = journalFor(proposal, executor, await env.provider.getBlockNumber(), now);
+  const started = journalFor(proposal, executor, await ethersProvider(env).getBlockNumber(), now);
   const { sentJournal, receipt } = await sendJournaled(env, folder, EXECUTION_FILE, started, request, options, {
     what: "transaction",
     hint: "The chain changed between the simulation and the send; run again to re-check.",
@@ -185,7 +186,7 @@ async function sendJournaled(
   options: ExecuteOptions,
   failure: { what: string; hint: string },
 ): Promise<{ sentJournal: ExecutionJournal; receipt: TransactionReceipt }> {
-  const gas = await env.provider.estimateGas({ ...request, from: started.executor });
+  const gas = await ethersProvider(env).estimateGas({ ...request, from: started.executor });
   await folder.write(file, started);
   const sent = await options.executor.sendTransaction({ ...request, gasLimit: (gas * 12n) / 10n });
   const sentJournal: ExecutionJournal = { ...started, status: "sent", txHash: sent.hash };
@@ -219,22 +220,22 @@ export async function findMinedExecution(
   txHash?: string,
 ): Promise<TransactionReceipt | undefined> {
   if (txHash !== undefined) {
-    const receipt = await env.provider.getTransactionReceipt(txHash);
+    const receipt = await ethersProvider(env).getTransactionReceipt(txHash);
     if (receipt !== null && receipt.status === 1 && executedHere(proposal, receipt)) return receipt;
   }
   if (proposal.safe !== undefined) {
     // Only the topic is filtered on: 1.3.0 keeps the safeTxHash in the data, so each log is decoded with its version's ABI.
     const version = safeVersionOf(proposal.actor.kind === "safe" ? proposal.actor.version : "", proposal.actor.address);
-    const logs = await env.provider.getLogs({ address: proposal.actor.address, topics: [EXECUTION_SUCCESS_TOPIC], fromBlock, toBlock: "latest" });
+    const logs = await ethersProvider(env).getLogs({ address: proposal.actor.address, topics: [EXECUTION_SUCCESS_TOPIC], fromBlock, toBlock: "latest" });
     const log = logs.find((l) => executedSafeTxHash(l, proposal.actor.address, version) === proposal.safe!.safeTxHash.toLowerCase());
-    return log === undefined ? undefined : ((await env.provider.getTransactionReceipt(log.transactionHash)) ?? undefined);
+    return log === undefined ? undefined : ((await ethersProvider(env).getTransactionReceipt(log.transactionHash)) ?? undefined);
   }
   const call = actorCall(proposal);
-  const logs = await env.provider.getLogs({ address: call.to, fromBlock, toBlock: "latest" });
+  const logs = await ethersProvider(env).getLogs({ address: call.to, fromBlock, toBlock: "latest" });
   for (const hash of new Set(logs.map((l) => l.transactionHash))) {
-    const tx = await env.provider.getTransaction(hash);
+    const tx = await ethersProvider(env).getTransaction(hash);
     if (tx !== null && getAddress(tx.from) === proposal.actor.address && tx.data.toLowerCase() === call.data.toLowerCase()) {
-      const receipt = await env.provider.getTransactionReceipt(hash);
+      const receipt = await ethersProvider(env).getTransactionReceipt(hash);
       if (receipt !== null && receipt.status === 1) return receipt;
     }
   }
@@ -256,7 +257,7 @@ function executedHere(proposal: Proposal, receipt: TransactionReceipt): boolean 
 async function findNonceTaker(env: ApprovalEnv, proposal: Proposal): Promise<{ safeTxHash: string; txHash: string } | undefined> {
   if (proposal.safe === undefined || proposal.actor.kind !== "safe") return undefined;
   const version = safeVersionOf(proposal.actor.version, proposal.actor.address);
-  const logs = await env.provider.getLogs({
+  const logs = await ethersProvider(env).getLogs({
     address: proposal.actor.address,
     topics: [EXECUTION_SUCCESS_TOPIC],
     fromBlock: proposal.blockNumber,
@@ -283,7 +284,7 @@ function assertExecutedHere(proposal: Proposal, receipt: TransactionReceipt): vo
 async function simulateSend(env: ApprovalEnv, from: string, request: TransactionRequest, proposal: Proposal, throughSafe = proposal.safe !== undefined): Promise<void> {
   let result: string;
   try {
-    result = await env.provider.call({ ...request, from });
+    result = await ethersProvider(env).call({ ...request, from });
   } catch (error) {
     // Safe reverts with a reason string that is a code (GS013...).
     const code = revertReason(error);
@@ -363,7 +364,7 @@ async function executeThroughTimelock(
   options: ExecuteOptions,
 ): Promise<ExecuteOutcome> {
   const now = options.now ?? (() => new Date());
-  let state = await readOperationState(env.provider, op);
+  let state = await readOperationState(ethersProvider(env), op);
   let scheduleTxHash = (await folder.read(EXECUTION_FILE, executionJournalSchema))?.txHash;
   if (state.kind === "unset") {
     const journal = await folder.read(EXECUTION_FILE, executionJournalSchema);
@@ -377,7 +378,7 @@ async function executeThroughTimelock(
     const scheduled = await executeActorCall(env, folder, proposal, options);
     if (scheduled.status === "waiting") return scheduled;
     scheduleTxHash = scheduled.txHash;
-    state = await readOperationState(env.provider, op);
+    state = await readOperationState(ethersProvider(env), op);
   }
   if (state.kind === "done") {
     const found = await findTimelockExecution(env, op, proposal.blockNumber);
@@ -410,7 +411,7 @@ async function executeThroughTimelock(
   if (!state.ready) return { status: "waiting", proposal, tally: { signatures: [], threshold: 0, missing: 0, owners: [] }, timelock: wait };
 
   // Ready: the same drift checks as any execution, then execute(...) from the executor.
-  const drifts = await checkFacts(env.provider, proposal.facts);
+  const drifts = await checkFacts(ethersProvider(env), proposal.facts);
   assertNoDrift(
     drifts,
     `Refusing to execute the timelock operation ${op.operationId}: the chain changed since it was proposed`,
@@ -418,11 +419,11 @@ async function executeThroughTimelock(
   );
   await options.beforeSend?.();
   const executor = await executorAddress(options);
-  await assertCanExecute(env.provider, op.address, executor);
+  await assertCanExecute(ethersProvider(env), op.address, executor);
   await simulateCall(env, { from: op.address, to: op.target, data: op.data }, proposal.title);
   const request: TransactionRequest = { to: op.address, data: op.executeData };
   await simulateSend(env, executor, request, proposal, false);
-  const started = timelockJournal(op, executor, await env.provider.getBlockNumber(), now);
+  const started = timelockJournal(op, executor, await ethersProvider(env).getBlockNumber(), now);
   const { sentJournal, receipt } = await sendJournaled(env, folder, TIMELOCK_EXECUTION_FILE, started, request, options, {
     what: "timelock execution",
     hint: "Run again to re-check.",
@@ -432,14 +433,14 @@ async function executeThroughTimelock(
 
 /** The transaction that executed the operation, by the timelock's CallExecuted(id) event. */
 async function findTimelockExecution(env: ApprovalEnv, op: TimelockOperation, fromBlock: number): Promise<TransactionReceipt | undefined> {
-  const logs = await env.provider.getLogs({
+  const logs = await ethersProvider(env).getLogs({
     address: op.address,
     topics: [TIMELOCK.getEvent("CallExecuted")!.topicHash, op.operationId],
     fromBlock,
     toBlock: "latest",
   });
   const log = logs[0];
-  return log === undefined ? undefined : ((await env.provider.getTransactionReceipt(log.transactionHash)) ?? undefined);
+  return log === undefined ? undefined : ((await ethersProvider(env).getTransactionReceipt(log.transactionHash)) ?? undefined);
 }
 
 function timelockJournal(op: TimelockOperation, executor: string, fromBlock: number, now: () => Date): ExecutionJournal {

@@ -31,7 +31,7 @@ export async function openApprovalContext(hre: HardhatRuntimeEnvironment, signer
   const approval = hre.config.blueGreen.approval;
   return {
     env: {
-      provider,
+      provider: connection.provider,
       chainId,
       errors: await switchInterface(),
       ...(approval.timelockProposer !== undefined ? { timelockProposer: approval.timelockProposer } : {}),

@@ -3,9 +3,10 @@
  * signed, executed and recorded from, and what the approval path needs
  * from the network to act on it.
  */
-import type { FunctionFragment, Interface, Provider } from "ethers";
+import type { FunctionFragment, Interface } from "ethers";
 import { z } from "zod";
 
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { addressSchema, bytes32Schema, hexSchema, isoTimeSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import { factSchema, type FactQuery } from "./facts.js";
@@ -80,7 +81,8 @@ export type Proposal = z.infer<typeof proposalSchema>;
 
 /** What the approval path needs from the network. */
 export interface ApprovalEnv {
-  provider: Provider;
+  /** The chain. The approval modules adapt it to ethers themselves (chain.ts). */
+  provider: Eip1193Provider;
   chainId: number;
   /** The called contract's ABI, to name its custom errors when a simulation reverts. */
   errors?: Interface;

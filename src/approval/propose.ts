@@ -28,6 +28,7 @@ import { type SignatureSet, signatureSetSchema } from "./signatures.js";
 import { simulateCall } from "./simulate.js";
 import { renderProposalSummary } from "./summary.js";
 import { type TimelockOperation, readOperationState } from "./timelock.js";
+import { ethersProvider } from "./chain.js";
 
 export interface ProposeOutcome {
   proposal: Proposal;
@@ -58,7 +59,7 @@ export async function proposeApproverCall(env: ApprovalEnv, folder: ProposalFold
   const previous = await folder.read(PROPOSAL_FILE, proposalSchema);
   // A timelock operation cancelled after it was scheduled may be proposed again: nothing of it will ever run.
   const cancelled =
-    journal?.status === "done" && previous?.timelock !== undefined && (await readOperationState(env.provider, previous.timelock)).kind === "unset";
+    journal?.status === "done" && previous?.timelock !== undefined && (await readOperationState(ethersProvider(env), previous.timelock)).kind === "unset";
   if (journal !== undefined && previous !== undefined && journalMatches(journal, previous) && !cancelled) {
     throw journal.status === "done"
       ? new BlueGreenError("BG_APPROVAL_ALREADY_EXECUTED", `This proposal in ${folder.where} was already executed (tx ${journal.txHash}). Nothing to propose.`)
@@ -75,13 +76,13 @@ export async function proposeApproverCall(env: ApprovalEnv, folder: ProposalFold
   await simulateCall(env, { from: timelock?.address ?? actor.address, to: spec.to, data }, spec.title);
   const outer = timelock !== undefined ? { to: timelock.address, data: timelock.scheduleData } : { to: spec.to, data };
   if (timelock !== undefined) await simulateCall(env, { from: actor.address, ...outer }, `Scheduling on the timelock ${timelock.address}`);
-  const facts = await pinFacts(env.provider, spec.facts);
-  const blockNumber = await env.provider.getBlockNumber();
+  const facts = await pinFacts(ethersProvider(env), spec.facts);
+  const blockNumber = await ethersProvider(env).getBlockNumber();
   const now = options.now ?? new Date();
 
   let safe: Proposal["safe"];
   if (actor.kind === "safe") {
-    const state = await readSafeState(env.provider, actor.address);
+    const state = await readSafeState(ethersProvider(env), actor.address);
     const nonce = options.nonce ?? state.nonce;
     if (nonce < state.nonce) {
       throw new BlueGreenError(
@@ -91,7 +92,7 @@ export async function proposeApproverCall(env: ApprovalEnv, folder: ProposalFold
     }
     const tx = buildSafeTransaction({ ...outer, nonce });
     const hashes = hashSafeTransaction(env.chainId, actor.address, tx);
-    await assertSafeAgreesOnHash(env.provider, actor.address, tx, hashes.safeTxHash);
+    await assertSafeAgreesOnHash(ethersProvider(env), actor.address, tx, hashes.safeTxHash);
     safe = { tx, ...hashes };
   }
 

@@ -10,6 +10,7 @@ import { type ReleaseRecord, type ReleaseState, canTransition, transition } from
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
 import { type ProxyRelease, readProxyRelease } from "../switch/read-switch.js";
 import { type ReleaseApprovalContext, updateRelease } from "./release-flow.js";
+import { ethersProvider } from "./chain.js";
 
 const STATUS_TO_STATE: Partial<Record<ProxyRelease["status"], ReleaseState>> = {
   live: "live",
@@ -32,7 +33,7 @@ const STATE_EVENT: Partial<Record<ReleaseState, string>> = {
  */
 export async function reconcileWithSwitch(ctx: ReleaseApprovalContext, releaseId: string): Promise<{ record: ReleaseRecord; chain: ProxyRelease }> {
   let record = await ctx.store.get(ctx.env.chainId, releaseId);
-  const chain = await readProxyRelease(ctx.env.provider, ctx.switchAddress, record.proxy);
+  const chain = await readProxyRelease(ethersProvider(ctx.env), ctx.switchAddress, record.proxy);
   const sameRelease =
     chain.adopted &&
     getAddress(chain.green) === getAddress(record.green.address) &&
@@ -90,7 +91,7 @@ async function latestSwitchEvent(
   fromBlock: number,
 ): Promise<{ args: LogDescription["args"]; txHash: string } | undefined> {
   const event = ctx.env.errors.getEvent(name)!;
-  const logs: Log[] = await ctx.env.provider.getLogs({
+  const logs: Log[] = await ethersProvider(ctx.env).getLogs({
     address: ctx.switchAddress,
     topics: [event.topicHash, "0x" + getAddress(proxy).slice(2).toLowerCase().padStart(64, "0")],
     fromBlock,

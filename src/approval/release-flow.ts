@@ -14,6 +14,7 @@ import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import { readProxyRelease } from "../switch/read-switch.js";
 import type { ApproveOutcome } from "./approve.js";
 import type { ApprovalEnv } from "./proposal-schema.js";
+import { ethersProvider } from "./chain.js";
 
 /** What the release steps need: the network, the records, and the switch of this chain. */
 export interface ReleaseApprovalContext {
@@ -49,7 +50,7 @@ export function approvalStep(outcome: ApproveOutcome, at: Date): { signers: stri
 
 /** Green must be deployed on this chain before anyone signs its promote. */
 export async function assertGreenDeployed(ctx: ReleaseApprovalContext, record: ReleaseRecord): Promise<void> {
-  if ((await ctx.env.provider.getCode(record.green.address)) === "0x") {
+  if ((await ethersProvider(ctx.env).getCode(record.green.address)) === "0x") {
     throw new BlueGreenError("BG_APPROVAL_GREEN_MISSING", `Green ${record.green.address} has no code on this chain. Stage the release again.`);
   }
 }
@@ -62,7 +63,7 @@ export async function assertGreenDeployed(ctx: ReleaseApprovalContext, record: R
 export async function assertProxiesRunBlue(ctx: ReleaseApprovalContext, record: ReleaseRecord, proxies: readonly string[], wave?: string): Promise<void> {
   const blue = getAddress(record.blue.address);
   for (const proxy of proxies) {
-    const tracked = await readProxyRelease(ctx.env.provider, ctx.switchAddress, proxy);
+    const tracked = await readProxyRelease(ethersProvider(ctx.env), ctx.switchAddress, proxy);
     if (!tracked.adopted) {
       throw new BlueGreenError(
         "BG_APPROVAL_NOT_ADOPTED",
@@ -122,7 +123,7 @@ export async function assertPromotedToGreen(
 
 /** A proxy's ERC-1967 implementation slot at a block. */
 export async function implementationAt(ctx: ReleaseApprovalContext, proxy: string, blockNumber: number): Promise<string> {
-  return getAddress("0x" + (await ctx.env.provider.getStorage(proxy, IMPLEMENTATION_SLOT, blockNumber)).slice(-40));
+  return getAddress("0x" + (await ethersProvider(ctx.env).getStorage(proxy, IMPLEMENTATION_SLOT, blockNumber)).slice(-40));
 }
 
 /** The gate rows signers see: a waiver first (no gate was checked, and why that is fine), then each gate. */

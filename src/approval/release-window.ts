@@ -22,6 +22,7 @@ import { advanceFlow, callFlow } from "./pipeline.js";
 import { reconcileWithSwitch } from "./reconcile.js";
 import { type ReleaseApprovalContext, implementationAt, updateRelease } from "./release-flow.js";
 import { describeRevert } from "./revert.js";
+import { ethersProvider } from "./chain.js";
 
 export type WindowOutcome =
   | {
@@ -57,7 +58,7 @@ export async function scheduleRollback(ctx: ReleaseApprovalContext, releaseId: s
   }
   assertWindowState(record, ["live"], "schedule a rollback");
   const who = getAddress(await options.signer.getAddress());
-  const settings = await readSwitchSettings(ctx.env.provider, ctx.switchAddress);
+  const settings = await readSwitchSettings(ethersProvider(ctx.env), ctx.switchAddress);
   if (who !== getAddress(settings.approver) && !settings.guardians.map((g) => getAddress(g)).includes(who)) {
     throw new BlueGreenError(
       "BG_APPROVAL_NOT_GUARDIAN",
@@ -111,7 +112,7 @@ export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: str
   assertWindowState(record, ["rollback-scheduled"], "cancel a rollback");
   // A canceller vetoes on its own key: the role exists so the veto needs no slow approval.
   const who = getAddress(await options.executor.getAddress());
-  const sw = new Contract(ctx.switchAddress, ctx.env.errors, ctx.env.provider);
+  const sw = new Contract(ctx.switchAddress, ctx.env.errors, ethersProvider(ctx.env));
   const [isCanceller, approver] = await Promise.all([sw.getFunction("isCanceller")(who) as Promise<boolean>, sw.getFunction("approver")() as Promise<string>]);
   if (isCanceller && who !== getAddress(approver)) {
     const now = await latestTimestamp(ctx);
@@ -307,5 +308,5 @@ async function sendSwitchCall(
 }
 
 async function latestTimestamp(ctx: ReleaseApprovalContext): Promise<number> {
-  return (await ctx.env.provider.getBlock("latest"))!.timestamp;
+  return (await ethersProvider(ctx.env).getBlock("latest"))!.timestamp;
 }

@@ -2,6 +2,7 @@
 import { BlueGreenError } from "../errors.js";
 import type { ApprovalEnv } from "./proposal-schema.js";
 import { describeRevert } from "./revert.js";
+import { ethersProvider } from "./chain.js";
 
 /**
  * Calls `to` from `from` with eth_call and turns a revert into an error that
@@ -9,7 +10,7 @@ import { describeRevert } from "./revert.js";
  */
 export async function simulateCall(env: ApprovalEnv, call: { from: string; to: string; data: string }, what: string): Promise<void> {
   try {
-    await env.provider.call({ from: call.from, to: call.to, data: call.data });
+    await ethersProvider(env).call({ from: call.from, to: call.to, data: call.data });
   } catch (error) {
     throw new BlueGreenError(
       "BG_APPROVAL_SIMULATION",

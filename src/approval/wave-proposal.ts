@@ -4,7 +4,7 @@
  * the checks that the proposal in a wave's folder is still that, and that
  * the wave may still go.
  */
-import { type ContractRunner, type Provider, type Result, getAddress } from "ethers";
+import { type Result, getAddress } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
@@ -29,11 +29,6 @@ export function refusalMessage(releaseId: string, decision: WaveDecision): strin
         "(signers see the override in summary.md; it is recorded in the release)."
       : "")
   );
-}
-
-
-export function contractRunner(ctx: ReleaseApprovalContext): Provider & ContractRunner {
-  return ctx.env.provider as Provider & ContractRunner;
 }
 
 
@@ -147,7 +142,7 @@ export async function assertWaveStillAllowed(
   verb: "sign" | "switch",
 ): Promise<void> {
   const override = proposalOverride(proposal);
-  const facts = await readWaveFacts(contractRunner(ctx), ctx.switchAddress, record);
+  const facts = await readWaveFacts(ctx.env.provider, ctx.switchAddress, record);
   const decision = mayPromoteWave(record, facts, { wave, ...(override !== undefined ? { override: { by: override.by, reason: override.reason } } : {}) });
   const again = `Propose the wave again (npx hardhat bg:propose --release ${record.id} --wave ${wave}) once it may go.`;
   if (!decision.allowed) {

@@ -44,7 +44,7 @@ import {
   assertProxiesRunBlue,
   updateRelease,
 } from "./release-flow.js";
-import { assertProposalOfWave, assertWaveStillAllowed, contractRunner, refusalMessage, waveDetails, waveFacts } from "./wave-proposal.js";
+import { assertProposalOfWave, assertWaveStillAllowed, refusalMessage, waveDetails, waveFacts } from "./wave-proposal.js";
 import {
   assertWaveName,
   leadsLifecycle,
@@ -59,6 +59,7 @@ import {
   waveToActOn,
 } from "./wave-plan.js";
 import { renderWaveSummary } from "./wave-summary.js";
+import { ethersProvider } from "./chain.js";
 
 /**
  * A wave's promoteBatch as a flow: the wave's folder, a promoteBatch of this
@@ -128,7 +129,7 @@ export async function proposeWave(
     );
   }
 
-  const facts = await readWaveFacts(contractRunner(ctx), ctx.switchAddress, record);
+  const facts = await readWaveFacts(ctx.env.provider, ctx.switchAddress, record);
   const decision = mayPromoteWave(record, facts, {
     wave: options.wave,
     ...(reason !== undefined ? { override: { by: options.actor, reason } } : {}),
@@ -295,7 +296,7 @@ export async function switchWave(
   const record = await ctx.store.get(ctx.env.chainId, releaseId);
   const { plan, name, done } = waveToActOn(record, wave, "switch");
   if (done !== undefined) {
-    const windows = await Promise.all(done.proxies.map((p) => readProxyRelease(ctx.env.provider, ctx.switchAddress, p)));
+    const windows = await Promise.all(done.proxies.map((p) => readProxyRelease(ethersProvider(ctx.env), ctx.switchAddress, p)));
     return {
       status: "live",
       record,

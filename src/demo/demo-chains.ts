@@ -128,7 +128,7 @@ export async function setUpMainnet(node: LocalNode, recordsDir: string): Promise
   if (adopted.ok || pending === undefined || pending.role !== "approver") {
     throw new BlueGreenError(`The demo expected the Safe to adopt the proxy, but bg:adopt said: ${adopted.error ?? "already adopted"}.`);
   }
-  const env = await approvalEnv(base.provider, base.chainId);
+  const env = await approvalEnv(base.rpc, base.chainId);
   const spec = await switchCallSpec(env, { address: chain.switchAddress, iface: env.errors }, "adopt", [proxy, adopted.proxyAdmin, adopted.implementation], {
     id: "adopt-demo-token",
   });
@@ -168,13 +168,13 @@ export async function setUpTestnet(node: LocalNode, recordsDir: string): Promise
   return { ...base, switchAddress: init.file.address, proxy, blue };
 }
 
-export async function approvalEnv(provider: JsonRpcProvider, chainId: number): Promise<ApprovalEnv & { errors: Awaited<ReturnType<typeof switchInterface>> }> {
+export async function approvalEnv(provider: JsonRpc, chainId: number): Promise<ApprovalEnv & { errors: Awaited<ReturnType<typeof switchInterface>> }> {
   return { provider, chainId, errors: await switchInterface() };
 }
 
 /** The approval steps' context for a chain, with the gates that chain's releases answer to. */
 export async function releaseContext(chain: DemoChain, projectRoot: string, gatesConfig: GatesConfig): Promise<ReleaseApprovalContext> {
-  return { env: await approvalEnv(chain.provider, chain.chainId), store: chain.store, switchAddress: chain.switchAddress, projectRoot, gatesConfig };
+  return { env: await approvalEnv(chain.rpc, chain.chainId), store: chain.store, switchAddress: chain.switchAddress, projectRoot, gatesConfig };
 }
 
 /** Moves a chain's clock forward and mines a block at the new time. */

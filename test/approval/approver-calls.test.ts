@@ -45,7 +45,7 @@ describe("approver calls through the general approval path", function () {
     await approveProposal(world.env, folder, { signer: world.owners[2]! });
     const done = await executeProposal(world.env, folder, { executor: world.deployer });
     expect(done.status).to.equal("executed");
-    const contract = new Contract(world.switchAddress, world.env.errors, world.env.provider);
+    const contract = new Contract(world.switchAddress, world.env.errors, world.connection.ethers.provider);
     expect(await contract.getFunction("isGuardian")(newGuardian)).to.equal(true);
     // Executing again returns the same transaction; proposing again is refused.
     const again = await executeProposal(world.env, folder, { executor: world.deployer });
@@ -63,7 +63,7 @@ describe("approver calls through the general approval path", function () {
     // No release is live, so the switch would refuse; the simulation names the switch's error.
     expect(message).to.match(/would fail .*ReleaseNotLive/);
     const { pinFacts } = await import("../../src/approval/facts.js");
-    const [, record] = await pinFacts(world.env.provider, spec.facts);
+    const [, record] = await pinFacts(world.connection.ethers.provider, spec.facts);
     expect(showFactValue(record!, record!.expected)).to.include(world.proxyAdmin).and.to.include(world.blue);
   });
 
@@ -93,7 +93,7 @@ describe("approver calls through the general approval path", function () {
     expect(proposed.builderFile).to.equal(undefined);
     expect(await refusal(() => executeProposal(world.env, acceptFolder, { executor: world.deployer }))).to.match(/only it can make this call/);
     expect((await executeProposal(world.env, acceptFolder, { executor: world.anyone })).status).to.equal("executed");
-    const contract = new Contract(world.switchAddress, world.env.errors, world.env.provider);
+    const contract = new Contract(world.switchAddress, world.env.errors, world.connection.ethers.provider);
     expect(await contract.getFunction("approver")()).to.equal(getAddress(next));
   });
 });

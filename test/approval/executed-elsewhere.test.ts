@@ -30,7 +30,7 @@ async function executeWithKit(world: ApprovalWorld, version: SafeVersion, call: 
   let tx = await kitA.signTransaction(await kitTransaction(kitA, call, nonce), SigningMethod.ETH_SIGN_TYPED_DATA_V4);
   tx = await kitB.signTransaction(tx, SigningMethod.ETH_SIGN_TYPED_DATA_V4);
   const result = await kitB.executeTransaction(tx);
-  await world.env.provider.waitForTransaction(result.hash);
+  await world.connection.ethers.provider.waitForTransaction(result.hash);
   return result.hash;
 }
 
@@ -66,7 +66,7 @@ describe("executions made outside the plugin", () => {
       const folder = callProposalFolder(world.store, world.env.chainId, "add-guardian");
       const { proposal } = await proposeApproverCall(world.env, folder, spec);
       const txHash = await executeWithKit(world, "1.4.1", { to: proposal.safe!.tx.to, data: proposal.safe!.tx.data }, Number(proposal.safe!.tx.nonce));
-      expect((await readSafeState(world.env.provider, world.safe)).nonce).to.equal(BigInt(proposal.safe!.tx.nonce) + 1n);
+      expect((await readSafeState(world.connection.ethers.provider, world.safe)).nonce).to.equal(BigInt(proposal.safe!.tx.nonce) + 1n);
 
       const outcome = await executeProposal(world.env, folder, { executor: world.deployer });
       expect(outcome.status).to.equal("executed");

@@ -123,7 +123,7 @@ export async function approvalWorld(
   const store = new ReleaseStore(path.join(root, ".bluegreen"));
   const accountActs = options.approver === "account" || (timelock !== undefined && options.timelockProposer === "account");
   const env = {
-    provider,
+    provider: connection.provider,
     chainId,
     errors,
     ...(timelock !== undefined ? { timelockProposer: options.timelockProposer === "account" ? await a.getAddress() : safe } : {}),
@@ -196,7 +196,7 @@ export async function increaseTime(world: ApprovalWorld, seconds: number): Promi
 
 /** The proxy's ERC-1967 implementation slot. */
 export async function implementationOf(world: ApprovalWorld): Promise<string> {
-  return getAddress("0x" + (await world.env.provider.getStorage(world.proxy, IMPLEMENTATION_SLOT)).slice(-40));
+  return getAddress("0x" + (await world.connection.ethers.provider.getStorage(world.proxy, IMPLEMENTATION_SLOT)).slice(-40));
 }
 
 /** Runs `fn` and returns the message it threw with. */

@@ -36,7 +36,7 @@ describe("bg:rollback and bg:finalize", function () {
     const scheduled = await scheduleRollback(world.ctx, "box-v2", { signer: world.guardian });
     expect(scheduled).to.deep.include({ status: "done", state: "rollback-scheduled", already: false });
     const readyAt = Date.parse(scheduled.readyAt!);
-    const block = await world.env.provider.getBlock("latest");
+    const block = await world.connection.ethers.provider.getBlock("latest");
     expect(readyAt).to.equal((block!.timestamp + DELAY) * 1000);
     expect(readStep(scheduled.record, "rollback")).to.deep.include({ scheduledBy: getAddress(await world.guardian.getAddress()) });
 

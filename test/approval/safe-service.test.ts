@@ -22,7 +22,7 @@ describe("the Safe Transaction Service (local stand-in)", () => {
   let ctx: ApprovalWorld["ctx"];
   beforeEach(async () => {
     world = await approvalWorld({ safeVersion: "1.3.0", singleton: "SafeL2" });
-    service = await startSafeServiceStandIn(world.env.provider, BigInt(world.env.chainId));
+    service = await startSafeServiceStandIn(world.connection.ethers.provider, BigInt(world.env.chainId));
     const env: ApprovalEnv & { errors: typeof world.env.errors } = { ...world.env, safeService: await connectSafeService(service.url, world.env.chainId) };
     ctx = { ...world.ctx, env };
   });

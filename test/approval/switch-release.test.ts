@@ -43,7 +43,7 @@ describe("bg:propose, bg:approve and bg:switch through a 2-of-3 Safe", function 
 
     // The Safe's own getTransactionHash agrees with the recorded safeTxHash.
     const tx = proposal.safe!.tx;
-    const onChain = await safeContract(world.safe, world.env.provider).getFunction("getTransactionHash")(
+    const onChain = await safeContract(world.safe, world.connection.ethers.provider).getFunction("getTransactionHash")(
       tx.to, tx.value, tx.data, tx.operation, tx.safeTxGas, tx.baseGas, tx.gasPrice, tx.gasToken, tx.refundReceiver, tx.nonce,
     );
     expect(proposal.safe!.safeTxHash).to.equal(onChain);
@@ -105,7 +105,7 @@ describe("bg:propose, bg:approve and bg:switch through a 2-of-3 Safe", function 
     expect(Date.parse(step.windowEnd) - Date.parse(step.promotedAt)).to.equal(3600 * 1000);
     expect(done.record.history.at(-1)).to.include({ state: "live", txHash: done.txHash });
     // The box now answers as green.
-    const box = new Contract(world.proxy, ["function version() view returns (string)"], world.env.provider);
+    const box = new Contract(world.proxy, ["function version() view returns (string)"], world.connection.ethers.provider);
     expect(await box.getFunction("version")()).to.equal("2");
 
     // Running it again is idempotent: nothing is sent.

@@ -65,7 +65,7 @@ describe("a TimelockController approver with a Safe as proposer", () => {
     // What the Safe signs is the schedule call, and the operation id is the timelock's own.
     expect(proposal.safe!.tx.to).to.equal(world.timelock);
     expect(proposal.safe!.tx.data).to.equal(op.scheduleData.toLowerCase());
-    const timelock = new Contract(world.timelock!, TIMELOCK, world.env.provider);
+    const timelock = new Contract(world.timelock!, TIMELOCK, world.connection.ethers.provider);
     expect(await timelock.getFunction("hashOperation")(op.target, 0, op.data, op.predecessor, op.salt)).to.equal(op.operationId);
     expect(readStep(await world.store.get(world.env.chainId, "box-v2"), "proposal")!.timelock).to.deep.equal({
       address: world.timelock,
@@ -85,7 +85,7 @@ describe("a TimelockController approver with a Safe as proposer", () => {
     const wait = scheduled.timelock!;
     expect(wait.ready).to.equal(false);
     expect(wait.timelock).to.equal(world.timelock);
-    const block = await world.env.provider.getBlock("latest");
+    const block = await world.connection.ethers.provider.getBlock("latest");
     expect(wait.eta).to.equal(block!.timestamp + TIMELOCK_DELAY);
     expect(readStep(scheduled.record, "timelock")).to.deep.include({ operationId: wait.operationId, eta: wait.eta, ready: false });
     expect(await implementationOf(world)).to.equal(world.blue);
@@ -99,11 +99,11 @@ describe("a TimelockController approver with a Safe as proposer", () => {
     });
 
     // Before the ETA a re-run sends nothing and says the same.
-    const safeNonce = (await readSafeState(world.env.provider, world.safe)).nonce;
+    const safeNonce = (await readSafeState(world.connection.ethers.provider, world.safe)).nonce;
     const anyoneNonce = await world.anyone.getNonce();
     const early = await switchRelease(world.ctx, "box-v2", { executor: world.anyone });
     expect(early.status === "waiting" && early.timelock?.operationId).to.equal(wait.operationId);
-    expect((await readSafeState(world.env.provider, world.safe)).nonce).to.equal(safeNonce);
+    expect((await readSafeState(world.connection.ethers.provider, world.safe)).nonce).to.equal(safeNonce);
     expect(await world.anyone.getNonce()).to.equal(anyoneNonce);
 
     await increaseTime(world, TIMELOCK_DELAY);
@@ -173,7 +173,7 @@ describe("a TimelockController approver with a Safe as proposer", () => {
     expect((await executeProposal(world.env, folder, { executor: world.anyone })).status).to.equal("waiting");
 
     // The Safe, a proposer and so a canceller on the timelock, cancels the operation directly.
-    const state = await readSafeState(world.env.provider, world.safe);
+    const state = await readSafeState(world.connection.ethers.provider, world.safe);
     const cancel = buildSafeTransaction({ to: world.timelock!, data: TIMELOCK.encodeFunctionData("cancel", [proposal.timelock!.operationId]), nonce: state.nonce });
     const hash = hashSafeTransaction(world.env.chainId, world.safe, cancel).safeTxHash;
     let set = { safeTxHash: hash, signatures: [] as OwnerSignature[] };
@@ -190,16 +190,16 @@ describe("a TimelockController approver with a Safe as proposer", () => {
     expect((await executeProposal(world.env, folder, { executor: world.anyone })).status).to.equal("waiting");
     await increaseTime(world, TIMELOCK_DELAY);
     expect((await executeProposal(world.env, folder, { executor: world.anyone })).status).to.equal("executed");
-    const sw = new Contract(world.switchAddress, world.env.errors, world.env.provider);
+    const sw = new Contract(world.switchAddress, world.env.errors, world.connection.ethers.provider);
     expect(await sw.getFunction("guardians")()).to.include(getAddress(guardian));
   });
 
   it("bg:init's check warns when the timelock is slower than the rollback delay and no canceller is set, and not otherwise", async () => {
-    const slow = await timelockVetoWarning(world.env.provider, world.timelock!, DELAY, []);
+    const slow = await timelockVetoWarning(world.connection.ethers.provider, world.timelock!, DELAY, []);
     expect(slow).to.match(/TimelockController.*600 s.*rollback delay of 60 s.*addCanceller/);
-    expect(await timelockVetoWarning(world.env.provider, world.timelock!, DELAY, [getAddress(await world.guardian.getAddress())])).to.equal(undefined);
-    expect(await timelockVetoWarning(world.env.provider, world.timelock!, TIMELOCK_DELAY, [])).to.equal(undefined);
-    expect(await timelockVetoWarning(world.env.provider, world.safe, DELAY, [])).to.equal(undefined);
+    expect(await timelockVetoWarning(world.connection.ethers.provider, world.timelock!, DELAY, [getAddress(await world.guardian.getAddress())])).to.equal(undefined);
+    expect(await timelockVetoWarning(world.connection.ethers.provider, world.timelock!, TIMELOCK_DELAY, [])).to.equal(undefined);
+    expect(await timelockVetoWarning(world.connection.ethers.provider, world.safe, DELAY, [])).to.equal(undefined);
   });
 
   it("refuses a timelock approver without a configured proposer, with a code that says what to set", async () => {

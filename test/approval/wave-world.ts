@@ -22,7 +22,7 @@ import { callProposalFolder } from "../../src/approval/proposal-folder.js";
 import type { ReleaseApprovalContext } from "../../src/approval/release-switch.js";
 import { gateResult } from "../../src/gates/gate-result.js";
 import { recordGatesRun } from "../../src/gates/gates-step.js";
-import { type WavesConfig, resolveWavesConfig } from "../../src/monitor/config.js";
+import { type WavesConfig, resolveWavesConfig } from "../../src/waves/config.js";
 import type { ReleaseRecord } from "../../src/release/record.js";
 import { ReleaseStore } from "../../src/release/store.js";
 import { readProxyRelease } from "../../src/switch/read-switch.js";
@@ -49,7 +49,7 @@ export async function startWaveWorld(fleets: number): Promise<WaveWorld> {
     await deploySafeSingletons(w.deployer);
     const owners = await Promise.all([5, 6, 7].map((i) => w.provider.getSigner(i)));
     const safe = await createSafe(w.deployer, { owners: await Promise.all(owners.map((o) => o.getAddress())), threshold: 2 });
-    const env = { provider: w.provider, chainId: w.chainId, errors: w.sw.interface };
+    const env = { provider: { request: ({ method, params }: { method: string; params?: unknown }) => w.provider.send(method, (params as unknown[]) ?? []) }, chainId: w.chainId, errors: w.sw.interface };
 
     // Hand the approver role to the Safe, through the approval path itself.
     await (await w.sw.getFunction("proposeApprover")(safe)).wait();

@@ -20,7 +20,7 @@ import { readStep } from "../../src/release/steps.js";
 import { signatureSetSchema } from "../../src/approval/signatures.js";
 import { approveWave, proposeWave, switchWave } from "../../src/approval/wave-switch.js";
 import { monitorRelease } from "../../src/monitor/monitor-release.js";
-import { releaseStatus } from "../../src/release/release-status.js";
+import { releaseStatus } from "../../src/status/release-status.js";
 import { renderStatus, statusJson } from "../../src/ui/release-view.js";
 import { readWavesStep } from "../../src/waves/waves-step.js";
 import { EVIDENCE, deployGreen, increaseTime, memoryLog, mine, monitorProvider, testConfig, tick } from "../monitor/world.js";

@@ -123,7 +123,7 @@ describe("bg:* beside OpenZeppelin's hardhat-upgrades and Hardhat Ignition, on t
     expect(adopted.code).to.equal(0, adopted.stdout + adopted.stderr);
     const artifact = await loadSwitchArtifact();
     const ctx: ReleaseApprovalContext = {
-      env: { provider: s.provider, chainId: 31337, errors: new Interface(artifact.abi) },
+      env: { provider: { request: ({ method, params }) => s.provider.send(method, (params as unknown[]) ?? []) }, chainId: 31337, errors: new Interface(artifact.abi) },
       store: new ReleaseStore(s.records),
       switchAddress: getAddress(init.switch),
       projectRoot: path.dirname(s.records),

@@ -9,7 +9,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { releaseStatus } from "../../src/release/release-status.js";
+import { releaseStatus } from "../../src/status/release-status.js";
 import { ReleaseStore } from "../../src/release/store.js";
 import { compareProxyWithRecord } from "../../src/switch/proxy-drift.js";
 import { SWITCH_FILE_SCHEMA_VERSION, writeSwitchFile } from "../../src/switch/switch-file.js";
