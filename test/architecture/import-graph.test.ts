@@ -17,18 +17,21 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 const LAYERS = [
   "errors common closest-key",
   "chain",
+  // The record, the store and the lifecycle: nothing above them.
   "release",
   "stage",
+  "packaged-artifacts",
   "switch",
   "replay",
+  // A wave's bake is judged by the monitor's analysis, and the monitor follows a release wave by wave.
+  "waves monitor",
   "gates",
   "approval",
-  "waves",
-  "monitor",
+  // Status and reconciliation across gates, switch and waves.
   "status",
   "ui",
   "demo",
-  "commands tasks config hooks type-extensions index core packaged-artifacts",
+  "commands tasks config hooks type-extensions index core",
 ];
 
 function unitOf(file: string): string {
