@@ -201,6 +201,7 @@ export async function evaluateAuditsGate(
   if (tampered.length > 0) {
     return gateResult(name, "fail", config.required, `${summary}; tampered attestation(s): ${tampered.map((t) => t.file).join(", ")}`, {
       fix: "A tampered file's signature no longer matches its contents. Restore it from git or ask its auditor to sign again with `npx hardhat bg:attest`, and remove the edited copy.",
+      ...(mediumsOpen.length > 0 ? { code: "BG_AUDITS_MEDIUMS_NOT_ACCEPTED" as const } : {}),
       evidence,
       files,
       notes,
@@ -220,7 +221,13 @@ export async function evaluateAuditsGate(
       : `Have ${config.min - clean.length} more of the configured auditors (${missing.map((a) => getAddress(a)).join(", ")}) sign with ` +
         `\`npx hardhat bg:attest --release ${record.id} --report <file> --uri <url>\` and commit the file it writes under ${dirRel || "."}/` +
         (missing[0] !== undefined ? ` (e.g. ${attestationFileName(green, missing[0])}).` : ".");
-  return gateResult(name, "fail", config.required, summary, { fix, evidence, files, notes });
+  return gateResult(name, "fail", config.required, summary, {
+    fix,
+    ...(mediumsOpen.length > 0 ? { code: "BG_AUDITS_MEDIUMS_NOT_ACCEPTED" as const } : {}),
+    evidence,
+    files,
+    notes,
+  });
 }
 
 function hasValidChecksum(address: string): boolean {

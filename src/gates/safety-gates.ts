@@ -8,7 +8,7 @@
  */
 import { getAddress, keccak256 } from "ethers";
 
-import { errorMessage } from "../errors.js";
+import { errorMessage, type ErrorCode } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { compilesTo, loadContractBuild } from "../stage/contract-build.js";
 import { findBlue } from "../stage/find-blue.js";
@@ -34,8 +34,8 @@ export async function evaluateLiveUpgradeSafetyGate(record: ReleaseRecord, confi
     });
   }
   const { provider } = chain;
-  const fail = (code: string, detail: string, fix: string, evidence: Record<string, unknown> = {}) =>
-    gateResult(name, "fail", config.required, `[${code}] ${detail}`, { fix, evidence: { check: code, ...evidence } });
+  const fail = (code: ErrorCode, detail: string, fix: string, evidence: Record<string, unknown> = {}) =>
+    gateResult(name, "fail", config.required, `[${code}] ${detail}`, { fix, code, evidence: { check: code, ...evidence } });
 
   const implementation = (await readSlotAddress(provider, record.proxy, IMPLEMENTATION_SLOT)).toLowerCase();
   const blue = record.blue.address.toLowerCase();
@@ -111,6 +111,7 @@ export async function evaluateLiveUpgradeSafetyGate(record: ReleaseRecord, confi
   } catch (e) {
     return gateResult(name, "fail", config.required, `[BG_UPGRADE_UNSAFE] OpenZeppelin's validation of blue → green fails against the chain now: ${errorMessage(e)}`, {
       fix: "Fix green (storage layout, unsafe patterns) and stage it again, or, after review, allow the kind in blueGreen.stage.unsafeAllow.",
+      code: "BG_UPGRADE_UNSAFE",
       evidence: { ...evidence, check: "BG_UPGRADE_UNSAFE" },
     });
   }
