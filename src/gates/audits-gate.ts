@@ -14,6 +14,7 @@ import path from "node:path";
 
 import { getAddress } from "ethers";
 
+import { short } from "../common/format.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { attestationFileName, readAttestation, type AttestationMessage } from "./attestation.js";
 import type { AuditsGateConfig } from "./config.js";
@@ -191,7 +192,7 @@ export async function evaluateAuditsGate(
   if (acceptance?.kind === "valid") files.push({ path: acceptance.file, sha256: acceptance.sha256 });
   if (acceptance?.kind === "invalid") notes.push(`${acceptance.file}: not a valid acceptance of medium findings: ${acceptance.reason}`);
   const summary =
-    `${clean.length} of ${config.min} required auditor(s) attest codehash ${short(green)} with no open critical/high finding and no unaccepted medium` +
+    `${clean.length} of ${config.min} required auditor(s) attest codehash ${short(green, 10, 0)} with no open critical/high finding and no unaccepted medium` +
     (open.length > 0
       ? `; ${open.map((a) => `${a.auditor} reports ${a.message.critical} critical, ${a.message.high} high open`).join("; ")}`
       : "") +
@@ -237,8 +238,4 @@ function hasValidChecksum(address: string): boolean {
   } catch {
     return false;
   }
-}
-
-function short(hash: string): string {
-  return hash.slice(0, 10) + "…";
 }

@@ -14,11 +14,12 @@ import path from "node:path";
 
 import { z } from "zod";
 
+import { bytes32Schema, isoTimeSchema } from "../common/schema.js";
 import { BlueGreenError, type ErrorCode } from "../errors.js";
 import { canTransition, transition, type ReleaseRecord, type ReleaseState } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
 import type { GatesConfig } from "./config.js";
-import { BUILTIN_GATE_NAMES } from "./config.js";
+import { BUILTIN_GATE_NAMES } from "./user-config.js";
 import { allRequiredPass } from "./evaluate-gates.js";
 import { collectEvidenceFiles, evidenceBytes, evidenceDocument, evidenceHash, sha256File } from "./evidence-hash.js";
 import { evidenceFileSchema, gateResultSchema, type GateResult } from "./gate-result.js";
@@ -31,20 +32,18 @@ export const EVIDENCE_FILE = "gates-evidence.json";
 /** States in which a release is still being prepared, so its gate evidence may still change. */
 const PREPARING: readonly ReleaseState[] = ["staged", "replayed", "gated", "proposed"];
 
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hash");
-
 export const gatesStepSchema = z
   .object({
     version: z.literal(1),
     /** True when every required gate passed. */
     ok: z.boolean(),
-    evidenceHash: bytes32,
-    greenCodehash: bytes32,
+    evidenceHash: bytes32Schema,
+    greenCodehash: bytes32Schema,
     results: z.array(gateResultSchema),
     evidenceFiles: z.array(evidenceFileSchema),
     /** The config's explicit waiver, when no gate was configured (hashed with the evidence). */
     waiver: z.object({ reason: z.string().min(1) }).strict().optional(),
-    at: z.string().datetime({ offset: true }),
+    at: isoTimeSchema,
   })
   .strict();
 export type GatesStep = z.infer<typeof gatesStepSchema>;

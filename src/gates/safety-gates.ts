@@ -8,6 +8,7 @@
  */
 import { getAddress, keccak256 } from "ethers";
 
+import { short } from "../common/format.js";
 import { errorMessage, type ErrorCode } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { compilesTo, loadContractBuild } from "../stage/contract-build.js";
@@ -104,7 +105,7 @@ export async function evaluateLiveUpgradeSafetyGate(record: ReleaseRecord, confi
       name,
       "pass",
       config.required,
-      `re-validated against the chain now: ${switched ? `proxy already runs green; blue ${short(blue)} it replaced` : `proxy runs blue ${short(blue)}`}, green ${short(greenHash)} is upgrade-safe from blue's layout (${found.foundBy})` +
+      `re-validated against the chain now: ${switched ? `proxy already runs green; blue ${short(blue, 10, 0)} it replaced` : `proxy runs blue ${short(blue, 10, 0)}`}, green ${short(greenHash, 10, 0)} is upgrade-safe from blue's layout (${found.foundBy})` +
         (risks.length > 0 ? `; ${risks.length} rollback risk(s), see rollbackSafety` : ""),
       { evidence: { ...evidence, blueLayoutFrom: found.foundBy }, notes: warnings },
     );
@@ -115,10 +116,6 @@ export async function evaluateLiveUpgradeSafetyGate(record: ReleaseRecord, confi
       evidence: { ...evidence, check: "BG_UPGRADE_UNSAFE" },
     });
   }
-}
-
-function short(hash: string): string {
-  return hash.slice(0, 10) + "…";
 }
 
 /** Upgrade safety: stage's blue→green validation passed. */
