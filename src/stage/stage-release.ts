@@ -80,7 +80,7 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
     const moved = onChain.implementation !== existing.blue.address && onChain.implementation !== existing.green.address;
     if (existing.state === "staged" && moved) {
       throw new BlueGreenError(
-        "BG_STAGE_BLUE_MOVED",
+        "BG_BLUE_MOVED",
         `Release "${releaseId}" was staged against blue ${existing.blue.address}, but proxy ${proxy} now runs ${onChain.implementation}. ` +
           "The proxy was upgraded outside this release; stage a new release (another --release id) against what it runs now.",
       );
