@@ -204,7 +204,7 @@ describe("recording gates: evidence hash, state, drift", () => {
       error = e as Error;
     }
     expect(error?.message).to.equal(
-      'Release "vault-v2" cannot be proposed: evidence file coverage/lcov.info changed since bg:gates ran. Fix that, then run `npx hardhat bg:gates --network <net> --release vault-v2` again.',
+      '[BG_GATES_NOT_PASSED] Release "vault-v2" cannot be proposed: evidence file coverage/lcov.info changed since bg:gates ran. Fix that, then run `npx hardhat bg:gates --network <net> --release vault-v2` again.',
     );
   });
 

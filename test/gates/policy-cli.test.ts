@@ -173,6 +173,7 @@ describe("the live gates on the command line (upgradeSafety, source, observabili
     const propose = await p.hardhat(["bg:propose", "--network", "localMainnet", "--release", p.release, "--json"], {});
     expect(propose.code).to.not.equal(0);
     expect(onlyJson(propose).error).to.include("[BG_GATES_NONE]");
+    expect(onlyJson(propose).code).to.equal("BG_GATES_NONE");
 
     const reason = "a local rehearsal release; nothing of value behind this proxy";
     const waived = await p.gates({ waive: { reason } });
