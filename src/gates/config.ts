@@ -14,9 +14,6 @@ export const DEFAULT_LCOV = "coverage/lcov.info";
 /** How many testnet blocks the minTxs count may scan before it gives up as inconclusive. */
 export const DEFAULT_MAX_SCAN_BLOCKS = 5_000;
 
-// ---------------------------------------------------------------------------
-// The resolved config
-
 export interface AuditsGateConfig {
   min: number;
   /** Addresses as configured (case kept, so their checksum can be checked), deduplicated. */
