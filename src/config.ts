@@ -6,12 +6,11 @@
 import { z } from "zod";
 
 import { approvalUserConfigSchema, resolveApprovalConfig, type ApprovalConfig, type ApprovalUserConfig } from "./approval/config.js";
+import { gatesUserConfigSchema, type GatesUserConfig } from "./gates/user-config.js";
 import {
-  gatesUserConfigSchema,
   networkAccountSources,
   resolveGatesConfig,
   type GatesConfig,
-  type GatesUserConfig,
 } from "./gates/config.js";
 import { monitorUserConfigSchema, resolveMonitorConfig, type MonitorConfig, type MonitorUserConfig } from "./monitor/config.js";
 import { resolveWavesConfig, wavesUserConfigSchema, type WavesConfig, type WavesUserConfig } from "./waves/config.js";

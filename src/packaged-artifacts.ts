@@ -31,12 +31,11 @@ export class ArtifactsFolder implements ArtifactSource {
   async readArtifact(name: string): Promise<Artifact> {
     const index = await (this.#index ??= this.#buildIndex());
     const files = index.get(name) ?? [];
-    if (files.length !== 1) {
-      throw new BlueGreenError(
-        files.length === 0
-          ? `hardhat-bluegreen ships no contract "${name}" (looked in ${this.dir}). Reinstall the package.`
-          : `"${name}" is ambiguous in ${this.dir}; use its fully qualified name.`,
-      );
+    if (files.length === 0) {
+      throw new BlueGreenError("BG_PACKAGE_ARTIFACT_MISSING", `hardhat-bluegreen ships no contract "${name}" (looked in ${this.dir}). Reinstall the package.`);
+    }
+    if (files.length > 1) {
+      throw new BlueGreenError("BG_PACKAGE_ARTIFACT_AMBIGUOUS", `"${name}" is ambiguous in ${this.dir}; use its fully qualified name.`);
     }
     return JSON.parse(await readFile(files[0]!, "utf8"));
   }

@@ -26,12 +26,12 @@ export default async function attest(args: AttestArgs, hre: HardhatRuntimeEnviro
     async (): Promise<AttestOutcome> => {
       for (const [option, value] of [["--release", args.release], ["--report", args.report], ["--uri", args.uri]] as const) {
         if (value === "") {
-          throw new BlueGreenError(`${option} is required: npx hardhat bg:attest --release <id> --report <file> --uri <url> [--critical n] [--high n]`);
+          throw new BlueGreenError("BG_GATES_ATTEST_ARGUMENT", `${option} is required: npx hardhat bg:attest --release <id> --report <file> --uri <url> [--critical n] [--high n]`);
         }
       }
       const networkName = hre.globalOptions.network ?? "default";
       const network = hre.config.networks[networkName];
-      if (network === undefined) throw new BlueGreenError(`Network "${networkName}" is not in hardhat.config.ts. Pass --network <name> of a network with the auditor's key.`);
+      if (network === undefined) throw new BlueGreenError("BG_CONFIG_NETWORK_UNKNOWN", `Network "${networkName}" is not in hardhat.config.ts. Pass --network <name> of a network with the auditor's key.`);
       const wallets = await configuredWallets(network, networkName);
       let signer: Signer;
       if (wallets === "remote") {
@@ -42,6 +42,7 @@ export default async function attest(args: AttestArgs, hre: HardhatRuntimeEnviro
         const found = wanted === "" ? signers[0] : /^\d+$/.test(wanted) ? signers[Number(wanted)] : signers.find((s) => s.address.toLowerCase() === wanted.toLowerCase());
         if (found === undefined) {
           throw new BlueGreenError(
+            "BG_CONFIG_SIGNER_UNKNOWN",
             `--signer ${wanted || "(default)"} is not among the ${signers.length} account(s) the node of network "${networkName}" manages. Pass one of: ${signers.map((s) => s.address).join(", ") || "(none)"}.`,
           );
         }

@@ -32,7 +32,8 @@ async function projectChain(
     const asked = hre.globalOptions.buildProfile;
     if (asked !== undefined && asked !== buildProfile) {
       throw new BlueGreenError(
-        `[BG_GATES_BUILD_PROFILE] green of release "${record.id}" was staged with build profile "${buildProfile}", but --build-profile ${asked} was given. ` +
+        "BG_GATES_BUILD_PROFILE",
+        `green of release "${record.id}" was staged with build profile "${buildProfile}", but --build-profile ${asked} was given. ` +
           `Drop --build-profile (or pass ${buildProfile}): the gates compare green with the build it was deployed from.`,
       );
     }
@@ -51,7 +52,7 @@ export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironm
     args.json,
     async (out): Promise<GatesOutcome> => {
       if (args.release === "") {
-        throw new BlueGreenError("Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
+        throw new BlueGreenError("BG_GATES_RELEASE_MISSING", "Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
       }
       const connection = await hre.network.getOrCreate();
       const chainId = Number(BigInt((await connection.provider.request({ method: "eth_chainId" })) as string));

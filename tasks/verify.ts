@@ -23,16 +23,17 @@ export default async function verify(args: VerifyArgs, hre: HardhatRuntimeEnviro
   await runCommand(
     args.json,
     async (out) => {
-      if (args.release === "") throw new BlueGreenError("[BG_VERIFY_RELEASE] Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
+      if (args.release === "") throw new BlueGreenError("BG_VERIFY_RELEASE", "Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
       const provider = (args.provider === "" ? "etherscan" : args.provider) as Provider;
       if (!PROVIDERS.includes(provider)) {
-        throw new BlueGreenError(`[BG_VERIFY_PROVIDER] --provider "${args.provider}" is not one of ${PROVIDERS.join(", ")}.`);
+        throw new BlueGreenError("BG_VERIFY_PROVIDER", `--provider "${args.provider}" is not one of ${PROVIDERS.join(", ")}.`);
       }
       // hardhat-verify adds its `verify` config section; without the plugin there is nothing to publish through.
       const verifyContract = (hre.config as { verify?: unknown }).verify === undefined ? undefined : await loadVerifyContract();
       if (verifyContract === undefined) {
         throw new BlueGreenError(
-          "[BG_VERIFY_PLUGIN] bg:verify publishes green's source through @nomicfoundation/hardhat-verify. " +
+          "BG_VERIFY_PLUGIN",
+          "bg:verify publishes green's source through @nomicfoundation/hardhat-verify. " +
             "Install it (npm install --save-dev @nomicfoundation/hardhat-verify), add it to `plugins` in hardhat.config.ts with your explorer's settings, and run bg:verify again.",
         );
       }
@@ -44,7 +45,8 @@ export default async function verify(args: VerifyArgs, hre: HardhatRuntimeEnviro
         await verifyContract({ address: record.green.address, contract: record.green.fullyQualifiedName, provider }, hre);
       } catch (e) {
         throw new BlueGreenError(
-          `[BG_VERIFY_FAILED] ${provider} did not verify green ${record.green.address}: ${(e as Error).message.split("\n")[0]} ` +
+          "BG_VERIFY_FAILED",
+          `${provider} did not verify green ${record.green.address}: ${(e as Error).message.split("\n")[0]} ` +
             `Check the explorer settings of --network ${connection.networkName} in hardhat-verify's config (API key, URL) and that the explorer is reachable from here.`,
         );
       }

@@ -26,6 +26,7 @@ export async function findReleaseGreen(store: ReleaseStore, id: string): Promise
   }
   if (records.length === 0) {
     throw new BlueGreenError(
+      "BG_GATES_RELEASE_NOT_FOUND",
       `No release "${id}" in ${path.relative(process.cwd(), store.root) || store.root}. ` +
         "Check the id (bg:status lists them), or pull the release records the team committed.",
     );
@@ -33,6 +34,7 @@ export async function findReleaseGreen(store: ReleaseStore, id: string): Promise
   const codehashes = [...new Set(records.map((r) => r.green.codehash.toLowerCase()))];
   if (codehashes.length > 1) {
     throw new BlueGreenError(
+      "BG_GATES_ATTEST_GREEN_AMBIGUOUS",
       `Release "${id}" names different greens on different chains (${records.map((r) => `chain ${r.chainId}: ${r.green.codehash}`).join(", ")}). ` +
         "Attest each build separately: restage so the release ids differ, or ask the team which build is meant.",
     );
@@ -66,7 +68,7 @@ export interface AttestReleaseResult {
 export async function attestRelease(input: AttestReleaseInput): Promise<AttestReleaseResult> {
   for (const [severity, n] of Object.entries(input.findings)) {
     if (!Number.isInteger(n) || n < 0) {
-      throw new BlueGreenError(`--${severity} ${n} is not a count. Pass the number of open ${severity} findings (0 or more).`);
+      throw new BlueGreenError("BG_GATES_ATTEST_ARGUMENT", `--${severity} ${n} is not a count. Pass the number of open ${severity} findings (0 or more).`);
     }
   }
   const reportUri = input.reportUri.trim();
@@ -74,6 +76,7 @@ export async function attestRelease(input: AttestReleaseInput): Promise<AttestRe
     new URL(reportUri);
   } catch {
     throw new BlueGreenError(
+      "BG_GATES_ATTEST_ARGUMENT",
       `--uri "${input.reportUri}" is not a URL. Pass where the report is published, e.g. https://example.com/audit.pdf or ipfs://<cid>.`,
     );
   }
@@ -81,7 +84,7 @@ export async function attestRelease(input: AttestReleaseInput): Promise<AttestRe
   try {
     report = await readFile(path.resolve(input.projectRoot, input.reportFile));
   } catch (e) {
-    throw new BlueGreenError(`Cannot read the report --report ${input.reportFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Pass the audit report's path.`);
+    throw new BlueGreenError("BG_GATES_ATTEST_REPORT_UNREADABLE", `Cannot read the report --report ${input.reportFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Pass the audit report's path.`);
   }
   const { codehash } = await findReleaseGreen(input.store, input.release);
   const attestation = await signAttestation(

@@ -40,6 +40,7 @@ export async function configuredWallets(network: NetworkConfig, networkName: str
     return wallets;
   }
   throw new BlueGreenError(
+    "BG_CONFIG_NO_ACCOUNTS",
     `Network "${networkName}" has no accounts to sign with. Add the auditor's key to it, e.g. accounts: [configVariable("AUDITOR_KEY")], ` +
       "and provide AUDITOR_KEY through an environment variable or hardhat-keystore.",
   );
@@ -51,23 +52,24 @@ export async function configuredWallets(network: NetworkConfig, networkName: str
  */
 export function pickWallet(wallets: Wallet[], signer: string, networkName: string): Wallet {
   if (wallets.length === 0) {
-    throw new BlueGreenError(`Network "${networkName}" has an empty accounts list. Add the auditor's key to it.`);
+    throw new BlueGreenError("BG_CONFIG_NO_ACCOUNTS", `Network "${networkName}" has an empty accounts list. Add the auditor's key to it.`);
   }
   const wanted = signer.trim();
   if (wanted === "") return wallets[0]!;
   if (/^\d+$/.test(wanted)) {
     const wallet = wallets[Number(wanted)];
     if (wallet === undefined) {
-      throw new BlueGreenError(`--signer ${wanted}: network "${networkName}" has ${wallets.length} account(s), numbered from 0.`);
+      throw new BlueGreenError("BG_CONFIG_SIGNER_UNKNOWN", `--signer ${wanted}: network "${networkName}" has ${wallets.length} account(s), numbered from 0.`);
     }
     return wallet;
   }
   if (!isAddress(wanted)) {
-    throw new BlueGreenError(`--signer "${wanted}" is neither an address nor an account number. Pass one of the network's account addresses.`);
+    throw new BlueGreenError("BG_CONFIG_SIGNER_UNKNOWN", `--signer "${wanted}" is neither an address nor an account number. Pass one of the network's account addresses.`);
   }
   const found = wallets.find((w) => w.address.toLowerCase() === wanted.toLowerCase());
   if (found === undefined) {
     throw new BlueGreenError(
+      "BG_CONFIG_SIGNER_UNKNOWN",
       `--signer ${getAddress(wanted.toLowerCase())} is not among the accounts of network "${networkName}" ` +
         `(${wallets.slice(0, 5).map((w) => w.address).join(", ")}${wallets.length > 5 ? ", ..." : ""}). ` +
         "Add its key to that network's accounts (configVariable or hardhat-keystore), or pick one of those.",

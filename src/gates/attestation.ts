@@ -17,6 +17,7 @@ import path from "node:path";
 import { getAddress, type Signer, TypedDataEncoder, verifyTypedData } from "ethers";
 import { z } from "zod";
 
+import { addressSchema, bytes32Schema, signatureSchema } from "../common/schema.js";
 import { writeJsonAtomic } from "../release/store.js";
 
 export const ATTESTATION_KIND = "hardhat-bluegreen/audit-attestation";
@@ -72,14 +73,14 @@ export interface AttestationFile {
   reportFile?: string;
 }
 
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hex value");
 const count = z.number().int("must be a whole number").min(0, "must not be negative").max(2 ** 32 - 1, "is too large");
+// Narrower than the shared ISO time: what is signed is UTC to the second, so one instant has one spelling.
 const DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 export const attestationMessageSchema = z
   .object({
-    greenCodehash: bytes32,
-    reportSha256: bytes32,
+    greenCodehash: bytes32Schema,
+    reportSha256: bytes32Schema,
     reportUri: z.string().min(1, "must not be empty"),
     critical: count,
     high: count,
@@ -93,12 +94,12 @@ export const attestationFileSchema = z
   .object({
     kind: z.literal(ATTESTATION_KIND),
     version: z.literal(ATTESTATION_VERSION),
-    auditor: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address"),
+    auditor: addressSchema,
     domain: z.object({ name: z.literal(ATTESTATION_DOMAIN.name), version: z.literal(ATTESTATION_DOMAIN.version) }).strict(),
     primaryType: z.literal(ATTESTATION_PRIMARY_TYPE),
     types: z.unknown(),
     message: attestationMessageSchema,
-    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte 0x-prefixed signature"),
+    signature: signatureSchema,
     release: z.string().optional(),
     reportFile: z.string().optional(),
   })

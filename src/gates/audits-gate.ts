@@ -14,6 +14,7 @@ import path from "node:path";
 
 import { getAddress } from "ethers";
 
+import { short } from "../common/format.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { attestationFileName, readAttestation, type AttestationMessage } from "./attestation.js";
 import type { AuditsGateConfig } from "./config.js";
@@ -191,7 +192,7 @@ export async function evaluateAuditsGate(
   if (acceptance?.kind === "valid") files.push({ path: acceptance.file, sha256: acceptance.sha256 });
   if (acceptance?.kind === "invalid") notes.push(`${acceptance.file}: not a valid acceptance of medium findings: ${acceptance.reason}`);
   const summary =
-    `${clean.length} of ${config.min} required auditor(s) attest codehash ${short(green)} with no open critical/high finding and no unaccepted medium` +
+    `${clean.length} of ${config.min} required auditor(s) attest codehash ${short(green, 10, 0)} with no open critical/high finding and no unaccepted medium` +
     (open.length > 0
       ? `; ${open.map((a) => `${a.auditor} reports ${a.message.critical} critical, ${a.message.high} high open`).join("; ")}`
       : "") +
@@ -201,6 +202,7 @@ export async function evaluateAuditsGate(
   if (tampered.length > 0) {
     return gateResult(name, "fail", config.required, `${summary}; tampered attestation(s): ${tampered.map((t) => t.file).join(", ")}`, {
       fix: "A tampered file's signature no longer matches its contents. Restore it from git or ask its auditor to sign again with `npx hardhat bg:attest`, and remove the edited copy.",
+      ...(mediumsOpen.length > 0 ? { code: "BG_AUDITS_MEDIUMS_NOT_ACCEPTED" as const } : {}),
       evidence,
       files,
       notes,
@@ -220,7 +222,13 @@ export async function evaluateAuditsGate(
       : `Have ${config.min - clean.length} more of the configured auditors (${missing.map((a) => getAddress(a)).join(", ")}) sign with ` +
         `\`npx hardhat bg:attest --release ${record.id} --report <file> --uri <url>\` and commit the file it writes under ${dirRel || "."}/` +
         (missing[0] !== undefined ? ` (e.g. ${attestationFileName(green, missing[0])}).` : ".");
-  return gateResult(name, "fail", config.required, summary, { fix, evidence, files, notes });
+  return gateResult(name, "fail", config.required, summary, {
+    fix,
+    ...(mediumsOpen.length > 0 ? { code: "BG_AUDITS_MEDIUMS_NOT_ACCEPTED" as const } : {}),
+    evidence,
+    files,
+    notes,
+  });
 }
 
 function hasValidChecksum(address: string): boolean {
@@ -230,8 +238,4 @@ function hasValidChecksum(address: string): boolean {
   } catch {
     return false;
   }
-}
-
-function short(hash: string): string {
-  return hash.slice(0, 10) + "…";
 }

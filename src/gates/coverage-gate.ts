@@ -21,7 +21,8 @@ export interface LcovSummary {
 export class LcovError extends Error {
   constructor(
     public readonly line: number,
-    reason: string,
+    /** What is wrong on that line, without the line number. */
+    public readonly reason: string,
   ) {
     super(`line ${line}: ${reason}`);
   }
@@ -106,7 +107,7 @@ export async function evaluateCoverageGate(config: CoverageGateConfig, projectRo
     summary = parseLcov(bytes.toString("utf8"));
   } catch (e) {
     if (!(e instanceof LcovError)) throw e;
-    return gateResult(name, "fail", config.required, `${rel}:${e.line} is malformed: ${e.message.replace(/^line \d+: /, "")}`, {
+    return gateResult(name, "fail", config.required, `${rel}:${e.line} is malformed: ${e.reason}`, {
       fix: `Regenerate it: ${rerun}`,
       evidence: { lcov: rel, sha256, min: config.min },
       files: [{ path: rel, sha256 }],

@@ -5,9 +5,9 @@
  */
 import { z } from "zod";
 
+import { jsonSafe } from "../common/format.js";
 import type { ReleaseRecord } from "../release/record.js";
 import type { CustomGateConfig } from "./config.js";
-import { jsonSafe } from "./evidence-hash.js";
 import { gateResult, type GateResult } from "./gate-result.js";
 
 const verdictSchema = z

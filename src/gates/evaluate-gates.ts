@@ -2,6 +2,7 @@
  * Runs every configured gate for one release, in a fixed order, and lists
  * the ones the config leaves out as "not configured".
  */
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { evaluateAuditsGate } from "./audits-gate.js";
 import type { GatesConfig } from "./config.js";
@@ -15,7 +16,7 @@ import type { ProjectChain } from "./project-chain.js";
 import { evaluateRollbackSafetyGate, evaluateLiveUpgradeSafetyGate } from "./safety-gates.js";
 import { evaluateSecretsGate } from "./secrets-gate.js";
 import { evaluateSourceGate } from "./source-gate.js";
-import { evaluateTestnetGate, type Eip1193Provider, type TestnetSwitchLocation } from "./testnet-gate.js";
+import { evaluateTestnetGate, type TestnetSwitchLocation } from "./testnet-gate.js";
 
 export interface GateEnvironment<C = unknown> {
   projectRoot: string;

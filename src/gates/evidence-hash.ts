@@ -15,6 +15,7 @@ import path from "node:path";
 
 import { keccak256, toUtf8Bytes } from "ethers";
 
+import { jsonSafe } from "../common/format.js";
 import { canonicalJson, type ReleaseRecord } from "../release/record.js";
 import type { EvidenceFile, GateResult } from "./gate-result.js";
 
@@ -92,13 +93,4 @@ export function evidenceBytes(doc: EvidenceDocument): string {
 /** keccak256 of the canonical evidence document: the bytes32 for `promote()`. */
 export function evidenceHash(doc: EvidenceDocument): string {
   return keccak256(toUtf8Bytes(evidenceBytes(doc)));
-}
-
-/**
- * Evidence as it will be stored: bigints become decimal strings and
- * undefined fields go, so what is hashed is exactly what a reader of the
- * record sees.
- */
-export function jsonSafe<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as T;
 }

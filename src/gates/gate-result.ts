@@ -4,6 +4,8 @@
  */
 import { z } from "zod";
 
+import type { ErrorCode } from "../errors.js";
+
 export const GATE_STATUSES = ["pass", "fail", "inconclusive", "not-configured", "not-applicable"] as const;
 export type GateStatus = (typeof GATE_STATUSES)[number];
 
@@ -25,6 +27,11 @@ export interface GateResult {
   detail: string;
   /** What to do about a failure. */
   fix?: string;
+  /**
+   * The stable code of a failure (also leading its detail as `[BG_…]`), for
+   * scripts. Not hashed: the evidence hash is unchanged by it.
+   */
+  code?: ErrorCode;
   /** Stable facts the verdict rests on (JSON, no volatile observations). Hashed. */
   evidence: Record<string, unknown>;
   /** Files the verdict rests on. Hashed by content. */
@@ -33,6 +40,7 @@ export interface GateResult {
   notes?: string[];
 }
 
+// Lowercase only, unlike the shared bytes32 fragment: evidence records file hashes exactly as sha256Hex writes them.
 const sha256Hex = z.string().regex(/^0x[0-9a-f]{64}$/, "must be a 0x-prefixed lowercase sha256");
 
 export const evidenceFileSchema = z.object({ path: z.string().min(1), sha256: sha256Hex }).strict();
@@ -45,6 +53,11 @@ export const gateResultSchema = z
     required: z.boolean(),
     detail: z.string(),
     fix: z.string().optional(),
+    code: z
+      .string()
+      .regex(/^BG_[A-Z0-9_]+$/, "must be an error code (BG_ and upper-case words)")
+      .transform((c) => c as ErrorCode)
+      .optional(),
     evidence: z.record(z.unknown()),
     files: z.array(evidenceFileSchema).optional(),
     notes: z.array(z.string()).optional(),
@@ -57,7 +70,7 @@ export function gateResult(
   status: GateStatus,
   required: boolean,
   detail: string,
-  extra: { fix?: string; evidence?: Record<string, unknown>; files?: EvidenceFile[]; notes?: string[] } = {},
+  extra: { fix?: string; code?: ErrorCode; evidence?: Record<string, unknown>; files?: EvidenceFile[]; notes?: string[] } = {},
 ): GateResult {
   return {
     name,
@@ -66,6 +79,7 @@ export function gateResult(
     required,
     detail,
     ...(extra.fix !== undefined && status !== "pass" ? { fix: extra.fix } : {}),
+    ...(extra.code !== undefined && status !== "pass" ? { code: extra.code } : {}),
     evidence: extra.evidence ?? {},
     ...(extra.files !== undefined && extra.files.length > 0 ? { files: extra.files } : {}),
     ...(extra.notes !== undefined && extra.notes.length > 0 ? { notes: extra.notes } : {}),

@@ -14,11 +14,12 @@ import path from "node:path";
 
 import { z } from "zod";
 
-import { BlueGreenError } from "../errors.js";
+import { bytes32Schema, isoTimeSchema } from "../common/schema.js";
+import { BlueGreenError, type ErrorCode } from "../errors.js";
 import { canTransition, transition, type ReleaseRecord, type ReleaseState } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
 import type { GatesConfig } from "./config.js";
-import { BUILTIN_GATE_NAMES } from "./config.js";
+import { BUILTIN_GATE_NAMES } from "./user-config.js";
 import { allRequiredPass } from "./evaluate-gates.js";
 import { collectEvidenceFiles, evidenceBytes, evidenceDocument, evidenceHash, sha256File } from "./evidence-hash.js";
 import { evidenceFileSchema, gateResultSchema, type GateResult } from "./gate-result.js";
@@ -31,20 +32,18 @@ export const EVIDENCE_FILE = "gates-evidence.json";
 /** States in which a release is still being prepared, so its gate evidence may still change. */
 const PREPARING: readonly ReleaseState[] = ["staged", "replayed", "gated", "proposed"];
 
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hash");
-
 export const gatesStepSchema = z
   .object({
     version: z.literal(1),
     /** True when every required gate passed. */
     ok: z.boolean(),
-    evidenceHash: bytes32,
-    greenCodehash: bytes32,
+    evidenceHash: bytes32Schema,
+    greenCodehash: bytes32Schema,
     results: z.array(gateResultSchema),
     evidenceFiles: z.array(evidenceFileSchema),
     /** The config's explicit waiver, when no gate was configured (hashed with the evidence). */
     waiver: z.object({ reason: z.string().min(1) }).strict().optional(),
-    at: z.string().datetime({ offset: true }),
+    at: isoTimeSchema,
   })
   .strict();
 export type GatesStep = z.infer<typeof gatesStepSchema>;
@@ -57,6 +56,7 @@ export function readGatesStep(record: ReleaseRecord, which: typeof GATES_STEP | 
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new BlueGreenError(
+      "BG_GATES_EVIDENCE_UNREADABLE",
       `The gates evidence of release "${record.id}" is unreadable: steps.${which}.${issue.path.join(".")} ${issue.message.toLowerCase()}. ` +
         `Run \`npx hardhat bg:gates --release ${record.id}\` again to rewrite it.`,
     );
@@ -138,10 +138,11 @@ export async function recordGatesRun(
   let outcome: Omit<RecordedGates, "record" | "evidenceFile"> | undefined;
   const updated = await store.update(evaluated.chainId, evaluated.id, (current) => {
     if (current === undefined) {
-      throw new BlueGreenError(`Release "${evaluated.id}" disappeared from the store while its gates ran. Stage it again.`);
+      throw new BlueGreenError("BG_GATES_RELEASE_GONE", `Release "${evaluated.id}" disappeared from the store while its gates ran. Stage it again.`);
     }
     if (current.green.codehash.toLowerCase() !== step.greenCodehash) {
       throw new BlueGreenError(
+        "BG_GATES_RESTAGED_DURING_RUN",
         `Release "${current.id}" was restaged while its gates ran (green is now ${current.green.codehash}). Run bg:gates again.`,
       );
     }
@@ -230,6 +231,11 @@ export interface EvidenceDrift {
   files: EvidenceFileDrift[];
   /** One sentence per problem, for people. */
   problems: string[];
+  /**
+   * The problems with the evidence itself (files, hash): `problems` without
+   * green's restaging, which the gates verdict already reports.
+   */
+  evidenceProblems: string[];
 }
 
 /**
@@ -239,7 +245,7 @@ export interface EvidenceDrift {
  */
 export async function checkEvidenceDrift(record: ReleaseRecord, projectRoot: string): Promise<EvidenceDrift> {
   const step = readGatesStep(record);
-  if (step === undefined) return { checked: false, ok: true, greenChanged: false, files: [], problems: [] };
+  if (step === undefined) return { checked: false, ok: true, greenChanged: false, files: [], problems: [], evidenceProblems: [] };
   const files: EvidenceFileDrift[] = [];
   for (const f of step.evidenceFiles) {
     const current = (await sha256File(path.resolve(projectRoot, f.path))) ?? null;
@@ -248,16 +254,18 @@ export async function checkEvidenceDrift(record: ReleaseRecord, projectRoot: str
   const currentFiles = files.filter((f) => f.current !== null).map((f) => ({ path: f.path, sha256: f.current! }));
   const currentHash = evidenceHash(evidenceDocument(record, step.results, currentFiles, step.waiver));
   const greenChanged = record.green.codehash.toLowerCase() !== step.greenCodehash.toLowerCase();
-  const problems: string[] = [];
-  if (greenChanged) problems.push(`green was restaged since bg:gates ran (gated ${step.greenCodehash}, now ${record.green.codehash})`);
+  const evidenceProblems: string[] = [];
   for (const f of files) {
-    if (f.status === "changed") problems.push(`evidence file ${f.path} changed since bg:gates ran`);
-    if (f.status === "missing") problems.push(`evidence file ${f.path} is missing`);
+    if (f.status === "changed") evidenceProblems.push(`evidence file ${f.path} changed since bg:gates ran`);
+    if (f.status === "missing") evidenceProblems.push(`evidence file ${f.path} is missing`);
   }
-  if (!greenChanged && problems.length === 0 && currentHash !== step.evidenceHash) {
-    problems.push(`the recorded results no longer hash to the recorded evidence hash (steps.gates was edited by hand?)`);
+  if (!greenChanged && evidenceProblems.length === 0 && currentHash !== step.evidenceHash) {
+    evidenceProblems.push(`the recorded results no longer hash to the recorded evidence hash (steps.gates was edited by hand?)`);
   }
-  return { checked: true, ok: problems.length === 0, evidenceHash: step.evidenceHash, currentHash, greenChanged, files, problems };
+  const problems = greenChanged
+    ? [`green was restaged since bg:gates ran (gated ${step.greenCodehash}, now ${record.green.codehash})`, ...evidenceProblems]
+    : evidenceProblems;
+  return { checked: true, ok: problems.length === 0, evidenceHash: step.evidenceHash, currentHash, greenChanged, files, problems, evidenceProblems };
 }
 
 // ---------------------------------------------------------------------------
@@ -270,6 +278,8 @@ export interface RequiredGatesVerdict {
   failing: GateResult[];
   /** Every reason the release may not be proposed, for people. */
   reasons: string[];
+  /** What blocks it, when something does: the gates never ran, no gate is configured, or they did not pass. */
+  code?: ErrorCode;
 }
 
 /**
@@ -281,7 +291,9 @@ export interface RequiredGatesVerdict {
 export function requiredGatesPass(record: ReleaseRecord, options: { config?: GatesConfig } = {}): RequiredGatesVerdict {
   const step = readGatesStep(record);
   const rerun = `Run \`npx hardhat bg:gates --network <net> --release ${record.id}\`.`;
-  if (step === undefined) return { ok: false, failing: [], reasons: [`bg:gates has not run for release "${record.id}". ${rerun}`] };
+  if (step === undefined) {
+    return { ok: false, failing: [], reasons: [`bg:gates has not run for release "${record.id}". ${rerun}`], code: "BG_GATES_NOT_RUN" };
+  }
   const reasons: string[] = [];
   if (step.greenCodehash.toLowerCase() !== record.green.codehash.toLowerCase()) {
     reasons.push(`the gates ran for green ${step.greenCodehash}, but the release's green is now ${record.green.codehash}. ${rerun}`);
@@ -290,9 +302,8 @@ export function requiredGatesPass(record: ReleaseRecord, options: { config?: Gat
   for (const r of failing) reasons.push(`required gate ${r.name} is ${r.status}: ${r.detail}`);
   // Fail closed: no evidence at all never reaches signers unless someone waived it on purpose.
   const noGatesNow = options.config !== undefined && !configHasGates(options.config) && options.config.waive === undefined;
-  if (noGatesNow || (!anyGateConfigured(step.results) && step.waiver === undefined)) {
-    reasons.push(noGatesReason(record.id));
-  }
+  const noGates = noGatesNow || (!anyGateConfigured(step.results) && step.waiver === undefined);
+  if (noGates) reasons.push(noGatesReason(record.id));
   if (options.config !== undefined) {
     for (const name of requiredGateNames(options.config)) {
       const recorded = step.results.find((r) => r.name === name);
@@ -301,7 +312,8 @@ export function requiredGatesPass(record: ReleaseRecord, options: { config?: Gat
       }
     }
   }
-  return { ok: reasons.length === 0, evidenceHash: step.evidenceHash, failing, reasons };
+  const code: ErrorCode | undefined = noGates ? "BG_GATES_NONE" : reasons.length > 0 ? "BG_GATES_NOT_PASSED" : undefined;
+  return { ok: reasons.length === 0, evidenceHash: step.evidenceHash, failing, reasons, ...(code !== undefined ? { code } : {}) };
 }
 
 /**
@@ -315,9 +327,10 @@ export async function assertRequiredGatesPass(
 ): Promise<{ evidenceHash: string }> {
   const verdict = requiredGatesPass(record, options.config !== undefined ? { config: options.config } : {});
   const drift = await checkEvidenceDrift(record, options.projectRoot);
-  const reasons = [...verdict.reasons, ...drift.problems.filter((p) => !p.startsWith("green was restaged"))];
+  const reasons = [...verdict.reasons, ...drift.evidenceProblems];
   if (!verdict.ok || !drift.ok || verdict.evidenceHash === undefined) {
     throw new BlueGreenError(
+      verdict.code ?? "BG_GATES_NOT_PASSED",
       `Release "${record.id}" cannot be proposed: ${reasons.join("; ")}. ` +
         `Fix that, then run \`npx hardhat bg:gates --network <net> --release ${record.id}\` again.`,
     );

@@ -15,23 +15,22 @@ import path from "node:path";
 import { getAddress, verifyMessage } from "ethers";
 import { z } from "zod";
 
+import { addressSchema, bytes32Schema, signatureSchema } from "../common/schema.js";
 import { canonicalJson } from "../release/record.js";
 import { evidencePath, sha256Hex } from "./evidence-hash.js";
 
 export const ACCEPTANCE_KIND = "hardhat-bluegreen/accepted-mediums";
 
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-
 export const acceptanceSchema = z
   .object({
     kind: z.literal(ACCEPTANCE_KIND),
-    greenCodehash: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
-    acceptedBy: z.string().regex(ADDRESS, "must be the accepting signer's address"),
+    greenCodehash: bytes32Schema,
+    acceptedBy: addressSchema,
     findings: z
       .array(
         z
           .object({
-            auditor: z.string().regex(ADDRESS, "must be the auditor's address"),
+            auditor: addressSchema,
             id: z.string().min(1, "must name the finding as the report does (e.g. M-01)"),
             title: z.string().min(1),
             reason: z.string().min(1, "must say why the finding is accepted"),
@@ -39,7 +38,7 @@ export const acceptanceSchema = z
           .strict(),
       )
       .min(1),
-    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte signature"),
+    signature: signatureSchema,
   })
   .strict();
 export type MediumAcceptance = z.infer<typeof acceptanceSchema>;

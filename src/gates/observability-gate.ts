@@ -18,6 +18,7 @@ import type { MonitorConfig } from "../monitor/config.js";
 import type { ReleaseRecord } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
 import type { Eip1193Provider } from "../chain/eip1193.js";
+import type { ErrorCode } from "../errors.js";
 import { loadSwitchArtifact } from "../switch/artifact.js";
 import type { ObservabilityGateConfig } from "./config.js";
 import { evidencePath, sha256Hex } from "./evidence-hash.js";
@@ -75,17 +76,19 @@ export async function evaluateObservabilityGate(input: ObservabilityInput): Prom
   const acting = monitor.analysis.metrics.filter((m) => m.failureCondition !== undefined && !m.dryRun);
   const conditions = acting.map((m) => ({ metric: m.name, failureCondition: m.failureCondition!.text }));
   const base = { failureConditions: conditions };
-  const fail = (detail: string, fix: string, evidence: Record<string, unknown> = {}) =>
-    gateResult(name, "fail", config.required, detail, { fix, evidence: { ...base, ...evidence } });
+  const fail = (code: ErrorCode, detail: string, fix: string, evidence: Record<string, unknown> = {}) =>
+    gateResult(name, "fail", config.required, `[${code}] ${detail}`, { fix, code, evidence: { ...base, ...evidence } });
   if (acting.length === 0) {
     return fail(
-      "[BG_OBSERVABILITY_NO_FAILURE_CONDITION] the monitor has no failure condition that acts: every metric is a dry run or has no failureCondition, so nothing can fail the analysis",
+      "BG_OBSERVABILITY_NO_FAILURE_CONDITION",
+      "the monitor has no failure condition that acts: every metric is a dry run or has no failureCondition, so nothing can fail the analysis",
       'Give at least one metric in blueGreen.monitor.metrics a failureCondition (e.g. { name: "revert-rate", kind: "revertRate", failureCondition: "result > 0.05" }) without dryRun.',
     );
   }
   if (input.switchAddress === undefined || input.provider === undefined) {
     return fail(
-      `[BG_OBSERVABILITY_NO_SWITCH] no switch is recorded on chain ${record.chainId}, so there is no rollback path to write a runbook for`,
+      "BG_OBSERVABILITY_NO_SWITCH",
+      `no switch is recorded on chain ${record.chainId}, so there is no rollback path to write a runbook for`,
       `Deploy the switch with \`npx hardhat bg:init --network ${record.network}\` and adopt the proxy with bg:adopt, then run bg:gates again.`,
     );
   }
@@ -95,7 +98,8 @@ export async function evaluateObservabilityGate(input: ObservabilityInput): Prom
     const guardian = getAddress(config.guardian);
     if (!roles.guardians.includes(guardian)) {
       return fail(
-        `[BG_OBSERVABILITY_NOT_GUARDIAN] ${guardian} (blueGreen.gates.observability.guardian) is not a guardian of the switch ${roles.address}; its guardians are ${roles.guardians.join(", ") || "none"}`,
+        "BG_OBSERVABILITY_NOT_GUARDIAN",
+        `${guardian} (blueGreen.gates.observability.guardian) is not a guardian of the switch ${roles.address}; its guardians are ${roles.guardians.join(", ") || "none"}`,
         `Have the approver add it (\`npx hardhat bg:call propose --network ${record.network} --function addGuardian --args '["${guardian}"]'\`, then bg:approve and bg:call execute), or name one of the switch's guardians.`,
         { switch: roles.address.toLowerCase(), guardian: guardian.toLowerCase() },
       );
@@ -105,7 +109,8 @@ export async function evaluateObservabilityGate(input: ObservabilityInput): Prom
     guardianNote = `no automatic rollback, acknowledged: ${config.noAutoRollback.reason}`;
   } else {
     return fail(
-      "[BG_OBSERVABILITY_NO_GUARDIAN] no guardian key for auto-rollback, and no acknowledgement that the release runs without one",
+      "BG_OBSERVABILITY_NO_GUARDIAN",
+      "no guardian key for auto-rollback, and no acknowledgement that the release runs without one",
       'Set blueGreen.gates.observability.guardian to the guardian address bg:monitor --auto-rollback signs with, or acknowledge with observability: { noAutoRollback: { reason: "…" } }.',
     );
   }

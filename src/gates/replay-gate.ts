@@ -14,6 +14,7 @@ import path from "node:path";
 import { keccak256 } from "ethers";
 import { z } from "zod";
 
+import type { ErrorCode } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { replayStepSchema as writtenReplayStepSchema } from "../replay/record-step.js";
 import { REPORT_SCHEMA } from "../replay/report.js";
@@ -134,6 +135,8 @@ export async function evaluateReplayGate(
   };
   const failures: string[] = [];
   const fixes: string[] = [];
+  /** Coded findings among the failures, in order; the result carries the first. */
+  const codes: ErrorCode[] = [];
   if (verdict === undefined) {
     failures.push("the report has no verdict (it was written before replays checked their own fidelity)");
     fixes.push(`Replay again with this version: ${rerun}`);
@@ -142,6 +145,7 @@ export async function evaluateReplayGate(
     fixes.push("An inconclusive replay proves nothing: read fidelity.mismatches in the report, check the fork source (an archive node) and replay again in faithful mode.");
   }
   if (r.mode !== "faithful") {
+    codes.push("BG_REPLAY_NOT_FAITHFUL");
     failures.push(`[BG_REPLAY_NOT_FAITHFUL] the replay ran in ${r.mode} mode; the gate accepts only faithful mode`);
     fixes.push(`Fast mode does not prove blue reproduced the chain. Replay in faithful mode: \`npx hardhat bg:replay --network <net> --release ${record.id} --mode faithful\`.`);
   }
@@ -173,6 +177,7 @@ export async function evaluateReplayGate(
     }
     const head = await paths.head();
     if (head - r.toBlock > config.maxAgeBlocks) {
+      codes.push("BG_REPLAY_STALE");
       failures.push(`[BG_REPLAY_STALE] the replayed range ends at block ${r.toBlock}, ${head - r.toBlock} blocks before the head ${head} (maxAgeBlocks ${config.maxAgeBlocks})`);
       fixes.push(`Replay recent traffic, ending within ${config.maxAgeBlocks} blocks of the head: ${rerun}`);
     }
@@ -185,7 +190,13 @@ export async function evaluateReplayGate(
     `${r.txs} txs in blocks ${r.fromBlock}-${r.toBlock} (${r.mode}): ${divergences} unexpected divergence(s), ` +
     `${r.expected.length} expected, ${r.propagated.length} propagated, fidelity ${r.fidelity.matched}/${r.fidelity.total}`;
   if (failures.length === 0) return gateResult(name, "pass", config.required, summary, { evidence, files, notes });
-  return gateResult(name, "fail", config.required, `${failures.join("; ")} (${summary})`, { fix: fixes.join(" "), evidence, files, notes });
+  return gateResult(name, "fail", config.required, `${failures.join("; ")} (${summary})`, {
+    fix: fixes.join(" "),
+    ...(codes[0] !== undefined ? { code: codes[0] } : {}),
+    evidence,
+    files,
+    notes,
+  });
 }
 
 /** The facts the gate takes from a replay-report@2, whatever else it holds. */

@@ -8,7 +8,8 @@
  */
 import { getAddress, keccak256 } from "ethers";
 
-import { errorMessage } from "../errors.js";
+import { short } from "../common/format.js";
+import { errorMessage, type ErrorCode } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { compilesTo, loadContractBuild } from "../stage/contract-build.js";
 import { findBlue } from "../stage/find-blue.js";
@@ -34,8 +35,8 @@ export async function evaluateLiveUpgradeSafetyGate(record: ReleaseRecord, confi
     });
   }
   const { provider } = chain;
-  const fail = (code: string, detail: string, fix: string, evidence: Record<string, unknown> = {}) =>
-    gateResult(name, "fail", config.required, `[${code}] ${detail}`, { fix, evidence: { check: code, ...evidence } });
+  const fail = (code: ErrorCode, detail: string, fix: string, evidence: Record<string, unknown> = {}) =>
+    gateResult(name, "fail", config.required, `[${code}] ${detail}`, { fix, code, evidence: { check: code, ...evidence } });
 
   const implementation = (await readSlotAddress(provider, record.proxy, IMPLEMENTATION_SLOT)).toLowerCase();
   const blue = record.blue.address.toLowerCase();
@@ -104,20 +105,17 @@ export async function evaluateLiveUpgradeSafetyGate(record: ReleaseRecord, confi
       name,
       "pass",
       config.required,
-      `re-validated against the chain now: ${switched ? `proxy already runs green; blue ${short(blue)} it replaced` : `proxy runs blue ${short(blue)}`}, green ${short(greenHash)} is upgrade-safe from blue's layout (${found.foundBy})` +
+      `re-validated against the chain now: ${switched ? `proxy already runs green; blue ${short(blue, 10, 0)} it replaced` : `proxy runs blue ${short(blue, 10, 0)}`}, green ${short(greenHash, 10, 0)} is upgrade-safe from blue's layout (${found.foundBy})` +
         (risks.length > 0 ? `; ${risks.length} rollback risk(s), see rollbackSafety` : ""),
       { evidence: { ...evidence, blueLayoutFrom: found.foundBy }, notes: warnings },
     );
   } catch (e) {
     return gateResult(name, "fail", config.required, `[BG_UPGRADE_UNSAFE] OpenZeppelin's validation of blue → green fails against the chain now: ${errorMessage(e)}`, {
       fix: "Fix green (storage layout, unsafe patterns) and stage it again, or, after review, allow the kind in blueGreen.stage.unsafeAllow.",
+      code: "BG_UPGRADE_UNSAFE",
       evidence: { ...evidence, check: "BG_UPGRADE_UNSAFE" },
     });
   }
-}
-
-function short(hash: string): string {
-  return hash.slice(0, 10) + "…";
 }
 
 /** Upgrade safety: stage's blue→green validation passed. */

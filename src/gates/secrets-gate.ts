@@ -56,6 +56,7 @@ export function evaluateSecretsGate(record: ReleaseRecord, config: SecretsGateCo
     fix:
       'Replace each with configVariable("NAME") (from "hardhat/config") and store the key with `npx hardhat keystore set NAME` or in the environment; ' +
       "then treat the key that was in the file as leaked (rotate it: it is in your git history).",
+    code: "BG_SECRETS_LITERAL_KEY",
     evidence: { ...evidence, literal },
   });
 }

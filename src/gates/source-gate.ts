@@ -85,6 +85,7 @@ export async function evaluateSourceGate(
   if (onChainHash !== record.green.codehash.toLowerCase()) {
     return gateResult(name, "fail", config.required, `[BG_SOURCE_GREEN_CODE] green ${record.green.address} has codehash ${onChainHash} on chain, not the recorded ${record.green.codehash}`, {
       fix: "Green's code is gone or different. Stage the release again.",
+      code: "BG_SOURCE_GREEN_CODE",
       evidence: base,
     });
   }
@@ -94,6 +95,7 @@ export async function evaluateSourceGate(
   } catch (e) {
     return gateResult(name, "fail", config.required, `[BG_SOURCE_NOT_BUILT] the project has no build of ${record.green.fullyQualifiedName}: ${errorMessage(e)}`, {
       fix: "Restore green's source as it was staged, then run bg:gates again.",
+      code: "BG_SOURCE_NOT_BUILT",
       evidence: base,
     });
   }
@@ -128,6 +130,7 @@ export async function evaluateSourceGate(
   if (match === "partial") {
     return gateResult(name, "fail", config.required, `[BG_SOURCE_METADATA] ${summary}: the code is the same but the source text or settings differ (the metadata hash)`, {
       fix: "Check out the source exactly as it was staged (comments and paths count), or accept a partial match with blueGreen.gates.source.allowMetadataMismatch: true.",
+      code: "BG_SOURCE_METADATA",
       evidence,
       files,
       notes,
@@ -140,6 +143,7 @@ export async function evaluateSourceGate(
     `[BG_SOURCE_MISMATCH] green's runtime code on chain is not what ${record.green.fullyQualifiedName} builds to at profile "${profile}"`,
     {
       fix: `Build from the commit green was staged from, with the same build profile (${profile}) and compiler settings; if the source changed on purpose, stage a new release.`,
+      code: "BG_SOURCE_MISMATCH",
       evidence,
       files,
       notes,

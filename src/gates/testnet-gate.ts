@@ -10,30 +10,19 @@
  * switch releasing the proxy's admin. A promotion that was rolled back does
  * not count at all; another, later promotion of the same bytecode can.
  */
-import { Interface, getAddress, keccak256, type LogDescription } from "ethers";
+import { getAddress, keccak256 } from "ethers";
 
+import type { Eip1193Provider } from "../chain/eip1193.js";
+import { iso, short } from "../common/format.js";
+import type { ErrorCode } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { loadSwitchArtifact } from "../switch/artifact.js";
 import type { TestnetGateConfig } from "./config.js";
 import { maskImmutables } from "./source-gate.js";
 import { gateResult, type GateResult } from "./gate-result.js";
-
-/** The one provider shape this gate needs: EIP-1193's `request`. */
-export interface Eip1193Provider {
-  request(args: { method: string; params?: unknown[] | object }): Promise<unknown>;
-}
-
-/** The switch events the gate reads, as fixed by the switch's interface. */
-export const SWITCH_EVENTS = new Interface([
-  "event Adopted(address indexed proxy, address indexed proxyAdmin, address implementation, uint8 adminVersion)",
-  "event Promoted(address indexed proxy, address indexed blue, address indexed green, bytes32 greenCodehash, bytes32 evidenceHash, uint64 promotedAt, uint64 windowEnd, bytes32 initDataHash, uint64 releaseId)",
-  "event RolledBack(address indexed proxy, address indexed from, address indexed to, address by, bool immediate)",
-  "event Released(address indexed proxyAdmin, address indexed newOwner)",
-]);
+import { countProxyTxs, fateOf, promotionsOf, readSwitchEvents, type PromotionFate } from "./switch-history.js";
 
 const DAY = 86_400;
-/** Blocks per eth_getLogs call at first; halved when a provider refuses a range. */
-const LOG_CHUNK = 50_000;
 
 export interface TestnetSwitchLocation {
   address: string;
@@ -55,30 +44,6 @@ export interface TestnetGateInput {
   findSwitch: (chainId: number) => Promise<TestnetSwitchLocation | undefined>;
 }
 
-interface EventRef {
-  blockNumber: number;
-  logIndex: number;
-  transactionIndex: number;
-  txHash: string;
-}
-
-interface Promotion extends EventRef {
-  proxy: string;
-  blue: string;
-  green: string;
-  codehash: string;
-  evidenceHash: string;
-}
-
-/** What became of one promotion of green's codehash. */
-interface PromotionFate {
-  promotion: Promotion;
-  promotedAt: number;
-  rolledBack?: EventRef;
-  /** The event that ended the switch's watch over green on this proxy, if any. */
-  endedBy?: EventRef & { kind: "superseded" | "released"; at: number };
-}
-
 /** Evaluates the testnet gate. RPC failures make it inconclusive, never pass. */
 export async function evaluateTestnetGate(input: TestnetGateInput): Promise<GateResult> {
   const { config } = input;
@@ -98,8 +63,8 @@ async function evaluate({ record, config, provider, findSwitch }: TestnetGateInp
   const codehash = record.green.codehash.toLowerCase();
   const chainId = Number(BigInt(await rpc<string>("eth_chainId")));
   const base = { network: config.network, chainId, codehash, minDays: config.minDays, minTxs: config.minTxs };
-  const fail = (detail: string, fix: string, evidence: Record<string, unknown> = {}) =>
-    gateResult(name, "fail", config.required, detail, { fix, evidence: { ...base, ...evidence } });
+  const fail = (detail: string, fix: string, evidence: Record<string, unknown> = {}, code?: ErrorCode) =>
+    gateResult(name, "fail", config.required, detail, { fix, ...(code !== undefined ? { code } : {}), evidence: { ...base, ...evidence } });
 
   if (chainId === record.chainId && record.network === config.network) {
     // The release itself is on the testnet (the bake's own promote): the gate
@@ -142,6 +107,7 @@ async function evaluate({ record, config, provider, findSwitch }: TestnetGateInp
         `its runtime code (codehash ${keccak256(switchCode)}) differs from the shipped artifact's, immutables masked`,
       `Point the testnet gate at the switch bg:init deployed there (blueGreen.gates.testnet.switch or .bluegreen/${chainId}/switch.json); a switch from another version of hardhat-bluegreen must be redeployed with bg:init.`,
       { switch: switchAddress.toLowerCase(), switchCodehash: keccak256(switchCode).toLowerCase() },
+      "BG_TESTNET_NOT_A_SWITCH",
     );
   }
 
@@ -149,30 +115,13 @@ async function evaluate({ record, config, provider, findSwitch }: TestnetGateInp
   const latestBlock = Number(BigInt(latest.number));
   const now = Number(BigInt(latest.timestamp));
   const fromBlock = Math.max(config.fromBlock, location.blockNumber ?? 0);
-  const logs = await getSwitchLogs(rpc, switchAddress, fromBlock, latestBlock);
-  const events = logs
-    .map((log) => ({ log, parsed: SWITCH_EVENTS.parseLog({ topics: log.topics, data: log.data }) }))
-    .filter((e): e is { log: RpcLog; parsed: LogDescription } => e.parsed !== null)
-    .sort((a, b) => compareRefs(ref(a.log), ref(b.log)));
-
+  const events = await readSwitchEvents(rpc, switchAddress, fromBlock, latestBlock);
   const proxyFilter = config.proxy?.toLowerCase();
-  const matching: Promotion[] = [];
-  for (const { log, parsed } of events) {
-    if (parsed.name !== "Promoted") continue;
-    const p: Promotion = {
-      ...ref(log),
-      proxy: (parsed.args.proxy as string).toLowerCase(),
-      blue: (parsed.args.blue as string).toLowerCase(),
-      green: (parsed.args.green as string).toLowerCase(),
-      codehash: (parsed.args.greenCodehash as string).toLowerCase(),
-      evidenceHash: (parsed.args.evidenceHash as string).toLowerCase(),
-    };
-    if (p.codehash === codehash && (proxyFilter === undefined || p.proxy === proxyFilter)) matching.push(p);
-  }
+  const matching = promotionsOf(events, codehash, proxyFilter);
   const where = { switch: switchAddress.toLowerCase(), searchedFromBlock: fromBlock };
   if (matching.length === 0) {
     return fail(
-      `codehash ${short(codehash)} was never promoted by the switch ${switchAddress} on "${config.network}"` +
+      `codehash ${short(codehash, 10, 0)} was never promoted by the switch ${switchAddress} on "${config.network}"` +
         (proxyFilter !== undefined ? ` for proxy ${getAddress(proxyFilter)}` : "") +
         ` (blocks ${fromBlock}-${latestBlock})`,
       `Promote this exact build on the testnet first (bg:stage, bg:propose and bg:switch with --network ${config.network}), then let it bake ${config.minDays} days.`,
@@ -188,7 +137,7 @@ async function evaluate({ record, config, provider, findSwitch }: TestnetGateInp
   if (standing.length === 0) {
     const last = fates[fates.length - 1]!;
     return fail(
-      `green ${short(codehash)} was promoted on "${config.network}" (tx ${last.promotion.txHash}, block ${last.promotion.blockNumber}) ` +
+      `green ${short(codehash, 10, 0)} was promoted on "${config.network}" (tx ${last.promotion.txHash}, block ${last.promotion.blockNumber}) ` +
         `and rolled back since (tx ${last.rolledBack!.txHash}, block ${last.rolledBack!.blockNumber})`,
       "A rollback on the testnet means this build misbehaved there. Fix it, stage a new green, and bake that one on the testnet.",
       { ...where, promotions: fates.map(fateEvidence) },
@@ -205,7 +154,7 @@ async function evaluate({ record, config, provider, findSwitch }: TestnetGateInp
     promotion: fateEvidence(best),
     ...(fates.some((f) => f.rolledBack !== undefined) ? { rolledBackPromotions: fates.filter((f) => f.rolledBack !== undefined).map(fateEvidence) } : {}),
   };
-  const promotedIso = iso(best.promotedAt);
+  const promotedIso = isoSeconds(best.promotedAt);
 
   // The codehash was checked by the switch at promote; check it still holds
   // (no selfdestruct-and-redeploy at green's address since).
@@ -221,11 +170,11 @@ async function evaluate({ record, config, provider, findSwitch }: TestnetGateInp
   }
 
   if (baked < needed) {
-    const endNote = best.endedBy !== undefined ? ` until it was ${best.endedBy.kind} at ${iso(best.endedBy.at)}` : "";
+    const endNote = best.endedBy !== undefined ? ` until it was ${best.endedBy.kind} at ${isoSeconds(best.endedBy.at)}` : "";
     return fail(
       `promoted on "${config.network}" at ${promotedIso} (block ${best.promotion.blockNumber}); baked ${days(baked)} days${endNote} of chain time, needs ${config.minDays}`,
       best.endedBy === undefined
-        ? `Wait: the testnet bake completes at ${iso(best.promotedAt + needed)} (testnet chain time). Then run bg:gates again.`
+        ? `Wait: the testnet bake completes at ${isoSeconds(best.promotedAt + needed)} (testnet chain time). Then run bg:gates again.`
         : "It stopped running on the testnet before it baked long enough. Promote it there again and let it bake.",
       evidence,
     );
@@ -268,117 +217,6 @@ async function evaluate({ record, config, provider, findSwitch }: TestnetGateInp
   );
 }
 
-interface RpcLog {
-  address: string;
-  topics: string[];
-  data: string;
-  blockNumber: string;
-  transactionHash: string;
-  transactionIndex: string;
-  logIndex: string;
-  removed?: boolean;
-}
-
-type Rpc = <T>(method: string, params?: unknown[]) => Promise<T>;
-
-/**
- * The switch's logs of the events the gate reads, in block ranges that
- * shrink when a provider refuses a range as too large.
- */
-async function getSwitchLogs(rpc: Rpc, address: string, from: number, to: number): Promise<RpcLog[]> {
-  const topics = [["Adopted", "Promoted", "RolledBack", "Released"].map((n) => SWITCH_EVENTS.getEvent(n)!.topicHash)];
-  const out: RpcLog[] = [];
-  let chunk = LOG_CHUNK;
-  let start = from;
-  while (start <= to) {
-    const end = Math.min(to, start + chunk - 1);
-    try {
-      const logs = await rpc<RpcLog[]>("eth_getLogs", [{ address, topics, fromBlock: hex(start), toBlock: hex(end) }]);
-      out.push(...logs.filter((l) => l.removed !== true));
-      start = end + 1;
-    } catch (e) {
-      if (chunk <= 100) throw e;
-      chunk = Math.floor(chunk / 4);
-    }
-  }
-  return out;
-}
-
-/** Follows one promotion through the later events of its proxy. */
-async function fateOf(
-  promotion: Promotion,
-  events: Array<{ log: RpcLog; parsed: LogDescription }>,
-  rpc: Rpc,
-): Promise<PromotionFate> {
-  const promotedAt = await blockTime(rpc, promotion.blockNumber);
-  let admin: string | undefined;
-  for (const { log, parsed } of events) {
-    const r = ref(log);
-    if (parsed.name === "Adopted" && (parsed.args.proxy as string).toLowerCase() === promotion.proxy && compareRefs(r, promotion) < 0) {
-      admin = (parsed.args.proxyAdmin as string).toLowerCase();
-    }
-    if (compareRefs(r, promotion) <= 0) continue;
-    if (parsed.name === "RolledBack" && (parsed.args.proxy as string).toLowerCase() === promotion.proxy) {
-      if ((parsed.args.from as string).toLowerCase() === promotion.green) return { promotion, promotedAt, rolledBack: r };
-    }
-    if (parsed.name === "Promoted" && (parsed.args.proxy as string).toLowerCase() === promotion.proxy) {
-      return { promotion, promotedAt, endedBy: { ...r, kind: "superseded", at: await blockTime(rpc, r.blockNumber) } };
-    }
-    if (parsed.name === "Released" && admin !== undefined && (parsed.args.proxyAdmin as string).toLowerCase() === admin) {
-      return { promotion, promotedAt, endedBy: { ...r, kind: "released", at: await blockTime(rpc, r.blockNumber) } };
-    }
-  }
-  return { promotion, promotedAt };
-}
-
-/**
- * Counts successful transactions sent straight to the proxy after the
- * promotion, block by block, stopping as soon as `enough` are found or
- * `maxBlocks` were scanned (then `stoppedAt` says where).
- */
-async function countProxyTxs(
-  rpc: Rpc,
-  promotion: Promotion,
-  endBlock: number,
-  enough: number,
-  maxBlocks: number,
-): Promise<{ count: number; stoppedAt?: number }> {
-  let count = 0;
-  let scanned = 0;
-  for (let n = promotion.blockNumber; n <= endBlock; n++) {
-    if (scanned >= maxBlocks) return { count, stoppedAt: n - 1 };
-    scanned++;
-    const block = await rpc<{ transactions: Array<{ hash: string; to: string | null; transactionIndex: string }> }>("eth_getBlockByNumber", [hex(n), true]);
-    for (const tx of block.transactions) {
-      if (tx.to === null || tx.to.toLowerCase() !== promotion.proxy) continue;
-      if (n === promotion.blockNumber && Number(BigInt(tx.transactionIndex)) <= promotion.transactionIndex) continue;
-      const receipt = await rpc<{ status: string } | null>("eth_getTransactionReceipt", [tx.hash]);
-      if (receipt !== null && BigInt(receipt.status) === 1n) count++;
-      if (count >= enough) return { count };
-    }
-  }
-  return { count };
-}
-
-async function blockTime(rpc: Rpc, blockNumber: number): Promise<number> {
-  const block = await rpc<{ timestamp: string } | null>("eth_getBlockByNumber", [hex(blockNumber), false]);
-  if (block === null) throw new Error(`block ${blockNumber} is missing (a reorg?)`);
-  return Number(BigInt(block.timestamp));
-}
-
-function ref(log: RpcLog): EventRef {
-  return {
-    blockNumber: Number(BigInt(log.blockNumber)),
-    logIndex: Number(BigInt(log.logIndex)),
-    transactionIndex: Number(BigInt(log.transactionIndex)),
-    txHash: log.transactionHash.toLowerCase(),
-  };
-}
-
-function compareRefs(a: EventRef, b: EventRef): number {
-  return a.blockNumber - b.blockNumber || a.logIndex - b.logIndex;
-}
-
 function fateEvidence(f: PromotionFate): Record<string, unknown> {
   return {
     txHash: f.promotion.txHash,
@@ -392,20 +230,13 @@ function fateEvidence(f: PromotionFate): Record<string, unknown> {
   };
 }
 
-function hex(n: number): string {
-  return "0x" + n.toString(16);
-}
-
-function iso(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 function days(seconds: number): string {
   return (Math.floor((seconds / DAY) * 100) / 100).toString();
 }
 
-function short(hash: string): string {
-  return hash.slice(0, 10) + "…";
+/** Chain time to the second: block timestamps have no milliseconds to show. */
+function isoSeconds(seconds: number): string {
+  return iso(seconds).replace(/\.\d{3}Z$/, "Z");
 }
 
 function firstLine(e: unknown): string {

@@ -5,7 +5,7 @@ import type { HardhatConfig } from "hardhat/types/config";
 
 import { configErrors } from "../closest-key.js";
 import { blueGreenUserConfigSchema, resolveBlueGreenConfig } from "../config.js";
-import { validateGatesNetworks } from "../gates/config.js";
+import { validateGatesNetworks } from "../gates/user-config.js";
 
 export default async (): Promise<Partial<ConfigHooks>> => ({
   async validateUserConfig(userConfig) {

@@ -47,19 +47,21 @@ export interface ContractBuild {
 
 export async function loadContractBuild(artifacts: ArtifactSource, name: string): Promise<ContractBuild> {
   if (name === "") {
-    throw new BlueGreenError("Missing --contract. Pass the name of green's contract in this project, e.g. --contract VaultV2.");
+    throw new BlueGreenError("BG_STAGE_CONTRACT_MISSING", "Missing --contract. Pass the name of green's contract in this project, e.g. --contract VaultV2.");
   }
   let artifact: Awaited<ReturnType<ArtifactSource["readArtifact"]>>;
   try {
     artifact = await artifacts.readArtifact(name);
   } catch (error) {
     throw new BlueGreenError(
+      "BG_STAGE_CONTRACT_NOT_FOUND",
       `No compiled contract "${name}" in this project: ${errorMessage(error)} ` +
         "Check the name (it is case-sensitive; use sourceName:ContractName if two contracts share it) and that its file is under contracts/.",
     );
   }
   if (Object.keys(artifact.linkReferences).length > 0) {
     throw new BlueGreenError(
+      "BG_STAGE_LINKED_LIBRARIES",
       `${name} needs linked libraries, which bg:stage does not deploy. Make the library functions internal, or deploy green yourself.`,
     );
   }
@@ -68,6 +70,7 @@ export async function loadContractBuild(artifacts: ArtifactSource, name: string)
   const outputPath = buildInfoId && (await artifacts.getBuildInfoOutputPath(buildInfoId));
   if (!inputPath || !outputPath) {
     throw new BlueGreenError(
+      "BG_STAGE_BUILD_INFO_MISSING",
       `The build info of ${name} is missing from artifacts/build-info. Run \`npx hardhat build --force\` and try again.`,
     );
   }
@@ -88,7 +91,7 @@ export function contractBuildFrom(artifact: BuildArtifact, buildInfo: any, outpu
   const inputSourceName = artifact.inputSourceName ?? artifact.sourceName;
   const source: string | undefined = buildInfo.input.sources[inputSourceName]?.content;
   if (source === undefined) {
-    throw new BlueGreenError(`The build info of ${name} does not contain its source. Run \`npx hardhat build --force\`.`);
+    throw new BlueGreenError("BG_STAGE_BUILD_INFO_MISSING", `The build info of ${name} does not contain its source. Run \`npx hardhat build --force\`.`);
   }
   return {
     contractName: artifact.contractName,

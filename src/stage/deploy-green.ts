@@ -77,6 +77,7 @@ export async function deployGreen(params: DeployGreenParams): Promise<GreenDeplo
   } catch (error) {
     await store.removeReleaseFile(chainId, releaseId, DEPLOY_JOURNAL);
     throw new BlueGreenError(
+      "BG_STAGE_DEPLOY_FAILED",
       `Deploying green (${build.contractName}) from ${deployer} failed: ${(error as Error).message}. ` +
         "Check that the account has funds and the network is reachable, then run bg:stage again.",
     );
@@ -86,6 +87,7 @@ export async function deployGreen(params: DeployGreenParams): Promise<GreenDeplo
   if (receipt === null || receipt.status !== 1 || receipt.contractAddress === null) {
     await store.removeReleaseFile(chainId, releaseId, DEPLOY_JOURNAL);
     throw new BlueGreenError(
+      "BG_STAGE_DEPLOY_REVERTED",
       `The deploy transaction of green ${tx.hash} reverted. Check the constructor of ${build.contractName} and the gas limit.`,
     );
   }
@@ -132,6 +134,7 @@ async function resumeFromJournal(
   }
   if (!build.hasImmutables && code.toLowerCase() !== build.deployedBytecode.toLowerCase()) {
     throw new BlueGreenError(
+      "BG_STAGE_DEPLOY_JOURNAL_CONFLICT",
       `An interrupted deploy was journaled for nonce ${journal.nonce} of ${journal.deployer}, but ${address} holds other code than ${build.contractName}. ` +
         `Something else used that nonce. Delete ${DEPLOY_JOURNAL} in the release folder and run bg:stage again.`,
     );

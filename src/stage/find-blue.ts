@@ -73,7 +73,8 @@ export async function findBlue(params: FindBlueParams): Promise<FoundBlue> {
 
   if (!params.reference) {
     throw new BlueGreenError(
-      `[BG_BLUE_UNKNOWN] Blue ${params.blue} (the implementation proxy ${params.proxy} runs) is not recorded in OpenZeppelin's manifest (${await manifestFile(params.provider)}), ` +
+      "BG_BLUE_UNKNOWN",
+      `Blue ${params.blue} (the implementation proxy ${params.proxy} runs) is not recorded in OpenZeppelin's manifest (${await manifestFile(params.provider)}), ` +
         `is not the green of a live release in this project's records, and is not in Ignition's deployments${params.ignitionDeploymentsDir ? ` (${path.join(params.ignitionDeploymentsDir, `chain-${params.chainId}`)})` : ""}, ` +
         "so its storage layout is unknown. Pass --reference <ContractName>, naming the contract of this project that blue was deployed from.",
     );
@@ -82,7 +83,8 @@ export async function findBlue(params: FindBlueParams): Promise<FoundBlue> {
   if (!compilesTo(params.blueCode, build)) {
     if (!params.allowReferenceMismatch) {
       throw new BlueGreenError(
-        `[BG_REFERENCE_MISMATCH] The reference ${build.fullyQualifiedName} does not compile to the code of blue ${params.blue}, so its storage layout cannot be trusted as blue's. ` +
+        "BG_REFERENCE_MISMATCH",
+        `The reference ${build.fullyQualifiedName} does not compile to the code of blue ${params.blue}, so its storage layout cannot be trusted as blue's. ` +
           "Check that --reference names the contract and version blue was deployed from, and that this build uses the same compiler settings " +
           "(bg:stage builds with the production profile; pass --build-profile <name> if blue was built with another). " +
           "If you have checked the layouts yourself, pass --allow-reference-mismatch; the override is recorded in the release.",
@@ -202,6 +204,6 @@ async function readJsonIfPresent(file: string): Promise<any | undefined> {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new BlueGreenError(`${file} is not valid JSON (${errorMessage(error)}). Restore it from git, or remove the folder if that deployment is gone.`);
+    throw new BlueGreenError("BG_STAGE_IGNITION_FILE_INVALID", `${file} is not valid JSON (${errorMessage(error)}). Restore it from git, or remove the folder if that deployment is gone.`);
   }
 }

@@ -11,6 +11,7 @@
  * `forceImport` does it. Nothing here reimplements where the file lives.
  */
 import {
+  DeploymentNotFound,
   Manifest,
   addProxyToManifest,
   fetchOrDeploy,
@@ -42,7 +43,7 @@ export async function blueLayoutFromManifest(provider: Eip1193Provider, blue: st
     return (await manifest.getDeploymentFromAddress(blue)).layout;
   } catch (error) {
     // A missing file surfaces as DeploymentNotFound too; anything else is a real problem.
-    if (error instanceof Error && error.constructor.name === "DeploymentNotFound") return undefined;
+    if (error instanceof DeploymentNotFound) return undefined;
     throw error;
   }
 }
@@ -83,9 +84,10 @@ export async function deployGreenThroughManifest(
   } catch (error) {
     if (error instanceof BlueGreenError) throw error;
     throw new BlueGreenError(
+      "BG_STAGE_MANIFEST_WRITE",
       `OpenZeppelin's manifest (${await manifestFile(provider)}) could not record green ${build.contractName}: ${errorMessage(error)} ` +
         "If the manifest names an implementation that is not on this chain, the chain was probably reset or forked: remove that entry (or the file, for a local node) and run bg:stage again.",
-      error as Error,
+      { cause: error as Error },
     );
   }
   return {

@@ -26,15 +26,16 @@ export interface ProxyOnChain {
 /** Parses a user-given address, or says what is wrong with it. */
 export function parseAddress(value: string, what: string): string {
   if (value === "") {
-    throw new BlueGreenError(`Missing ${what}. Pass it as a 0x-prefixed 20-byte address.`);
+    throw new BlueGreenError("BG_STAGE_ADDRESS_INVALID", `Missing ${what}. Pass it as a 0x-prefixed 20-byte address.`);
   }
   if (!isAddress(value)) {
-    throw new BlueGreenError(`"${value}" is not a valid address for ${what}. Pass a 0x-prefixed 20-byte hex address (40 hex digits).`);
+    throw new BlueGreenError("BG_STAGE_ADDRESS_INVALID", `"${value}" is not a valid address for ${what}. Pass a 0x-prefixed 20-byte hex address (40 hex digits).`);
   }
   try {
     return getAddress(value);
   } catch {
     throw new BlueGreenError(
+      "BG_STAGE_ADDRESS_INVALID",
       `"${value}" has an invalid EIP-55 checksum for ${what}. Copy the address again, or write it all in lower case.`,
     );
   }
@@ -74,6 +75,7 @@ export async function readTransparentProxy(
   const code = await getCode(provider, proxy);
   if (code === "0x" || keccak256(code) === EMPTY_CODEHASH) {
     throw new BlueGreenError(
+      "BG_STAGE_PROXY_NO_CODE",
       `${proxy} has no code on network "${networkName}" (chain ${chainId}). ` +
         "Check the address, and that --network points at the chain where the proxy is deployed.",
     );
@@ -83,10 +85,12 @@ export async function readTransparentProxy(
     const beacon = await readSlotAddress(provider, proxy, BEACON_SLOT);
     if (beacon !== ZERO) {
       throw new BlueGreenError(
+        "BG_STAGE_NOT_TRANSPARENT_PROXY",
         `${proxy} is an ERC-1967 beacon proxy (beacon ${beacon}). hardhat-bluegreen releases transparent proxies; upgrade beacons with your beacon's owner.`,
       );
     }
     throw new BlueGreenError(
+      "BG_STAGE_NOT_A_PROXY",
       `${proxy} is a contract on chain ${chainId}, but not an ERC-1967 proxy: its implementation slot is empty. ` +
         "Pass the address of the TransparentUpgradeableProxy, not of an implementation or another contract.",
     );
@@ -94,6 +98,7 @@ export async function readTransparentProxy(
   const admin = await readSlotAddress(provider, proxy, ADMIN_SLOT);
   if (admin === ZERO) {
     throw new BlueGreenError(
+      "BG_STAGE_NOT_TRANSPARENT_PROXY",
       `${proxy} is an ERC-1967 proxy without an admin: it looks like a UUPS proxy. ` +
         "hardhat-bluegreen releases TransparentUpgradeableProxy contracts, whose ProxyAdmin the switch can own.",
     );
@@ -101,6 +106,7 @@ export async function readTransparentProxy(
   const implCode = await getCode(provider, implementation);
   if (implCode === "0x") {
     throw new BlueGreenError(
+      "BG_STAGE_PROXY_BROKEN",
       `The implementation slot of ${proxy} points at ${implementation}, which has no code on chain ${chainId}. The proxy is broken; fix it before staging a release.`,
     );
   }

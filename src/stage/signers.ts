@@ -14,6 +14,7 @@ export async function firstSigner(ethers: SignerSource, networkName: string, wan
   const signers = await ethers.getSigners();
   if (signers.length === 0) {
     throw new BlueGreenError(
+      "BG_CONFIG_NO_ACCOUNTS",
       `Network "${networkName}" has no accounts. Add one in hardhat.config.ts, e.g. accounts: [configVariable("DEPLOYER_KEY")], ` +
         "and set DEPLOYER_KEY in the environment or with `npx hardhat keystore set DEPLOYER_KEY`.",
     );
@@ -24,6 +25,7 @@ export async function firstSigner(ethers: SignerSource, networkName: string, wan
   }
   const known = await Promise.all(signers.map((s) => s.getAddress()));
   throw new BlueGreenError(
+    "BG_CONFIG_SIGNER_UNKNOWN",
     `--signer ${wanted} is not an account of network "${networkName}". Its accounts are: ${known.join(", ")}. ` +
       "Add the key to the network's accounts (through a configuration variable or the keystore), or pick one of these.",
   );

@@ -65,6 +65,7 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
   if (existing !== undefined) {
     if (existing.proxy !== proxy || existing.green.creationCodeHash !== creationCodeHash) {
       throw new BlueGreenError(
+        "BG_STAGE_RELEASE_EXISTS",
         `Release "${releaseId}" already exists on chain ${chainId} for proxy ${existing.proxy} with green ${existing.green.contract} (different inputs). ` +
           "Choose another --release id for this upgrade.",
       );
@@ -79,6 +80,7 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
     const moved = onChain.implementation !== existing.blue.address && onChain.implementation !== existing.green.address;
     if (existing.state === "staged" && moved) {
       throw new BlueGreenError(
+        "BG_BLUE_MOVED",
         `Release "${releaseId}" was staged against blue ${existing.blue.address}, but proxy ${proxy} now runs ${onChain.implementation}. ` +
           "The proxy was upgraded outside this release; stage a new release (another --release id) against what it runs now.",
       );
@@ -108,6 +110,7 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
   const rollbackRisks = compareLayouts(blue.layout, greenValidated, params.config);
   if (compilesTo(blueCode, green) && !green.hasImmutables) {
     throw new BlueGreenError(
+      "BG_STAGE_NOTHING_TO_RELEASE",
       `${green.contractName} compiles to the code blue already runs (${onChain.implementation}): there is nothing to release. Check --contract.`,
     );
   }
@@ -122,6 +125,7 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
   log(`Green: ${deployment.address} (${deployment.how})`);
   if (deployment.address === onChain.implementation) {
     throw new BlueGreenError(
+      "BG_STAGE_NOTHING_TO_RELEASE",
       `Green ${green.contractName} is the same deployment as blue (${deployment.address}): there is nothing to release.`,
     );
   }
@@ -248,7 +252,8 @@ async function assertGreenStillOnChain(provider: Eip1193Provider, record: Releas
   const what = code === "0x" ? "has no code" : keccak256(code) !== record.green.codehash ? "holds other code" : undefined;
   if (what === undefined) return;
   throw new BlueGreenError(
-    `[BG_GREEN_NOT_ON_CHAIN] Release "${record.id}" records green ${record.green.contract} at ${record.green.address}, but on chain ${chainId} that address ${what}. ` +
+    "BG_GREEN_NOT_ON_CHAIN",
+    `Release "${record.id}" records green ${record.green.contract} at ${record.green.address}, but on chain ${chainId} that address ${what}. ` +
       "The chain was probably reset (a restarted local node) or forked at another block since the release was staged. " +
       `To stage again on this chain, pass another --release id, or delete the release's folder (${folder}) if it belonged to the old chain, and run bg:stage again.`,
   );

@@ -62,6 +62,7 @@ export function validateImplementation(build: ContractBuild, opts: ValidationOpt
   if (errors.length > 0) {
     const report = new UpgradeableContractErrorReport(errors);
     throw new BlueGreenError(
+      "BG_UPGRADE_UNSAFE",
       `${build.contractName} is not upgrade-safe:\n${report.explain(false)}\n` +
         "Fix the contract, or, if you have reviewed the risk, allow that kind in blueGreen.stage.unsafeAllow in hardhat.config.ts.",
     );
@@ -88,6 +89,7 @@ export function compareLayouts(
   const forward = getStorageUpgradeReport(blue, green.layout, full);
   if (!forward.ok) {
     throw new BlueGreenError(
+      "BG_STAGE_LAYOUT_INCOMPATIBLE",
       `Upgrading blue to ${green.build.contractName} is unsafe: its storage layout is incompatible with blue's.\n` +
         `${forward.explain(false)}\n` +
         "Keep every existing variable in place and append new ones at the end (or use a storage gap / namespaced storage).",

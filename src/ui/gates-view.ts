@@ -26,7 +26,7 @@ export interface GatesOutcome {
   noGates?: string;
   /** Files bg:gates wrote into the release folder (runbook, alert rules, dashboard, build info). */
   wrote?: string[];
-  gates: Array<Pick<GateResult, "name" | "ok" | "status" | "required" | "detail" | "fix" | "evidence" | "notes">>;
+  gates: Array<Pick<GateResult, "name" | "ok" | "status" | "required" | "detail" | "fix" | "code" | "evidence" | "notes">>;
 }
 
 /** The JSON document of bg:gates: `{ ok, release, evidenceHash, gates: [...] }` plus context. */
@@ -53,6 +53,7 @@ export function gatesJson(recorded: RecordedGates, extra: { evidenceFile?: strin
       required: r.required,
       detail: r.detail,
       ...(r.fix !== undefined ? { fix: r.fix } : {}),
+      ...(r.code !== undefined ? { code: r.code } : {}),
       evidence: r.evidence,
       ...(r.notes !== undefined ? { notes: r.notes } : {}),
     })),

@@ -5,7 +5,8 @@ import { validateUserConfigZodType } from "@nomicfoundation/hardhat-zod-utils";
 import { createHardhatRuntimeEnvironment } from "hardhat/hre";
 import { z } from "zod";
 
-import { gatesUserConfigSchema, resolveGatesConfig, validateGatesNetworks, type GatesUserConfig } from "../../src/gates/config.js";
+import { resolveGatesConfig } from "../../src/gates/config.js";
+import { gatesUserConfigSchema, validateGatesNetworks, type GatesUserConfig } from "../../src/gates/user-config.js";
 
 const A1 = "0x1111111111111111111111111111111111111111";
 const A2 = "0x2222222222222222222222222222222222222222";

@@ -46,6 +46,14 @@ describe("recording gates: evidence hash, state, drift", () => {
     await project.write("coverage/lcov.info", LCOV(9));
   });
 
+  it("keeps a failure's code out of the evidence hash, and a pass carries none", () => {
+    const failing = gateResult("secrets", "fail", true, "[BG_SECRETS_LITERAL_KEY] a key is written", { code: "BG_SECRETS_LITERAL_KEY", evidence: { literal: ["x"] } });
+    const { code, ...uncoded } = failing;
+    expect(code).to.equal("BG_SECRETS_LITERAL_KEY");
+    expect(evidenceHash(evidenceDocument(record, [failing], []))).to.equal(evidenceHash(evidenceDocument(record, [uncoded], [])));
+    expect(gateResult("secrets", "pass", true, "fine", { code: "BG_SECRETS_LITERAL_KEY" })).to.not.have.property("code");
+  });
+
   it("lists every gate, configured or not, in a fixed order", async () => {
     const results = await evaluateGates(record, config(), env());
     expect(results.map((r) => [r.name, r.status])).to.deep.equal([
@@ -204,7 +212,7 @@ describe("recording gates: evidence hash, state, drift", () => {
       error = e as Error;
     }
     expect(error?.message).to.equal(
-      'Release "vault-v2" cannot be proposed: evidence file coverage/lcov.info changed since bg:gates ran. Fix that, then run `npx hardhat bg:gates --network <net> --release vault-v2` again.',
+      '[BG_GATES_NOT_PASSED] Release "vault-v2" cannot be proposed: evidence file coverage/lcov.info changed since bg:gates ran. Fix that, then run `npx hardhat bg:gates --network <net> --release vault-v2` again.',
     );
   });
 

@@ -159,6 +159,7 @@ describe("the live gates on the command line (upgradeSafety, source, observabili
     expect(run.code).to.not.equal(0);
     const g = gate(run, "secrets");
     expect(g.detail).to.equal('[BG_SECRETS_LITERAL_KEY] a key is written into hardhat.config.ts: network "localMainnet" account 0');
+    expect(g.code).to.equal("BG_SECRETS_LITERAL_KEY");
     expect(run.stdout + run.stderr).to.not.include(ANVIL_KEY_0.slice(2));
     const record = await readFile(p.store.recordPath(31337, p.release), "utf8");
     expect(record).to.not.include(ANVIL_KEY_0.slice(2));
@@ -173,6 +174,7 @@ describe("the live gates on the command line (upgradeSafety, source, observabili
     const propose = await p.hardhat(["bg:propose", "--network", "localMainnet", "--release", p.release, "--json"], {});
     expect(propose.code).to.not.equal(0);
     expect(onlyJson(propose).error).to.include("[BG_GATES_NONE]");
+    expect(onlyJson(propose).code).to.equal("BG_GATES_NONE");
 
     const reason = "a local rehearsal release; nothing of value behind this proxy";
     const waived = await p.gates({ waive: { reason } });

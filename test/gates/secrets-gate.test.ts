@@ -28,6 +28,7 @@ describe("the secrets gate", () => {
     const result = gate({ mainnet: { accounts: [configVariable("A"), LITERAL] }, sepolia: { accounts: { mnemonic: "test test test test test test test test test test test junk" } } }, "sepolia");
     expect(result.status).to.equal("fail");
     expect(result.detail).to.equal('[BG_SECRETS_LITERAL_KEY] a key is written into hardhat.config.ts: network "mainnet" account 1, network "sepolia" mnemonic');
+    expect(result.code).to.equal("BG_SECRETS_LITERAL_KEY");
     expect(JSON.stringify(result)).to.not.include("11".repeat(32)).and.not.include("test test");
   });
 

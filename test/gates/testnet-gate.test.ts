@@ -7,8 +7,9 @@
 import { expect } from "chai";
 import { Contract, ContractFactory, JsonRpcProvider, keccak256, type JsonRpcSigner } from "ethers";
 
+import type { Eip1193Provider } from "../../src/chain/eip1193.js";
 import type { TestnetGateConfig } from "../../src/gates/config.js";
-import { evaluateTestnetGate, type Eip1193Provider } from "../../src/gates/testnet-gate.js";
+import { evaluateTestnetGate } from "../../src/gates/testnet-gate.js";
 import type { ReleaseRecord } from "../../src/release/record.js";
 import { loadSwitchArtifact } from "../../src/switch/artifact.js";
 import { deploySwitch } from "../../src/switch/deploy-switch.js";

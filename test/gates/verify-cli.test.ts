@@ -20,5 +20,6 @@ describe("bg:verify on the command line", function () {
     const run = await runHardhat(["bg:verify", "--release", "vault-v2", "--provider", "etherscam", "--json"], {});
     expect(run.code).to.equal(1);
     expect(onlyJson(run).error).to.equal('[BG_VERIFY_PROVIDER] --provider "etherscam" is not one of etherscan, blockscout, sourcify.');
+    expect(onlyJson(run).code).to.equal("BG_VERIFY_PROVIDER");
   });
 });

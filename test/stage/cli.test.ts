@@ -54,6 +54,7 @@ describe("bg:stage and bg:status on the command line", function () {
     );
     expect(refused.code).to.not.equal(0);
     expect(onlyJson(refused).error).to.include("[BG_REFERENCE_MISMATCH]");
+    expect(onlyJson(refused).code).to.equal("BG_REFERENCE_MISMATCH");
     const allowed = await runHardhat(
       ["bg:stage", "--network", "localMainnet", "--proxy", own.proxy, "--contract", "BoxV2", "--reference", "BoxV2", "--release", "cli-mismatch", "--allow-reference-mismatch", "--json"],
       env,

@@ -6,7 +6,7 @@ import path from "node:path";
 import hardhatEthers from "@nomicfoundation/hardhat-ethers";
 import { configVariable, defineConfig } from "hardhat/config";
 
-import type { GatesUserConfig } from "../../../src/gates/config.js";
+import type { GatesUserConfig } from "../../../src/gates/user-config.js";
 import blueGreen from "../../../src/index.js";
 
 const env = process.env;
