@@ -4,6 +4,7 @@
  * owns the schema of its own sub-section; this file only composes them.
  */
 import { z } from "zod";
+import { UNSAFE_ALLOW_KINDS, type StageConfig } from "./stage/config.js";
 
 import { approvalUserConfigSchema, resolveApprovalConfig, type ApprovalConfig, type ApprovalUserConfig } from "./approval/config.js";
 import { gatesUserConfigSchema, type GatesUserConfig } from "./gates/user-config.js";
@@ -18,22 +19,7 @@ import { replayUserConfigSchema, resolveReplayConfig, type ReplayConfig, type Re
 import { resolveSwitchConfig, switchUserConfigSchema, type SwitchConfig, type SwitchUserConfig } from "./switch/config.js";
 
 /** Validation kinds OpenZeppelin lets a team accept knowingly. */
-export const UNSAFE_ALLOW_KINDS = [
-  "state-variable-assignment",
-  "state-variable-immutable",
-  "external-library-linking",
-  "struct-definition",
-  "enum-definition",
-  "constructor",
-  "delegatecall",
-  "selfdestruct",
-  "missing-public-upgradeto",
-  "internal-function-storage",
-  "missing-initializer",
-  "missing-initializer-call",
-  "duplicate-initializer-call",
-  "incorrect-initializer-order",
-] as const;
+
 
 export const stageUserConfigSchema = z
   .object({
@@ -75,11 +61,6 @@ export interface BlueGreenUserConfig {
   waves?: WavesUserConfig;
   /** The Safe Transaction Service and a TimelockController's proposer (see docs/signer-guide.md). */
   approval?: ApprovalUserConfig;
-}
-
-export interface StageConfig {
-  unsafeAllow: Array<(typeof UNSAFE_ALLOW_KINDS)[number]>;
-  unsafeAllowRenames: boolean;
 }
 
 export interface BlueGreenConfig {

@@ -50,7 +50,8 @@ export {
 
 // Gates: results as data.
 export { allRequiredPass, evaluateGates, type GateEnvironment } from "./gates/evaluate-gates.js";
-export { resolveGatesConfig, type GatesConfig, type GatesUserConfig } from "./gates/config.js";
+export { resolveGatesConfig, type GatesConfig } from "./gates/config.js";
+export type { GatesUserConfig } from "./gates/user-config.js";
 export type { GateResult, GateStatus } from "./gates/gate-result.js";
 
 // Safe: the transaction, its EIP-712 hashes and typed data.

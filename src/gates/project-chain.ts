@@ -4,7 +4,7 @@
  * and the release store. `bg:gates` builds it from Hardhat; library callers
  * and the demo pass their own.
  */
-import type { StageConfig } from "../config.js";
+import type { StageConfig } from "../stage/config.js";
 import type { ReleaseStore } from "../release/store.js";
 import type { ArtifactSource } from "../stage/contract-build.js";
 import type { Eip1193Provider } from "../chain/eip1193.js";

@@ -10,7 +10,7 @@
  */
 import { getAddress, keccak256, solidityPacked, type Signer } from "ethers";
 
-import type { StageConfig } from "../config.js";
+import type { StageConfig } from "./config.js";
 import { BlueGreenError } from "../errors.js";
 import { RECORD_SCHEMA_VERSION, type ReleaseRecord } from "../release/record.js";
 import { assertReleaseId, type ReleaseStore } from "../release/store.js";
