@@ -9,8 +9,9 @@
  * - on the testnet: a switch whose approver is the team's deployer, and the
  *   same token behind its own proxy.
  */
-import { ContractFactory, type JsonRpcProvider, JsonRpcSigner, type Signer, getAddress } from "ethers";
+import { ContractFactory, JsonRpcProvider, JsonRpcSigner, type Signer, getAddress } from "ethers";
 
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { switchCallSpec } from "../approval/approver-call.js";
 import { createSafe, deploySafeSingletons } from "../approval/deploy-safe-singletons.js";
 import { executeProposal } from "../approval/execute.js";
@@ -27,7 +28,6 @@ import { switchInterface } from "../switch/artifact.js";
 import { initSwitch } from "../switch/deploy-switch.js";
 import { MAINNET_NETWORK, NODE_ACCOUNTS, ROLE_ACCOUNTS, ROLLBACK_DELAY, ROLLBACK_WINDOW, TESTNET_NETWORK } from "./demo-config.js";
 import { TOKEN_ABI } from "./demo-traffic.js";
-import { type JsonRpc, localEthersProvider } from "./json-rpc.js";
 import type { LocalNode } from "./local-node.js";
 
 /** One of the demo's chains, with its accounts by role. */
@@ -35,7 +35,7 @@ export interface DemoChain {
   node: LocalNode;
   network: string;
   chainId: number;
-  rpc: JsonRpc;
+  rpc: Eip1193Provider;
   provider: JsonRpcProvider;
   deployer: JsonRpcSigner;
   guardian: JsonRpcSigner;
@@ -189,4 +189,12 @@ export async function moveClock(chain: DemoChain, seconds: number): Promise<numb
 export async function tokenVersion(chain: DemoChain): Promise<string> {
   const raw = (await chain.rpc.request({ method: "eth_call", params: [{ to: chain.proxy, data: TOKEN_ABI.encodeFunctionData("version") }, "latest"] })) as string;
   return TOKEN_ABI.decodeFunctionResult("version", raw)[0] as string;
+}
+
+/** An ethers provider for a local node: no batching, no cache, fast receipt polling. */
+function localEthersProvider(url: string, chainId: number): JsonRpcProvider {
+  const provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, cacheTimeout: -1, batchMaxCount: 1 });
+  // Blocks are mined on demand: poll for receipts often rather than every 4 seconds.
+  provider.pollingInterval = 50;
+  return provider;
 }

@@ -19,8 +19,9 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import path from "node:path";
 
+import type { Eip1193Provider } from "../chain/eip1193.js";
+import { JsonRpcClient } from "../chain/json-rpc.js";
 import { BlueGreenError } from "../errors.js";
-import { type JsonRpc, httpJsonRpc } from "./json-rpc.js";
 
 export interface LocalNodeOptions {
   /** What the node stands for, in messages and file names: "mainnet", "testnet". */
@@ -38,7 +39,7 @@ export interface LocalNode {
   url: string;
   port: number;
   pid: number;
-  rpc: JsonRpc;
+  rpc: Eip1193Provider;
   /** Stops the node (SIGTERM, then SIGKILL) and waits for it to exit. */
   stop(): Promise<void>;
   /** True once the process has exited. */
@@ -78,7 +79,9 @@ export async function startLocalNode(options: LocalNodeOptions): Promise<LocalNo
     throw new BlueGreenError(`Could not start the ${options.role} node (${process.execPath} ${cli}). Check that Hardhat is installed in this project.`);
   }
   const pid = child.pid;
-  const rpc = httpJsonRpc(url);
+  // No retries and no timeout: the demo's own local node, where every read must see the chain as it is now
+  // and a transaction must never be sent twice.
+  const rpc = new JsonRpcClient({ url, retries: 0, timeoutMs: Infinity, name: `${options.role} node` });
   const isRunning = () => child.exitCode === null && child.signalCode === null;
   const node = {
     role: options.role,
@@ -118,7 +121,7 @@ export async function startLocalNode(options: LocalNodeOptions): Promise<LocalNo
       await rpc.request({ method: "hardhat_setLoggingEnabled", params: [false] });
       return node;
     } catch (error) {
-      if (error instanceof BlueGreenError) throw error;
+      if (BlueGreenError.is(error, "BG_DEMO_PORT_TAKEN")) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

@@ -11,11 +11,12 @@
  * Which of these the source supports is detected, and the result says which
  * were used and what may therefore have been missed.
  */
+import { JsonRpcError } from "../chain/json-rpc.js";
 import { BlueGreenError } from "../errors.js";
 import { type RpcBlock, type RpcReceipt, type RpcTransaction, toBlockContext, toHex, toReceiptFacts, toTxRequest } from "./chain-data.js";
 import type { ReplayMode } from "./config.js";
 import type { CallFrame } from "./observe.js";
-import { RpcError, type SourceRpc } from "./source-rpc.js";
+import type { SourceRpc } from "./source-rpc.js";
 import type { BlockContext, DiscoveryMethod, ReceiptFacts, TrafficItem } from "./types.js";
 
 export interface DiscoveryOptions {
@@ -158,7 +159,7 @@ async function logTransactions(source: SourceRpc, proxy: string, fromBlock: numb
       for (const log of logs) hashes.push(log.transactionHash);
       start = end + 1;
     } catch (e) {
-      if (e instanceof RpcError && span > 1) {
+      if (e instanceof JsonRpcError && span > 1) {
         span = Math.max(1, Math.floor(span / 4));
         continue;
       }
@@ -169,7 +170,7 @@ async function logTransactions(source: SourceRpc, proxy: string, fromBlock: numb
 }
 
 function unsupported(e: unknown): boolean {
-  return e instanceof RpcError;
+  return e instanceof JsonRpcError;
 }
 
 async function traceFilter(source: SourceRpc, proxy: string, fromBlock: number, toBlock: number): Promise<string[] | undefined> {
@@ -204,7 +205,7 @@ async function traceBlocks(source: SourceRpc, proxy: string, blockNumbers: strin
     const chunk = blockNumbers.slice(i, i + TRACE_BATCH);
     const results = await source.batch(chunk.map((n) => ({ method: "debug_traceBlockByNumber", params: [n, { tracer: "callTracer" }] })));
     for (const result of results) {
-      if (result instanceof RpcError) {
+      if (result instanceof JsonRpcError) {
         if (i === 0 && hashes.length === 0) return undefined;
         throw new BlueGreenError(`The source failed to trace a block: ${result.message}`);
       }
@@ -229,7 +230,7 @@ async function traceTransactions(
     const results = await source.batch(chunk.map((h) => ({ method: "debug_traceTransaction", params: [h, { tracer: "callTracer" }] })));
     for (let j = 0; j < results.length; j++) {
       const result = results[j];
-      if (result instanceof RpcError) {
+      if (result instanceof JsonRpcError) {
         if (i === 0 && j === 0) return undefined;
         throw new BlueGreenError(`The source failed to trace ${chunk[j]}: ${result.message}`);
       }
@@ -253,7 +254,7 @@ export async function fetchReceipts(
     const chunk = blockNumbers.slice(i, i + BLOCK_BATCH);
     const results = await source.batch(chunk.map((n) => ({ method: "eth_getBlockReceipts", params: [toHex(n)] })));
     for (const result of results) {
-      if (result instanceof RpcError || !Array.isArray(result)) {
+      if (result instanceof JsonRpcError || !Array.isArray(result)) {
         byBlock = false;
         break;
       }
@@ -268,7 +269,7 @@ export async function fetchReceipts(
     const chunk = missing.slice(i, i + BLOCK_BATCH);
     const results = await source.batch(chunk.map((t) => ({ method: "eth_getTransactionReceipt", params: [t.hash] })));
     results.forEach((result, j) => {
-      if (result instanceof RpcError) throw new BlueGreenError(`The source failed to return the receipt of ${chunk[j]!.hash}: ${result.message}`);
+      if (result instanceof JsonRpcError) throw new BlueGreenError(`The source failed to return the receipt of ${chunk[j]!.hash}: ${result.message}`);
       if (result !== null) receipts.set(chunk[j]!.hash, toReceiptFacts(result as RpcReceipt));
     });
   }

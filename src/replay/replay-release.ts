@@ -11,6 +11,7 @@
  */
 import { keccak256 } from "ethers";
 
+import { JsonRpcError } from "../chain/json-rpc.js";
 import { BlueGreenError } from "../errors.js";
 import { type RpcBlock, type RpcReceipt, toBigInt, toBlockContext, toHex, toReceiptFacts } from "./chain-data.js";
 import { compareObservations, type CompareOptions } from "./compare.js";
@@ -23,7 +24,7 @@ import { word } from "./observe.js";
 import { startForkFront } from "./fork-front.js";
 import { buildReport, type ReplayReport } from "./report.js";
 import { cacheKey } from "./rpc-cache.js";
-import { RpcError, type SourceRpc } from "./source-rpc.js";
+import type { SourceRpc } from "./source-rpc.js";
 import { emptyFidelity, runCascade, runTwinSegment, type ReplayBlock, type SegmentOutcome, type SegmentPlan } from "./twin-executor.js";
 import type { ReceiptFacts, TrafficItem } from "./types.js";
 
@@ -260,7 +261,7 @@ async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<
   const receipts = new Map<string, ReceiptFacts>();
   const results = await source.batch(mined.map((i) => ({ method: "eth_getTransactionReceipt", params: [i.hash] })));
   results.forEach((r, i) => {
-    if (r !== null && typeof r === "object" && !(r instanceof RpcError)) receipts.set(mined[i]!.hash, toReceiptFacts(r as RpcReceipt));
+    if (r !== null && typeof r === "object" && !(r instanceof JsonRpcError)) receipts.set(mined[i]!.hash, toReceiptFacts(r as RpcReceipt));
   });
   return {
     mode: "fast",
