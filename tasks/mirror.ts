@@ -2,7 +2,7 @@ import path from "node:path";
 
 import { BlueGreenError } from "../src/errors.js";
 import { startMirror } from "../src/replay/mirror.js";
-import { renderMirrorStarted, renderMirrorStopped } from "../src/replay/render-terminal.js";
+import { renderMirrorStarted, renderMirrorStopped } from "../src/ui/replay-terminal.js";
 
 interface MirrorArgs {
   upstream: string;

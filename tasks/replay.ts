@@ -13,7 +13,7 @@ import { edrForkOpener } from "../src/replay/open-edr-fork.js";
 import { recordReplay, type RecordedReplay } from "../src/replay/record-step.js";
 import { replayRelease, type TrafficSource } from "../src/replay/replay-release.js";
 import { type ReplayReport, replayJson, VERDICT_EXIT_CODES } from "../src/replay/report.js";
-import { progressLine, renderReplaySummary } from "../src/replay/render-terminal.js";
+import { progressLine, renderReplaySummary } from "../src/ui/replay-terminal.js";
 import { RpcCache } from "../src/replay/rpc-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
 import { runCommand } from "../src/ui/output.js";

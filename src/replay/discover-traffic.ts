@@ -12,8 +12,9 @@
  * were used and what may therefore have been missed.
  */
 import { JsonRpcError } from "../chain/json-rpc.js";
+import { quantity } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
-import { type RpcBlock, type RpcReceipt, type RpcTransaction, toBlockContext, toHex, toReceiptFacts, toTxRequest } from "./chain-data.js";
+import { type RpcBlock, type RpcReceipt, type RpcTransaction, toBlockContext, toReceiptFacts, toTxRequest } from "./chain-data.js";
 import type { ReplayMode } from "./config.js";
 import type { CallFrame } from "./observe.js";
 import type { SourceRpc } from "./source-rpc.js";
@@ -62,7 +63,7 @@ export async function discoverTraffic(options: DiscoveryOptions): Promise<Discov
   const rawBlocks: RpcBlock[] = [];
   for (let start = fromBlock; start <= toBlock; start += BLOCK_BATCH) {
     const numbers = range(start, Math.min(toBlock, start + BLOCK_BATCH - 1));
-    const blocks = (await source.batchOrThrow(numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [toHex(n), true] })))) as Array<RpcBlock | null>;
+    const blocks = (await source.batchOrThrow(numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [quantity(n), true] })))) as Array<RpcBlock | null>;
     blocks.forEach((block, i) => {
       if (block === null) {
         throw new BlueGreenError(`The source has no block ${numbers[i]} yet. Pick a range that ends at or before its head.`);
@@ -154,7 +155,7 @@ async function logTransactions(source: SourceRpc, proxy: string, fromBlock: numb
     try {
       const logs = (await source.request({
         method: "eth_getLogs",
-        params: [{ address: proxy, fromBlock: toHex(start), toBlock: toHex(end) }],
+        params: [{ address: proxy, fromBlock: quantity(start), toBlock: quantity(end) }],
       })) as Array<{ transactionHash: string }>;
       for (const log of logs) hashes.push(log.transactionHash);
       start = end + 1;
@@ -182,7 +183,7 @@ async function traceFilter(source: SourceRpc, proxy: string, fromBlock: number, 
     try {
       traces = (await source.request({
         method: "trace_filter",
-        params: [{ fromBlock: toHex(start), toBlock: toHex(end), toAddress: [proxy] }],
+        params: [{ fromBlock: quantity(start), toBlock: quantity(end), toAddress: [proxy] }],
       })) as typeof traces;
     } catch (e) {
       if (start === fromBlock && unsupported(e)) return undefined;
@@ -252,7 +253,7 @@ export async function fetchReceipts(
   let byBlock = blockNumbers.length > 0;
   for (let i = 0; byBlock && i < blockNumbers.length; i += BLOCK_BATCH) {
     const chunk = blockNumbers.slice(i, i + BLOCK_BATCH);
-    const results = await source.batch(chunk.map((n) => ({ method: "eth_getBlockReceipts", params: [toHex(n)] })));
+    const results = await source.batch(chunk.map((n) => ({ method: "eth_getBlockReceipts", params: [quantity(n)] })));
     for (const result of results) {
       if (result instanceof JsonRpcError || !Array.isArray(result)) {
         byBlock = false;

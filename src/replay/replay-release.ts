@@ -12,8 +12,9 @@
 import { keccak256 } from "ethers";
 
 import { JsonRpcError } from "../chain/json-rpc.js";
+import { quantity } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
-import { type RpcBlock, type RpcReceipt, toBigInt, toBlockContext, toHex, toReceiptFacts } from "./chain-data.js";
+import { type RpcBlock, type RpcReceipt, toBigInt, toBlockContext, toReceiptFacts } from "./chain-data.js";
 import { compareObservations, type CompareOptions } from "./compare.js";
 import { captureToTraffic, type NumberedCaptureLine } from "./capture-file.js";
 import type { ReplayConfig, ReplayMode } from "./config.js";
@@ -124,7 +125,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   const sourceStorage =
     options.traffic.kind === "range"
       ? async (slots: string[], blockNumber: number) => {
-          const values = await forkSource.batchOrThrow(slots.map((slot) => ({ method: "eth_getStorageAt", params: [proxy, slot, toHex(blockNumber)] })));
+          const values = await forkSource.batchOrThrow(slots.map((slot) => ({ method: "eth_getStorageAt", params: [proxy, slot, quantity(blockNumber)] })));
           return Object.fromEntries(slots.map((slot, i) => [slot, word(values[i] as string)]));
         }
       : undefined;
@@ -251,7 +252,7 @@ async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<
   if (traffic.fromBlock !== undefined) forkBlock = traffic.fromBlock - 1;
   else if (numbers.length > 0) forkBlock = Math.min(...numbers);
   else forkBlock = Number(toBigInt(await source.request({ method: "eth_blockNumber" })));
-  const forkHeader = (await source.request({ method: "eth_getBlockByNumber", params: [toHex(forkBlock), false] })) as RpcBlock | null;
+  const forkHeader = (await source.request({ method: "eth_getBlockByNumber", params: [quantity(forkBlock), false] })) as RpcBlock | null;
   if (forkHeader === null) throw new BlueGreenError(`The source has no block ${forkBlock}: the capture file's blocks are ahead of it.`);
   const base = toBlockContext(forkHeader);
   // Each captured item runs in a block of its own, one second after the one before, on the fork block's other context.
@@ -379,7 +380,7 @@ async function pinHeadAtLeast(source: SourceRpc, block: number): Promise<void> {
 
 async function implementationAt(source: SourceRpc, proxy: string, block: number): Promise<string | undefined> {
   try {
-    const value = (await source.request({ method: "eth_getStorageAt", params: [proxy, IMPLEMENTATION_SLOT, toHex(block)] })) as string;
+    const value = (await source.request({ method: "eth_getStorageAt", params: [proxy, IMPLEMENTATION_SLOT, quantity(block)] })) as string;
     return "0x" + value.slice(-40).toLowerCase();
   } catch {
     return undefined;
