@@ -58,7 +58,7 @@ export interface MainnetChain extends DemoChain {
 
 async function accounts(provider: JsonRpcProvider): Promise<{ all: string[]; signer: (i: number) => JsonRpcSigner }> {
   const all = ((await provider.send("eth_accounts", [])) as string[]).map((a) => getAddress(a));
-  if (all.length < NODE_ACCOUNTS) throw new BlueGreenError(`The demo node has ${all.length} accounts, expected ${NODE_ACCOUNTS}. Run the demo again.`);
+  if (all.length < NODE_ACCOUNTS) throw new BlueGreenError("BG_DEMO_UNEXPECTED", `The demo node has ${all.length} accounts, expected ${NODE_ACCOUNTS}. Run the demo again.`);
   // The node unlocks its accounts: each signs through the node (eth_sendTransaction, eth_signTypedData_v4).
   return { all, signer: (i) => new JsonRpcSigner(provider, all[i]!) };
 }
@@ -126,7 +126,7 @@ export async function setUpMainnet(node: LocalNode, recordsDir: string): Promise
   });
   const pending = adopted.pending[0];
   if (adopted.ok || pending === undefined || pending.role !== "approver") {
-    throw new BlueGreenError(`The demo expected the Safe to adopt the proxy, but bg:adopt said: ${adopted.error ?? "already adopted"}.`);
+    throw new BlueGreenError("BG_DEMO_UNEXPECTED", `The demo expected the Safe to adopt the proxy, but bg:adopt said: ${adopted.error ?? "already adopted"}.`);
   }
   const env = await approvalEnv(base.provider, base.chainId);
   const spec = await switchCallSpec(env, { address: chain.switchAddress, iface: env.errors }, "adopt", [proxy, adopted.proxyAdmin, adopted.implementation], {
@@ -137,9 +137,9 @@ export async function setUpMainnet(node: LocalNode, recordsDir: string): Promise
   const signers: string[] = [];
   for (const owner of base.owners.slice(0, 2)) signers.push((await approveProposal(env, folder, { signer: owner })).added);
   const outcome = await executeProposal(env, folder, { executor: base.deployer });
-  if (outcome.status !== "executed") throw new BlueGreenError("The Safe's adopt call did not execute with two signatures.");
+  if (outcome.status !== "executed") throw new BlueGreenError("BG_DEMO_UNEXPECTED", "The Safe's adopt call did not execute with two signatures.");
   const onChain = await readTransparentProxy(base.rpc, proxy, base.network);
-  if (getAddress(onChain.implementation) !== blue) throw new BlueGreenError(`After adoption the proxy runs ${onChain.implementation}, not DemoTokenV1 ${blue}.`);
+  if (getAddress(onChain.implementation) !== blue) throw new BlueGreenError("BG_DEMO_UNEXPECTED", `After adoption the proxy runs ${onChain.implementation}, not DemoTokenV1 ${blue}.`);
   return { ...chain, safe, adoption: { safeTxHash: proposal.safe!.safeTxHash, txHash: outcome.txHash, signers } };
 }
 
@@ -164,7 +164,7 @@ export async function setUpTestnet(node: LocalNode, recordsDir: string): Promise
     proxy,
     networkName: base.network,
   });
-  if (!adopted.ok) throw new BlueGreenError(`Adopting the testnet proxy failed: ${adopted.error}`);
+  if (!adopted.ok) throw new BlueGreenError("BG_DEMO_UNEXPECTED", `Adopting the testnet proxy failed: ${adopted.error}`);
   return { ...base, switchAddress: init.file.address, proxy, blue };
 }
 

@@ -89,7 +89,7 @@ export function parseCaptureFile(text: string, fileName: string): NumberedCaptur
     if (trimmed === "") return;
     const fail = (what: string): never => {
       throw new BlueGreenError(
-        `${fileName}:${lineNumber}: ${what}. Each line must be a JSON object {"kind":"tx","raw":"0x..."} or ` +
+        "BG_REPLAY_CAPTURE_FILE", `${fileName}:${lineNumber}: ${what}. Each line must be a JSON object {"kind":"tx","raw":"0x..."} or ` +
           `{"kind":"call","to":"0x...","data":"0x...","blockNumber":N}, or a JSON string holding a signed raw transaction (see docs/replay.md).`,
       );
     };
@@ -112,7 +112,7 @@ export function parseCaptureFile(text: string, fileName: string): NumberedCaptur
       try {
         txRequestFromRaw(value.raw);
       } catch (e) {
-        fail(`"raw" is ${(e as Error).message}`);
+        fail(`"raw" is ${BlueGreenError.is(e) ? e.shortMessage : (e as Error).message}`);
       }
       const { blockNumber: block, ...rest } = value;
       lines.push({ ...rest, ...(block !== undefined ? { blockNumber: Number(BigInt(block)) } : {}), line: lineNumber });

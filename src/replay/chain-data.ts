@@ -92,10 +92,10 @@ export function txRequestFromRaw(raw: string): { hash: string; tx: TxRequest } {
   try {
     parsed = Transaction.from(raw);
   } catch (e) {
-    throw new BlueGreenError(`not a signed raw transaction: ${(e as Error).message.split(" (")[0]}`);
+    throw new BlueGreenError("BG_REPLAY_CAPTURE_FILE", `not a signed raw transaction: ${(e as Error).message.split(" (")[0]}`);
   }
   if (parsed.from === null || parsed.hash === null) {
-    throw new BlueGreenError("the raw transaction is not signed, so its sender is unknown");
+    throw new BlueGreenError("BG_REPLAY_CAPTURE_FILE", "the raw transaction is not signed, so its sender is unknown");
   }
   const type = parsed.type ?? 0;
   return {

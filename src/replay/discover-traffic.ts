@@ -58,7 +58,7 @@ export async function discoverTraffic(options: DiscoveryOptions): Promise<Discov
   const { source, fromBlock, toBlock } = options;
   const proxy = options.proxy.toLowerCase();
   if (toBlock < fromBlock) {
-    throw new BlueGreenError(`--to-block ${toBlock} is before --from-block ${fromBlock}. Give a range with from <= to.`);
+    throw new BlueGreenError("BG_REPLAY_OPTION", `--to-block ${toBlock} is before --from-block ${fromBlock}. Give a range with from <= to.`);
   }
   const rawBlocks: RpcBlock[] = [];
   for (let start = fromBlock; start <= toBlock; start += BLOCK_BATCH) {
@@ -66,7 +66,7 @@ export async function discoverTraffic(options: DiscoveryOptions): Promise<Discov
     const blocks = (await source.batchOrThrow(numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [quantity(n), true] })))) as Array<RpcBlock | null>;
     blocks.forEach((block, i) => {
       if (block === null) {
-        throw new BlueGreenError(`The source has no block ${numbers[i]} yet. Pick a range that ends at or before its head.`);
+        throw new BlueGreenError("BG_REPLAY_BLOCK_MISSING", `The source has no block ${numbers[i]} yet. Pick a range that ends at or before its head.`);
       }
       rawBlocks.push(block);
     });
@@ -208,7 +208,7 @@ async function traceBlocks(source: SourceRpc, proxy: string, blockNumbers: strin
     for (const result of results) {
       if (result instanceof JsonRpcError) {
         if (i === 0 && hashes.length === 0) return undefined;
-        throw new BlueGreenError(`The source failed to trace a block: ${result.message}`);
+        throw new BlueGreenError("BG_REPLAY_SOURCE_FAILED", `The source failed to trace a block: ${result.message}`);
       }
       for (const entry of result as Array<{ txHash?: string; result?: CallFrame }>) {
         if (entry.txHash !== undefined && touches(entry.result, proxy)) hashes.push(entry.txHash);
@@ -233,7 +233,7 @@ async function traceTransactions(
       const result = results[j];
       if (result instanceof JsonRpcError) {
         if (i === 0 && j === 0) return undefined;
-        throw new BlueGreenError(`The source failed to trace ${chunk[j]}: ${result.message}`);
+        throw new BlueGreenError("BG_REPLAY_SOURCE_FAILED", `The source failed to trace ${chunk[j]}: ${result.message}`);
       }
       if (touches(result as CallFrame, proxy)) hashes.push(chunk[j]!);
     }
@@ -270,7 +270,7 @@ export async function fetchReceipts(
     const chunk = missing.slice(i, i + BLOCK_BATCH);
     const results = await source.batch(chunk.map((t) => ({ method: "eth_getTransactionReceipt", params: [t.hash] })));
     results.forEach((result, j) => {
-      if (result instanceof JsonRpcError) throw new BlueGreenError(`The source failed to return the receipt of ${chunk[j]!.hash}: ${result.message}`);
+      if (result instanceof JsonRpcError) throw new BlueGreenError("BG_REPLAY_SOURCE_FAILED", `The source failed to return the receipt of ${chunk[j]!.hash}: ${result.message}`);
       if (result !== null) receipts.set(chunk[j]!.hash, toReceiptFacts(result as RpcReceipt));
     });
   }

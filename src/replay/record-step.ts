@@ -100,11 +100,11 @@ export async function recordReplay(
   let previousState: ReleaseState = "staged";
   const record = await store.update(chainId, report.release, (current) => {
     if (current === undefined) {
-      throw new BlueGreenError(`Release "${report.release}" disappeared from the store during the replay. Stage it again, then replay.`);
+      throw new BlueGreenError("BG_REPLAY_RELEASE_GONE", `Release "${report.release}" disappeared from the store during the replay. Stage it again, then replay.`);
     }
     if (current.green.codehash.toLowerCase() !== report.greenCodehash) {
       throw new BlueGreenError(
-        `Release "${report.release}" was staged again with another green (${current.green.codehash}) while this replay ran. ` +
+        "BG_REPLAY_GREEN_CHANGED", `Release "${report.release}" was staged again with another green (${current.green.codehash}) while this replay ran. ` +
           `The report ${stem}.json stays in the release folder; replay again to record evidence for the new green.`,
       );
     }

@@ -81,7 +81,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   const chainId = Number(toBigInt(await source.request({ method: "eth_chainId" })));
   if (chainId !== release.chainId) {
     throw new BlueGreenError(
-      `The source is chain ${chainId}, but release "${release.id}" was staged on chain ${release.chainId}. Pass the --network the release was staged on.`,
+      "BG_REPLAY_NETWORK", `The source is chain ${chainId}, but release "${release.id}" was staged on chain ${release.chainId}. Pass the --network the release was staged on.`,
     );
   }
   const greenCode = await fetchGreenCode(source, release.green);
@@ -219,7 +219,7 @@ async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<
   const { source, traffic } = options;
   if (traffic.kind === "range") {
     if (traffic.fromBlock < 1) {
-      throw new BlueGreenError("--from-block must be at least 1: the fork is pinned at the block before the range.");
+      throw new BlueGreenError("BG_REPLAY_OPTION", "--from-block must be at least 1: the fork is pinned at the block before the range.");
     }
     const discovered = await discoverTraffic({
       source,
@@ -253,7 +253,7 @@ async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<
   else if (numbers.length > 0) forkBlock = Math.min(...numbers);
   else forkBlock = Number(toBigInt(await source.request({ method: "eth_blockNumber" })));
   const forkHeader = (await source.request({ method: "eth_getBlockByNumber", params: [quantity(forkBlock), false] })) as RpcBlock | null;
-  if (forkHeader === null) throw new BlueGreenError(`The source has no block ${forkBlock}: the capture file's blocks are ahead of it.`);
+  if (forkHeader === null) throw new BlueGreenError("BG_REPLAY_BLOCK_MISSING", `The source has no block ${forkBlock}: the capture file's blocks are ahead of it.`);
   const base = toBlockContext(forkHeader);
   // Each captured item runs in a block of its own, one second after the one before, on the fork block's other context.
   const blocks: ReplayBlock[] = items.map((item, i) => ({ context: { ...base, number: base.number + i + 1, timestamp: base.timestamp + i + 1 }, items: [item] }));
@@ -352,13 +352,13 @@ export async function fetchGreenCode(source: SourceRpc, green: { address: string
   const code = (await source.request({ method: "eth_getCode", params: [green.address, "latest"] })) as string;
   if (code === "0x" || code === "") {
     throw new BlueGreenError(
-      `Green ${green.address} has no code on the source. Deploy it with \`npx hardhat bg:stage\` on this network, then replay.`,
+      "BG_REPLAY_GREEN_NOT_DEPLOYED", `Green ${green.address} has no code on the source. Deploy it with \`npx hardhat bg:stage\` on this network, then replay.`,
     );
   }
   const hash = keccak256(code);
   if (hash.toLowerCase() !== green.codehash.toLowerCase()) {
     throw new BlueGreenError(
-      `Green ${green.address} on the source has codehash ${hash}, but the release recorded ${green.codehash}. ` +
+      "BG_REPLAY_GREEN_CHANGED", `Green ${green.address} on the source has codehash ${hash}, but the release recorded ${green.codehash}. ` +
         "Green changed since it was staged: stage the release again, then replay.",
     );
   }
