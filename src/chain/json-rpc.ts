@@ -165,8 +165,10 @@ export class JsonRpcClient implements Eip1193Provider {
 
   private async send(calls: RpcCall[]): Promise<Outcome[]> {
     let fault: Fault | undefined;
+    let attempts = 0;
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (attempt > 0) this.stats.retries++;
+      attempts++;
       const result = "url" in this.options ? await this.postOnce(this.options, calls) : await this.askOnce(this.options, calls);
       if ("outcomes" in result) return result.outcomes;
       fault = result.fault;
@@ -176,11 +178,10 @@ export class JsonRpcClient implements Eip1193Provider {
       this.options.onRetry?.({ method: calls[0]!.method, attempt: attempt + 1, reason: fault.reason, delayMs });
       await sleep(delayMs);
     }
-    throw this.spent(calls, fault!);
+    throw this.spent(calls, fault!, attempts);
   }
 
-  private spent(calls: RpcCall[], fault: Fault): RpcTransportError {
-    const attempts = this.retries + 1;
+  private spent(calls: RpcCall[], fault: Fault, attempts: number): RpcTransportError {
     const what = calls.length === 1 ? calls[0]!.method : `a batch of ${calls.length} requests (${calls[0]!.method}, ...)`;
     return new RpcTransportError(
       fault.kind,
