@@ -13,7 +13,7 @@ import { edrForkOpener } from "../src/replay/open-edr-fork.js";
 import { recordReplay, type RecordedReplay } from "../src/replay/record-step.js";
 import { replayRelease, type TrafficSource } from "../src/replay/replay-release.js";
 import { type ReplayReport, replayJson, VERDICT_EXIT_CODES } from "../src/replay/report.js";
-import { progressLine, renderReplaySummary } from "../src/replay/render-terminal.js";
+import { progressLine, renderReplaySummary } from "../src/ui/replay-terminal.js";
 import { RpcCache } from "../src/replay/rpc-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
 import { runCommand } from "../src/ui/output.js";
@@ -30,7 +30,7 @@ interface ReplayArgs {
 }
 
 function blockNumber(value: string, option: string): number {
-  if (!/^\d+$/.test(value)) throw new BlueGreenError(`--${option} "${value}" is not a block number. Pass a whole number, e.g. --${option} 19000000.`);
+  if (!/^\d+$/.test(value)) throw new BlueGreenError("BG_REPLAY_OPTION", `--${option} "${value}" is not a block number. Pass a whole number, e.g. --${option} 19000000.`);
   return Number(value);
 }
 
@@ -60,22 +60,22 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
   const result = await runCommand(
     args.json,
     async (out) => {
-      if (args.release === "") throw new BlueGreenError("Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
+      if (args.release === "") throw new BlueGreenError("BG_REPLAY_OPTION", "Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
       const ranges = [args.fromBlock !== "" || args.toBlock !== "", args.lastBlocks !== "", args.traffic !== ""].filter(Boolean).length;
       if (ranges !== 1) {
         throw new BlueGreenError(
-          "Say which traffic to replay, with exactly one of: --from-block A --to-block B, --last-blocks K, or --traffic <capture file>.",
+          "BG_REPLAY_OPTION", "Say which traffic to replay, with exactly one of: --from-block A --to-block B, --last-blocks K, or --traffic <capture file>.",
         );
       }
       const config = hre.config.blueGreen.replay;
       const mode = (args.mode === "" ? config.mode : args.mode) as ReplayMode;
-      if (!REPLAY_MODES.includes(mode)) throw new BlueGreenError(`--mode "${args.mode}" is not a mode. Use one of: ${REPLAY_MODES.join(", ")}.`);
+      if (!REPLAY_MODES.includes(mode)) throw new BlueGreenError("BG_REPLAY_OPTION", `--mode "${args.mode}" is not a mode. Use one of: ${REPLAY_MODES.join(", ")}.`);
 
       const connection = await hre.network.getOrCreate();
       const networkConfig = connection.networkConfig;
       if (networkConfig.type !== "http") {
         throw new BlueGreenError(
-          `bg:replay forks the source chain, so --network must be an http network (the chain the release was staged on); "${connection.networkName}" is ${networkConfig.type}.`,
+          "BG_REPLAY_NETWORK", `bg:replay forks the source chain, so --network must be an http network (the chain the release was staged on); "${connection.networkName}" is ${networkConfig.type}.`,
         );
       }
       const url = await networkConfig.url.getUrl();
@@ -94,7 +94,7 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
       if (args.traffic !== "") {
         const file = path.resolve(args.traffic);
         const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-          throw new BlueGreenError(`Cannot read the capture file ${args.traffic}: ${e.code ?? e.message}. Check the path.`);
+          throw new BlueGreenError("BG_REPLAY_CAPTURE_FILE", `Cannot read the capture file ${args.traffic}: ${e.code ?? e.message}. Check the path.`);
         });
         const rel = path.relative(process.cwd(), file) || file;
         traffic = {
@@ -105,11 +105,11 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
         };
       } else if (args.lastBlocks !== "") {
         const k = blockNumber(args.lastBlocks, "last-blocks");
-        if (k < 1) throw new BlueGreenError("--last-blocks must be at least 1.");
+        if (k < 1) throw new BlueGreenError("BG_REPLAY_OPTION", "--last-blocks must be at least 1.");
         const head = Number(BigInt((await source.request({ method: "eth_blockNumber" })) as string));
         traffic = { kind: "range", fromBlock: Math.max(1, head - k + 1), toBlock: head };
       } else {
-        if (args.fromBlock === "" || args.toBlock === "") throw new BlueGreenError("Give both --from-block and --to-block (or --last-blocks K).");
+        if (args.fromBlock === "" || args.toBlock === "") throw new BlueGreenError("BG_REPLAY_OPTION", "Give both --from-block and --to-block (or --last-blocks K).");
         traffic = { kind: "range", fromBlock: blockNumber(args.fromBlock, "from-block"), toBlock: blockNumber(args.toBlock, "to-block") };
       }
 
@@ -139,7 +139,7 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
       } catch (e) {
         if (abort.signal.aborted) {
           throw new BlueGreenError(
-            "Replay interrupted: nothing was recorded. Run the same command again; what was already fetched from the source is cached, so it resumes quickly.",
+            "BG_REPLAY_INTERRUPTED", "Replay interrupted: nothing was recorded. Run the same command again; what was already fetched from the source is cached, so it resumes quickly.",
           );
         }
         throw e;

@@ -9,8 +9,9 @@
  * - on the testnet: a switch whose approver is the team's deployer, and the
  *   same token behind its own proxy.
  */
-import { ContractFactory, type JsonRpcProvider, JsonRpcSigner, type Signer, getAddress } from "ethers";
+import { ContractFactory, JsonRpcProvider, JsonRpcSigner, type Signer, getAddress } from "ethers";
 
+import type { Eip1193Provider } from "../chain/eip1193.js";
 import { switchCallSpec } from "../approval/approver-call.js";
 import { createSafe, deploySafeSingletons } from "../approval/deploy-safe-singletons.js";
 import { executeProposal } from "../approval/execute.js";
@@ -27,7 +28,6 @@ import { switchInterface } from "../switch/artifact.js";
 import { initSwitch } from "../switch/deploy-switch.js";
 import { MAINNET_NETWORK, NODE_ACCOUNTS, ROLE_ACCOUNTS, ROLLBACK_DELAY, ROLLBACK_WINDOW, TESTNET_NETWORK } from "./demo-config.js";
 import { TOKEN_ABI } from "./demo-traffic.js";
-import { type JsonRpc, localEthersProvider } from "./json-rpc.js";
 import type { LocalNode } from "./local-node.js";
 
 /** One of the demo's chains, with its accounts by role. */
@@ -35,7 +35,7 @@ export interface DemoChain {
   node: LocalNode;
   network: string;
   chainId: number;
-  rpc: JsonRpc;
+  rpc: Eip1193Provider;
   provider: JsonRpcProvider;
   deployer: JsonRpcSigner;
   guardian: JsonRpcSigner;
@@ -58,7 +58,7 @@ export interface MainnetChain extends DemoChain {
 
 async function accounts(provider: JsonRpcProvider): Promise<{ all: string[]; signer: (i: number) => JsonRpcSigner }> {
   const all = ((await provider.send("eth_accounts", [])) as string[]).map((a) => getAddress(a));
-  if (all.length < NODE_ACCOUNTS) throw new BlueGreenError(`The demo node has ${all.length} accounts, expected ${NODE_ACCOUNTS}. Run the demo again.`);
+  if (all.length < NODE_ACCOUNTS) throw new BlueGreenError("BG_DEMO_UNEXPECTED", `The demo node has ${all.length} accounts, expected ${NODE_ACCOUNTS}. Run the demo again.`);
   // The node unlocks its accounts: each signs through the node (eth_sendTransaction, eth_signTypedData_v4).
   return { all, signer: (i) => new JsonRpcSigner(provider, all[i]!) };
 }
@@ -126,7 +126,7 @@ export async function setUpMainnet(node: LocalNode, recordsDir: string): Promise
   });
   const pending = adopted.pending[0];
   if (adopted.ok || pending === undefined || pending.role !== "approver") {
-    throw new BlueGreenError(`The demo expected the Safe to adopt the proxy, but bg:adopt said: ${adopted.error ?? "already adopted"}.`);
+    throw new BlueGreenError("BG_DEMO_UNEXPECTED", `The demo expected the Safe to adopt the proxy, but bg:adopt said: ${adopted.error ?? "already adopted"}.`);
   }
   const env = await approvalEnv(base.rpc, base.chainId);
   const spec = await switchCallSpec(env, { address: chain.switchAddress, iface: env.errors }, "adopt", [proxy, adopted.proxyAdmin, adopted.implementation], {
@@ -137,9 +137,9 @@ export async function setUpMainnet(node: LocalNode, recordsDir: string): Promise
   const signers: string[] = [];
   for (const owner of base.owners.slice(0, 2)) signers.push((await approveProposal(env, folder, { signer: owner })).added);
   const outcome = await executeProposal(env, folder, { executor: base.deployer });
-  if (outcome.status !== "executed") throw new BlueGreenError("The Safe's adopt call did not execute with two signatures.");
+  if (outcome.status !== "executed") throw new BlueGreenError("BG_DEMO_UNEXPECTED", "The Safe's adopt call did not execute with two signatures.");
   const onChain = await readTransparentProxy(base.rpc, proxy, base.network);
-  if (getAddress(onChain.implementation) !== blue) throw new BlueGreenError(`After adoption the proxy runs ${onChain.implementation}, not DemoTokenV1 ${blue}.`);
+  if (getAddress(onChain.implementation) !== blue) throw new BlueGreenError("BG_DEMO_UNEXPECTED", `After adoption the proxy runs ${onChain.implementation}, not DemoTokenV1 ${blue}.`);
   return { ...chain, safe, adoption: { safeTxHash: proposal.safe!.safeTxHash, txHash: outcome.txHash, signers } };
 }
 
@@ -164,7 +164,7 @@ export async function setUpTestnet(node: LocalNode, recordsDir: string): Promise
     proxy,
     networkName: base.network,
   });
-  if (!adopted.ok) throw new BlueGreenError(`Adopting the testnet proxy failed: ${adopted.error}`);
+  if (!adopted.ok) throw new BlueGreenError("BG_DEMO_UNEXPECTED", `Adopting the testnet proxy failed: ${adopted.error}`);
   return { ...base, switchAddress: init.file.address, proxy, blue };
 }
 
@@ -189,4 +189,12 @@ export async function moveClock(chain: DemoChain, seconds: number): Promise<numb
 export async function tokenVersion(chain: DemoChain): Promise<string> {
   const raw = (await chain.rpc.request({ method: "eth_call", params: [{ to: chain.proxy, data: TOKEN_ABI.encodeFunctionData("version") }, "latest"] })) as string;
   return TOKEN_ABI.decodeFunctionResult("version", raw)[0] as string;
+}
+
+/** An ethers provider for a local node: no batching, no cache, fast receipt polling. */
+function localEthersProvider(url: string, chainId: number): JsonRpcProvider {
+  const provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, cacheTimeout: -1, batchMaxCount: 1 });
+  // Blocks are mined on demand: poll for receipts often rather than every 4 seconds.
+  provider.pollingInterval = 50;
+  return provider;
 }

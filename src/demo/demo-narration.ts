@@ -7,6 +7,7 @@ import path from "node:path";
 
 import { formatUnits } from "ethers";
 
+import { short as shortHex } from "../common/format.js";
 import { style } from "../ui/output.js";
 
 export type Mark = "ok" | "caught" | "skip" | "info";
@@ -27,9 +28,9 @@ export function heading(text: string): string {
   return `\n${style.bold(text)}`;
 }
 
-/** 0x1234…abcd: enough to recognise, short enough for one line. */
+/** 0x1234…abcd: the demo's lines name many addresses and hashes, so it keeps fewer digits than the default. */
 export function short(hex: string): string {
-  return hex.length <= 14 ? hex : `${hex.slice(0, 6)}…${hex.slice(-4)}`;
+  return shortHex(hex, 6, 4);
 }
 
 export function percent(part: number, whole: number): string {

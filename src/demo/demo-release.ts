@@ -73,7 +73,7 @@ export async function bakeOnTestnet(testnet: DemoChain, release: DemoRelease, pr
   let finalizedBefore: string | undefined;
   if (previous !== undefined) {
     const done = await finalizeRelease(ctx, previous, { signer: testnet.deployer });
-    if (done.status !== "done") throw new BlueGreenError(`The testnet release ${previous} could not be finalized.`);
+    if (done.status !== "done") throw new BlueGreenError("BG_DEMO_UNEXPECTED", `The testnet release ${previous} could not be finalized.`);
     finalizedBefore = done.txHash;
   }
   const record = await stageOn(testnet, release);
@@ -82,7 +82,7 @@ export async function bakeOnTestnet(testnet: DemoChain, release: DemoRelease, pr
   await proposeRelease(ctx, release.id, { actor: deployer });
   // The testnet's approver is the deployer account itself: executing is approving.
   const live = await switchRelease(ctx, release.id, { executor: testnet.deployer });
-  if (live.status !== "live") throw new BlueGreenError(`The testnet switch of ${release.id} did not go live.`);
+  if (live.status !== "live") throw new BlueGreenError("BG_DEMO_UNEXPECTED", `The testnet switch of ${release.id} did not go live.`);
   const movedSeconds = TESTNET_BAKE_DAYS * 86_400 + 60;
   await moveClock(testnet, movedSeconds);
   return {
@@ -137,7 +137,7 @@ export async function gatesOn(chain: DemoChain, releaseId: string, config: Gates
     releaseDir: chain.store.releaseDir(chain.chainId, record.id),
     connection: undefined,
     openNetwork: async (name) => {
-      if (name !== TESTNET_NETWORK || testnet === undefined) throw new BlueGreenError(`The demo has no network "${name}".`);
+      if (name !== TESTNET_NETWORK || testnet === undefined) throw new BlueGreenError("BG_DEMO_UNEXPECTED", `The demo has no network "${name}".`);
       return { provider: testnet.rpc, close: async () => {} };
     },
     findSwitch: async (chainId) => {
@@ -165,14 +165,14 @@ export interface Switched {
 export async function proposeApproveSwitch(chain: DemoChain, release: DemoRelease, gates: GatesConfig, projectRoot: string): Promise<Switched> {
   const ctx = await releaseContext(chain, projectRoot, gates);
   const proposed = await proposeRelease(ctx, release.id, { actor: await chain.deployer.getAddress() });
-  if (proposed.proposal.safe === undefined) throw new BlueGreenError("The demo's mainnet approver should be the Safe.");
+  if (proposed.proposal.safe === undefined) throw new BlueGreenError("BG_DEMO_UNEXPECTED", "The demo's mainnet approver should be the Safe.");
   const signers: string[] = [];
   for (const owner of chain.owners.slice(0, 2)) {
     const approved = await approveRelease(ctx, release.id, { signer: owner });
     signers.push(approved.added);
   }
   const live = await switchRelease(ctx, release.id, { executor: chain.deployer });
-  if (live.status !== "live") throw new BlueGreenError(`${release.id} still misses ${live.missing} signature(s).`);
+  if (live.status !== "live") throw new BlueGreenError("BG_DEMO_UNEXPECTED", `${release.id} still misses ${live.missing} signature(s).`);
   return {
     safeTxHash: proposed.proposal.safe.safeTxHash,
     safeNonce: proposed.proposal.safe.tx.nonce,

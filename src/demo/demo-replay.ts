@@ -56,6 +56,6 @@ async function replayAndRecord(
     decoder: new AbiDecoder([TOKEN_ABI.fragments.map((f) => f.format("full")), V3_ERRORS]),
   });
   const recorded = await recordReplay(chain.store, chain.chainId, report, { actor: "bg:demo" });
-  if (recorded.recordedAs !== "replay") throw new BlueGreenError(`The replay of ${record.id} was not recorded as its evidence (${recorded.recordedAs}).`);
+  if (recorded.recordedAs !== "replay") throw new BlueGreenError("BG_DEMO_UNEXPECTED", `The replay of ${record.id} was not recorded as its evidence (${recorded.recordedAs}).`);
   return { report, reportPath: recorded.reportPath, markdownPath: recorded.markdownPath };
 }

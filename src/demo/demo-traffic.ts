@@ -10,7 +10,7 @@
  */
 import { Interface, parseUnits } from "ethers";
 
-import type { JsonRpc } from "./json-rpc.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
 
 export const TOKEN_ABI = new Interface([
   "function initialize(address owner)",
@@ -45,7 +45,7 @@ export interface TrafficSummary {
 }
 
 /** Gives every holder tokens (minted by the owner) and a standing allowance for the next holder. */
-export async function fundHolders(rpc: JsonRpc, token: string, owner: string, holders: readonly string[]): Promise<TrafficSummary> {
+export async function fundHolders(rpc: Eip1193Provider, token: string, owner: string, holders: readonly string[]): Promise<TrafficSummary> {
   const calls: Array<{ from: string; data: string }> = [];
   for (const holder of holders) calls.push({ from: owner, data: TOKEN_ABI.encodeFunctionData("mint", [holder, HOLDER_BALANCE]) });
   holders.forEach((holder, i) => {
@@ -58,7 +58,7 @@ export async function fundHolders(rpc: JsonRpc, token: string, owner: string, ho
  * Sends `count` transactions of the usual mix to the token from the holders.
  * `seed` picks the mix; the same seed gives the same transactions.
  */
-export async function sendTraffic(rpc: JsonRpc, token: string, holders: readonly string[], count: number, seed: number): Promise<TrafficSummary> {
+export async function sendTraffic(rpc: Eip1193Provider, token: string, holders: readonly string[], count: number, seed: number): Promise<TrafficSummary> {
   const random = mulberry32(seed);
   const n = holders.length;
   const amount = () => {
@@ -94,7 +94,7 @@ export async function sendTraffic(rpc: JsonRpc, token: string, holders: readonly
 }
 
 /** Sends calls in order (a few in flight), then reads their receipts. */
-async function send(rpc: JsonRpc, to: string, calls: ReadonlyArray<{ from: string; data: string }>, isLarge: (i: number) => boolean): Promise<TrafficSummary> {
+async function send(rpc: Eip1193Provider, to: string, calls: ReadonlyArray<{ from: string; data: string }>, isLarge: (i: number) => boolean): Promise<TrafficSummary> {
   const hashes: string[] = new Array(calls.length);
   let next = 0;
   const worker = async () => {

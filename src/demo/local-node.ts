@@ -19,8 +19,9 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import path from "node:path";
 
+import type { Eip1193Provider } from "../chain/eip1193.js";
+import { JsonRpcClient } from "../chain/json-rpc.js";
 import { BlueGreenError } from "../errors.js";
-import { type JsonRpc, httpJsonRpc } from "./json-rpc.js";
 
 export interface LocalNodeOptions {
   /** What the node stands for, in messages and file names: "mainnet", "testnet". */
@@ -38,7 +39,7 @@ export interface LocalNode {
   url: string;
   port: number;
   pid: number;
-  rpc: JsonRpc;
+  rpc: Eip1193Provider;
   /** Stops the node (SIGTERM, then SIGKILL) and waits for it to exit. */
   stop(): Promise<void>;
   /** True once the process has exited. */
@@ -75,10 +76,12 @@ export async function startLocalNode(options: LocalNodeOptions): Promise<LocalNo
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   if (child.pid === undefined) {
-    throw new BlueGreenError(`Could not start the ${options.role} node (${process.execPath} ${cli}). Check that Hardhat is installed in this project.`);
+    throw new BlueGreenError("BG_DEMO_HARDHAT_MISSING", `Could not start the ${options.role} node (${process.execPath} ${cli}). Check that Hardhat is installed in this project.`);
   }
   const pid = child.pid;
-  const rpc = httpJsonRpc(url);
+  // No retries and no timeout: the demo's own local node, where every read must see the chain as it is now
+  // and a transaction must never be sent twice.
+  const rpc = new JsonRpcClient({ url, retries: 0, timeoutMs: Infinity, name: `${options.role} node` });
   const isRunning = () => child.exitCode === null && child.signalCode === null;
   const node = {
     role: options.role,
@@ -112,19 +115,19 @@ export async function startLocalNode(options: LocalNodeOptions): Promise<LocalNo
       const chainId = Number(BigInt((await rpc.request({ method: "eth_chainId" })) as string));
       if (chainId !== options.chainId) {
         await node.stop();
-        throw new BlueGreenError(`The ${options.role} node answers chain id ${chainId}, not ${options.chainId}: another process holds port ${port}. Run the demo again.`);
+        throw new BlueGreenError("BG_DEMO_PORT_TAKEN", `The ${options.role} node answers chain id ${chainId}, not ${options.chainId}: another process holds port ${port}. Run the demo again.`);
       }
       // The node logs every request; the demo reads the chain itself and needs none of that.
       await rpc.request({ method: "hardhat_setLoggingEnabled", params: [false] });
       return node;
     } catch (error) {
-      if (error instanceof BlueGreenError) throw error;
+      if (BlueGreenError.is(error, "BG_DEMO_PORT_TAKEN")) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
   await node.stop();
   throw new BlueGreenError(
-    `The ${options.role} node did not start on ${url} within ${START_TIMEOUT_MS / 1000}s` +
+    "BG_DEMO_NODE_START", `The ${options.role} node did not start on ${url} within ${START_TIMEOUT_MS / 1000}s` +
       (stderr.trim() !== "" ? `: ${stderr.trim().split("\n").slice(-5).join(" / ")}` : ".") +
       " Check that `npx hardhat node` works in this project.",
   );
@@ -168,10 +171,10 @@ function hardhatCli(fromDir: string): string {
   try {
     entry = createRequire(path.join(fromDir, "noop.js")).resolve("hardhat");
   } catch (error) {
-    throw new BlueGreenError("The demo could not find Hardhat from this project. Install it: npm install --save-dev hardhat", error as Error);
+    throw new BlueGreenError("BG_DEMO_HARDHAT_MISSING", "The demo could not find Hardhat from this project. Install it: npm install --save-dev hardhat", { cause: error as Error });
   }
   const cli = path.join(path.dirname(entry), "cli.js");
-  if (!existsSync(cli)) throw new BlueGreenError(`Hardhat's command line is not at ${cli}. Reinstall hardhat in this project.`);
+  if (!existsSync(cli)) throw new BlueGreenError("BG_DEMO_HARDHAT_MISSING", `Hardhat's command line is not at ${cli}. Reinstall hardhat in this project.`);
   return cli;
 }
 

@@ -267,8 +267,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       await proposeRelease(await releaseContext(mainnet, projectRoot, gates()), buggy.id, { actor: deployer });
       throw unexpected(`bg:propose accepted ${buggy.id} with a failing replay gate`);
     } catch (error) {
-      if (error instanceof BlueGreenError && error.message.startsWith("The demo expected")) throw error;
-      refusal = errorMessage(error);
+      if (BlueGreenError.is(error, "BG_DEMO_UNEXPECTED")) throw error;
+      refusal = BlueGreenError.is(error) ? error.shortMessage : errorMessage(error);
     }
     log(stepLine("caught", "propose", `refused: ${refusal.replace(/^Release "[^"]+" cannot be proposed: /, "").split(". ")[0]}`));
 
@@ -439,7 +439,7 @@ async function recordReplaySkip(chain: DemoChain, releaseId: string, replayRepor
     at: new Date().toISOString(),
   };
   await chain.store.update(chain.chainId, releaseId, (current) => {
-    if (current === undefined) throw new BlueGreenError(`Release "${releaseId}" disappeared from the demo's records.`);
+    if (current === undefined) throw new BlueGreenError("BG_DEMO_UNEXPECTED", `Release "${releaseId}" disappeared from the demo's records.`);
     // The state stays "replayed"; the history gets its own entry, so the skip shows where the releases's story is read.
     const noted = transition(current, current.state, {
       actor: skip.by,
@@ -494,7 +494,7 @@ async function failedAnalysisText(chain: DemoChain, releaseId: string): Promise<
 }
 
 function unexpected(what: string): BlueGreenError {
-  return new BlueGreenError(`The demo expected otherwise: ${what}. This is a bug of the demo; please report it with the run folder.`);
+  return new BlueGreenError("BG_DEMO_UNEXPECTED", `The demo expected otherwise: ${what}. This is a bug of the demo; please report it with the run folder.`);
 }
 
 function failing(recorded: RecordedGates): string {

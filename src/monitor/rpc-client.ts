@@ -1,13 +1,18 @@
 /**
- * JSON-RPC for a monitor that must outlive its node: every request has a
- * timeout, and transport failures (dropped connections, timeouts, 5xx, a
- * node restarting) are retried with exponential backoff and jitter.
+ * JSON-RPC for a monitor that must outlive its node: the chain's client
+ * around the monitor's provider, so every request has a timeout and
+ * transport failures (dropped connections, timeouts, 5xx, a node
+ * restarting) are retried with exponential backoff and jitter.
  *
  * An execution revert (of a probe's eth_call) is an answer, not a fault: it
- * is never retried and surfaces as `ExecutionRevertedError`. Nothing a
- * transport fault does may turn into a measurement.
+ * is never retried and surfaces as `ExecutionRevertedError`. Every other
+ * error is retried: nothing a transport fault does may turn into a
+ * measurement.
  */
 import type { Eip1193Provider } from "../chain/eip1193.js";
+import { JsonRpcClient, RpcTransportError } from "../chain/json-rpc.js";
+
+export { sleep } from "../chain/json-rpc.js";
 
 export interface RpcOptions {
   /** Seconds per attempt. */
@@ -44,48 +49,39 @@ export class RpcUnavailableError extends Error {
 }
 
 export class RpcClient {
-  private stopped = false;
+  private readonly stopping = new AbortController();
+  private readonly client: JsonRpcClient;
 
   constructor(
-    private readonly provider: Eip1193Provider,
+    provider: Eip1193Provider,
     private readonly options: RpcOptions,
-  ) {}
+  ) {
+    this.client = new JsonRpcClient({
+      provider,
+      isAnswer: isExecutionRevert,
+      timeoutMs: options.timeout * 1000,
+      retries: options.attempts - 1,
+      baseDelayMs: options.backoff * 1000,
+      maxDelayMs: options.maxBackoff * 1000,
+      signal: this.stopping.signal,
+      onRetry: (info) => options.onRetry?.({ method: info.method, attempt: info.attempt, error: info.reason, delay: info.delayMs / 1000 }),
+    });
+  }
 
   /** Makes pending backoffs give up at once (shutdown). */
   stop(): void {
-    this.stopped = true;
+    this.stopping.abort();
   }
 
   async request<T>(method: string, params: unknown[] = []): Promise<T> {
-    let delay = this.options.backoff;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= this.options.attempts; attempt++) {
-      try {
-        return (await withTimeout(this.provider.request({ method, params }), this.options.timeout, method)) as T;
-      } catch (error) {
-        if (isExecutionRevert(error)) throw new ExecutionRevertedError(describe(error), revertData(error));
-        lastError = error;
-        if (attempt === this.options.attempts || this.stopped) break;
-        const wait = Math.min(delay, this.options.maxBackoff) * (0.75 + Math.random() * 0.5);
-        this.options.onRetry?.({ method, attempt, error: describe(error), delay: wait });
-        await sleep(wait * 1000);
-        delay *= 2;
-      }
+    try {
+      return (await this.client.request({ method, params })) as T;
+    } catch (error) {
+      if (isExecutionRevert(error)) throw new ExecutionRevertedError(describe(error), revertData(error));
+      if (error instanceof RpcTransportError) throw new RpcUnavailableError(method, this.options.attempts, error.cause ?? error.reason);
+      throw error;
     }
-    throw new RpcUnavailableError(method, this.options.attempts, lastError);
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, seconds: number, method: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${method} timed out after ${seconds}s`)), seconds * 1000);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

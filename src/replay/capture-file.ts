@@ -15,15 +15,15 @@
  */
 import { z } from "zod";
 
+import { quantity } from "../common/format.js";
+import { addressSchema, hexSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import { txRequestFromRaw } from "./chain-data.js";
 import type { TrafficItem } from "./types.js";
 
 export const CAPTURE_FORMAT_VERSION = 1;
 
-const hex = z.string().regex(/^0x[0-9a-fA-F]*$/, "must be 0x-prefixed hex");
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
-const quantity = z.union([
+const hexQuantity = z.union([
   z.number().int("must be a whole number").min(0, "must not be negative"),
   z.string().regex(/^0x[0-9a-fA-F]+$/, "must be a hex quantity (0x...) or a number"),
 ]);
@@ -35,7 +35,7 @@ const blockNumber = z.union([
 const txLineSchema = z
   .object({
     kind: z.literal("tx"),
-    raw: hex.refine((s) => s.length > 2, "must be a signed raw transaction"),
+    raw: hexSchema.refine((s) => s.length > 2, "must be a signed raw transaction"),
     blockNumber: blockNumber.optional(),
     at: z.string().optional(),
   })
@@ -44,11 +44,11 @@ const txLineSchema = z
 const callLineSchema = z
   .object({
     kind: z.literal("call"),
-    from: address.optional(),
-    to: address,
-    data: hex,
-    value: quantity.optional(),
-    gas: quantity.optional(),
+    from: addressSchema.optional(),
+    to: addressSchema,
+    data: hexSchema,
+    value: hexQuantity.optional(),
+    gas: hexQuantity.optional(),
     blockNumber,
     at: z.string().optional(),
   })
@@ -89,7 +89,7 @@ export function parseCaptureFile(text: string, fileName: string): NumberedCaptur
     if (trimmed === "") return;
     const fail = (what: string): never => {
       throw new BlueGreenError(
-        `${fileName}:${lineNumber}: ${what}. Each line must be a JSON object {"kind":"tx","raw":"0x..."} or ` +
+        "BG_REPLAY_CAPTURE_FILE", `${fileName}:${lineNumber}: ${what}. Each line must be a JSON object {"kind":"tx","raw":"0x..."} or ` +
           `{"kind":"call","to":"0x...","data":"0x...","blockNumber":N}, or a JSON string holding a signed raw transaction (see docs/replay.md).`,
       );
     };
@@ -112,7 +112,7 @@ export function parseCaptureFile(text: string, fileName: string): NumberedCaptur
       try {
         txRequestFromRaw(value.raw);
       } catch (e) {
-        fail(`"raw" is ${(e as Error).message}`);
+        fail(`"raw" is ${BlueGreenError.is(e) ? e.shortMessage : (e as Error).message}`);
       }
       const { blockNumber: block, ...rest } = value;
       lines.push({ ...rest, ...(block !== undefined ? { blockNumber: Number(BigInt(block)) } : {}), line: lineNumber });
@@ -121,8 +121,8 @@ export function parseCaptureFile(text: string, fileName: string): NumberedCaptur
         ...value,
         from: value.from?.toLowerCase(),
         to: value.to.toLowerCase(),
-        ...(value.value !== undefined ? { value: "0x" + BigInt(value.value).toString(16) } : {}),
-        ...(value.gas !== undefined ? { gas: "0x" + BigInt(value.gas).toString(16) } : {}),
+        ...(value.value !== undefined ? { value: quantity(BigInt(value.value)) } : {}),
+        ...(value.gas !== undefined ? { gas: quantity(BigInt(value.gas)) } : {}),
         blockNumber: Number(BigInt(value.blockNumber)),
         line: lineNumber,
       } as NumberedCaptureLine);

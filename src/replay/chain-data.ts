@@ -4,13 +4,9 @@
  */
 import { Transaction } from "ethers";
 
+import { quantity } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
 import type { BlockContext, LogEntry, ReceiptFacts, TxRequest } from "./types.js";
-
-/** A JSON-RPC quantity. */
-export function toHex(value: bigint | number): string {
-  return "0x" + BigInt(value).toString(16);
-}
 
 export function toBigInt(value: unknown, what = "quantity"): bigint {
   if (typeof value === "bigint") return value;
@@ -96,10 +92,10 @@ export function txRequestFromRaw(raw: string): { hash: string; tx: TxRequest } {
   try {
     parsed = Transaction.from(raw);
   } catch (e) {
-    throw new BlueGreenError(`not a signed raw transaction: ${(e as Error).message.split(" (")[0]}`);
+    throw new BlueGreenError("BG_REPLAY_CAPTURE_FILE", `not a signed raw transaction: ${(e as Error).message.split(" (")[0]}`);
   }
   if (parsed.from === null || parsed.hash === null) {
-    throw new BlueGreenError("the raw transaction is not signed, so its sender is unknown");
+    throw new BlueGreenError("BG_REPLAY_CAPTURE_FILE", "the raw transaction is not signed, so its sender is unknown");
   }
   const type = parsed.type ?? 0;
   return {
@@ -143,12 +139,12 @@ export function rpcTransactionObject(tx: TxRequest): Record<string, unknown> {
     from: tx.from,
     ...(tx.to !== undefined ? { to: tx.to } : {}),
     data: tx.data,
-    value: toHex(tx.value),
-    gas: toHex(tx.gas),
-    nonce: toHex(tx.nonce),
-    ...(tx.gasPrice !== undefined ? { gasPrice: toHex(tx.gasPrice) } : {}),
-    ...(tx.maxFeePerGas !== undefined ? { maxFeePerGas: toHex(tx.maxFeePerGas) } : {}),
-    ...(tx.maxPriorityFeePerGas !== undefined ? { maxPriorityFeePerGas: toHex(tx.maxPriorityFeePerGas) } : {}),
+    value: quantity(tx.value),
+    gas: quantity(tx.gas),
+    nonce: quantity(tx.nonce),
+    ...(tx.gasPrice !== undefined ? { gasPrice: quantity(tx.gasPrice) } : {}),
+    ...(tx.maxFeePerGas !== undefined ? { maxFeePerGas: quantity(tx.maxFeePerGas) } : {}),
+    ...(tx.maxPriorityFeePerGas !== undefined ? { maxPriorityFeePerGas: quantity(tx.maxPriorityFeePerGas) } : {}),
     ...(tx.accessList !== undefined ? { accessList: tx.accessList } : {}),
     ...(tx.authorizationList !== undefined ? { authorizationList: tx.authorizationList } : {}),
   };

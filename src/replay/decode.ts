@@ -5,6 +5,7 @@
  */
 import { Interface, type InterfaceAbi, type LogDescription, type Result } from "ethers";
 
+import { short } from "../common/format.js";
 import type { LogEntry } from "./types.js";
 
 const STANDARD_ERRORS = ["error Error(string)", "error Panic(uint256)"];
@@ -41,7 +42,7 @@ export class AbiDecoder {
       }
       if (parsed !== null) break;
     }
-    const where = `@${short(log.address)}`;
+    const where = `@${short(log.address, 8, 4)}`;
     if (parsed === null) return `${log.topics[0]?.slice(0, 10) ?? "anonymous"}… ${where}`;
     return `${parsed.name}(${formatArgs(parsed.fragment.inputs.map((i) => i.name), parsed.args)}) ${where}`;
   }
@@ -78,8 +79,4 @@ function formatValue(value: unknown): string {
   if (typeof value === "string") return value.length > 66 ? `${value.slice(0, 66)}…` : value;
   if (Array.isArray(value)) return `[${value.map(formatValue).join(", ")}]`;
   return String(value);
-}
-
-function short(address: string): string {
-  return `${address.slice(0, 8)}…${address.slice(-4)}`;
 }

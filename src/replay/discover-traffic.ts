@@ -11,11 +11,13 @@
  * Which of these the source supports is detected, and the result says which
  * were used and what may therefore have been missed.
  */
+import { JsonRpcError } from "../chain/json-rpc.js";
+import { quantity } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
-import { type RpcBlock, type RpcReceipt, type RpcTransaction, toBlockContext, toHex, toReceiptFacts, toTxRequest } from "./chain-data.js";
+import { type RpcBlock, type RpcReceipt, type RpcTransaction, toBlockContext, toReceiptFacts, toTxRequest } from "./chain-data.js";
 import type { ReplayMode } from "./config.js";
 import type { CallFrame } from "./observe.js";
-import { RpcError, type SourceRpc } from "./source-rpc.js";
+import type { SourceRpc } from "./source-rpc.js";
 import type { BlockContext, DiscoveryMethod, ReceiptFacts, TrafficItem } from "./types.js";
 
 export interface DiscoveryOptions {
@@ -56,15 +58,15 @@ export async function discoverTraffic(options: DiscoveryOptions): Promise<Discov
   const { source, fromBlock, toBlock } = options;
   const proxy = options.proxy.toLowerCase();
   if (toBlock < fromBlock) {
-    throw new BlueGreenError(`--to-block ${toBlock} is before --from-block ${fromBlock}. Give a range with from <= to.`);
+    throw new BlueGreenError("BG_REPLAY_OPTION", `--to-block ${toBlock} is before --from-block ${fromBlock}. Give a range with from <= to.`);
   }
   const rawBlocks: RpcBlock[] = [];
   for (let start = fromBlock; start <= toBlock; start += BLOCK_BATCH) {
     const numbers = range(start, Math.min(toBlock, start + BLOCK_BATCH - 1));
-    const blocks = (await source.batchOrThrow(numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [toHex(n), true] })))) as Array<RpcBlock | null>;
+    const blocks = (await source.batchOrThrow(numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [quantity(n), true] })))) as Array<RpcBlock | null>;
     blocks.forEach((block, i) => {
       if (block === null) {
-        throw new BlueGreenError(`The source has no block ${numbers[i]} yet. Pick a range that ends at or before its head.`);
+        throw new BlueGreenError("BG_REPLAY_BLOCK_MISSING", `The source has no block ${numbers[i]} yet. Pick a range that ends at or before its head.`);
       }
       rawBlocks.push(block);
     });
@@ -153,12 +155,12 @@ async function logTransactions(source: SourceRpc, proxy: string, fromBlock: numb
     try {
       const logs = (await source.request({
         method: "eth_getLogs",
-        params: [{ address: proxy, fromBlock: toHex(start), toBlock: toHex(end) }],
+        params: [{ address: proxy, fromBlock: quantity(start), toBlock: quantity(end) }],
       })) as Array<{ transactionHash: string }>;
       for (const log of logs) hashes.push(log.transactionHash);
       start = end + 1;
     } catch (e) {
-      if (e instanceof RpcError && span > 1) {
+      if (e instanceof JsonRpcError && span > 1) {
         span = Math.max(1, Math.floor(span / 4));
         continue;
       }
@@ -169,7 +171,7 @@ async function logTransactions(source: SourceRpc, proxy: string, fromBlock: numb
 }
 
 function unsupported(e: unknown): boolean {
-  return e instanceof RpcError;
+  return e instanceof JsonRpcError;
 }
 
 async function traceFilter(source: SourceRpc, proxy: string, fromBlock: number, toBlock: number): Promise<string[] | undefined> {
@@ -181,7 +183,7 @@ async function traceFilter(source: SourceRpc, proxy: string, fromBlock: number, 
     try {
       traces = (await source.request({
         method: "trace_filter",
-        params: [{ fromBlock: toHex(start), toBlock: toHex(end), toAddress: [proxy] }],
+        params: [{ fromBlock: quantity(start), toBlock: quantity(end), toAddress: [proxy] }],
       })) as typeof traces;
     } catch (e) {
       if (start === fromBlock && unsupported(e)) return undefined;
@@ -204,9 +206,9 @@ async function traceBlocks(source: SourceRpc, proxy: string, blockNumbers: strin
     const chunk = blockNumbers.slice(i, i + TRACE_BATCH);
     const results = await source.batch(chunk.map((n) => ({ method: "debug_traceBlockByNumber", params: [n, { tracer: "callTracer" }] })));
     for (const result of results) {
-      if (result instanceof RpcError) {
+      if (result instanceof JsonRpcError) {
         if (i === 0 && hashes.length === 0) return undefined;
-        throw new BlueGreenError(`The source failed to trace a block: ${result.message}`);
+        throw new BlueGreenError("BG_REPLAY_SOURCE_FAILED", `The source failed to trace a block: ${result.message}`);
       }
       for (const entry of result as Array<{ txHash?: string; result?: CallFrame }>) {
         if (entry.txHash !== undefined && touches(entry.result, proxy)) hashes.push(entry.txHash);
@@ -229,9 +231,9 @@ async function traceTransactions(
     const results = await source.batch(chunk.map((h) => ({ method: "debug_traceTransaction", params: [h, { tracer: "callTracer" }] })));
     for (let j = 0; j < results.length; j++) {
       const result = results[j];
-      if (result instanceof RpcError) {
+      if (result instanceof JsonRpcError) {
         if (i === 0 && j === 0) return undefined;
-        throw new BlueGreenError(`The source failed to trace ${chunk[j]}: ${result.message}`);
+        throw new BlueGreenError("BG_REPLAY_SOURCE_FAILED", `The source failed to trace ${chunk[j]}: ${result.message}`);
       }
       if (touches(result as CallFrame, proxy)) hashes.push(chunk[j]!);
     }
@@ -251,9 +253,9 @@ export async function fetchReceipts(
   let byBlock = blockNumbers.length > 0;
   for (let i = 0; byBlock && i < blockNumbers.length; i += BLOCK_BATCH) {
     const chunk = blockNumbers.slice(i, i + BLOCK_BATCH);
-    const results = await source.batch(chunk.map((n) => ({ method: "eth_getBlockReceipts", params: [toHex(n)] })));
+    const results = await source.batch(chunk.map((n) => ({ method: "eth_getBlockReceipts", params: [quantity(n)] })));
     for (const result of results) {
-      if (result instanceof RpcError || !Array.isArray(result)) {
+      if (result instanceof JsonRpcError || !Array.isArray(result)) {
         byBlock = false;
         break;
       }
@@ -268,7 +270,7 @@ export async function fetchReceipts(
     const chunk = missing.slice(i, i + BLOCK_BATCH);
     const results = await source.batch(chunk.map((t) => ({ method: "eth_getTransactionReceipt", params: [t.hash] })));
     results.forEach((result, j) => {
-      if (result instanceof RpcError) throw new BlueGreenError(`The source failed to return the receipt of ${chunk[j]!.hash}: ${result.message}`);
+      if (result instanceof JsonRpcError) throw new BlueGreenError("BG_REPLAY_SOURCE_FAILED", `The source failed to return the receipt of ${chunk[j]!.hash}: ${result.message}`);
       if (result !== null) receipts.set(chunk[j]!.hash, toReceiptFacts(result as RpcReceipt));
     });
   }

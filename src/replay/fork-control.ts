@@ -6,7 +6,8 @@
  * anvil fork with it (only queue and mine, which anvil has too).
  */
 import type { Eip1193Provider } from "../chain/eip1193.js";
-import { rpcTransactionObject, toBigInt, toHex, toNumber, type RpcReceipt, toReceiptFacts } from "./chain-data.js";
+import { quantity } from "../common/format.js";
+import { rpcTransactionObject, toBigInt, toNumber, type RpcReceipt, toReceiptFacts } from "./chain-data.js";
 import { type CallFrame, MUX_TRACER, observe, type PrestateDiff, word } from "./observe.js";
 import type { BlockContext, CallRequest, Observation, ReceiptFacts, TxRequest } from "./types.js";
 
@@ -67,7 +68,7 @@ export class ForkControl {
     const gap = ctx.number - this.head - 1;
     if (gap > 0) {
       // Interval 0: the skipped blocks keep the last timestamp, so the next original one still fits after them.
-      await this.request("hardhat_mine", [toHex(gap), "0x0"]);
+      await this.request("hardhat_mine", [quantity(gap), "0x0"]);
       this.head += gap;
     }
     await this.setNextBlock(ctx);
@@ -76,15 +77,15 @@ export class ForkControl {
 
   /** Sets the block context of the next block: timestamp, base fee, prevrandao, coinbase, gas limit. */
   private async setNextBlock(ctx: BlockContext): Promise<void> {
-    const calls: Array<Promise<unknown>> = [this.request("evm_setNextBlockTimestamp", [toHex(ctx.timestamp)])];
-    if (ctx.baseFeePerGas !== undefined) calls.push(this.request("hardhat_setNextBlockBaseFeePerGas", [toHex(ctx.baseFeePerGas)]));
+    const calls: Array<Promise<unknown>> = [this.request("evm_setNextBlockTimestamp", [quantity(ctx.timestamp)])];
+    if (ctx.baseFeePerGas !== undefined) calls.push(this.request("hardhat_setNextBlockBaseFeePerGas", [quantity(ctx.baseFeePerGas)]));
     calls.push(this.setPrevRandao(ctx.prevRandao));
     if (this.applied.coinbase !== ctx.coinbase) {
       calls.push(this.request("hardhat_setCoinbase", [ctx.coinbase]));
       this.applied.coinbase = ctx.coinbase;
     }
     if (this.applied.gasLimit !== ctx.gasLimit) {
-      calls.push(this.request("evm_setBlockGasLimit", [toHex(ctx.gasLimit)]));
+      calls.push(this.request("evm_setBlockGasLimit", [quantity(ctx.gasLimit)]));
       this.applied.gasLimit = ctx.gasLimit;
     }
     await Promise.all(calls);
@@ -186,16 +187,16 @@ export class ForkControl {
     if (this.adminBalance === undefined) {
       // It never pays (every switch is dropped), but the pool wants it able to.
       this.adminBalance = toBigInt(await this.request("eth_getBalance", [switchIn.admin, "latest"]));
-      await this.request("hardhat_setBalance", [switchIn.admin, toHex(this.adminBalance + gas * fee + 1n)]);
+      await this.request("hardhat_setBalance", [switchIn.admin, quantity(this.adminBalance + gas * fee + 1n)]);
     }
     return (await this.request("eth_sendTransaction", [
       {
         from: switchIn.admin,
         to: this.proxy,
         data: switchIn.calldata,
-        gas: toHex(gas),
-        nonce: toHex(switchIn.nonce),
-        maxFeePerGas: toHex(fee),
+        gas: quantity(gas),
+        nonce: quantity(switchIn.nonce),
+        maxFeePerGas: quantity(fee),
         maxPriorityFeePerGas: "0x0",
       },
     ])) as string;
@@ -210,7 +211,7 @@ export class ForkControl {
         // Only reachable when earlier traffic that funded the sender was not replayed.
         const need = tx.value + tx.gas * (tx.maxFeePerGas ?? tx.gasPrice ?? 0n);
         const balance = toBigInt(await this.request("eth_getBalance", [tx.from, "pending"]));
-        await this.request("hardhat_setBalance", [tx.from, toHex(balance + need)]);
+        await this.request("hardhat_setBalance", [tx.from, quantity(balance + need)]);
         this.adjustments.push(`balance of ${tx.from} topped up by ${need} wei to pay for ${tx.nonce}`);
         return (await this.request("eth_sendTransaction", [rpcTransactionObject(tx)])) as string;
       }
@@ -228,7 +229,7 @@ export class ForkControl {
     this.head = ctx.number;
     this.building = undefined;
     if (this.adminBalance !== undefined && this.switchIn) {
-      await this.request("hardhat_setBalance", [this.switchIn.admin, toHex(this.adminBalance)]);
+      await this.request("hardhat_setBalance", [this.switchIn.admin, quantity(this.adminBalance)]);
       this.adminBalance = undefined;
     }
     const receipts = await Promise.all(hashes.map((hash) => this.request("eth_getTransactionReceipt", [hash]) as Promise<RpcReceipt | null>));
@@ -288,7 +289,7 @@ export class ForkControl {
         return current;
       }
       if (!firstOfBlock) return undefined;
-      await this.request("hardhat_setNonce", [tx.from, toHex(tx.nonce)]);
+      await this.request("hardhat_setNonce", [tx.from, quantity(tx.nonce)]);
       this.adjustments.push(`nonce of ${tx.from} set from ${current} to ${tx.nonce} (its earlier transactions were not replayed)`);
     }
     this.nonces.set(tx.from, tx.nonce + 1);
@@ -311,7 +312,7 @@ function callOfTransaction(tx: TxRequest, baseFee: bigint | undefined): Record<s
       ? minBigInt(tx.maxFeePerGas, (baseFee ?? 0n) + (tx.maxPriorityFeePerGas ?? 0n))
       : (tx.gasPrice ?? 0n);
   const { nonce: _nonce, maxFeePerGas: _max, maxPriorityFeePerGas: _priority, ...call } = rpcTransactionObject(tx);
-  return { ...call, gasPrice: toHex(price) };
+  return { ...call, gasPrice: quantity(price) };
 }
 
 function minBigInt(a: bigint, b: bigint): bigint {
@@ -323,8 +324,8 @@ function callObject(call: CallRequest): Record<string, unknown> {
     ...(call.from !== undefined ? { from: call.from } : {}),
     to: call.to,
     data: call.data,
-    value: toHex(call.value),
-    ...(call.gas !== undefined ? { gas: toHex(call.gas) } : {}),
+    value: quantity(call.value),
+    ...(call.gas !== undefined ? { gas: quantity(call.gas) } : {}),
   };
 }
 

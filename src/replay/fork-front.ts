@@ -9,7 +9,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-import { RpcError, SourceRpc } from "./source-rpc.js";
+import { JsonRpcError } from "../chain/json-rpc.js";
+import type { SourceRpc } from "./source-rpc.js";
 
 export interface ForkFront {
   /** The URL to fork from. */
@@ -68,18 +69,18 @@ async function handle(source: SourceRpc, req: IncomingMessage, res: ServerRespon
     method: typeof r.method === "string" ? r.method : "",
     params: Array.isArray(r.params) ? r.params : r.params === undefined ? [] : [r.params],
   }));
-  let results: Array<unknown | RpcError>;
+  let results: Array<unknown | JsonRpcError>;
   try {
     results = await source.batch(calls);
   } catch (e) {
     // Retries exhausted: the fork sees a JSON-RPC error and fails the request it was serving.
     fail(e as Error);
     const error = { code: -32603, message: (e as Error).message };
-    results = calls.map(() => new RpcError(error.message, error.code));
+    results = calls.map(() => new JsonRpcError(error.message, error.code));
   }
   const replies = requests.map((r, i) => {
     const result = results[i];
-    return result instanceof RpcError
+    return result instanceof JsonRpcError
       ? { jsonrpc: "2.0", id: r.id ?? null, error: { code: result.code, message: result.message, ...(result.data !== undefined ? { data: result.data } : {}) } }
       : { jsonrpc: "2.0", id: r.id ?? null, result: result ?? null };
   });

@@ -9,6 +9,11 @@
  * the proxy, or its calldata carries the proxy's address as an ABI word (a
  * router's `swap(token, ...)`, a vault's `deposit` through a zap...).
  *
+ * The forwarding is a raw HTTP proxy, not the chain's JSON-RPC client: the
+ * wallet or bot behind the mirror must get the upstream's bytes, status and
+ * headers exactly, batches and errors included, and nothing retried twice
+ * (a retried eth_sendRawTransaction is the client's decision, not ours).
+ *
  * Lines are written in arrival order and flushed to disk (fsync) as they
  * come, batched when traffic is heavy; `stop()` flushes what is left, so
  * stopping the mirror (Ctrl-C) never loses a line.
@@ -18,10 +23,11 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 
+import { JsonRpcClient, RpcTransportError } from "../chain/json-rpc.js";
+import { redactUrl } from "../chain/redact-url.js";
 import { BlueGreenError } from "../errors.js";
 import { formatCaptureLine, type CaptureLine } from "./capture-file.js";
 import { txRequestFromRaw } from "./chain-data.js";
-import { redactUrl } from "./source-rpc.js";
 
 export interface MirrorOptions {
   /** The node to forward to. */
@@ -60,29 +66,31 @@ export async function startMirror(options: MirrorOptions): Promise<Mirror> {
   try {
     upstream = new URL(options.upstream);
   } catch {
-    throw new BlueGreenError(`--upstream "${options.upstream}" is not a URL. Pass the http(s) URL of the node to forward to, e.g. --upstream http://127.0.0.1:8545.`);
+    throw new BlueGreenError("BG_REPLAY_MIRROR_OPTION", `--upstream "${options.upstream}" is not a URL. Pass the http(s) URL of the node to forward to, e.g. --upstream http://127.0.0.1:8545.`);
   }
   if (upstream.protocol !== "http:" && upstream.protocol !== "https:") {
-    throw new BlueGreenError(`--upstream "${redactUrl(options.upstream)}" is not an http(s) URL. Pass the http(s) URL of the node to forward to.`);
+    throw new BlueGreenError("BG_REPLAY_MIRROR_OPTION", `--upstream "${redactUrl(options.upstream)}" is not an http(s) URL. Pass the http(s) URL of the node to forward to.`);
   }
   const proxy = options.proxy.toLowerCase();
   if (!/^0x[0-9a-f]{40}$/.test(proxy)) {
-    throw new BlueGreenError(`--proxy "${options.proxy}" is not an address. Pass the proxy's 0x-prefixed address.`);
+    throw new BlueGreenError("BG_REPLAY_MIRROR_OPTION", `--proxy "${options.proxy}" is not an address. Pass the proxy's 0x-prefixed address.`);
   }
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
-    throw new BlueGreenError(`--port ${options.port} is not a TCP port. Pass a whole number from 1 to 65535 (or 0 for any free port).`);
+    throw new BlueGreenError("BG_REPLAY_MIRROR_OPTION", `--port ${options.port} is not a TCP port. Pass a whole number from 1 to 65535 (or 0 for any free port).`);
   }
   // Open the capture file first: a file that cannot be written must stop the mirror before it forwards anything.
   const file = await open(options.out, "a").catch((e: NodeJS.ErrnoException) => {
-    throw new BlueGreenError(`Cannot write the capture file ${options.out} (${e.code ?? e.message}). Check that its folder exists and is writable, or pass another --out.`);
+    throw new BlueGreenError("BG_REPLAY_CAPTURE_WRITE", `Cannot write the capture file ${options.out} (${e.code ?? e.message}). Check that its folder exists and is writable, or pass another --out.`);
   });
   const proxyWord = proxy.slice(2).padStart(64, "0");
-  let head = await readHead(options.upstream).catch(async (e: Error) => {
+  const upstreamRpc = new JsonRpcClient({ url: options.upstream, timeoutMs: 10_000, retries: 0, name: "upstream" });
+  let head = await readHead(upstreamRpc).catch(async (e: Error) => {
     await file.close();
-    throw new BlueGreenError(`The upstream ${redactUrl(options.upstream)} does not answer eth_blockNumber (${e.message}). Check --upstream.`);
+    const why = e instanceof RpcTransportError ? e.reason : e.message;
+    throw new BlueGreenError("BG_REPLAY_MIRROR_UPSTREAM", `The upstream ${redactUrl(options.upstream)} does not answer eth_blockNumber (${why}). Check --upstream.`);
   });
   const poll = setInterval(() => {
-    readHead(options.upstream).then(
+    readHead(upstreamRpc).then(
       (n) => (head = Math.max(head, n)),
       () => undefined,
     );
@@ -153,7 +161,7 @@ export async function startMirror(options: MirrorOptions): Promise<Mirror> {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(
         e.code === "EADDRINUSE"
-          ? new BlueGreenError(`Port ${options.port} is in use. Pick another with --port.`)
+          ? new BlueGreenError("BG_REPLAY_MIRROR_PORT_IN_USE", `Port ${options.port} is in use. Pick another with --port.`)
           : e,
       ),
     );
@@ -216,16 +224,10 @@ export function toCaptureLine(
   return undefined;
 }
 
-async function readHead(url: string): Promise<number> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const doc = (await res.json()) as { result?: string; error?: { message: string } };
-  if (typeof doc.result !== "string") throw new Error(doc.error?.message ?? `HTTP ${res.status}`);
-  return Number(BigInt(doc.result));
+async function readHead(upstream: JsonRpcClient): Promise<number> {
+  const result = await upstream.request({ method: "eth_blockNumber" });
+  if (typeof result !== "string") throw new Error(`eth_blockNumber answered ${JSON.stringify(result)}`);
+  return Number(BigInt(result));
 }
 
 /**

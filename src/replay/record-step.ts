@@ -18,12 +18,14 @@
  */
 import { z } from "zod";
 
+import { isoTimeSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import { type ReleaseRecord, type ReleaseState, transition } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
-import { renderMarkdownReport } from "./render-report.js";
+import { renderMarkdownReport } from "../ui/replay-report.js";
 import { reportHash, serializeReport, type ReplayReport } from "./report.js";
 
+// Lower-case only, unlike the shared bytes32: the replay writes these hashes lower-case, and a step spelled otherwise was not written by it.
 const bytes32 = z.string().regex(/^0x[0-9a-f]{64}$/);
 const count = z.number().int().min(0);
 
@@ -43,7 +45,7 @@ export const replayStepSchema = z
     verdict: z.enum(["clean", "divergent", "inconclusive"]).optional(),
     fromBlock: count,
     toBlock: count,
-    at: z.string().datetime({ offset: true }),
+    at: isoTimeSchema,
   })
   .strict();
 export type ReplayStep = z.infer<typeof replayStepSchema>;
@@ -98,11 +100,11 @@ export async function recordReplay(
   let previousState: ReleaseState = "staged";
   const record = await store.update(chainId, report.release, (current) => {
     if (current === undefined) {
-      throw new BlueGreenError(`Release "${report.release}" disappeared from the store during the replay. Stage it again, then replay.`);
+      throw new BlueGreenError("BG_REPLAY_RELEASE_GONE", `Release "${report.release}" disappeared from the store during the replay. Stage it again, then replay.`);
     }
     if (current.green.codehash.toLowerCase() !== report.greenCodehash) {
       throw new BlueGreenError(
-        `Release "${report.release}" was staged again with another green (${current.green.codehash}) while this replay ran. ` +
+        "BG_REPLAY_GREEN_CHANGED", `Release "${report.release}" was staged again with another green (${current.green.codehash}) while this replay ran. ` +
           `The report ${stem}.json stays in the release folder; replay again to record evidence for the new green.`,
       );
     }

@@ -11,8 +11,10 @@
  */
 import { keccak256 } from "ethers";
 
+import { JsonRpcError } from "../chain/json-rpc.js";
+import { quantity } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
-import { type RpcBlock, type RpcReceipt, toBigInt, toBlockContext, toHex, toReceiptFacts } from "./chain-data.js";
+import { type RpcBlock, type RpcReceipt, toBigInt, toBlockContext, toReceiptFacts } from "./chain-data.js";
 import { compareObservations, type CompareOptions } from "./compare.js";
 import { captureToTraffic, type NumberedCaptureLine } from "./capture-file.js";
 import type { ReplayConfig, ReplayMode } from "./config.js";
@@ -23,7 +25,7 @@ import { word } from "./observe.js";
 import { startForkFront } from "./fork-front.js";
 import { buildReport, type ReplayReport } from "./report.js";
 import { cacheKey } from "./rpc-cache.js";
-import { RpcError, type SourceRpc } from "./source-rpc.js";
+import type { SourceRpc } from "./source-rpc.js";
 import { emptyFidelity, runCascade, runTwinSegment, type ReplayBlock, type SegmentOutcome, type SegmentPlan } from "./twin-executor.js";
 import type { ReceiptFacts, TrafficItem } from "./types.js";
 
@@ -79,7 +81,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   const chainId = Number(toBigInt(await source.request({ method: "eth_chainId" })));
   if (chainId !== release.chainId) {
     throw new BlueGreenError(
-      `The source is chain ${chainId}, but release "${release.id}" was staged on chain ${release.chainId}. Pass the --network the release was staged on.`,
+      "BG_REPLAY_NETWORK", `The source is chain ${chainId}, but release "${release.id}" was staged on chain ${release.chainId}. Pass the --network the release was staged on.`,
     );
   }
   const greenCode = await fetchGreenCode(source, release.green);
@@ -123,7 +125,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   const sourceStorage =
     options.traffic.kind === "range"
       ? async (slots: string[], blockNumber: number) => {
-          const values = await forkSource.batchOrThrow(slots.map((slot) => ({ method: "eth_getStorageAt", params: [proxy, slot, toHex(blockNumber)] })));
+          const values = await forkSource.batchOrThrow(slots.map((slot) => ({ method: "eth_getStorageAt", params: [proxy, slot, quantity(blockNumber)] })));
           return Object.fromEntries(slots.map((slot, i) => [slot, word(values[i] as string)]));
         }
       : undefined;
@@ -217,7 +219,7 @@ async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<
   const { source, traffic } = options;
   if (traffic.kind === "range") {
     if (traffic.fromBlock < 1) {
-      throw new BlueGreenError("--from-block must be at least 1: the fork is pinned at the block before the range.");
+      throw new BlueGreenError("BG_REPLAY_OPTION", "--from-block must be at least 1: the fork is pinned at the block before the range.");
     }
     const discovered = await discoverTraffic({
       source,
@@ -250,8 +252,8 @@ async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<
   if (traffic.fromBlock !== undefined) forkBlock = traffic.fromBlock - 1;
   else if (numbers.length > 0) forkBlock = Math.min(...numbers);
   else forkBlock = Number(toBigInt(await source.request({ method: "eth_blockNumber" })));
-  const forkHeader = (await source.request({ method: "eth_getBlockByNumber", params: [toHex(forkBlock), false] })) as RpcBlock | null;
-  if (forkHeader === null) throw new BlueGreenError(`The source has no block ${forkBlock}: the capture file's blocks are ahead of it.`);
+  const forkHeader = (await source.request({ method: "eth_getBlockByNumber", params: [quantity(forkBlock), false] })) as RpcBlock | null;
+  if (forkHeader === null) throw new BlueGreenError("BG_REPLAY_BLOCK_MISSING", `The source has no block ${forkBlock}: the capture file's blocks are ahead of it.`);
   const base = toBlockContext(forkHeader);
   // Each captured item runs in a block of its own, one second after the one before, on the fork block's other context.
   const blocks: ReplayBlock[] = items.map((item, i) => ({ context: { ...base, number: base.number + i + 1, timestamp: base.timestamp + i + 1 }, items: [item] }));
@@ -260,7 +262,7 @@ async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<
   const receipts = new Map<string, ReceiptFacts>();
   const results = await source.batch(mined.map((i) => ({ method: "eth_getTransactionReceipt", params: [i.hash] })));
   results.forEach((r, i) => {
-    if (r !== null && typeof r === "object" && !(r instanceof RpcError)) receipts.set(mined[i]!.hash, toReceiptFacts(r as RpcReceipt));
+    if (r !== null && typeof r === "object" && !(r instanceof JsonRpcError)) receipts.set(mined[i]!.hash, toReceiptFacts(r as RpcReceipt));
   });
   return {
     mode: "fast",
@@ -350,13 +352,13 @@ export async function fetchGreenCode(source: SourceRpc, green: { address: string
   const code = (await source.request({ method: "eth_getCode", params: [green.address, "latest"] })) as string;
   if (code === "0x" || code === "") {
     throw new BlueGreenError(
-      `Green ${green.address} has no code on the source. Deploy it with \`npx hardhat bg:stage\` on this network, then replay.`,
+      "BG_REPLAY_GREEN_NOT_DEPLOYED", `Green ${green.address} has no code on the source. Deploy it with \`npx hardhat bg:stage\` on this network, then replay.`,
     );
   }
   const hash = keccak256(code);
   if (hash.toLowerCase() !== green.codehash.toLowerCase()) {
     throw new BlueGreenError(
-      `Green ${green.address} on the source has codehash ${hash}, but the release recorded ${green.codehash}. ` +
+      "BG_REPLAY_GREEN_CHANGED", `Green ${green.address} on the source has codehash ${hash}, but the release recorded ${green.codehash}. ` +
         "Green changed since it was staged: stage the release again, then replay.",
     );
   }
@@ -378,7 +380,7 @@ async function pinHeadAtLeast(source: SourceRpc, block: number): Promise<void> {
 
 async function implementationAt(source: SourceRpc, proxy: string, block: number): Promise<string | undefined> {
   try {
-    const value = (await source.request({ method: "eth_getStorageAt", params: [proxy, IMPLEMENTATION_SLOT, toHex(block)] })) as string;
+    const value = (await source.request({ method: "eth_getStorageAt", params: [proxy, IMPLEMENTATION_SLOT, quantity(block)] })) as string;
     return "0x" + value.slice(-40).toLowerCase();
   } catch {
     return undefined;

@@ -5,6 +5,7 @@
  */
 import { keccak256, toUtf8Bytes } from "ethers";
 
+import { jsonSafe } from "../common/format.js";
 import { allExpected, primaryKind } from "./compare.js";
 import type { ReplayMode } from "./config.js";
 import type { AbiDecoder } from "./decode.js";
@@ -244,10 +245,6 @@ function toEntry(c: TxComparison, blue: Observation, green: Observation, differe
       ...(d.critical === true ? { critical: true as const } : {}),
     })),
   };
-}
-
-function jsonSafe(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
 }
 
 /** The report file's bytes: stable JSON with a trailing newline. Its keccak256 goes into the record. */

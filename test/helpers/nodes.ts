@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 
+import { JsonRpcClient } from "../../src/chain/json-rpc.js";
 import { freePort } from "../../src/demo/local-node.js";
 
 export { freePort };
@@ -48,16 +49,14 @@ export async function startNode(kind: NodeKind, extraArgs: string[] = []): Promi
       clearTimeout(timer);
     }
   };
+  // This loop is the retry: one attempt per poll.
+  const rpc = new JsonRpcClient({ url, retries: 0, timeoutMs: 5_000, name: `${kind} node` });
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${kind} node exited early: ${stderr}`);
     try {
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      });
-      if (res.ok) return { kind, url, port, pid: child.pid!, stop };
+      await rpc.request({ method: "eth_chainId" });
+      return { kind, url, port, pid: child.pid!, stop };
     } catch {
       // not up yet
     }

@@ -49,10 +49,10 @@ describe("capture files (JSON Lines)", function () {
   });
 
   it("rejects a line that is not JSON, naming the file and the line number", () => {
-    expect(() => parseCaptureFile('{"kind":"call"}\n\n{not json', "traffic.jsonl")).to.throw(/^traffic\.jsonl:1: "to" /);
+    expect(() => parseCaptureFile('{"kind":"call"}\n\n{not json', "traffic.jsonl")).to.throw(/^\[BG_REPLAY_CAPTURE_FILE\] traffic\.jsonl:1: "to" /);
     expect(() => parseCaptureFile('"0x"\n{not json', "traffic.jsonl")).to.throw(/traffic\.jsonl:1: "raw" must be a signed raw transaction/);
     expect(() => parseCaptureFile(`${JSON.stringify({ kind: "call", to: PROXY, data: "0x", blockNumber: 1 })}\n{not json`, "t.jsonl")).to.throw(
-      /^t\.jsonl:2: not valid JSON/,
+      /^\[BG_REPLAY_CAPTURE_FILE\] t\.jsonl:2: not valid JSON/,
     );
   });
 
@@ -69,6 +69,6 @@ describe("capture files (JSON Lines)", function () {
       expect(() => parseCaptureFile(line, "c.jsonl"), line).to.throw(message);
     }
     const good = formatCaptureLine({ kind: "tx", raw: await rawTx() });
-    expect(() => parseCaptureFile(`${good}\n${good}\n{"kind":"call","to":"0x12"}`, "c.jsonl")).to.throw(/^c\.jsonl:3: /);
+    expect(() => parseCaptureFile(`${good}\n${good}\n{"kind":"call","to":"0x12"}`, "c.jsonl")).to.throw(/^\[BG_REPLAY_CAPTURE_FILE\] c\.jsonl:3: /);
   });
 });

@@ -129,12 +129,12 @@ describe("bg:mirror", function () {
     const message = async (options: Parameters<typeof startMirror>[0]) => ((await startMirror(options).catch((e: Error) => e)) as Error);
     const port = await message({ ...base, port: 99999 });
     expect(port.constructor.name).to.equal("BlueGreenError");
-    expect(port.message).to.equal("--port 99999 is not a TCP port. Pass a whole number from 1 to 65535 (or 0 for any free port).");
+    expect(port.message).to.equal("[BG_REPLAY_MIRROR_OPTION] --port 99999 is not a TCP port. Pass a whole number from 1 to 65535 (or 0 for any free port).");
     expect((await message({ ...base, upstream: "notaurl" })).message).to.equal(
-      '--upstream "notaurl" is not a URL. Pass the http(s) URL of the node to forward to, e.g. --upstream http://127.0.0.1:8545.',
+      '[BG_REPLAY_MIRROR_OPTION] --upstream "notaurl" is not a URL. Pass the http(s) URL of the node to forward to, e.g. --upstream http://127.0.0.1:8545.',
     );
     expect((await message({ ...base, out: path.join(dir, "no-such-folder", "c.jsonl") })).message).to.match(
-      /^Cannot write the capture file .*no-such-folder.*c\.jsonl \(ENOENT\)\. Check that its folder exists and is writable, or pass another --out\.$/,
+      /^\[BG_REPLAY_CAPTURE_WRITE\] Cannot write the capture file .*no-such-folder.*c\.jsonl \(ENOENT\)\. Check that its folder exists and is writable, or pass another --out\.$/,
     );
   });
 });

@@ -11,9 +11,10 @@ import path from "node:path";
 
 import { expect } from "chai";
 
+import { JsonRpcError } from "../../src/chain/json-rpc.js";
 import { isUserFacingError } from "../../src/errors.js";
 import { cacheKey, RpcCache } from "../../src/replay/rpc-cache.js";
-import { RpcError, SourceRpc } from "../../src/replay/source-rpc.js";
+import { SourceRpc } from "../../src/replay/source-rpc.js";
 
 type Handler = (body: any, attempt: number) => { status?: number; body?: unknown; delayMs?: number; headers?: Record<string, string> };
 
@@ -98,7 +99,7 @@ describe("the source RPC client", function () {
     try {
       const rpc = new SourceRpc({ url: node.url, baseDelayMs: 1 });
       const error = await rpc.request({ method: "eth_call", params: [{}, "latest"] }).catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(RpcError);
+      expect(error).to.be.instanceOf(JsonRpcError);
       expect(node.calls()).to.equal(1);
     } finally {
       await node.close();

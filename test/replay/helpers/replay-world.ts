@@ -10,6 +10,7 @@ import path from "node:path";
 
 import { Interface, keccak256, parseEther } from "ethers";
 
+import { JsonRpcClient } from "../../../src/chain/json-rpc.js";
 import { startNode, type NodeKind, type RunningNode } from "../../helpers/nodes.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
@@ -22,27 +23,21 @@ export async function artifact(name: string): Promise<{ abi: any[]; bytecode: st
   return JSON.parse(await readFile(path.join(ROOT, "artifacts", dir, `${name}.json`), "utf8"));
 }
 
+/** Plain JSON-RPC to the test node: no retries (a transaction is never sent twice) and no timeout. */
 export class Rpc {
-  private id = 1;
-  constructor(readonly url: string) {}
+  private readonly client: JsonRpcClient;
 
-  async send<T = any>(method: string, params: unknown[] = []): Promise<T> {
-    const [r] = await this.batch([{ method, params }]);
-    if (r instanceof Error) throw r;
-    return r as T;
+  constructor(readonly url: string) {
+    this.client = new JsonRpcClient({ url, retries: 0, timeoutMs: Infinity, name: "test node" });
   }
 
-  /** A JSON-RPC batch; each result is a value or an Error carrying the node's `data`. */
+  async send<T = any>(method: string, params: unknown[] = []): Promise<T> {
+    return (await this.client.request({ method, params })) as T;
+  }
+
+  /** A JSON-RPC batch; each result is a value or a `JsonRpcError` carrying the node's `data`. */
   async batch(calls: Array<{ method: string; params: unknown[] }>): Promise<unknown[]> {
-    const body = calls.map((c) => ({ jsonrpc: "2.0", id: this.id++, method: c.method, params: c.params }));
-    const res = await fetch(this.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    const replies = (await res.json()) as Array<{ id: number; result?: unknown; error?: { message: string; data?: unknown } }>;
-    const byId = new Map(replies.map((r) => [r.id, r]));
-    return body.map((b) => {
-      const r = byId.get(b.id)!;
-      if (r.error !== undefined) return Object.assign(new Error(r.error.message), { data: r.error.data });
-      return r.result;
-    });
+    return this.client.batch(calls);
   }
 }
 

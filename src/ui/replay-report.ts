@@ -3,7 +3,7 @@
  * with its decoded call and blue and green side by side; then what the
  * cascade world found, the expected differences, fidelity and warnings.
  */
-import type { ReportEntry, ReplayReport, SideSummary } from "./report.js";
+import type { ReportEntry, ReplayReport, SideSummary } from "../replay/report.js";
 
 /** Entries shown in full per section; the JSON report has all of them. */
 const SHOWN = 50;

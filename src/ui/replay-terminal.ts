@@ -6,9 +6,9 @@ import path from "node:path";
 
 import { formatTable } from "@nomicfoundation/hardhat-utils/format";
 
-import { style } from "../ui/output.js";
-import type { RecordedReplay } from "./record-step.js";
-import type { ReplayReport } from "./report.js";
+import { style } from "./output.js";
+import type { RecordedReplay } from "../replay/record-step.js";
+import type { ReplayReport } from "../replay/report.js";
 
 /** One progress line: bar, count, rate and time left. Pure, for testing. */
 export function formatProgress(progress: { done: number; total: number; elapsedMs: number }, width = 24): string {
