@@ -34,42 +34,31 @@ export class BlueGreenError extends HardhatPluginError {
   /** The section that explains this code. */
   readonly docs: string;
 
-  /** @deprecated TRANSITION ONLY (issue 12): give every error a code. Removed once no call is left. */
-  constructor(message: string, cause?: Error);
-  constructor(code: ErrorCode, message: string, options?: BlueGreenErrorOptions);
-  constructor(codeOrMessage: string, messageOrCause?: string | Error, options: BlueGreenErrorOptions = {}) {
-    let code: ErrorCode;
-    let message: string;
-    if (typeof messageOrCause === "string") {
-      if (!CODE.test(codeOrMessage)) throw new TypeError(`BlueGreenError: "${codeOrMessage}" is not an error code (BG_ and upper-case words)`);
-      code = codeOrMessage as ErrorCode;
-      message = messageOrCause;
-    } else {
-      const prefixed = /^\[(BG_[A-Z0-9_]+)\] ([\s\S]*)$/.exec(codeOrMessage);
-      code = (prefixed?.[1] ?? "BG_UNCODED") as ErrorCode;
-      message = prefixed?.[2] ?? codeOrMessage;
-      if (messageOrCause !== undefined) options = { cause: messageOrCause };
-    }
-    super(PLUGIN_ID, composeMessage(code, message, options.hint), options.cause);
+  constructor(code: ErrorCode, message: string, options: BlueGreenErrorOptions = {}) {
+    if (!CODE.test(code)) throw new TypeError(`BlueGreenError: "${code}" is not an error code (BG_ and upper-case words)`);
+    super(PLUGIN_ID, `[${code}] ${message}${options.hint !== undefined ? ` ${options.hint}` : ""}`, options.cause);
     this.code = code;
     this.shortMessage = message;
     this.hint = options.hint;
     this.docs = `${ERRORS_DOC}#${code.toLowerCase()}`;
   }
 
+  /**
+   * True for our errors (with that code, if given). Not only `instanceof`: a
+   * project can load two copies of this package (a linked checkout, a script
+   * beside the plugin), and their errors are ours all the same.
+   */
   static is(error: unknown, code?: ErrorCode): error is BlueGreenError {
-    return error instanceof BlueGreenError && (code === undefined || error.code === code);
+    const ours =
+      error instanceof BlueGreenError ||
+      (HardhatPluginError.isHardhatPluginError(error) && error.pluginId === PLUGIN_ID && typeof (error as { code?: unknown }).code === "string");
+    return ours && (code === undefined || (error as BlueGreenError).code === code);
   }
-}
-
-function composeMessage(code: ErrorCode, message: string, hint: string | undefined): string {
-  const prefix = code === "BG_UNCODED" ? "" : `[${code}] `;
-  return `${prefix}${message}${hint !== undefined ? ` ${hint}` : ""}`;
 }
 
 /** The fields a `--json` error document carries for any error. */
 export function errorJson(error: unknown): { error: string; code?: ErrorCode; hint?: string; docs?: string; unexpected?: true } {
-  if (error instanceof BlueGreenError) {
+  if (BlueGreenError.is(error)) {
     return { error: error.message, code: error.code, ...(error.hint !== undefined ? { hint: error.hint } : {}), docs: error.docs };
   }
   if (isUserFacingError(error)) return { error: error.message };

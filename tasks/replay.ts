@@ -14,6 +14,7 @@ import { recordReplay, type RecordedReplay } from "../src/replay/record-step.js"
 import { replayRelease, type TrafficSource } from "../src/replay/replay-release.js";
 import { type ReplayReport, replayJson, VERDICT_EXIT_CODES } from "../src/replay/report.js";
 import { progressLine, renderReplaySummary } from "../src/ui/replay-terminal.js";
+import { renderMarkdownReport } from "../src/ui/replay-report.js";
 import { RpcCache } from "../src/replay/rpc-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
 import { runCommand } from "../src/ui/output.js";
@@ -148,7 +149,8 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
         progress?.done();
       }
       for (const warning of report.warnings) if (args.json) out.warn(warning);
-      recorded = await recordReplay(store, chainId, report, { actor: "bg:replay" });
+      const finished = report;
+      recorded = await recordReplay(store, chainId, finished, { actor: "bg:replay", markdown: (file) => renderMarkdownReport(finished, file) });
       return replayJson(report, { reportFile: path.relative(process.cwd(), recorded.reportPath) });
     },
     () => renderReplaySummary(report!, recorded),

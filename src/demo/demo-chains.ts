@@ -168,7 +168,7 @@ export async function setUpTestnet(node: LocalNode, recordsDir: string): Promise
   return { ...base, switchAddress: init.file.address, proxy, blue };
 }
 
-export async function approvalEnv(provider: JsonRpc, chainId: number): Promise<ApprovalEnv & { errors: Awaited<ReturnType<typeof switchInterface>> }> {
+export async function approvalEnv(provider: Eip1193Provider, chainId: number): Promise<ApprovalEnv & { errors: Awaited<ReturnType<typeof switchInterface>> }> {
   return { provider, chainId, errors: await switchInterface() };
 }
 

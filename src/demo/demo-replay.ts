@@ -12,6 +12,7 @@ import type { OpenFork } from "../replay/replay-release.js";
 import { replayRelease } from "../replay/replay-release.js";
 import type { ReplayReport } from "../replay/report.js";
 import { SourceRpc } from "../replay/source-rpc.js";
+import { renderMarkdownReport } from "../ui/replay-report.js";
 import type { DemoChain } from "./demo-chains.js";
 import { TOKEN_ABI } from "./demo-traffic.js";
 
@@ -55,7 +56,7 @@ async function replayAndRecord(
     config: { gasTolerance: DEMO_REPLAY.gasTolerance, expected: [], workers: DEMO_REPLAY.workers, tracing: DEMO_REPLAY.tracing },
     decoder: new AbiDecoder([TOKEN_ABI.fragments.map((f) => f.format("full")), V3_ERRORS]),
   });
-  const recorded = await recordReplay(chain.store, chain.chainId, report, { actor: "bg:demo" });
+  const recorded = await recordReplay(chain.store, chain.chainId, report, { actor: "bg:demo", markdown: (file) => renderMarkdownReport(report, file) });
   if (recorded.recordedAs !== "replay") throw new BlueGreenError("BG_DEMO_UNEXPECTED", `The replay of ${record.id} was not recorded as its evidence (${recorded.recordedAs}).`);
   return { report, reportPath: recorded.reportPath, markdownPath: recorded.markdownPath };
 }

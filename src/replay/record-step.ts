@@ -22,7 +22,6 @@ import { isoTimeSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import { type ReleaseRecord, type ReleaseState, transition } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
-import { renderMarkdownReport } from "../ui/replay-report.js";
 import { reportHash, serializeReport, type ReplayReport } from "./report.js";
 
 // Lower-case only, unlike the shared bytes32: the replay writes these hashes lower-case, and a step spelled otherwise was not written by it.
@@ -74,12 +73,13 @@ export async function recordReplay(
   store: ReleaseStore,
   chainId: number,
   report: ReplayReport,
-  options: { actor: string; at?: Date },
+  /** `markdown` renders the report for people (ui/replay-report.ts); it is given the JSON file's name to link to. */
+  options: { actor: string; at?: Date; markdown: (jsonFile: string) => string },
 ): Promise<RecordedReplay> {
   const stem = reportStem(report.startedAt);
   const json = serializeReport(report);
   const reportPath = await store.writeReleaseFile(chainId, report.release, `${stem}.json`, json);
-  const markdownPath = await store.writeReleaseFile(chainId, report.release, `${stem}.md`, renderMarkdownReport(report, `${stem}.json`));
+  const markdownPath = await store.writeReleaseFile(chainId, report.release, `${stem}.md`, options.markdown(`${stem}.json`));
   const at = options.at ?? new Date();
   const step: ReplayStep = {
     reportFile: `${stem}.json`,

@@ -54,7 +54,7 @@ export async function runCommand<T extends CommandOutcome>(
   } catch (error) {
     restoreStdout();
     if (!json) {
-      if (!(error instanceof BlueGreenError) || process.argv.includes("--show-stack-traces")) throw error;
+      if (!BlueGreenError.is(error) || process.argv.includes("--show-stack-traces")) throw error;
       printUserError(error);
       process.exitCode = 1;
       return undefined;
@@ -72,7 +72,7 @@ export async function runCommand<T extends CommandOutcome>(
 }
 
 function printUserError(error: Error): void {
-  const where = error instanceof BlueGreenError ? `\nSee ${error.docs}, or run with --show-stack-traces.` : "\nFor more info run with --show-stack-traces.";
+  const where = BlueGreenError.is(error) ? `\nSee ${error.docs}, or run with --show-stack-traces.` : "\nFor more info run with --show-stack-traces.";
   process.stderr.write(`${styleText(["red", "bold"], `Error in plugin ${PLUGIN_ID}:`)} ${error.message}\n${where}\n`);
 }
 

@@ -96,7 +96,7 @@ describe("recording a replay in the release", function () {
   it("writes the JSON and Markdown reports and records their summary as the release's replay evidence", async () => {
     const record = await stageIn("staged");
     const report = sampleReport(record, 1);
-    const recorded = await recordReplay(store, record.chainId, report, { actor: "bg:replay", at: new Date("2026-11-22T10:00:03Z") });
+    const recorded = await recordReplay(store, record.chainId, report, { actor: "bg:replay", markdown: (file) => renderMarkdownReport(report, file), at: new Date("2026-11-22T10:00:03Z") });
 
     expect(path.basename(recorded.reportPath)).to.equal("replay-2026-11-22T10-00-00Z.json");
     const bytes = await readFile(recorded.reportPath);
@@ -128,7 +128,8 @@ describe("recording a replay in the release", function () {
 
   it("moves a gated release back to replayed, so that the gates run on the new evidence", async () => {
     const record = await stageIn("gated");
-    const recorded = await recordReplay(store, record.chainId, sampleReport(record, 0), { actor: "bg:replay" });
+    const report = sampleReport(record, 0);
+    const recorded = await recordReplay(store, record.chainId, report, { actor: "bg:replay", markdown: (file) => renderMarkdownReport(report, file) });
     expect(recorded).to.include({ recordedAs: "replay", previousState: "gated" });
     expect((await store.get(record.chainId, record.id)).state).to.equal("replayed");
   });
@@ -136,7 +137,8 @@ describe("recording a replay in the release", function () {
   it("leaves the evidence of a proposed release alone and records the run as a recheck", async () => {
     const record = await stageIn("proposed");
     const before = await store.get(record.chainId, record.id);
-    const recorded = await recordReplay(store, record.chainId, sampleReport(record, 2), { actor: "bg:replay" });
+    const report = sampleReport(record, 2);
+    const recorded = await recordReplay(store, record.chainId, report, { actor: "bg:replay", markdown: (file) => renderMarkdownReport(report, file) });
     expect(recorded).to.include({ recordedAs: "replayRecheck", previousState: "proposed" });
     const saved = await store.get(record.chainId, record.id);
     expect(saved.state).to.equal("proposed");
@@ -148,7 +150,7 @@ describe("recording a replay in the release", function () {
   it("refuses to record a replay of a green the release no longer stages", async () => {
     const record = await stageIn("staged");
     const report = sampleReport({ ...record, green: { ...record.green, codehash: "0x" + "99".repeat(32) } }, 0);
-    const error = await recordReplay(store, record.chainId, report, { actor: "bg:replay" }).catch((e: Error) => e);
+    const error = await recordReplay(store, record.chainId, report, { actor: "bg:replay", markdown: (file) => renderMarkdownReport(report, file) }).catch((e: Error) => e);
     expect((error as Error).message).to.match(/was staged again with another green/);
     expect((await store.get(record.chainId, record.id)).state).to.equal("staged");
   });
