@@ -11,8 +11,9 @@
 // Errors: one type, with a stable code.
 export { BlueGreenError, errorJson, type BlueGreenErrorOptions, type ErrorCode } from "./errors.js";
 
-// The chain.
+// The chain: the provider shape every function takes, and the one JSON-RPC client.
 export type { Eip1193Provider } from "./chain/eip1193.js";
+export { JsonRpcClient, JsonRpcError, RpcTransportError, type HttpJsonRpcOptions, type RpcStats } from "./chain/json-rpc.js";
 
 // Records and their store.
 export { ReleaseStore } from "./release/store.js";

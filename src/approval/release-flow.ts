@@ -126,6 +126,19 @@ export async function implementationAt(ctx: ReleaseApprovalContext, proxy: strin
   return getAddress("0x" + (await ethersProvider(ctx.env).getStorage(proxy, IMPLEMENTATION_SLOT, blockNumber)).slice(-40));
 }
 
+/** What signers see of any promote of a release: blue, green, the evidence, the gates and the rollback risks. */
+export function releaseRows(record: ReleaseRecord, evidenceHash: string): Array<{ label: string; value: string }> {
+  return [
+    { label: "blue (now)", value: record.blue.address },
+    { label: "blue codehash", value: record.blue.codehash },
+    { label: "green (next)", value: `${record.green.address} (${record.green.contract})` },
+    { label: "green codehash", value: record.green.codehash },
+    { label: "evidence hash", value: evidenceHash },
+    ...gatesRows(record),
+    ...record.rollbackRisks.map((r) => ({ label: `rollback risk: ${r.kind}`, value: r.message })),
+  ];
+}
+
 /** The gate rows signers see: a waiver first (no gate was checked, and why that is fine), then each gate. */
 export function gatesRows(record: ReleaseRecord): Array<{ label: string; value: string }> {
   const gates = record.steps.gates as { results?: Array<{ name: string; status: string; required: boolean }>; waiver?: { reason: string } } | undefined;

@@ -26,7 +26,7 @@ import {
   assertGreenDeployed,
   assertPromotedToGreen,
   assertProxiesRunBlue,
-  gatesRows,
+  releaseRows,
   updateRelease,
 } from "./release-flow.js";
 import { approveWave } from "./wave-switch.js";
@@ -90,13 +90,7 @@ export async function proposeRelease(
     details: [
       { label: "release", value: record.id },
       { label: "proxy", value: record.proxy },
-      { label: "blue (now)", value: `${record.blue.address}` },
-      { label: "blue codehash", value: record.blue.codehash },
-      { label: "green (next)", value: `${record.green.address} (${record.green.contract})` },
-      { label: "green codehash", value: record.green.codehash },
-      { label: "evidence hash", value: evidenceHash },
-      ...gatesRows(record),
-      ...record.rollbackRisks.map((r) => ({ label: `rollback risk: ${r.kind}`, value: r.message })),
+      ...releaseRows(record, evidenceHash),
       { label: "switch", value: getAddress(ctx.switchAddress) },
     ],
     facts: [

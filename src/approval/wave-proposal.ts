@@ -17,7 +17,7 @@ import { type SwitchRef, switchView } from "./approver-call.js";
 import type { FactQuery } from "./facts.js";
 import type { Proposal } from "./proposal-schema.js";
 import type { ProposalFolder } from "./proposal-folder.js";
-import { type ReleaseApprovalContext, gatesRows } from "./release-flow.js";
+import { type ReleaseApprovalContext, releaseRows } from "./release-flow.js";
 import { proposalOverride } from "./wave-plan.js";
 
 export function refusalMessage(releaseId: string, decision: WaveDecision): string {
@@ -57,13 +57,7 @@ export function waveDetails(
     { label: "release", value: record.id },
     { label: "wave", value: `${wave.name} (${position.index} of ${position.of}), bake ${wave.bakeSeconds}s` },
     ...decision.proxies.map((p, i) => ({ label: `proxy ${i + 1} of ${decision.proxies.length}`, value: p })),
-    { label: "blue (now)", value: record.blue.address },
-    { label: "blue codehash", value: record.blue.codehash },
-    { label: "green (next)", value: `${record.green.address} (${record.green.contract})` },
-    { label: "green codehash", value: record.green.codehash },
-    { label: "evidence hash", value: evidenceHash },
-    ...gatesRows(record),
-    ...record.rollbackRisks.map((r) => ({ label: `rollback risk: ${r.kind}`, value: r.message })),
+    ...releaseRows(record, evidenceHash),
     ...(decision.previous !== undefined
       ? [
           {

@@ -18,6 +18,7 @@ import { bytes32Schema, isoTimeSchema } from "../common/schema.js";
 import { BlueGreenError, type ErrorCode } from "../errors.js";
 import { canTransition, transition, type ReleaseRecord, type ReleaseState } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
+import { parseRecordStep } from "../release/steps.js";
 import type { GatesConfig } from "./config.js";
 import { BUILTIN_GATE_NAMES } from "./user-config.js";
 import { allRequiredPass } from "./evaluate-gates.js";
@@ -50,18 +51,17 @@ export type GatesStep = z.infer<typeof gatesStepSchema>;
 
 /** Reads and validates `record.steps.gates` (or the recheck); undefined when bg:gates never ran. */
 export function readGatesStep(record: ReleaseRecord, which: typeof GATES_STEP | typeof GATES_RECHECK_STEP = GATES_STEP): GatesStep | undefined {
-  const raw = record.steps[which];
-  if (raw === undefined) return undefined;
-  const parsed = gatesStepSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new BlueGreenError(
-      "BG_GATES_EVIDENCE_UNREADABLE",
-      `The gates evidence of release "${record.id}" is unreadable: steps.${which}.${issue.path.join(".")} ${issue.message.toLowerCase()}. ` +
-        `Run \`npx hardhat bg:gates --release ${record.id}\` again to rewrite it.`,
-    );
-  }
-  return parsed.data;
+  return parseRecordStep(
+    record,
+    which,
+    gatesStepSchema,
+    (field, problem) =>
+      new BlueGreenError(
+        "BG_GATES_EVIDENCE_UNREADABLE",
+        `The gates evidence of release "${record.id}" is unreadable: ${field} ${problem}. ` +
+          `Run \`npx hardhat bg:gates --release ${record.id}\` again to rewrite it.`,
+      ),
+  );
 }
 
 /** True when at least one gate was evaluated (not merely listed as "not configured"). */

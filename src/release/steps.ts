@@ -115,20 +115,29 @@ const SCHEMAS = {
 
 type StepName = keyof typeof SCHEMAS;
 
-/** Reads one of these steps from a record; undefined when it was never written. */
-export function readStep<N extends StepName>(record: ReleaseRecord, name: N): z.infer<(typeof SCHEMAS)[N]> | undefined {
+/**
+ * Reads any step of a record with the schema of the module that owns it;
+ * undefined when it was never written. A step that does not parse is an
+ * error naming the field; `unreadable` lets the owner say how to repair it.
+ */
+export function parseRecordStep<T>(
+  record: ReleaseRecord,
+  name: string,
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+  unreadable: (field: string, problem: string) => BlueGreenError = (field, problem) =>
+    new BlueGreenError("BG_RECORD_STEP_INVALID", `Release "${record.id}" has an unreadable ${field}: ${problem}. Restore release.json from git.`),
+): T | undefined {
   const raw = record.steps[name];
   if (raw === undefined) return undefined;
-  const parsed = SCHEMAS[name].safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new BlueGreenError(
-      "BG_RECORD_STEP_INVALID",
-      `Release "${record.id}" has an unreadable steps.${name}.${issue.path.join(".")}: ${issue.message.toLowerCase()}. ` +
-        "Restore release.json from git.",
-    );
-  }
-  return parsed.data as z.infer<(typeof SCHEMAS)[N]>;
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw unreadable(`steps.${name}.${issue.path.join(".")}`, issue.message.toLowerCase());
+}
+
+/** Reads one of these steps from a record; undefined when it was never written. */
+export function readStep<N extends StepName>(record: ReleaseRecord, name: N): z.infer<(typeof SCHEMAS)[N]> | undefined {
+  return parseRecordStep(record, name, SCHEMAS[name] as z.ZodType<z.infer<(typeof SCHEMAS)[N]>, z.ZodTypeDef, unknown>);
 }
 
 /** The record with one step replaced (validated first). */

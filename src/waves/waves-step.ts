@@ -10,6 +10,7 @@ import { addressSchema as address, bytes32Schema as bytes32, isoTimeSchema as is
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
+import { parseRecordStep } from "../release/steps.js";
 
 export const plannedWaveSchema = z
   .object({
@@ -102,17 +103,7 @@ export type WaveProposal = z.infer<typeof waveProposalSchema>;
 
 /** The release's wave plan; undefined for a single-proxy release. */
 export function readWavesStep(record: ReleaseRecord): WavesStep | undefined {
-  const raw = record.steps.waves;
-  if (raw === undefined) return undefined;
-  const parsed = wavesStepSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new BlueGreenError(
-      "BG_RECORD_STEP_INVALID",
-      `Release "${record.id}" has an unreadable steps.waves.${issue.path.join(".")}: ${issue.message.toLowerCase()}. Restore release.json from git.`,
-    );
-  }
-  return parsed.data;
+  return parseRecordStep(record, "waves", wavesStepSchema);
 }
 
 export function withWavesStep(record: ReleaseRecord, step: WavesStep): ReleaseRecord {
