@@ -13,7 +13,7 @@ import {
   resolveGatesConfig,
   type GatesConfig,
 } from "./gates/config.js";
-import { monitorUserConfigSchema, resolveMonitorConfig, type MonitorConfig, type MonitorUserConfig } from "./monitor/config.js";
+import { durationSchema, monitorUserConfigSchema, parseDuration, resolveMonitorConfig, type MonitorConfig, type MonitorUserConfig } from "./monitor/config.js";
 import { resolveWavesConfig, wavesUserConfigSchema, type WavesConfig, type WavesUserConfig } from "./waves/config.js";
 import { replayUserConfigSchema, resolveReplayConfig, type ReplayConfig, type ReplayUserConfig } from "./replay/config.js";
 import { resolveSwitchConfig, switchUserConfigSchema, type SwitchConfig, type SwitchUserConfig } from "./switch/config.js";
@@ -38,6 +38,7 @@ export const blueGreenUserConfigSchema = z
     monitor: monitorUserConfigSchema.optional(),
     waves: wavesUserConfigSchema.optional(),
     approval: approvalUserConfigSchema.optional(),
+    rpc: z.object({ timeout: durationSchema.optional() }).strict().optional(),
   })
   // Strict: a typo such as `gate:` must not silently drop every gate.
   .strict();
@@ -61,6 +62,8 @@ export interface BlueGreenUserConfig {
   waves?: WavesUserConfig;
   /** The Safe Transaction Service and a TimelockController's proposer (see docs/signer-guide.md). */
   approval?: ApprovalUserConfig;
+  /** Each request a command sends to an HTTP network's node must be answered within `timeout` (e.g. "20s", the default). */
+  rpc?: { timeout?: string | number };
 }
 
 export interface BlueGreenConfig {
@@ -73,7 +76,11 @@ export interface BlueGreenConfig {
   monitor: MonitorConfig;
   waves: WavesConfig | undefined;
   approval: ApprovalConfig;
+  rpc: { timeoutMs: number };
 }
+
+/** Long enough for a busy public endpoint, short enough that a silent node fails a command in well under a minute. */
+export const DEFAULT_RPC_TIMEOUT_SECONDS = 20;
 
 export function resolveBlueGreenConfig(
   user: BlueGreenUserConfig | undefined,
@@ -95,5 +102,6 @@ export function resolveBlueGreenConfig(
     monitor: resolveMonitorConfig(user?.monitor),
     waves: resolveWavesConfig(user?.waves, user?.monitor),
     approval: resolveApprovalConfig(user?.approval),
+    rpc: { timeoutMs: 1000 * (user?.rpc?.timeout !== undefined ? parseDuration(user.rpc.timeout)! : DEFAULT_RPC_TIMEOUT_SECONDS) },
   };
 }

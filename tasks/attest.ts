@@ -7,6 +7,7 @@ import { configuredWallets, pickWallet } from "../src/gates/attest-signer.js";
 import { attestJson, renderAttest, type AttestOutcome } from "../src/ui/gates-view.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { runCommand } from "../src/ui/output.js";
+import { openConnection } from "../src/chain/hardhat-connection.js";
 
 interface AttestArgs {
   release: string;
@@ -36,7 +37,7 @@ export default async function attest(args: AttestArgs, hre: HardhatRuntimeEnviro
       let signer: Signer;
       if (wallets === "remote") {
         // The node holds the keys: sign through it (eth_signTypedData_v4).
-        const connection = await hre.network.getOrCreate();
+        const connection = await openConnection(hre);
         const signers = await connection.ethers.getSigners();
         const wanted = args.signer.trim();
         const found = wanted === "" ? signers[0] : /^\d+$/.test(wanted) ? signers[Number(wanted)] : signers.find((s) => s.address.toLowerCase() === wanted.toLowerCase());

@@ -18,6 +18,7 @@ import { renderMarkdownReport } from "../src/ui/replay-report.js";
 import { RpcCache } from "../src/replay/rpc-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
 import { runCommand } from "../src/ui/output.js";
+import { openConnection } from "../src/chain/hardhat-connection.js";
 
 interface ReplayArgs {
   release: string;
@@ -72,7 +73,7 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
       const mode = (args.mode === "" ? config.mode : args.mode) as ReplayMode;
       if (!REPLAY_MODES.includes(mode)) throw new BlueGreenError("BG_REPLAY_OPTION", `--mode "${args.mode}" is not a mode. Use one of: ${REPLAY_MODES.join(", ")}.`);
 
-      const connection = await hre.network.getOrCreate();
+      const connection = await openConnection(hre);
       const networkConfig = connection.networkConfig;
       if (networkConfig.type !== "http") {
         throw new BlueGreenError(

@@ -3,6 +3,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { BlueGreenError } from "../src/errors.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { runCommand } from "../src/ui/output.js";
+import { openConnection } from "../src/chain/hardhat-connection.js";
 
 interface VerifyArgs {
   release: string;
@@ -37,7 +38,7 @@ export default async function verify(args: VerifyArgs, hre: HardhatRuntimeEnviro
             "Install it (npm install --save-dev @nomicfoundation/hardhat-verify), add it to `plugins` in hardhat.config.ts with your explorer's settings, and run bg:verify again.",
         );
       }
-      const connection = await hre.network.getOrCreate();
+      const connection = await openConnection(hre);
       const chainId = Number(BigInt((await connection.provider.request({ method: "eth_chainId" })) as string));
       const record = await new ReleaseStore(hre.config.blueGreen.recordsDir).get(chainId, args.release);
       out.info(`Verifying green ${record.green.address} (${record.green.fullyQualifiedName}) on ${provider}...`);

@@ -13,6 +13,7 @@ import { recordWavePlan } from "../src/waves/plan-waves.js";
 import { readWaveFacts } from "../src/waves/wave-facts.js";
 import { type WaveStatus, wavesStatus } from "../src/waves/waves-status.js";
 import { readWavesStep } from "../src/waves/waves-step.js";
+import { openConnection } from "../src/chain/hardhat-connection.js";
 
 interface WavesArgs {
   release: string;
@@ -35,7 +36,7 @@ export default async function waves(args: WavesArgs, hre: HardhatRuntimeEnvironm
     args.json,
     async (): Promise<WavesOutcome> => {
       if (args.release === "") throw new BlueGreenError("BG_RECORD_RELEASE_REQUIRED", "Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
-      const connection = await hre.network.getOrCreate();
+      const connection = await openConnection(hre);
       const provider = connection.ethers.provider;
       const chainId = Number((await provider.getNetwork()).chainId);
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);

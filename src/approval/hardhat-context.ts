@@ -13,6 +13,7 @@ import { firstSigner } from "../stage/signers.js";
 import { switchInterface } from "../switch/artifact.js";
 import { requireSwitchFile } from "../switch/switch-file.js";
 import type { ReleaseApprovalContext } from "./release-flow.js";
+import { openConnection } from "../chain/hardhat-connection.js";
 
 export interface CommandContext extends ReleaseApprovalContext {
   networkName: string;
@@ -22,7 +23,7 @@ export interface CommandContext extends ReleaseApprovalContext {
 
 /** Builds the context of an approval command for the network given with --network. */
 export async function openApprovalContext(hre: HardhatRuntimeEnvironment, signerAddress: string): Promise<CommandContext> {
-  const connection = await hre.network.getOrCreate();
+  const connection = await openConnection(hre);
   const provider = connection.ethers.provider;
   const chainId = Number((await provider.getNetwork()).chainId);
   const store = new ReleaseStore(hre.config.blueGreen.recordsDir);

@@ -11,9 +11,10 @@
  * `data`. Transport faults that outlast the retries surface as a
  * `BlueGreenError` whose code says which fault it was.
  */
-import { BlueGreenError, type ErrorCode } from "../errors.js";
+import { BlueGreenError } from "../errors.js";
 import type { Eip1193Provider } from "./eip1193.js";
 import { redactUrl } from "./redact-url.js";
+import { FAULT_CODES, type TransportFault, transportFaultOf } from "./transport-fault.js";
 
 /** A JSON-RPC error a node answered: its code, message and data as sent. */
 export class JsonRpcError extends Error {
@@ -32,16 +33,6 @@ export interface RpcCall {
   params: unknown[];
 }
 
-/** What a failed attempt was, and so which code the error carries once the retries are spent. */
-export type TransportFault = "timeout" | "rate-limited" | "http" | "unreachable" | "bad-response";
-
-const FAULT_CODES: Record<TransportFault, ErrorCode> = {
-  timeout: "BG_RPC_TIMEOUT",
-  "rate-limited": "BG_RPC_RATE_LIMITED",
-  http: "BG_RPC_HTTP",
-  unreachable: "BG_RPC_UNREACHABLE",
-  "bad-response": "BG_RPC_BAD_RESPONSE",
-};
 
 export interface RetryInfo {
   method: string;
@@ -276,7 +267,9 @@ export class JsonRpcClient implements Eip1193Provider {
           continue;
         }
         const rateLimited = isRateLimitAnswer(error as { code?: unknown; message?: unknown });
-        return { fault: { kind: rateLimited ? "rate-limited" : "unreachable", reason: firstLine(error), cause: error instanceof Error ? error : new Error(firstLine(error)) } };
+        // What the wrapped provider's own error types say; a fault it does not type is taken as the node being out of reach.
+        const kind = rateLimited ? "rate-limited" : (transportFaultOf(error)?.kind ?? "unreachable");
+        return { fault: { kind, reason: firstLine(error), cause: error instanceof Error ? error : new Error(firstLine(error)) } };
       }
     }
     return { outcomes };

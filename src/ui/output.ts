@@ -8,6 +8,8 @@
  */
 import { styleText } from "node:util";
 
+import { describeNode } from "../chain/hardhat-connection.js";
+import { asNodeError } from "../chain/node-error.js";
 import { BlueGreenError, PLUGIN_ID, errorJson } from "../errors.js";
 
 export interface CommandOutcome {
@@ -51,8 +53,9 @@ export async function runCommand<T extends CommandOutcome>(
   const restoreStdout = json ? divertStdoutToStderr() : () => {};
   try {
     result = await action(out);
-  } catch (error) {
+  } catch (thrown) {
     restoreStdout();
+    const error = asNodeError(thrown, describeNode());
     if (!json) {
       if (!BlueGreenError.is(error) || process.argv.includes("--show-stack-traces")) throw error;
       printUserError(error);
