@@ -6,10 +6,12 @@ import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet
 
 import {IBlueGreenSwitch} from "./interfaces/IBlueGreenSwitch.sol";
 import {IUpgradeProxyAdmin} from "./interfaces/IUpgradeProxyAdmin.sol";
+import {IUUPSProxy, IUpgradeableBeacon} from "./interfaces/IUUPSProxy.sol";
 
 /// @title BlueGreenSwitch: atomic promote of green, timelocked rollback to exactly blue
-/// @notice Owns the ProxyAdmins of OpenZeppelin TransparentUpgradeableProxy contracts
-/// and is then their only upgrader.
+/// @notice Holds the upgrade authority of proxies and is then their only upgrader: the
+/// ProxyAdmins of OpenZeppelin TransparentUpgradeableProxy contracts (v4, v5), the owner
+/// or upgrader role of UUPS proxies, and the ownership of UpgradeableBeacons.
 ///
 /// - Forward is deliberate: the approver (a Safe, a timelock or a governor)
 ///   promotes a green whose code hash is pinned, over a blue it states, in one
@@ -24,6 +26,25 @@ import {IUpgradeProxyAdmin} from "./interfaces/IUpgradeProxyAdmin.sol";
 ///   is never half blue and half green.
 /// - After the window, `finalize` closes the rollback path.
 /// - `release` hands a ProxyAdmin back, so no one is locked in.
+///
+/// Every proxy kind (`ProxyKind`) follows the same state machine; the kind only
+/// changes how an upgrade is performed and verified (`_upgrade`), and how adoption
+/// proves and `release` hands back the authority:
+/// - transparent v4/v5: `adopt`, through the ProxyAdmin (below);
+/// - UUPS (`adoptUups`): the switch is the proxy's `owner()` or holds an AccessControl
+///   role its `_authorizeUpgrade` accepts, and calls `upgradeToAndCall` on the proxy.
+///   Green must answer `proxiableUUID()` with the ERC-1967 implementation slot. The
+///   switch cannot read the proxy's ERC-1967 slot from outside, so, as for v5
+///   transparent proxies, the off-chain tools compare the slot with the record. The
+///   rollback runs green's own `upgradeToAndCall`: a green whose `_authorizeUpgrade`
+///   no longer accepts the switch (or that has no upgrade function) can be promoted,
+///   but its rollback then reverts. The switch cannot see that before it happens; the
+///   off-chain rollback-path proof must (simulate the rollback on a fork) before promote;
+/// - beacon (`adoptBeacon`): the switch owns an OpenZeppelin `UpgradeableBeacon` and
+///   calls `upgradeTo`, which switches every BeaconProxy of the beacon in one call. Here
+///   the "proxy" of every function and record is the beacon's address (the unit the
+///   switch upgrades), and the beacon's `implementation()` is read back before a promote
+///   and after every upgrade and rollback. A beacon upgrade cannot run `initData`.
 ///
 /// @dev Proxy admins: OpenZeppelin v5 (`UPGRADE_INTERFACE_VERSION` "5.0.0", one
 /// ProxyAdmin per proxy, only `upgradeAndCall`) and v4 (no version getter,
@@ -102,6 +123,8 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     mapping(address guardian => address[]) private _pendingOf;
     /// Guardians that have used their one schedule of a release.
     mapping(uint64 releaseId => mapping(address guardian => bool)) private _scheduled;
+    /// The AccessControl role the switch holds on a `UupsAccessControl` proxy.
+    mapping(address proxy => bytes32) private _upgraderRole;
 
     modifier onlyApprover() {
         if (msg.sender != approver) revert NotApprover(msg.sender);
@@ -174,20 +197,103 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         _checkLastingCode(currentImplementation_);
         ProxyState storage s = _proxies[proxy];
         if (s.proxyAdmin != address(0)) revert AlreadyAdopted(proxy, s.proxyAdmin);
+        // An adopted UUPS proxy or beacon is its own authority: it cannot also be a ProxyAdmin.
+        address selfAdmin = _proxies[proxyAdmin].proxyAdmin;
+        if (selfAdmin == proxyAdmin) revert AlreadyAdopted(proxyAdmin, selfAdmin);
         _checkOwnedProxyAdmin(proxyAdmin);
         uint8 version = _adminVersion(proxyAdmin);
         if (version == 4) _checkLegacyProxy(proxy, proxyAdmin, currentImplementation_);
+        ProxyKind kind = version == 4 ? ProxyKind.TransparentV4 : ProxyKind.TransparentV5;
 
         s.proxyAdmin = proxyAdmin;
         s.adminVersion = version;
+        s.kind = kind;
         s.implementation = currentImplementation_;
         _proxiesOf[proxyAdmin].push(proxy);
         emit Adopted(proxy, proxyAdmin, currentImplementation_, version);
+        emit AdoptedKind(proxy, kind, bytes32(0));
 
         if (version == 5) {
             _proveV5Admin(proxy, proxyAdmin);
-            _upgrade(proxyAdmin, 5, proxy, currentImplementation_, "");
+            _upgrade(s, proxy, currentImplementation_, "");
         }
+    }
+
+    /// @notice Registers a UUPS `proxy` (ERC-1822/ERC-1967, OpenZeppelin v5 `UUPSUpgradeable`)
+    /// whose upgrade authority the switch now holds. Approver only.
+    /// @param proxy The ERC-1967 proxy; code that is not an EIP-7702 delegation.
+    /// @param currentImplementation_ What the proxy runs; must answer `proxiableUUID()`
+    /// with the ERC-1967 implementation slot.
+    /// @param authority `Ownable`: the switch must be the proxy's `owner()` (its owner
+    /// called `transferOwnership(switch)`; with Ownable2Step the switch cannot accept, so
+    /// such proxies are not supported). `AccessControl`: the switch must hold `role` on
+    /// the proxy (`hasRole(role, switch)`), the role `_authorizeUpgrade` checks.
+    /// @param role The upgrader role for `AccessControl`; zero for `Ownable`.
+    /// @dev The switch cannot read the proxy's slots from outside, so it proves what it
+    /// can: the authority (owner or role), and then it upgrades the proxy to
+    /// `currentImplementation_` with no call. That upgrade runs the proxy's own
+    /// `_authorizeUpgrade` with the switch as caller, so adoption fails unless the switch
+    /// really can upgrade the proxy, and the tracked implementation is true by
+    /// construction (when the statement was wrong, the stated implementation is what the
+    /// proxy runs afterwards). Off-chain tools read the slot before and after.
+    /// For `proxiesOf` and `release`, the proxy is its own authority: `proxiesOf(proxy)`
+    /// is `[proxy]` and `release(proxy, newOwner)` hands it back.
+    function adoptUups(address proxy, address currentImplementation_, UupsAuthority authority, bytes32 role)
+        external
+        nonReentrant
+        onlyApprover
+    {
+        _checkLastingCode(proxy);
+        _checkLastingCode(currentImplementation_);
+        _checkNotAdopted(proxy);
+        ProxyKind kind;
+        if (authority == UupsAuthority.Ownable) {
+            if (role != bytes32(0)) revert RoleWithOwnable(proxy, role);
+            _checkOwner(proxy);
+            kind = ProxyKind.UupsOwnable;
+        } else {
+            (bool ok, bytes memory ret) = proxy.staticcall(abi.encodeCall(IUUPSProxy.hasRole, (role, address(this))));
+            if (!ok || ret.length != 32) revert NotAccessControl(proxy);
+            if (abi.decode(ret, (uint256)) != 1) revert UpgraderRoleNotGranted(proxy, role);
+            kind = ProxyKind.UupsAccessControl;
+            _upgraderRole[proxy] = role;
+        }
+        _checkUupsImplementation(currentImplementation_);
+
+        ProxyState storage s = _proxies[proxy];
+        s.proxyAdmin = proxy;
+        s.kind = kind;
+        s.implementation = currentImplementation_;
+        _proxiesOf[proxy].push(proxy);
+        emit Adopted(proxy, proxy, currentImplementation_, 0);
+        emit AdoptedKind(proxy, kind, role);
+
+        _upgrade(s, proxy, currentImplementation_, "");
+    }
+
+    /// @notice Registers an OpenZeppelin `UpgradeableBeacon` whose ownership was
+    /// transferred to the switch. Approver only.
+    /// @dev The beacon is the unit the switch upgrades: it is the "proxy" in every other
+    /// function, record and event (and its own authority: `proxiesOf(beacon)` is
+    /// `[beacon]`, `release(beacon, newOwner)` hands it back). Its BeaconProxy contracts
+    /// are not listed on chain. Checked: the switch is `owner()`, and `implementation()`
+    /// is `currentImplementation_`; nothing is upgraded.
+    function adoptBeacon(address beacon, address currentImplementation_) external nonReentrant onlyApprover {
+        _checkLastingCode(beacon);
+        _checkLastingCode(currentImplementation_);
+        _checkNotAdopted(beacon);
+        _checkOwner(beacon);
+        (bool known, address actual) = _beaconImplementation(beacon);
+        if (!known) revert NotABeacon(beacon);
+        if (actual != currentImplementation_) revert ImplementationMismatch(beacon, currentImplementation_, actual);
+
+        ProxyState storage s = _proxies[beacon];
+        s.proxyAdmin = beacon;
+        s.kind = ProxyKind.Beacon;
+        s.implementation = currentImplementation_;
+        _proxiesOf[beacon].push(beacon);
+        emit Adopted(beacon, beacon, currentImplementation_, 0);
+        emit AdoptedKind(beacon, ProxyKind.Beacon, bytes32(0));
     }
 
     /// @notice Not for direct use: run inside a proxy by `adopt`, it reverts with the
@@ -227,7 +333,7 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         _checkAndRecordPromotion(
             s, releaseId, Promotion(proxy, green, greenCodehash, expectedBlue, initData, evidenceHash)
         );
-        _upgrade(s.proxyAdmin, s.adminVersion, proxy, green, initData);
+        _upgrade(s, proxy, green, initData);
     }
 
     /// @notice Promotes several proxies together as one release: all switch, or none does.
@@ -247,8 +353,7 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         }
         for (uint256 i = 0; i < n; ++i) {
             Promotion calldata p = promotions[i];
-            ProxyState storage s = _proxies[p.proxy];
-            _upgrade(s.proxyAdmin, s.adminVersion, p.proxy, p.green, p.initData);
+            _upgrade(_proxies[p.proxy], p.proxy, p.green, p.initData);
         }
     }
 
@@ -334,16 +439,46 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
 
     // -------------------------------------------------------------- release
 
-    /// @notice Hands ownership of `proxyAdmin` to `newOwner` and forgets its proxies. Approver only.
-    /// @dev Works for any ProxyAdmin the switch owns, adopted or not, at any time: the
+    /// @notice Hands the upgrade authority held on `proxyAdmin` back and forgets its proxies. Approver only.
+    /// @param proxyAdmin The authority as recorded (`ProxyState.proxyAdmin`): a ProxyAdmin;
+    /// a UUPS proxy itself; a beacon itself.
+    /// @param newOwner Who receives ownership (ProxyAdmin, Ownable UUPS proxy, beacon);
+    /// must be address(0) for a `UupsAccessControl` proxy.
+    /// @dev Works for any Ownable authority the switch owns, adopted or not, at any time: the
     /// approver can always leave. Releasing during an open window drops its rollback
     /// path; a scheduled rollback of a released proxy is cancelled first, for its whole
     /// release, and each forgotten proxy is logged.
+    /// - ProxyAdmin, beacon, Ownable UUPS proxy: `transferOwnership(newOwner)`.
+    /// - AccessControl UUPS proxy: the switch renounces its upgrader role and grants
+    ///   nothing: the role's admin (typically `DEFAULT_ADMIN_ROLE`) and every other holder
+    ///   of the role keep what they had, and they decide who upgrades next. `Released`
+    ///   and `ProxyReleased` log `newOwner` zero.
+    /// - A UUPS proxy runs code (green) that can change its owner or roles without the
+    ///   switch; when the switch no longer holds the authority, the proxy is still
+    ///   forgotten (so it can be adopted again), nothing is handed over, and
+    ///   `AuthorityAlreadyGone` is logged instead of `Released`.
     function release(address proxyAdmin, address newOwner) external nonReentrant onlyApprover {
-        if (newOwner == address(0) || newOwner == address(this)) revert InvalidNewOwner(newOwner);
-        _checkOwnedProxyAdmin(proxyAdmin);
-
         address[] storage proxies = _proxiesOf[proxyAdmin];
+        ProxyKind kind = proxies.length == 0 ? ProxyKind.None : _proxies[proxies[0]].kind;
+        bool holds = true;
+        bytes32 role;
+        if (kind == ProxyKind.UupsAccessControl) {
+            if (newOwner != address(0)) revert RenounceTakesNoNewOwner(proxyAdmin, newOwner);
+            role = _upgraderRole[proxyAdmin];
+            (bool ok, bytes memory ret) =
+                proxyAdmin.staticcall(abi.encodeCall(IUUPSProxy.hasRole, (role, address(this))));
+            holds = ok && ret.length == 32 && abi.decode(ret, (uint256)) == 1;
+            delete _upgraderRole[proxyAdmin];
+        } else {
+            if (newOwner == address(0) || newOwner == address(this)) revert InvalidNewOwner(newOwner);
+            if (kind == ProxyKind.UupsOwnable) {
+                (bool ok, address owner) = _askOwner(proxyAdmin);
+                holds = ok && owner == address(this);
+            } else {
+                _checkOwnedProxyAdmin(proxyAdmin);
+            }
+        }
+
         for (uint256 i = 0; i < proxies.length; ++i) {
             address proxy = proxies[i];
             ProxyState storage s = _proxies[proxy];
@@ -352,9 +487,17 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
             delete _proxies[proxy];
         }
         delete _proxiesOf[proxyAdmin];
+        if (!holds) {
+            emit AuthorityAlreadyGone(proxyAdmin);
+            return;
+        }
         emit Released(proxyAdmin, newOwner);
 
-        IUpgradeProxyAdmin(proxyAdmin).transferOwnership(newOwner);
+        if (kind == ProxyKind.UupsAccessControl) {
+            IUUPSProxy(proxyAdmin).renounceRole(role, address(this));
+        } else {
+            IUpgradeProxyAdmin(proxyAdmin).transferOwnership(newOwner);
+        }
     }
 
     // ---------------------------------------------------------------- roles
@@ -456,7 +599,18 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         return _proxies[proxy].blue;
     }
 
-    /// @notice The adopted proxies upgraded through `proxyAdmin` (one for v5; possibly several for v4).
+    /// @notice How `proxy` is upgraded (`None` if it is not adopted). For a beacon, `proxy` is the beacon.
+    function proxyKind(address proxy) external view returns (ProxyKind) {
+        return _proxies[proxy].kind;
+    }
+
+    /// @notice The AccessControl role the switch holds on a `UupsAccessControl` proxy (zero otherwise).
+    function upgraderRole(address proxy) external view returns (bytes32) {
+        return _upgraderRole[proxy];
+    }
+
+    /// @notice The adopted proxies upgraded through `proxyAdmin` (one for v5; possibly several
+    /// for v4; `[proxy]` for a UUPS proxy and `[beacon]` for a beacon, their own authority).
     function proxiesOf(address proxyAdmin) external view returns (address[] memory) {
         return _proxiesOf[proxyAdmin];
     }
@@ -525,8 +679,7 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         // The pin holds a delegation's hash too, but not what its key holder delegates to next.
         if (_isDelegation(p.green)) revert DelegatedCode(p.green);
         _checkLastingCode(blue);
-        // A v4 proxy can say what it runs: a green that wrote its slots must not pass as blue.
-        if (s.adminVersion == 4) _verifyLegacy(proxy, s.proxyAdmin, blue);
+        _checkKindBeforePromote(s, p, blue);
         if (p.evidenceHash == bytes32(0)) revert EmptyEvidenceHash(proxy);
 
         uint64 now_ = uint64(block.timestamp);
@@ -544,6 +697,21 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         emit Promoted(
             proxy, blue, p.green, p.greenCodehash, p.evidenceHash, now_, windowEnd, keccak256(p.initData), releaseId
         );
+    }
+
+    /// The checks of a promotion that depend on the proxy's kind.
+    function _checkKindBeforePromote(ProxyState storage s, Promotion memory p, address blue) private view {
+        ProxyKind kind = s.kind;
+        if (kind == ProxyKind.TransparentV4) {
+            // A v4 proxy can say what it runs: a green that wrote its slots must not pass as blue.
+            _verifyLegacy(p.proxy, s.proxyAdmin, blue);
+        } else if (kind == ProxyKind.Beacon) {
+            if (p.initData.length != 0) revert BeaconTakesNoInitData(p.proxy);
+            _verifyBeacon(p.proxy, blue);
+        } else if (kind != ProxyKind.TransparentV5) {
+            // UUPS: a green that is not UUPS could never be upgraded again.
+            _checkUupsImplementation(p.green);
+        }
     }
 
     /// True while the rollback of the release of `proxy` that `guardian` scheduled is pending.
@@ -578,14 +746,24 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         }
         for (uint256 i = members.length; i > 0; --i) {
             ProxyState storage m = _proxies[members[i - 1]];
-            _upgrade(m.proxyAdmin, m.adminVersion, members[i - 1], m.blue, "");
+            _upgrade(m, members[i - 1], m.blue, "");
         }
     }
 
-    function _upgrade(address proxyAdmin, uint8 version, address proxy, address implementation, bytes memory data)
-        private
-    {
-        if (version == 4) {
+    /// Performs and verifies one upgrade of `proxy`, according to its kind.
+    function _upgrade(ProxyState storage s, address proxy, address implementation, bytes memory data) private {
+        ProxyKind kind = s.kind;
+        if (kind == ProxyKind.UupsOwnable || kind == ProxyKind.UupsAccessControl) {
+            IUUPSProxy(proxy).upgradeToAndCall(implementation, data);
+            return;
+        }
+        if (kind == ProxyKind.Beacon) {
+            IUpgradeableBeacon(proxy).upgradeTo(implementation);
+            _verifyBeacon(proxy, implementation);
+            return;
+        }
+        address proxyAdmin = s.proxyAdmin;
+        if (kind == ProxyKind.TransparentV4) {
             if (data.length == 0) {
                 IUpgradeProxyAdmin(proxyAdmin).upgrade(proxy, implementation);
             } else {
@@ -651,6 +829,54 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         if (reportedProxy != bytes32(uint256(uint160(proxy)))) return address(0);
         if (implementationSlot != bytes32(uint256(uint160(address(this))))) return address(0);
         return address(uint160(uint256(adminSlot)));
+    }
+
+    /// Refuses an adopted `target`, and one already used as the ProxyAdmin of adopted proxies.
+    function _checkNotAdopted(address target) private view {
+        address recorded = _proxies[target].proxyAdmin;
+        if (recorded != address(0)) revert AlreadyAdopted(target, recorded);
+        if (_proxiesOf[target].length != 0) revert AlreadyAdopted(_proxiesOf[target][0], target);
+    }
+
+    /// `owner()` of `target`; false when it fails or answers anything but one clean address word.
+    function _askOwner(address target) private view returns (bool ok, address owner) {
+        bytes memory ret;
+        (ok, ret) = target.staticcall(abi.encodeCall(IUUPSProxy.owner, ()));
+        if (!ok || ret.length != 32) return (false, address(0));
+        uint256 word = abi.decode(ret, (uint256));
+        if (word >> 160 != 0) return (false, address(0));
+        return (true, address(uint160(word)));
+    }
+
+    /// The switch must be `owner()` of a UUPS proxy or a beacon.
+    function _checkOwner(address target) private view {
+        (bool ok, address owner) = _askOwner(target);
+        if (!ok) revert NotOwnable(target);
+        if (owner != address(this)) revert NotUpgradeOwner(target, owner);
+    }
+
+    /// ERC-1822: a UUPS implementation answers `proxiableUUID()` with the ERC-1967 slot.
+    function _checkUupsImplementation(address implementation) private view {
+        (bool ok, bytes memory ret) = implementation.staticcall(abi.encodeCall(IUUPSProxy.proxiableUUID, ()));
+        if (!ok || ret.length != 32 || abi.decode(ret, (bytes32)) != IMPLEMENTATION_SLOT) {
+            revert NotUupsImplementation(implementation);
+        }
+    }
+
+    /// `implementation()` of a beacon; false when it fails or answers anything but one clean address word.
+    function _beaconImplementation(address beacon) private view returns (bool ok, address implementation) {
+        bytes memory ret;
+        (ok, ret) = beacon.staticcall(abi.encodeCall(IUpgradeableBeacon.implementation, ()));
+        if (!ok || ret.length != 32) return (false, address(0));
+        uint256 word = abi.decode(ret, (uint256));
+        if (word >> 160 != 0) return (false, address(0));
+        return (true, address(uint160(word)));
+    }
+
+    /// The beacon must answer exactly `expected`: an upgrade that did not take reverts.
+    function _verifyBeacon(address beacon, address expected) private view {
+        (, address actual) = _beaconImplementation(beacon);
+        if (actual != expected) revert BeaconNotAsRecorded(beacon, expected, actual);
     }
 
     /// Code that stays what it is: present, and not an EIP-7702 delegation.

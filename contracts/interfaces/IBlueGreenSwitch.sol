@@ -19,17 +19,44 @@ interface IBlueGreenSwitch {
         Finalized
     }
 
+    /// @notice How the switch upgrades a proxy, and what authority it holds over it.
+    /// @dev `TransparentV4`/`TransparentV5`: an OpenZeppelin TransparentUpgradeableProxy
+    /// whose ProxyAdmin (v4 or v5) the switch owns. `UupsOwnable`/`UupsAccessControl`: an
+    /// ERC-1822/ERC-1967 UUPS proxy (`UUPSUpgradeable`, OpenZeppelin v5 interface) whose
+    /// `_authorizeUpgrade` accepts the switch as `owner()` or as a holder of an AccessControl
+    /// role (see `upgraderRole`). `Beacon`: an OpenZeppelin `UpgradeableBeacon` the switch
+    /// owns; the "proxy" is the beacon itself, upgraded once for all its BeaconProxy contracts.
+    enum ProxyKind {
+        None,
+        TransparentV4,
+        TransparentV5,
+        UupsOwnable,
+        UupsAccessControl,
+        Beacon
+    }
+
+    /// @notice Which authority over a UUPS proxy the switch holds (argument of `adoptUups`).
+    enum UupsAuthority {
+        Ownable,
+        AccessControl
+    }
+
     /// @notice Everything the switch knows about one proxy.
     /// @dev Field order packs storage; see each field.
     struct ProxyState {
-        /// The ProxyAdmin (owned by the switch) that upgrades the proxy. Zero: not adopted.
+        /// The contract on which the switch holds the upgrade authority; zero: not adopted.
+        /// Transparent: the ProxyAdmin (owned by the switch). UUPS: the proxy itself (its
+        /// owner or role). Beacon: the beacon itself (which is also the "proxy").
+        /// It is what `release` takes.
         address proxyAdmin;
         /// When the latest promote happened (0 before the first promote).
         uint64 promotedAt;
-        /// 5 for an OpenZeppelin v5 ProxyAdmin, 4 for a v4 one.
+        /// 5 for an OpenZeppelin v5 ProxyAdmin, 4 for a v4 one; 0 for UUPS and beacons.
         uint8 adminVersion;
         /// State of the latest release.
         Status status;
+        /// How the proxy is upgraded (see `ProxyKind`).
+        ProxyKind kind;
         /// The implementation the proxy runs now, as tracked by the switch.
         address implementation;
         /// End of the rollback window of the latest release (exclusive).
@@ -68,6 +95,14 @@ interface IBlueGreenSwitch {
     /// @notice `proxy` is now upgraded only through the switch; it runs `implementation`.
     /// `adminVersion` is the OpenZeppelin major version of its ProxyAdmin (4 or 5).
     event Adopted(address indexed proxy, address indexed proxyAdmin, address implementation, uint8 adminVersion);
+    /// @notice `proxy` is adopted as a proxy of `kind`; for `UupsAccessControl`, `role` is the
+    /// AccessControl role the switch holds on it (zero for every other kind). Emitted right
+    /// after `Adopted`, for every kind. For `Beacon`, `proxy` is the beacon.
+    event AdoptedKind(address indexed proxy, ProxyKind kind, bytes32 role);
+    /// @notice `release` of a UUPS `proxy` found the switch no longer holding its authority
+    /// (its owner was changed, or its role revoked, by code other than the switch, e.g. a
+    /// green): the proxy is forgotten and nothing is handed over.
+    event AuthorityAlreadyGone(address indexed proxy);
     /// @notice `proxy` switched from blue to green; the rollback window runs until `windowEnd`.
     /// `initDataHash` is keccak256 of the call run on green (keccak256("") for none), so a
     /// signer can prove which initializer ran. Proxies of one `promoteBatch` share
@@ -150,12 +185,38 @@ interface IBlueGreenSwitch {
     error ProxyNotAsRecorded(address proxy, address expected, address actualImplementation, address actualAdmin);
     /// A guardian may schedule one rollback per release; the approver is not limited.
     error AlreadyScheduledInRelease(address proxy, address guardian, uint64 releaseId);
+    /// `adoptUups`: the account does not answer `owner()` (Ownable) or `hasRole` (AccessControl) as expected.
+    error NotOwnable(address account);
+    error NotAccessControl(address account);
+    /// `adoptUups`/`adoptBeacon`: the switch is not `owner()` of the UUPS proxy or the beacon.
+    error NotUpgradeOwner(address target, address owner);
+    /// `adoptUups` (AccessControl): the switch does not hold `role` on the proxy.
+    error UpgraderRoleNotGranted(address proxy, bytes32 role);
+    /// `adoptUups` (Ownable): a role was given with the Ownable authority, which has none.
+    error RoleWithOwnable(address proxy, bytes32 role);
+    /// The implementation's `proxiableUUID()` is not the ERC-1967 implementation slot (or it
+    /// has none): a UUPS proxy upgraded to it could not be upgraded again.
+    error NotUupsImplementation(address implementation);
+    /// `adoptBeacon`: the account does not answer `implementation()` with one address.
+    error NotABeacon(address account);
+    /// After an upgrade or rollback, or before a promote, the beacon's `implementation()`
+    /// is not what the switch recorded (zero where it gave no answer).
+    error BeaconNotAsRecorded(address beacon, address expected, address actual);
+    /// `promote` of a beacon with `initData`: a beacon upgrade cannot call an initializer.
+    error BeaconTakesNoInitData(address beacon);
+    /// `release` of a UUPS AccessControl proxy with a new owner: the switch only renounces
+    /// its role, it grants it to no one; pass address(0).
+    error RenounceTakesNoNewOwner(address proxy, address newOwner);
     /// Revert data of `adoptionProbe`: the ERC-1967 slots as the proxy itself sees them.
     error AdoptionProbe(address proxy, bytes32 adminSlot, bytes32 implementationSlot);
 
     // ------------------------------------------------------------- functions
 
     function adopt(address proxy, address proxyAdmin, address currentImplementation) external;
+
+    function adoptUups(address proxy, address currentImplementation, UupsAuthority authority, bytes32 role) external;
+
+    function adoptBeacon(address beacon, address currentImplementation) external;
 
     function promote(
         address proxy,
@@ -215,6 +276,10 @@ interface IBlueGreenSwitch {
     function currentImplementation(address proxy) external view returns (address);
 
     function previousImplementation(address proxy) external view returns (address);
+
+    function proxyKind(address proxy) external view returns (ProxyKind);
+
+    function upgraderRole(address proxy) external view returns (bytes32);
 
     function proxiesOf(address proxyAdmin) external view returns (address[] memory);
 
