@@ -46,6 +46,22 @@ const HINTS: Record<string, string> = {
     "The v4 proxy does not run what the switch recorded under its ProxyAdmin (args: proxy, expected, actual implementation, actual admin): code other than the switch wrote its ERC-1967 slots. Nothing was changed. Inspect the proxy with bg:status; if it is hijacked, release the ProxyAdmin and repair it by hand.",
   AlreadyScheduledInRelease:
     "This guardian already scheduled a rollback of this release once (a guardian gets one per release). Ask another guardian, or the approver, to schedule it.",
+  NotOwnable: "The contract does not answer owner(): it cannot be adopted with the Ownable authority (for a UUPS proxy with AccessControl, adopt it with the AccessControl authority and its upgrader role).",
+  NotAccessControl: "The proxy does not answer hasRole(role, account): it is not AccessControl. Adopt it with the Ownable authority if its upgrades are authorized by owner().",
+  NotUpgradeOwner:
+    "The switch is not the owner of this UUPS proxy or beacon yet (args: contract, current owner). Its current owner must call transferOwnership(switch) first (an Ownable2Step owner cannot be handed to the switch).",
+  UpgraderRoleNotGranted:
+    "The switch does not hold this role on the proxy (args: proxy, role). An admin of the role (typically DEFAULT_ADMIN_ROLE) must call grantRole(role, switch) first; use the role the proxy's _authorizeUpgrade checks.",
+  RoleWithOwnable: "A role was given with the Ownable authority, which takes none. Pass a zero role, or adopt with the AccessControl authority.",
+  NotUupsImplementation:
+    "The implementation does not answer proxiableUUID() with the ERC-1967 implementation slot: it is not a UUPS implementation, and a UUPS proxy upgraded to it could never be upgraded (nor rolled back) again. Deploy a UUPSUpgradeable implementation.",
+  NotABeacon: "The contract does not answer implementation() like an OpenZeppelin UpgradeableBeacon. Pass the beacon's address (not a BeaconProxy's).",
+  BeaconNotAsRecorded:
+    "The beacon's implementation() is not what the switch recorded (args: beacon, expected, actual), before a promote or after an upgrade or rollback. Nothing was changed. Inspect the beacon with bg:status.",
+  BeaconTakesNoInitData:
+    "A beacon upgrade cannot call an initializer (it would have to run in every BeaconProxy). Promote with empty init data, and migrate each proxy's state separately.",
+  RenounceTakesNoNewOwner:
+    "The switch holds an AccessControl role on this UUPS proxy: release only renounces it and hands it to no one. Pass the zero address as new owner; the role's admin (typically DEFAULT_ADMIN_ROLE) grants it anew.",
   AdoptionProbe: "This is the adoption probe's report; it is only ever expected inside adopt.",
   ReentrancyGuardReentrantCall: "A call reentered the switch (for example green's initializer); the switch refuses that.",
 };
