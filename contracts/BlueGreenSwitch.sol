@@ -318,7 +318,8 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     /// @param greenCodehash Green's EXTCODEHASH: exactly the staged and audited bytecode.
     /// @param expectedBlue The implementation the approver saw; must be the tracked one, so no other upgrade can race.
     /// It must still have code that is not a delegation, or a rollback could not land on it.
-    /// @param initData Called on green through the proxy (upgradeAndCall); empty for none. Its hash is logged.
+    /// @param initData Called on green through the proxy (upgradeAndCall, or `upgradeToAndCall`
+    /// of a UUPS proxy); empty for none. Its hash is logged. Must be empty for a beacon.
     /// @param evidenceHash Canonical hash of the evidence promoted on; not zero.
     function promote(
         address proxy,
@@ -453,10 +454,11 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     ///   nothing: the role's admin (typically `DEFAULT_ADMIN_ROLE`) and every other holder
     ///   of the role keep what they had, and they decide who upgrades next. `Released`
     ///   and `ProxyReleased` log `newOwner` zero.
-    /// - A UUPS proxy runs code (green) that can change its owner or roles without the
-    ///   switch; when the switch no longer holds the authority, the proxy is still
-    ///   forgotten (so it can be adopted again), nothing is handed over, and
-    ///   `AuthorityAlreadyGone` is logged instead of `Released`.
+    /// - A UUPS proxy runs code (green) that can change its owner or roles, or refuse the
+    ///   hand-back, without the switch. When the switch no longer holds the authority, or
+    ///   the hand-back call reverts, the proxy is still forgotten (so it can be adopted
+    ///   again, and the approver is never stuck with it), and `AuthorityNotHandedBack`
+    ///   is logged instead of `Released`.
     function release(address proxyAdmin, address newOwner) external nonReentrant onlyApprover {
         address[] storage proxies = _proxiesOf[proxyAdmin];
         ProxyKind kind = proxies.length == 0 ? ProxyKind.None : _proxies[proxies[0]].kind;
@@ -487,17 +489,23 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
             delete _proxies[proxy];
         }
         delete _proxiesOf[proxyAdmin];
-        if (!holds) {
-            emit AuthorityAlreadyGone(proxyAdmin);
+
+        if (kind != ProxyKind.UupsOwnable && kind != ProxyKind.UupsAccessControl) {
+            emit Released(proxyAdmin, newOwner);
+            IUpgradeProxyAdmin(proxyAdmin).transferOwnership(newOwner);
             return;
         }
-        emit Released(proxyAdmin, newOwner);
-
-        if (kind == ProxyKind.UupsAccessControl) {
-            IUUPSProxy(proxyAdmin).renounceRole(role, address(this));
-        } else {
-            IUpgradeProxyAdmin(proxyAdmin).transferOwnership(newOwner);
+        // UUPS: the proxy's own code answers; its refusal must not keep the record.
+        bool handedBack = false;
+        if (holds) {
+            (handedBack,) = proxyAdmin.call(
+                kind == ProxyKind.UupsAccessControl
+                    ? abi.encodeCall(IUUPSProxy.renounceRole, (role, address(this)))
+                    : abi.encodeCall(IUUPSProxy.transferOwnership, (newOwner))
+            );
         }
+        if (handedBack) emit Released(proxyAdmin, newOwner);
+        else emit AuthorityNotHandedBack(proxyAdmin, newOwner, holds);
     }
 
     // ---------------------------------------------------------------- roles

@@ -93,16 +93,20 @@ interface IBlueGreenSwitch {
     /// @notice The switch was deployed with these fixed timings.
     event Configured(uint64 rollbackDelay, uint64 rollbackWindow);
     /// @notice `proxy` is now upgraded only through the switch; it runs `implementation`.
-    /// `adminVersion` is the OpenZeppelin major version of its ProxyAdmin (4 or 5).
+    /// `adminVersion` is the OpenZeppelin major version of its ProxyAdmin (4 or 5); 0 for a
+    /// UUPS proxy or a beacon, whose `proxyAdmin` is the proxy (the beacon) itself. The
+    /// kind follows in `AdoptedKind`.
     event Adopted(address indexed proxy, address indexed proxyAdmin, address implementation, uint8 adminVersion);
     /// @notice `proxy` is adopted as a proxy of `kind`; for `UupsAccessControl`, `role` is the
     /// AccessControl role the switch holds on it (zero for every other kind). Emitted right
     /// after `Adopted`, for every kind. For `Beacon`, `proxy` is the beacon.
     event AdoptedKind(address indexed proxy, ProxyKind kind, bytes32 role);
-    /// @notice `release` of a UUPS `proxy` found the switch no longer holding its authority
-    /// (its owner was changed, or its role revoked, by code other than the switch, e.g. a
-    /// green): the proxy is forgotten and nothing is handed over.
-    event AuthorityAlreadyGone(address indexed proxy);
+    /// @notice `release` of a UUPS `proxy` forgot it but handed nothing to `newOwner` (zero for
+    /// AccessControl): `held` false when the switch no longer held the authority (its owner
+    /// was changed, or its role revoked, by code other than the switch, e.g. a green); `held`
+    /// true when the proxy's code reverted the hand-back (`transferOwnership`/`renounceRole`),
+    /// so the switch may still hold it, untracked. Logged instead of `Released`.
+    event AuthorityNotHandedBack(address indexed proxy, address indexed newOwner, bool held);
     /// @notice `proxy` switched from blue to green; the rollback window runs until `windowEnd`.
     /// `initDataHash` is keccak256 of the call run on green (keccak256("") for none), so a
     /// signer can prove which initializer ran. Proxies of one `promoteBatch` share
@@ -128,6 +132,7 @@ interface IBlueGreenSwitch {
     /// @notice The release of `proxy` is final: green stays, the rollback path is closed.
     event Finalized(address indexed proxy, address indexed green, address by);
     /// @notice Ownership of `proxyAdmin` was handed to `newOwner`; its proxies are no longer tracked.
+    /// For a UUPS AccessControl proxy, `newOwner` is zero: the switch renounced its role.
     event Released(address indexed proxyAdmin, address indexed newOwner);
     /// @notice `proxy` is no longer tracked because its ProxyAdmin was released;
     /// `status` is where its latest release stood (a scheduled rollback is cancelled first).

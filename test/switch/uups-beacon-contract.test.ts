@@ -25,6 +25,7 @@ import {
   send,
   slotAddress,
 } from "./fixture.js";
+import { explainSwitchRevert } from "../../src/switch/switch-errors.js";
 
 const KIND = { None: 0n, TransparentV4: 1n, TransparentV5: 2n, UupsOwnable: 3n, UupsAccessControl: 4n, Beacon: 5n } as const;
 const AUTHORITY = { Ownable: 0, AccessControl: 1 } as const;
@@ -115,6 +116,14 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
   }
 
   const version = async (name: string, proxy: string) => (await at(w.ethers, name, proxy)).version() as Promise<string>;
+
+  it("has a hint for a person for every custom error of the switch", function () {
+    const missing = w.sw.interface.fragments
+      .filter((f) => f.type === "error")
+      .map((f) => f.format("sighash").split("(")[0]!)
+      .filter((name) => explainSwitchRevert({ name, args: [], signature: `${name}()` }) === `The switch reverted with ${name}().`);
+    expect(missing).to.deep.equal([]);
+  });
 
   describe("UUPS, Ownable authority", function () {
     it("adopts, promotes, rolls back to exactly blue, releases again, finalizes and hands ownership back", async function () {
@@ -233,7 +242,7 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
       await revert(promote(proxy, delegated, await codehash(delegated), blue), "DelegatedCode", [delegated]);
     });
 
-    it("forgets a proxy whose owner green changed, logging that the authority was already gone", async function () {
+    it("forgets a proxy whose owner green changed, logging that the authority was no longer held", async function () {
       const blue = await implementation("UupsOwnableBoxV1");
       const proxy = await ownableProxy(blue);
       await send(asApprover().adoptUups(proxy, blue, AUTHORITY.Ownable, ZeroHash));
@@ -244,10 +253,25 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
         params: [proxy, ownableSlot, "0x" + (await a(w.locker)).slice(2).toLowerCase().padStart(64, "0")],
       });
       const released = await send(asApprover().release(proxy, await a(w.owner)));
-      expect(eventsOf(released, w.sw, "AuthorityAlreadyGone")).to.deep.equal([[proxy]]);
+      expect(eventsOf(released, w.sw, "AuthorityNotHandedBack")).to.deep.equal([[proxy, await a(w.owner), false]]);
       expect(eventsOf(released, w.sw, "Released")).to.deep.equal([]);
       expect(await w.sw.isAdopted(proxy)).to.equal(false);
       expect(await (await at(w.ethers, "UupsOwnableBoxV1", proxy)).owner()).to.equal(await a(w.locker));
+    });
+
+    it("forgets a proxy whose green refuses the hand-back, logging it", async function () {
+      const blue = await implementation("UupsOwnableBoxV1");
+      const sticky = await implementation("UupsStickyOwnerGreen");
+      const proxy = await ownableProxy(blue);
+      await send(asApprover().adoptUups(proxy, blue, AUTHORITY.Ownable, ZeroHash));
+      await promote(proxy, sticky, await codehash(sticky), blue);
+      const released = await send(asApprover().release(proxy, await a(w.owner)));
+      expect(eventsOf(released, w.sw, "AuthorityNotHandedBack")).to.deep.equal([[proxy, await a(w.owner), true]]);
+      expect(eventsOf(released, w.sw, "ProxyReleased")).to.deep.equal([[proxy, proxy, await a(w.owner), STATUS.Live]]);
+      expect(await w.sw.isAdopted(proxy)).to.equal(false);
+      // The switch still owns it, untracked: it can adopt it again.
+      await send(asApprover().adoptUups(proxy, sticky, AUTHORITY.Ownable, ZeroHash));
+      expect(await w.sw.currentImplementation(proxy)).to.equal(sticky);
     });
   });
 
@@ -297,7 +321,7 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
       await send(asApprover().adoptUups(proxy, blue, AUTHORITY.AccessControl, UPGRADER_ROLE));
       await send((await at(w.ethers, "UupsRoleBoxV1", proxy, w.owner)).revokeRole(UPGRADER_ROLE, w.sw.target));
       const released = await send(asApprover().release(proxy, ZERO));
-      expect(eventsOf(released, w.sw, "AuthorityAlreadyGone")).to.deep.equal([[proxy]]);
+      expect(eventsOf(released, w.sw, "AuthorityNotHandedBack")).to.deep.equal([[proxy, ZERO, false]]);
       expect(await w.sw.isAdopted(proxy)).to.equal(false);
     });
   });
