@@ -132,7 +132,7 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
       const proxy = await ownableProxy(blue);
       await send((await at(w.ethers, "UupsOwnableBoxV1", proxy, w.stranger)).store(7));
 
-      const adopted = measured("adoptUups (Ownable)", await send(asApprover().adoptUups(proxy, blue, AUTHORITY.Ownable, ZeroHash)));
+      const adopted = await send(asApprover().adoptUups(proxy, blue, AUTHORITY.Ownable, ZeroHash));
       expect(eventsOf(adopted, w.sw, "Adopted")).to.deep.equal([[proxy, proxy, blue, 0n]]);
       expect(eventsOf(adopted, w.sw, "AdoptedKind")).to.deep.equal([[proxy, KIND.UupsOwnable, ZeroHash]]);
       expect(eventsOf(adopted, await at(w.ethers, "UupsBoxProxy", proxy), "Upgraded")).to.deep.equal([[blue]]);
@@ -149,13 +149,13 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
 
       await send(asGuardian().scheduleRollback(proxy));
       await time(DELAY);
-      const rolledBack = measured("executeRollback (UUPS Ownable)", await send(asStranger().executeRollback(proxy)));
+      const rolledBack = await send(asStranger().executeRollback(proxy));
       expect(eventsOf(rolledBack, w.sw, "RolledBack")[0]!.slice(0, 3)).to.deep.equal([proxy, green, blue]);
       expect(await slot(proxy)).to.equal(blue);
       expect((await w.sw.proxyState(proxy)).status).to.equal(STATUS.RolledBack);
 
       // A second release, finalized after its window by anyone (not the switch's first: gas comparable with docs/gas.md).
-      measured("promote (UUPS Ownable)", await promote(proxy, green, await codehash(green), blue));
+      await promote(proxy, green, await codehash(green), blue);
       await time(WINDOW);
       await send(asStranger().finalize(proxy));
       expect((await w.sw.proxyState(proxy)).status).to.equal(STATUS.Finalized);
@@ -179,7 +179,7 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
       const proxy = await ownableProxy(blue);
       await send(asApprover().adoptUups(proxy, blue, AUTHORITY.Ownable, ZeroHash));
       await promote(proxy, green, await codehash(green), blue);
-      measured("rollbackNow (UUPS Ownable)", await send(asApprover().rollbackNow(proxy)));
+      await send(asApprover().rollbackNow(proxy));
       expect(await slot(proxy)).to.equal(blue);
     });
 
@@ -280,7 +280,7 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
       const blue = await implementation("UupsRoleBoxV1");
       const green = await implementation("UupsRoleBoxV2");
       const proxy = await roleProxy(blue);
-      const adopted = measured("adoptUups (AccessControl)", await send(asApprover().adoptUups(proxy, blue, AUTHORITY.AccessControl, UPGRADER_ROLE)));
+      const adopted = await send(asApprover().adoptUups(proxy, blue, AUTHORITY.AccessControl, UPGRADER_ROLE));
       expect(eventsOf(adopted, w.sw, "AdoptedKind")).to.deep.equal([[proxy, KIND.UupsAccessControl, UPGRADER_ROLE]]);
       expect(await w.sw.upgraderRole(proxy)).to.equal(UPGRADER_ROLE);
 
@@ -288,10 +288,10 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
       expect(await slot(proxy)).to.equal(green);
       await send(asGuardian().scheduleRollback(proxy));
       await time(DELAY);
-      measured("executeRollback (UUPS AccessControl)", await send(asStranger().executeRollback(proxy)));
+      await send(asStranger().executeRollback(proxy));
       expect(await slot(proxy)).to.equal(blue);
 
-      measured("promote (UUPS AccessControl)", await promote(proxy, green, await codehash(green), blue));
+      await promote(proxy, green, await codehash(green), blue);
       await send(asApprover().finalize(proxy));
       await revert(asApprover().release(proxy, await a(w.owner)), "RenounceTakesNoNewOwner", [proxy, await a(w.owner)]);
       const released = await send(asApprover().release(proxy, ZERO));
@@ -326,6 +326,45 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
     });
   });
 
+  describe("gas by proxy kind", function () {
+    it("measures adopt, promote and rollback of each kind (printed after the suite, docs/gas.md)", async function () {
+      // Warm the release counter, so no figure pays for the switch's first release.
+      const warmBlue = await implementation("UupsOwnableBoxV1");
+      const warmGreen = await implementation("UupsOwnableBoxV2");
+      const warm = await ownableProxy(warmBlue);
+      await send(asApprover().adoptUups(warm, warmBlue, AUTHORITY.Ownable, ZeroHash));
+      await promote(warm, warmGreen, await codehash(warmGreen), warmBlue);
+
+      const kinds: Array<{ label: string; blue: string; green: string; unit: string; adopt: () => Promise<TransactionReceipt> }> = [];
+      {
+        const blue = await implementation("UupsOwnableBoxV1");
+        const unit = await ownableProxy(blue);
+        kinds.push({ label: "UUPS Ownable", blue, green: await implementation("UupsOwnableBoxV2"), unit, adopt: () => send(asApprover().adoptUups(unit, blue, AUTHORITY.Ownable, ZeroHash)) });
+      }
+      {
+        const blue = await implementation("UupsRoleBoxV1");
+        const unit = await roleProxy(blue);
+        kinds.push({ label: "UUPS AccessControl", blue, green: await implementation("UupsRoleBoxV2"), unit, adopt: () => send(asApprover().adoptUups(unit, blue, AUTHORITY.AccessControl, UPGRADER_ROLE)) });
+      }
+      {
+        const blue = await implementation("BeaconBoxV1");
+        const { beacon: unit } = await beaconWith(blue, 3);
+        await send((await at(w.ethers, "BoxBeacon", unit, w.owner)).transferOwnership(w.sw.target));
+        kinds.push({ label: "beacon (3 BeaconProxy, any number costs the same)", blue, green: await implementation("BeaconBoxV2"), unit, adopt: () => send(asApprover().adoptBeacon(unit, blue)) });
+      }
+      for (const k of kinds) {
+        measured(`adopt ${k.label}`, await k.adopt());
+        const hash = await codehash(k.green);
+        measured(`promote ${k.label}, first release of the proxy`, await promote(k.unit, k.green, hash, k.blue));
+        measured(`scheduleRollback ${k.label}`, await send(asGuardian().scheduleRollback(k.unit)));
+        await time(DELAY);
+        measured(`executeRollback ${k.label}`, await send(asStranger().executeRollback(k.unit)));
+        measured(`promote ${k.label}, a later release`, await promote(k.unit, k.green, hash, k.blue));
+        measured(`rollbackNow ${k.label}`, await send(asApprover().rollbackNow(k.unit)));
+      }
+    });
+  });
+
   describe("beacons", function () {
     it("switches every BeaconProxy at once, rolls the beacon back to exactly blue, finalizes and hands it back", async function () {
       const blue = await implementation("BeaconBoxV1");
@@ -334,7 +373,7 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
       const beaconContract = await at(w.ethers, "BoxBeacon", beacon, w.owner);
       await send(beaconContract.transferOwnership(w.sw.target));
 
-      const adopted = measured("adoptBeacon", await send(asApprover().adoptBeacon(beacon, blue)));
+      const adopted = await send(asApprover().adoptBeacon(beacon, blue));
       expect(eventsOf(adopted, w.sw, "Adopted")).to.deep.equal([[beacon, beacon, blue, 0n]]);
       expect(eventsOf(adopted, w.sw, "AdoptedKind")).to.deep.equal([[beacon, KIND.Beacon, ZeroHash]]);
       expect(await w.sw.proxiesOf(beacon)).to.deep.equal([beacon]);
@@ -348,12 +387,12 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
 
       await send(asGuardian().scheduleRollback(beacon));
       await time(DELAY);
-      measured("executeRollback (beacon)", await send(asStranger().executeRollback(beacon)));
+      await send(asStranger().executeRollback(beacon));
       expect(await beaconContract.implementation()).to.equal(blue);
       for (const p of proxies) expect(await version("BeaconBoxV1", p)).to.equal("1");
 
-      measured("promote (beacon, any number of BeaconProxy)", await promote(beacon, green, await codehash(green), blue));
-      measured("rollbackNow (beacon)", await send(asApprover().rollbackNow(beacon)));
+      await promote(beacon, green, await codehash(green), blue);
+      await send(asApprover().rollbackNow(beacon));
       expect(await beaconContract.implementation()).to.equal(blue);
       await promote(beacon, green, await codehash(green), blue);
       await time(WINDOW);
