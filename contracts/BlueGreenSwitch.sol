@@ -238,6 +238,8 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     /// proxy runs afterwards). Off-chain tools read the slot before and after.
     /// For `proxiesOf` and `release`, the proxy is its own authority: `proxiesOf(proxy)`
     /// is `[proxy]` and `release(proxy, newOwner)` hands it back.
+    /// OpenZeppelin v4 `UUPSUpgradeable` is not supported: its `upgradeToAndCall` always
+    /// calls the new implementation, even with empty data, so its adoption reverts.
     function adoptUups(address proxy, address currentImplementation_, UupsAuthority authority, bytes32 role)
         external
         nonReentrant

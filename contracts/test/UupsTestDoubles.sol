@@ -14,3 +14,24 @@ contract UupsStickyOwnerGreen is UupsOwnableBoxV1 {
         revert OwnershipIsSticky();
     }
 }
+
+/// @notice A beacon whose upgrades do not take: `upgradeTo` succeeds but
+/// `implementation()` stays. The switch must read it back and revert.
+contract LazyBeacon {
+    address public owner;
+    address public implementation;
+
+    constructor(address implementation_, address owner_) {
+        implementation = implementation_;
+        owner = owner_;
+    }
+
+    function transferOwnership(address newOwner) external {
+        require(msg.sender == owner, "not owner");
+        owner = newOwner;
+    }
+
+    function upgradeTo(address) external view {
+        require(msg.sender == owner, "not owner");
+    }
+}

@@ -21,7 +21,8 @@ const HINTS: Record<string, string> = {
   NotProxyAdminOwner: "The switch does not own this ProxyAdmin yet. Its current owner must call transferOwnership(switch) first.",
   ProxyAdminMismatch:
     "That ProxyAdmin is not proven to be the admin of the proxy (args: proxy, stated, admin found; zero when the proxy did not run the switch's probe upgrade). Read the proxy's ERC-1967 admin slot and pass that address.",
-  ImplementationMismatch: "The stated implementation is not what the proxy runs. Read the ERC-1967 implementation slot and pass that address.",
+  ImplementationMismatch:
+    "The stated implementation is not what the proxy runs. Read the ERC-1967 implementation slot (for a beacon, its implementation()) and pass that address.",
   AlreadyAdopted: "The switch already manages this proxy.",
   NotAdopted: "The switch does not manage this proxy. Adopt it first: npx hardhat bg:adopt --proxy <address>.",
   ReleaseStillOpen: "The proxy's latest release still has an open rollback window. Finalize it (or roll it back) before promoting another.",
@@ -36,7 +37,7 @@ const HINTS: Record<string, string> = {
   RollbackNotReady: "The rollback's delay has not passed yet (arg: time it becomes executable).",
   RollbackAlreadyReady: "The rollback's delay is over: a canceller can no longer veto it. It can be executed, or the approver can still cancel it.",
   WindowStillOpen: "The rollback window is still open; only the approver can finalize before it ends.",
-  InvalidNewOwner: "Pass a real new owner for the ProxyAdmin (not zero, not the switch).",
+  InvalidNewOwner: "Pass a real new owner for the ProxyAdmin, the UUPS proxy or the beacon (not zero, not the switch).",
   NotCancellerOrApprover: "Only a canceller or the approver may cancel a scheduled rollback. Ask the approver to add the account with addCanceller.",
   CancellerAlreadyAdded: "That account is already a canceller.",
   NotACanceller: "That account is not a canceller.",

@@ -117,6 +117,32 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
 
   const version = async (name: string, proxy: string) => (await at(w.ethers, name, proxy)).version() as Promise<string>;
 
+  it("carries the interface of the proxy kinds", function () {
+    const sighashes = (type: string) => w.sw.interface.fragments.filter((f) => f.type === type).map((f) => f.format("sighash"));
+    expect(sighashes("function")).to.include.members([
+      "adoptUups(address,address,uint8,bytes32)",
+      "adoptBeacon(address,address)",
+      "proxyKind(address)",
+      "upgraderRole(address)",
+      "release(address,address)",
+    ]);
+    expect(sighashes("event")).to.include.members(["AdoptedKind(address,uint8,bytes32)", "AuthorityNotHandedBack(address,address,bool)"]);
+    expect(sighashes("error")).to.include.members([
+      "NotOwnable(address)",
+      "NotAccessControl(address)",
+      "NotUpgradeOwner(address,address)",
+      "UpgraderRoleNotGranted(address,bytes32)",
+      "RoleWithOwnable(address,bytes32)",
+      "NotUupsImplementation(address)",
+      "NotABeacon(address)",
+      "BeaconNotAsRecorded(address,address,address)",
+      "BeaconTakesNoInitData(address)",
+      "RenounceTakesNoNewOwner(address,address)",
+    ]);
+    const state = w.sw.interface.getFunction("proxyState")!.outputs[0]!.components!.map((c) => c.name);
+    expect(state.slice(0, 5)).to.deep.equal(["proxyAdmin", "promotedAt", "adminVersion", "status", "kind"]);
+  });
+
   it("has a hint for a person for every custom error of the switch", function () {
     const missing = w.sw.interface.fragments
       .filter((f) => f.type === "error")
@@ -171,6 +197,15 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
       // The owner upgrades by itself again.
       await send(box.upgradeToAndCall(blue, "0x"));
       expect(await slot(proxy)).to.equal(blue);
+    });
+
+    it("makes the tracked implementation true by construction: a different stated one becomes the implementation", async function () {
+      const blue = await implementation("UupsOwnableBoxV1");
+      const other = await implementation("UupsOwnableBoxV2");
+      const proxy = await ownableProxy(blue);
+      await send(asApprover().adoptUups(proxy, other, AUTHORITY.Ownable, ZeroHash));
+      expect(await slot(proxy)).to.equal(other);
+      expect(await w.sw.currentImplementation(proxy)).to.equal(other);
     });
 
     it("rolls back at once for the approver, to exactly blue", async function () {
@@ -425,6 +460,15 @@ describe("BlueGreenSwitch over UUPS proxies and beacons (contract)", function ()
       await revert(asStranger().promote(beacon, green, await codehash(green), blue, "0x", EVIDENCE), "NotApprover", [await a(w.stranger)]);
       await revert(promote(beacon, delegated, await codehash(delegated), blue), "DelegatedCode", [delegated]);
       expect(await (await at(w.ethers, "BoxBeacon", beacon)).implementation()).to.equal(blue);
+    });
+
+    it("reverts a promote whose beacon upgrade did not take (implementation() read back)", async function () {
+      const blue = await implementation("BeaconBoxV1");
+      const green = await implementation("BeaconBoxV2");
+      const lazy = await a(await deploy(w.ethers, "LazyBeacon", [blue, w.sw.target]));
+      await send(asApprover().adoptBeacon(lazy, blue));
+      await revert(promote(lazy, green, await codehash(green), blue), "BeaconNotAsRecorded", [lazy, green, blue]);
+      expect(await w.sw.currentImplementation(lazy)).to.equal(blue);
     });
 
     it("promotes a beacon and UUPS proxies as one coupled release, and rolls them back together", async function () {
