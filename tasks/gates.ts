@@ -8,7 +8,8 @@ import type { ProjectChain } from "../src/gates/project-chain.js";
 import type { ReleaseRecord } from "../src/release/record.js";
 import { STAGE_BUILD_PROFILE } from "./stage.js";
 import { evaluateGates } from "../src/gates/evaluate-gates.js";
-import { checkEvidenceDrift, recordGatesRun } from "../src/gates/gates-step.js";
+import { assertNoChainDrift, chainDriftBeforeGates } from "../src/gates/chain-drift.js";
+import { checkEvidenceDrift, GATES_RECHECK_STEP, GATES_STEP, readGatesStep, recordGatesRun } from "../src/gates/gates-step.js";
 import { gatesJson, renderGates, type GatesOutcome } from "../src/ui/gates-view.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { readSwitchFile } from "../src/switch/switch-file.js";
@@ -58,8 +59,16 @@ export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironm
       const chainId = Number(BigInt((await connection.provider.request({ method: "eth_chainId" })) as string));
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       const record = await store.get(chainId, args.release);
+      const file = path.relative(process.cwd(), store.recordPath(chainId, record.id));
+      // A damaged gates step is named as such; any other damaged step stops the run too, before
+      // anything is evaluated or written: bg:gates never rewrites a record it cannot read whole.
+      readGatesStep(record, GATES_STEP, file);
+      readGatesStep(record, GATES_RECHECK_STEP, file);
+      await store.readIntact(chainId, record.id);
       const projectRoot = hre.config.paths.root;
       const config = hre.config.blueGreen.gates;
+      // Evidence is only recorded about a release bg:status shows matching the chain.
+      assertNoChainDrift(record, await chainDriftBeforeGates(connection.provider, record, config));
       const driftBefore = await checkEvidenceDrift(record, projectRoot);
       const chain = await projectChain(hre, record, connection.provider, store, config);
 
@@ -86,6 +95,8 @@ export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironm
         ...(chain !== undefined ? { chain } : {}),
         monitor: hre.config.blueGreen.monitor,
       });
+      // The chain may have moved while the gates ran (a long testnet or replay gate): check again before recording.
+      assertNoChainDrift(record, await chainDriftBeforeGates(connection.provider, record, config));
       const recorded = await recordGatesRun(store, record, results, { actor: "bg:gates", ...(config.waive !== undefined ? { waiver: config.waive } : {}) });
       // Files the gates wrote into the release folder, for people to find them.
       const wrote = recorded.step.evidenceFiles
