@@ -96,7 +96,7 @@ export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironm
         monitor: hre.config.blueGreen.monitor,
       });
       // The chain may have moved while the gates ran (a long testnet or replay gate): check again before recording.
-      assertNoChainDrift(record, await chainDriftBeforeGates(connection.provider, record, config));
+      assertNoChainDrift(record, await chainDriftBeforeGates(connection.provider, record, config), { afterRun: true });
       const recorded = await recordGatesRun(store, record, results, { actor: "bg:gates", ...(config.waive !== undefined ? { waiver: config.waive } : {}) });
       // Files the gates wrote into the release folder, for people to find them.
       const wrote = recorded.step.evidenceFiles

@@ -90,6 +90,8 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
       const chainId = Number(BigInt((await source.request({ method: "eth_chainId" })) as string));
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       const record = await store.get(chainId, args.release);
+      // The replay ends by rewriting release.json: refuse a damaged one now, not after the replay.
+      await store.readIntact(chainId, record.id);
 
       let traffic: TrafficSource;
       if (args.traffic !== "") {

@@ -27,14 +27,13 @@ export async function chainDriftBeforeGates(provider: Eip1193Provider, record: R
 }
 
 /** Throws BG_GATES_CHAIN_DRIFT, naming each difference and the fix, when `drift` is not empty. */
-export function assertNoChainDrift(record: ReleaseRecord, drift: readonly Drift[]): void {
+export function assertNoChainDrift(record: ReleaseRecord, drift: readonly Drift[], options: { afterRun?: boolean } = {}): void {
   if (drift.length === 0) return;
   const greenMoved = drift.some((d) => d.field === "green.codehash");
   throw new BlueGreenError(
     "BG_GATES_CHAIN_DRIFT",
-    `Release "${record.id}" does not match the chain, so bg:gates recorded nothing: ` +
-      drift.map((d) => `${d.field} is ${d.onChain} on chain but ${d.recorded} in the record (${d.message})`).join("; ") +
-      ".",
+    `Release "${record.id}" does not match the chain, as bg:status shows, so bg:gates ${options.afterRun === true ? "recorded nothing (the chain changed while the gates ran)" : "evaluated and recorded nothing"}. ` +
+      drift.map((d) => `${d.field}: ${d.message} Recorded ${d.recorded}, on chain ${d.onChain}.`).join(" "),
     {
       hint: greenMoved
         ? `Do not propose this green: stage it again (npx hardhat bg:stage --network <net> --proxy ${record.proxy} --contract ${record.green.contract}), then run bg:gates on the staged release.`

@@ -51,6 +51,9 @@ export async function recordReplay(
   /** `markdown` renders the report for people (ui/replay-report.ts); it is given the JSON file's name to link to. */
   options: { actor: string; at?: Date; markdown: (jsonFile: string) => string },
 ): Promise<RecordedReplay> {
+  // A record that is damaged (a step that does not parse, another release's id) is refused
+  // before any report is written; store.update refuses it again under the lock.
+  await store.readIntact(chainId, report.release);
   const stem = reportStem(report.startedAt);
   const json = serializeReport(report);
   const reportPath = await store.writeReleaseFile(chainId, report.release, `${stem}.json`, json);
