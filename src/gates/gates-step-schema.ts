@@ -6,6 +6,7 @@
 import { z } from "zod";
 
 import { bytes32Schema, isoTimeSchema } from "../common/schema.js";
+import { registerRecordStep } from "../release/step-catalogue.js";
 import { evidenceFileSchema, gateResultSchema } from "./gate-result.js";
 
 export const gatesStepSchema = z
@@ -23,3 +24,7 @@ export const gatesStepSchema = z
   })
   .strict();
 export type GatesStep = z.infer<typeof gatesStepSchema>;
+
+// bg:gates records steps.gates while a release is being prepared, and steps.gatesRecheck after.
+registerRecordStep("gates", { schema: gatesStepSchema, recordedBy: { command: "bg:gates", states: ["staged", "replayed", "gated", "proposed"] } });
+registerRecordStep("gatesRecheck", { schema: gatesStepSchema, recordedBy: { command: "bg:gates" } });

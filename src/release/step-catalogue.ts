@@ -9,10 +9,6 @@
 import type { ZodType } from "zod";
 
 import { BlueGreenError } from "../errors.js";
-import { gatesStepSchema } from "../gates/gates-step-schema.js";
-import { monitorStepSchema } from "../monitor/monitor-step.js";
-import { replayStepSchema } from "../replay/replay-step-schema.js";
-import { wavesStepSchema } from "../waves/waves-step.js";
 import type { ReleaseRecord, ReleaseState } from "./record.js";
 import {
   approvalStepSchema,
@@ -23,7 +19,7 @@ import {
   timelockStepSchema,
 } from "./steps.js";
 
-interface KnownStep {
+export interface KnownStep {
   schema: ZodType<unknown>;
   /**
    * The command that records this step afresh once it is dropped, in the
@@ -33,22 +29,29 @@ interface KnownStep {
   recordedBy?: { command: string; states?: readonly ReleaseState[] };
 }
 
-const PREPARING: readonly ReleaseState[] = ["staged", "replayed", "gated", "proposed"];
+/**
+ * The steps known in this process. The release layer's own are here; each
+ * module above that owns a step registers it (the layers only import
+ * downwards), and src/gates/record-steps.ts loads them all.
+ */
+const KNOWN_STEPS = new Map<string, KnownStep>([
+  ["proposal", { schema: proposalStepSchema }],
+  ["approval", { schema: approvalStepSchema }],
+  ["switch", { schema: switchStepSchema }],
+  ["rollback", { schema: rollbackStepSchema }],
+  ["finalize", { schema: finalizeStepSchema }],
+  ["timelock", { schema: timelockStepSchema }],
+]);
 
-export const KNOWN_STEPS: Readonly<Record<string, KnownStep>> = {
-  gates: { schema: gatesStepSchema, recordedBy: { command: "bg:gates", states: PREPARING } },
-  gatesRecheck: { schema: gatesStepSchema, recordedBy: { command: "bg:gates" } },
-  replay: { schema: replayStepSchema, recordedBy: { command: "bg:replay", states: ["staged", "replayed", "gated"] } },
-  replayRecheck: { schema: replayStepSchema, recordedBy: { command: "bg:replay" } },
-  monitor: { schema: monitorStepSchema, recordedBy: { command: "bg:monitor" } },
-  waves: { schema: wavesStepSchema },
-  proposal: { schema: proposalStepSchema },
-  approval: { schema: approvalStepSchema },
-  switch: { schema: switchStepSchema },
-  rollback: { schema: rollbackStepSchema },
-  finalize: { schema: finalizeStepSchema },
-  timelock: { schema: timelockStepSchema },
-};
+/** Adds (or replaces) the schema of a step, called by the module that owns it. */
+export function registerRecordStep(name: string, step: KnownStep): void {
+  KNOWN_STEPS.set(name, step);
+}
+
+/** The names of the steps known in this process, sorted. */
+export function knownStepNames(): string[] {
+  return [...KNOWN_STEPS.keys()].sort();
+}
 
 /** A step of a record that does not parse: which one, the field and what is wrong with it. */
 export interface UnreadableStep {
@@ -61,7 +64,7 @@ export interface UnreadableStep {
 /** The first known step of `record` that does not parse; undefined when they all do. */
 export function findUnreadableStep(record: ReleaseRecord): UnreadableStep | undefined {
   for (const name of Object.keys(record.steps).sort()) {
-    const known = KNOWN_STEPS[name];
+    const known = KNOWN_STEPS.get(name);
     if (known === undefined) continue;
     const parsed = known.schema.safeParse(record.steps[name]);
     if (parsed.success) continue;
@@ -79,7 +82,7 @@ export function findUnreadableStep(record: ReleaseRecord): UnreadableStep | unde
  */
 export function unreadableStepFix(record: Pick<ReleaseRecord, "state">, step: string, file: string): string {
   const restore = `Restore it from git (git checkout -- ${file})`;
-  const by = KNOWN_STEPS[step]?.recordedBy;
+  const by = KNOWN_STEPS.get(step)?.recordedBy;
   if (by !== undefined && (by.states === undefined || by.states.includes(record.state))) {
     return `${restore}, or delete the "${step}" entry under "steps" in that file and run ${by.command} again to record it afresh.`;
   }

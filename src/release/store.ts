@@ -2,8 +2,10 @@
  * Release records on disk: `<recordsDir>/<chainId>/<release>/release.json`,
  * with reports and proposals beside it. Users commit this folder to git.
  *
- * Every read is validated against the schema; a corrupt or hand-edited file
- * is reported with its path and field and is never overwritten. Every write
+ * Every read is validated against the schema, and a record's `id` and
+ * `chainId` must be its folder's; a corrupt or hand-edited file is reported
+ * with its path and field and is never overwritten: every read-modify-write
+ * first checks each step the package knows (release/step-catalogue.ts). Every write
  * is atomic (temp file, fsync, rename) and made under an inter-process lock,
  * so two commands racing on one chain cannot lose each other's changes.
  */

@@ -6,6 +6,7 @@
 import { z } from "zod";
 
 import { isoTimeSchema } from "../common/schema.js";
+import { registerRecordStep } from "../release/step-catalogue.js";
 
 // Lower-case only, unlike the shared bytes32: the replay writes these hashes lower-case, and a step spelled otherwise was not written by it.
 const bytes32 = z.string().regex(/^0x[0-9a-f]{64}$/);
@@ -31,3 +32,7 @@ export const replayStepSchema = z
   })
   .strict();
 export type ReplayStep = z.infer<typeof replayStepSchema>;
+
+// bg:replay records steps.replay until the release is proposed (EVIDENCE_STATES), and steps.replayRecheck after.
+registerRecordStep("replay", { schema: replayStepSchema, recordedBy: { command: "bg:replay", states: ["staged", "replayed", "gated"] } });
+registerRecordStep("replayRecheck", { schema: replayStepSchema, recordedBy: { command: "bg:replay" } });

@@ -16,6 +16,7 @@ import { BlueGreenError } from "../../src/errors.js";
 import { gateResult } from "../../src/gates/gate-result.js";
 import { readGatesStep, recordGatesRun } from "../../src/gates/gates-step.js";
 import { transition, type ReleaseRecord } from "../../src/release/record.js";
+import { knownStepNames } from "../../src/release/step-catalogue.js";
 import { ReleaseStore } from "../../src/release/store.js";
 import { recordReplay } from "../../src/replay/record-step.js";
 import { startMirror } from "../../src/replay/mirror.js";
@@ -166,6 +167,17 @@ describe("damaged release records (issue 19)", () => {
       `[BG_RECORD_STEP_INVALID] ${rel} (release "vault-v2", chain 31337) has an unreadable steps.switch.txHash: must be a 0x-prefixed 32-byte hash. ` +
         `It was left untouched, and no command writes this record until it is fixed. ` +
         `Restore it from git (git checkout -- ${rel}): steps.switch records what happened on chain, so no command can recompute it.`,
+    );
+  });
+
+  it("knows every step the package writes, once src/gates/record-steps.ts is loaded", async () => {
+    await import("../../src/gates/record-steps.js");
+    expect(knownStepNames()).to.deep.equal(
+      ["approval", "finalize", "gates", "gatesRecheck", "monitor", "proposal", "replay", "replayRecheck", "rollback", "switch", "timelock", "waves"],
+    );
+    await store.update(31337, "vault-v2", () => ({ ...stagedRecord("vault-v2"), steps: { monitor: { lastBlock: -1 } } }));
+    expect((await refusal(() => store.update(31337, "vault-v2", (r) => r))).message).to.match(
+      /^\[BG_RECORD_STEP_INVALID\] .* has an unreadable steps\.monitor\.updatedAt: required\. .* delete the "monitor" entry under "steps" in that file and run bg:monitor again to record it afresh\.$/,
     );
   });
 
