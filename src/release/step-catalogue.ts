@@ -86,6 +86,9 @@ export function unreadableStepFix(record: Pick<ReleaseRecord, "state">, step: st
   if (by !== undefined && (by.states === undefined || by.states.includes(record.state))) {
     return `${restore}, or delete the "${step}" entry under "steps" in that file and run ${by.command} again to record it afresh.`;
   }
+  if (by !== undefined) {
+    return `${restore}: the release is ${record.state}, so ${by.command} no longer records steps.${step} (it is the evidence the release went forward on).`;
+  }
   return `${restore}: steps.${step} records what happened on chain, so no command can recompute it.`;
 }
 
