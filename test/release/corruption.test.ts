@@ -159,6 +159,18 @@ describe("damaged release records (issue 19)", () => {
     expect(await readdir(store.releaseDir(31337, "vault-v2"))).to.deep.equal(before);
   });
 
+  it("says that a live release's gates evidence can only come back from git, since bg:gates no longer records it", async () => {
+    await handEditedGates();
+    const doc = JSON.parse(await readFile(file, "utf8"));
+    doc.state = "live";
+    await writeFile(file, JSON.stringify(doc));
+    expect((await refusal(() => store.update(31337, "vault-v2", (r) => r))).message).to.equal(
+      `[BG_RECORD_STEP_INVALID] ${rel} (release "vault-v2", chain 31337) has an unreadable steps.gates.evidenceHash: must be a 0x-prefixed 32-byte hash. ` +
+        `It was left untouched, and no command writes this record until it is fixed. ` +
+        `Restore it from git (git checkout -- ${rel}): the release is live, so bg:gates no longer records steps.gates (it is the evidence the release went forward on).`,
+    );
+  });
+
   it("says that a step recording what happened on chain can only come back from git", async () => {
     const record = transition(stagedRecord("vault-v2"), "gated", { actor: "t" });
     await store.update(31337, "vault-v2", () => ({ ...record, steps: { switch: { txHash: "0x12" } } }));
