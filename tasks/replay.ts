@@ -5,6 +5,8 @@ import type { InterfaceAbi } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { BlueGreenError } from "../src/errors.js";
+// Every step's schema in the store's catalogue: a damaged steps.gates stops the replay before it runs.
+import "../src/gates/record-steps.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { parseCaptureFile } from "../src/replay/capture-file.js";
 import { REPLAY_MODES, type ReplayMode } from "../src/replay/config.js";
@@ -91,6 +93,8 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
       const chainId = Number(BigInt((await source.request({ method: "eth_chainId" })) as string));
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       const record = await store.get(chainId, args.release);
+      // The replay ends by rewriting release.json: refuse a damaged one now, not after the replay.
+      await store.readIntact(chainId, record.id);
 
       let traffic: TrafficSource;
       if (args.traffic !== "") {

@@ -12,18 +12,19 @@
  */
 import path from "node:path";
 
-import { z } from "zod";
-
-import { bytes32Schema, isoTimeSchema } from "../common/schema.js";
 import { BlueGreenError, type ErrorCode } from "../errors.js";
 import { canTransition, transition, type ReleaseRecord, type ReleaseState } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
 import { parseRecordStep } from "../release/steps.js";
+import { unreadableStepFix } from "../release/step-catalogue.js";
 import type { GatesConfig } from "./config.js";
 import { BUILTIN_GATE_NAMES } from "./user-config.js";
 import { allRequiredPass } from "./evaluate-gates.js";
 import { collectEvidenceFiles, evidenceBytes, evidenceDocument, evidenceHash, sha256File } from "./evidence-hash.js";
-import { evidenceFileSchema, gateResultSchema, type GateResult } from "./gate-result.js";
+import { type GateResult } from "./gate-result.js";
+import { gatesStepSchema, type GatesStep } from "./gates-step-schema.js";
+// Every step's schema in the store's catalogue, for whoever reads or writes gates evidence.
+import "./record-steps.js";
 
 export const GATES_STEP = "gates";
 export const GATES_RECHECK_STEP = "gatesRecheck";
@@ -33,24 +34,19 @@ export const EVIDENCE_FILE = "gates-evidence.json";
 /** States in which a release is still being prepared, so its gate evidence may still change. */
 const PREPARING: readonly ReleaseState[] = ["staged", "replayed", "gated", "proposed"];
 
-export const gatesStepSchema = z
-  .object({
-    version: z.literal(1),
-    /** True when every required gate passed. */
-    ok: z.boolean(),
-    evidenceHash: bytes32Schema,
-    greenCodehash: bytes32Schema,
-    results: z.array(gateResultSchema),
-    evidenceFiles: z.array(evidenceFileSchema),
-    /** The config's explicit waiver, when no gate was configured (hashed with the evidence). */
-    waiver: z.object({ reason: z.string().min(1) }).strict().optional(),
-    at: isoTimeSchema,
-  })
-  .strict();
-export type GatesStep = z.infer<typeof gatesStepSchema>;
+export { gatesStepSchema, type GatesStep };
 
-/** Reads and validates `record.steps.gates` (or the recheck); undefined when bg:gates never ran. */
-export function readGatesStep(record: ReleaseRecord, which: typeof GATES_STEP | typeof GATES_RECHECK_STEP = GATES_STEP): GatesStep | undefined {
+/**
+ * Reads and validates `record.steps.gates` (or the recheck); undefined when
+ * bg:gates never ran. A damaged step is BG_GATES_EVIDENCE_UNREADABLE, naming
+ * `file` (default: the record's usual place under .bluegreen), the field, and
+ * a fix that works: bg:gates reads the step first, so it never rewrites it.
+ */
+export function readGatesStep(
+  record: ReleaseRecord,
+  which: typeof GATES_STEP | typeof GATES_RECHECK_STEP = GATES_STEP,
+  file: string = path.join(".bluegreen", String(record.chainId), record.id, "release.json"),
+): GatesStep | undefined {
   return parseRecordStep(
     record,
     which,
@@ -58,8 +54,8 @@ export function readGatesStep(record: ReleaseRecord, which: typeof GATES_STEP | 
     (field, problem) =>
       new BlueGreenError(
         "BG_GATES_EVIDENCE_UNREADABLE",
-        `The gates evidence of release "${record.id}" is unreadable: ${field} ${problem}. ` +
-          `Run \`npx hardhat bg:gates --release ${record.id}\` again to rewrite it.`,
+        `The gates evidence of release "${record.id}" is unreadable: ${field} ${problem} (in ${file}). ` +
+          `bg:gates will not overwrite a step it cannot read. ${unreadableStepFix(record, which, file)}`,
       ),
   );
 }
@@ -146,13 +142,8 @@ export async function recordGatesRun(
         `Release "${current.id}" was restaged while its gates ran (green is now ${current.green.codehash}). Run bg:gates again.`,
       );
     }
-    // A hand-damaged step must not stop the run that rewrites it.
-    let previous: GatesStep | undefined;
-    try {
-      previous = readGatesStep(current);
-    } catch {
-      previous = undefined;
-    }
+    // The store has checked every step: a damaged one was refused before this runs, never overwritten.
+    const previous = readGatesStep(current, GATES_STEP, store.recordPath(current.chainId, current.id));
     const from = current.state;
     if (!PREPARING.includes(from)) {
       outcome = {

@@ -2,8 +2,10 @@
  * Release records on disk: `<recordsDir>/<chainId>/<release>/release.json`,
  * with reports and proposals beside it. Users commit this folder to git.
  *
- * Every read is validated against the schema; a corrupt or hand-edited file
- * is reported with its path and field and is never overwritten. Every write
+ * Every read is validated against the schema, and a record's `id` and
+ * `chainId` must be its folder's; a corrupt or hand-edited file is reported
+ * with its path and field and is never overwritten: every read-modify-write
+ * first checks each step the package knows (release/step-catalogue.ts). Every write
  * is atomic (temp file, fsync, rename) and made under an inter-process lock,
  * so two commands racing on one chain cannot lose each other's changes.
  */
@@ -23,6 +25,7 @@ import {
   releaseRecordSchema,
   sortKeys,
 } from "./record.js";
+import { findUnreadableStep, unreadableStepError } from "./step-catalogue.js";
 
 const RECORD_FILE = "release.json";
 const LOCK_TIMEOUT_MS = 30_000;
@@ -43,9 +46,60 @@ export class ReleaseStore {
     return path.join(this.releaseDir(chainId, id), RECORD_FILE);
   }
 
-  /** Reads and validates a record; undefined if it does not exist. */
+  /**
+   * Reads and validates a record; undefined if it does not exist. Its `id`
+   * and `chainId` must be those of its folder. Its steps are left to the
+   * modules that own them (see `readIntact` to check them all).
+   */
   async read(chainId: number, id: string): Promise<ReleaseRecord | undefined> {
-    return readValidated(this.recordPath(chainId, id), releaseRecordSchema, checkSchemaVersion);
+    const file = this.recordPath(chainId, id);
+    const record = await readValidated(file, releaseRecordSchema, checkSchemaVersion);
+    if (record !== undefined) checkFolder(file, record, chainId, id);
+    return record;
+  }
+
+  /**
+   * Like `read`, and every step the package knows must parse too: the
+   * record as a command that rewrites it must find it. A damaged step is a
+   * BG_RECORD_STEP_INVALID naming the file, the field and the fix.
+   */
+  async readIntact(chainId: number, id: string): Promise<ReleaseRecord | undefined> {
+    const record = await this.read(chainId, id);
+    if (record === undefined) return undefined;
+    const bad = findUnreadableStep(record);
+    if (bad !== undefined) throw unreadableStepError(record, bad, relativePath(this.recordPath(chainId, id)));
+    return record;
+  }
+
+  /**
+   * Every release folder of a chain, each either its record or the precise
+   * error that stops it being read, so one damaged file never hides the
+   * others. Sorted by id. See `ReleaseEntry`.
+   */
+  async list(chainId: number): Promise<ReleaseEntry[]> {
+    const entries: ReleaseEntry[] = [];
+    for (const id of await this.listIds(chainId)) {
+      const file = relativePath(this.recordPath(chainId, id));
+      let record: ReleaseRecord | undefined;
+      try {
+        record = await this.read(chainId, id);
+      } catch (error) {
+        if (!BlueGreenError.is(error)) throw error;
+        entries.push({ id, status: "unreadable", file, part: "release.json", error });
+        continue;
+      }
+      if (record === undefined) {
+        entries.push({ id, status: "missing", file });
+        continue;
+      }
+      const bad = findUnreadableStep(record);
+      if (bad !== undefined) {
+        entries.push({ id, status: "unreadable", file, part: bad.field, error: unreadableStepError(record, bad, file), record });
+        continue;
+      }
+      entries.push({ id, status: "ok", file, record });
+    }
+    return entries;
   }
 
   /** Like `read`, but a missing record is a user error that lists the ones there are. */
@@ -98,13 +152,18 @@ export class ReleaseStore {
   ): Promise<ReleaseRecord | undefined> {
     return this.withLock(chainId, async () => {
       const file = this.recordPath(chainId, id);
-      const current = await readValidated(file, releaseRecordSchema, checkSchemaVersion);
+      // A file that does not parse, sits in another release's folder, or has a damaged step is
+      // refused here, before `change` runs: nothing rewrites a record it could not read whole.
+      const current = await this.readIntact(chainId, id);
       const next = await change(current);
       if (next === undefined) return current;
       const parsed = releaseRecordSchema.safeParse(next);
       if (!parsed.success) {
         // A bug in a step, not a user error: refuse to write a record we could not read back.
         throw new Error(`refusing to write an invalid release record ${file}: ${parsed.error.message}`);
+      }
+      if (parsed.data.id !== id || parsed.data.chainId !== chainId) {
+        throw new Error(`refusing to write release "${parsed.data.id}" of chain ${parsed.data.chainId} into ${file}`);
       }
       await writeJsonAtomic(file, parsed.data);
       return parsed.data;
@@ -175,6 +234,39 @@ export function assertReleaseId(id: string): void {
   }
 }
 
+/**
+ * One release of a chain as `ReleaseStore.list` finds it:
+ * - `ok`: the record, every known step readable;
+ * - `unreadable`: `error` says what is wrong, where and how to fix it; `part`
+ *   is "release.json" when the file itself cannot be used, or the field of
+ *   the one damaged step (e.g. "steps.gates.evidenceHash"), in which case
+ *   `record` holds the rest of the record;
+ * - `missing`: a release folder without release.json (e.g. an interrupted stage).
+ */
+export type ReleaseEntry =
+  | { id: string; status: "ok"; file: string; record: ReleaseRecord }
+  | { id: string; status: "unreadable"; file: string; part: string; error: BlueGreenError; record?: ReleaseRecord }
+  | { id: string; status: "missing"; file: string };
+
+/** A record must describe the release of its folder: otherwise a command would write into another one. */
+function checkFolder(file: string, record: ReleaseRecord, chainId: number, id: string): void {
+  if (record.id === id && record.chainId === chainId) return;
+  const rel = relativePath(file);
+  const wrong = [
+    ...(record.id !== id ? [`"id" is "${record.id}" but its folder is release "${id}"`] : []),
+    ...(record.chainId !== chainId ? [`"chainId" is ${record.chainId} but its folder is chain ${chainId}`] : []),
+  ];
+  throw new BlueGreenError(
+    "BG_RECORD_FOLDER_MISMATCH",
+    `${rel} does not belong in its folder: ${wrong.join(", and ")}. It was left untouched, and no command writes it until this is fixed. ` +
+      `Restore it from git (git checkout -- ${rel}), or set ${record.id !== id ? `"id" to "${id}"` : ""}${record.id !== id && record.chainId !== chainId ? " and " : ""}${record.chainId !== chainId ? `"chainId" to ${chainId}` : ""} if the file is in the right folder.`,
+  );
+}
+
+function relativePath(file: string): string {
+  return path.relative(process.cwd(), file) || file;
+}
+
 function checkSchemaVersion(file: string, raw: unknown): void {
   const version = (raw as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (typeof version === "number" && version > RECORD_SCHEMA_VERSION) {
@@ -201,7 +293,7 @@ export async function readValidated<T>(
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new BlueGreenError("BG_RECORD_UNREADABLE", `Cannot read ${file}: ${(e as Error).message}. Check its permissions.`);
   }
-  const rel = path.relative(process.cwd(), file) || file;
+  const rel = relativePath(file);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

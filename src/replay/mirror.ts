@@ -25,6 +25,7 @@ import type { AddressInfo } from "node:net";
 
 import { JsonRpcClient, RpcTransportError } from "../chain/json-rpc.js";
 import { redactUrl } from "../chain/redact-url.js";
+import { addressProblem, checksumMessage } from "../common/address.js";
 import { BlueGreenError } from "../errors.js";
 import { formatCaptureLine, type CaptureLine } from "./capture-file.js";
 import { txRequestFromRaw } from "./chain-data.js";
@@ -71,10 +72,12 @@ export async function startMirror(options: MirrorOptions): Promise<Mirror> {
   if (upstream.protocol !== "http:" && upstream.protocol !== "https:") {
     throw new BlueGreenError("BG_REPLAY_MIRROR_OPTION", `--upstream "${redactUrl(options.upstream)}" is not an http(s) URL. Pass the http(s) URL of the node to forward to.`);
   }
-  const proxy = options.proxy.toLowerCase();
-  if (!/^0x[0-9a-f]{40}$/.test(proxy)) {
+  const problem = addressProblem(options.proxy.trim());
+  if (problem === "checksum") throw new BlueGreenError("BG_REPLAY_MIRROR_OPTION", checksumMessage(options.proxy, "--proxy"));
+  if (problem !== undefined) {
     throw new BlueGreenError("BG_REPLAY_MIRROR_OPTION", `--proxy "${options.proxy}" is not an address. Pass the proxy's 0x-prefixed address.`);
   }
+  const proxy = options.proxy.trim().toLowerCase();
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
     throw new BlueGreenError("BG_REPLAY_MIRROR_OPTION", `--port ${options.port} is not a TCP port. Pass a whole number from 1 to 65535 (or 0 for any free port).`);
   }

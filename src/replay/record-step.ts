@@ -16,38 +16,13 @@
  * lock; an interrupted replay leaves at most report files behind, and
  * running it again is always safe.
  */
-import { z } from "zod";
-
-import { isoTimeSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import { type ReleaseRecord, type ReleaseState, transition } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
 import { reportHash, serializeReport, type ReplayReport } from "./report.js";
+import { replayStepSchema, type ReplayStep } from "./replay-step-schema.js";
 
-// Lower-case only, unlike the shared bytes32: the replay writes these hashes lower-case, and a step spelled otherwise was not written by it.
-const bytes32 = z.string().regex(/^0x[0-9a-f]{64}$/);
-const count = z.number().int().min(0);
-
-/** `record.steps.replay` (and `steps.replayRecheck`). The gates read exactly these fields. */
-export const replayStepSchema = z
-  .object({
-    reportFile: z.string().min(1),
-    reportHash: bytes32,
-    greenCodehash: bytes32,
-    txs: count,
-    divergences: count,
-    expected: count,
-    propagated: count,
-    fidelity: z.object({ matched: count, total: count }).strict(),
-    mode: z.string().min(1),
-    /** Absent in records written before verdicts existed. */
-    verdict: z.enum(["clean", "divergent", "inconclusive"]).optional(),
-    fromBlock: count,
-    toBlock: count,
-    at: isoTimeSchema,
-  })
-  .strict();
-export type ReplayStep = z.infer<typeof replayStepSchema>;
+export { replayStepSchema, type ReplayStep };
 
 /** States in which a replay is the release's evidence. */
 export const EVIDENCE_STATES: readonly ReleaseState[] = ["staged", "replayed", "gated"];
@@ -76,6 +51,9 @@ export async function recordReplay(
   /** `markdown` renders the report for people (ui/replay-report.ts); it is given the JSON file's name to link to. */
   options: { actor: string; at?: Date; markdown: (jsonFile: string) => string },
 ): Promise<RecordedReplay> {
+  // A record that is damaged (a step that does not parse, another release's id) is refused
+  // before any report is written; store.update refuses it again under the lock.
+  await store.readIntact(chainId, report.release);
   const stem = reportStem(report.startedAt);
   const json = serializeReport(report);
   const reportPath = await store.writeReleaseFile(chainId, report.release, `${stem}.json`, json);

@@ -2,8 +2,9 @@
  * Reads what a transparent proxy runs today straight from its ERC-1967 slots.
  * The chain is the source of truth: nothing here trusts a local file.
  */
-import { getAddress, isAddress, keccak256, zeroPadValue } from "ethers";
+import { getAddress, keccak256, zeroPadValue } from "ethers";
 
+import { parseUserAddress } from "../common/address.js";
 import { BlueGreenError } from "../errors.js";
 import type { Eip1193Provider } from "../chain/eip1193.js";
 
@@ -23,22 +24,9 @@ export interface ProxyOnChain {
   implementationCodehash: string;
 }
 
-/** Parses a user-given address, or says what is wrong with it. */
+/** Parses a user-given address, or says what is wrong with it (missing, not hex, or a wrong EIP-55 checksum). */
 export function parseAddress(value: string, what: string): string {
-  if (value === "") {
-    throw new BlueGreenError("BG_STAGE_ADDRESS_INVALID", `Missing ${what}. Pass it as a 0x-prefixed 20-byte address.`);
-  }
-  if (!isAddress(value)) {
-    throw new BlueGreenError("BG_STAGE_ADDRESS_INVALID", `"${value}" is not a valid address for ${what}. Pass a 0x-prefixed 20-byte hex address (40 hex digits).`);
-  }
-  try {
-    return getAddress(value);
-  } catch {
-    throw new BlueGreenError(
-      "BG_STAGE_ADDRESS_INVALID",
-      `"${value}" has an invalid EIP-55 checksum for ${what}. Copy the address again, or write it all in lower case.`,
-    );
-  }
+  return parseUserAddress(value, what, "BG_STAGE_ADDRESS_INVALID");
 }
 
 export async function getChainId(provider: Eip1193Provider): Promise<number> {

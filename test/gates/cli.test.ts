@@ -72,7 +72,21 @@ describe("bg:attest and bg:gates on the command line", function () {
   async function project(coveragePercent: number | string = 90, replayMode: "faithful" | "fast" = "faithful") {
     const tmp = await mkdtemp(path.join(tmpdir(), "bg-gates-cli-"));
     const store = new ReleaseStore(path.join(tmp, ".bluegreen"));
-    const base = stagedRecord("vault-v2", 31337);
+    // The release as staged on "mainnet": bg:gates records evidence only about a release that matches the chain.
+    const box = await deployBoxBehindProxy(mainnet.url);
+    const v2 = await readArtifact("contracts/examples/BoxV2.sol", "BoxV2");
+    const green = await new ContractFactory(v2.abi, v2.bytecode, box.owner).deploy();
+    await green.waitForDeployment();
+    const greenAddress = await green.getAddress();
+    expect(keccak256(await box.provider.getCode(greenAddress))).to.equal(codehash);
+    const staged = stagedRecord("vault-v2", 31337);
+    const base = {
+      ...staged,
+      proxy: box.proxy,
+      admin: box.proxyAdmin,
+      blue: { address: box.blue, codehash: keccak256(await box.provider.getCode(box.blue)) },
+      green: { ...staged.green, address: greenAddress },
+    };
     const report = JSON.stringify({
       schema: "hardhat-bluegreen/replay-report@2",
       greenCodehash: codehash,
@@ -126,7 +140,7 @@ describe("bg:attest and bg:gates on the command line", function () {
         ["bg:attest", ...(key !== undefined ? ["--network", "auditor"] : []), "--release", "vault-v2", "--report", path.join(tmp, "report.pdf"), "--uri", "https://audits.example/vault-v2.pdf", ...extra],
         key !== undefined ? { AUDITOR_KEY: key } : {},
       );
-    return { tmp, store, hardhat, attest };
+    return { tmp, store, hardhat, attest, box, greenAddress };
   }
 
   it("bg:attest signs with the key from a configuration variable and writes the attestation under audits/", async () => {
@@ -231,6 +245,9 @@ describe("bg:attest and bg:gates on the command line", function () {
     await p.attest(bob.privateKey);
     const first = onlyJson(await p.hardhat(["bg:gates", "--network", "localMainnet", "--release", "vault-v2", "--json"]));
     await p.store.update(31337, "vault-v2", (r) => transition(transition(r!, "proposed", { actor: "t" }), "live", { actor: "t" }));
+    // A live release's proxy runs green.
+    const admin = new Contract(p.box.proxyAdmin, ["function upgradeAndCall(address,address,bytes) payable"], p.box.owner);
+    await (await admin.getFunction("upgradeAndCall")(p.box.proxy, p.greenAddress, "0x")).wait();
     await writeFile(path.join(p.tmp, "coverage", "lcov.info"), "SF:contracts/Vault.sol\nLF:100\nLH:95\nend_of_record\n");
     const run = await p.hardhat(["bg:gates", "--network", "localMainnet", "--release", "vault-v2", "--json"]);
     const second = onlyJson(run);
