@@ -8,6 +8,9 @@
  * which takes Hardhat's network manager to open EDR forks for a replay.
  */
 
+// The store checks every step of a record before it changes it: load every step's schema.
+import "./status/record-steps.js";
+
 // Errors: one type, with a stable code.
 export { BlueGreenError, errorJson, type BlueGreenErrorOptions, type ErrorCode } from "./errors.js";
 

@@ -6,7 +6,6 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { BlueGreenError } from "../src/errors.js";
 // Every step's schema in the store's catalogue: a damaged steps.gates stops the replay before it runs.
-import "../src/gates/record-steps.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { parseCaptureFile } from "../src/replay/capture-file.js";
 import { REPLAY_MODES, type ReplayMode } from "../src/replay/config.js";

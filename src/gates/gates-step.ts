@@ -24,7 +24,6 @@ import { collectEvidenceFiles, evidenceBytes, evidenceDocument, evidenceHash, sh
 import { type GateResult } from "./gate-result.js";
 import { gatesStepSchema, type GatesStep } from "./gates-step-schema.js";
 // Every step's schema in the store's catalogue, for whoever reads or writes gates evidence.
-import "./record-steps.js";
 
 export const GATES_STEP = "gates";
 export const GATES_RECHECK_STEP = "gatesRecheck";

@@ -11,6 +11,8 @@ import { styleText } from "node:util";
 import { describeNode } from "../chain/hardhat-connection.js";
 import { asNodeError } from "../chain/node-error.js";
 import { BlueGreenError, PLUGIN_ID, errorJson } from "../errors.js";
+// Every command runs through here: with every step's schema known, no command rewrites a record it could not fully read.
+import "../status/record-steps.js";
 
 export interface CommandOutcome {
   ok: boolean;

@@ -183,7 +183,7 @@ describe("damaged release records (issue 19)", () => {
   });
 
   it("knows every step the package writes, once src/gates/record-steps.ts is loaded", async () => {
-    await import("../../src/gates/record-steps.js");
+    await import("../../src/status/record-steps.js");
     expect(knownStepNames()).to.deep.equal(
       ["approval", "finalize", "gates", "gatesRecheck", "monitor", "proposal", "replay", "replayRecheck", "rollback", "switch", "timelock", "waves"],
     );
