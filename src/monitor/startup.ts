@@ -23,7 +23,7 @@ export async function readChainId(provider: Eip1193Provider, rpc: RpcOptions, no
     const where = node.url !== undefined ? ` at ${redactUrl(node.url)}` : "";
     throw new BlueGreenError(
       "BG_MONITOR_NODE_UNREACHABLE",
-      `The node of network "${node.network}"${where} did not answer eth_chainId after ${rpc.attempts} attempt(s) (last error: ${describe((error as Error).cause ?? error)}).`,
+      `The node of network "${node.network}"${where} did not answer eth_chainId after ${rpc.attempts} attempt(s) (last error: ${lastError((error as Error).cause ?? error)}).`,
       {
         hint:
           `Check that the node is running and reachable from here, and that networks.${node.network}.url in hardhat.config.ts is right; ` +
@@ -34,4 +34,14 @@ export async function readChainId(provider: Eip1193Provider, rpc: RpcOptions, no
   } finally {
     client.stop();
   }
+}
+
+/** The error's first line, with the HTTP status when one is in its causes (Hardhat's message leaves it out). */
+function lastError(error: unknown): string {
+  for (let e: unknown = error, depth = 0; typeof e === "object" && e !== null && depth < 6; depth++) {
+    const status = (e as { statusCode?: unknown }).statusCode;
+    if (typeof status === "number") return `HTTP ${status}: ${describe(error)}`;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return describe(error);
 }
