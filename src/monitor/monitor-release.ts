@@ -96,8 +96,8 @@ class ReleaseMonitor {
   private readonly deadline = new AbortController();
   /** Confirmed head of the last step that read it. */
   private confirmed: number | undefined;
-  /** A step of this run completed: the verdict rests on the chain as read now, not only on the checkpoint. */
-  private looked = false;
+  /** A step of this run completed. */
+  private completedStep = false;
   /** Blocks per read; halved when a read fails, doubled back (up to `batchBlocks`) when one succeeds. */
   private batch: number;
   private readonly reconciled: Reconciliation[] = [];
@@ -149,7 +149,7 @@ class ReleaseMonitor {
       const tipBefore = this.cp.tip?.n;
       try {
         caughtUp = await this.step();
-        this.looked = true;
+        this.completedStep = true;
         failures = 0;
       } catch (error) {
         if (!isTransient(error)) throw error;
@@ -179,7 +179,8 @@ class ReleaseMonitor {
       stopped,
       head: this.head,
       confirmed: this.confirmed,
-      looked: this.looked,
+      // The verdict must rest on the chain as read by this run: its head, and before any promotion is known, a whole step.
+      looked: this.confirmed !== undefined && (Object.keys(this.cp.proxies).length > 0 || this.completedStep),
       reconciled: this.reconciled,
       checkpoint: this.checkpointPath,
     });

@@ -86,8 +86,8 @@ export function coverageOf(cp: MonitorCheckpoint, confirmed: number | undefined)
  * A rollback on chain outranks the analysis: it is what happened, the
  * analysis only what was seen. A failure seen stands however little was
  * read; "nothing wrong" needs every block due to have been read (`looked`:
- * a step of this run reached the chain, and `coverage` is complete), else
- * the verdict is inconclusive.
+ * this run read the head, and `coverage` is complete up to it), else the
+ * verdict is inconclusive.
  */
 export function verdictOf(cp: MonitorCheckpoint, proxyStatus: Record<string, SwitchStatus>, seen: { coverage: BlockCoverage; looked: boolean }): Verdict {
   const statuses = Object.values(proxyStatus);

@@ -88,7 +88,7 @@ describe("bg:monitor following a separate Hardhat node through faults and restar
     expect(faulty.counts.delayed, "requests delayed past the timeout").to.be.greaterThan(0);
     expect(faulty.counts.http503, "requests answered 503").to.be.greaterThan(0);
     expect(lines.filter((l) => l.event === "rpc-retry").length).to.be.greaterThan(0);
-    expect(outcome).to.deep.include({ ok: true, verdict: "healthy", stopped: "signal" });
+    expect(outcome, JSON.stringify({ verdict: outcome.verdict, blocks: outcome.blocks, steps: lines.filter((l) => l.event === "step-failed").length })).to.deep.include({ ok: true, verdict: "healthy", stopped: "signal" });
     expect(lines.filter((l) => /^rollback|rolled-back|analysis-failed/.test(l.event))).to.deep.equal([]);
     expect(Number((await w.sw.getFunction("proxyState")(proxy)).status)).to.equal(1);
 
