@@ -68,6 +68,7 @@ const RECONCILED_TEXT: Record<string, string> = {
 /** "412 of 412 due", flagged when short: the verdict covers only what was read. */
 function blocksText(outcome: MonitorOutcome): string {
   const { analysed, due } = outcome.blocks;
+  if (outcome.proxies.length === 0) return "none yet (no promotion found)";
   const text = `${analysed} of ${due} due since the promotion`;
   return analysed < due ? style.bad(`${text} (${due - analysed} not analysed)`) : text;
 }
