@@ -5,6 +5,8 @@ import { BlueGreenError } from "../src/errors.js";
 import { parseDuration } from "../src/monitor/config.js";
 import { jsonLog } from "../src/monitor/json-log.js";
 import { type MonitorOutcome, monitorRelease } from "../src/monitor/monitor-release.js";
+import { VERDICT_EXIT_CODES } from "../src/monitor/outcome.js";
+import { readChainId } from "../src/monitor/startup.js";
 import { MonitorMetrics } from "../src/monitor/prometheus.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { firstSigner } from "../src/stage/signers.js";
@@ -23,7 +25,7 @@ interface MonitorArgs {
 }
 
 export default async function monitor(args: MonitorArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
-  await runCommand(
+  const outcome = await runCommand(
     args.json,
     async (out): Promise<MonitorOutcome> => {
       if (args.release === "") throw new BlueGreenError("BG_RECORD_RELEASE_REQUIRED", "Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
@@ -41,7 +43,14 @@ export default async function monitor(args: MonitorArgs, hre: HardhatRuntimeEnvi
       const config = hre.config.blueGreen.monitor;
       const waves = hre.config.blueGreen.waves;
       const connection = await hre.network.getOrCreate();
-      const chainId = Number(BigInt((await connection.provider.request({ method: "eth_chainId" })) as string));
+      const networkConfig = connection.networkConfig;
+      const url = networkConfig.type === "http" ? await networkConfig.url.get() : undefined;
+      const startLog = jsonLog({ release: args.release });
+      const chainId = await readChainId(
+        connection.provider,
+        { ...config.rpc, onRetry: (info) => startLog("warn", "rpc-retry", { ...info }) },
+        { network: connection.networkName, ...(url !== undefined ? { url } : {}) },
+      );
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       const record = await store.get(chainId, args.release);
       const abi = await hre.artifacts
@@ -90,4 +99,6 @@ export default async function monitor(args: MonitorArgs, hre: HardhatRuntimeEnvi
     },
     renderMonitor,
   );
+  // 0 healthy, 1 failing or rolling back, 2 inconclusive (too little of the chain analysed), as bg:replay.
+  if (outcome !== undefined) process.exitCode = VERDICT_EXIT_CODES[outcome.verdict];
 }

@@ -6,7 +6,7 @@ export const monitorTasks = [
   task("bg:monitor", "Watch a live release: analyse green's traffic against blue's baseline, alert, and roll back through a guardian on failure")
     .addOption({ name: "release", description: "Release id", type: ArgumentType.STRING, defaultValue: "" })
     .addOption({ name: "duration", description: "Stop after this long (seconds, or 90m, 48h); default: until the release is closed", type: ArgumentType.STRING, defaultValue: "" })
-    .addFlag({ name: "once", description: "Catch up with the chain, judge once, and exit (0 healthy, 1 failing): for CI and cron" })
+    .addFlag({ name: "once", description: "Catch up with the chain, judge once, and exit (0 healthy, 1 failing, 2 inconclusive: too few blocks analysed): for CI and cron" })
     .addOption({ name: "metricsPort", description: "Serve Prometheus metrics on this port (/metrics)", type: ArgumentType.STRING, defaultValue: "" })
     .addFlag({ name: "autoRollback", description: "On a failed analysis, schedule the rollback as a guardian and execute it once ready" })
     .addOption({ name: "signer", description: "The guardian's account for --auto-rollback (address of one of the network's accounts)", type: ArgumentType.STRING, defaultValue: "" })

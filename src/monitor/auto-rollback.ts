@@ -78,8 +78,14 @@ export async function progressAutoRollback(
     if (state.green !== getAddress(cp.green) || ar.vetoed.includes(proxy)) continue;
     const fields = { proxy: state.proxy, reason: ar.reason, subject: ar.subject };
     if (state.status === "live") {
-      if (ar.scheduled[proxy] !== undefined) {
-        // We scheduled it and it is live again: the approver vetoed it.
+      const ours = ar.scheduled[proxy];
+      if (ours?.txHash !== undefined && (await ctx.rpc.request<unknown>("eth_getTransactionReceipt", [ours.txHash])) === null) {
+        // Not mined any more (a reorg put it back in the mempool): no veto, and it may still land. Orphans are handled before this.
+        open++;
+        continue;
+      }
+      if (ours !== undefined) {
+        // We scheduled it, it is still on chain, and the proxy is live again: the approver vetoed it.
         ar.vetoed.push(proxy);
         changed = true;
         ctx.log("alert", "rollback-vetoed", { ...fields, message: "The approver cancelled the scheduled rollback; the monitor will not schedule it again for this analysis." });

@@ -10,9 +10,12 @@
  * Prometheus snapshot.
  *
  * Steps repeat every `pollInterval` until `--once` has caught up, the
- * `--duration` is over, the release is closed (rolled back or finalized
- * everywhere), or the caller aborts. RPC faults fail a step, never the
- * monitor: the step is retried with backoff from the last checkpoint.
+ * `--duration` is over (whatever the steps are doing), the release is
+ * closed (rolled back or finalized everywhere), or the caller aborts. RPC
+ * faults fail a step, never the monitor: the step is retried with backoff
+ * from the last checkpoint, and batches shrink while reads fail. The verdict
+ * counts the blocks analysed against those due, and is never "healthy" on
+ * fewer.
  */
 import { type Interface, type Signer, getAddress } from "ethers";
 
@@ -37,7 +40,8 @@ import type { MonitorConfig, ResolvedMetric } from "./config.js";
 import type { MonitorLog } from "./json-log.js";
 import { appendBlocks, pruneLedger, rewindLedger } from "./ledger.js";
 import { readMonitorStep, withMonitorStep } from "./monitor-step.js";
-import { type MonitorOutcome, type StopReason, outcomeOf, verdictOf } from "./outcome.js";
+import { findOrphanedRollbacks, reconcileOrphanedRollback } from "./orphaned-rollback.js";
+import { type MonitorOutcome, type Reconciliation, type StopReason, outcomeOf } from "./outcome.js";
 import { type CompiledProbe, compileProbe, runProbe } from "./probes.js";
 import type { MonitorMetrics } from "./prometheus.js";
 import { findPromotion, readProxyOnSwitch } from "./promotions.js";
@@ -89,8 +93,17 @@ class ReleaseMonitor {
   private proxyStatus: Record<string, SwitchStatus> = {};
   private readonly probes = new Map<string, CompiledProbe>();
   private lastStepSummary = "";
+  private readonly deadline = new AbortController();
+  /** Confirmed head of the last step that read it. */
+  private confirmed: number | undefined;
+  /** A step of this run completed. */
+  private completedStep = false;
+  /** Blocks per read; halved when a read fails, doubled back (up to `batchBlocks`) when one succeeds. */
+  private batch: number;
+  private readonly reconciled: Reconciliation[] = [];
 
   constructor(private readonly o: MonitorReleaseOptions) {
+    this.batch = o.config.batchBlocks;
     this.rpc = new RpcClient(o.provider, {
       ...o.config.rpc,
       onRetry: (info) => {
@@ -102,7 +115,24 @@ class ReleaseMonitor {
 
   async run(): Promise<MonitorOutcome> {
     const { o } = this;
-    const started = Date.now();
+    // The duration is a deadline, not a check between steps: it ends pauses, batches and retries alike.
+    const timer =
+      o.durationSeconds !== undefined
+        ? setTimeout(() => {
+            this.deadline.abort();
+            this.rpc.stop();
+          }, o.durationSeconds * 1000)
+        : undefined;
+    try {
+      return await this.follow();
+    } finally {
+      clearTimeout(timer);
+      this.rpc.stop();
+    }
+  }
+
+  private async follow(): Promise<MonitorOutcome> {
+    const { o } = this;
     await this.init();
     let failures = 0;
     let stopped: StopReason | undefined;
@@ -111,16 +141,24 @@ class ReleaseMonitor {
         stopped = "signal";
         break;
       }
+      if (this.deadline.signal.aborted) {
+        stopped = "duration";
+        break;
+      }
       let caughtUp = false;
+      const tipBefore = this.cp.tip?.n;
       try {
         caughtUp = await this.step();
+        this.completedStep = true;
         failures = 0;
       } catch (error) {
         if (!isTransient(error)) throw error;
+        // A step that got some batches through shows a node that answers, if not always: the budget starts again.
+        if (this.cp.tip?.n !== tipBefore) failures = 0;
         failures++;
         o.metrics?.rpcError();
-        o.log("warn", "step-failed", { error: describe(error), attempt: failures, message: "nothing of this step was recorded; it is retried from the checkpoint" });
-        if (o.once === true && failures >= 5) {
+        o.log("warn", "step-failed", { error: describe(error), attempt: failures, message: "nothing of the unfinished batch was recorded; it is retried from the checkpoint" });
+        if (o.once === true && failures >= 5 && !this.deadline.signal.aborted) {
           throw new BlueGreenError(
             "BG_MONITOR_RPC_UNRELIABLE",
             `The node did not answer reliably (${describe(error)}), after ${failures} attempts. Nothing was recorded for the unfinished step; ` +
@@ -133,26 +171,46 @@ class ReleaseMonitor {
       }
       if (o.once === true && caughtUp) stopped = "once";
       else if (this.releaseClosed()) stopped = "release-closed";
-      else if (o.durationSeconds !== undefined && (Date.now() - started) / 1000 >= o.durationSeconds) stopped = "duration";
       else if (caughtUp) await this.pause(o.config.pollInterval);
     }
-    this.rpc.stop();
-    o.log("info", "monitor-stopped", { because: stopped, verdict: verdictOf(this.cp, this.proxyStatus), lastBlock: this.cp.tip?.n });
-    return outcomeOf(this.cp, this.proxyStatus, { release: o.releaseId, chainId: o.chainId, stopped, head: this.head, checkpoint: this.checkpointPath });
+    const outcome = outcomeOf(this.cp, this.proxyStatus, {
+      release: o.releaseId,
+      chainId: o.chainId,
+      stopped,
+      head: this.head,
+      confirmed: this.confirmed,
+      // The verdict must rest on the chain as read by this run: its head, and before any promotion is known, a whole step.
+      looked: this.confirmed !== undefined && (Object.keys(this.cp.proxies).length > 0 || this.completedStep),
+      reconciled: this.reconciled,
+      checkpoint: this.checkpointPath,
+    });
+    o.log(outcome.verdict === "inconclusive" ? "warn" : "info", "monitor-stopped", {
+      because: stopped,
+      verdict: outcome.verdict,
+      lastBlock: this.cp.tip?.n,
+      blocksAnalysed: outcome.blocks.analysed,
+      blocksDue: outcome.blocks.due,
+    });
+    return outcome;
   }
 
-  /** Sleeps, waking early when aborted. */
+  /** True once the caller aborted or the duration is over: the current step ends after its batch. */
+  private stopping(): boolean {
+    return this.o.signal?.aborted === true || this.deadline.signal.aborted;
+  }
+
+  /** Sleeps, waking early when aborted or at the deadline. */
   private async pause(seconds: number): Promise<void> {
-    const signal = this.o.signal;
-    if (signal?.aborted === true) return;
+    const signals = [this.o.signal, this.deadline.signal].filter((s): s is AbortSignal => s !== undefined);
+    if (signals.some((s) => s.aborted)) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, seconds * 1000);
       function done() {
         clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
+        for (const s of signals) s.removeEventListener("abort", done);
         resolve();
       }
-      signal?.addEventListener("abort", done, { once: true });
+      for (const s of signals) s.addEventListener("abort", done, { once: true });
     });
   }
 
@@ -200,6 +258,7 @@ class ReleaseMonitor {
     this.record = await o.store.get(o.chainId, o.releaseId);
     const { head, confirmed } = await readHead(this.rpc, o.config.confirmations);
     this.head = head;
+    this.confirmed = confirmed;
     await this.discover(confirmed);
     if (Object.keys(this.cp.proxies).length === 0) {
       if (o.once === true) {
@@ -223,19 +282,62 @@ class ReleaseMonitor {
     if (this.cp.tip === undefined) return true;
     let tip = this.cp.tip;
     while (tip.n < confirmed) {
-      if (o.signal?.aborted === true) return false;
-      const to = Math.min(confirmed, tip.n + o.config.batchBlocks);
-      const digests = await readDigests(this.rpc, tip.n + 1, to, this.watchSet(), tip.hash);
+      if (this.stopping()) return false;
+      const to = Math.min(confirmed, tip.n + this.batch);
+      let digests: BlockDigest[];
+      try {
+        digests = await readDigests(this.rpc, tip.n + 1, to, this.watchSet(), tip.hash);
+      } catch (error) {
+        // A batch is all or nothing: under steady loss only a small one gets through.
+        if (isTransient(error) && !(error instanceof ChainMovedError)) this.resizeBatch(Math.max(1, Math.floor(this.batch / 2)), describe(error));
+        throw error;
+      }
       const next = structuredClone(this.cp);
       await this.apply(next, digests);
       this.cp = next;
       await this.persist();
       tip = this.cp.tip!;
+      this.resizeBatch(Math.min(o.config.batchBlocks, this.batch * 2));
     }
     await this.readStatuses();
+    await this.reconcileRollbacks();
     await this.act();
     await this.persist();
     return tip.n >= confirmed;
+  }
+
+  private resizeBatch(size: number, because?: string): void {
+    if (size === this.batch) return;
+    this.o.log(size < this.batch ? "warn" : "info", "batch-size", { from: this.batch, to: size, ...(because !== undefined ? { because } : {}) });
+    this.batch = size;
+  }
+
+  /**
+   * A rollback we scheduled whose transaction a reorg removed leaves the
+   * switch at `live`: forget it, and put the record back to `live`. Whether
+   * it is still wanted is for the analysis of the new chain to say (act()
+   * schedules again only while a run is failing).
+   */
+  private async reconcileRollbacks(): Promise<void> {
+    const orphans = await findOrphanedRollbacks(this.rpc, this.cp, this.proxyStatus, this.record);
+    for (const { proxy, txHash } of orphans) {
+      const ar = this.cp.autoRollback;
+      if (ar !== undefined) {
+        delete ar.scheduled[proxy.toLowerCase()];
+        if (Object.keys(ar.scheduled).length + Object.keys(ar.executed).length + ar.vetoed.length === 0) delete this.cp.autoRollback;
+      }
+      this.o.log("alert", "rollback-orphaned", {
+        proxy,
+        txHash,
+        message: "the rollback transaction is no longer on chain (a reorg removed it) and the switch says live; the analysis of the new chain decides whether to schedule it again",
+      });
+      const updated = await reconcileOrphanedRollback(this.o.store, this.o.chainId, this.o.releaseId, { proxy, txHash, by: "bg:monitor" });
+      if (updated !== undefined) {
+        this.record = updated;
+        this.reconciled.push({ proxy, from: "rollback-scheduled", to: "live", reason: "rollback-orphaned", txHash });
+      }
+    }
+    if (orphans.length > 0) await this.persist();
   }
 
   /** Finds proxies where this release's green went live, and opens their analysis runs. */

@@ -8,12 +8,14 @@ import type { ReleaseRecord, ReleaseState } from "../release/record.js";
 import { getCodehash, readSlotAddress, ADMIN_SLOT, IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 
 export interface Drift {
-  field: "implementation" | "admin" | "blue.codehash" | "green.codehash" | "switch-record";
+  field: "implementation" | "admin" | "blue.codehash" | "green.codehash" | "switch-record" | "state";
   recorded: string;
   onChain: string;
   message: string;
   /** Set when the proxy no longer follows the switch's own record: its rollback path is in doubt. */
   severity?: "critical";
+  /** Set when bg:status brought the record in line with the chain (it says what it did in `message`). */
+  reconciled?: { from: ReleaseState; to: ReleaseState };
 }
 
 export interface ChainView {

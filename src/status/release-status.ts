@@ -20,6 +20,7 @@ import { type WaveChainFacts, type WaveDecision, mayPromoteWave } from "../waves
 import { type WaveStatus, wavesStatus } from "../waves/waves-status.js";
 import { type WavesStep, readWavesStep } from "../waves/waves-step.js";
 import { findDrift, readChainView, type Drift } from "./reconcile.js";
+import { switchStateDrift } from "./switch-state.js";
 
 export interface ReleaseStatus {
   record: ReleaseRecord;
@@ -99,6 +100,11 @@ export async function releaseStatus(
     if (switchFile !== undefined) {
       contracts ??= new BrowserProvider(provider);
       drift.push(...(await switchRecordDrift(provider, contracts, switchFile.address, plan?.fleet ?? [record.proxy], plan !== undefined)));
+      if (plan === undefined && (await contracts.getCode(switchFile.address)) !== "0x") {
+        const state = await switchStateDrift(provider, contracts, store, switchFile.address, record);
+        record = state.record;
+        drift.push(...state.drift);
+      }
     }
     releases.push({
       record,

@@ -16,6 +16,7 @@ const VERDICT_TEXT: Record<MonitorOutcome["verdict"], string> = {
   healthy: "healthy",
   pending: "nothing judged yet (no measurement so far)",
   paused: "paused: the analysis is inconclusive",
+  inconclusive: "inconclusive: too few blocks analysed to judge",
   failed: "failing",
   "rolling-back": "rolling back (scheduled, waiting for the delay)",
   "rolled-back": "rolled back to blue",
@@ -33,6 +34,7 @@ export function renderMonitor(outcome: MonitorOutcome): string {
   const lines = [
     `${mark} Release ${style.bold(outcome.release)} on chain ${outcome.chainId}: ${outcome.ok ? style.ok(VERDICT_TEXT[outcome.verdict]) : style.bad(VERDICT_TEXT[outcome.verdict])}` +
       style.dim(`  (stopped: ${STOPPED_TEXT[outcome.stopped]}; block ${outcome.lastBlock ?? "-"} of ${outcome.head ?? "-"})`),
+    `  blocks analysed: ${blocksText(outcome)}`,
   ];
   for (const run of outcome.runs) {
     lines.push(`  ${run.wave === "release" ? "analysis" : `wave ${run.wave}`}: ${phaseText(run.phase)}   ${style.dim(`proxies ${run.proxies.join(", ")}; baseline: ${run.baselineSource}`)}`);
@@ -52,8 +54,23 @@ export function renderMonitor(outcome: MonitorOutcome): string {
     for (const [proxy, tx] of Object.entries(ar.executed)) lines.push(`    ${proxy}: ${style.ok("rolled back")} (tx ${tx})`);
     for (const proxy of ar.vetoed) lines.push(`    ${proxy}: ${style.warn("not rolled back (vetoed by the approver, or the window closed)")}`);
   }
+  for (const r of outcome.reconciled ?? []) {
+    lines.push(`  ${style.warn("record reconciled")} ${r.proxy}: ${r.from} → ${r.to} (${RECONCILED_TEXT[r.reason] ?? r.reason}${r.txHash !== undefined ? `: ${r.txHash}` : ""})`);
+  }
   lines.push(style.dim(`  checkpoint ${outcome.checkpoint}`));
   return lines.join("\n");
+}
+
+const RECONCILED_TEXT: Record<string, string> = {
+  "rollback-orphaned": "a reorg removed the rollback transaction",
+};
+
+/** "412 of 412 due", flagged when short: the verdict covers only what was read. */
+function blocksText(outcome: MonitorOutcome): string {
+  const { analysed, due } = outcome.blocks;
+  if (outcome.proxies.length === 0) return "none yet (no promotion found)";
+  const text = `${analysed} of ${due} due since the promotion`;
+  return analysed < due ? style.bad(`${text} (${due - analysed} not analysed)`) : text;
 }
 
 function phaseText(phase: string): string {

@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { readCheckpoint } from "../../src/monitor/checkpoint.js";
 import { monitorRelease } from "../../src/monitor/monitor-release.js";
 import type { MonitorLog } from "../../src/monitor/json-log.js";
-import { startFaultyRpc } from "./rpc-faults.js";
+import { startFaultProxy } from "../helpers/fault-proxy.js";
 import {
   type MonitorWorld,
   cleanCopy,
@@ -53,7 +53,11 @@ describe("bg:monitor following a separate Hardhat node through faults and restar
     await markLive(store, w, "faults");
 
     // Delays outlast the monitor's per-request timeout, so they are timeouts to it.
-    const faulty = await startFaultyRpc(w.node.url, { dropEvery: 4, delayEvery: 7, delayMs: 1_000, failEvery: 9 });
+    const faulty = await startFaultProxy(w.node.url, [
+      { fault: "drop", every: 4 },
+      { fault: 503, every: 9 },
+      { fault: "delay", every: 7, delayMs: 1_000 },
+    ]);
     const { log, lines } = memoryLog();
     const stop = new AbortController();
     const running = monitorRelease({
@@ -82,9 +86,9 @@ describe("bg:monitor following a separate Hardhat node through faults and restar
 
     expect(faulty.counts.dropped, "requests dropped").to.be.greaterThan(0);
     expect(faulty.counts.delayed, "requests delayed past the timeout").to.be.greaterThan(0);
-    expect(faulty.counts.failed, "requests answered 503").to.be.greaterThan(0);
+    expect(faulty.counts.http503, "requests answered 503").to.be.greaterThan(0);
     expect(lines.filter((l) => l.event === "rpc-retry").length).to.be.greaterThan(0);
-    expect(outcome).to.deep.include({ ok: true, verdict: "healthy", stopped: "signal" });
+    expect(outcome, JSON.stringify({ verdict: outcome.verdict, blocks: outcome.blocks, steps: lines.filter((l) => l.event === "step-failed").length })).to.deep.include({ ok: true, verdict: "healthy", stopped: "signal" });
     expect(lines.filter((l) => /^rollback|rolled-back|analysis-failed/.test(l.event))).to.deep.equal([]);
     expect(Number((await w.sw.getFunction("proxyState")(proxy)).status)).to.equal(1);
 

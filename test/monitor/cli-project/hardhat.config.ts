@@ -33,6 +33,8 @@ export default defineConfig({
       type: "http",
       chainType: "l1",
       url: process.env.BLUEGREEN_RPC_URL ?? "http://127.0.0.1:8545",
+      // Below the monitor's 5s: a request the fault proxy silences must not hold the process open for Hardhat's default 300s.
+      timeout: 3_000,
     },
   },
   paths: {
