@@ -5,7 +5,7 @@
  */
 import type { Eip1193Provider } from "../chain/eip1193.js";
 import { BlueGreenError } from "../errors.js";
-import { redactUrl } from "../replay/source-rpc.js";
+import { redactUrl } from "../chain/redact-url.js";
 import { RpcClient, type RpcOptions, describe } from "./rpc-client.js";
 
 /** Which node the monitor talks to, for the message when it does not answer. */
