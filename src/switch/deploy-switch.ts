@@ -310,6 +310,30 @@ export function parseDurationOption(value: string, option: string, fallback: num
   return Number(match[1]) * unit;
 }
 
+/**
+ * bg:init needs at least one guardian (the monitor's automatic rollback is a
+ * guardian's), unless --no-guardians says, on purpose, to deploy without:
+ * then the warning to print (and to put in --json) is returned.
+ */
+export function checkGuardiansChoice(guardians: string[], noGuardians: boolean): string | undefined {
+  if (noGuardians && guardians.length > 0) {
+    throw new BlueGreenError("BG_SWITCH_OPTIONS", "--guardians and --no-guardians contradict each other. Pass guardians, or --no-guardians to deploy without any.");
+  }
+  if (noGuardians) return NO_GUARDIANS_WARNING;
+  if (guardians.length === 0) {
+    throw new BlueGreenError(
+      "BG_SWITCH_NO_GUARDIANS",
+      "Missing --guardians. Pass at least one guardian, who may schedule a rollback: --guardians 0x…,0x…. " +
+        "Without one only the approver can start a rollback, and bg:monitor cannot roll back automatically; to deploy so anyway, pass --no-guardians.",
+    );
+  }
+  return undefined;
+}
+
+export const NO_GUARDIANS_WARNING =
+  "The switch has no guardian (--no-guardians): only the approver can start a rollback, and bg:monitor cannot roll back automatically. " +
+  "Add one later through the approver: npx hardhat bg:call propose --function addGuardian --args '[\"<guardian>\"]'.";
+
 /** Splits a comma-separated address list; empty entries are ignored. */
 export function parseAddressList(value: string): string[] {
   return value
