@@ -100,14 +100,27 @@ describe("bg:stage on the command line sends green's deploy exactly once", funct
     // command is slower than this test; wait as they would.
     await new Promise((r) => setTimeout(r, 11_000));
 
-    const rerun = runHardhat(args("killed"), env);
-    let done = false;
-    void rerun.finally(() => (done = true));
-    while (!done) {
-      await box.provider.send("evm_mine", []);
-      await Promise.race([rerun, new Promise((r) => setTimeout(r, 500))]);
+    // The re-run, mined only once it is seen waiting for the pending deploy (or once it has sent a second one).
+    const rerun = spawn(path.join(BIN, "hardhat"), args("killed"), {
+      cwd: ROOT,
+      env: { ...inherited, ...env, PATH: `${BIN}${path.delimiter}${process.env.PATH}`, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    rerun.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    rerun.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    let code: number | null | undefined;
+    const rerunExited = new Promise<void>((resolve) => rerun.once("exit", (c) => ((code = c), resolve())));
+    let mining = false;
+    while (code === undefined) {
+      const pendingNonce = Number(await box.provider.send("eth_getTransactionCount", [deployer, "pending"]));
+      mining ||= stderr.includes("still pending") || pendingNonce > nonce + 1;
+      if (mining) await box.provider.send("evm_mine", []);
+      await Promise.race([rerunExited, new Promise((r) => setTimeout(r, 200))]);
     }
-    const run = await rerun;
+    const run = { code: code ?? 1, stdout, stderr };
+    expect(stderr).to.include(`Waiting for the journaled transaction ${sent} (nonce ${nonce} of ${deployer}), still pending.`);
     expect(run.code).to.equal(0, run.stdout + run.stderr);
     const doc = onlyJson(run);
     expect(doc.green.address).to.equal(getCreateAddress({ from: deployer, nonce }));
