@@ -70,6 +70,17 @@ describe("bg:stage sends green's deploy exactly once (anvil, automine off)", fun
   const nonceOf = async (tag: "latest" | "pending") => Number(await box.provider.send("eth_getTransactionCount", [deployer, tag]));
   const mine = () => box.provider.send("evm_mine", []);
 
+  /** Runs `run` while mining a block now and then, until it settles. */
+  async function whileMining<T>(run: Promise<T>): Promise<T> {
+    let settled = false;
+    const done = run.finally(() => (settled = true));
+    while (!settled) {
+      await mine();
+      await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 200))]);
+    }
+    return done;
+  }
+
   /** Contract creations sent by the deployer in blocks from `from` on. */
   async function creationsSince(from: number): Promise<string[]> {
     const latest = await box.provider.getBlockNumber();
@@ -137,14 +148,9 @@ describe("bg:stage sends green's deploy exactly once (anvil, automine off)", fun
     await box.provider.send("anvil_dropTransaction", [sent]);
     expect(await box.provider.send("eth_getTransactionByHash", [sent])).to.equal(null);
 
-    const { record, greenDeployment } = await stageRelease(
-      params({
-        releaseId: "dropped",
-        log: (line) => {
-          if (line.startsWith("Re-broadcasting")) void mine();
-        },
-      }),
-    );
+    const lines: string[] = [];
+    const { record, greenDeployment } = await whileMining(stageRelease(params({ releaseId: "dropped", log: (line) => lines.push(line) })));
+    expect(lines.join("\n")).to.include(`Re-broadcasting the journaled transaction ${sent} at nonce ${nonce} of ${deployer} (the node does not know it).`);
     expect(greenDeployment).to.equal("resumed");
     expect(record.green.deployTx).to.equal(sent); // the very same signed transaction
     expect(record.green.address).to.equal(getCreateAddress({ from: deployer, nonce }));
