@@ -187,6 +187,26 @@ describe("bg:stage sends green's deploy exactly once (anvil, automine off)", fun
     expect(keccak256(await box.provider.getCode(record.green.address))).to.equal(record.green.codehash);
   });
 
+  it("recognises its deploy mined under another hash (replaced from a wallet at the same nonce) and records that one", async () => {
+    const startBlock = (await box.provider.getBlockNumber()) + 1;
+    const nonce = await nonceOf("latest");
+    const sent = await crashAfterBroadcast("wallet-replaced");
+    await box.provider.send("anvil_dropTransaction", [sent]);
+    // The same deploy, sped up from a wallet: same nonce and data, other fees, so another hash.
+    const build = await loadContractBuild(hre.artifacts, "BoxV2");
+    const elsewhere = await box.owner.sendTransaction({ data: build.bytecode, nonce, maxFeePerGas: 50_000_000_000n, maxPriorityFeePerGas: 2_000_000_000n });
+    expect(elsewhere.hash).to.not.equal(sent);
+    await mine();
+    const lines: string[] = [];
+    const { record, greenDeployment } = await stageRelease(params({ releaseId: "wallet-replaced", log: (l) => lines.push(l) }));
+    expect(lines.join("\n")).to.include(`Our transaction at nonce ${nonce} was mined under another hash (${elsewhere.hash}): a replacement made elsewhere.`);
+    expect(greenDeployment).to.equal("resumed");
+    expect(record.green.deployTx).to.equal(elsewhere.hash);
+    expect(record.green.address).to.equal(getCreateAddress({ from: deployer, nonce }));
+    expect(await creationsSince(startBlock)).to.deep.equal([elsewhere.hash]);
+    expect(await nonceOf("latest")).to.equal(nonce + 1);
+  });
+
   it("refuses, with a code, a journaled deploy whose nonce something else used, and never deploys at another nonce", async () => {
     const nonce = await nonceOf("latest");
     const sent = await crashAfterBroadcast("taken");
