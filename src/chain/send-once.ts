@@ -164,6 +164,10 @@ async function broadcastAttempt(
     }
     const latest = await accountNonce(options.provider, journal.from, "latest");
     if (latest > journal.nonce) return classifyTaken(options, journaled, how.resumed ?? false);
+    // Without a hash, a transaction pending at our nonce may be this one (the error came after it was accepted): wait for the nonce.
+    if (attempt.hash === undefined && (await accountNonce(options.provider, journal.from, "pending")) > journal.nonce) {
+      return waitFor(options, journaled, { resumed: how.resumed ?? false, replaced: how.replaced ?? false });
+    }
     if (how.first && journal.attempts.length === 0) {
       await options.discard?.();
       throw new BlueGreenError(
@@ -219,6 +223,8 @@ async function resume(options: SendOnceOptions, journal: SendJournal): Promise<S
     const again = await minedAttempt(provider, journal);
     if (again !== undefined) return { kind: "mined", receipt: again, resumed: true, replaced: journal.attempts.length > 1 };
     if ((await accountNonce(provider, journal.from, "latest")) > journal.nonce) return classifyTaken(options, journal, true);
+    // Refused because a transaction is already pending at the nonce (ours, signed again to the same hash): wait for the nonce.
+    if ((await accountNonce(provider, journal.from, "pending")) > journal.nonce) return waitFor(options, journal, { resumed: true, replaced: journal.attempts.length > 1 });
     throw new BlueGreenError(
       "BG_SEND_FAILED",
       `Re-sending the journaled transaction from ${journal.from} at nonce ${journal.nonce} failed: ${(error as Error).message}. ` +
