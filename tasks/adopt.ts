@@ -32,6 +32,7 @@ export default async function adopt(args: AdoptArgs, hre: HardhatRuntimeEnvironm
         proxy,
         networkName: connection.networkName,
         log: (line) => out.info(line),
+        journal: { store, chainId },
       });
       const onlyApproverLeft = !result.ok && result.pending.length === 1 && result.pending[0]!.role === "approver";
       if (!onlyApproverLeft || (await connection.ethers.provider.getCode(result.pending[0]!.from)) === "0x") {

@@ -6,13 +6,14 @@ import { timelockVetoWarning } from "../src/approval/timelock.js";
 import { BlueGreenError } from "../src/errors.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { firstSigner } from "../src/stage/signers.js";
-import { initSwitch, parseAddressList, parseDurationOption } from "../src/switch/deploy-switch.js";
+import { checkGuardiansChoice, initSwitch, parseAddressList, parseDurationOption } from "../src/switch/deploy-switch.js";
 import { type InitJson, initJson, renderInit } from "../src/ui/switch-view.js";
 import { runCommand } from "../src/ui/output.js";
 
 interface InitArgs {
   approver: string;
   guardians: string;
+  noGuardians: boolean;
   rollbackDelay: string;
   rollbackWindow: string;
   json: boolean;
@@ -25,6 +26,9 @@ export default async function init(args: InitArgs, hre: HardhatRuntimeEnvironmen
       if (args.approver === "") {
         throw new BlueGreenError("BG_SWITCH_OPTIONS", "Missing --approver. Pass the address that approves releases (usually a Safe): --approver 0x…");
       }
+      const guardians = parseAddressList(args.guardians);
+      const noGuardiansWarning = checkGuardiansChoice(guardians, args.noGuardians);
+      if (noGuardiansWarning !== undefined) out.warn(noGuardiansWarning);
       const defaults = hre.config.blueGreen.switch;
       const connection = await hre.network.getOrCreate();
       const chainId = Number((await connection.ethers.provider.getNetwork()).chainId);
@@ -36,7 +40,7 @@ export default async function init(args: InitArgs, hre: HardhatRuntimeEnvironmen
         signer: await firstSigner(connection.ethers, connection.networkName),
         parameters: {
           approver: args.approver,
-          guardians: parseAddressList(args.guardians),
+          guardians,
           rollbackDelay: parseDurationOption(args.rollbackDelay, "--rollback-delay", defaults.rollbackDelay),
           rollbackWindow: parseDurationOption(args.rollbackWindow, "--rollback-window", defaults.rollbackWindow),
         },
@@ -48,7 +52,8 @@ export default async function init(args: InitArgs, hre: HardhatRuntimeEnvironmen
         .catch(() => [])) as string[];
       const warning = await timelockVetoWarning(connection.ethers.provider, result.file.approver, result.file.rollbackDelay, cancellers);
       if (warning !== undefined) out.warn(warning);
-      return { ...initJson(result), ...(warning !== undefined ? { warnings: [warning] } : {}) };
+      const warnings = [noGuardiansWarning, warning].filter((w): w is string => w !== undefined);
+      return { ...initJson(result), ...(warnings.length > 0 ? { warnings } : {}) };
     },
     renderInit,
   );

@@ -18,6 +18,7 @@
  */
 import { Interface, getAddress, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
 
+import { type SendJournal, type SendOnceOptions, sendOnce, withSenderLock } from "../chain/send-once.js";
 import { iso } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
 import { checkFacts } from "./facts.js";
@@ -44,6 +45,14 @@ export interface ExecuteOptions {
   /** Called right after the transaction is sent, before it is mined (tests use it to simulate a crash). */
   afterSend?: (txHash: string) => void | Promise<void>;
   now?: () => Date;
+  /** Speed-up and waiting times of the send (tests shorten them). */
+  sending?: Pick<SendOnceOptions, "speedUpAfterMs" | "giveUpAfterMs" | "pollMs" | "maxSpeedUps">;
+  /**
+   * The chain's records folder (`store.chainDir(chainId)`): when given, sends
+   * from one account are serialized with bg:stage's and bg:init's under the
+   * same per-account lock.
+   */
+  senderLockDir?: string;
 }
 
 /** The TimelockController operation of a proposal, once scheduled. */
@@ -110,12 +119,16 @@ async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, propos
           "Are you on the right network? If the chain was reset, delete execution.json and propose again.",
       );
     }
-    if (journal.txHash !== undefined && (await ethersProvider(env).getTransaction(journal.txHash)) !== null) {
-      // Sent and still pending: wait for it rather than sending a second one.
+    if (journal.send !== undefined) {
+      // Resume the journaled send at its nonce: wait for it, re-broadcast it, or learn that its nonce went to something else.
+      const receipt = await resumeJournaledSend(env, folder, EXECUTION_FILE, journal, journal.send, options);
+      if (receipt !== undefined && executedHere(proposal, receipt)) return complete(folder, proposal, journal, receipt, true, now);
+    } else if (journal.txHash !== undefined && (await ethersProvider(env).getTransaction(journal.txHash)) !== null) {
+      // A journal of an older version: sent and still pending, wait for it rather than sending a second one.
       const receipt = await ethersProvider(env).waitForTransaction(journal.txHash);
       if (receipt !== null && receipt.status === 1) return complete(folder, proposal, journal, receipt, true, now);
     }
-    // Never mined (the send did not reach the node, or it reverted): start over with full checks.
+    // Never mined and never to be (it reverted, or its nonce went to another transaction): start over with full checks.
   }
 
   const check = await checkProposal(env, proposal);
@@ -173,9 +186,10 @@ async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, propos
 }
 
 /**
- * Sends a transaction under its crash journal: "sending" is written before
- * the send and "sent" with the hash right after, so a run that dies while it
- * is in flight resumes by that hash instead of sending again.
+ * Sends a transaction under its crash journal, exactly once (../chain/send-once.ts):
+ * the nonce, hash and signed transaction are journaled before the broadcast,
+ * so a run that dies while it is in flight resumes it at its nonce instead of
+ * sending again.
  */
 async function sendJournaled(
   env: ApprovalEnv,
@@ -186,20 +200,74 @@ async function sendJournaled(
   options: ExecuteOptions,
   failure: { what: string; hint: string },
 ): Promise<{ sentJournal: ExecutionJournal; receipt: TransactionReceipt }> {
-  const gas = await ethersProvider(env).estimateGas({ ...request, from: started.executor });
   await folder.write(file, started);
-  const sent = await options.executor.sendTransaction({ ...request, gasLimit: (gas * 12n) / 10n });
-  const sentJournal: ExecutionJournal = { ...started, status: "sent", txHash: sent.hash };
-  await folder.write(file, sentJournal);
-  await options.afterSend?.(sent.hash);
-  let receipt: TransactionReceipt | null;
-  try {
-    receipt = await sent.wait();
-  } catch (error) {
-    throw new BlueGreenError("BG_APPROVAL_TX_FAILED", `The ${failure.what} ${sent.hash} failed: ${describeRevert(error, env.errors)}. ${failure.hint}`, { cause: error as Error });
+  let sentJournal = started;
+  const outcome = await withExecutorLock(options, started.executor, () =>
+    sendOnce({
+      provider: env.provider,
+      signer: options.executor,
+      request: { to: String(request.to), data: String(request.data ?? "0x"), ...(request.value != null ? { value: BigInt(request.value) } : {}) },
+      save: async (send) => {
+        const txHash = send.attempts.at(-1)?.hash;
+        sentJournal = { ...started, status: txHash !== undefined ? "sent" : "sending", ...(txHash !== undefined ? { txHash } : {}), send };
+        await folder.write(file, sentJournal);
+      },
+      ...(options.afterSend !== undefined ? { afterBroadcast: options.afterSend } : {}),
+      ...options.sending,
+    }),
+  );
+  if (outcome.kind === "taken") {
+    throw new BlueGreenError(
+      "BG_APPROVAL_TX_FAILED",
+      `The ${failure.what} journaled at nonce ${outcome.nonce} of ${started.executor} was never mined: another transaction${outcome.by !== undefined ? ` (${outcome.by})` : ""} used that nonce. ${failure.hint}`,
+    );
   }
-  if (receipt === null) throw new BlueGreenError("BG_APPROVAL_TX_FAILED", `The transaction ${sent.hash} was dropped. Run again.`);
-  return { sentJournal, receipt };
+  const receipt = await ethersProvider(env).getTransactionReceipt(outcome.receipt.hash);
+  if (receipt === null) throw new BlueGreenError("BG_APPROVAL_TX_FAILED", `The transaction ${outcome.receipt.hash} was dropped. Run again.`);
+  if (receipt.status !== 1) {
+    throw new BlueGreenError("BG_APPROVAL_TX_FAILED", `The ${failure.what} ${receipt.hash} failed: it reverted on chain. ${failure.hint}`);
+  }
+  const txHash = receipt.hash;
+  return { sentJournal: { ...sentJournal, status: "sent", txHash }, receipt };
+}
+
+/**
+ * Resumes a journaled send (see sendJournaled). The receipt once mined;
+ * undefined when it can never be mined (its nonce went to another
+ * transaction) or it reverted: then a fresh execution, with every check,
+ * sends no duplicate.
+ */
+async function resumeJournaledSend(
+  env: ApprovalEnv,
+  folder: ProposalFolder,
+  file: string,
+  journal: ExecutionJournal,
+  send: SendJournal,
+  options: ExecuteOptions,
+): Promise<TransactionReceipt | undefined> {
+  const sameAccount = getAddress(send.from) === (await executorAddress(options));
+  const outcome = await withExecutorLock(options, send.from, () =>
+    sendOnce({
+      provider: env.provider,
+      signer: options.executor,
+      request: { ...(send.to !== undefined ? { to: send.to } : {}), data: send.data, value: BigInt(send.value) },
+      previous: send,
+      save: async (next) => {
+        const txHash = next.attempts.at(-1)?.hash;
+        await folder.write(file, { ...journal, status: txHash !== undefined ? "sent" : "sending", ...(txHash !== undefined ? { txHash } : {}), send: next } satisfies ExecutionJournal);
+      },
+      // Another account's transaction can be waited for and re-broadcast, not re-signed.
+      ...(sameAccount ? {} : { maxSpeedUps: 0 }),
+      ...options.sending,
+    }),
+  );
+  if (outcome.kind === "taken" || outcome.receipt.status !== 1) return undefined;
+  return (await ethersProvider(env).getTransactionReceipt(outcome.receipt.hash)) ?? undefined;
+}
+
+async function withExecutorLock<T>(options: ExecuteOptions, account: string, fn: () => Promise<T>): Promise<T> {
+  if (options.senderLockDir === undefined) return fn();
+  return withSenderLock(options.senderLockDir, account, fn);
 }
 
 /** The execTransaction calldata for the proposal's Safe transaction and these signatures. */
@@ -409,6 +477,13 @@ async function executeThroughTimelock(
     ...(scheduleTxHash !== undefined ? { scheduleTxHash } : {}),
   };
   if (!state.ready) return { status: "waiting", proposal, tally: { signatures: [], threshold: 0, missing: 0, owners: [] }, timelock: wait };
+
+  // An execute(...) a run sent before it died: resume it at its nonce rather than sending a second one.
+  const inFlight = await folder.read(TIMELOCK_EXECUTION_FILE, executionJournalSchema);
+  if (inFlight?.send !== undefined && inFlight.status !== "done") {
+    const receipt = await resumeJournaledSend(env, folder, TIMELOCK_EXECUTION_FILE, inFlight, inFlight.send, options);
+    if (receipt !== undefined) return complete(folder, proposal, inFlight, receipt, true, now, TIMELOCK_EXECUTION_FILE);
+  }
 
   // Ready: the same drift checks as any execution, then execute(...) from the executor.
   const drifts = await checkFacts(ethersProvider(env), proposal.facts);

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 
+import { sendJournalSchema } from "../chain/send-once.js";
 import { addressSchema, bytes32Schema, hexSchema, isoTimeSchema } from "../common/schema.js";
 
 
@@ -30,6 +31,12 @@ export const executionJournalSchema = z
     doneAt: isoTimeSchema.optional(),
     /** True when the mined transaction was sent by someone else (the Safe web app, another owner): found, not sent. */
     elsewhere: z.boolean().optional(),
+    /**
+     * The Ethereum transaction itself (nonce, every signed version and its
+     * hash), written before each broadcast: a re-run resumes it at its nonce
+     * instead of sending a second one.
+     */
+    send: sendJournalSchema.optional(),
   })
   .strict();
 

@@ -15,7 +15,8 @@ import { BlueGreenError } from "../errors.js";
 import { RECORD_SCHEMA_VERSION, type ReleaseRecord } from "../release/record.js";
 import { assertReleaseId, type ReleaseStore } from "../release/store.js";
 import { compilesTo, loadContractBuild, type ArtifactSource, type ContractBuild } from "./contract-build.js";
-import { clearDeployJournal, deployGreen, type GreenDeployment } from "./deploy-green.js";
+import { clearDeployJournal, deployGreen, type DeployGreenParams, type GreenDeployment } from "./deploy-green.js";
+import { withSenderLock } from "../chain/send-once.js";
 import type { Eip1193Provider } from "../chain/eip1193.js";
 import { findBlue, type CompileBuildInfo } from "./find-blue.js";
 import { deployGreenThroughManifest, importBlueIntoManifest } from "./oz-manifest.js";
@@ -42,6 +43,12 @@ export interface StageParams {
   /** Compiles a build info Ignition stored, when blue's source has changed since. */
   compileBuildInfo?: CompileBuildInfo;
   log?: (line: string) => void;
+  /** Called right after green's deploy is broadcast (tests use it to simulate a crash). */
+  afterBroadcast?: (hash: string) => void | Promise<void>;
+  /** Speed-up and waiting times of the deploy (tests shorten them). */
+  sending?: DeployGreenParams["sending"];
+  /** How long to wait for another run that sends from the same account. Default 15 minutes. */
+  senderLockTimeoutMs?: number;
 }
 
 export interface StageResult {
@@ -51,7 +58,21 @@ export interface StageResult {
   greenDeployment: GreenDeployment["how"] | "recorded";
 }
 
+/**
+ * Stages under the lock of the deploying account on this chain: two runs
+ * from one deployer take turns (the second finds what the first recorded),
+ * so they never race for a nonce nor touch each other's journal.
+ */
 export async function stageRelease(params: StageParams): Promise<StageResult> {
+  const chainId = await getChainId(params.provider);
+  const deployer = await params.signer.getAddress();
+  return withSenderLock(params.store.chainDir(chainId), deployer, () => stageLocked(params), {
+    ...(params.senderLockTimeoutMs !== undefined ? { timeoutMs: params.senderLockTimeoutMs } : {}),
+    ...(params.log !== undefined ? { log: params.log } : {}),
+  });
+}
+
+async function stageLocked(params: StageParams): Promise<StageResult> {
   const { provider, signer, artifacts, store, networkName } = params;
   const log = params.log ?? (() => {});
   const proxy = parseAddress(params.proxy, "--proxy");
@@ -121,7 +142,20 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
     await importBlueIntoManifest(provider, blue.build, blue.layout, onChain.implementation, proxy);
     log(`Blue recorded in OpenZeppelin's manifest (found through ${blue.via ?? "--reference"})`);
   }
-  const deployment = await deployThroughManifest({ provider, signer, store, chainId, releaseId, build: green, log }, greenValidated.layout);
+  const deployment = await deployThroughManifest(
+    {
+      provider,
+      signer,
+      store,
+      chainId,
+      releaseId,
+      build: green,
+      log,
+      ...(params.afterBroadcast !== undefined ? { afterBroadcast: params.afterBroadcast } : {}),
+      ...(params.sending !== undefined ? { sending: params.sending } : {}),
+    },
+    greenValidated.layout,
+  );
   log(`Green: ${deployment.address} (${deployment.how})`);
   if (deployment.address === onChain.implementation) {
     throw new BlueGreenError(
@@ -183,7 +217,8 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
     wroteIt = true;
     return record;
   });
-  await clearDeployJournal(store, chainId, releaseId);
+  // Only a journal of the deployment the record now holds is done with; another one is an orphan, kept for bg:status.
+  await clearDeployJournal(store, chainId, releaseId, written!.green.address);
   return { record: written!, unchanged: !wroteIt, greenDeployment: deployment.how };
 }
 

@@ -9,10 +9,17 @@
  * description), and the result is not ok. Re-running after the missing call
  * was made picks up where it stopped.
  */
-import { Contract, type Provider, type Signer, getAddress } from "ethers";
+import { rm } from "node:fs/promises";
+import path from "node:path";
 
+import { Contract, type Provider, type Signer, getAddress } from "ethers";
+import { z } from "zod";
+
+import { type SendJournal, type SendOnceOptions, sendJournalSchema, sendOnce, withSenderLock } from "../chain/send-once.js";
+import { addressSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import type { Eip1193Provider } from "../chain/eip1193.js";
+import type { ReleaseStore } from "../release/store.js";
 import { readTransparentProxy } from "../stage/read-proxy.js";
 import { decodeSwitchRevert, isSwitchAt, readProxyRelease, switchContract } from "./read-switch.js";
 import { explainSwitchRevert } from "./switch-errors.js";
@@ -46,7 +53,29 @@ export interface AdoptProxyOptions {
   proxy: string;
   networkName: string;
   log?: (line: string) => void;
+  /**
+   * Where to journal the sends (the chain's records): with it, each step is
+   * journaled before it is broadcast and a re-run resumes it at its nonce,
+   * and sends from one account are serialized with other runs.
+   */
+  journal?: { store: ReleaseStore; chainId: number };
+  /** Called right after a step is broadcast (tests use it to simulate a crash). */
+  afterBroadcast?: (hash: string) => void | Promise<void>;
+  sending?: Pick<SendOnceOptions, "speedUpAfterMs" | "giveUpAfterMs" | "pollMs" | "maxSpeedUps">;
 }
+
+/** `.bluegreen/<chainId>/pending-adopt-<proxy>.json`: the adoption step in flight, written before it is broadcast. */
+export function adoptJournalName(proxy: string): string {
+  return `pending-adopt-${proxy.toLowerCase()}.json`;
+}
+
+export const adoptJournalSchema = z
+  .object({
+    proxy: addressSchema,
+    step: z.enum(["transfer-ownership", "adopt"]),
+    send: sendJournalSchema,
+  })
+  .strict();
 
 export interface AdoptResult {
   ok: boolean;
@@ -100,6 +129,8 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
       `${switchAddress} on network "${networkName}" is not a BlueGreenSwitch. Check .bluegreen/<chainId>/switch.json, or deploy one with bg:init.`,
     );
   }
+  // A step a run sent before it died is finished first (waited for, or re-broadcast at its nonce); the chain then says what is left.
+  const resumedTx = await resumeAdoptJournal(options, proxy);
   const onChain = await readTransparentProxy(options.provider, proxy, networkName);
   const proxyAdmin = getAddress(onChain.admin);
   const implementation = getAddress(onChain.implementation);
@@ -119,13 +150,26 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
       );
     }
     log(`${proxy} is already adopted by the switch at ${switchAddress}.`);
-    return { ok: true, ...base, alreadyAdopted: true, pending: [], afterAdoption: explainSwitchOwnedAdmin(base, networkName) };
+    return {
+      ok: true,
+      ...base,
+      alreadyAdopted: resumedTx?.step !== "adopt",
+      ...(resumedTx?.step === "adopt" ? { adoptTx: resumedTx.hash } : {}),
+      pending: [],
+      afterAdoption: explainSwitchOwnedAdmin(base, networkName),
+    };
   }
 
   const locals = new Map<string, Signer>();
   for (const signer of options.signers) locals.set((await signer.getAddress()).toLowerCase(), signer);
   const pending: PendingCall[] = [];
-  const result: AdoptResult = { ok: false, ...base, alreadyAdopted: false, pending };
+  const result: AdoptResult = {
+    ok: false,
+    ...base,
+    alreadyAdopted: false,
+    pending,
+    ...(resumedTx?.step === "transfer-ownership" ? { ownershipTransferTx: resumedTx.hash } : {}),
+  };
 
   // Step 1: the switch must own the ProxyAdmin.
   const owner = await readOwner(admin, proxyAdmin, proxy);
@@ -133,9 +177,8 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
     const ownerSigner = locals.get(owner.toLowerCase());
     if (ownerSigner !== undefined) {
       log(`Transferring ownership of ProxyAdmin ${proxyAdmin} from ${owner} to the switch ${switchAddress}...`);
-      const tx = await (admin.connect(ownerSigner) as Contract).getFunction("transferOwnership")(switchAddress);
-      const receipt = await tx.wait();
-      result.ownershipTransferTx = receipt.hash as string;
+      const data = admin.interface.encodeFunctionData("transferOwnership", [switchAddress]);
+      result.ownershipTransferTx = await sendAdoptStep(options, proxy, "transfer-ownership", ownerSigner, proxyAdmin, data);
     } else {
       pending.push(await ownershipCall(ethersProvider, owner, proxyAdmin, switchAddress, admin));
     }
@@ -157,9 +200,7 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
       throw new BlueGreenError("BG_SWITCH_REVERT", `adopt(${proxy}) would fail. ${explainSwitchRevert(revert)}`, { cause: error as Error });
     }
     log(`Adopting ${proxy} (implementation ${implementation}) from the approver ${approver}...`);
-    const tx = await connected.getFunction("adopt")(proxy, proxyAdmin, implementation);
-    const receipt = await tx.wait();
-    result.adoptTx = receipt.hash as string;
+    result.adoptTx = await sendAdoptStep(options, proxy, "adopt", approverSigner, switchAddress, adoptData);
     await verifyAdopted(options, switchAddress, proxy, implementation);
     result.ok = true;
     result.afterAdoption = explainSwitchOwnedAdmin(base, networkName);
@@ -272,4 +313,96 @@ async function verifyAdopted(options: AdoptProxyOptions, switchAddress: string, 
         "Something upgraded the proxy concurrently; check its history before releasing.",
     );
   }
+}
+
+/**
+ * One step of the adoption, sent exactly once (../chain/send-once.ts): with a
+ * journal, written before the broadcast and removed once mined.
+ */
+async function sendAdoptStep(
+  options: AdoptProxyOptions,
+  proxy: string,
+  step: "transfer-ownership" | "adopt",
+  signer: Signer,
+  to: string,
+  data: string,
+): Promise<string> {
+  const from = await signer.getAddress();
+  const send = () =>
+    sendOnce({
+      provider: options.provider,
+      signer,
+      request: { to, data },
+      save: async (journal) => {
+        if (options.journal !== undefined) {
+          await options.journal.store.writeChainFile(options.journal.chainId, adoptJournalName(proxy), { proxy, step, send: journal });
+        }
+      },
+      discard: () => removeAdoptJournal(options, proxy),
+      ...(options.afterBroadcast !== undefined ? { afterBroadcast: options.afterBroadcast } : {}),
+      ...(options.log !== undefined ? { log: options.log } : {}),
+      ...options.sending,
+    });
+  const outcome = options.journal === undefined ? await send() : await withSenderLock(options.journal.store.chainDir(options.journal.chainId), from, send);
+  return settleAdoptStep(options, proxy, step, outcome);
+}
+
+async function settleAdoptStep(
+  options: AdoptProxyOptions,
+  proxy: string,
+  step: "transfer-ownership" | "adopt",
+  outcome: Awaited<ReturnType<typeof sendOnce>>,
+): Promise<string> {
+  const what = step === "adopt" ? `adopt(${proxy})` : `the ProxyAdmin's transferOwnership for ${proxy}`;
+  await removeAdoptJournal(options, proxy);
+  if (outcome.kind === "taken") {
+    throw new BlueGreenError(
+      "BG_SWITCH_ADOPT_NONCE_TAKEN",
+      `The transaction of ${what} was journaled at nonce ${outcome.nonce}, but another transaction${outcome.by !== undefined ? ` (${outcome.by})` : ""} used that nonce, so it was never mined. ` +
+        "Run bg:adopt again: it reads the chain and sends what is still missing.",
+    );
+  }
+  if (outcome.receipt.status !== 1) {
+    throw new BlueGreenError("BG_SWITCH_ADOPT_FAILED", `The transaction of ${what} (${outcome.receipt.hash}) reverted. Run bg:adopt again to see what the chain says is missing.`);
+  }
+  return outcome.receipt.hash;
+}
+
+/** Finishes a step journaled by a run that died after sending it; its hash when it was mined. */
+async function resumeAdoptJournal(options: AdoptProxyOptions, proxy: string): Promise<{ step: "transfer-ownership" | "adopt"; hash: string } | undefined> {
+  if (options.journal === undefined) return undefined;
+  const { store, chainId } = options.journal;
+  const journal = await store.readChainFile(chainId, adoptJournalName(proxy), adoptJournalSchema);
+  if (journal === undefined) return undefined;
+  const signer = await signerFor(options.signers, journal.send);
+  const sameAccount = getAddress(await signer.getAddress()) === getAddress(journal.send.from);
+  options.log?.(`Resuming the journaled ${journal.step} step of ${proxy} at nonce ${journal.send.nonce} of ${journal.send.from}...`);
+  const outcome = await withSenderLock(store.chainDir(chainId), journal.send.from, () =>
+    sendOnce({
+      provider: options.provider,
+      signer,
+      request: { ...(journal.send.to !== undefined ? { to: journal.send.to } : {}), data: journal.send.data },
+      previous: journal.send,
+      save: (send) => store.writeChainFile(chainId, adoptJournalName(proxy), { ...journal, send }).then(() => undefined),
+      ...(sameAccount ? {} : { maxSpeedUps: 0 }),
+      ...(options.log !== undefined ? { log: options.log } : {}),
+      ...options.sending,
+    }),
+  );
+  await removeAdoptJournal(options, proxy);
+  // Reverted, or its nonce went elsewhere: nothing of it is on chain, and the chain decides what to send now.
+  if (outcome.kind === "taken" || outcome.receipt.status !== 1) return undefined;
+  return { step: journal.step, hash: outcome.receipt.hash };
+}
+
+async function signerFor(signers: Signer[], send: SendJournal): Promise<Signer> {
+  for (const signer of signers) if (getAddress(await signer.getAddress()) === getAddress(send.from)) return signer;
+  // Not a local account any more: its journaled transaction can still be waited for and re-broadcast, not re-signed.
+  return signers[0]!;
+}
+
+async function removeAdoptJournal(options: AdoptProxyOptions, proxy: string): Promise<void> {
+  if (options.journal === undefined) return;
+  const { store, chainId } = options.journal;
+  await store.withLock(chainId, () => rm(path.join(store.chainDir(chainId), adoptJournalName(proxy)), { force: true }));
 }

@@ -3,10 +3,15 @@
  * the chain's `switch.json`; reuses the recorded one when it is on chain
  * with the settings asked for.
  */
+import { rm } from "node:fs/promises";
 import path from "node:path";
 
-import { ContractFactory, type Provider, type Signer, getAddress, isAddress } from "ethers";
+import { ContractFactory, type Provider, type Signer, getAddress, getCreateAddress, isAddress } from "ethers";
+import { z } from "zod";
 
+import { type SendJournal, type SendOnceOptions, eip1193Of, sendJournalSchema, sendOnce, withSenderLock } from "../chain/send-once.js";
+import type { Eip1193Provider } from "../chain/eip1193.js";
+import { addressSchema } from "../common/schema.js";
 import { iso } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseStore } from "../release/store.js";
@@ -82,7 +87,11 @@ function parseSwitchAddress(value: string, option: string): string {
   return getAddress(trimmed);
 }
 
-/** Deploys a switch with `signer` and waits for it to be mined. */
+/**
+ * Deploys a switch with `signer` and waits for it to be mined, without a
+ * journal (tests and fixtures). `bg:init` goes through `initSwitch`, which
+ * journals the send and deploys exactly once.
+ */
 export async function deploySwitch(signer: Signer, parameters: SwitchParameters): Promise<SwitchDeployment> {
   const artifact = await loadSwitchArtifact();
   const factory = new ContractFactory(artifact.abi, artifact.bytecode, signer);
@@ -117,7 +126,27 @@ export interface InitSwitchOptions {
   signer: Signer;
   parameters: SwitchParameters;
   log?: (line: string) => void;
+  /** The same connection as EIP-1193 (default: adapted from `provider`). */
+  eip1193?: Eip1193Provider;
+  /** Called right after the deploy is broadcast (tests use it to simulate a crash). */
+  afterBroadcast?: (hash: string) => void | Promise<void>;
+  sending?: Pick<SendOnceOptions, "speedUpAfterMs" | "giveUpAfterMs" | "pollMs" | "maxSpeedUps">;
+  senderLockTimeoutMs?: number;
 }
+
+/** `.bluegreen/<chainId>/pending-switch.json`: the switch deploy in flight, written before it is broadcast. */
+export const SWITCH_DEPLOY_JOURNAL = "pending-switch.json";
+
+export const switchDeployJournalSchema = z
+  .object({
+    approver: addressSchema,
+    guardians: z.array(addressSchema),
+    rollbackDelay: z.number().int().positive(),
+    rollbackWindow: z.number().int().positive(),
+    send: sendJournalSchema,
+  })
+  .strict();
+export type SwitchDeployJournal = z.infer<typeof switchDeployJournalSchema>;
 
 export interface InitSwitchResult {
   /** True when the recorded switch was on chain with these settings and nothing was deployed. */
@@ -135,9 +164,18 @@ export interface InitSwitchResult {
  * (a restarted development node) is replaced.
  */
 export async function initSwitch(options: InitSwitchOptions): Promise<InitSwitchResult> {
+  const parameters = checkSwitchParameters(options.parameters);
+  const deployer = await options.signer.getAddress();
+  // One run at a time per deploying account: a second bg:init waits, then finds the recorded switch.
+  return withSenderLock(options.store.chainDir(options.chainId), deployer, () => initSwitchLocked(options, parameters), {
+    ...(options.senderLockTimeoutMs !== undefined ? { timeoutMs: options.senderLockTimeoutMs } : {}),
+    ...(options.log !== undefined ? { log: options.log } : {}),
+  });
+}
+
+async function initSwitchLocked(options: InitSwitchOptions, parameters: SwitchParameters): Promise<InitSwitchResult> {
   const { store, chainId, provider, networkName } = options;
   const log = options.log ?? (() => {});
-  const parameters = checkSwitchParameters(options.parameters);
   const filePath = path.join(store.chainDir(chainId), SWITCH_FILE);
   const recorded = await readSwitchFile(store, chainId);
   if (recorded !== undefined) {
@@ -154,15 +192,33 @@ export async function initSwitch(options: InitSwitchOptions): Promise<InitSwitch
         );
       }
       log(`Reusing the switch at ${recorded.address} recorded in ${path.relative(process.cwd(), filePath)}.`);
+      // A run that died between writing switch.json and removing its journal: that journal is done with.
+      const journal = await store.readChainFile(chainId, SWITCH_DEPLOY_JOURNAL, switchDeployJournalSchema);
+      if (journal !== undefined && getCreateAddress({ from: journal.send.from, nonce: journal.send.nonce }) === getAddress(recorded.address)) {
+        await store.withLock(chainId, () => rm(path.join(store.chainDir(chainId), SWITCH_DEPLOY_JOURNAL), { force: true }));
+      }
       return { reused: true, file: recorded, path: filePath };
     }
     log(
       `The switch recorded at ${recorded.address} has no code on chain ${chainId} (a restarted development node?). Deploying a new one.`,
     );
   }
-  await checkChainOpcodes(provider, networkName);
-  log(`Deploying BlueGreenSwitch on network "${networkName}" (chain ${chainId}) from ${await options.signer.getAddress()}...`);
-  const deployment = await deploySwitch(options.signer, parameters);
+  const journal = await store.readChainFile(chainId, SWITCH_DEPLOY_JOURNAL, switchDeployJournalSchema);
+  if (journal !== undefined && compareSettings(parameters, journal).length > 0) {
+    throw new BlueGreenError(
+      "BG_SWITCH_DEPLOY_JOURNALED",
+      `An interrupted bg:init journaled a switch deploy with other settings (${compareSettings(parameters, journal).join("; ")}) in ` +
+        `${path.relative(process.cwd(), path.join(store.chainDir(chainId), SWITCH_DEPLOY_JOURNAL))}, at nonce ${journal.send.nonce} of ${journal.send.from}. ` +
+        "Run bg:init again with those settings to finish that deploy (it may still land), or, if it never reached the chain, delete that file.",
+    );
+  }
+  if (journal === undefined) await checkChainOpcodes(provider, networkName);
+  log(
+    journal !== undefined
+      ? `Resuming the journaled deploy of the switch at nonce ${journal.send.nonce} of ${journal.send.from}...`
+      : `Deploying BlueGreenSwitch on network "${networkName}" (chain ${chainId}) from ${await options.signer.getAddress()}...`,
+  );
+  const deployment = await deploySwitchOnce(options, parameters, journal?.send);
   const file: SwitchFile = {
     schemaVersion: SWITCH_FILE_SCHEMA_VERSION,
     chainId,
@@ -176,7 +232,54 @@ export async function initSwitch(options: InitSwitchOptions): Promise<InitSwitch
     deployedAt: deployment.deployedAt,
   };
   await writeSwitchFile(store, file);
+  // switch.json now holds the deployment the journal was for: the journal is done with.
+  await store.withLock(chainId, () => rm(path.join(store.chainDir(chainId), SWITCH_DEPLOY_JOURNAL), { force: true }));
   return { reused: false, file, path: filePath };
+}
+
+/** The journaled, exactly-once deploy of the switch (resumed from `previous` when a run died mid-send). */
+async function deploySwitchOnce(options: InitSwitchOptions, parameters: SwitchParameters, previous: SendJournal | undefined): Promise<SwitchDeployment> {
+  const { store, chainId } = options;
+  const artifact = await loadSwitchArtifact();
+  const factory = new ContractFactory(artifact.abi, artifact.bytecode, options.signer);
+  const { data } = await factory.getDeployTransaction(parameters.approver, parameters.guardians, parameters.rollbackDelay, parameters.rollbackWindow);
+  const provider = options.eip1193 ?? eip1193Of(options.provider);
+  const journalFile = path.join(store.chainDir(chainId), SWITCH_DEPLOY_JOURNAL);
+  let outcome;
+  try {
+    outcome = await sendOnce({
+      provider,
+      signer: options.signer,
+      request: { data },
+      ...(previous !== undefined ? { previous } : {}),
+      save: (send) => store.writeChainFile(chainId, SWITCH_DEPLOY_JOURNAL, { ...parameters, send } satisfies SwitchDeployJournal).then(() => undefined),
+      discard: () => store.withLock(chainId, () => rm(journalFile, { force: true })),
+      ...(options.afterBroadcast !== undefined ? { afterBroadcast: options.afterBroadcast } : {}),
+      ...(options.log !== undefined ? { log: options.log } : {}),
+      ...options.sending,
+    });
+  } catch (error) {
+    const revert = await decodeSwitchRevert(error);
+    if (revert !== undefined) throw new BlueGreenError("BG_SWITCH_REVERT", `Deploying the switch failed. ${explainSwitchRevert(revert)}`, { cause: error as Error });
+    if (BlueGreenError.is(error, "BG_SEND_FAILED")) {
+      throw new BlueGreenError("BG_SWITCH_DEPLOY_FAILED", `Deploying the switch failed. ${error.shortMessage}`, { cause: error });
+    }
+    throw error;
+  }
+  if (outcome.kind === "taken") {
+    throw new BlueGreenError(
+      "BG_SWITCH_DEPLOY_NONCE_TAKEN",
+      `The switch deploy was journaled at nonce ${outcome.nonce}, but another transaction${outcome.by !== undefined ? ` (${outcome.by})` : ""} used that nonce, so the switch was never deployed by it. ` +
+        `Check that nothing else sends from this account while bg:init runs, then delete ${path.relative(process.cwd(), journalFile)} and run bg:init again.`,
+    );
+  }
+  const receipt = outcome.receipt;
+  if (receipt.status !== 1 || receipt.contractAddress === null) {
+    await store.withLock(chainId, () => rm(journalFile, { force: true }));
+    throw new BlueGreenError("BG_SWITCH_DEPLOY_FAILED", `The switch deployment transaction ${receipt.hash} failed. Check the deployer's balance and the network, then run bg:init again.`);
+  }
+  const block = (await provider.request({ method: "eth_getBlockByNumber", params: ["0x" + receipt.blockNumber.toString(16), false] })) as { timestamp: string };
+  return { address: receipt.contractAddress, deployTx: receipt.hash, blockNumber: receipt.blockNumber, deployedAt: iso(Number(block.timestamp)) };
 }
 
 function compareSettings(wanted: SwitchParameters, onChain: SwitchParameters): string[] {
@@ -206,6 +309,30 @@ export function parseDurationOption(value: string, option: string, fallback: num
   const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2] as "" | "s" | "m" | "h" | "d"];
   return Number(match[1]) * unit;
 }
+
+/**
+ * bg:init needs at least one guardian (the monitor's automatic rollback is a
+ * guardian's), unless --no-guardians says, on purpose, to deploy without:
+ * then the warning to print (and to put in --json) is returned.
+ */
+export function checkGuardiansChoice(guardians: string[], noGuardians: boolean): string | undefined {
+  if (noGuardians && guardians.length > 0) {
+    throw new BlueGreenError("BG_SWITCH_OPTIONS", "--guardians and --no-guardians contradict each other. Pass guardians, or --no-guardians to deploy without any.");
+  }
+  if (noGuardians) return NO_GUARDIANS_WARNING;
+  if (guardians.length === 0) {
+    throw new BlueGreenError(
+      "BG_SWITCH_NO_GUARDIANS",
+      "Missing --guardians. Pass at least one guardian, who may schedule a rollback: --guardians 0x…,0x…. " +
+        "Without one only the approver can start a rollback, and bg:monitor cannot roll back automatically; to deploy so anyway, pass --no-guardians.",
+    );
+  }
+  return undefined;
+}
+
+export const NO_GUARDIANS_WARNING =
+  "The switch has no guardian (--no-guardians): only the approver can start a rollback, and bg:monitor cannot roll back automatically. " +
+  "Add one later through the approver: npx hardhat bg:call propose --function addGuardian --args '[\"<guardian>\"]'.";
 
 /** Splits a comma-separated address list; empty entries are ignored. */
 export function parseAddressList(value: string): string[] {
