@@ -9,6 +9,7 @@ import { type AdoptResult, adoptProxy } from "../src/switch/adopt-proxy.js";
 import { requireSwitchFile } from "../src/switch/switch-file.js";
 import { renderAdopt } from "../src/ui/switch-view.js";
 import { runCommand } from "../src/ui/output.js";
+import { openConnection } from "../src/chain/hardhat-connection.js";
 
 interface AdoptArgs {
   proxy: string;
@@ -20,7 +21,7 @@ export default async function adopt(args: AdoptArgs, hre: HardhatRuntimeEnvironm
     args.json,
     async (out) => {
       const proxy = parseAddress(args.proxy, "--proxy");
-      const connection = await hre.network.getOrCreate();
+      const connection = await openConnection(hre);
       const chainId = Number((await connection.ethers.provider.getNetwork()).chainId);
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       const recorded = await requireSwitchFile(store, chainId, connection.networkName);

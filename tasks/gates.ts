@@ -16,6 +16,7 @@ import { readSwitchFile } from "../src/switch/switch-file.js";
 import { findDrift, readChainView, type Drift } from "../src/status/reconcile.js";
 import { runCommand } from "../src/ui/output.js";
 import { readWavesStep } from "../src/waves/waves-step.js";
+import { openConnection } from "../src/chain/hardhat-connection.js";
 
 /**
  * The chain and the project's build for the gates that re-check them. The
@@ -94,7 +95,7 @@ export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironm
       if (args.release === "") {
         throw new BlueGreenError("BG_GATES_RELEASE_MISSING", "Which release? Pass --release <id> (`npx hardhat bg:status` lists them).");
       }
-      const connection = await hre.network.getOrCreate();
+      const connection = await openConnection(hre);
       const chainId = Number(BigInt((await connection.provider.request({ method: "eth_chainId" })) as string));
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       const record = await store.get(chainId, args.release);
@@ -116,7 +117,7 @@ export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironm
         releaseDir: store.releaseDir(chainId, record.id),
         connection,
         openNetwork: async (name) => {
-          const testnet = await hre.network.create(name);
+          const testnet = await openConnection(hre, name);
           return { provider: testnet.provider, close: () => testnet.close() };
         },
         findSwitch: async (testnetChainId) => {

@@ -9,6 +9,7 @@ import { firstSigner } from "../src/stage/signers.js";
 import { checkGuardiansChoice, initSwitch, parseAddressList, parseDurationOption } from "../src/switch/deploy-switch.js";
 import { type InitJson, initJson, renderInit } from "../src/ui/switch-view.js";
 import { runCommand } from "../src/ui/output.js";
+import { openConnection } from "../src/chain/hardhat-connection.js";
 
 interface InitArgs {
   approver: string;
@@ -30,7 +31,7 @@ export default async function init(args: InitArgs, hre: HardhatRuntimeEnvironmen
       const noGuardiansWarning = checkGuardiansChoice(guardians, args.noGuardians);
       if (noGuardiansWarning !== undefined) out.warn(noGuardiansWarning);
       const defaults = hre.config.blueGreen.switch;
-      const connection = await hre.network.getOrCreate();
+      const connection = await openConnection(hre);
       const chainId = Number((await connection.ethers.provider.getNetwork()).chainId);
       const result = await initSwitch({
         store: new ReleaseStore(hre.config.blueGreen.recordsDir),

@@ -12,6 +12,7 @@ import { ReleaseStore } from "../src/release/store.js";
 import { firstSigner } from "../src/stage/signers.js";
 import { monitorJson, renderMonitor } from "../src/ui/monitor-view.js";
 import { runCommand } from "../src/ui/output.js";
+import { openConnection } from "../src/chain/hardhat-connection.js";
 
 interface MonitorArgs {
   release: string;
@@ -42,7 +43,7 @@ export default async function monitor(args: MonitorArgs, hre: HardhatRuntimeEnvi
       }
       const config = hre.config.blueGreen.monitor;
       const waves = hre.config.blueGreen.waves;
-      const connection = await hre.network.getOrCreate();
+      const connection = await openConnection(hre);
       const networkConfig = connection.networkConfig;
       const url = networkConfig.type === "http" ? await networkConfig.url.get() : undefined;
       const startLog = jsonLog({ release: args.release });

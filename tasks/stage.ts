@@ -8,6 +8,7 @@ import { stageRelease } from "../src/stage/stage-release.js";
 import { firstSigner } from "../src/stage/signers.js";
 import { runCommand } from "../src/ui/output.js";
 import { renderStaged, stageJson } from "../src/ui/release-view.js";
+import { openConnection } from "../src/chain/hardhat-connection.js";
 
 interface StageArgs {
   proxy: string;
@@ -33,7 +34,7 @@ export default async function stage(args: StageArgs, hre: HardhatRuntimeEnvironm
       // Hardhat's global --build-profile wins over this default, as it does for Ignition.
       const buildProfile = hre.globalOptions.buildProfile ?? STAGE_BUILD_PROFILE;
       await hre.tasks.getTask("build").run({ quiet: true, noTests: true, defaultBuildProfile: STAGE_BUILD_PROFILE });
-      const connection = await hre.network.getOrCreate();
+      const connection = await openConnection(hre);
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       // Ignition's paths.ignition exists only when its plugin is loaded; its folder is the same either way.
       const ignitionDir = (hre.config.paths as { ignition?: string }).ignition ?? path.join(hre.config.paths.root, "ignition");

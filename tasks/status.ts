@@ -7,6 +7,7 @@ import { releaseStatus, type ChainStatus } from "../src/status/release-status.js
 import { renderApprovalStatus } from "../src/ui/approval-view.js";
 import { runCommand } from "../src/ui/output.js";
 import { renderStatus, statusJson } from "../src/ui/release-view.js";
+import { openConnection } from "../src/chain/hardhat-connection.js";
 
 interface StatusArgs {
   release: string;
@@ -20,7 +21,7 @@ export default async function status(args: StatusArgs, hre: HardhatRuntimeEnviro
   await runCommand(
     args.json,
     async () => {
-      const connection = await hre.network.getOrCreate();
+      const connection = await openConnection(hre);
       network = connection.networkName;
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       view = await releaseStatus(connection.provider, store, hre.config.paths.root, args.release || undefined, { ethers: connection.ethers.provider });

@@ -20,6 +20,8 @@ import { type ProposeOptions, type ProposeOutcome, proposeApproverCall } from ".
 
 export interface ApprovalFlow {
   folder: ProposalFolder;
+  /** The chain's records folder: sends from one account take turns under its per-account lock (chain/send-once.ts). */
+  senderLockDir: string;
   /** Refuses a proposal in the folder that is not this flow's call (hand-edited, re-planned, another call). */
   verify?(proposal: Proposal): void;
   /**
@@ -31,7 +33,7 @@ export interface ApprovalFlow {
 
 /** Any approver call outside a release (adopt, a role change, a veto...): its own folder, nothing off-chain to re-check. */
 export function callFlow(store: ReleaseStore, chainId: number, callId: string): ApprovalFlow {
-  return { folder: callProposalFolder(store, chainId, callId) };
+  return { folder: callProposalFolder(store, chainId, callId), senderLockDir: store.chainDir(chainId) };
 }
 
 /** Proposes the flow's call (see propose.ts). */
@@ -52,7 +54,7 @@ export async function executeFlow(env: ApprovalEnv, flow: ApprovalFlow, options:
   const proposal = await requireProposal(flow.folder);
   flow.verify?.(proposal);
   const recheck = flow.recheck;
-  return executeProposal(env, flow.folder, { ...options, ...(recheck !== undefined ? { beforeSend: () => recheck(proposal, "switch") } : {}) });
+  return executeProposal(env, flow.folder, { senderLockDir: flow.senderLockDir, ...options, ...(recheck !== undefined ? { beforeSend: () => recheck(proposal, "switch") } : {}) });
 }
 
 export type AdvanceOutcome =

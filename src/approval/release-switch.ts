@@ -40,6 +40,7 @@ function releaseFlow(ctx: ReleaseApprovalContext, record: ReleaseRecord): Approv
   const folder = releaseProposalFolder(ctx.store, ctx.env.chainId, record.id);
   return {
     folder,
+    senderLockDir: ctx.store.chainDir(ctx.env.chainId),
     verify: (proposal) => {
       if (proposal.call.functionName !== "promote") {
         throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} is not a promote. Propose the release again.`);

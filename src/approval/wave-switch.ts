@@ -70,6 +70,7 @@ function waveFlow(ctx: ReleaseApprovalContext, record: ReleaseRecord, wave: stri
   const folder = waveProposalFolder(ctx.store, ctx.env.chainId, record.id, wave);
   return {
     folder,
+    senderLockDir: ctx.store.chainDir(ctx.env.chainId),
     verify: (proposal) => {
       assertProposalOfWave(ctx, record, requirePlan(record), wave, proposal, folder);
     },

@@ -26,5 +26,7 @@ export async function openConnection(hre: HardhatRuntimeEnvironment, network?: s
   if (config?.type !== "http") return network === undefined ? hre.network.getOrCreate() : hre.network.create(name);
   const url = await config.url.getUrl();
   lastNode = `network "${name}" (${redactUrl(url)})`;
-  return hre.network.create({ network: name, override: { timeout: hre.config.blueGreen.rpc.timeoutMs } });
+  // A network configured with a shorter timeout of its own keeps it.
+  const timeout = Math.min(config.timeout, hre.config.blueGreen.rpc.timeoutMs);
+  return hre.network.create({ network: name, override: { timeout } });
 }

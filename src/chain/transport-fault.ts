@@ -22,12 +22,19 @@ export const FAULT_CODES: Record<TransportFault, ErrorCode> = {
 
 export interface Fault {
   kind: TransportFault;
-  /** What happened, for a person: "HTTP 503", "ECONNREFUSED", "no answer within 20 s". */
+  /** What happened, for a person: "HTTP 503", "ECONNREFUSED", "request timed out". */
   reason: string;
+  /** The HTTP status, when the node answered with one. */
+  status?: number;
+}
+
+/** Worth retrying: the node may answer next time (not a 4xx other than 429, which will not change). */
+export function isRetryable(fault: Fault): boolean {
+  return !(fault.kind === "http" && fault.status !== undefined && fault.status < 500);
 }
 
 /** Socket and undici errors that mean the node could not be reached. */
-const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "NETWORK_ERROR"]);
 const TIMEOUT_CODES = new Set(["ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "TIMEOUT"]);
 /** EIP-1474 "limit exceeded", which Hardhat's provider also throws once its own 429 retries are spent. */
 const LIMIT_EXCEEDED = -32005;
@@ -41,12 +48,14 @@ export function transportFaultOf(error: unknown): Fault | undefined {
       return { kind: "unreachable", reason: "connection refused" };
     }
     if (e instanceof ResponseStatusCodeError) {
-      return { kind: e.statusCode === 429 ? "rate-limited" : "http", reason: `HTTP ${e.statusCode}` };
+      return { kind: e.statusCode === 429 ? "rate-limited" : "http", reason: `HTTP ${e.statusCode}`, status: e.statusCode };
     }
     const code = (e as { code?: unknown }).code;
     if (code === LIMIT_EXCEEDED) return { kind: "rate-limited", reason: "limit exceeded (-32005)" };
     if (typeof code === "string" && TIMEOUT_CODES.has(code)) return { kind: "timeout", reason: code };
-    if (typeof code === "string" && UNREACHABLE_CODES.has(code)) return { kind: "unreachable", reason: code };
+    if (typeof code === "string" && (UNREACHABLE_CODES.has(code) || code.startsWith("UND_ERR"))) return { kind: "unreachable", reason: code };
+    // ethers' code for a node that answered with a server error.
+    if (code === "SERVER_ERROR") return { kind: "http", reason: code };
     const next = e as { cause?: unknown; error?: unknown };
     e = next.cause ?? next.error;
   }

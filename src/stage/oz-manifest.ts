@@ -36,6 +36,33 @@ export async function manifestFile(provider: Eip1193Provider): Promise<string> {
   return (await Manifest.forNetwork(toSendProvider(provider))).file;
 }
 
+/**
+ * OpenZeppelin locks its manifest with proper-lockfile, which gives up after
+ * three quick tries; a lock left by a killed run is only taken over once it
+ * is 10 s stale. So a run right after a killed one waits for that (bounded),
+ * and then says plainly who holds the lock.
+ */
+const MANIFEST_LOCK_WAIT_MS = 15_000;
+
+async function whileManifestLocked<T>(provider: Eip1193Provider, fn: () => Promise<T>): Promise<T> {
+  const until = Date.now() + MANIFEST_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "ELOCKED") throw error;
+      if (Date.now() >= until) {
+        throw new BlueGreenError(
+          "BG_STAGE_MANIFEST_LOCKED",
+          `OpenZeppelin's manifest (${await manifestFile(provider)}) stayed locked for ${MANIFEST_LOCK_WAIT_MS / 1000} s: another deploy (bg:stage, upgrades.deployProxy, Ignition) is writing it.`,
+          { hint: "Wait for it to finish and run bg:stage again.", cause: error as Error },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 /** Blue's layout from OpenZeppelin's manifest, if it records that address; undefined otherwise. */
 export async function blueLayoutFromManifest(provider: Eip1193Provider, blue: string): Promise<StorageLayout | undefined> {
   try {
@@ -71,7 +98,7 @@ export async function deployGreenThroughManifest(
   let called = false;
   let deployment: { address: string; txHash?: string };
   try {
-    deployment = await fetchOrDeployGetDeployment(getVersion(build.bytecode, build.bytecode, "0x"), toSendProvider(provider), async () => {
+    deployment = await whileManifestLocked(provider, () => fetchOrDeployGetDeployment(getVersion(build.bytecode, build.bytecode, "0x"), toSendProvider(provider), async () => {
       called = true;
       const deployed = await deploy();
       return {
@@ -80,7 +107,7 @@ export async function deployGreenThroughManifest(
         ...(deployed.txHash !== undefined ? { txHash: deployed.txHash } : {}),
         layout,
       };
-    });
+    }));
   } catch (error) {
     if (error instanceof BlueGreenError) throw error;
     throw new BlueGreenError(
@@ -111,12 +138,14 @@ export async function importBlueIntoManifest(
   proxy: string,
 ): Promise<void> {
   const send = toSendProvider(provider);
-  await fetchOrDeploy(
-    getVersion(build.bytecode, build.bytecode, "0x"),
-    send,
-    async () => ({ abi: new Interface(build.abi as never).format(true), address: blue, layout }),
-    undefined,
-    true,
+  await whileManifestLocked(provider, () =>
+    fetchOrDeploy(
+      getVersion(build.bytecode, build.bytecode, "0x"),
+      send,
+      async () => ({ abi: new Interface(build.abi as never).format(true), address: blue, layout }),
+      undefined,
+      true,
+    ),
   );
   const manifest = await Manifest.forNetwork(send);
   const known = await manifest.getProxyFromAddress(proxy).then(

@@ -7,12 +7,12 @@ import path from "node:path";
 import { BrowserProvider, type ContractRunner, type Provider, getAddress } from "ethers";
 
 import type { Eip1193Provider } from "../chain/eip1193.js";
-import { isUserFacingError } from "../errors.js";
 import { checkEvidenceDrift } from "../gates/gates-step.js";
 import type { ReleaseRecord } from "../release/record.js";
-import { fileExists, type ReleaseStore } from "../release/store.js";
+import { fileExists, type ReleaseEntry, type ReleaseStore } from "../release/store.js";
 import { DEPLOY_JOURNAL } from "../stage/deploy-green.js";
 import { IMPLEMENTATION_SLOT, getChainId, readSlotAddress } from "../stage/read-proxy.js";
+import { listOrphanedDeployments, type OrphanedDeployment } from "../switch/orphans.js";
 import { compareProxyWithRecord } from "../switch/proxy-drift.js";
 import { readProxyRelease } from "../switch/read-switch.js";
 import { readSwitchFile } from "../switch/switch-file.js";
@@ -55,8 +55,10 @@ export interface ChainStatus {
   releases: ReleaseStatus[];
   /** Release folders holding an interrupted stage and no record yet. */
   interrupted: string[];
-  /** Records that could not be read (corrupt or hand-edited), with the reason. */
-  unreadable: Array<{ release: string; error: string }>;
+  /** Records, or one part of them, that could not be read (corrupt or hand-edited), with the reason. */
+  unreadable: Array<{ release: string; error: string; code: string; part: string }>;
+  /** Contracts created at a journaled nonce that no record points at (a deploy sent twice, or abandoned). */
+  orphans: OrphanedDeployment[];
 }
 
 export async function releaseStatus(
@@ -67,25 +69,23 @@ export async function releaseStatus(
   options: { ethers?: Provider & ContractRunner } = {},
 ): Promise<ChainStatus> {
   const chainId = await getChainId(provider);
-  const ids = only ? [only] : await store.listIds(chainId);
   const releases: ReleaseStatus[] = [];
   const interrupted: string[] = [];
   const unreadable: ChainStatus["unreadable"] = [];
   let contracts = options.ethers;
-  for (const id of ids) {
-    let record: ReleaseRecord | undefined;
-    try {
-      record = only ? await store.get(chainId, id) : await store.read(chainId, id);
-    } catch (error) {
-      // One bad file must not hide the other releases when listing them all.
-      if (only || !isUserFacingError(error)) throw error;
-      unreadable.push({ release: id, error: error.message });
+  // One release asked for: its damage is the answer. All of them: one damaged file must not hide the others.
+  const entries: ReleaseEntry[] = only ? [await intactEntry(store, chainId, only)] : await store.list(chainId);
+  for (const entry of entries) {
+    const id = entry.id;
+    if (entry.status === "unreadable") {
+      unreadable.push({ release: id, error: entry.error.message, code: entry.error.code, part: entry.part });
       continue;
     }
-    if (record === undefined) {
+    if (entry.status === "missing") {
       if (await fileExists(path.join(store.releaseDir(chainId, id), DEPLOY_JOURNAL))) interrupted.push(id);
       continue;
     }
+    let record: ReleaseRecord = entry.record;
     let drift = findDrift(record, await readChainView(provider, record));
     let waves: ReleaseWaves | undefined;
     const plan = readWavesStep(record);
@@ -113,7 +113,14 @@ export async function releaseStatus(
       ...(waves !== undefined ? { waves } : {}),
     });
   }
-  return { chainId, releases, interrupted, unreadable };
+  const orphans = await listOrphanedDeployments({ store, provider, chainId });
+  return { chainId, releases, interrupted, unreadable, orphans };
+}
+
+/** The one release asked for, or the precise error of what in it is damaged (a missing one says which exist). */
+async function intactEntry(store: ReleaseStore, chainId: number, id: string): Promise<ReleaseEntry> {
+  await store.get(chainId, id);
+  return { id, status: "ok", file: store.recordPath(chainId, id), record: (await store.readIntact(chainId, id))! };
 }
 
 /**

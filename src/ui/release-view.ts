@@ -77,7 +77,8 @@ export function statusJson(status: ChainStatus, network: string) {
     ok:
       status.releases.every((r) => r.drift.length === 0 && r.evidenceDrift.length === 0) &&
       status.interrupted.length === 0 &&
-      status.unreadable.length === 0,
+      status.unreadable.length === 0 &&
+      status.orphans.length === 0,
     chainId: status.chainId,
     network,
     releases: status.releases.map(({ record, drift, evidenceDrift, waves }) => ({
@@ -93,11 +94,12 @@ export function statusJson(status: ChainStatus, network: string) {
     })),
     interrupted: status.interrupted,
     unreadable: status.unreadable,
+    orphans: status.orphans,
   };
 }
 
 export function renderStatus(status: ChainStatus, network: string): string {
-  if (status.releases.length === 0 && status.interrupted.length === 0 && status.unreadable.length === 0) {
+  if (status.releases.length === 0 && status.interrupted.length === 0 && status.unreadable.length === 0 && status.orphans.length === 0) {
     return `No releases on chain ${status.chainId} (${network}). Stage one with: npx hardhat bg:stage --network ${network} --proxy <address> --contract <Name>`;
   }
   const rows: TableItem[] = [
@@ -129,6 +131,9 @@ export function renderStatus(status: ChainStatus, network: string): string {
     lines.push(style.warn(`${id}: a stage was interrupted after sending green's deploy; run bg:stage again with the same arguments to resume.`));
   }
   for (const { error } of status.unreadable) lines.push(style.bad(error));
+  for (const o of status.orphans) {
+    lines.push(style.warn(`orphaned ${o.kind} ${o.address}${o.release !== undefined ? ` of ${o.release}` : ""} (deployer ${o.deployer}, nonce ${o.nonce}): ${o.reason}`));
+  }
   return lines.join("\n");
 }
 
