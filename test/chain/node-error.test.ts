@@ -4,7 +4,7 @@ import { ConnectionRefusedError, RequestTimeoutError, ResponseStatusCodeError } 
 import { expect } from "chai";
 
 import { asNodeError } from "../../src/chain/node-error.js";
-import { transportFaultOf } from "../../src/chain/transport-fault.js";
+import { isRetryable, transportFaultOf } from "../../src/chain/transport-fault.js";
 import { BlueGreenError } from "../../src/errors.js";
 
 const URL = "http://127.0.0.1:8545";
@@ -16,12 +16,19 @@ describe("transport faults of a command's node", () => {
     expect(transportFaultOf(new HardhatError(HardhatError.ERRORS.CORE.NETWORK.NETWORK_TIMEOUT))).to.deep.equal({ kind: "timeout", reason: "request timed out" });
     expect(transportFaultOf(new HardhatError(HardhatError.ERRORS.CORE.NETWORK.CONNECTION_REFUSED, { network: "x" }))?.kind).to.equal("unreachable");
     expect(transportFaultOf(new ConnectionRefusedError(URL))?.kind).to.equal("unreachable");
-    expect(transportFaultOf(status(503))).to.deep.equal({ kind: "http", reason: "HTTP 503" });
-    expect(transportFaultOf(status(429))).to.deep.equal({ kind: "rate-limited", reason: "HTTP 429" });
+    expect(transportFaultOf(status(503))).to.deep.equal({ kind: "http", reason: "HTTP 503", status: 503 });
+    expect(transportFaultOf(status(429))).to.deep.equal({ kind: "rate-limited", reason: "HTTP 429", status: 429 });
     // ethers wraps what the provider threw under `error`; Hardhat under `cause`.
     expect(transportFaultOf({ code: "UNKNOWN_ERROR", error: new Error("x", { cause: status(502) }) })?.reason).to.equal("HTTP 502");
     expect(transportFaultOf(Object.assign(new Error("socket"), { code: "ECONNRESET" }))?.kind).to.equal("unreachable");
     expect(transportFaultOf(Object.assign(new Error("limit"), { code: -32005 }))?.kind).to.equal("rate-limited");
+  });
+
+  it("retries what may change: a timeout, a 429 or a 5xx, not a 4xx such as a bad API key", () => {
+    expect(isRetryable(transportFaultOf(status(503))!)).to.equal(true);
+    expect(isRetryable(transportFaultOf(status(429))!)).to.equal(true);
+    expect(isRetryable(transportFaultOf(new RequestTimeoutError(URL))!)).to.equal(true);
+    expect(isRetryable(transportFaultOf(status(401))!)).to.equal(false);
   });
 
   it("leaves a node's answers and other errors alone", () => {
