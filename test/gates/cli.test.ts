@@ -198,6 +198,7 @@ describe("bg:attest and bg:gates on the command line", function () {
       ["coverage", "pass", true],
       ["upgradeSafety", "not-configured", false],
       ["rollbackSafety", "pass", false],
+      ["rollbackPath", "not-configured", false],
       ["source", "not-configured", false],
       ["observability", "not-configured", false],
       ["secrets", "not-configured", false],
