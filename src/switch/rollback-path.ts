@@ -359,5 +359,15 @@ export async function openRollbackPathFork(
       forking: { url: options.url, ...(options.blockNumber !== undefined ? { blockNumber: BigInt(options.blockNumber) } : {}), enabled: true },
     },
   });
+  try {
+    // EDR executes on a forked block with that chain's hardfork history, which
+    // it only knows for public chains: on a local node's fork (chain 31337),
+    // every call at the fork block fails. One empty block of the fork's own
+    // hardfork makes "latest" executable everywhere, and changes no state.
+    await connection.provider.request({ method: "evm_mine", params: [] });
+  } catch (e) {
+    await connection.close().catch(() => {});
+    throw e;
+  }
   return { provider: connection.provider, close: () => connection.close() };
 }
