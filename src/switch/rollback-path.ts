@@ -15,6 +15,9 @@
  * a throwaway in-process network. It snapshots first and reverts at the end
  * when the node supports it, so a caller's own state is left as it was.
  */
+import { rm } from "node:fs/promises";
+import path from "node:path";
+
 import { AbiCoder, Interface, getAddress, type InterfaceAbi } from "ethers";
 
 import type { NetworkManager } from "hardhat/types/network";
@@ -345,8 +348,25 @@ export interface RollbackPathFork {
  */
 export async function openRollbackPathFork(
   network: NetworkManager,
-  options: { url: string; blockNumber?: number; chainId?: number; networkName?: string; hardfork?: string },
+  options: {
+    url: string;
+    blockNumber?: number;
+    chainId?: number;
+    httpHeaders?: Record<string, string>;
+    /**
+     * Hardhat's fork cache folder (`<paths.cache>/edr-fork-cache`). EDR keys its
+     * cache by the URL's host and port; a local node reset or restarted on the
+     * same port would be read from another chain's answers, so the folder of
+     * this URL is removed before and after, as the replay does.
+     */
+    edrForkCache?: string;
+    networkName?: string;
+    hardfork?: string;
+  },
 ): Promise<RollbackPathFork> {
+  const { hostname, port } = new URL(options.url);
+  const edrCache = options.edrForkCache !== undefined ? path.join(options.edrForkCache, "rpc_cache", "v2", `${hostname}_${port}`) : undefined;
+  if (edrCache !== undefined) await rm(edrCache, { recursive: true, force: true });
   const connection = await network.create({
     network: options.networkName ?? "default",
     override: {
@@ -356,9 +376,18 @@ export async function openRollbackPathFork(
       loggingEnabled: false,
       minGasPrice: 0n,
       ...(options.hardfork !== undefined ? { hardfork: options.hardfork } : {}),
-      forking: { url: options.url, ...(options.blockNumber !== undefined ? { blockNumber: BigInt(options.blockNumber) } : {}), enabled: true },
+      forking: {
+        url: options.url,
+        ...(options.blockNumber !== undefined ? { blockNumber: BigInt(options.blockNumber) } : {}),
+        ...(options.httpHeaders !== undefined ? { httpHeaders: options.httpHeaders } : {}),
+        enabled: true,
+      },
     },
   });
+  const close = async () => {
+    await connection.close();
+    if (edrCache !== undefined) await rm(edrCache, { recursive: true, force: true });
+  };
   try {
     // EDR executes on a forked block with that chain's hardfork history, which
     // it only knows for public chains: on a local node's fork (chain 31337),
@@ -366,8 +395,8 @@ export async function openRollbackPathFork(
     // hardfork makes "latest" executable everywhere, and changes no state.
     await connection.provider.request({ method: "evm_mine", params: [] });
   } catch (e) {
-    await connection.close().catch(() => {});
+    await close().catch(() => {});
     throw e;
   }
-  return { provider: connection.provider, close: () => connection.close() };
+  return { provider: connection.provider, close };
 }
