@@ -23,6 +23,7 @@ import { AbiCoder, Interface, getAddress, type InterfaceAbi } from "ethers";
 import type { NetworkManager } from "hardhat/types/network";
 
 import type { Eip1193Provider } from "../chain/eip1193.js";
+import { BlueGreenError } from "../errors.js";
 import { IMPLEMENTATION_SLOT, readSlotAddress } from "../stage/read-proxy.js";
 import { findRevertData } from "./read-switch.js";
 
@@ -38,7 +39,12 @@ export interface RollbackPathInput {
   provider: Eip1193Provider;
   /** The proxy; for a beacon, the beacon (as in the switch's API). */
   proxy: string;
-  kind: RollbackPathKind;
+  /**
+   * How the switch upgrades the proxy. Read from the switch on the fork when left
+   * out (with the ProxyAdmin); a proxy the switch has not adopted then throws
+   * BG_ROLLBACK_PATH_NOT_ADOPTED.
+   */
+  kind?: RollbackPathKind;
   switchAddress: string;
   /** Transparent proxies: the ProxyAdmin the switch owns. Read from the switch when left out. */
   proxyAdmin?: string;
@@ -154,16 +160,24 @@ export async function readRollbackPathTarget(
  * result); throws when the node fails (RPC errors, no impersonation).
  */
 export async function proveRollbackPath(input: RollbackPathInput): Promise<RollbackPathResult> {
-  const { provider, kind } = input;
+  const { provider } = input;
   const rpc = <T>(method: string, params: unknown[] = []) => provider.request({ method, params }) as Promise<T>;
   const switchAddress = getAddress(input.switchAddress);
   const proxy = getAddress(input.proxy);
   const blue = getAddress(input.blue);
   const green = getAddress(input.green);
-  const proxyAdmin =
-    kind === "transparent-v4" || kind === "transparent-v5"
-      ? getAddress(input.proxyAdmin ?? (await readRollbackPathTarget(provider, switchAddress, proxy))?.proxyAdmin ?? proxy)
-      : undefined;
+  const transparent = (k: RollbackPathKind | undefined) => k === "transparent-v4" || k === "transparent-v5";
+  const read =
+    input.kind === undefined || (transparent(input.kind) && input.proxyAdmin === undefined) ? await readRollbackPathTarget(provider, switchAddress, proxy) : undefined;
+  const kind = input.kind ?? read?.kind;
+  if (kind === undefined || (transparent(kind) && input.proxyAdmin === undefined && read === undefined)) {
+    throw new BlueGreenError(
+      "BG_ROLLBACK_PATH_NOT_ADOPTED",
+      `the switch ${switchAddress} has not adopted ${proxy}: the rollback-path proof needs the switch to hold its upgrade authority.`,
+      { hint: "Adopt the proxy first (`npx hardhat bg:adopt`)." },
+    );
+  }
+  const proxyAdmin = transparent(kind) ? getAddress(input.proxyAdmin ?? read!.proxyAdmin) : undefined;
   const errors = new Interface([...KNOWN_ERRORS, ...abiErrors(input.errors)]);
 
   const snapshot = await rpc<string>("evm_snapshot").catch(() => undefined);

@@ -151,11 +151,25 @@ describe("rollback-path proof (switch/rollback-path.ts)", function () {
     expect(await slotAddress(w.ethers, proxy, IMPLEMENTATION_SLOT)).to.equal(green);
   });
 
-  it("reads no target for a proxy the switch has not adopted", async () => {
+  it("reads the kind from the switch when the caller does not give it", async () => {
+    const { proxy, blue } = await ownableUups();
+    const result = await proveRollbackPath({ provider: provider(), proxy, switchAddress: await swAddress(), blue, green: await impl("UupsOwnableBoxV2") });
+    expect(result).to.deep.include({ ok: true, kind: "uups" });
+    const transparent = await proveRollbackPath({ provider: provider(), proxy: w.proxy, switchAddress: await swAddress(), blue: w.blue, green: w.green });
+    expect(transparent).to.deep.include({ ok: true, kind: "transparent-v5" });
+  });
+
+  it("reads no target for a proxy the switch has not adopted, and refuses to prove it", async () => {
     const blue = await impl("UupsOwnableBoxV1");
     const init = (await w.ethers.getContractFactory("UupsOwnableBoxV1")).interface.encodeFunctionData("initialize", [await w.owner.getAddress()]);
     const proxy = await addr(await deploy(w.ethers, "UupsBoxProxy", [blue, init], w.owner));
     expect(await readRollbackPathTarget(provider(), await swAddress(), proxy)).to.equal(undefined);
+    try {
+      await proveRollbackPath({ provider: provider(), proxy, switchAddress: await swAddress(), blue, green: await impl("UupsOwnableBoxV2") });
+      expect.fail("a proxy the switch has not adopted cannot be proven");
+    } catch (e) {
+      expect((e as { code?: string }).code).to.equal("BG_ROLLBACK_PATH_NOT_ADOPTED");
+    }
   });
 });
 
