@@ -93,6 +93,7 @@ export interface GatesConfig {
   coverage?: CoverageGateConfig;
   upgradeSafety?: SafetyGateConfig;
   rollbackSafety?: SafetyGateConfig;
+  rollbackPath?: SafetyGateConfig;
   source?: SourceGateConfig;
   observability?: ObservabilityGateConfig;
   secrets?: SecretsGateConfig;
@@ -158,6 +159,7 @@ export function resolveGatesConfig(
   }
   if (user?.upgradeSafety !== undefined) gates.upgradeSafety = { required: user.upgradeSafety.required ?? true };
   if (user?.rollbackSafety !== undefined) gates.rollbackSafety = { required: user.rollbackSafety.required ?? false };
+  if (user?.rollbackPath !== undefined) gates.rollbackPath = { required: user.rollbackPath.required ?? true };
   if (user?.source !== undefined) {
     gates.source = { allowMetadataMismatch: user.source.allowMetadataMismatch ?? false, required: user.source.required ?? true };
   }

@@ -2,6 +2,8 @@
  * Runs every configured gate for one release, in a fixed order, and lists
  * the ones the config leaves out as "not configured".
  */
+import type { InterfaceAbi } from "ethers";
+
 import type { Eip1193Provider } from "../chain/eip1193.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { evaluateAuditsGate } from "./audits-gate.js";
@@ -10,6 +12,8 @@ import { evaluateCoverageGate } from "./coverage-gate.js";
 import { evaluateCustomGate } from "./custom-gates.js";
 import { gateResult, notConfigured, type GateResult } from "./gate-result.js";
 import { evaluateReplayGate } from "./replay-gate.js";
+import { evaluateRollbackPathGate } from "./rollback-path-gate.js";
+import type { RollbackPathFork } from "../switch/rollback-path.js";
 import type { MonitorConfig } from "../monitor/config.js";
 import { evaluateObservabilityGate } from "./observability-gate.js";
 import type { ProjectChain } from "./project-chain.js";
@@ -37,6 +41,14 @@ export interface GateEnvironment<C = unknown> {
   chain?: ProjectChain;
   /** The monitor's analysis, for the observability gate. */
   monitor?: MonitorConfig;
+  /**
+   * Opens a fork of the release's chain at its head, for the rollbackPath gate's
+   * proof (it sends transactions there, never on the chain itself). Without it
+   * that gate is inconclusive, saying `noForkReason`.
+   */
+  openFork?: () => Promise<RollbackPathFork>;
+  /** Why no fork can be opened (for the rollbackPath gate's message). */
+  noForkReason?: string;
 }
 
 /** Evaluates all gates. Never throws for a gate's own failure: that is a result. */
@@ -109,6 +121,21 @@ export async function evaluateGates<C>(record: ReleaseRecord, gates: GatesConfig
     await run("rollbackSafety", () => evaluateRollbackSafetyGate(record, rollbackSafety));
   } else results.push(notConfigured("rollbackSafety", "set blueGreen.gates.rollbackSafety to check that rollback keeps storage readable"));
 
+  if (gates.rollbackPath !== undefined) {
+    const rollbackPath = gates.rollbackPath;
+    await run("rollbackPath", async () => {
+      const location = await env.findSwitch(record.chainId);
+      return evaluateRollbackPathGate({
+        record,
+        config: rollbackPath,
+        ...(env.openFork !== undefined ? { openFork: env.openFork } : {}),
+        ...(env.noForkReason !== undefined ? { noForkReason: env.noForkReason } : {}),
+        ...(location !== undefined ? { switchAddress: location.address } : {}),
+        ...(env.chain !== undefined ? { errors: await greenErrors(env.chain, record.green.fullyQualifiedName) } : {}),
+      });
+    });
+  } else results.push(notConfigured("rollbackPath", "set blueGreen.gates.rollbackPath to prove on a fork that the switch can roll green back to blue"));
+
   if (gates.source !== undefined) {
     const source = gates.source;
     await run("source", () => evaluateSourceGate(record, source, env.chain, env.projectRoot));
@@ -149,6 +176,15 @@ export async function evaluateGates<C>(record: ReleaseRecord, gates: GatesConfig
 /** True when every required gate passed. */
 export function allRequiredPass(results: readonly GateResult[]): boolean {
   return results.every((r) => !r.required || r.status === "pass");
+}
+
+/** Green's ABI, to name its custom errors in a failed proof; none when the project has no build of it (the proof still runs). */
+async function greenErrors(chain: ProjectChain, fullyQualifiedName: string): Promise<InterfaceAbi> {
+  try {
+    return (await chain.artifacts.readArtifact(fullyQualifiedName)).abi as InterfaceAbi;
+  } catch {
+    return [];
+  }
 }
 
 function requiredOf(gates: GatesConfig, name: string): boolean {

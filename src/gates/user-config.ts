@@ -19,6 +19,7 @@ export const BUILTIN_GATE_NAMES = [
   "coverage",
   "upgradeSafety",
   "rollbackSafety",
+  "rollbackPath",
   "source",
   "observability",
   "secrets",
@@ -102,6 +103,12 @@ export interface GatesUserConfig {
   upgradeSafety?: { required?: boolean };
   /** The reverse check green→blue from `bg:stage`. Advisory by default. */
   rollbackSafety?: { required?: boolean };
+  /**
+   * The rollback-path proof: on a fork, the switch switches green in, rolls back to
+   * blue and switches green in again (a UUPS green must still let the switch upgrade).
+   * Required by default.
+   */
+  rollbackPath?: { required?: boolean };
   /** Green's on-chain code equals the project's build of the staged contract; the build info is archived. */
   source?: {
     /** Accept code that differs from the build only in its metadata hash (a "partial match"). Default false. */
@@ -282,6 +289,7 @@ export const gatesUserConfigSchema = z
       coverage: coverageSchema.optional(),
       upgradeSafety: safetySchema("upgradeSafety").optional(),
       rollbackSafety: safetySchema("rollbackSafety").optional(),
+      rollbackPath: safetySchema("rollbackPath").optional(),
       source: sourceSchema.optional(),
       observability: observabilitySchema.optional(),
       secrets: secretsSchema.optional(),

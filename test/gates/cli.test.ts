@@ -198,6 +198,7 @@ describe("bg:attest and bg:gates on the command line", function () {
       ["coverage", "pass", true],
       ["upgradeSafety", "not-configured", false],
       ["rollbackSafety", "pass", false],
+      ["rollbackPath", "not-configured", false],
       ["source", "not-configured", false],
       ["observability", "not-configured", false],
       ["secrets", "not-configured", false],
@@ -207,6 +208,30 @@ describe("bg:attest and bg:gates on the command line", function () {
     const record = (await p.store.get(31337, "vault-v2"))!;
     expect(record.state).to.equal("gated");
     expect((record.steps.gates as any).evidenceHash).to.equal(doc.evidenceHash);
+  });
+
+  it("bg:gates proves the rollback path on an in-process fork of the release's chain, which it leaves untouched", async () => {
+    const p = await project();
+    expect((await p.attest(alice.privateKey)).code).to.equal(0);
+    expect((await p.attest(bob.privateKey)).code).to.equal(0);
+    // The release's own switch on "mainnet", holding the proxy's ProxyAdmin.
+    const approver = await p.box.provider.getSigner(1);
+    const deployment = await deploySwitch(p.box.owner, { approver: await approver.getAddress(), guardians: [], rollbackDelay: 3600, rollbackWindow: 7 * DAY });
+    await (await new Contract(p.box.proxyAdmin, ["function transferOwnership(address)"], p.box.owner).getFunction("transferOwnership")(deployment.address)).wait();
+    const sw = new Contract(deployment.address, (await loadSwitchArtifact()).abi, approver);
+    await (await sw.getFunction("adopt")(p.box.proxy, p.box.proxyAdmin, p.box.blue)).wait();
+    await writeSwitchFile(p.store, { ...switchFile, chainId: 31337, address: deployment.address, approver: await approver.getAddress(), deployTx: deployment.deployTx, blockNumber: deployment.blockNumber, deployedAt: deployment.deployedAt });
+    const head = await p.box.provider.getBlockNumber();
+
+    const run = await p.hardhat(["bg:gates", "--network", "localMainnet", "--release", "vault-v2", "--json"], { BG_ROLLBACK_PATH: "1" });
+    expect(run.code).to.equal(0, run.stderr + run.stdout);
+    const gate = onlyJson(run).gates.find((g: any) => g.name === "rollbackPath");
+    expect(gate).to.deep.include({ status: "pass", required: true });
+    expect(gate.evidence).to.deep.include({ kind: "transparent-v5", switch: deployment.address.toLowerCase(), steps: ["switch-in", "rollback", "re-promote"] });
+    // Nothing was sent to the node: same head, the proxy still runs blue.
+    expect(await p.box.provider.getBlockNumber()).to.equal(head);
+    const slot = await p.box.provider.getStorage(p.box.proxy, "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc");
+    expect("0x" + slot.slice(-40)).to.equal(p.box.blue.toLowerCase());
   });
 
   it("bg:gates names a tampered attestation, exits non-zero, and does not gate the release", async () => {

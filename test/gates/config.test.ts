@@ -38,7 +38,7 @@ describe("gates config: blueGreen.gates", () => {
 
   it("names an unknown gate and lists the real ones", () => {
     expect(configErrors({ audit: { auditors: [A1] } })).to.deep.equal([
-      'blueGreen.gates.audit: [BG_CONFIG_UNKNOWN_KEY] unknown gate "audit"; did you mean "audits"?; the gates are: audits, testnet, replay, coverage, upgradeSafety, rollbackSafety, source, observability, secrets, custom, waive. Put your own checks under custom: [{ name, check }]',
+      'blueGreen.gates.audit: [BG_CONFIG_UNKNOWN_KEY] unknown gate "audit"; did you mean "audits"?; the gates are: audits, testnet, replay, coverage, upgradeSafety, rollbackSafety, rollbackPath, source, observability, secrets, custom, waive. Put your own checks under custom: [{ name, check }]',
     ]);
   });
 

@@ -63,6 +63,7 @@ describe("recording gates: evidence hash, state, drift", () => {
       ["coverage", "pass"],
       ["upgradeSafety", "not-configured"],
       ["rollbackSafety", "pass"],
+      ["rollbackPath", "not-configured"],
       ["source", "not-configured"],
       ["observability", "not-configured"],
       ["secrets", "not-configured"],

@@ -19,6 +19,8 @@ const gates: GatesUserConfig = {
   coverage: { lcov: path.join(tmp, "coverage", "lcov.info"), min: 80 },
   // upgradeSafety re-checks the chain and the project's build: see test/gates/policy-project.
   rollbackSafety: {},
+  // The rollback-path proof forks "mainnet"; only the test that adopts the proxy into a switch there sets it.
+  ...(env.BG_ROLLBACK_PATH === "1" ? { rollbackPath: {} } : {}),
   custom: [
     {
       name: "same-chain",
