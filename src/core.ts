@@ -40,6 +40,9 @@ export {
 export { loadContractBuild, type ArtifactSource, type ContractBuild } from "./stage/contract-build.js";
 export { compareLayouts, layoutOf, validateImplementation, type RollbackFinding } from "./stage/validate-upgrade.js";
 
+// The rollback-path proof: on a fork, as the switch, green in, back to blue, green again.
+export { proveRollbackPath, type RollbackPathInput, type RollbackPathResult } from "./switch/rollback-path.js";
+
 // Replay: blue against green, block by block, on a fork.
 export { replayRelease, type OpenFork, type ReplayOptions, type TrafficSource } from "./replay/replay-release.js";
 export { edrForkOpener, type EdrForkOptions } from "./replay/open-edr-fork.js";
