@@ -17,7 +17,22 @@ const WHAT: Record<TransportFault, { what: string; hint: string }> = {
   "bad-response": { what: "answered something that is not JSON-RPC", hint: "Check that the network's url is a JSON-RPC endpoint." },
 };
 
-/** The error as a command should report it: ours as it is; a node's transport fault coded; anything else untouched. */
+/**
+ * What a command reports for an error: a coded node fault raised at the
+ * connection (chain/hardhat-connection.ts) even when ethers wrapped it on
+ * the way up; otherwise the error untouched.
+ */
+export function surfaceNodeError(error: unknown): unknown {
+  if (BlueGreenError.is(error)) return error;
+  for (let e: unknown = error, depth = 0; typeof e === "object" && e !== null && depth < 8; depth++) {
+    if (BlueGreenError.is(e) && e.code.startsWith("BG_RPC_")) return e;
+    const next = e as { cause?: unknown; error?: unknown };
+    e = next.cause ?? next.error;
+  }
+  return error;
+}
+
+/** A node's transport fault as a coded error naming the node; ours and anything else untouched. */
 export function asNodeError(error: unknown, node: string): unknown {
   if (BlueGreenError.is(error)) return error;
   const fault = transportFaultOf(error);

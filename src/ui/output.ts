@@ -8,8 +8,7 @@
  */
 import { styleText } from "node:util";
 
-import { describeNode } from "../chain/hardhat-connection.js";
-import { asNodeError } from "../chain/node-error.js";
+import { surfaceNodeError } from "../chain/node-error.js";
 import { BlueGreenError, PLUGIN_ID, errorJson } from "../errors.js";
 // Every command runs through here: with every step's schema known, no command rewrites a record it could not fully read.
 import "../status/record-steps.js";
@@ -57,7 +56,7 @@ export async function runCommand<T extends CommandOutcome>(
     result = await action(out);
   } catch (thrown) {
     restoreStdout();
-    const error = asNodeError(thrown, describeNode());
+    const error = surfaceNodeError(thrown);
     if (!json) {
       if (!BlueGreenError.is(error) || process.argv.includes("--show-stack-traces")) throw error;
       printUserError(error);

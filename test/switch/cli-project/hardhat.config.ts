@@ -20,5 +20,8 @@ export default defineConfig({
     cache: process.env.BG_TEST_CACHE ?? "cache",
     artifacts: process.env.BG_TEST_ARTIFACTS ?? "artifacts",
   },
-  blueGreen: { recordsDir: process.env.BG_TEST_RECORDS ?? ".bluegreen" },
+  blueGreen: {
+    recordsDir: process.env.BG_TEST_RECORDS ?? ".bluegreen",
+    ...(process.env.BG_TEST_RPC_TIMEOUT !== undefined ? { rpc: { timeout: process.env.BG_TEST_RPC_TIMEOUT } } : {}),
+  },
 });
