@@ -2,7 +2,7 @@
 import { formatTable, type TableItem } from "@nomicfoundation/hardhat-utils/format";
 
 import { short } from "../common/format.js";
-import type { ReleaseRecord } from "../release/record.js";
+import { recordKind, type ReleaseRecord } from "../release/record.js";
 import type { ChainStatus, ReleaseWaves } from "../status/release-status.js";
 import { explainWaveDecision } from "../waves/may-promote-wave.js";
 import { style } from "./output.js";
@@ -14,8 +14,12 @@ export function stageJson(record: ReleaseRecord, extra: { unchanged: boolean; gr
     release: record.id,
     chainId: record.chainId,
     state: record.state,
+    kind: recordKind(record),
     proxy: record.proxy,
     admin: record.admin,
+    ...(record.uupsAuthority !== undefined ? { uupsAuthority: record.uupsAuthority } : {}),
+    // For a beacon, `proxy` is the beacon; `beacon.proxies` names the beacon proxy it was found through.
+    ...(record.beacon !== undefined ? { beacon: record.beacon } : {}),
     blue: {
       address: record.blue.address,
       codehash: record.blue.codehash,
@@ -48,12 +52,26 @@ function blueLayoutSource(record: ReleaseRecord): string {
   return `${how}${safety.reference && safety.blueFoundBy !== "manifest" ? ` ${safety.reference}` : ""}${mismatch}`;
 }
 
+/** The proxy line: the kind, and what upgrades it (ProxyAdmin, UUPS authority, or the beacon a beacon proxy led to). */
+export function proxyLine(record: ReleaseRecord): string {
+  switch (recordKind(record)) {
+    case "transparent":
+      return `  proxy   ${record.proxy}   admin ${record.admin}`;
+    case "uups":
+      return `  proxy   ${record.proxy}   UUPS, ${record.uupsAuthority?.kind === "ownable" ? `Ownable (owner ${record.uupsAuthority.owner})` : "AccessControl"}`;
+    case "beacon": {
+      const via = record.beacon?.proxies ?? [];
+      return `  beacon  ${record.proxy}   upgrades every proxy of the beacon${via.length > 0 ? ` (found through beacon proxy ${via.join(", ")})` : ""}`;
+    }
+  }
+}
+
 export function renderStaged(record: ReleaseRecord, unchanged: boolean, recordPath: string, showNext = true): string {
   const lines = [
     unchanged
       ? `${style.bold(`Release ${record.id}`)} is already ${record.state}; nothing changed.`
       : `${style.ok("✔")} ${style.bold(`Release ${record.id}`)} staged on chain ${record.chainId} (${record.network}).`,
-    `  proxy   ${record.proxy}   admin ${record.admin}`,
+    proxyLine(record),
     `  ${style.blue("blue")}    ${record.blue.address}   codehash ${short(record.blue.codehash)}`,
     `  ${style.green("green")}   ${record.green.address}   codehash ${short(record.green.codehash)}   ${record.green.contract}${record.green.buildProfile !== undefined ? `   (build profile ${record.green.buildProfile})` : ""}`,
     `  upgrade safety: OpenZeppelin checks passed (blue's layout from ${blueLayoutSource(record)})`,
