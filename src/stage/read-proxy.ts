@@ -261,3 +261,13 @@ async function readBeacon(provider: Eip1193Provider, beacon: string, chainId: nu
   }
   return { kind: "beacon", target: getAddress(beacon), implementation, implementationCodehash: keccak256(implCode), admin: ZERO, beaconOwner: owner };
 }
+
+/** What an UpgradeableBeacon answers to implementation(); the zero address when it does not answer (a broken or replaced beacon). */
+export async function readBeaconImplementation(provider: Eip1193Provider, beacon: string, block = "latest"): Promise<string> {
+  try {
+    const out = (await provider.request({ method: "eth_call", params: [{ to: beacon, data: SELECTOR.implementation }, block] })) as string;
+    return asAddress(out) ?? ZERO;
+  } catch {
+    return ZERO;
+  }
+}

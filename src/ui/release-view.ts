@@ -102,7 +102,9 @@ export function statusJson(status: ChainStatus, network: string) {
     releases: status.releases.map(({ record, drift, evidenceDrift, waves }) => ({
       release: record.id,
       state: record.state,
+      kind: recordKind(record),
       proxy: record.proxy,
+      ...(record.beacon !== undefined ? { beacon: record.beacon } : {}),
       blue: { address: record.blue.address, codehash: record.blue.codehash },
       green: { address: record.green.address, codehash: record.green.codehash, contract: record.green.contract },
       updatedAt: record.updatedAt,
@@ -121,7 +123,7 @@ export function renderStatus(status: ChainStatus, network: string): string {
     return `No releases on chain ${status.chainId} (${network}). Stage one with: npx hardhat bg:stage --network ${network} --proxy <address> --contract <Name>`;
   }
   const rows: TableItem[] = [
-    { type: "header", cells: ["release", "state", "proxy", "blue", "green", "chain"] },
+    { type: "header", cells: ["release", "state", "kind", "proxy", "blue", "green", "chain"] },
   ];
   for (const { record, drift, evidenceDrift } of status.releases) {
     const problems = drift.length + evidenceDrift.length;
@@ -130,6 +132,7 @@ export function renderStatus(status: ChainStatus, network: string): string {
       cells: [
         record.id,
         record.state,
+        recordKind(record),
         short(record.proxy),
         short(record.blue.address),
         `${short(record.green.address)} ${record.green.contract}`,
