@@ -238,7 +238,7 @@ export async function readReleaseTarget(provider: Eip1193Provider, address: stri
   }
   throw new BlueGreenError(
     "BG_STAGE_NOT_A_PROXY",
-    `${address} is a contract on chain ${chainId}, but not a proxy hardhat-bluegreen knows: its ERC-1967 implementation and beacon slots are empty, and it is not an UpgradeableBeacon. ` +
+    `${address} is a contract on chain ${chainId}, but not an ERC-1967 proxy (its implementation and beacon slots are empty) nor an UpgradeableBeacon. ` +
       "Pass the address of a TransparentUpgradeableProxy, a UUPS proxy (ERC1967Proxy), a BeaconProxy or an UpgradeableBeacon, not of an implementation or another contract.",
   );
 }
