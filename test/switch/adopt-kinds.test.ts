@@ -5,13 +5,18 @@
  * adopted the result says what remains in other hands.
  */
 import { expect } from "chai";
-import { getAddress, keccak256 } from "ethers";
+import { getAddress, keccak256, zeroPadValue } from "ethers";
 import { network } from "hardhat";
 
 import { BlueGreenError } from "../../src/errors.js";
 import { DEFAULT_UPGRADER_ROLE, adoptProxy, parseRole, type AdoptProxyOptions } from "../../src/switch/adopt-proxy.js";
+import { compareProxyWithRecord } from "../../src/switch/proxy-drift.js";
+import { readProxyRelease } from "../../src/switch/read-switch.js";
 import { renderAdopt } from "../../src/ui/switch-view.js";
-import { DELAY, WINDOW, type Connection, type Signer, addr, at, deploy, v5Box } from "./fixture.js";
+import { DELAY, IMPLEMENTATION_SLOT, WINDOW, type Connection, type Signer, addr, at, deploy, v5Box } from "./fixture.js";
+
+/** What bg:status and the monitor pass today: no kind, so the comparison infers it. */
+const asCallersPass = (t: { proxy: string; proxyAdmin: string; implementation: string }) => ({ proxy: t.proxy, proxyAdmin: t.proxyAdmin, implementation: t.implementation });
 
 const KIND = { UupsOwnable: 3n, UupsAccessControl: 4n, Beacon: 5n } as const;
 
@@ -60,6 +65,15 @@ describe("bg:adopt over UUPS proxies and beacons", function () {
 
     const again = await adopt(proxy);
     expect(again).to.include({ ok: true, alreadyAdopted: true });
+
+    // Status: a UUPS proxy has no admin slot, so only the implementation is compared; an upgrade outside the switch is critical.
+    const tracked = await readProxyRelease(connection.ethers.provider, switchAddress, proxy);
+    expect(tracked.kind).to.equal("uups-ownable");
+    expect((await compareProxyWithRecord(connection.provider, asCallersPass(tracked))).findings).to.deep.equal([]);
+    const other = await addr(await deploy(connection.ethers, "UupsOwnableBoxV2"));
+    await connection.provider.request({ method: "hardhat_setStorageAt", params: [proxy, IMPLEMENTATION_SLOT, zeroPadValue(other, 32)] });
+    const drift = await compareProxyWithRecord(connection.provider, asCallersPass(tracked));
+    expect(drift.findings.map((f) => f.kind)).to.deep.equal(["implementation-drift"]);
   });
 
   it("UUPS AccessControl: names grantRole(role, <switch>) until the switch holds the role, then adopts with it", async () => {
@@ -110,6 +124,10 @@ describe("bg:adopt over UUPS proxies and beacons", function () {
     expect(await sw.getFunction("proxyKind")(beacon)).to.equal(KIND.Beacon);
     expect(await (await at(connection.ethers, "BoxBeacon", beacon)).owner()).to.equal(switchAddress);
     expect(renderAdopt(result)).to.contain(`found through    beacon proxy ${proxies[2]}`);
+
+    const tracked = await readProxyRelease(connection.ethers.provider, switchAddress, beacon);
+    expect(tracked.kind).to.equal("beacon");
+    expect((await compareProxyWithRecord(connection.provider, asCallersPass(tracked))).findings).to.deep.equal([]);
   });
 
   it("a transparent proxy is adopted as before (no kind in its result, the adopt call named)", async () => {
