@@ -8,7 +8,7 @@ import { explainWaveDecision } from "../waves/may-promote-wave.js";
 import { style } from "./output.js";
 
 /** The JSON document bg:stage prints (see README "bg:stage"). */
-export function stageJson(record: ReleaseRecord, extra: { unchanged: boolean; greenDeployment: string }) {
+export function stageJson(record: ReleaseRecord, extra: { unchanged: boolean; greenDeployment: string; target?: { viaBeaconProxy?: string; target: string } }) {
   return {
     ok: true,
     release: record.id,
@@ -35,6 +35,8 @@ export function stageJson(record: ReleaseRecord, extra: { unchanged: boolean; gr
     warnings: record.upgradeSafety.warnings,
     unchanged: extra.unchanged,
     greenDeployment: extra.greenDeployment,
+    // This run's --proxy was a beacon proxy: which beacon it led to (the record keeps the first one named).
+    ...(extra.target?.viaBeaconProxy !== undefined ? { foundBeacon: { beaconProxy: extra.target.viaBeaconProxy, beacon: extra.target.target } } : {}),
   };
 }
 

@@ -18,7 +18,7 @@ import { BlueGreenError } from "../../src/errors.js";
 import { ReleaseStore } from "../../src/release/store.js";
 import { stageRelease, type StageParams } from "../../src/stage/stage-release.js";
 import { releaseStatus } from "../../src/status/release-status.js";
-import { statusJson } from "../../src/ui/release-view.js";
+import { stageJson, statusJson } from "../../src/ui/release-view.js";
 import { readArtifact } from "../helpers/box.js";
 import { startNode, type RunningNode } from "../helpers/nodes.js";
 
@@ -160,6 +160,8 @@ describe("bg:stage over UUPS proxies and beacons (hardhat node)", function () {
       expect(record.blue.address).to.equal(blue);
       expect(target?.viaBeaconProxy).to.equal(proxies[1]);
       expect(lines.join("\n")).to.contain(`beacon proxy ${proxies[1]}: found its beacon ${beacon}`);
+      const stageOut = stageJson(record, { unchanged: false, greenDeployment: "deployed", ...(target !== undefined ? { target } : {}) });
+      expect(stageOut).to.deep.include({ kind: "beacon", proxy: beacon, foundBeacon: { beaconProxy: proxies[1], beacon } });
       const json = await statusOf("beacon-via-proxy");
       expect(json.ok).to.equal(true);
       expect(json.releases[0]).to.include({ kind: "beacon", proxy: beacon });
