@@ -74,7 +74,7 @@ export function findDrift(record: ReleaseRecord, chain: ChainView): Drift[] {
       message:
         recordKind(record) === "beacon"
           ? `The beacon points at ${which} (${chain.implementation}), but a ${record.state} release expects ${expected}. Someone upgraded the beacon outside the switch, or a step was not recorded.`
-          : `The proxy runs ${which} (${chain.implementation}), but a ${record.state} release expects ${expected}. Someone upgraded it outside this release (not through the switch), or a step was not recorded.`,
+          : `The proxy runs ${which} (${chain.implementation}), but a ${record.state} release expects ${expected}. Someone upgraded it outside this release, or a step was not recorded.`,
     });
   }
   if (chain.admin !== record.admin) {
