@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { switchCallSpec } from "../src/approval/approver-call.js";
+import { APPROVER_FUNCTIONS, switchCallSpec } from "../src/approval/approver-call.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
 import { callFlow, proposeFlow } from "../src/approval/pipeline.js";
 import { ReleaseStore } from "../src/release/store.js";
@@ -13,6 +13,7 @@ import { openConnection } from "../src/chain/hardhat-connection.js";
 
 interface AdoptArgs {
   proxy: string;
+  role: string;
   json: boolean;
 }
 
@@ -34,21 +35,19 @@ export default async function adopt(args: AdoptArgs, hre: HardhatRuntimeEnvironm
         networkName: connection.networkName,
         log: (line) => out.info(line),
         journal: { store, chainId },
+        ...(args.role !== "" ? { role: args.role } : {}),
       });
       const onlyApproverLeft = !result.ok && result.pending.length === 1 && result.pending[0]!.role === "approver";
       if (!onlyApproverLeft || (await connection.ethers.provider.getCode(result.pending[0]!.from)) === "0x") {
         return result;
       }
+      const adoptCall = result.adoptCall ?? { function: "adopt", args: [proxy, result.proxyAdmin, result.implementation] };
+      // Until the approval pipeline lists adoptUups/adoptBeacon as approver calls, the Safe sends the listed call itself.
+      if (!(APPROVER_FUNCTIONS as readonly string[]).includes(adoptCall.function)) return result;
       // The approver is a contract (a Safe): adopt goes through the same approval path as a promote.
       const ctx = await openApprovalContext(hre, "");
-      const id = `adopt-${proxy.slice(2, 10).toLowerCase()}`;
-      const spec = await switchCallSpec(
-        ctx.env,
-        { address: ctx.switchAddress, iface: ctx.env.errors },
-        "adopt",
-        [proxy, result.proxyAdmin, result.implementation],
-        { id },
-      );
+      const id = `adopt-${result.proxy.slice(2, 10).toLowerCase()}`;
+      const spec = await switchCallSpec(ctx.env, { address: ctx.switchAddress, iface: ctx.env.errors }, adoptCall.function, adoptCall.args, { id });
       const { proposal } = await proposeFlow(ctx.env, callFlow(ctx.store, chainId, id), spec);
       if (proposal.safe === undefined) return result;
       return {

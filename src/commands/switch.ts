@@ -12,8 +12,14 @@ export const switchTasks = [
     .addFlag({ name: "json", description: "Print one JSON document on stdout" })
     .setAction(() => import("../../tasks/init.js"))
     .build(),
-  task("bg:adopt", "Move a transparent proxy under the switch: hand it its ProxyAdmin, then adopt it")
-    .addOption({ name: "proxy", description: "Address of the TransparentUpgradeableProxy", type: ArgumentType.STRING, defaultValue: "" })
+  task("bg:adopt", "Move a proxy under the switch: hand it the upgrade authority (ProxyAdmin, UUPS owner or role, beacon), then adopt it")
+    .addOption({ name: "proxy", description: "Address of the proxy (transparent, UUPS or beacon proxy) or of an UpgradeableBeacon", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption({
+      name: "role",
+      description: "UUPS AccessControl: the upgrader role, bytes32 or a name (default UPGRADER_ROLE)",
+      type: ArgumentType.STRING,
+      defaultValue: "",
+    })
     .addFlag({ name: "json", description: "Print one JSON document on stdout" })
     .setAction(() => import("../../tasks/adopt.js"))
     .build(),

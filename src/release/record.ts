@@ -88,8 +88,27 @@ export const releaseRecordSchema = z
     chainId: z.number().int().positive(),
     network: z.string(),
     state: z.enum(RELEASE_STATES),
+    /**
+     * The proxy kind; absent in records staged before UUPS and beacons were
+     * supported, which are all transparent (read it through `recordKind`).
+     */
+    kind: z.enum(["transparent", "uups", "beacon"]).optional(),
+    /**
+     * The address the switch upgrades: the proxy, or for a beacon the beacon
+     * itself (every proxy of the beacon switches with it).
+     */
     proxy: address,
+    /** The ProxyAdmin of a transparent proxy; the zero address for UUPS and beacons, which have no admin slot. */
     admin: address,
+    /** UUPS only: who authorized upgrades when staged (`owner()`), or AccessControl's role model. */
+    uupsAuthority: z
+      .discriminatedUnion("kind", [
+        z.object({ kind: z.literal("ownable"), owner: address }).strict(),
+        z.object({ kind: z.literal("access-control") }).strict(),
+      ])
+      .optional(),
+    /** Beacon only: the beacon (equal to `proxy`) and the beacon proxies the user named. */
+    beacon: z.object({ address, proxies: z.array(address) }).strict().optional(),
     blue: z.object({ address, codehash: bytes32 }).strict(),
     green: greenSchema,
     upgradeSafety: z
@@ -121,6 +140,12 @@ export const releaseRecordSchema = z
   .strict();
 
 export type ReleaseRecord = z.infer<typeof releaseRecordSchema>;
+export type RecordedProxyKind = NonNullable<ReleaseRecord["kind"]>;
+
+/** The record's proxy kind; records from before kinds were recorded are transparent. */
+export function recordKind(record: Pick<ReleaseRecord, "kind">): RecordedProxyKind {
+  return record.kind ?? "transparent";
+}
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 export type RollbackRisk = z.infer<typeof rollbackRiskSchema>;
 

@@ -127,7 +127,7 @@ export async function deployGreenThroughManifest(
 /**
  * Records blue, found elsewhere than in the manifest and checked against its
  * deployed code, as `forceImport(proxy, Blue)` would: the implementation,
- * merged under its version key, and the proxy as a transparent one. After
+ * merged under its version key, and the proxy as one of its kind. After
  * this OpenZeppelin's tools know the proxy without a forceImport.
  */
 export async function importBlueIntoManifest(
@@ -135,7 +135,9 @@ export async function importBlueIntoManifest(
   build: ContractBuild,
   layout: StorageLayout,
   blue: string,
-  proxy: string,
+  /** The proxy to record; none for a beacon named by its own address (OpenZeppelin records beacon proxies, not beacons). */
+  proxy: string | undefined,
+  kind: "transparent" | "uups" | "beacon" = "transparent",
 ): Promise<void> {
   const send = toSendProvider(provider);
   await whileManifestLocked(provider, () =>
@@ -147,10 +149,11 @@ export async function importBlueIntoManifest(
       true,
     ),
   );
+  if (proxy === undefined) return;
   const manifest = await Manifest.forNetwork(send);
   const known = await manifest.getProxyFromAddress(proxy).then(
     () => true,
     () => false,
   );
-  if (!known) await addProxyToManifest("transparent", proxy, manifest);
+  if (!known) await addProxyToManifest(kind, proxy, manifest);
 }

@@ -20,7 +20,7 @@ import { withSenderLock } from "../chain/send-once.js";
 import type { Eip1193Provider } from "../chain/eip1193.js";
 import { findBlue, type CompileBuildInfo } from "./find-blue.js";
 import { deployGreenThroughManifest, importBlueIntoManifest } from "./oz-manifest.js";
-import { getChainId, getCode, parseAddress, readTransparentProxy } from "./read-proxy.js";
+import { getChainId, getCode, parseAddress, readReleaseTarget, type ReleaseTarget } from "./read-proxy.js";
 import { compareLayouts, validateImplementation } from "./validate-upgrade.js";
 
 export interface StageParams {
@@ -56,6 +56,8 @@ export interface StageResult {
   /** True when the run found everything already staged and changed nothing. */
   unchanged: boolean;
   greenDeployment: GreenDeployment["how"] | "recorded";
+  /** What --proxy turned out to be (for a beacon proxy: which beacon it found). */
+  target?: ReleaseTarget;
 }
 
 /**
@@ -75,10 +77,13 @@ export async function stageRelease(params: StageParams): Promise<StageResult> {
 async function stageLocked(params: StageParams): Promise<StageResult> {
   const { provider, signer, artifacts, store, networkName } = params;
   const log = params.log ?? (() => {});
-  const proxy = parseAddress(params.proxy, "--proxy");
+  const given = parseAddress(params.proxy, "--proxy");
   const green = await loadContractBuild(artifacts, params.contract);
   const creationCodeHash = keccak256(green.bytecode);
   const chainId = await getChainId(provider);
+  // A beacon proxy is released through its beacon: the release (and its id) is the beacon's.
+  const onChain = await readReleaseTarget(provider, given, networkName);
+  const proxy = onChain.target;
   const releaseId = params.releaseId || defaultReleaseId(green, proxy);
   assertReleaseId(releaseId);
 
@@ -93,8 +98,6 @@ async function stageLocked(params: StageParams): Promise<StageResult> {
     }
   }
 
-  const onChain = await readTransparentProxy(provider, proxy, networkName);
-
   if (existing !== undefined) {
     // Same inputs: nothing to do, unless the chain no longer matches the record.
     await assertGreenStillOnChain(provider, existing, chainId, store.releaseDir(chainId, existing.id));
@@ -106,12 +109,13 @@ async function stageLocked(params: StageParams): Promise<StageResult> {
           "The proxy was upgraded outside this release; stage a new release (another --release id) against what it runs now.",
       );
     }
-    return { record: existing, unchanged: true, greenDeployment: "recorded" };
+    return { record: existing, unchanged: true, greenDeployment: "recorded", target: onChain };
   }
 
-  log(`Blue: ${onChain.implementation} (admin ${onChain.admin})`);
+  log(`Proxy kind: ${describeTarget(onChain)}`);
+  log(`Blue: ${onChain.implementation}${onChain.kind === "transparent" ? ` (admin ${onChain.admin})` : ""}`);
 
-  const greenValidated = validateImplementation(green, params.config);
+  const greenValidated = validateImplementation(green, params.config, onChain.kind);
   const blueCode = await getCode(provider, onChain.implementation);
   const blue = await findBlue({
     provider,
@@ -128,7 +132,7 @@ async function stageLocked(params: StageParams): Promise<StageResult> {
   });
   const warnings = blue.warnings;
   for (const w of warnings) log(`warning: ${w}`);
-  const rollbackRisks = compareLayouts(blue.layout, greenValidated, params.config);
+  const rollbackRisks = compareLayouts(blue.layout, greenValidated, params.config, onChain.kind);
   if (compilesTo(blueCode, green) && !green.hasImmutables) {
     throw new BlueGreenError(
       "BG_STAGE_NOTHING_TO_RELEASE",
@@ -139,7 +143,7 @@ async function stageLocked(params: StageParams): Promise<StageResult> {
   // Everything refusable is checked: from here on, facts are written.
   if (blue.build !== undefined) {
     // Checked against blue's code above, so OpenZeppelin's tools may trust it as forceImport would.
-    await importBlueIntoManifest(provider, blue.build, blue.layout, onChain.implementation, proxy);
+    await importBlueIntoManifest(provider, blue.build, blue.layout, onChain.implementation, onChain.kind === "beacon" ? onChain.viaBeaconProxy : proxy, onChain.kind);
     log(`Blue recorded in OpenZeppelin's manifest (found through ${blue.via ?? "--reference"})`);
   }
   const deployment = await deployThroughManifest(
@@ -171,8 +175,11 @@ async function stageLocked(params: StageParams): Promise<StageResult> {
     chainId,
     network: networkName,
     state: "staged",
+    kind: onChain.kind,
     proxy,
     admin: onChain.admin,
+    ...(onChain.authority !== undefined ? { uupsAuthority: onChain.authority } : {}),
+    ...(onChain.kind === "beacon" ? { beacon: { address: proxy, proxies: onChain.viaBeaconProxy !== undefined ? [onChain.viaBeaconProxy] : [] } } : {}),
     blue: { address: onChain.implementation, codehash: onChain.implementationCodehash },
     green: {
       address: deployment.address,
@@ -219,7 +226,21 @@ async function stageLocked(params: StageParams): Promise<StageResult> {
   });
   // Only a journal of the deployment the record now holds is done with; another one is an orphan, kept for bg:status.
   await clearDeployJournal(store, chainId, releaseId, written!.green.address);
-  return { record: written!, unchanged: !wroteIt, greenDeployment: deployment.how };
+  return { record: written!, unchanged: !wroteIt, greenDeployment: deployment.how, target: onChain };
+}
+
+/** One line naming the kind, and for a beacon which beacon a beacon proxy led to. */
+export function describeTarget(target: ReleaseTarget): string {
+  switch (target.kind) {
+    case "transparent":
+      return `transparent proxy ${target.target}`;
+    case "uups":
+      return `UUPS proxy ${target.target} (${target.authority?.kind === "ownable" ? `Ownable, owner ${target.authority.owner}` : "AccessControl"})`;
+    case "beacon":
+      return target.viaBeaconProxy !== undefined
+        ? `beacon proxy ${target.viaBeaconProxy}: found its beacon ${target.target} (the release upgrades the beacon, so every proxy of it)`
+        : `beacon ${target.target}`;
+  }
 }
 
 /** Same inputs give the same id, so a re-run finds its own record. */

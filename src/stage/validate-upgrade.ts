@@ -21,6 +21,7 @@ import {
 
 import { BlueGreenError } from "../errors.js";
 import type { ContractBuild } from "./contract-build.js";
+import type { ProxyKindName } from "./read-proxy.js";
 
 export interface ValidatedContract {
   build: ContractBuild;
@@ -51,14 +52,15 @@ function versionOf(runData: ValidationRunData, build: ContractBuild) {
 }
 
 /**
- * Validates a contract as an implementation behind a transparent proxy and
+ * Validates a contract as an implementation behind a proxy of `kind` and
  * returns its storage layout. Unsafe code is refused with OpenZeppelin's own
  * explanation.
  */
-export function validateImplementation(build: ContractBuild, opts: ValidationOptions): ValidatedContract {
+export function validateImplementation(build: ContractBuild, opts: ValidationOptions, kind: ProxyKindName = "transparent"): ValidatedContract {
   const runData = runValidation(build);
   const version = versionOf(runData, build);
-  const errors = getErrors(runData, version, { ...opts, kind: "transparent" });
+  // OpenZeppelin's kind decides what else is checked: for "uups", that green still has upgradeToAndCall and proxiableUUID.
+  const errors = getErrors(runData, version, { ...opts, kind });
   if (errors.length > 0) {
     const report = new UpgradeableContractErrorReport(errors);
     throw new BlueGreenError(
@@ -84,8 +86,9 @@ export function compareLayouts(
   blue: StorageLayout,
   green: ValidatedContract,
   opts: ValidationOptions,
+  kind: ProxyKindName = "transparent",
 ): RollbackFinding[] {
-  const full = withValidationDefaults({ ...opts, kind: "transparent" });
+  const full = withValidationDefaults({ ...opts, kind });
   const forward = getStorageUpgradeReport(blue, green.layout, full);
   if (!forward.ok) {
     throw new BlueGreenError(

@@ -4,11 +4,11 @@
  * differs from what the record expects in its current state.
  */
 import type { Eip1193Provider } from "../chain/eip1193.js";
-import type { ReleaseRecord, ReleaseState } from "../release/record.js";
-import { getCodehash, readSlotAddress, ADMIN_SLOT, IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
+import { recordKind, type ReleaseRecord, type ReleaseState } from "../release/record.js";
+import { getCodehash, readBeaconImplementation, readSlotAddress, ADMIN_SLOT, BEACON_SLOT, IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 
 export interface Drift {
-  field: "implementation" | "admin" | "blue.codehash" | "green.codehash" | "switch-record" | "state";
+  field: "implementation" | "admin" | "beacon-proxy" | "blue.codehash" | "green.codehash" | "switch-record" | "state";
   recorded: string;
   onChain: string;
   message: string;
@@ -23,6 +23,8 @@ export interface ChainView {
   admin: string;
   blueCodehash: string;
   greenCodehash: string;
+  /** Beacon releases: each known beacon proxy and the beacon its slot points at now. */
+  beaconProxies?: { proxy: string; beacon: string }[];
 }
 
 /** Which implementation the proxy must run in each state. */
@@ -37,14 +39,26 @@ export function expectedImplementation(record: Pick<ReleaseRecord, "blue" | "gre
   }
 }
 
+/**
+ * A UUPS proxy has no admin slot (it reads as the zero address the record
+ * holds); a beacon's implementation is what `implementation()` answers, and
+ * each beacon proxy the record knows must still point at the beacon.
+ */
 export async function readChainView(provider: Eip1193Provider, record: ReleaseRecord): Promise<ChainView> {
+  const beacon = recordKind(record) === "beacon";
   const [implementation, admin, blueCodehash, greenCodehash] = await Promise.all([
-    readSlotAddress(provider, record.proxy, IMPLEMENTATION_SLOT),
+    beacon ? readBeaconImplementation(provider, record.proxy) : readSlotAddress(provider, record.proxy, IMPLEMENTATION_SLOT),
     readSlotAddress(provider, record.proxy, ADMIN_SLOT),
     getCodehash(provider, record.blue.address),
     getCodehash(provider, record.green.address),
   ]);
-  return { implementation, admin, blueCodehash, greenCodehash };
+  const view: ChainView = { implementation, admin, blueCodehash, greenCodehash };
+  if (beacon) {
+    view.beaconProxies = await Promise.all(
+      (record.beacon?.proxies ?? []).map(async (proxy) => ({ proxy, beacon: await readSlotAddress(provider, proxy, BEACON_SLOT) })),
+    );
+  }
+  return view;
 }
 
 export function findDrift(record: ReleaseRecord, chain: ChainView): Drift[] {
@@ -57,7 +71,10 @@ export function findDrift(record: ReleaseRecord, chain: ChainView): Drift[] {
       field: "implementation",
       recorded: expected,
       onChain: chain.implementation,
-      message: `The proxy runs ${which} (${chain.implementation}), but a ${record.state} release expects ${expected}. Someone upgraded it outside this release, or a step was not recorded.`,
+      message:
+        recordKind(record) === "beacon"
+          ? `The beacon points at ${which} (${chain.implementation}), but a ${record.state} release expects ${expected}. Someone upgraded the beacon outside the switch, or a step was not recorded.`
+          : `The proxy runs ${which} (${chain.implementation}), but a ${record.state} release expects ${expected}. Someone upgraded it outside this release, or a step was not recorded.`,
     });
   }
   if (chain.admin !== record.admin) {
@@ -67,6 +84,16 @@ export function findDrift(record: ReleaseRecord, chain: ChainView): Drift[] {
       onChain: chain.admin,
       message: `The proxy's admin changed from ${record.admin} to ${chain.admin}.`,
     });
+  }
+  for (const { proxy, beacon } of chain.beaconProxies ?? []) {
+    if (beacon !== record.proxy) {
+      drift.push({
+        field: "beacon-proxy",
+        recorded: record.proxy,
+        onChain: beacon,
+        message: `Beacon proxy ${proxy} no longer follows beacon ${record.proxy} (its beacon slot holds ${beacon}): the release does not switch it.`,
+      });
+    }
   }
   if (chain.blueCodehash !== record.blue.codehash) {
     drift.push({

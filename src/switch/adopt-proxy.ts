@@ -12,7 +12,7 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 
-import { Contract, type Provider, type Signer, getAddress } from "ethers";
+import { Contract, type Provider, type Signer, ZeroHash, getAddress, id as keccakText, isHexString } from "ethers";
 import { z } from "zod";
 
 import { type SendJournal, type SendOnceOptions, sendJournalSchema, sendOnce, withSenderLock } from "../chain/send-once.js";
@@ -20,7 +20,7 @@ import { addressSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import type { Eip1193Provider } from "../chain/eip1193.js";
 import type { ReleaseStore } from "../release/store.js";
-import { readTransparentProxy } from "../stage/read-proxy.js";
+import { readReleaseTarget, readTransparentProxy, type ReleaseTarget } from "../stage/read-proxy.js";
 import { decodeSwitchRevert, isSwitchAt, readProxyRelease, switchContract } from "./read-switch.js";
 import { explainSwitchRevert } from "./switch-errors.js";
 
@@ -33,7 +33,7 @@ export const PROXY_ADMIN_ABI = [
 
 /** A call someone else has to make, ready to sign (e.g. in a Safe's transaction builder). */
 export interface PendingCall {
-  role: "proxy-admin-owner" | "approver";
+  role: "proxy-admin-owner" | "approver" | "upgrade-owner" | "role-admin";
   /** Who must send it. */
   from: string;
   to: string;
@@ -62,6 +62,8 @@ export interface AdoptProxyOptions {
   /** Called right after a step is broadcast (tests use it to simulate a crash). */
   afterBroadcast?: (hash: string) => void | Promise<void>;
   sending?: Pick<SendOnceOptions, "speedUpAfterMs" | "giveUpAfterMs" | "pollMs" | "maxSpeedUps">;
+  /** UUPS AccessControl: the upgrader role, as bytes32 or a name hashed with keccak256 (default UPGRADER_ROLE). */
+  role?: string;
 }
 
 /** `.bluegreen/<chainId>/pending-adopt-<proxy>.json`: the adoption step in flight, written before it is broadcast. */
@@ -95,6 +97,16 @@ export interface AdoptResult {
   error?: string;
   /** Once adopted: what changes for OpenZeppelin's and Ignition's upgrade commands, and how to hand the admin back. */
   afterAdoption?: string;
+  /** The proxy kind; absent means transparent (results from before kinds). For a beacon, `proxy` is the beacon. */
+  kind?: "transparent" | "uups-ownable" | "uups-access-control" | "beacon";
+  /** UUPS AccessControl: the role the switch holds. */
+  role?: string;
+  /** The beacon proxy --proxy named, when it led to its beacon. */
+  viaBeaconProxy?: string;
+  /** The switch call the approver makes, for the approval path (a Safe approver). */
+  adoptCall?: { function: "adopt" | "adoptUups" | "adoptBeacon"; args: unknown[] };
+  /** Who can still change the proxy's upgrades besides the switch, once adopted. */
+  remainsElsewhere?: string;
 }
 
 /** The custom error a v5 ProxyAdmin reverts with when anyone but its owner (now the switch) upgrades: `OwnableUnauthorizedAccount(address)`. */
@@ -131,12 +143,14 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
   }
   // A step a run sent before it died is finished first (waited for, or re-broadcast at its nonce); the chain then says what is left.
   const resumedTx = await resumeAdoptJournal(options, proxy);
+  const target = await readReleaseTarget(options.provider, proxy, networkName);
+  if (target.kind !== "transparent") return adoptOtherKind(options, target, switchAddress, resumedTx);
   const onChain = await readTransparentProxy(options.provider, proxy, networkName);
   const proxyAdmin = getAddress(onChain.admin);
   const implementation = getAddress(onChain.implementation);
   const admin = new Contract(proxyAdmin, PROXY_ADMIN_ABI, ethersProvider);
   const adminVersion = await proxyAdminVersion(admin);
-  const base = { proxy, proxyAdmin, switch: switchAddress, implementation, adminVersion };
+  const base = { proxy, proxyAdmin, switch: switchAddress, implementation, adminVersion, adoptCall: { function: "adopt" as const, args: [proxy, proxyAdmin, implementation] } };
 
   const sw = await switchContract(switchAddress, ethersProvider);
   const tracked = await readProxyRelease(ethersProvider, switchAddress, proxy);
@@ -405,4 +419,175 @@ async function removeAdoptJournal(options: AdoptProxyOptions, proxy: string): Pr
   if (options.journal === undefined) return;
   const { store, chainId } = options.journal;
   await store.withLock(chainId, () => rm(path.join(store.chainDir(chainId), adoptJournalName(proxy)), { force: true }));
+}
+
+const UPGRADE_AUTHORITY_ABI = [
+  "function owner() view returns (address)",
+  "function transferOwnership(address newOwner)",
+  "function hasRole(bytes32 role, address account) view returns (bool)",
+  "function getRoleAdmin(bytes32 role) view returns (bytes32)",
+  "function grantRole(bytes32 role, address account)",
+] as const;
+
+/** The role OpenZeppelin's UUPS examples guard `_authorizeUpgrade` with. */
+export const DEFAULT_UPGRADER_ROLE = keccakText("UPGRADER_ROLE");
+
+/** `--role`: a bytes32, or a role name hashed as Solidity's `keccak256("NAME")` does. */
+export function parseRole(role: string | undefined): string {
+  if (role === undefined || role === "") return DEFAULT_UPGRADER_ROLE;
+  if (isHexString(role, 32)) return role.toLowerCase();
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(role)) return keccakText(role);
+  throw new BlueGreenError("BG_SWITCH_ROLE_INVALID", `--role ${role} is neither a bytes32 (0x + 64 hex digits) nor a role name such as UPGRADER_ROLE.`);
+}
+
+/**
+ * UUPS proxies and beacons. The switch must first hold the upgrade authority
+ * (be `owner()` of the proxy or beacon, or hold the upgrader role); that step
+ * is someone else's transaction, sent here when a local account can send it
+ * and otherwise named exactly. Then the approver calls `adoptUups` or
+ * `adoptBeacon`, which check the authority on chain.
+ */
+async function adoptOtherKind(
+  options: AdoptProxyOptions,
+  target: ReleaseTarget,
+  switchAddress: string,
+  resumedTx: { step: "transfer-ownership" | "adopt"; hash: string } | undefined,
+): Promise<AdoptResult> {
+  const log = options.log ?? (() => {});
+  const { ethersProvider, networkName } = options;
+  const address = target.target;
+  const implementation = target.implementation;
+  const authorityContract = new Contract(address, UPGRADE_AUTHORITY_ABI, ethersProvider);
+  const sw = await switchContract(switchAddress, ethersProvider);
+  const kind: NonNullable<AdoptResult["kind"]> =
+    target.kind === "beacon" ? "beacon" : target.authority?.kind === "ownable" ? "uups-ownable" : "uups-access-control";
+  const role = kind === "uups-access-control" ? parseRole(options.role) : undefined;
+  const adoptCall: NonNullable<AdoptResult["adoptCall"]> =
+    kind === "beacon"
+      ? { function: "adoptBeacon", args: [address, implementation] }
+      : { function: "adoptUups", args: [address, implementation, kind === "uups-ownable" ? 0 : 1, role ?? ZeroHash] };
+  const remainsElsewhere =
+    kind === "uups-access-control"
+      ? `Holders of the role's admin role (DEFAULT_ADMIN_ROLE unless set otherwise) can still grant ${role} to others, who could then upgrade ${address} outside the switch; ` +
+        "revoke the upgrader role from every other account, and keep the admin role in hands you trust (a Safe)."
+      : kind === "uups-ownable"
+        ? `The previous owner keeps nothing: only the switch can upgrade ${address}. Note that owner() also guards any other onlyOwner function of the implementation, which now only the switch could call.`
+        : `The beacon's previous owner keeps nothing: only the switch can upgrade beacon ${address}, and with it every proxy of the beacon.`;
+  const base = {
+    proxy: address,
+    proxyAdmin: address,
+    switch: switchAddress,
+    implementation,
+    adminVersion: 5 as const,
+    kind,
+    ...(role !== undefined ? { role } : {}),
+    ...(target.viaBeaconProxy !== undefined ? { viaBeaconProxy: target.viaBeaconProxy } : {}),
+    adoptCall,
+    remainsElsewhere,
+  };
+  if (target.viaBeaconProxy !== undefined) log(`${target.viaBeaconProxy} is a beacon proxy: adopting its beacon ${address}, which upgrades all its proxies.`);
+
+  const tracked = await readProxyRelease(ethersProvider, switchAddress, address);
+  if (tracked.adopted) {
+    if (getAddress(tracked.implementation) !== implementation) {
+      throw new BlueGreenError(
+        "BG_SWITCH_PROXY_DRIFT",
+        `The switch tracks ${address} at implementation ${tracked.implementation}, but it runs ${implementation}: it was upgraded outside the switch. ` +
+          "Have the approver release it and adopt it again.",
+      );
+    }
+    log(`${address} is already adopted by the switch at ${switchAddress}.`);
+    return { ok: true, ...base, alreadyAdopted: resumedTx?.step !== "adopt", ...(resumedTx?.step === "adopt" ? { adoptTx: resumedTx.hash } : {}), pending: [] };
+  }
+
+  const locals = new Map<string, Signer>();
+  for (const signer of options.signers) locals.set((await signer.getAddress()).toLowerCase(), signer);
+  const pending: PendingCall[] = [];
+  const result: AdoptResult = { ok: false, ...base, alreadyAdopted: false, pending, ...(resumedTx?.step === "transfer-ownership" ? { ownershipTransferTx: resumedTx.hash } : {}) };
+
+  // Step 1: the switch must hold the upgrade authority.
+  const what = kind === "beacon" ? `beacon ${address}` : `UUPS proxy ${address}`;
+  if (kind === "uups-access-control") {
+    if (!((await authorityContract.getFunction("hasRole")(role, switchAddress)) as boolean)) {
+      const roleAdmin = (await authorityContract.getFunction("getRoleAdmin")(role)) as string;
+      const data = authorityContract.interface.encodeFunctionData("grantRole", [role, switchAddress]);
+      let granter: Signer | undefined;
+      for (const [account, signer] of locals) {
+        if ((await authorityContract.getFunction("hasRole")(roleAdmin, account)) as boolean) granter = signer;
+      }
+      if (granter !== undefined) {
+        log(`Granting role ${role} on ${address} to the switch ${switchAddress}...`);
+        result.ownershipTransferTx = await sendAdoptStep(options, address, "transfer-ownership", granter, address, data);
+      } else {
+        pending.push({
+          role: "role-admin",
+          from: `a holder of role ${roleAdmin}`,
+          to: address,
+          value: "0",
+          data,
+          description: `grantRole(${role}, ${switchAddress}) on ${address}: the switch becomes an upgrader of the proxy (sent by a holder of the role's admin role ${roleAdmin}).`,
+        });
+      }
+    } else {
+      log(`The switch already holds role ${role} on ${address}.`);
+    }
+  } else {
+    const owner = getAddress((await authorityContract.getFunction("owner")()) as string);
+    if (owner !== switchAddress) {
+      const data = authorityContract.interface.encodeFunctionData("transferOwnership", [switchAddress]);
+      const ownerSigner = locals.get(owner.toLowerCase());
+      if (ownerSigner !== undefined) {
+        log(`Transferring ownership of ${what} from ${owner} to the switch ${switchAddress}...`);
+        result.ownershipTransferTx = await sendAdoptStep(options, address, "transfer-ownership", ownerSigner, address, data);
+      } else {
+        pending.push({
+          role: "upgrade-owner",
+          from: owner,
+          to: address,
+          value: "0",
+          data,
+          description: `transferOwnership(${switchAddress}) on ${what}: the switch becomes its only upgrader (sent by its owner ${owner}).`,
+        });
+      }
+    } else {
+      log(`The switch already owns ${what}.`);
+    }
+  }
+
+  // Step 2: the approver adopts.
+  const approver = getAddress((await sw.getFunction("approver")()) as string);
+  const adoptData = sw.interface.encodeFunctionData(adoptCall.function, adoptCall.args);
+  const approverSigner = locals.get(approver.toLowerCase());
+  if (pending.length === 0 && approverSigner !== undefined) {
+    const connected = sw.connect(approverSigner) as Contract;
+    try {
+      await connected.getFunction(adoptCall.function).staticCall(...adoptCall.args);
+    } catch (error) {
+      const revert = await decodeSwitchRevert(error, sw.interface);
+      if (revert === undefined) throw error;
+      throw new BlueGreenError("BG_SWITCH_REVERT", `${adoptCall.function}(${address}) would fail. ${explainSwitchRevert(revert)}`, { cause: error as Error });
+    }
+    log(`Adopting ${what} (implementation ${implementation}) from the approver ${approver}...`);
+    result.adoptTx = await sendAdoptStep(options, address, "adopt", approverSigner, switchAddress, adoptData);
+    const after = await readProxyRelease(ethersProvider, switchAddress, address);
+    if (!after.adopted || getAddress(after.implementation) !== implementation) {
+      throw new BlueGreenError("BG_SWITCH_PROXY_DRIFT", `After ${adoptCall.function}, the switch tracks ${after.implementation}, but ${implementation} was expected. Check ${address}'s history before releasing.`);
+    }
+    result.ok = true;
+    return result;
+  }
+  const authorityPending = pending.length > 0;
+  pending.push({
+    role: "approver",
+    from: approver,
+    to: switchAddress,
+    value: "0",
+    data: adoptData,
+    description: `BlueGreenSwitch.${adoptCall.function}(${adoptCall.args.join(", ")}): the switch checks that it holds the upgrade authority and starts managing ${what}.`,
+  });
+  result.error = authorityPending
+    ? `The switch does not hold the upgrade authority of ${what} yet, and no local account of network "${networkName}" can give it: ` +
+      `${pending[0]!.from} must send call 1 (${pending[0]!.description.split(":")[0]}) first; then the approver ${approver} sends call 2, and bg:adopt is run again to check.`
+    : `The switch's approver ${approver} is not a local account of network "${networkName}", so it must send the ${adoptCall.function} call listed (to, data). Run bg:adopt again afterwards to check.`;
+  return result;
 }

@@ -12,7 +12,7 @@
 import { getAddress } from "ethers";
 
 import type { Eip1193Provider } from "../chain/eip1193.js";
-import { ADMIN_SLOT, IMPLEMENTATION_SLOT, readSlotAddress } from "../stage/read-proxy.js";
+import { ADMIN_SLOT, IMPLEMENTATION_SLOT, readBeaconImplementation, readSlotAddress } from "../stage/read-proxy.js";
 
 /** The switch's record of one adopted proxy (from `proxyState`). */
 export interface SwitchRecordOfProxy {
@@ -21,6 +21,12 @@ export interface SwitchRecordOfProxy {
   proxyAdmin: string;
   /** The implementation the switch says the proxy runs. */
   implementation: string;
+  /**
+   * How the switch upgrades it. When absent it is inferred: the switch records
+   * a UUPS proxy or a beacon as its own "proxyAdmin", and a beacon has no
+   * implementation slot (its `implementation()` is read instead).
+   */
+  kind?: "transparent" | "uups" | "beacon";
 }
 
 export type SlotMismatchKind = "implementation-drift" | "admin-drift" | "implementation-without-code" | "implementation-delegated";
@@ -49,12 +55,24 @@ export async function compareProxyWithRecord(provider: Eip1193Provider, record: 
   const proxy = getAddress(record.proxy);
   const recordedImplementation = getAddress(record.implementation);
   const recordedAdmin = getAddress(record.proxyAdmin);
+  const kind = record.kind ?? (await inferKind(provider, proxy, recordedAdmin, block));
   const [implementation, admin] = await Promise.all([
-    readSlotAddress(provider, proxy, IMPLEMENTATION_SLOT, block),
+    kind === "beacon" ? readBeaconImplementation(provider, proxy, block) : readSlotAddress(provider, proxy, IMPLEMENTATION_SLOT, block),
     readSlotAddress(provider, proxy, ADMIN_SLOT, block),
   ]);
   const findings: SlotMismatch[] = [];
-  if (implementation !== recordedImplementation) {
+  if (implementation !== recordedImplementation && kind === "beacon") {
+    findings.push({
+      kind: "implementation-drift",
+      severity: "critical",
+      slot: "implementation",
+      recorded: recordedImplementation,
+      onChain: implementation,
+      message:
+        `Critical: beacon ${proxy} points at ${implementation}, but the switch records ${recordedImplementation}: the beacon was upgraded without the switch ` +
+        "(every proxy of it runs that code). Do not promote over it; roll back (bg:rollback) or find out who upgraded it.",
+    });
+  } else if (implementation !== recordedImplementation) {
     findings.push({
       kind: "implementation-drift",
       severity: "critical",
@@ -67,7 +85,8 @@ export async function compareProxyWithRecord(provider: Eip1193Provider, record: 
         "roll the release back to blue (bg:rollback), which rewrites the slot, then find out what green did.",
     });
   }
-  if (admin !== recordedAdmin) {
+  // UUPS proxies and beacons have no admin slot: the switch's authority is owner() or a role, checked by adoption.
+  if (kind === "transparent" && admin !== recordedAdmin) {
     findings.push({
       kind: "admin-drift",
       severity: "critical",
@@ -107,4 +126,10 @@ export async function compareProxyWithRecord(provider: Eip1193Provider, record: 
     }
   }
   return { ok: findings.length === 0, findings };
+}
+
+async function inferKind(provider: Eip1193Provider, proxy: string, recordedAdmin: string, block: string): Promise<"transparent" | "uups" | "beacon"> {
+  if (recordedAdmin !== proxy) return "transparent";
+  const slot = await readSlotAddress(provider, proxy, IMPLEMENTATION_SLOT, block);
+  return BigInt(slot) === 0n ? "beacon" : "uups";
 }

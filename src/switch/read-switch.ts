@@ -10,6 +10,9 @@ import { loadSwitchArtifact, switchInterface } from "./artifact.js";
 /** The contract's `Status` enum, in its order, in the release records' words. */
 export const SWITCH_STATUSES = ["none", "live", "rollback-scheduled", "rolled-back", "finalized"] as const;
 export type SwitchStatus = (typeof SWITCH_STATUSES)[number];
+/** The switch's `ProxyKind`, in its enum's order. */
+export const SWITCH_PROXY_KINDS = ["none", "transparent-v4", "transparent-v5", "uups-ownable", "uups-access-control", "beacon"] as const;
+export type SwitchProxyKind = (typeof SWITCH_PROXY_KINDS)[number];
 
 export interface SwitchSettings {
   address: string;
@@ -30,6 +33,8 @@ export interface ProxyRelease {
   proxyAdmin: string;
   /** 4 or 5 (OpenZeppelin ProxyAdmin major version); 0 when not adopted. */
   adminVersion: number;
+  /** How the switch upgrades it (the switch's ProxyKind); "none" when not adopted. */
+  kind: SwitchProxyKind;
   status: SwitchStatus;
   implementation: string;
   blue: string;
@@ -92,6 +97,7 @@ export async function readProxyRelease(runner: ContractRunner, switchAddress: st
     adopted: BigInt(proxyAdmin) !== 0n,
     proxyAdmin,
     adminVersion: Number(state.adminVersion),
+    kind: SWITCH_PROXY_KINDS[Number(state.kind ?? 0)] ?? "none",
     status: SWITCH_STATUSES[Number(state.status)] ?? "none",
     implementation: state.implementation,
     blue: state.blue,

@@ -2,20 +2,24 @@
 import { formatTable, type TableItem } from "@nomicfoundation/hardhat-utils/format";
 
 import { short } from "../common/format.js";
-import type { ReleaseRecord } from "../release/record.js";
+import { recordKind, type ReleaseRecord } from "../release/record.js";
 import type { ChainStatus, ReleaseWaves } from "../status/release-status.js";
 import { explainWaveDecision } from "../waves/may-promote-wave.js";
 import { style } from "./output.js";
 
 /** The JSON document bg:stage prints (see README "bg:stage"). */
-export function stageJson(record: ReleaseRecord, extra: { unchanged: boolean; greenDeployment: string }) {
+export function stageJson(record: ReleaseRecord, extra: { unchanged: boolean; greenDeployment: string; target?: { viaBeaconProxy?: string; target: string } }) {
   return {
     ok: true,
     release: record.id,
     chainId: record.chainId,
     state: record.state,
+    kind: recordKind(record),
     proxy: record.proxy,
     admin: record.admin,
+    ...(record.uupsAuthority !== undefined ? { uupsAuthority: record.uupsAuthority } : {}),
+    // For a beacon, `proxy` is the beacon; `beacon.proxies` names the beacon proxy it was found through.
+    ...(record.beacon !== undefined ? { beacon: record.beacon } : {}),
     blue: {
       address: record.blue.address,
       codehash: record.blue.codehash,
@@ -31,6 +35,8 @@ export function stageJson(record: ReleaseRecord, extra: { unchanged: boolean; gr
     warnings: record.upgradeSafety.warnings,
     unchanged: extra.unchanged,
     greenDeployment: extra.greenDeployment,
+    // This run's --proxy was a beacon proxy: which beacon it led to (the record keeps the first one named).
+    ...(extra.target?.viaBeaconProxy !== undefined ? { foundBeacon: { beaconProxy: extra.target.viaBeaconProxy, beacon: extra.target.target } } : {}),
   };
 }
 
@@ -48,12 +54,26 @@ function blueLayoutSource(record: ReleaseRecord): string {
   return `${how}${safety.reference && safety.blueFoundBy !== "manifest" ? ` ${safety.reference}` : ""}${mismatch}`;
 }
 
+/** The proxy line: the kind, and what upgrades it (ProxyAdmin, UUPS authority, or the beacon a beacon proxy led to). */
+export function proxyLine(record: ReleaseRecord): string {
+  switch (recordKind(record)) {
+    case "transparent":
+      return `  proxy   ${record.proxy}   admin ${record.admin}`;
+    case "uups":
+      return `  proxy   ${record.proxy}   UUPS, ${record.uupsAuthority?.kind === "ownable" ? `Ownable (owner ${record.uupsAuthority.owner})` : "AccessControl"}`;
+    case "beacon": {
+      const via = record.beacon?.proxies ?? [];
+      return `  beacon  ${record.proxy}   upgrades every proxy of the beacon${via.length > 0 ? ` (found through beacon proxy ${via.join(", ")})` : ""}`;
+    }
+  }
+}
+
 export function renderStaged(record: ReleaseRecord, unchanged: boolean, recordPath: string, showNext = true): string {
   const lines = [
     unchanged
       ? `${style.bold(`Release ${record.id}`)} is already ${record.state}; nothing changed.`
       : `${style.ok("✔")} ${style.bold(`Release ${record.id}`)} staged on chain ${record.chainId} (${record.network}).`,
-    `  proxy   ${record.proxy}   admin ${record.admin}`,
+    proxyLine(record),
     `  ${style.blue("blue")}    ${record.blue.address}   codehash ${short(record.blue.codehash)}`,
     `  ${style.green("green")}   ${record.green.address}   codehash ${short(record.green.codehash)}   ${record.green.contract}${record.green.buildProfile !== undefined ? `   (build profile ${record.green.buildProfile})` : ""}`,
     `  upgrade safety: OpenZeppelin checks passed (blue's layout from ${blueLayoutSource(record)})`,
@@ -84,7 +104,9 @@ export function statusJson(status: ChainStatus, network: string) {
     releases: status.releases.map(({ record, drift, evidenceDrift, waves }) => ({
       release: record.id,
       state: record.state,
+      kind: recordKind(record),
       proxy: record.proxy,
+      ...(record.beacon !== undefined ? { beacon: record.beacon } : {}),
       blue: { address: record.blue.address, codehash: record.blue.codehash },
       green: { address: record.green.address, codehash: record.green.codehash, contract: record.green.contract },
       updatedAt: record.updatedAt,
@@ -103,7 +125,7 @@ export function renderStatus(status: ChainStatus, network: string): string {
     return `No releases on chain ${status.chainId} (${network}). Stage one with: npx hardhat bg:stage --network ${network} --proxy <address> --contract <Name>`;
   }
   const rows: TableItem[] = [
-    { type: "header", cells: ["release", "state", "proxy", "blue", "green", "chain"] },
+    { type: "header", cells: ["release", "state", "kind", "proxy", "blue", "green", "chain"] },
   ];
   for (const { record, drift, evidenceDrift } of status.releases) {
     const problems = drift.length + evidenceDrift.length;
@@ -112,6 +134,7 @@ export function renderStatus(status: ChainStatus, network: string): string {
       cells: [
         record.id,
         record.state,
+        recordKind(record),
         short(record.proxy),
         short(record.blue.address),
         `${short(record.green.address)} ${record.green.contract}`,

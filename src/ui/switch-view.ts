@@ -65,7 +65,13 @@ export function renderAdopt(result: AdoptResult): string {
   } else {
     lines.push(`${style.bad("✗")} ${result.proxy} is not adopted yet.`);
   }
-  lines.push(`  ProxyAdmin       ${result.proxyAdmin} (OpenZeppelin v${result.adminVersion})`);
+  if (result.kind === undefined || result.kind === "transparent") {
+    lines.push(`  ProxyAdmin       ${result.proxyAdmin} (OpenZeppelin v${result.adminVersion})`);
+  } else {
+    const kinds = { "uups-ownable": "UUPS, Ownable", "uups-access-control": `UUPS, AccessControl (role ${result.role})`, beacon: "beacon (every proxy of it switches together)" };
+    lines.push(`  kind             ${kinds[result.kind]}`);
+    if (result.viaBeaconProxy !== undefined) lines.push(`  found through    beacon proxy ${result.viaBeaconProxy}`);
+  }
   lines.push(`  implementation   ${result.implementation}`);
   if (result.ownershipTransferTx !== undefined) lines.push(`  ownership moved  tx ${result.ownershipTransferTx}`);
   if (result.adoptTx !== undefined) lines.push(`  adopted          tx ${result.adoptTx}`);
@@ -74,13 +80,14 @@ export function renderAdopt(result: AdoptResult): string {
     result.pending.forEach((call, i) => lines.push(...renderPending(call, i + 1)));
   }
   if (result.error !== undefined) lines.push("", result.error);
+  if (result.ok && result.remainsElsewhere !== undefined) lines.push("", `What remains in other hands: ${result.remainsElsewhere}`);
   return lines.join("\n");
 }
 
 function renderPending(call: PendingCall, n: number): string[] {
-  const who = call.role === "approver" ? "the approver" : "the ProxyAdmin owner";
+  const who = { approver: "the approver", "proxy-admin-owner": "the ProxyAdmin owner", "upgrade-owner": "the owner", "role-admin": "" }[call.role];
   return [
-    `  ${n}. from ${who} ${call.from}`,
+    `  ${n}. from ${who ? `${who} ` : ""}${call.from}`,
     `     to     ${call.to}`,
     `     value  ${call.value}`,
     `     data   ${call.data}`,
