@@ -16,6 +16,8 @@ import { ethersProvider } from "./chain.js";
 /** Switch functions only the approver (or, for acceptApprover, the pending approver) may call. */
 export const APPROVER_FUNCTIONS = [
   "adopt",
+  "adoptUups",
+  "adoptBeacon",
   "promote",
   "promoteBatch",
   "scheduleRollback",

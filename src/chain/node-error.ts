@@ -6,6 +6,8 @@
 import { BlueGreenError } from "../errors.js";
 import { FAULT_CODES, type TransportFault, transportFaultOf } from "./transport-fault.js";
 
+const NODE_CODES: ReadonlySet<string> = new Set(Object.values(FAULT_CODES));
+
 const WHAT: Record<TransportFault, { what: string; hint: string }> = {
   timeout: {
     what: "did not answer in time",
@@ -25,7 +27,7 @@ const WHAT: Record<TransportFault, { what: string; hint: string }> = {
 export function surfaceNodeError(error: unknown): unknown {
   if (BlueGreenError.is(error)) return error;
   for (let e: unknown = error, depth = 0; typeof e === "object" && e !== null && depth < 8; depth++) {
-    if (BlueGreenError.is(e) && e.code.startsWith("BG_RPC_")) return e;
+    if (BlueGreenError.is(e) && NODE_CODES.has(e.code)) return e;
     const next = e as { cause?: unknown; error?: unknown };
     e = next.cause ?? next.error;
   }
