@@ -36,8 +36,14 @@ export async function readChainId(provider: Eip1193Provider, rpc: RpcOptions, no
   }
 }
 
-/** The error's first line, with the HTTP status when one is in its causes (Hardhat's message leaves it out). */
-function lastError(error: unknown): string {
+/**
+ * The node's own error, first line, with the HTTP status when one is in its
+ * causes (Hardhat's message leaves it out). The connection's coded wrapper
+ * (chain/node-error.ts) is looked through: this message names the node already.
+ */
+function lastError(wrapped: unknown): string {
+  let error = wrapped;
+  while (BlueGreenError.is(error) && error.cause !== undefined) error = error.cause;
   for (let e: unknown = error, depth = 0; typeof e === "object" && e !== null && depth < 6; depth++) {
     const status = (e as { statusCode?: unknown }).statusCode;
     if (typeof status === "number") return `HTTP ${status}: ${describe(error)}`;
