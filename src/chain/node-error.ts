@@ -27,11 +27,16 @@ const WHAT: Record<TransportFault, { what: string; hint: string }> = {
 export function surfaceNodeError(error: unknown): unknown {
   if (BlueGreenError.is(error)) return error;
   for (let e: unknown = error, depth = 0; typeof e === "object" && e !== null && depth < 8; depth++) {
-    if (BlueGreenError.is(e) && NODE_CODES.has(e.code)) return e;
+    if (isNodeFault(e)) return e;
     const next = e as { cause?: unknown; error?: unknown };
     e = next.cause ?? next.error;
   }
   return error;
+}
+
+/** Our coded error for a node's transport fault (raised at the connection, or once a client's retries ran out). */
+export function isNodeFault(error: unknown): error is BlueGreenError {
+  return BlueGreenError.is(error) && NODE_CODES.has(error.code);
 }
 
 /** A node's transport fault as a coded error naming the node; ours and anything else untouched. */

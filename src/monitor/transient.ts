@@ -3,6 +3,7 @@
  * retried from the checkpoint, and which are user errors or bugs, which stop
  * the monitor. Judged on the errors' types and codes, never their wording.
  */
+import { isNodeFault } from "../chain/node-error.js";
 import { isRetryable, transportFaultOf } from "../chain/transport-fault.js";
 import { BlueGreenError } from "../errors.js";
 import { ChainMovedError } from "./chain-follower.js";
@@ -10,7 +11,8 @@ import { RpcUnavailableError, sleep } from "./rpc-client.js";
 
 export function isTransient(error: unknown): boolean {
   if (error instanceof RpcUnavailableError || error instanceof ChainMovedError) return true;
-  if (BlueGreenError.is(error)) return false;
+  // Ours are decisions, except a node's fault coded at the connection: that one is the node's, like any other.
+  if (BlueGreenError.is(error) && !isNodeFault(error)) return false;
   // The guardian's transactions go through ethers and Hardhat's provider, not the RPC client: the classifier looks through their causes.
   const fault = transportFaultOf(error);
   return fault !== undefined && isRetryable(fault);

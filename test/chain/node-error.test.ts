@@ -3,9 +3,10 @@ import { HardhatError } from "@nomicfoundation/hardhat-errors";
 import { ConnectionRefusedError, RequestTimeoutError, ResponseStatusCodeError } from "@nomicfoundation/hardhat-utils/request";
 import { expect } from "chai";
 
-import { asNodeError } from "../../src/chain/node-error.js";
+import { asNodeError, surfaceNodeError } from "../../src/chain/node-error.js";
 import { isRetryable, transportFaultOf } from "../../src/chain/transport-fault.js";
 import { BlueGreenError } from "../../src/errors.js";
+import { isTransient } from "../../src/monitor/transient.js";
 
 const URL = "http://127.0.0.1:8545";
 const status = (statusCode: number) => new ResponseStatusCodeError(URL, Object.assign(new Error("status"), { statusCode }));
@@ -38,6 +39,16 @@ describe("transport faults of a command's node", () => {
     expect(asNodeError(ours, "network x")).to.equal(ours);
     const bug = new TypeError("bug");
     expect(asNodeError(bug, "network x")).to.equal(bug);
+  });
+
+  it("a node fault coded at the connection stays a node fault for the monitor, however ethers wraps it", () => {
+    const coded = asNodeError(status(503), "network x");
+    expect(isTransient(coded)).to.equal(true);
+    expect(isTransient({ code: "UNKNOWN_ERROR", error: coded })).to.equal(true);
+    expect(surfaceNodeError({ code: "UNKNOWN_ERROR", error: coded })).to.equal(coded);
+    // A bad API key will not change by retrying; our own decisions are not the node's faults.
+    expect(isTransient(asNodeError(status(401), "network x"))).to.equal(false);
+    expect(isTransient(new BlueGreenError("BG_MONITOR_NOT_LIVE", "not live"))).to.equal(false);
   });
 
   it("names the node, the fault and what to check, with a stable code", () => {
