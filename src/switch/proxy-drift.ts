@@ -56,12 +56,13 @@ export async function compareProxyWithRecord(provider: Eip1193Provider, record: 
   const recordedImplementation = getAddress(record.implementation);
   const recordedAdmin = getAddress(record.proxyAdmin);
   const kind = record.kind ?? (await inferKind(provider, proxy, recordedAdmin, block));
+  // UUPS proxies and beacons have no admin slot: the switch's authority is owner() or a role, checked by adoption.
   const [implementation, admin] = await Promise.all([
     kind === "beacon" ? readBeaconImplementation(provider, proxy, block) : readSlotAddress(provider, proxy, IMPLEMENTATION_SLOT, block),
-    readSlotAddress(provider, proxy, ADMIN_SLOT, block),
+    kind === "transparent" ? readSlotAddress(provider, proxy, ADMIN_SLOT, block) : Promise.resolve(recordedAdmin),
   ]);
   const findings: SlotMismatch[] = [];
-  if (implementation !== recordedImplementation && kind === "beacon") {
+  if (implementation !== recordedImplementation) {
     findings.push({
       kind: "implementation-drift",
       severity: "critical",
@@ -69,23 +70,14 @@ export async function compareProxyWithRecord(provider: Eip1193Provider, record: 
       recorded: recordedImplementation,
       onChain: implementation,
       message:
-        `Critical: beacon ${proxy} points at ${implementation}, but the switch records ${recordedImplementation}: the beacon was upgraded without the switch ` +
-        "(every proxy of it runs that code). Do not promote over it; roll back (bg:rollback) or find out who upgraded it.",
-    });
-  } else if (implementation !== recordedImplementation) {
-    findings.push({
-      kind: "implementation-drift",
-      severity: "critical",
-      slot: "implementation",
-      recorded: recordedImplementation,
-      onChain: implementation,
-      message:
-        `Critical: proxy ${proxy} runs ${implementation}, but the switch records ${recordedImplementation}. ` +
-        "Code inside the proxy (green's, most likely) wrote its implementation slot without the switch. Do not promote over it; " +
-        "roll the release back to blue (bg:rollback), which rewrites the slot, then find out what green did.",
+        kind === "beacon"
+          ? `Critical: beacon ${proxy} points at ${implementation}, but the switch records ${recordedImplementation}: the beacon was upgraded without the switch ` +
+            "(every proxy of it runs that code). Do not promote over it; roll back (bg:rollback) or find out who upgraded it."
+          : `Critical: proxy ${proxy} runs ${implementation}, but the switch records ${recordedImplementation}. ` +
+            "Code inside the proxy (green's, most likely) wrote its implementation slot without the switch. Do not promote over it; " +
+            "roll the release back to blue (bg:rollback), which rewrites the slot, then find out what green did.",
     });
   }
-  // UUPS proxies and beacons have no admin slot: the switch's authority is owner() or a role, checked by adoption.
   if (kind === "transparent" && admin !== recordedAdmin) {
     findings.push({
       kind: "admin-drift",
