@@ -20,6 +20,7 @@ import { RpcCache } from "../src/replay/rpc-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
 import { runCommand } from "../src/ui/output.js";
 import { openConnection } from "../src/chain/hardhat-connection.js";
+import { parseUserAddress } from "../src/common/address.js";
 
 interface ReplayArgs {
   release: string;
@@ -28,6 +29,8 @@ interface ReplayArgs {
   lastBlocks: string;
   traffic: string;
   mode: string;
+  /** Hardhat always passes it; optional for callers from before the flag. */
+  proxies?: string;
   cascade: boolean;
   json: boolean;
 }
@@ -135,6 +138,7 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
           mode,
           cascade: args.cascade,
           config,
+          ...((args.proxies ?? "").trim() !== "" ? { proxies: args.proxies!.split(",").map((p) => parseUserAddress(p, "--proxies", "BG_REPLAY_OPTION").toLowerCase()) } : {}),
           ...(hre.config.blueGreen.gates.replay !== undefined ? { minFidelity: hre.config.blueGreen.gates.replay.minFidelity } : {}),
           decoder,
           onProgress: (p) => progress?.update(p.done, p.total),

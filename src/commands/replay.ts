@@ -10,6 +10,7 @@ export const replayTasks = [
     .addOption({ name: "lastBlocks", description: "Replay the last K blocks of the source instead of a range", type: ArgumentType.STRING, defaultValue: "" })
     .addOption({ name: "traffic", description: "Replay a capture file (JSON Lines, see docs/replay.md) instead of a range", type: ArgumentType.STRING, defaultValue: "" })
     .addOption({ name: "mode", description: "faithful (whole blocks, in order) or fast (the proxy's traffic only); default from config", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption({ name: "proxies", description: "A beacon release: the beacon's proxies to replay, comma-separated (default: found from BeaconUpgraded events)", type: ArgumentType.STRING, defaultValue: "" })
     .addFlag({ name: "cascade", description: "Also run a world where green's own state carries forward, and report the propagated differences" })
     .addFlag({ name: "json", description: "Print one JSON document on stdout" })
     .setAction(() => import("../../tasks/replay.js"))

@@ -5,6 +5,7 @@
  * divergences.
  */
 import type { ExpectedDifference } from "./config.js";
+import { splitStorageKey } from "./observe.js";
 import type { Difference, LogEntry, Observation, ReceiptFacts } from "./types.js";
 
 export interface CompareOptions {
@@ -54,15 +55,23 @@ export const PROXY_SLOTS: Readonly<Record<string, string>> = {
   "0xa3f0ad74e5423aebfd80d3ef4346578335a9a72aeaee59ff6cb3582b35133d50": "beacon",
 };
 
+/** A key's proxy slot name (a beacon fleet's keys are `<proxy>:<slot>`), undefined for any other slot. */
+function proxySlotName(key: string): string | undefined {
+  const { proxy, slot } = splitStorageKey(key);
+  const name = PROXY_SLOTS[slot];
+  return name === undefined ? undefined : proxy === undefined ? name : `${proxy}:${name}`;
+}
+
 function withoutProxySlots(storage: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(storage).filter(([slot]) => PROXY_SLOTS[slot] === undefined));
+  return Object.fromEntries(Object.entries(storage).filter(([key]) => proxySlotName(key) === undefined));
 }
 
 /** A write to the proxy's own slots that blue did not make (or made otherwise): never expected. */
 function compareProxySlots(blue: Record<string, string>, green: Record<string, string>): Difference | undefined {
-  const differing = Object.keys(PROXY_SLOTS).filter((slot) => blue[slot] !== green[slot]);
+  const keys = [...new Set([...Object.keys(blue), ...Object.keys(green)])].filter((key) => proxySlotName(key) !== undefined).sort();
+  const differing = keys.filter((key) => blue[key] !== green[key]);
   if (differing.length === 0) return undefined;
-  const pick = (side: Record<string, string>) => Object.fromEntries(differing.map((slot) => [PROXY_SLOTS[slot]!, side[slot] ?? "(unchanged)"]));
+  const pick = (side: Record<string, string>) => Object.fromEntries(differing.map((key) => [proxySlotName(key)!, side[key] ?? "(unchanged)"]));
   return { kind: "proxy-slots", blue: pick(blue), green: pick(green), critical: true };
 }
 
@@ -128,7 +137,8 @@ function compareStorage(
   const storageRules = rules.filter((r) => r.kind === "storage");
   const blanket = storageRules.find((r) => r.slot === undefined);
   if (blanket !== undefined) return { ...difference, expectedBy: blanket.reason };
-  const covering = differing.map((slot) => storageRules.find((r) => r.slot === slot));
+  // A rule names a slot of the implementation's layout: it covers that slot in every proxy of a beacon.
+  const covering = differing.map((key) => storageRules.find((r) => r.slot === splitStorageKey(key).slot));
   if (covering.length > 0 && covering.every((r) => r !== undefined)) {
     return { ...difference, expectedBy: [...new Set(covering.map((r) => r!.reason))].join("; ") };
   }

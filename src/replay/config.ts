@@ -11,6 +11,9 @@
  *       { kind: "events", event: "FeeCharged(address,uint256)", reason: "green charges a new fee" },
  *       { kind: "gas", selector: "transfer(address,uint256)", maxIncreasePercent: 5, reason: "fee bookkeeping" },
  *     ],
+ *     // A beacon release replays every proxy of the beacon: found from BeaconUpgraded
+ *     // events, or (here, or with --proxies) listed.
+ *     beacons: { "0xBeacon...": { proxies: ["0xProxyA...", "0xProxyB..."] } },
  *   },
  * }
  * ```
@@ -21,6 +24,7 @@ import path from "node:path";
 import { id as keccakId } from "ethers";
 import { z } from "zod";
 
+import { addressSchema } from "../common/schema.js";
 import { DIFFERENCE_KINDS, type DifferenceKind } from "./types.js";
 
 export const REPLAY_MODES = ["faithful", "fast"] as const;
@@ -93,6 +97,22 @@ export const replayUserConfigSchema = z
     hardfork: z.string().min(1).optional(),
     /** Folder of the replay's source cache, relative to the project root. Default `<cache>/bluegreen-replay`. */
     cacheDir: z.string().min(1).optional(),
+    /**
+     * Per beacon (by address): its proxies to replay (instead of finding them
+     * from BeaconUpgraded events), or the block to search those events from
+     * (default: the beacon's deployment block).
+     */
+    beacons: z
+      .record(
+        z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a beacon's 0x-prefixed 20-byte address"),
+        z
+          .object({
+            proxies: z.array(addressSchema).min(1, "must name at least one proxy (leave it out to find them from events)").optional(),
+            fromBlock: z.number().int().min(0).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
     /** The source RPC: per-request timeout and retries (with backoff) on timeouts and rate limits. */
     rpc: z
       .object({
@@ -127,6 +147,8 @@ export interface ReplayConfig {
   /** Absolute. */
   cacheDir: string;
   rpc: { timeoutMs: number; retries: number };
+  /** Lower-case beacon address → its listed proxies (lower case) and where to search its events from. */
+  beacons: Record<string, { proxies?: string[]; fromBlock?: number }>;
 }
 
 /** 4-byte selector of a selector or signature, lower-case. */
@@ -173,5 +195,11 @@ export function resolveReplayConfig(
         ? path.resolve(paths.projectRoot, user.cacheDir)
         : path.join(paths.cachePath, "bluegreen-replay"),
     rpc: { timeoutMs: user?.rpc?.timeoutMs ?? 30_000, retries: user?.rpc?.retries ?? 5 },
+    beacons: Object.fromEntries(
+      Object.entries(user?.beacons ?? {}).map(([beacon, b]) => [
+        beacon.toLowerCase(),
+        { ...(b.proxies !== undefined ? { proxies: b.proxies.map((p) => p.toLowerCase()) } : {}), ...(b.fromBlock !== undefined ? { fromBlock: b.fromBlock } : {}) },
+      ]),
+    ),
   };
 }

@@ -1,5 +1,6 @@
 /**
- * Traffic discovery: which transactions of a block range touch the proxy.
+ * Traffic discovery: which transactions of a block range touch the proxy
+ * (or any proxy of a beacon: every method below takes the whole fleet).
  *
  * - Top-level calls: `to` is the proxy.
  * - Internal calls that made the proxy emit an event: `eth_getLogs`.
@@ -22,7 +23,10 @@ import type { BlockContext, DiscoveryMethod, ReceiptFacts, TrafficItem } from ".
 
 export interface DiscoveryOptions {
   source: SourceRpc;
-  proxy: string;
+  /** The proxy, or every proxy of a beacon. */
+  proxies: string[];
+  /** Count the targets per proxy in the summary (a beacon's fleet). */
+  perProxy?: boolean;
   fromBlock: number;
   toBlock: number;
   mode: ReplayMode;
@@ -39,6 +43,8 @@ export interface DiscoverySummary {
   mayMiss: string;
   /** How many target transactions each method found (one transaction can be found by several). */
   found: Partial<Record<DiscoveryMethod, number>>;
+  /** A beacon's fleet: target transactions per proxy (one that reaches several counts for each). */
+  proxies?: Record<string, number>;
 }
 
 export interface DiscoveryResult {
@@ -52,11 +58,13 @@ export interface DiscoveryResult {
 
 const BLOCK_BATCH = 50;
 const TRACE_BATCH = 20;
+/** Addresses per eth_getLogs / trace_filter request: nodes cap the address list. */
+const ADDRESS_BATCH = 100;
 
 /** Discovers the proxy's traffic in `[fromBlock, toBlock]` and fetches what the replay needs of it. */
 export async function discoverTraffic(options: DiscoveryOptions): Promise<DiscoveryResult> {
   const { source, fromBlock, toBlock } = options;
-  const proxy = options.proxy.toLowerCase();
+  const proxies = new Set(options.proxies.map((p) => p.toLowerCase()));
   if (toBlock < fromBlock) {
     throw new BlueGreenError("BG_REPLAY_OPTION", `--to-block ${toBlock} is before --from-block ${fromBlock}. Give a range with from <= to.`);
   }
@@ -73,38 +81,42 @@ export async function discoverTraffic(options: DiscoveryOptions): Promise<Discov
   }
   const txs = rawBlocks.flatMap((block) => (block.transactions as RpcTransaction[]).map((tx) => ({ tx, block })));
   const foundBy = new Map<string, Set<DiscoveryMethod>>();
-  const mark = (hash: string, method: DiscoveryMethod) => {
+  const reached = new Map<string, Set<string>>();
+  const mark = (hash: string, method: DiscoveryMethod, proxy: string) => {
     const key = hash.toLowerCase();
     let set = foundBy.get(key);
     if (set === undefined) foundBy.set(key, (set = new Set()));
     set.add(method);
+    let at = reached.get(key);
+    if (at === undefined) reached.set(key, (at = new Set()));
+    at.add(proxy.toLowerCase());
   };
   const used: DiscoveryMethod[] = ["to", "logs"];
-  for (const { tx } of txs) if ((tx.to ?? "").toLowerCase() === proxy) mark(tx.hash, "to");
+  for (const { tx } of txs) if (proxies.has((tx.to ?? "").toLowerCase())) mark(tx.hash, "to", tx.to!);
 
-  for (const hash of await logTransactions(source, proxy, fromBlock, toBlock)) mark(hash, "logs");
+  for (const { hash, proxy } of await logTransactions(source, [...proxies], fromBlock, toBlock)) mark(hash, "logs", proxy);
 
   const unavailable: string[] = [];
   let traced = false;
   if (options.tracing === "auto") {
-    const viaFilter = await traceFilter(source, proxy, fromBlock, toBlock);
+    const viaFilter = await traceFilter(source, proxies, fromBlock, toBlock);
     if (viaFilter !== undefined) {
-      for (const hash of viaFilter) mark(hash, "trace_filter");
+      for (const { hash, proxy } of viaFilter) mark(hash, "trace_filter", proxy);
       used.push("trace_filter");
       traced = true;
     } else {
       unavailable.push("trace_filter");
       const unfound = txs.filter(({ tx }) => !foundBy.has(tx.hash.toLowerCase()));
-      const viaBlocks = await traceBlocks(source, proxy, [...new Set(unfound.map(({ block }) => block.number))]);
+      const viaBlocks = await traceBlocks(source, proxies, [...new Set(unfound.map(({ block }) => block.number))]);
       if (viaBlocks !== undefined) {
-        for (const hash of viaBlocks) mark(hash, "debug_traceBlockByNumber");
+        for (const { hash, proxy } of viaBlocks) mark(hash, "debug_traceBlockByNumber", proxy);
         used.push("debug_traceBlockByNumber");
         traced = true;
       } else {
         unavailable.push("debug_traceBlockByNumber");
-        const viaTxs = await traceTransactions(source, proxy, unfound.map(({ tx }) => tx.hash), options.log);
+        const viaTxs = await traceTransactions(source, proxies, unfound.map(({ tx }) => tx.hash), options.log);
         if (viaTxs !== undefined) {
-          for (const hash of viaTxs) mark(hash, "debug_traceTransaction");
+          for (const { hash, proxy } of viaTxs) mark(hash, "debug_traceTransaction", proxy);
           used.push("debug_traceTransaction");
           traced = true;
         } else unavailable.push("debug_traceTransaction (callTracer)");
@@ -134,30 +146,51 @@ export async function discoverTraffic(options: DiscoveryOptions): Promise<Discov
 
   const found: Partial<Record<DiscoveryMethod, number>> = {};
   for (const methods of foundBy.values()) for (const m of methods) found[m] = (found[m] ?? 0) + 1;
+  const perProxy: Record<string, number> | undefined = options.perProxy === true ? Object.fromEntries([...proxies].sort().map((p) => [p, 0])) : undefined;
+  if (perProxy !== undefined) for (const at of reached.values()) for (const p of at) perProxy[p] = (perProxy[p] ?? 0) + 1;
   const mayMiss = traced
     ? ""
     : options.tracing === "off"
       ? "Tracing was turned off (blueGreen.replay.tracing): transactions that reach the proxy only through another contract and make it emit no event are missed."
       : "The source supports no tracing (trace_filter, debug_traceBlockByNumber, debug_traceTransaction with callTracer): transactions that reach the proxy only through another contract and make it emit no event (a view call, a reverted call) are missed.";
-  return { items, targets, blocks, realReceipts, summary: { used, unavailable, mayMiss, found } };
+  return { items, targets, blocks, realReceipts, summary: { used, unavailable, mayMiss, found, ...(perProxy !== undefined ? { proxies: perProxy } : {}) } };
 }
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
-/** Hashes of the transactions whose logs include one of the proxy's, in chunks that shrink if the node refuses wide ranges. */
-async function logTransactions(source: SourceRpc, proxy: string, fromBlock: number, toBlock: number): Promise<string[]> {
-  const hashes: string[] = [];
+interface Reach {
+  hash: string;
+  /** The proxy the transaction reached. */
+  proxy: string;
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Transactions whose logs include one of the proxies', in chunks that shrink if the node refuses wide ranges. */
+async function logTransactions(source: SourceRpc, proxies: string[], fromBlock: number, toBlock: number): Promise<Reach[]> {
+  const found: Reach[] = [];
+  for (const addresses of chunks(proxies, ADDRESS_BATCH)) found.push(...(await logTransactionsOf(source, addresses, fromBlock, toBlock)));
+  return found;
+}
+
+async function logTransactionsOf(source: SourceRpc, addresses: string[], fromBlock: number, toBlock: number): Promise<Reach[]> {
+  const found: Reach[] = [];
   let span = 10_000;
   for (let start = fromBlock; start <= toBlock; ) {
     const end = Math.min(toBlock, start + span - 1);
     try {
       const logs = (await source.request({
         method: "eth_getLogs",
-        params: [{ address: proxy, fromBlock: quantity(start), toBlock: quantity(end) }],
-      })) as Array<{ transactionHash: string }>;
-      for (const log of logs) hashes.push(log.transactionHash);
+        // One address stays a string: a cached request of a single proxy keeps its key.
+        params: [{ address: addresses.length === 1 ? addresses[0] : addresses, fromBlock: quantity(start), toBlock: quantity(end) }],
+      })) as Array<{ transactionHash: string; address: string }>;
+      for (const log of logs) found.push({ hash: log.transactionHash, proxy: log.address.toLowerCase() });
       start = end + 1;
     } catch (e) {
       if (e instanceof JsonRpcError && span > 1) {
@@ -167,41 +200,51 @@ async function logTransactions(source: SourceRpc, proxy: string, fromBlock: numb
       throw e;
     }
   }
-  return hashes;
+  return found;
 }
 
 function unsupported(e: unknown): boolean {
   return e instanceof JsonRpcError;
 }
 
-async function traceFilter(source: SourceRpc, proxy: string, fromBlock: number, toBlock: number): Promise<string[] | undefined> {
-  const hashes: string[] = [];
+async function traceFilter(source: SourceRpc, proxies: Set<string>, fromBlock: number, toBlock: number): Promise<Reach[] | undefined> {
+  const found: Reach[] = [];
   const span = 5_000;
-  for (let start = fromBlock; start <= toBlock; start += span) {
-    const end = Math.min(toBlock, start + span - 1);
-    let traces: Array<{ transactionHash?: string; action?: { to?: string } }>;
-    try {
-      traces = (await source.request({
-        method: "trace_filter",
-        params: [{ fromBlock: quantity(start), toBlock: quantity(end), toAddress: [proxy] }],
-      })) as typeof traces;
-    } catch (e) {
-      if (start === fromBlock && unsupported(e)) return undefined;
-      throw e;
+  let first = true;
+  for (const addresses of chunks([...proxies], ADDRESS_BATCH)) {
+    for (let start = fromBlock; start <= toBlock; start += span) {
+      const end = Math.min(toBlock, start + span - 1);
+      let traces: Array<{ transactionHash?: string; action?: { to?: string } }>;
+      try {
+        traces = (await source.request({
+          method: "trace_filter",
+          params: [{ fromBlock: quantity(start), toBlock: quantity(end), toAddress: addresses }],
+        })) as typeof traces;
+      } catch (e) {
+        if (first && unsupported(e)) return undefined;
+        throw e;
+      }
+      first = false;
+      for (const t of traces) {
+        const to = (t.action?.to ?? "").toLowerCase();
+        if (t.transactionHash !== undefined && proxies.has(to)) found.push({ hash: t.transactionHash, proxy: to });
+      }
     }
-    for (const t of traces) if (t.transactionHash !== undefined && (t.action?.to ?? "").toLowerCase() === proxy) hashes.push(t.transactionHash);
   }
-  return hashes;
+  return found;
 }
 
-function touches(frame: CallFrame | undefined, proxy: string): boolean {
-  if (frame === undefined) return false;
-  if ((frame.to ?? "").toLowerCase() === proxy) return true;
-  return (frame.calls ?? []).some((c) => touches(c, proxy));
+/** The proxies a call tree reaches. */
+function touched(frame: CallFrame | undefined, proxies: Set<string>, into: Set<string> = new Set()): Set<string> {
+  if (frame === undefined) return into;
+  const to = (frame.to ?? "").toLowerCase();
+  if (proxies.has(to)) into.add(to);
+  for (const c of frame.calls ?? []) touched(c, proxies, into);
+  return into;
 }
 
-async function traceBlocks(source: SourceRpc, proxy: string, blockNumbers: string[]): Promise<string[] | undefined> {
-  const hashes: string[] = [];
+async function traceBlocks(source: SourceRpc, proxies: Set<string>, blockNumbers: string[]): Promise<Reach[] | undefined> {
+  const hashes: Reach[] = [];
   for (let i = 0; i < blockNumbers.length; i += TRACE_BATCH) {
     const chunk = blockNumbers.slice(i, i + TRACE_BATCH);
     const results = await source.batch(chunk.map((n) => ({ method: "debug_traceBlockByNumber", params: [n, { tracer: "callTracer" }] })));
@@ -211,7 +254,7 @@ async function traceBlocks(source: SourceRpc, proxy: string, blockNumbers: strin
         throw new BlueGreenError("BG_REPLAY_SOURCE_FAILED", `The source failed to trace a block: ${result.message}`);
       }
       for (const entry of result as Array<{ txHash?: string; result?: CallFrame }>) {
-        if (entry.txHash !== undefined && touches(entry.result, proxy)) hashes.push(entry.txHash);
+        if (entry.txHash !== undefined) for (const proxy of touched(entry.result, proxies)) hashes.push({ hash: entry.txHash, proxy });
       }
     }
   }
@@ -220,11 +263,11 @@ async function traceBlocks(source: SourceRpc, proxy: string, blockNumbers: strin
 
 async function traceTransactions(
   source: SourceRpc,
-  proxy: string,
+  proxies: Set<string>,
   txHashes: string[],
   log?: (line: string) => void,
-): Promise<string[] | undefined> {
-  const hashes: string[] = [];
+): Promise<Reach[] | undefined> {
+  const hashes: Reach[] = [];
   if (txHashes.length > 200) log?.(`tracing ${txHashes.length} transactions one by one to find internal calls (the source has no trace_filter)`);
   for (let i = 0; i < txHashes.length; i += TRACE_BATCH) {
     const chunk = txHashes.slice(i, i + TRACE_BATCH);
@@ -235,7 +278,7 @@ async function traceTransactions(
         if (i === 0 && j === 0) return undefined;
         throw new BlueGreenError("BG_REPLAY_SOURCE_FAILED", `The source failed to trace ${chunk[j]}: ${result.message}`);
       }
-      if (touches(result as CallFrame, proxy)) hashes.push(chunk[j]!);
+      for (const proxy of touched(result as CallFrame, proxies)) hashes.push({ hash: chunk[j]!, proxy });
     }
   }
   // With nothing to trace, the capability is unknown but nothing was missed.

@@ -7,14 +7,20 @@
  */
 import type { Eip1193Provider } from "../chain/eip1193.js";
 import { quantity } from "../common/format.js";
+import { BlueGreenError } from "../errors.js";
 import { rpcTransactionObject, toBigInt, toNumber, type RpcReceipt, toReceiptFacts } from "./chain-data.js";
-import { type CallFrame, MUX_TRACER, observe, type PrestateDiff, word } from "./observe.js";
-import type { BlockContext, CallRequest, Observation, ReceiptFacts, TxRequest } from "./types.js";
+import { type CallFrame, MUX_TRACER, observe, type PrestateDiff, splitStorageKey, word } from "./observe.js";
+import type { BlockContext, CallRequest, Observation, ReceiptFacts, ReplayFleet, TxRequest } from "./types.js";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
 /** ERC-1967 admin slot: bytes32(uint256(keccak256("eip1967.proxy.admin")) - 1). */
 export const ADMIN_SLOT = "0xb53127684a568b3173ae13b9f8a6016e243e63b6e8ee1178d6a717850b5d6103";
+
+/** implementation() of a beacon. */
+const IMPLEMENTATION_SELECTOR = "0x5c60da1b";
+/** owner() of an Ownable beacon or UUPS proxy. */
+const OWNER_SELECTOR = "0x8da5cb5b";
 
 /** A fork the replay can drive, and how to let it go. */
 export interface ForkHandle {
@@ -34,8 +40,13 @@ export class ForkControl {
   private head = 0;
   /** The block being built: its context. */
   private building: { context: BlockContext } | undefined;
-  /** How green is switched in: a transaction from the proxy's admin, or (no admin) a write under the queue. */
+  /** How green is switched in: a transaction from the proxy's admin (or the beacon's owner), or (none) a write under the queue. */
   private switchIn: { admin: string; calldata: string; nonce: number } | null | undefined;
+  /** Where green is written when no upgrader can switch it in: the proxy's implementation slot, or the beacon's `_implementation`. */
+  private implementationSlot: string | undefined;
+  /** One proxy, or a beacon and its proxies. */
+  readonly fleet: ReplayFleet;
+  private readonly proxy: string;
   /** The admin's balance before the replay topped it up to pay for switch transactions; restored after each block. */
   private adminBalance: bigint | undefined;
   /** Things the replay had to change on the fork to run a transaction at all (fast mode, captures). */
@@ -43,8 +54,11 @@ export class ForkControl {
 
   constructor(
     readonly provider: Eip1193Provider,
-    private readonly proxy: string,
-  ) {}
+    watched: string | ReplayFleet,
+  ) {
+    this.fleet = typeof watched === "string" ? { kind: "transparent", target: watched.toLowerCase(), proxies: [watched.toLowerCase()] } : watched;
+    this.proxy = this.fleet.target;
+  }
 
   request(method: string, params: unknown[] = []): Promise<unknown> {
     return this.provider.request({ method, params });
@@ -141,30 +155,67 @@ export class ForkControl {
       }
     }
     // No admin to switch through: green is written under the whole queue (see docs/replay.md), and blue's value put back.
-    const blue = word((await this.request("eth_getStorageAt", [this.proxy, IMPLEMENTATION_SLOT, "latest"])) as string);
-    await this.setStorage(this.proxy, IMPLEMENTATION_SLOT, addressWord(green));
+    const slot = await this.greenSlot();
+    const blue = word((await this.request("eth_getStorageAt", [this.proxy, slot, "latest"])) as string);
+    await this.setStorage(this.proxy, slot, addressWord(green));
     try {
       return await run();
     } finally {
-      await this.setStorage(this.proxy, IMPLEMENTATION_SLOT, blue);
+      await this.setStorage(this.proxy, slot, blue);
     }
   }
 
   /**
-   * Finds, once, how this proxy's admin upgrades it to green: v5's
-   * `upgradeToAndCall(green, "")`, else v4's `upgradeTo(green)`, tried as
-   * calls from the admin. Null when the proxy has no admin that can.
+   * Puts green in for good (the cascade world, before its first block): the
+   * lasting effect of the switch's upgrade, written where the target keeps it.
+   */
+  async installGreen(green: string): Promise<void> {
+    await this.setStorage(this.proxy, await this.greenSlot(), addressWord(green));
+  }
+
+  /**
+   * The slot holding what the target runs. A beacon keeps it in its own
+   * layout (OpenZeppelin's UpgradeableBeacon: `_implementation`, after
+   * Ownable's `_owner`), so it is found as the slot holding the beacon's
+   * `implementation()` answer, not assumed.
+   */
+  private async greenSlot(): Promise<string> {
+    if (this.implementationSlot !== undefined) return this.implementationSlot;
+    if (this.fleet.kind !== "beacon") return (this.implementationSlot = IMPLEMENTATION_SLOT);
+    const current = word((await this.request("eth_call", [{ to: this.proxy, data: IMPLEMENTATION_SELECTOR }, "pending"])) as string);
+    for (let i = 0; i < 16; i++) {
+      const slot = quantity(BigInt(i));
+      if (word((await this.request("eth_getStorageAt", [this.proxy, slot, "latest"])) as string) === current) return (this.implementationSlot = word(slot));
+    }
+    throw new BlueGreenError(
+      "BG_REPLAY_BEACON_LAYOUT",
+      `Beacon ${this.proxy}'s owner cannot switch green in on the fork, and none of its first 16 storage slots holds its implementation() ${current}, so green cannot be written there either.`,
+      { hint: "hardhat-bluegreen replays through OpenZeppelin's UpgradeableBeacon (owner() and upgradeTo); check the beacon is one." },
+    );
+  }
+
+  /**
+   * Finds, once, how green is switched in the way the switch does it, as a
+   * call from whoever may upgrade: the proxy's admin (transparent), its
+   * `owner()` (an Ownable UUPS proxy), or the beacon's `owner()`, calling
+   * v5's `upgradeToAndCall(green, "")` or `upgradeTo(green)` (v4 proxies,
+   * and every UpgradeableBeacon). Null when no one found can.
    */
   private async switchInFor(green: string): Promise<{ admin: string; calldata: string; nonce: number } | null> {
     if (this.switchIn !== undefined) return this.switchIn;
-    const admin = "0x" + word((await this.request("eth_getStorageAt", [this.proxy, ADMIN_SLOT, "latest"])) as string).slice(-40);
+    const admin = await this.upgrader();
     this.switchIn = null;
-    if (/^0x0{40}$/.test(admin)) {
-      this.adjustments.push("the proxy has no ERC-1967 admin: green is switched in by writing its implementation slot under the whole pending block");
+    if (admin === undefined) {
+      this.adjustments.push(
+        this.fleet.kind === "transparent"
+          ? "the proxy has no ERC-1967 admin: green is switched in by writing its implementation slot under the whole pending block"
+          : `the ${this.fleet.kind === "beacon" ? "beacon" : "UUPS proxy"} answers no owner(): green is switched in by writing ${this.fleet.kind === "beacon" ? "the beacon's implementation" : "its implementation slot"} under the whole pending block`,
+      );
       return null;
     }
     const target = green.toLowerCase().replace(/^0x/, "").padStart(64, "0");
-    const candidates = [`0x4f1ef286${target}${"40".padStart(64, "0")}${"0".repeat(64)}`, `0x3659cfe6${target}`];
+    const upgradeToAndCall = `0x4f1ef286${target}${"40".padStart(64, "0")}${"0".repeat(64)}`;
+    const candidates = this.fleet.kind === "beacon" ? [`0x3659cfe6${target}`] : [upgradeToAndCall, `0x3659cfe6${target}`];
     for (const calldata of candidates) {
       try {
         // "pending": the fork's own first block may be a historical one it cannot execute on.
@@ -177,8 +228,25 @@ export class ForkControl {
       this.switchIn = { admin, calldata, nonce };
       return this.switchIn;
     }
-    this.adjustments.push(`the proxy's admin ${admin} cannot upgrade it to green: green is switched in by writing its implementation slot under the whole pending block`);
+    this.adjustments.push(`${this.fleet.kind === "beacon" ? "the beacon's owner" : "the proxy's admin"} ${admin} cannot upgrade it to green: green is switched in by writing its implementation slot under the whole pending block`);
     return null;
+  }
+
+  /** Who may upgrade the target: the admin slot of a transparent proxy, else `owner()`; undefined when none is found. */
+  private async upgrader(): Promise<string | undefined> {
+    let answer: string;
+    if (this.fleet.kind === "transparent") {
+      answer = (await this.request("eth_getStorageAt", [this.proxy, ADMIN_SLOT, "latest"])) as string;
+    } else {
+      try {
+        answer = (await this.request("eth_call", [{ to: this.proxy, data: OWNER_SELECTOR }, "pending"])) as string;
+      } catch {
+        return undefined;
+      }
+    }
+    if (answer.length > 66 || answer === "0x") return undefined;
+    const address = "0x" + word(answer).slice(-40);
+    return /^0x0{40}$/.test(address) ? undefined : address;
   }
 
   private async queueSwitch(switchIn: { admin: string; calldata: string; nonce: number }, ctx: BlockContext): Promise<string> {
@@ -246,10 +314,15 @@ export class ForkControl {
     return out;
   }
 
-  /** Reads slots of the proxy at the latest block. */
-  async readProxyStorage(slots: string[]): Promise<Record<string, string>> {
-    const values = await Promise.all(slots.map((slot) => this.request("eth_getStorageAt", [this.proxy, slot, "latest"])));
-    return Object.fromEntries(slots.map((slot, i) => [slot, word(values[i] as string)]));
+  /** Reads slots of the proxy (of a beacon's proxies: keys `<proxy>:<slot>`) at the latest block. */
+  async readProxyStorage(keys: string[]): Promise<Record<string, string>> {
+    const values = await Promise.all(
+      keys.map((key) => {
+        const { proxy, slot } = splitStorageKey(key);
+        return this.request("eth_getStorageAt", [proxy ?? this.proxy, slot, "latest"]);
+      }),
+    );
+    return Object.fromEntries(keys.map((key, i) => [key, word(values[i] as string)]));
   }
 
   async setCode(address: string, code: string): Promise<void> {
@@ -298,7 +371,7 @@ export class ForkControl {
 
   private async trace(run: (config: object) => Promise<unknown>): Promise<Observation> {
     const result = (await run(MUX_TRACER)) as { callTracer: CallFrame; prestateTracer: PrestateDiff };
-    return observe(result.callTracer, result.prestateTracer, this.proxy);
+    return observe(result.callTracer, result.prestateTracer, this.fleet.kind === "beacon" ? this.fleet : this.proxy);
   }
 }
 

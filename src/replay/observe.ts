@@ -5,7 +5,7 @@
  * through `muxTracer` where the node has it.
  */
 import { toBigInt } from "./chain-data.js";
-import type { LogEntry, Observation } from "./types.js";
+import type { LogEntry, Observation, ReplayFleet } from "./types.js";
 
 export interface CallFrame {
   type?: string;
@@ -35,9 +35,14 @@ export const MUX_TRACER = {
 export const CALL_TRACER = { tracer: "callTracer", tracerConfig: { withLog: true } } as const;
 export const PRESTATE_DIFF_TRACER = { tracer: "prestateTracer", tracerConfig: { diffMode: true, disableCode: true } } as const;
 
-/** Builds an observation from a call trace and (optionally) a prestate diff. */
-export function observe(call: CallFrame, diff: PrestateDiff | undefined, proxy: string): Observation {
-  const proxyLc = proxy.toLowerCase();
+/**
+ * Builds an observation from a call trace and (optionally) a prestate diff,
+ * of one proxy or of a beacon's fleet (every proxy of it, storage keyed per proxy).
+ */
+export function observe(call: CallFrame, diff: PrestateDiff | undefined, watched: string | ReplayFleet): Observation {
+  const fleet = typeof watched === "string" ? undefined : watched;
+  const proxies = new Set(typeof watched === "string" ? [watched.toLowerCase()] : watched.proxies.map((p) => p.toLowerCase()));
+  const reached = new Set<string>();
   const failed = call.error !== undefined;
   const output = call.output ?? "0x";
   const logs: Array<LogEntry & { order: number }> = [];
@@ -46,8 +51,12 @@ export function observe(call: CallFrame, diff: PrestateDiff | undefined, proxy: 
   let sequence = 0;
   const walk = (frame: CallFrame, reverted: boolean) => {
     const frameReverted = reverted || frame.error !== undefined;
-    if ((frame.to ?? "").toLowerCase() === proxyLc && frame.input !== undefined) proxyInputs.push(frame.input.toLowerCase());
-    if (frame.type === "DELEGATECALL" && (frame.from ?? "").toLowerCase() === proxyLc && frame.to !== undefined) delegates.add(frame.to.toLowerCase());
+    const to = (frame.to ?? "").toLowerCase();
+    if (proxies.has(to) && frame.input !== undefined) {
+      proxyInputs.push(frame.input.toLowerCase());
+      reached.add(to);
+    }
+    if (frame.type === "DELEGATECALL" && proxies.has((frame.from ?? "").toLowerCase()) && frame.to !== undefined) delegates.add(frame.to.toLowerCase());
     // Interleave this frame's logs with its subcalls by `position`, so the
     // order is emission order even when the node gives no log index.
     const children = frame.calls ?? [];
@@ -77,12 +86,32 @@ export function observe(call: CallFrame, diff: PrestateDiff | undefined, proxy: 
     ...(failed ? { error: call.error!, revertData: output.toLowerCase() } : { returnData: output.toLowerCase() }),
     gasUsed: toBigInt(call.gasUsed ?? "0x0"),
     logs: logs.map(({ order: _order, ...log }) => log),
-    storage: diff !== undefined ? storageWrites(diff, proxyLc) : {},
+    storage: diff !== undefined ? fleetWrites(diff, [...proxies], fleet) : {},
     proxySelectors: [...new Set(proxyInputs.map((input) => input.slice(0, 10)))],
     proxyInputs,
     delegates: [...delegates],
+    ...(fleet?.kind === "beacon" ? { proxies: [...reached].sort() } : {}),
   };
 }
+
+function fleetWrites(diff: PrestateDiff, proxies: string[], fleet: ReplayFleet | undefined): Record<string, string> {
+  if (fleet?.kind !== "beacon") return storageWrites(diff, proxies[0]!);
+  const writes: Record<string, string> = {};
+  for (const proxy of proxies) for (const [slot, value] of Object.entries(storageWrites(diff, proxy))) writes[storageKey(fleet, proxy, slot)] = value;
+  return writes;
+}
+
+/** A storage write's key: the slot, or for a beacon's fleet `<proxy>:<slot>`. */
+export function storageKey(fleet: ReplayFleet | undefined, proxy: string, slot: string): string {
+  return fleet?.kind === "beacon" ? `${proxy.toLowerCase()}:${slot}` : slot;
+}
+
+/** The proxy (undefined for a plain slot key) and the slot of a storage key. */
+export function splitStorageKey(key: string): { proxy?: string; slot: string } {
+  const at = key.indexOf(":");
+  return at < 0 ? { slot: key } : { proxy: key.slice(0, at), slot: key.slice(at + 1) };
+}
+
 
 /**
  * The post values of the slots of `account` that changed. In diff mode a

@@ -18,10 +18,10 @@ import { type RpcBlock, type RpcReceipt, toBigInt, toBlockContext, toReceiptFact
 import { compareObservations, type CompareOptions } from "./compare.js";
 import { captureToTraffic, type NumberedCaptureLine } from "./capture-file.js";
 import type { ReplayConfig, ReplayMode } from "./config.js";
+import { fleetImplementationAt, fleetSourceStorage, resolveFleet, type ResolvedFleet } from "./beacon-fleet.js";
 import { AbiDecoder } from "./decode.js";
 import { discoverTraffic, type DiscoverySummary } from "./discover-traffic.js";
-import { ForkControl, type ForkHandle, IMPLEMENTATION_SLOT } from "./fork-control.js";
-import { word } from "./observe.js";
+import { ForkControl, type ForkHandle } from "./fork-control.js";
 import { startForkFront } from "./fork-front.js";
 import { buildReport, type ReplayReport } from "./report.js";
 import { cacheKey } from "./rpc-cache.js";
@@ -36,6 +36,9 @@ export interface ReleaseUnderTest {
   proxy: string;
   blue: { address: string; codehash: string };
   green: { address: string; codehash: string };
+  /** Absent: transparent. For a beacon, `proxy` is the beacon. */
+  kind?: "transparent" | "uups" | "beacon";
+  beacon?: { address: string; proxies: string[] };
 }
 
 export type TrafficSource =
@@ -58,7 +61,9 @@ export interface ReplayOptions {
   traffic: TrafficSource;
   mode: ReplayMode;
   cascade: boolean;
-  config: Pick<ReplayConfig, "gasTolerance" | "expected" | "workers" | "tracing">;
+  config: Pick<ReplayConfig, "gasTolerance" | "expected" | "workers" | "tracing"> & Partial<Pick<ReplayConfig, "beacons">>;
+  /** A beacon release: its proxies to replay (`--proxies`), instead of those found from events. */
+  proxies?: string[];
   /**
    * The share of fidelity checks that must pass for a verdict (the replay
    * gate's `minFidelity` where it is configured). Without it a faithful
@@ -86,7 +91,15 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   }
   const greenCode = await fetchGreenCode(source, release.green);
 
-  const plan = await planTraffic(options, warnings);
+  const fleet = await resolveFleet({
+    source,
+    release,
+    toBlock: options.traffic.kind === "range" ? options.traffic.toBlock : Number(toBigInt(await source.request({ method: "eth_blockNumber" }))),
+    ...(options.proxies !== undefined ? { listed: options.proxies } : {}),
+    config: { beacons: options.config.beacons ?? {} },
+    ...(options.log !== undefined ? { log: options.log } : {}),
+  });
+  const plan = await planTraffic(options, warnings, fleet);
   const discoveryRequests = source.stats.calls;
   const compare: CompareOptions = { gasTolerance: options.config.gasTolerance, expected: options.config.expected };
   if (plan.blocks.length === 0 || plan.targets === 0) {
@@ -102,7 +115,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     );
   }
 
-  const bluePinned = await implementationAt(source, proxy, plan.forkBlock);
+  const bluePinned = await fleetImplementationAt(source, fleet, plan.forkBlock);
   if (bluePinned !== undefined && bluePinned !== release.blue.address.toLowerCase()) {
     warnings.push(
       `At block ${plan.forkBlock} the proxy ran ${bluePinned}, not blue ${release.blue.address.toLowerCase()}: the replay compares green with what the proxy really ran then.`,
@@ -122,18 +135,12 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     options.onProgress?.({ done, total });
   };
   // The state check reads the source's own values (cached like every pinned read).
-  const sourceStorage =
-    options.traffic.kind === "range"
-      ? async (slots: string[], blockNumber: number) => {
-          const values = await forkSource.batchOrThrow(slots.map((slot) => ({ method: "eth_getStorageAt", params: [proxy, slot, quantity(blockNumber)] })));
-          return Object.fromEntries(slots.map((slot, i) => [slot, word(values[i] as string)]));
-        }
-      : undefined;
+  const sourceStorage = options.traffic.kind === "range" ? fleetSourceStorage(forkSource, fleet) : undefined;
   try {
     const open = async (blockNumber: number) => {
       const handle = await options.openFork({ url: front.url, blockNumber, chainId });
       handles.push(handle);
-      return new ForkControl(handle.provider, proxy);
+      return new ForkControl(handle.provider, fleet);
     };
     const green = { address: release.green.address.toLowerCase(), code: greenCode };
     const receipts = plan.realReceipts;
@@ -177,6 +184,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
       forkBlocks: segments.map((s) => s.forkBlock),
       discovery: plan.discovery,
       comparisons: merged.comparisons,
+      fleet,
       ...(cascadeGreen !== undefined ? { cascadeGreen } : {}),
       compareCascade: (blue, green) => compareObservations(blue, green, compare),
       replayed: merged.mined,
@@ -215,7 +223,7 @@ interface TrafficPlan {
   discovery: DiscoverySummary;
 }
 
-async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<TrafficPlan> {
+async function planTraffic(options: ReplayOptions, warnings: string[], fleet: ResolvedFleet): Promise<TrafficPlan> {
   const { source, traffic } = options;
   if (traffic.kind === "range") {
     if (traffic.fromBlock < 1) {
@@ -223,7 +231,8 @@ async function planTraffic(options: ReplayOptions, warnings: string[]): Promise<
     }
     const discovered = await discoverTraffic({
       source,
-      proxy: options.release.proxy,
+      proxies: fleet.proxies,
+      perProxy: fleet.kind === "beacon",
       fromBlock: traffic.fromBlock,
       toBlock: traffic.toBlock,
       mode: options.mode,
@@ -376,13 +385,4 @@ async function pinHeadAtLeast(source: SourceRpc, block: number): Promise<void> {
   const cached = source.cache.get(key);
   if (cached !== undefined && "result" in cached && Number(toBigInt(cached.result)) >= block) return;
   source.cache.replace(key, { result: await source.request({ method: "eth_blockNumber" }) });
-}
-
-async function implementationAt(source: SourceRpc, proxy: string, block: number): Promise<string | undefined> {
-  try {
-    const value = (await source.request({ method: "eth_getStorageAt", params: [proxy, IMPLEMENTATION_SLOT, quantity(block)] })) as string;
-    return "0x" + value.slice(-40).toLowerCase();
-  } catch {
-    return undefined;
-  }
 }

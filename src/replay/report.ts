@@ -8,6 +8,7 @@ import { keccak256, toUtf8Bytes } from "ethers";
 import { jsonSafe } from "../common/format.js";
 import { allExpected, primaryKind } from "./compare.js";
 import type { ReplayMode } from "./config.js";
+import { type FleetReport, fleetReport, type ResolvedFleet } from "./beacon-fleet.js";
 import type { AbiDecoder } from "./decode.js";
 import type { DiscoverySummary } from "./discover-traffic.js";
 import type { Fidelity } from "./twin-executor.js";
@@ -63,7 +64,12 @@ export interface ReplayReport {
   schema: typeof REPORT_SCHEMA;
   release: string;
   chainId: number;
+  /** The address the switch upgrades: the proxy, or a beacon. */
   proxy: string;
+  /** The proxy kind (absent in reports from before kinds were recorded: transparent). */
+  kind?: "transparent" | "uups" | "beacon";
+  /** A beacon release: every proxy of the beacon replayed, with counts per proxy. */
+  fleet?: FleetReport;
   blue: { address: string; codehash: string };
   green: { address: string; codehash: string };
   greenCodehash: string;
@@ -113,6 +119,8 @@ export interface ReportInput {
   forkBlocks: number[];
   discovery: DiscoverySummary;
   comparisons: TxComparison[];
+  /** What was replayed: one proxy, or a beacon's proxies. */
+  fleet?: ResolvedFleet;
   /** Green's observations in the cascade world, by hash. */
   cascadeGreen?: Map<string, Observation>;
   replayed: number;
@@ -152,6 +160,10 @@ export function buildReport(input: ReportInput): ReplayReport {
     release: input.release.id,
     chainId: input.release.chainId,
     proxy: input.release.proxy.toLowerCase(),
+    ...(input.fleet !== undefined ? { kind: input.fleet.kind } : {}),
+    ...(input.fleet?.kind === "beacon"
+      ? { fleet: fleetReport(input.fleet, input.discovery, input.comparisons, new Set(divergences.map((d) => d.txHash))) }
+      : {}),
     blue: { address: input.release.blue.address.toLowerCase(), codehash: input.release.blue.codehash.toLowerCase() },
     green: { address: input.release.green.address.toLowerCase(), codehash: input.release.green.codehash.toLowerCase() },
     greenCodehash: input.release.green.codehash.toLowerCase(),
@@ -276,6 +288,8 @@ export function replayJson(report: ReplayReport, extra: { reportFile?: string } 
       ...(report.fidelity.threshold !== undefined ? { threshold: report.fidelity.threshold } : {}),
     },
     mode: report.mode,
+    ...(report.kind !== undefined ? { kind: report.kind } : {}),
+    ...(report.fleet !== undefined ? { fleet: report.fleet } : {}),
     fromBlock: report.fromBlock,
     toBlock: report.toBlock,
     warnings: report.warnings,

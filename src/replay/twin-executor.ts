@@ -31,7 +31,7 @@
 import { getCreateAddress } from "ethers";
 
 import { sameReceipt, type CompareOptions, compareObservations } from "./compare.js";
-import { ForkControl, IMPLEMENTATION_SLOT } from "./fork-control.js";
+import type { ForkControl } from "./fork-control.js";
 import type { BlockContext, Observation, ReceiptFacts, TrafficItem, TxComparison, TxRequest } from "./types.js";
 
 /** One block of the fork: the context it is mined with, and its traffic in order. */
@@ -293,7 +293,7 @@ export async function runCascade(
   const observations = new Map<string, Observation>();
   await fork.init();
   await fork.setCode(ctx.green.address, ctx.green.code);
-  await fork.setStorage(ctx.proxy, IMPLEMENTATION_SLOT, "0x" + ctx.green.address.toLowerCase().replace(/^0x/, "").padStart(64, "0"));
+  await fork.installGreen(ctx.green.address);
   for (const block of blocks) {
     ctx.signal?.throwIfAborted();
     await fork.openBlock(block.context);

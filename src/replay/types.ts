@@ -106,6 +106,22 @@ export interface Observation {
   proxyInputs: string[];
   /** The implementations the proxy delegated to (shows which of blue and green really ran). */
   delegates: string[];
+  /** A beacon's fleet: the proxies of the fleet the execution reached (lower case). */
+  proxies?: string[];
+}
+
+/**
+ * What the replay switches green into and whose traffic it replays: one
+ * proxy (transparent or UUPS), or a beacon and all its proxies. For a beacon
+ * the proxies' storage writes are keyed `<proxy>:<slot>` (see storageKey),
+ * so the comparison and the state check stay per proxy.
+ */
+export interface ReplayFleet {
+  kind: "transparent" | "uups" | "beacon";
+  /** What green is switched in through: the proxy itself, or the beacon. */
+  target: string;
+  /** Lower-case proxies whose traffic is replayed: `[target]` unless a beacon. */
+  proxies: string[];
 }
 
 /** What a mined receipt showed, for fidelity. */
