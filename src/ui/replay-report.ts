@@ -34,7 +34,11 @@ export function renderMarkdownReport(report: ReplayReport, jsonFile: string): st
     out.push(`> **CRITICAL:** on ${critical} transaction(s) green writes the proxy's implementation, admin or beacon slot: it can move the proxy by itself.`, "");
   }
   out.push("| | |", "|---|---|");
-  out.push(`| proxy | \`${report.proxy}\` (chain ${report.chainId}) |`);
+  out.push(
+    report.fleet !== undefined
+      ? `| beacon | \`${report.fleet.beacon}\` (chain ${report.chainId}): ${report.fleet.proxies.length} proxies, ${report.fleet.proxiesFrom === "list" ? "as listed" : "found from BeaconUpgraded events"} |`
+      : `| proxy | \`${report.proxy}\` (chain ${report.chainId})${report.kind !== undefined ? `, ${report.kind}` : ""} |`,
+  );
   out.push(`| blue → green | \`${report.blue.address}\` → \`${report.green.address}\` |`);
   out.push(`| green codehash | \`${report.greenCodehash}\` |`);
   out.push(
@@ -50,6 +54,13 @@ export function renderMarkdownReport(report: ReplayReport, jsonFile: string): st
   out.push(`| discovery | ${report.discovery.used.join(", ")}${report.discovery.unavailable.length > 0 ? ` (not available: ${report.discovery.unavailable.join(", ")})` : ""} |`);
   out.push(`| report | \`${jsonFile}\` |`, "");
   for (const warning of report.warnings) out.push(`> **Warning:** ${warning}`, "");
+  if (report.fleet !== undefined) {
+    out.push(`## Proxies of the beacon (${report.fleet.proxies.length})`, "");
+    out.push("Green was switched in through the beacon, so every proxy ran it. A transaction that reaches several proxies counts for each.", "");
+    out.push("| proxy | found | compared | divergences |", "|---|---|---|---|");
+    for (const p of report.fleet.proxies) out.push(`| \`${p.address}\` | ${p.found} | ${p.compared} | ${p.divergences} |`);
+    out.push("");
+  }
 
   section(out, "Divergences", report.divergences, "Caused by green itself: each was replayed from the state blue really had.");
   if (report.cascade) {

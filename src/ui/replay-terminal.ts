@@ -68,6 +68,9 @@ export function renderReplaySummary(report: ReplayReport, recorded: RecordedRepl
         (report.fidelity.matched < report.fidelity.total ? style.warn(" (blue did not reproduce the chain everywhere)") : ""),
     ],
     ["discovery", report.discovery.used.join(", ")],
+    ...(report.fleet !== undefined
+      ? ([["beacon", `${report.fleet.beacon}: ${report.fleet.proxies.length} proxies (${report.fleet.proxiesFrom === "list" ? "listed" : "from BeaconUpgraded events"})`]] as Array<[string, string]>)
+      : []),
   ];
   lines.push(
     formatTable([
@@ -75,6 +78,16 @@ export function renderReplaySummary(report: ReplayReport, recorded: RecordedRepl
       ...rows.map(([k, v]) => ({ type: "row" as const, cells: [k, v] })),
     ]),
   );
+  if (report.fleet !== undefined) {
+    lines.push(
+      "",
+      formatTable([
+        { type: "section-header", text: "Proxies of the beacon" },
+        { type: "header", cells: ["proxy", "found", "compared", "divergences"] },
+        ...report.fleet.proxies.map((p) => ({ type: "row" as const, cells: [p.address, String(p.found), String(p.compared), p.divergences === 0 ? "0" : style.bad(String(p.divergences))] })),
+      ]),
+    );
+  }
   if (report.divergences.length > 0) {
     lines.push("", style.bold("Divergences (root, caused by green):"));
     for (const d of report.divergences.slice(0, 10)) {

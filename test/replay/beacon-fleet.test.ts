@@ -1,0 +1,288 @@
+/**
+ * bg:replay of a beacon release: an OpenZeppelin UpgradeableBeacon with
+ * several BeaconProxy contracts on a separate node (hardhat node, and anvil),
+ * traffic to each of them (some blocks mix proxies, one proxy is also
+ * reached through a router), and greens switched in through the beacon.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+import hre from "hardhat";
+import { Interface, keccak256 } from "ethers";
+
+import { BlueGreenError } from "../../src/errors.js";
+import { resolveReplayConfig, type ReplayUserConfig } from "../../src/replay/config.js";
+import { AbiDecoder } from "../../src/replay/decode.js";
+import { ForkControl } from "../../src/replay/fork-control.js";
+import { edrForkOpener } from "../../src/replay/open-edr-fork.js";
+import { replayRelease, type ReleaseUnderTest } from "../../src/replay/replay-release.js";
+import type { ReplayReport } from "../../src/replay/report.js";
+import { RpcCache } from "../../src/replay/rpc-cache.js";
+import { SourceRpc } from "../../src/replay/source-rpc.js";
+import { renderMarkdownReport } from "../../src/ui/replay-report.js";
+import type { NodeKind } from "../helpers/nodes.js";
+import { startNode, type RunningNode } from "../helpers/nodes.js";
+import { Rpc, sendAndWait } from "./helpers/replay-world.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const FLEET = "contracts/test/BeaconFleet.sol";
+const BEACON = "contracts/examples/beacon/BeaconBox.sol";
+const BOX = new Interface(["function initialize(address)", "function store(uint256)", "function value() view returns (uint256)"]);
+const ROUTER = new Interface(["function storeVia(address box, uint256 newValue)"]);
+const CAP = 1000n;
+const VERSION = new Interface(["function version() view returns (string)"]);
+
+async function artifact(source: string, name: string): Promise<{ abi: any[]; bytecode: string }> {
+  return JSON.parse(await readFile(path.join(ROOT, "artifacts", source, `${name}.json`), "utf8"));
+}
+
+async function deploy(rpc: Rpc, from: string, source: string, name: string, ctor: { types: string[]; values: unknown[] } = { types: [], values: [] }): Promise<string> {
+  const a = await artifact(source, name);
+  const args = new Interface([`constructor(${ctor.types.join(",")})`]).encodeDeploy(ctor.values);
+  const r = await sendAndWait(rpc, { from, data: a.bytecode + args.slice(2), gas: "0x989680" });
+  if (r.status !== "0x1") throw new Error(`deploying ${name} failed`);
+  return r.contractAddress.toLowerCase();
+}
+
+interface Sent {
+  hash: string;
+  /** The proxy the transaction reaches. */
+  proxy: string;
+  value: bigint;
+}
+
+interface FleetWorld {
+  node: RunningNode;
+  rpc: Rpc;
+  chainId: number;
+  beacon: string;
+  blue: { address: string; codehash: string };
+  proxies: string[];
+  /** A contract that is not a proxy of the beacon. */
+  router: string;
+  traffic: Sent[];
+  fromBlock: number;
+  toBlock: number;
+  greens: Record<"identical" | "capped", { address: string; codehash: string }>;
+  cacheRoot: string;
+}
+
+async function codehash(rpc: Rpc, address: string): Promise<string> {
+  return keccak256(await rpc.send<string>("eth_getCode", [address, "latest"]));
+}
+
+/**
+ * Three proxies of one beacon. Every proxy gets small stores; only the
+ * second gets stores above the capped green's cap; the third is also
+ * reached through the router (internal traffic). Four transactions a block,
+ * so blocks mix proxies.
+ */
+async function buildFleetWorld(kind: NodeKind): Promise<FleetWorld> {
+  const node = await startNode(kind);
+  const rpc = new Rpc(node.url);
+  const [owner, ...users] = (await rpc.send<string[]>("eth_accounts")).map((a) => a.toLowerCase());
+  const blueAddress = await deploy(rpc, owner!, FLEET, "FleetBoxV1");
+  const beacon = await deploy(rpc, owner!, BEACON, "BoxBeacon", { types: ["address", "address"], values: [blueAddress, owner] });
+  const proxies: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    proxies.push(await deploy(rpc, owner!, BEACON, "BoxBeaconProxy", { types: ["address", "bytes"], values: [beacon, BOX.encodeFunctionData("initialize", [owner])] }));
+  }
+  const router = await deploy(rpc, owner!, FLEET, "FleetRouter");
+  const planned: Array<{ tx: Record<string, unknown>; proxy: string; value: bigint }> = [];
+  for (let i = 0; i < 18; i++) {
+    const proxy = proxies[i % 3]!;
+    const large = proxy === proxies[1] && i % 2 === 1;
+    const value = large ? CAP + BigInt(1 + i) : BigInt(10 + i);
+    const viaRouter = proxy === proxies[2] && i % 2 === 0;
+    planned.push({
+      tx: viaRouter
+        ? { to: router, data: ROUTER.encodeFunctionData("storeVia", [proxy, value]) }
+        : { to: proxy, data: BOX.encodeFunctionData("store", [value]) },
+      proxy,
+      value,
+    });
+  }
+  const fromBlock = Number(BigInt(await rpc.send<string>("eth_blockNumber"))) + 1;
+  const nonces = new Map<string, number>();
+  for (const u of users.slice(0, 4)) nonces.set(u, Number(BigInt(await rpc.send<string>("eth_getTransactionCount", [u, "latest"]))));
+  await rpc.send("evm_setAutomine", [false]);
+  const traffic: Sent[] = [];
+  try {
+    for (let i = 0; i < planned.length; i += 4) {
+      const chunk = planned.slice(i, i + 4);
+      const hashes = await Promise.all(
+        chunk.map((p, j) => {
+          const from = users[j]!;
+          const nonce = nonces.get(from)!;
+          nonces.set(from, nonce + 1);
+          return rpc.send<string>("eth_sendTransaction", [{ from, gas: "0x30d40", maxFeePerGas: "0x2540be400", maxPriorityFeePerGas: "0x3b9aca00", nonce: "0x" + nonce.toString(16), ...p.tx }]);
+        }),
+      );
+      chunk.forEach((p, j) => traffic.push({ hash: hashes[j]!.toLowerCase(), proxy: p.proxy, value: p.value }));
+      await rpc.send(kind === "anvil" ? "anvil_mine" : "hardhat_mine", ["0x1"]);
+    }
+  } finally {
+    await rpc.send("evm_setAutomine", [true]);
+  }
+  const toBlock = Number(BigInt(await rpc.send<string>("eth_blockNumber")));
+  for (const t of traffic) {
+    const r = await rpc.send("eth_getTransactionReceipt", [t.hash]);
+    if (r?.status !== "0x1") throw new Error(`traffic ${t.hash} failed`);
+  }
+  const identical = await deploy(rpc, owner!, FLEET, "FleetBoxV2");
+  const capped = await deploy(rpc, owner!, FLEET, "FleetBoxV2Capped");
+  // Deep enough for EDR to cache what it fetches (it caches only blocks safe from reorgs).
+  await rpc.send(kind === "anvil" ? "anvil_mine" : "hardhat_mine", ["0xc8"]);
+  return {
+    node,
+    rpc,
+    chainId: Number(BigInt(await rpc.send<string>("eth_chainId"))),
+    beacon,
+    blue: { address: blueAddress, codehash: await codehash(rpc, blueAddress) },
+    proxies,
+    router,
+    traffic,
+    fromBlock,
+    toBlock,
+    greens: {
+      identical: { address: identical, codehash: await codehash(rpc, identical) },
+      capped: { address: capped, codehash: await codehash(rpc, capped) },
+    },
+    cacheRoot: await mkdtemp(path.join(tmpdir(), "bg-beacon-replay-")),
+  };
+}
+
+function release(w: FleetWorld, green: keyof FleetWorld["greens"]): ReleaseUnderTest {
+  return { id: `fleet-${green}`, chainId: w.chainId, proxy: w.beacon, kind: "beacon", beacon: { address: w.beacon, proxies: [] }, blue: w.blue, green: w.greens[green] };
+}
+
+async function replay(
+  w: FleetWorld,
+  green: keyof FleetWorld["greens"],
+  options: { proxies?: string[]; config?: ReplayUserConfig; cascade?: boolean } = {},
+): Promise<ReplayReport> {
+  const config = resolveReplayConfig(options.config, { projectRoot: w.cacheRoot, cachePath: w.cacheRoot });
+  const source = new SourceRpc({ url: w.node.url, cache: await RpcCache.open(config.cacheDir, w.node.url), retries: 2, baseDelayMs: 20 });
+  return replayRelease({
+    release: release(w, green),
+    source,
+    openFork: edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }),
+    traffic: { kind: "range", fromBlock: w.fromBlock, toBlock: w.toBlock },
+    mode: "faithful",
+    cascade: options.cascade ?? false,
+    config,
+    ...(options.proxies !== undefined ? { proxies: options.proxies } : {}),
+    decoder: new AbiDecoder([(await artifact(FLEET, "FleetBoxV2Capped")).abi, (await artifact(FLEET, "FleetRouter")).abi]),
+  });
+}
+
+function countBy(traffic: Sent[], proxy: string): number {
+  return traffic.filter((t) => t.proxy === proxy).length;
+}
+
+for (const kind of ["hardhat", "anvil"] as NodeKind[]) {
+  describe(`bg:replay of a beacon release (${kind} "mainnet", three BeaconProxy contracts)`, function () {
+    let w: FleetWorld;
+
+    before(async () => {
+      w = await buildFleetWorld(kind);
+    });
+    after(async () => {
+      await w?.node.stop();
+      if (w !== undefined) await rm(w.cacheRoot, { recursive: true, force: true });
+    });
+
+    it("finds every proxy of the beacon from BeaconUpgraded events and replays the traffic of all of them, with counts per proxy", async () => {
+      const report = await replay(w, "identical");
+      expect(report.kind).to.equal("beacon");
+      expect(report.proxy).to.equal(w.beacon);
+      expect(report.fleet?.proxiesFrom).to.equal("events");
+      expect(report.fleet?.proxies.map((p) => p.address)).to.deep.equal([...w.proxies].sort());
+      for (const row of report.fleet!.proxies) {
+        expect(row.found, `found for ${row.address}`).to.equal(countBy(w.traffic, row.address));
+        expect(row.compared, `compared for ${row.address}`).to.equal(countBy(w.traffic, row.address));
+        expect(row.divergences).to.equal(0);
+      }
+      expect(report.txs).to.equal(w.traffic.length);
+      expect(report.verdict).to.equal("clean");
+      expect(report.skipped).to.deep.equal([]);
+      // Green went in the way the switch will put it: the beacon's owner calling upgradeTo, not a storage write.
+      expect(report.adjustments).to.deep.equal([]);
+      // Blue reproduced each proxy's storage, block by block, not only one proxy's.
+      expect(report.fidelity.matched).to.equal(report.fidelity.total);
+      expect(report.fidelity.state.total).to.be.at.least(w.proxies.length);
+      const markdown = renderMarkdownReport(report, "replay-report.json");
+      expect(markdown).to.contain(`| beacon | \`${w.beacon}\``);
+      for (const p of w.proxies) expect(markdown).to.contain(`| \`${p}\` | ${countBy(w.traffic, p)} | ${countBy(w.traffic, p)} | 0 |`);
+    });
+
+    it("catches a green that diverges only on one proxy's traffic, and files the divergences under that proxy", async () => {
+      // The cap's check costs a little gas on every store: that is not what this test looks for.
+      const report = await replay(w, "capped", { config: { gasTolerance: 5 } });
+      const large = w.traffic.filter((t) => t.value > CAP);
+      expect(large.length).to.be.greaterThan(0);
+      expect(new Set(large.map((t) => t.proxy))).to.deep.equal(new Set([w.proxies[1]]));
+      expect(report.verdict).to.equal("divergent");
+      expect(report.divergences.map((d) => d.txHash).sort()).to.deep.equal(large.map((t) => t.hash).sort());
+      for (const d of report.divergences) {
+        expect(d.kind).to.equal("revert");
+        expect(d.green.revert).to.match(/^ValueAboveCap\(/);
+        // Blue's write and green's missing one are named with the proxy they happened in.
+        const storage = d.differences.find((x) => x.kind === "storage");
+        expect(Object.keys(storage!.blue as object).every((k) => k.startsWith(`${w.proxies[1]}:`))).to.equal(true);
+      }
+      const rows = Object.fromEntries(report.fleet!.proxies.map((p) => [p.address, p.divergences]));
+      expect(rows).to.deep.equal({ [w.proxies[0]!]: 0, [w.proxies[1]!]: large.length, [w.proxies[2]!]: 0 });
+      expect(report.fidelity.matched).to.equal(report.fidelity.total);
+    });
+
+    if (kind === "hardhat") {
+      it("replays only the proxies given as a list (--proxies), and refuses an address that is not one of the beacon's", async () => {
+        const listed = [w.proxies[0]!, w.proxies[2]!];
+        const report = await replay(w, "capped", { proxies: listed, config: { gasTolerance: 5 } });
+        expect(report.fleet?.proxiesFrom).to.equal("list");
+        expect(report.fleet?.proxies.map((p) => p.address)).to.deep.equal([...listed].sort());
+        expect(report.txs).to.equal(countBy(w.traffic, listed[0]!) + countBy(w.traffic, listed[1]!));
+        // The capped green only diverges on the proxy that was left out.
+        expect(report.verdict).to.equal("clean");
+
+        const fromConfig = await replay(w, "identical", { config: { beacons: { [w.beacon]: { proxies: [w.proxies[1]!] } } } });
+        expect(fromConfig.fleet?.proxies.map((p) => p.address)).to.deep.equal([w.proxies[1]]);
+        expect(fromConfig.txs).to.equal(countBy(w.traffic, w.proxies[1]!));
+
+        let refused: unknown;
+        try {
+          await replay(w, "identical", { proxies: [w.proxies[0]!, w.router] });
+        } catch (e) {
+          refused = e;
+        }
+        expect(BlueGreenError.is(refused, "BG_REPLAY_PROXY_NOT_OF_BEACON")).to.equal(true);
+        expect((refused as Error).message).to.contain("beacon slot empty");
+      });
+
+      it("puts green in for good through the beacon (the cascade world), so every proxy of it runs green", async () => {
+        const handle = await edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") })({ url: w.node.url, blockNumber: w.toBlock, chainId: w.chainId });
+        try {
+          const fork = new ForkControl(handle.provider, { kind: "beacon", target: w.beacon, proxies: w.proxies });
+          await fork.init();
+          // Calls run on a block of the fork's own (EDR cannot execute on the historical fork block itself).
+          await handle.provider.request({ method: "evm_mine", params: [] });
+          const version = async (proxy: string) =>
+            VERSION.decodeFunctionResult("version", (await handle.provider.request({ method: "eth_call", params: [{ to: proxy, data: VERSION.encodeFunctionData("version") }, "latest"] })) as string)[0];
+          for (const p of w.proxies) expect(await version(p)).to.equal("1");
+          // Green was deployed after the range: the replay puts its code on the fork, as here.
+          await fork.setCode(w.greens.identical.address, await w.rpc.send<string>("eth_getCode", [w.greens.identical.address, "latest"]));
+          await fork.installGreen(w.greens.identical.address);
+          for (const p of w.proxies) expect(await version(p)).to.equal("2");
+        } finally {
+          await handle.close();
+        }
+        const report = await replay(w, "capped", { cascade: true, config: { gasTolerance: 5 } });
+        expect(report.cascade).to.equal(true);
+        expect(report.divergences.length).to.equal(w.traffic.filter((t) => t.value > CAP).length);
+      });
+    }
+  });
+}
