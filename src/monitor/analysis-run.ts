@@ -24,6 +24,7 @@ import {
 import type { BlockDigest } from "./block-digest.js";
 import type { ResolvedMetric } from "./config.js";
 import type { ProbeOutcome } from "./probes.js";
+import { measurePerProxy } from "./per-proxy.js";
 import { measureTraffic } from "./traffic-metrics.js";
 
 export interface MetricWindow {
@@ -153,6 +154,7 @@ function measureWindow(
   blocks: BlockDigest[],
   proxies: Set<string>,
 ): Measurement | undefined {
+  if (metric.perProxy === true) return measurePerProxy(run, metric, window, block, blocks);
   const { value, samples } = measureTraffic(metric, blocks, proxies, block.t - window.fromTime);
   if (samples < metric.minSamples || value === undefined) return undefined;
   const baseline = run.baseline[metric.name]?.["*"];

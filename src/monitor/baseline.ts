@@ -73,6 +73,11 @@ export async function measureBaseline(
       if (metric.kind === "probe") continue;
       const { value, samples } = measureTraffic(metric, blocks, proxies, seconds);
       if (value !== undefined && samples >= Math.max(1, metric.minSamples)) baseline[metric.name] = { "*": value };
+      if (metric.perProxy !== true) continue;
+      for (const proxy of run.proxies) {
+        const own = measureTraffic(metric, blocks, new Set([proxy]), seconds);
+        if (own.value !== undefined && own.samples >= Math.max(1, metric.minSamples)) (baseline[metric.name] ??= {})[proxy] = own.value;
+      }
     }
     for (const metric of metrics) {
       if (metric.kind !== "probe") continue;

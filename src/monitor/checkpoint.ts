@@ -93,6 +93,8 @@ export const checkpointSchema = z
     green: address,
     /** Watched proxies (lower case) → the wave they belong to and their promotion. */
     proxies: z.record(z.object({ subject: z.string(), promotedBlock: count, promotedAt: z.number(), promoteTx: hash }).strict()),
+    /** A beacon release: the beacon (lower case) → its proxies, each watched from its first block (see fleet.ts). */
+    fleets: z.record(z.object({ proxies: z.record(count), scannedTo: count }).strict()).optional(),
     /** Last processed block. */
     tip: z.object({ n: count, hash, t: z.number() }).strict().optional(),
     /** Digests of the last blocks (reorg depth, open windows). */

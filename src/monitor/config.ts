@@ -118,10 +118,20 @@ const analysisFields = {
   dryRun: z.boolean().optional(),
 };
 
+/** Traffic metric fields beyond Argo's. */
+const trafficFields = {
+  /**
+   * Measure each watched proxy on its own (a beacon's proxies, a wave's) and
+   * judge the worst, instead of all of them together (the default).
+   */
+  perProxy: z.boolean().optional(),
+};
+
 export const trafficMetricUserSchema = z.discriminatedUnion("kind", [
   z
     .object({
       ...analysisFields,
+      ...trafficFields,
       /** reverted / all direct calls to the proxy in the window (0..1). */
       kind: z.literal("revertRate"),
       selector: selectorSchema.optional(),
@@ -132,6 +142,7 @@ export const trafficMetricUserSchema = z.discriminatedUnion("kind", [
   z
     .object({
       ...analysisFields,
+      ...trafficFields,
       /** Calls to the proxy per minute of chain time (direct and, through logs, internal). */
       kind: z.literal("requestRate"),
       selector: selectorSchema.optional(),
@@ -141,6 +152,7 @@ export const trafficMetricUserSchema = z.discriminatedUnion("kind", [
   z
     .object({
       ...analysisFields,
+      ...trafficFields,
       /** A quantile of gasUsed of successful direct calls. */
       kind: z.literal("gas"),
       selector: selectorSchema.optional(),
@@ -152,6 +164,7 @@ export const trafficMetricUserSchema = z.discriminatedUnion("kind", [
   z
     .object({
       ...analysisFields,
+      ...trafficFields,
       /** Events the proxy emitted per minute of chain time. */
       kind: z.literal("events"),
       /** Event signature ("Transfer(address,address,uint256)") or its topic0. */
@@ -271,6 +284,8 @@ export interface ResolvedMetric {
   eventTopic?: string;
   /** events: the signature as written, for labels. */
   eventLabel?: string;
+  /** Traffic metrics: measured per proxy (the worst judged) rather than over all proxies together. */
+  perProxy?: boolean;
   /** probe: the view function and its arguments. */
   probe?: { call: string; args: unknown[]; to?: string; revertIs: "failure" | "error" };
 }
@@ -392,7 +407,13 @@ function analysisDefaults(
 function resolveTrafficMetric(m: TrafficMetricUserConfig, interval: Interval, ids: SignatureIds): ResolvedMetric {
   // A quiet window is a fact for a rate (zero), but says nothing of a revert rate or a gas quantile.
   const quietCounts = m.kind === "requestRate" || m.kind === "events";
-  const base = { name: m.name, kind: m.kind, ...analysisDefaults(m, interval), minSamples: m.minSamples ?? (quietCounts ? 0 : 1) };
+  const base = {
+    name: m.name,
+    kind: m.kind,
+    ...analysisDefaults(m, interval),
+    minSamples: m.minSamples ?? (quietCounts ? 0 : 1),
+    ...(m.perProxy === true ? { perProxy: true } : {}),
+  };
   if (m.kind === "events") {
     const topic = /^0x[0-9a-fA-F]{64}$/.test(m.event) ? m.event.toLowerCase() : ids.topic(m.event.replace(/^event\s+/, "").trim());
     return { ...base, eventTopic: topic, eventLabel: m.event };

@@ -40,6 +40,7 @@ import type { MonitorConfig, ResolvedMetric } from "./config.js";
 import type { MonitorLog } from "./json-log.js";
 import { appendBlocks, pruneLedger, rewindLedger } from "./ledger.js";
 import { readMonitorStep, withMonitorStep } from "./monitor-step.js";
+import { growFleets, isBeaconRelease, openFleet, watchSetOf } from "./fleet.js";
 import { findOrphanedRollbacks, reconcileOrphanedRollback } from "./orphaned-rollback.js";
 import { type MonitorOutcome, type Reconciliation, type StopReason, outcomeOf } from "./outcome.js";
 import { type CompiledProbe, compileProbe, runProbe } from "./probes.js";
@@ -280,6 +281,7 @@ class ReleaseMonitor {
     }
     await this.handleReorg(confirmed);
     if (this.cp.tip === undefined) return true;
+    await growFleets(this.rpc, this.cp, confirmed, o.log);
     let tip = this.cp.tip;
     while (tip.n < confirmed) {
       if (this.stopping()) return false;
@@ -353,8 +355,10 @@ class ReleaseMonitor {
       const subject = wave?.name ?? RELEASE_SUBJECT;
       // Everything that can fail (RPC) comes before anything is registered, so a failed step leaves no half-made run.
       let run = this.cp.runs[subject];
+      // A beacon's promotion switches its proxies: they are what is watched and measured.
+      const fleet = isBeaconRelease(this.record) ? await openFleet(this.rpc, this.record, key, promotion.block, confirmed) : undefined;
       if (run === undefined) {
-        const proxies = (wave?.proxies ?? [candidate]).map((p) => p.toLowerCase());
+        const proxies = fleet !== undefined ? Object.keys(fleet.proxies) : (wave?.proxies ?? [candidate]).map((p) => p.toLowerCase());
         run = newRun(subject, proxies, promotion.block + 1, promotion.time, this.metricsFor(subject));
         await measureBaseline(this.rpc, this.record, this.o.config, run, this.metricsFor(subject), (m, p, b) => this.probe(m, p, b));
       }
@@ -365,10 +369,14 @@ class ReleaseMonitor {
       if (this.cp.runs[subject] === undefined) {
         this.cp.runs[subject] = run;
         this.o.log("info", "analysis-started", { wave: subject, proxies: run.proxies, fromBlock: run.startBlock, baseline: run.baseline, baselineSource: run.baselineSource });
-      } else if (!run.proxies.includes(key)) {
-        run.proxies.push(key);
+      } else {
+        for (const p of fleet !== undefined ? Object.keys(fleet.proxies) : [key]) if (!run.proxies.includes(p)) run.proxies.push(p);
       }
       this.cp.proxies[key] = { subject, promotedBlock: promotion.block, promotedAt: promotion.time, promoteTx: promotion.txHash };
+      if (fleet !== undefined) {
+        (this.cp.fleets ??= {})[key] = fleet;
+        this.o.log("info", "beacon-proxies", { beacon: promotion.proxy, proxies: Object.keys(fleet.proxies).map((p) => getAddress(p)) });
+      }
       const digest: BlockDigest = { n: promotion.block, hash: header.hash, parent: header.parentHash, t: Number(header.timestamp) };
       if (this.cp.tip === undefined) {
         this.cp.tip = { n: digest.n, hash: digest.hash, t: digest.t };
@@ -391,7 +399,7 @@ class ReleaseMonitor {
   }
 
   private watchSet(): WatchSet {
-    return new Map(Object.entries(this.cp.proxies).map(([p, v]) => [p, v.promotedBlock + 1]));
+    return watchSetOf(this.cp);
   }
 
   /** Re-checks the last processed block; on a reorg, rolls everything back to the fork point. */
@@ -480,8 +488,10 @@ class ReleaseMonitor {
       this.cp.alerted.push(key);
       this.o.log("alert", "switch-record-mismatch", { proxy, severity: f.severity, kind: f.kind, recorded: f.recorded, onChain: f.onChain, message: f.message });
     }
+    // A beacon is in no run's proxies (its proxies are): its subject names the run.
+    const subject = this.cp.proxies[proxy.toLowerCase()]?.subject;
     for (const run of Object.values(this.cp.runs)) {
-      if (!run.proxies.includes(proxy.toLowerCase()) || run.phase === "Failed" || run.phase === "Error") continue;
+      if ((run.subject !== subject && !run.proxies.includes(proxy.toLowerCase())) || run.phase === "Failed" || run.phase === "Error") continue;
       const from = run.phase;
       run.phase = "Failed";
       run.cause = { metric: "switch-record", reason };

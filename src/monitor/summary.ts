@@ -11,6 +11,7 @@ import type { SwitchStatus } from "../switch/read-switch.js";
 import { tally } from "./analysis.js";
 import { runSummary } from "./analysis-run.js";
 import type { MonitorCheckpoint } from "./checkpoint.js";
+import { subjectsOf } from "./fleet.js";
 import type { MonitorStep } from "./monitor-step.js";
 import type { MetricsSnapshot } from "./prometheus.js";
 import { addToTotals, emptyTotals, mergeTotals } from "./traffic-metrics.js";
@@ -70,7 +71,7 @@ export function metricsSnapshotOf(
   return {
     release: cp.release,
     totals: mergeTotals(cp.archivedTotals, totals),
-    subjectOf: Object.fromEntries(Object.entries(cp.proxies).map(([p, v]) => [p, v.subject])),
+    subjectOf: subjectsOf(cp),
     gas: Object.fromEntries(Object.entries(cp.recentGas).map(([k, v]) => [k, v.map(([, g]) => g)])),
     runs: Object.values(cp.runs),
     releaseState: chain.releaseState,
