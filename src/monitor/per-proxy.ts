@@ -4,14 +4,19 @@
  * judged. The default measures the proxies together, which a single bad
  * proxy among many quiet ones can hide in; per proxy it cannot.
  */
-import { type Measurement, evaluateMeasurement, isWorse } from "./analysis.js";
-import type { AnalysisRunState, MetricWindow } from "./analysis-run.js";
+import { type Measurement, type MetricValue, evaluateMeasurement, isWorse } from "./analysis.js";
 import type { BlockDigest } from "./block-digest.js";
 import type { ResolvedMetric } from "./config.js";
 import { measureTraffic } from "./traffic-metrics.js";
 
 /** The worst proxy's measurement of the window; undefined while no proxy has enough samples (the window stays open). */
-export function measurePerProxy(run: AnalysisRunState, metric: ResolvedMetric, window: MetricWindow, block: BlockDigest, blocks: BlockDigest[]): Measurement | undefined {
+export function measurePerProxy(
+  run: { proxies: string[]; baseline: Record<string, Record<string, MetricValue>> },
+  metric: ResolvedMetric,
+  window: { fromBlock: number; fromTime: number },
+  block: BlockDigest,
+  blocks: BlockDigest[],
+): Measurement | undefined {
   let worst: Measurement | undefined;
   for (const proxy of run.proxies) {
     const { value, samples } = measureTraffic(metric, blocks, new Set([proxy]), block.t - window.fromTime);
