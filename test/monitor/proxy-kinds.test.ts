@@ -4,10 +4,11 @@
  * (and a fourth created after the promotion), green promoted through the
  * beacon. The monitor watches every proxy: Prometheus counts each under its
  * own `proxy` label, the analysis measures them together, and a metric
- * marked `perProxy` judges each on its own.
+ * marked `perProxy` judges each on its own. An upgrade outside the switch
+ * fails the analysis, for a beacon and for a UUPS proxy.
  */
 import { expect } from "chai";
-import { ContractFactory, Interface, getAddress } from "ethers";
+import { ContractFactory, Interface, getAddress, keccak256, zeroPadValue } from "ethers";
 
 import { monitorRelease } from "../../src/monitor/monitor-release.js";
 import { readCheckpoint } from "../../src/monitor/checkpoint.js";
@@ -16,7 +17,7 @@ import { MonitorMetrics } from "../../src/monitor/prometheus.js";
 import type { ReleaseStore } from "../../src/release/store.js";
 import { adoptProxy } from "../../src/switch/adopt-proxy.js";
 import { readArtifact } from "../helpers/box.js";
-import { type GreenKind, type MonitorWorld, deployGreen, markLive, memoryLog, mine, monitorProvider, promote, releaseStore, startWorld, testConfig } from "./world.js";
+import { EVIDENCE, type GreenKind, type MonitorWorld, deployGreen, markLive, memoryLog, mine, monitorProvider, promote, releaseStore, startWorld, testConfig } from "./world.js";
 
 const BEACON = "contracts/examples/beacon/BeaconBox.sol";
 const METER = new Interface(["function initialize(address)", "function tick()"]);
@@ -163,5 +164,93 @@ describe("bg:monitor of a beacon release (hardhat node, three BeaconProxy contra
     const cp = (await readCheckpoint(store, w.chainId, "beacon-breaking"))!;
     const fleetRate = cp.runs.release!.metrics["fleet-reverts"]!.measurements.map((m) => m.value);
     expect(fleetRate).to.deep.include(3 / 9);
+  });
+
+  it("fails the analysis when the beacon is upgraded outside the switch (every proxy then runs that code)", async function () {
+    const { beacon, proxies, green, store } = await beaconRelease("beacon-drift", "MonitorMeterV2");
+    await promote(w, green, [beacon]);
+    await markLive(store, w, "beacon-drift");
+    await oneBlock([tick(proxies[0]!), tick(proxies[1]!)]);
+    await mine(w, 2);
+    const config = testConfig({ probes: [] });
+    const run = async () => {
+      const { log, lines } = memoryLog();
+      return { outcome: await monitorRelease({ provider: monitorProvider(w.node.url), store, chainId: w.chainId, releaseId: "beacon-drift", config, once: true, log }), lines };
+    };
+    const before = await run();
+    expect(before.lines.filter((l) => l.event === "switch-record-mismatch")).to.deep.equal([]);
+    expect(before.outcome.verdict).to.not.equal("failed");
+
+    // What an upgrade by anyone but the switch leaves: UpgradeableBeacon's _implementation (after Ownable's _owner) holds other code.
+    const other = await deployGreen(w, "MonitorMeterV2");
+    await w.provider.send("hardhat_setStorageAt", [beacon, "0x1", zeroPadValue(other, 32)]);
+    await oneBlock([tick(proxies[2]!)]);
+    await mine(w, 2);
+    const after = await run();
+    expect(after.lines.find((l) => l.event === "switch-record-mismatch")).to.deep.include({ level: "alert", proxy: beacon, kind: "implementation-drift", recorded: green, onChain: other });
+    expect(after.outcome).to.deep.include({ ok: false, verdict: "failed" });
+    expect(after.outcome.runs[0]!.cause!.metric).to.equal("switch-record");
+    expect(after.outcome.runs[0]!.cause!.reason).to.match(/^Critical: beacon .* was upgraded without the switch/);
+  });
+});
+
+describe("bg:monitor of a UUPS release (hardhat node)", function () {
+  const UUPS = "contracts/examples/uups/UupsOwnableBox.sol";
+  const BOX = new Interface(["function initialize(address)", "function store(uint256)"]);
+  let w: MonitorWorld;
+
+  before(async function () {
+    w = await startWorld(0);
+  });
+  after(async () => w?.stop());
+
+  async function deploy(source: string, name: string, args: unknown[] = []): Promise<string> {
+    const artifact = await readArtifact(source, name);
+    const contract = await new ContractFactory(artifact.abi, artifact.bytecode, w.owner).deploy(...args);
+    await contract.waitForDeployment();
+    return getAddress(await contract.getAddress());
+  }
+
+  it("follows the proxy's traffic after a promotion through upgradeToAndCall, and fails on an upgrade the switch did not make", async function () {
+    const blue = await deploy(UUPS, "UupsOwnableBoxV1");
+    const proxy = await deploy("contracts/examples/uups/UupsBoxProxy.sol", "UupsBoxProxy", [blue, BOX.encodeFunctionData("initialize", [await w.owner.getAddress()])]);
+    const adopted = await adoptProxy({
+      provider: { request: ({ method, params }) => w.provider.send(method, (params as unknown[]) ?? []) },
+      ethersProvider: w.provider,
+      signers: [w.owner, w.approver],
+      switchAddress: w.switchAddress,
+      proxy,
+      networkName: "hardhat-node",
+    });
+    expect(adopted).to.include({ ok: true, kind: "uups-ownable" });
+    const green = await deploy(UUPS, "UupsOwnableBoxV2");
+    // The record is the meters' shape with this proxy, blue and green: the monitor reads only addresses and the kind.
+    const store = await releaseStore(w, green, "MonitorMeterV2", { id: "uups", proxy });
+    await store.update(w.chainId, "uups", (r) => ({ ...r!, kind: "uups", blue: { ...r!.blue, address: blue } }));
+    const codehash = keccak256(await w.provider.getCode(green));
+    await (await w.sw.getFunction("promote")(proxy, green, codehash, blue, "0x", EVIDENCE)).wait();
+    await markLive(store, w, "uups");
+    const from = await w.user.getAddress();
+    for (let i = 0; i < 3; i++) await w.provider.send("eth_sendTransaction", [{ from, to: proxy, data: BOX.encodeFunctionData("store", [i + 1]) }]);
+    await mine(w, 2);
+    const config = testConfig({ interval: "1 blocks", probes: [] });
+    const run = async () => {
+      const { log, lines } = memoryLog();
+      return { outcome: await monitorRelease({ provider: monitorProvider(w.node.url), store, chainId: w.chainId, releaseId: "uups", config, once: true, log }), lines };
+    };
+    const before = await run();
+    expect(before.outcome.ok).to.equal(true);
+    expect(before.outcome.proxies.map((p) => p.proxy)).to.deep.equal([proxy]);
+    const cp = (await readCheckpoint(store, w.chainId, "uups"))!;
+    expect(cp.fleets).to.equal(undefined);
+    expect(cp.runs.release!.metrics.requests!.measurements.reduce((n, m) => n + m.samples, 0)).to.equal(3);
+
+    // Someone other than the switch upgrades the proxy (a green whose _authorizeUpgrade let them): the slot leaves the record.
+    const other = await deploy(UUPS, "UupsOwnableBoxV2");
+    await w.provider.send("hardhat_setStorageAt", [proxy, "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc", zeroPadValue(other, 32)]);
+    await mine(w, 2);
+    const after = await run();
+    expect(after.lines.find((l) => l.event === "switch-record-mismatch")).to.deep.include({ level: "alert", proxy, kind: "implementation-drift", recorded: green, onChain: other });
+    expect(after.outcome).to.deep.include({ ok: false, verdict: "failed" });
   });
 });
