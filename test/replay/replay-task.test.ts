@@ -134,5 +134,11 @@ describe("the bg:replay task", function () {
     expect(badMode.error).to.match(/--mode "quick" is not a mode/);
     const badCapture = JSON.parse((await captureStdout(() => replayTask(args({ traffic: path.join(dir, "missing.jsonl") }), hre))).stdout);
     expect(badCapture.error).to.match(/Cannot read the capture file/);
+    const notBeacon = JSON.parse((await captureStdout(() => replayTask(args({ lastBlocks: "3", proxies: world.token }), hre))).stdout);
+    expect(notBeacon).to.deep.include({ ok: false, code: "BG_REPLAY_OPTION" });
+    expect(notBeacon.error).to.match(/--proxies lists the proxies of a beacon, but release "token-v2" upgrades the transparent proxy/);
+    const badProxy = JSON.parse((await captureStdout(() => replayTask(args({ lastBlocks: "3", proxies: "0x12,0xzz" }), hre))).stdout);
+    expect(badProxy).to.deep.include({ ok: false, code: "BG_REPLAY_OPTION" });
+    expect(badProxy.error).to.match(/--proxies/);
   });
 });
