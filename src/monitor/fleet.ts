@@ -20,6 +20,7 @@ import type { WatchSet } from "./block-digest.js";
 import type { MonitorCheckpoint } from "./checkpoint.js";
 import type { MonitorLog } from "./json-log.js";
 import type { RpcClient } from "./rpc-client.js";
+import { isTransient } from "./transient.js";
 
 /** A beacon's proxies as the checkpoint keeps them. */
 export interface FleetState {
@@ -40,7 +41,7 @@ export function isBeaconRelease(record: Pick<ReleaseRecord, "kind">): boolean {
  */
 export async function openFleet(rpc: RpcClient, record: Pick<ReleaseRecord, "beacon">, beacon: string, promotedBlock: number, confirmed: number): Promise<FleetState> {
   const fleet: FleetState = { proxies: {}, scannedTo: confirmed };
-  const found = await beaconUpgradedEmitters(rpc, beacon, 0, confirmed);
+  const found = await beaconUpgradedEmitters(rpc, beacon, await deploymentBlock(rpc, beacon, confirmed), confirmed);
   for (const p of record.beacon?.proxies ?? []) if (!found.has(p.toLowerCase())) found.set(p.toLowerCase(), 0);
   await admit(rpc, fleet, beacon, found, promotedBlock + 1, confirmed);
   return fleet;
@@ -68,18 +69,55 @@ async function admit(rpc: RpcClient, fleet: FleetState, beacon: string, candidat
   return added.sort();
 }
 
-/** Emitters of `BeaconUpgraded(beacon)` in [from, to] → the block of their first such event. */
+/**
+ * Emitters of `BeaconUpgraded(beacon)` in [from, to] → the block of their
+ * first such event. The topic filter keeps answers small, so the whole span
+ * is asked at once, and split when the node refuses it (a range limit).
+ */
 async function beaconUpgradedEmitters(rpc: RpcClient, beacon: string, from: number, to: number): Promise<Map<string, number>> {
-  const logs = await rpc.request<Array<{ address: string; blockNumber: string; removed?: boolean }>>("eth_getLogs", [
-    { fromBlock: hex(from), toBlock: hex(to), topics: [BEACON_UPGRADED_TOPIC, zeroPadValue(beacon, 32).toLowerCase()] },
-  ]);
+  const topics = [BEACON_UPGRADED_TOPIC, zeroPadValue(beacon, 32).toLowerCase()];
   const found = new Map<string, number>();
-  for (const log of logs) {
-    if (log.removed === true) continue;
-    const proxy = log.address.toLowerCase();
-    if (!found.has(proxy)) found.set(proxy, Number(log.blockNumber));
+  let span = to - from + 1;
+  for (let start = from; start <= to; ) {
+    const end = Math.min(to, start + span - 1);
+    let logs: Array<{ address: string; blockNumber: string; removed?: boolean }>;
+    try {
+      logs = await rpc.request("eth_getLogs", [{ fromBlock: hex(start), toBlock: hex(end), topics }]);
+    } catch (error) {
+      // A fault of the node is retried by the step; a refusal of the range is answered with a smaller one.
+      if (isTransient(error) || span <= 1) throw error;
+      span = Math.max(1, Math.floor(span / 8));
+      continue;
+    }
+    for (const log of logs) {
+      if (log.removed === true) continue;
+      const proxy = log.address.toLowerCase();
+      if (!found.has(proxy)) found.set(proxy, Number(log.blockNumber));
+    }
+    start = end + 1;
   }
   return found;
+}
+
+/**
+ * The first block where the beacon has code (binary search over
+ * `eth_getCode`): no proxy of it is older. A node without the old state
+ * (not an archive node) refuses; the search then starts at block 0.
+ */
+async function deploymentBlock(rpc: RpcClient, beacon: string, head: number): Promise<number> {
+  let lo = 0;
+  let hi = head;
+  try {
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((await rpc.request<string>("eth_getCode", [beacon, hex(mid)])) !== "0x") hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  } catch (error) {
+    if (isTransient(error)) throw error;
+    return 0;
+  }
 }
 
 /**
