@@ -72,6 +72,7 @@ export async function recordReplay(
     verdict: report.verdict,
     fromBlock: report.fromBlock,
     toBlock: report.toBlock,
+    ...(report.fleet !== undefined ? { proxies: report.fleet.proxies.length } : {}),
     at: at.toISOString(),
   };
   let recordedAs: RecordedReplay["recordedAs"] = "replay";

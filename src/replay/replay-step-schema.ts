@@ -28,6 +28,8 @@ export const replayStepSchema = z
     verdict: z.enum(["clean", "divergent", "inconclusive"]).optional(),
     fromBlock: count,
     toBlock: count,
+    /** A beacon release: how many proxies of the beacon the replay covered. */
+    proxies: count.optional(),
     at: isoTimeSchema,
   })
   .strict();

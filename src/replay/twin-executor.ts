@@ -11,8 +11,9 @@
  * being built (the fork's pending block: the block's number and context,
  * after the same preceding transactions), with the same tracer:
  * - as blue, with the proxy as the chain has it;
- * - as green, with green written into the proxy's ERC-1967 implementation
- *   slot for that one observation.
+ * - as green, with green switched in for that one observation, the way the
+ *   switch does it (see ForkControl.observe): through the proxy, or for a
+ *   beacon release through the beacon, so that every proxy of it runs green.
  * Then blue is queued, so the chain moves on as it really did. Nothing of
  * one side is taken from the other, so every difference is caused by green
  * itself: a root divergence.
