@@ -6,6 +6,8 @@
  * A UUPS release: green switched in by the proxy's owner.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -162,10 +164,11 @@ function release(w: FleetWorld, green: keyof FleetWorld["greens"]): ReleaseUnder
 async function replay(
   w: FleetWorld,
   green: keyof FleetWorld["greens"],
-  options: { proxies?: string[]; config?: ReplayUserConfig; cascade?: boolean } = {},
+  options: { proxies?: string[]; config?: ReplayUserConfig; cascade?: boolean; sourceUrl?: string } = {},
 ): Promise<ReplayReport> {
   const config = resolveReplayConfig(options.config, { projectRoot: w.cacheRoot, cachePath: w.cacheRoot });
-  const source = new SourceRpc({ url: w.node.url, cache: await RpcCache.open(config.cacheDir, w.node.url), retries: 2, baseDelayMs: 20 });
+  const url = options.sourceUrl ?? w.node.url;
+  const source = new SourceRpc({ url, cache: await RpcCache.open(config.cacheDir, url), retries: 2, baseDelayMs: 20 });
   return replayRelease({
     release: release(w, green),
     source,
@@ -261,6 +264,38 @@ for (const kind of ["hardhat", "anvil"] as NodeKind[]) {
         }
         expect(BlueGreenError.is(refused, "BG_REPLAY_PROXY_NOT_OF_BEACON")).to.equal(true);
         expect((refused as Error).message).to.contain("beacon slot empty");
+      });
+
+      it("finds the beacon's proxies through a source that refuses wide eth_getLogs ranges", async () => {
+        let refused = 0;
+        // A node with a block-range limit on eth_getLogs, as many providers have: it answers a JSON-RPC error beyond 3 blocks.
+        const limiter = createServer((req, res) => {
+          const chunks: Buffer[] = [];
+          req.on("data", (c: Buffer) => chunks.push(c));
+          req.on("end", async () => {
+            const body = Buffer.concat(chunks).toString();
+            const requests = ([] as Array<{ id: number; method: string; params: any[] }>).concat(JSON.parse(body));
+            const wide = requests.find((r) => r.method === "eth_getLogs" && Number(r.params[0].toBlock) - Number(r.params[0].fromBlock) + 1 > 3);
+            if (wide !== undefined && !Array.isArray(JSON.parse(body))) {
+              refused++;
+              res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: wide.id, error: { code: -32614, message: "eth_getLogs is limited to a 3 block range" } }));
+              return;
+            }
+            const up = await fetch(w.node.url, { method: "POST", headers: { "content-type": "application/json" }, body });
+            res.writeHead(up.status, { "content-type": "application/json" }).end(await up.text());
+          });
+        });
+        await new Promise<void>((resolve) => limiter.listen(0, "127.0.0.1", () => resolve()));
+        try {
+          const url = `http://127.0.0.1:${(limiter.address() as AddressInfo).port}`;
+          const report = await replay(w, "identical", { sourceUrl: url, config: { cacheDir: "limited" } });
+          expect(refused).to.be.greaterThan(0);
+          expect(report.fleet?.proxies.map((p) => p.address)).to.deep.equal([...w.proxies].sort());
+          expect(report.txs).to.equal(w.traffic.length);
+          expect(report.verdict).to.equal("clean");
+        } finally {
+          await new Promise<void>((resolve) => limiter.close(() => resolve()));
+        }
       });
 
       it("puts green in for good through the beacon (the cascade world), so every proxy of it runs green", async () => {
