@@ -427,7 +427,7 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
             s.evidenceHash = step.evidenceHash;
             s.rollbackReadyAt = 0;
             if (bps == 10_000) {
-                delete _canaries[proxy];
+                if (_canaries[proxy].router != address(0)) delete _canaries[proxy];
                 s.implementation = step.green;
                 emit Promoted(
                     proxy, blue, step.green, step.greenCodehash, step.evidenceHash, now_, windowEnd, keccak256(""), releaseId
@@ -600,7 +600,7 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
             if (s.status == Status.RollbackScheduled) _cancelScheduled(proxy, s.releaseId);
             emit ProxyReleased(proxy, proxyAdmin, newOwner, s.status);
             delete _proxies[proxy];
-            delete _canaries[proxy];
+            if (_canaries[proxy].router != address(0)) delete _canaries[proxy];
         }
         delete _proxiesOf[proxyAdmin];
 
@@ -907,7 +907,8 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
             m.implementation = m.blue;
             m.status = Status.RolledBack;
             m.rollbackScheduledBy = address(0);
-            delete _canaries[members[i]];
+            // Read before clearing: most releases have no canary, and a read is cheaper than three clears.
+            if (_canaries[members[i]].router != address(0)) delete _canaries[members[i]];
             emit RolledBack(members[i], green, m.blue, msg.sender, immediate);
         }
         for (uint256 i = members.length; i > 0; --i) {
