@@ -127,8 +127,8 @@ describe("CanaryRouter behind a real TransparentUpgradeableProxy", function () {
   it("shares the proxy's storage: blue's and green's callers write one counter", async function () {
     const { proxy } = await canary(5_000);
     const signers = await ethers.getSigners();
-    const onGreen = [];
-    const onBlue = [];
+    const onGreen: typeof signers = [];
+    const onBlue: typeof signers = [];
     for (const s of signers) (isGreenCohort(SALT, await s.getAddress(), 5_000) ? onGreen : onBlue).push(s);
     expect(onGreen.length).to.be.greaterThan(0);
     expect(onBlue.length).to.be.greaterThan(0);
