@@ -56,3 +56,13 @@ contract CanaryForwarder {
         return ret;
     }
 }
+
+import {BoxV1} from "../examples/BoxV1.sol";
+
+/// @notice A green that changes code only: BoxV1's storage exactly, so the reverse check
+/// (blue reading what green writes) has nothing to say and a canary may run it.
+contract BoxV1Patched is BoxV1 {
+    function version() external pure override returns (string memory) {
+        return "2";
+    }
+}

@@ -168,7 +168,7 @@ export function assertCanaryAllowed(record: ReleaseRecord): void {
     throw new BlueGreenError(
       "BG_CANARY_ROLLBACK_RISK",
       `Release "${record.id}" has ${record.rollbackRisks.length} finding(s) of the reverse check (green → blue): ` +
-        record.rollbackRisks.map((r) => `[${r.kind}] ${r.message}`).join("; ") +
+        record.rollbackRisks.map((r) => `[${r.kind}] ${r.message.replace(/\.$/, "")}`).join("; ") +
         ". During a canary blue and green write the same storage at once, so blue must read everything green writes. " +
         "Fix green's layout and stage again, or promote without --step.",
     );
