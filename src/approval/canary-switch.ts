@@ -135,6 +135,7 @@ function canaryFlow(ctx: ReleaseApprovalContext, record: ReleaseRecord, step: st
     recheck: async (proposal) => {
       const fresh = await ctx.store.get(ctx.env.chainId, record.id);
       await assertEvidenceUnchanged(fresh, proposal.pinned.evidenceHash, ctx.projectRoot);
+      assertCanaryAllowed(fresh);
       await assertStepMayGo(ctx, fresh, requireCanary(fresh), step);
     },
   };

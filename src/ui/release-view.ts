@@ -101,7 +101,7 @@ export function statusJson(status: ChainStatus, network: string) {
       status.orphans.length === 0,
     chainId: status.chainId,
     network,
-    releases: status.releases.map(({ record, drift, evidenceDrift, waves }) => ({
+    releases: status.releases.map(({ record, drift, evidenceDrift, waves, canary }) => ({
       release: record.id,
       state: record.state,
       kind: recordKind(record),
@@ -113,6 +113,7 @@ export function statusJson(status: ChainStatus, network: string) {
       drift,
       evidenceDrift,
       ...(waves !== undefined ? { waves: wavesJson(waves) } : {}),
+      ...(canary !== undefined ? { canary } : {}),
     })),
     interrupted: status.interrupted,
     unreadable: status.unreadable,
@@ -147,8 +148,15 @@ export function renderStatus(status: ChainStatus, network: string): string {
     for (const d of drift) lines.push(style.bad(`drift in ${record.id}: ${d.message}`));
     for (const p of evidenceDrift) lines.push(style.bad(`evidence of ${record.id}: ${p}; run bg:gates again`));
   }
-  for (const { record, waves } of status.releases) {
+  for (const { record, waves, canary } of status.releases) {
     if (waves !== undefined) lines.push("", renderReleaseWaves(record, waves));
+    if (canary !== undefined) {
+      lines.push("", style.bold(`Canary of ${record.id}`) + style.dim(` (cohort by ${canary.cohort === "origin" ? "tx.origin" : "msg.sender"}, release ${record.state})`));
+      for (const step of canary.steps) {
+        const line = `  ${step.name.padEnd(8)} ${String(step.bps).padStart(5)} bps  ${step.state}${step.router !== undefined ? ` (router ${step.router})` : ""}`;
+        lines.push(step.state === "live" ? style.ok(line) : line);
+      }
+    }
   }
   for (const id of status.interrupted) {
     lines.push(style.warn(`${id}: a stage was interrupted after sending green's deploy; run bg:stage again with the same arguments to resume.`));

@@ -85,3 +85,29 @@ export function latestPromotion(step: CanaryStepRecord | undefined): CanaryPromo
 export function liveCanaryRouter(record: ReleaseRecord): string | undefined {
   return latestPromotion(readCanaryStep(record))?.router;
 }
+
+/** A canary step as bg:status shows it. */
+export interface CanaryStepStatus {
+  name: string;
+  bps: number;
+  /** passed: a later step is live; live: the proxy runs it now; proposed: awaits signatures or its switch; pending: not proposed. */
+  state: "passed" | "live" | "proposed" | "pending";
+  router?: string;
+}
+
+/** Where each step of the release's canary stands, from the record (bg:status compares the chain separately). */
+export function canaryStatus(record: ReleaseRecord): { cohort: "origin" | "sender"; salt: string; steps: CanaryStepStatus[] } | undefined {
+  const canary = readCanaryStep(record);
+  if (canary === undefined) return undefined;
+  const latest = latestPromotion(canary);
+  const ended = record.state === "rolled-back";
+  return {
+    cohort: canary.cohortByOrigin ? "origin" : "sender",
+    salt: canary.salt,
+    steps: canary.steps.map((s) => {
+      const promoted = canary.promotions.find((p) => p.step === s.name);
+      const state = promoted !== undefined ? (promoted === latest && !ended ? "live" : "passed") : canary.proposals[s.name] !== undefined && !ended ? "proposed" : "pending";
+      return { name: s.name, bps: s.bps, state, ...(promoted?.router !== undefined ? { router: promoted.router } : {}) };
+    }),
+  };
+}

@@ -69,6 +69,13 @@ describe("bg:propose / bg:approve / bg:switch --step on the command line", funct
     const shown = onlyJson(status).releases[0];
     expect(shown.state).to.equal("live");
     expect(shown.drift).to.deep.equal([]);
+    expect(shown.canary.steps).to.deep.equal([
+      { name: "1%", bps: 100, state: "live", router: doc.router },
+      { name: "25%", bps: 2500, state: "pending" },
+      { name: "green", bps: 10_000, state: "pending" },
+    ]);
+    const forPeople = await hardhat("bg:status", "--release", "canary-cli");
+    expect(forPeople.stdout).to.include("Canary of canary-cli").and.include(`live (router ${doc.router})`);
 
     // Skipping 25%: steps may jump forward; the last one is green for every caller.
     await hardhat("bg:propose", "--release", "canary-cli", "--step", "green", "--json");

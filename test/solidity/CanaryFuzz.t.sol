@@ -37,6 +37,16 @@ contract CanaryFuzzTest is CanaryBase {
         }
     }
 
+    /// The same share twice is not a step: its router would be the same one, reused.
+    function testFuzz_sameShareRefused(uint256 bpsSeed) public {
+        uint16 bps = uint16(bound(bpsSeed, 1, 9_999));
+        promoteStep(greens[0], bps, SALT, true);
+        IBlueGreenSwitch.CanaryStep memory st = step(greens[0], bps, SALT, true);
+        vm.prank(approver);
+        vm.expectRevert(abi.encodeWithSelector(IBlueGreenSwitch.CanaryStepOutOfOrder.selector, proxy, bps, bps));
+        sw.promoteCanary(st);
+    }
+
     /// The first step must be a real share: neither nobody nor everybody.
     function testFuzz_firstStepIsAShare(bool all) public {
         uint16 bps = all ? 10_000 : 0;

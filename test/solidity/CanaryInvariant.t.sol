@@ -38,8 +38,7 @@ contract CanaryHandler {
         address proxy = proxies[proxySeed % proxies.length];
         IBlueGreenSwitch.ProxyState memory s = sw.proxyState(proxy);
         IBlueGreenSwitch.CanaryState memory c = sw.canaryState(proxy);
-        // Mostly real next steps, sometimes anything (the switch must refuse what is out of order).
-        uint16 bps = uint16(bpsSeed % 4 == 0 ? bpsSeed % 10_002 : c.bps + 1 + (bpsSeed % (10_000 - c.bps)));
+        uint16 bps = _share(bpsSeed, c.bps);
         bool inCanary = c.router != address(0);
         address green = inCanary ? s.green : greens[greenSeed % greens.length];
         bytes32 salt = inCanary ? c.salt : bytes32(greenSeed);
@@ -56,6 +55,14 @@ contract CanaryHandler {
             if (inCanary && bps <= c.bps) stepOutOfOrder = true;
             if (bps == 0 || bps > 10_000) stepOutOfOrder = true;
         } catch {}
+    }
+
+    /// Mostly real next steps; sometimes the same share again, or anything (the switch must refuse what is out of order).
+    function _share(uint256 seed, uint16 current) private pure returns (uint16) {
+        uint256 pick = seed % 5;
+        if (pick == 0) return uint16(seed % 10_002);
+        if (pick == 1) return current;
+        return uint16(current + 1 + (seed % (10_000 - current)));
     }
 
     function scheduleRollback(uint256 proxySeed, bool byApprover) external {
