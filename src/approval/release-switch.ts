@@ -13,6 +13,7 @@ import { type ReleaseRecord, type ReleaseState, canTransition, transition } from
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
 import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import { readWavesStep } from "../waves/waves-step.js";
+import { readCanaryStep } from "../waves/canary-step.js";
 import { type SwitchRef, switchCallSpec } from "./approver-call.js";
 import type { ApproveInput, ApproveOutcome } from "./approve.js";
 import type { TimelockWait } from "./execute.js";
@@ -156,6 +157,9 @@ export async function approveRelease(ctx: ReleaseApprovalContext, releaseId: str
   const record = await ctx.store.get(ctx.env.chainId, releaseId);
   // A release rolled out in waves collects signatures per wave: the wave proposal that waits.
   if (readWavesStep(record) !== undefined) return approveWave(ctx, releaseId, undefined, input);
+  if (readCanaryStep(record) !== undefined) {
+    throw new BlueGreenError("BG_APPROVAL_CANARY", `Release "${record.id}" runs a canary: sign one step at a time, with --step <name> (bg:status shows which step waits).`);
+  }
   if (record.state !== "proposed" && record.state !== "approved") {
     throw new BlueGreenError(
       "BG_APPROVAL_RELEASE_STATE",
@@ -282,6 +286,14 @@ export async function switchRelease(
  * release to its waiting wave.
  */
 function assertNotWaves(record: ReleaseRecord, verb: "propose" | "switch"): void {
+  const canary = readCanaryStep(record);
+  if (canary !== undefined) {
+    throw new BlueGreenError(
+      "BG_APPROVAL_CANARY",
+      `Release "${record.id}" runs a canary (steps ${canary.steps.map((s) => s.name).join(", ")}): ${verb} one step at a time, ` +
+        `e.g. npx hardhat bg:${verb} --release ${record.id} --step ${canary.steps.find((s) => !canary.promotions.some((p) => p.step === s.name))?.name ?? canary.steps[0]!.name}`,
+    );
+  }
   const plan = readWavesStep(record);
   if (plan === undefined) return;
   const next = plan.waves.find((w) => !plan.promotions.some((p) => p.wave === w.name))?.name ?? plan.waves[0]!.name;

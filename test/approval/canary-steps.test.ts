@@ -8,6 +8,7 @@ import { expect } from "chai";
 import { Contract, getAddress, keccak256, toBeHex } from "ethers";
 
 import { approveCanaryStep, proposeCanaryStep, switchCanaryStep } from "../../src/approval/canary-switch.js";
+import { proposeRelease } from "../../src/approval/release-switch.js";
 import { executeRollback, scheduleRollback } from "../../src/approval/release-window.js";
 import { releaseStatus } from "../../src/status/release-status.js";
 import { canaryRouterCodehash, isGreenCohort } from "../../src/switch/canary-router.js";
@@ -119,6 +120,8 @@ describe("a canary of one proxy in steps, through a 2-of-3 Safe", function () {
     await step("5%");
     expect(await refusal(() => proposeCanaryStep(world.ctx, release, { step: "1%", actor, config }))).to.include("BG_CANARY_STEP_ORDER");
     expect(await refusal(() => proposeCanaryStep(world.ctx, release, { step: "50%", actor, config }))).to.include("BG_CANARY_STEP_UNKNOWN");
+    // The release as a whole cannot be promoted past its canary.
+    expect(await refusal(() => proposeRelease(world.ctx, release, { actor }))).to.include("BG_APPROVAL_CANARY").and.include("--step 25%");
 
     await world.store.update(world.env.chainId, release, (current) =>
       current === undefined ? undefined : { ...current, rollbackRisks: [{ kind: "deleted-variable", message: "blue would read a slot green repurposed", detail: "x" }] },
