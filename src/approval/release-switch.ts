@@ -291,7 +291,7 @@ function assertNotWaves(record: ReleaseRecord, verb: "propose" | "switch"): void
     throw new BlueGreenError(
       "BG_APPROVAL_CANARY",
       `Release "${record.id}" runs a canary (steps ${canary.steps.map((s) => s.name).join(", ")}): ${verb} one step at a time, ` +
-        `e.g. npx hardhat bg:${verb} --release ${record.id} --step ${canary.steps.find((s) => !canary.promotions.some((p) => p.step === s.name))?.name ?? canary.steps[0]!.name}`,
+        `e.g. npx hardhat bg:${verb} --release ${record.id} --step ${canary.steps.find((s) => s.bps > (canary.promotions.at(-1)?.bps ?? 0))?.name ?? canary.steps[0]!.name}`,
     );
   }
   const plan = readWavesStep(record);
