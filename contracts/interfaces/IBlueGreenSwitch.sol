@@ -159,7 +159,10 @@ interface IBlueGreenSwitch {
     );
     /// @notice `proxy` now runs `router`, which sends `bps` of callers (by cohort) to green
     /// and the rest to blue; the rollback window of this step runs until `windowEnd`.
-    /// The step ending the canary on green itself logs `Promoted` instead.
+    /// The first step of a canary opens the release like any promote, so it logs `Promoted`
+    /// (blue, green, code hash, evidence) first and then this event; later steps log only
+    /// this event; the step ending the canary on green itself logs only `Promoted`. While
+    /// a step is live, `proxyState(proxy).implementation` is the router.
     event CanaryStepPromoted(
         address indexed proxy,
         address indexed blue,
