@@ -23,6 +23,7 @@ import { reconcileWithSwitch } from "./reconcile.js";
 import { type ReleaseApprovalContext, implementationAt, updateRelease } from "./release-flow.js";
 import { describeRevert } from "./revert.js";
 import { ethersProvider } from "./chain.js";
+import { latestPromotion, readCanaryStep } from "../waves/canary-step.js";
 
 export type WindowOutcome =
   | {
@@ -174,6 +175,14 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
     );
   }
   assertWindowState(record, ["live"], "finalize");
+  const step = latestPromotion(readCanaryStep(record));
+  if (step?.router !== undefined) {
+    throw new BlueGreenError(
+      "BG_CANARY_STEP_OPEN",
+      `Release "${record.id}" is at canary step "${step.step}" (${step.bps} bps through router ${step.router}); a step is never final, so the proxy never stays on a router. ` +
+        `End the canary on green (npx hardhat bg:propose --release ${record.id} --step <last step>) or roll back to blue (bg:rollback).`,
+    );
+  }
   const now = await latestTimestamp(ctx);
   let txHash: string;
   let by: string;

@@ -9,7 +9,7 @@ import { Contract, getAddress, keccak256, toBeHex } from "ethers";
 
 import { approveCanaryStep, proposeCanaryStep, switchCanaryStep } from "../../src/approval/canary-switch.js";
 import { proposeRelease } from "../../src/approval/release-switch.js";
-import { executeRollback, scheduleRollback } from "../../src/approval/release-window.js";
+import { executeRollback, finalizeRelease, scheduleRollback } from "../../src/approval/release-window.js";
 import { releaseStatus } from "../../src/status/release-status.js";
 import { canaryRouterCodehash, isGreenCohort } from "../../src/switch/canary-router.js";
 import { resolveCanaryConfig } from "../../src/waves/canary-config.js";
@@ -93,6 +93,8 @@ describe("a canary of one proxy in steps, through a 2-of-3 Safe", function () {
   it("rolls back from a step to exactly blue through the guardian's timelocked path, and then refuses the next step", async () => {
     await step("1%");
     await step("5%");
+    // A step is never final: bg:finalize refuses before proposing anything.
+    expect(await refusal(() => finalizeRelease(world.ctx, release, { signer: world.anyone }))).to.include("BG_CANARY_STEP_OPEN");
     const scheduled = await scheduleRollback(world.ctx, release, { signer: world.guardian });
     expect(scheduled.state).to.equal("rollback-scheduled");
     await increaseTime(world, DELAY);
