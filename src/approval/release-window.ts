@@ -13,14 +13,14 @@
 import { Contract, type LogDescription, type Signer, type TransactionReceipt, getAddress } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
-import { type ReleaseRecord, type ReleaseState, transition } from "../release/record.js";
+import { type ReleaseRecord, type ReleaseState, recordKind, transition } from "../release/record.js";
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
 import { readSwitchSettings } from "../switch/read-switch.js";
 import { switchCallSpec } from "./approver-call.js";
 import type { TimelockWait } from "./execute.js";
 import { advanceFlow, callFlow } from "./pipeline.js";
 import { reconcileWithSwitch } from "./reconcile.js";
-import { type ReleaseApprovalContext, implementationAt, updateRelease } from "./release-flow.js";
+import { type ReleaseApprovalContext, implementationAt, implementationWhere, updateRelease, upgradePathWords } from "./release-flow.js";
 import { describeRevert } from "./revert.js";
 import { ethersProvider } from "./chain.js";
 
@@ -226,6 +226,7 @@ async function approverStep(
     details: [
       { label: "release", value: record.id },
       { label: "proxy", value: record.proxy },
+      { label: "proxy kind", value: upgradePathWords(record) },
       { label: "blue", value: record.blue.address },
       { label: "green", value: record.green.address },
       { label: "switch", value: getAddress(ctx.switchAddress) },
@@ -249,11 +250,12 @@ async function approverStep(
 }
 
 async function recordRolledBack(ctx: ReleaseApprovalContext, record: ReleaseRecord, receipt: TransactionReceipt, by: string, immediate: boolean): Promise<ReleaseRecord> {
-  const implementation = await implementationAt(ctx, record.proxy, receipt.blockNumber);
+  const kind = recordKind(record);
+  const implementation = await implementationAt(ctx, record.proxy, receipt.blockNumber, kind);
   if (implementation !== getAddress(record.blue.address)) {
     throw new BlueGreenError(
       "BG_APPROVAL_RESULT_MISMATCH",
-      `After the rollback (tx ${receipt.hash}) the proxy's implementation slot holds ${implementation}, not blue ${record.blue.address}. Inspect the proxy.`,
+      `After the rollback (tx ${receipt.hash}) ${implementationWhere(kind, record.proxy)} holds ${implementation}, not blue ${record.blue.address}. Inspect the ${kind === "beacon" ? "beacon" : "proxy"}.`,
     );
   }
   return updateRelease(ctx, record.id, "from the store", (current) =>
