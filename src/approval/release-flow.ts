@@ -109,7 +109,7 @@ export async function assertPromotedToGreen(
   for (const proxy of proxies) {
     const event = promoted.get(getAddress(proxy));
     if (event === undefined || getAddress(event.args.green as string) !== green) {
-      throw new BlueGreenError("BG_APPROVAL_RESULT_MISMATCH", `Transaction ${executed.txHash} has no Promoted event of green for ${kindNoun(record).toLowerCase()} ${proxy}. Inspect it before going on.`);
+      throw new BlueGreenError("BG_APPROVAL_RESULT_MISMATCH", `Transaction ${executed.txHash} has no Promoted event of green for ${kindNounInText(record)} ${proxy}. Inspect it before going on.`);
     }
     const slot = await implementationAt(ctx, proxy, executed.blockNumber, kind);
     if (slot !== green) {
@@ -142,9 +142,14 @@ export function implementationFact(record: ReleaseRecord): FactQuery {
 /** implementation() */
 const BEACON_IMPLEMENTATION = "0x5c60da1b";
 
-/** "Transparent proxy", "UUPS proxy" or "Beacon": what `record.proxy` is. */
+/** "Transparent proxy", "UUPS proxy" or "Beacon": what `record.proxy` is, to start a sentence. */
 export function kindNoun(record: Pick<ReleaseRecord, "kind">): string {
   return { transparent: "Transparent proxy", uups: "UUPS proxy", beacon: "Beacon" }[recordKind(record)];
+}
+
+/** "transparent proxy", "UUPS proxy" or "beacon", within a sentence. */
+export function kindNounInText(record: Pick<ReleaseRecord, "kind">): string {
+  return { transparent: "transparent proxy", uups: "UUPS proxy", beacon: "beacon" }[recordKind(record)];
 }
 
 /**

@@ -26,7 +26,7 @@ import {
   assertPromotedToGreen,
   assertProxiesRunBlue,
   implementationFact,
-  kindNoun,
+  kindNounInText,
   releaseRows,
   updateRelease,
 } from "./release-flow.js";
@@ -88,7 +88,7 @@ export async function proposeRelease(
   const args = [record.proxy, record.green.address, record.green.codehash, record.blue.address, initData, evidenceHash] as const;
   const spec = await switchCallSpec(ctx.env, sw, "promote", args, {
     id: record.id,
-    title: `Promote release ${record.id}: ${kindNoun(record).toLowerCase()} ${record.proxy} from blue ${record.blue.address} to green ${record.green.address}`,
+    title: `Promote release ${record.id}: ${kindNounInText(record)} ${record.proxy} from blue ${record.blue.address} to green ${record.green.address}`,
     details: [
       { label: "release", value: record.id },
       { label: recordKind(record) === "beacon" ? "beacon" : "proxy", value: record.proxy },

@@ -25,7 +25,7 @@ import { DEFAULT_UPGRADER_ROLE } from "./adopt-proxy.js";
 import { proveRollbackPath, readRollbackPathTarget, type RollbackPathFork, type RollbackPathResult } from "./rollback-path.js";
 
 /** Stands in for the switch on the fork when none is deployed yet (an address nobody holds a key for). */
-export const SWITCH_STAND_IN = "0x00000000000000000000000000000000B1Ee6Ee1";
+export const SWITCH_STAND_IN = "0x00000000000000000000000000000000b1ee6ee1";
 
 /** OpenZeppelin v5 AccessControlUpgradeable's ERC-7201 storage location (`openzeppelin.storage.AccessControl`). */
 const ACCESS_CONTROL_STORAGE = 0x02dd7bc7dec4dceedda775e58dd541e08a116c6c53815c0bd028192f7b626800n;
