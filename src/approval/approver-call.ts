@@ -81,14 +81,20 @@ export async function switchCallSpec(
     facts.push(switchView(sw, "proxyState", [proxy], `switch's record of proxy ${proxy}`, [proxyStateType(sw.iface)]));
   }
   const proxyAdmin = typeof byName.proxyAdmin === "string" ? getAddress(byName.proxyAdmin) : undefined;
-  if (proxyAdmin !== undefined) {
-    facts.push({ kind: "call", label: `owner of ProxyAdmin ${proxyAdmin}`, to: proxyAdmin, data: OWNER_ABI.encodeFunctionData("owner"), returns: ["address"] });
+  // `release` hands back a ProxyAdmin, a UUPS proxy's authority or a beacon: name it as what it is.
+  const authority = functionName === "release" && proxyAdmin !== undefined ? await authorityKind(env, sw, proxyAdmin) : undefined;
+  if (proxyAdmin !== undefined && authority !== "UUPS proxy") {
+    facts.push({ kind: "call", label: `owner of ${authority ?? "ProxyAdmin"} ${proxyAdmin}`, to: proxyAdmin, data: OWNER_ABI.encodeFunctionData("owner"), returns: ["address"] });
   }
-  if (functionName === "adopt" && proxy !== undefined) {
-    facts.push({ kind: "storage", label: `implementation slot of proxy ${proxy}`, address: proxy, slot: IMPLEMENTATION_SLOT });
+  if ((functionName === "adopt" || functionName === "adoptUups") && proxy !== undefined) {
+    facts.push({ kind: "storage", label: `implementation slot of ${functionName === "adoptUups" ? "UUPS " : ""}proxy ${proxy}`, address: proxy, slot: IMPLEMENTATION_SLOT });
+  }
+  const beacon = functionName === "adoptBeacon" && typeof byName.beacon === "string" ? getAddress(byName.beacon) : undefined;
+  if (beacon !== undefined) {
+    facts.push({ kind: "call", label: `owner of beacon ${beacon}`, to: beacon, data: OWNER_ABI.encodeFunctionData("owner"), returns: ["address"] });
   }
   if (functionName === "release" && proxyAdmin !== undefined) {
-    facts.push(switchView(sw, "proxiesOf", [proxyAdmin], `proxies of ProxyAdmin ${proxyAdmin}`, ["address[]"]));
+    facts.push(switchView(sw, "proxiesOf", [proxyAdmin], `proxies of ${authority ?? "ProxyAdmin"} ${proxyAdmin}`, ["address[]"]));
   }
   if (functionName === "addGuardian" || functionName === "removeGuardian") {
     facts.push(switchView(sw, "guardians", [], "switch guardians", ["address[]"]));
@@ -107,7 +113,7 @@ export async function switchCallSpec(
     fragment,
     args,
     actor,
-    title: options.title ?? defaultTitle(functionName, byName, functionName === "release" && proxyAdmin !== undefined ? await authorityKind(env, sw, proxyAdmin) : undefined),
+    title: options.title ?? defaultTitle(functionName, byName, authority),
     details: options.details ?? [
       { label: "switch", value: getAddress(sw.address) },
       ...fragment.inputs.map((input, i) => ({ label: input.name || `arg${i}`, value: argString(args[i]) })),
