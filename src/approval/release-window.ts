@@ -20,7 +20,7 @@ import { switchCallSpec } from "./approver-call.js";
 import type { TimelockWait } from "./execute.js";
 import { advanceFlow, callFlow } from "./pipeline.js";
 import { reconcileWithSwitch } from "./reconcile.js";
-import { type ReleaseApprovalContext, implementationAt, implementationWhere, updateRelease, upgradePathWords } from "./release-flow.js";
+import { type ReleaseApprovalContext, implementationAt, implementationWhere, kindNounInText, updateRelease, upgradePathWords } from "./release-flow.js";
 import { describeRevert } from "./revert.js";
 import { ethersProvider } from "./chain.js";
 
@@ -135,7 +135,7 @@ export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: str
   }
   const callId = `${record.id}-cancel-rollback-${chain.rollbackReadyAt}`;
   const readyAt = isoFromUnix(chain.rollbackReadyAt);
-  const outcome = await approverStep(ctx, record, "cancelRollback", callId, options.executor, `Veto the rollback of release ${record.id} (proxy ${record.proxy}) scheduled for ${readyAt}`);
+  const outcome = await approverStep(ctx, record, "cancelRollback", callId, options.executor, `Veto the rollback of release ${record.id} (${kindNounInText(record)} ${record.proxy}) scheduled for ${readyAt}`);
   if (outcome.status === "proposed") return { ...outcome, record, state: record.state, readyAt };
   const updated = await updateRelease(ctx, record.id, "from the store", (current) =>
     withStep(transition(current, "live", { actor: outcome.actor, txHash: outcome.txHash, note: "rollback vetoed by the approver" }), "rollback", {
@@ -153,7 +153,7 @@ export async function rollbackNow(ctx: ReleaseApprovalContext, releaseId: string
   if (record.state === "rolled-back") return { status: "done", record, state: record.state, already: true };
   assertWindowState(record, ["live", "rollback-scheduled"], "roll back");
   const callId = `${record.id}-rollback-now-${chain.promotedAt}`;
-  const outcome = await approverStep(ctx, record, "rollbackNow", callId, options.executor, `Roll release ${record.id} (proxy ${record.proxy}) back to blue ${record.blue.address} now`);
+  const outcome = await approverStep(ctx, record, "rollbackNow", callId, options.executor, `Roll release ${record.id} (${kindNounInText(record)} ${record.proxy}) back to blue ${record.blue.address} now`);
   if (outcome.status === "proposed") return { ...outcome, record, state: record.state };
   const updated = await recordRolledBack(ctx, record, outcome.receipt, outcome.actor, true);
   return { status: "done", record: updated, state: updated.state, txHash: outcome.txHash, already: false };
@@ -189,7 +189,7 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
       "finalize",
       `${record.id}-finalize-${chain.promotedAt}`,
       options.signer,
-      `Finalize release ${record.id} (proxy ${record.proxy}) before its window ends at ${isoFromUnix(chain.windowEnd)}`,
+      `Finalize release ${record.id} (${kindNounInText(record)} ${record.proxy}) before its window ends at ${isoFromUnix(chain.windowEnd)}`,
     );
     if (outcome.status === "proposed") return { ...outcome, record, state: record.state, early };
     txHash = outcome.txHash;

@@ -18,7 +18,7 @@
 import { AbiCoder, Interface, getAddress, keccak256, type InterfaceAbi } from "ethers";
 
 import type { Eip1193Provider } from "../chain/eip1193.js";
-import { BlueGreenError } from "../errors.js";
+import { BlueGreenError, errorMessage } from "../errors.js";
 import { hasRoleCall, type UupsAuthority } from "../stage/read-proxy.js";
 import type { StagedProof, StagedProofInput } from "../stage/stage-release.js";
 import { DEFAULT_UPGRADER_ROLE } from "./adopt-proxy.js";
@@ -172,7 +172,16 @@ export function stagedRollbackPathProver(options: {
 }): (input: StagedProofInput) => Promise<StagedProof> {
   return async ({ target, green, deployer }) => {
     if (target.authority === undefined) throw new Error("the rollback-path proof of bg:stage is for UUPS proxies");
-    const fork = await options.openFork();
+    let fork: RollbackPathFork;
+    try {
+      fork = await options.openFork();
+    } catch (e) {
+      throw new BlueGreenError(
+        "BG_STAGE_ROLLBACK_PATH_UNPROVEN",
+        `The rollback path of UUPS proxy ${target.target} could not be proven: no fork of the chain could be opened (${errorMessage(e)}). Nothing was deployed or recorded.`,
+        { hint: "Check that the network's RPC endpoint is reachable over HTTP and serves the state at its head (the proof forks it in process), then run bg:stage again.", cause: e as Error },
+      );
+    }
     try {
       const { result, actor, as } = await proveStagedRollbackPath({
         provider: fork.provider,
