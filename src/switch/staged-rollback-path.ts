@@ -195,6 +195,10 @@ export function stagedRollbackPathProver(options: {
         errors: green.abi as InterfaceAbi,
       });
       if (result.ok) return { ok: true, actor, as, steps: result.steps.map((s) => s.step), blockNumber: result.blockNumber };
+      if (as === "future-authority" && result.step === "switch-in") {
+        // Blue itself refused the stand-in: the authority is not the one assumed (another role, a custom check), which says nothing about green.
+        throw unproven(target.target, `blue's own upgradeToAndCall refused the stand-in for the switch (${result.revert?.signature ?? result.cause}), so the authority it checks is not ${target.authority.kind === "ownable" ? "owner()" : "UPGRADER_ROLE"}`);
+      }
       return {
         ok: false,
         actor,
