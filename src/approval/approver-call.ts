@@ -116,7 +116,11 @@ export async function switchCallSpec(
     title: options.title ?? defaultTitle(functionName, byName, authority),
     details: options.details ?? [
       { label: "switch", value: getAddress(sw.address) },
-      ...fragment.inputs.map((input, i) => ({ label: input.name || `arg${i}`, value: argString(args[i]) })),
+      ...fragment.inputs.map((input, i) => ({
+        // release(proxyAdmin, …) of a UUPS proxy or a beacon: the argument is that proxy or beacon, its own authority.
+        label: input.name === "proxyAdmin" && authority !== undefined && authority !== "ProxyAdmin" ? `proxyAdmin (here the ${authority} itself)` : input.name || `arg${i}`,
+        value: argString(args[i]),
+      })),
     ],
     facts,
     ...(options.pinned !== undefined ? { pinned: options.pinned } : {}),
