@@ -62,7 +62,8 @@ interface World {
 }
 
 describe("UUPS and beacon proxies deployed with hardhat-upgrades: full releases on a hardhat node and on anvil", function () {
-  this.timeout(600_000);
+  // Generous: each step is a hardhat process, and a loaded machine multiplies their start-up time.
+  this.timeout(900_000);
   let build: string;
   const worlds: World[] = [];
   const cleanup: Array<() => Promise<void>> = [];
