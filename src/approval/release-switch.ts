@@ -9,9 +9,8 @@ import path from "node:path";
 import { type Signer, getAddress } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
-import { type ReleaseRecord, type ReleaseState, canTransition, transition } from "../release/record.js";
+import { type ReleaseRecord, type ReleaseState, canTransition, recordKind, transition } from "../release/record.js";
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
-import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import { readWavesStep } from "../waves/waves-step.js";
 import { readCanaryStep } from "../waves/canary-step.js";
 import { type SwitchRef, switchCallSpec } from "./approver-call.js";
@@ -27,6 +26,8 @@ import {
   assertGreenDeployed,
   assertPromotedToGreen,
   assertProxiesRunBlue,
+  implementationFact,
+  kindNounInText,
   releaseRows,
   updateRelease,
 } from "./release-flow.js";
@@ -88,16 +89,16 @@ export async function proposeRelease(
   const args = [record.proxy, record.green.address, record.green.codehash, record.blue.address, initData, evidenceHash] as const;
   const spec = await switchCallSpec(ctx.env, sw, "promote", args, {
     id: record.id,
-    title: `Promote release ${record.id}: proxy ${record.proxy} from blue ${record.blue.address} to green ${record.green.address}`,
+    title: `Promote release ${record.id}: ${kindNounInText(record)} ${record.proxy} from blue ${record.blue.address} to green ${record.green.address}`,
     details: [
       { label: "release", value: record.id },
-      { label: "proxy", value: record.proxy },
+      { label: recordKind(record) === "beacon" ? "beacon" : "proxy", value: record.proxy },
       ...releaseRows(record, evidenceHash),
       { label: "switch", value: getAddress(ctx.switchAddress) },
     ],
     facts: [
       { kind: "codehash", label: `code hash of green ${record.green.address}`, address: record.green.address },
-      { kind: "storage", label: `implementation slot of proxy ${record.proxy}`, address: record.proxy, slot: IMPLEMENTATION_SLOT },
+      implementationFact(record),
     ],
     pinned: { evidenceHash },
   });

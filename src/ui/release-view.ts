@@ -32,6 +32,8 @@ export function stageJson(record: ReleaseRecord, extra: { unchanged: boolean; gr
       ...(record.green.buildProfile !== undefined ? { buildProfile: record.green.buildProfile } : {}),
     },
     rollbackRisks: record.rollbackRisks.map(({ kind, message }) => ({ kind, message })),
+    // UUPS: the rollback-path proof bg:stage ran on a fork before deploying green.
+    ...(record.steps.rollbackPath !== undefined ? { rollbackPath: record.steps.rollbackPath } : {}),
     warnings: record.upgradeSafety.warnings,
     unchanged: extra.unchanged,
     greenDeployment: extra.greenDeployment,
@@ -83,6 +85,12 @@ export function renderStaged(record: ReleaseRecord, unchanged: boolean, recordPa
   } else {
     lines.push(style.warn(`  rollback risks (${record.rollbackRisks.length}): read before promoting`));
     for (const risk of record.rollbackRisks) lines.push(`    - [${risk.kind}] ${risk.message}`);
+  }
+  const proof = record.steps.rollbackPath as { ok?: boolean; actor?: string; as?: string; blockNumber?: number } | undefined;
+  if (proof?.ok === true) {
+    lines.push(
+      `  rollback path: proven on a fork at block ${proof.blockNumber} (green in, back to blue, green again, as ${proof.as === "switch" ? "the switch" : "the future upgrade authority"} ${proof.actor})`,
+    );
   }
   for (const w of record.upgradeSafety.warnings) lines.push(style.warn(`  warning: ${w}`));
   lines.push(`  record  ${recordPath}`);
