@@ -8,7 +8,7 @@
  * compiler recorded (`immutableReferences`, keyed by AST id: ids grow in
  * declaration order, which `IMMUTABLES_IN_DECLARATION_ORDER` names).
  */
-import { dataSlice, getAddress } from "ethers";
+import { dataSlice, getAddress, toBeHex, zeroPadValue } from "ethers";
 
 import type { Eip1193Provider } from "../chain/eip1193.js";
 import { quantity } from "../common/format.js";
@@ -26,6 +26,8 @@ interface RouterLayout {
   /** Byte offset of each immutable's first use. */
   offsets: Record<(typeof IMMUTABLES_IN_DECLARATION_ORDER)[number], number>;
   all: Array<{ start: number; length: number }>;
+  /** Every place each immutable is written. */
+  places: Record<(typeof IMMUTABLES_IN_DECLARATION_ORDER)[number], Array<{ start: number; length: number }>>;
 }
 
 let layout: Promise<RouterLayout> | undefined;
@@ -38,7 +40,8 @@ async function routerLayout(): Promise<RouterLayout> {
   }
   const all = refs.flatMap(([, places]) => places);
   const offsets = Object.fromEntries(IMMUTABLES_IN_DECLARATION_ORDER.map((name, i) => [name, refs[i]![1][0]!.start])) as RouterLayout["offsets"];
-  return { blanked: blank(artifact.deployedBytecode, all), offsets, all };
+  const places = Object.fromEntries(IMMUTABLES_IN_DECLARATION_ORDER.map((name, i) => [name, refs[i]![1]])) as RouterLayout["places"];
+  return { blanked: blank(artifact.deployedBytecode, all), offsets, all, places };
 }
 
 function blank(code: string, places: Array<{ start: number; length: number }>): string {
@@ -68,4 +71,29 @@ export async function canaryRoutingOfCode(code: string): Promise<CanaryRouting |
 export async function readCanaryRouting(provider: Eip1193Provider, address: string, block: number | "latest" = "latest"): Promise<CanaryRouting | undefined> {
   const code = (await provider.request({ method: "eth_getCode", params: [address, typeof block === "number" ? quantity(block) : block] })) as string;
   return code === "0x" ? undefined : canaryRoutingOfCode(code);
+}
+
+/**
+ * The runtime code a CanaryRouter deployed with `routing` has: the compiled
+ * code with its immutables written in, byte for byte what its constructor
+ * would leave (so a fork can hold a router without a deployment transaction).
+ */
+export async function canaryRouterCode(routing: CanaryRouting): Promise<string> {
+  const l = await (layout ??= routerLayout().catch((error: unknown) => {
+    layout = undefined;
+    throw error;
+  }));
+  const words: Record<keyof RouterLayout["offsets"], string> = {
+    blue: zeroPadValue(getAddress(routing.blue), 32),
+    green: zeroPadValue(getAddress(routing.green), 32),
+    bps: zeroPadValue(toBeHex(routing.bps), 32),
+    salt: routing.salt.toLowerCase(),
+    cohortByOrigin: zeroPadValue(routing.cohortByOrigin ? "0x01" : "0x00", 32),
+  };
+  const hex = l.blanked.split("");
+  for (const [name, places] of Object.entries(l.places) as Array<[keyof RouterLayout["offsets"], Array<{ start: number; length: number }>]>) {
+    const value = words[name].slice(2);
+    for (const { start } of places) for (let i = 0; i < 64; i++) hex[start * 2 + i] = value[i]!;
+  }
+  return "0x" + hex.join("");
 }
