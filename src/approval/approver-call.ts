@@ -20,6 +20,7 @@ export const APPROVER_FUNCTIONS = [
   "adoptBeacon",
   "promote",
   "promoteBatch",
+  "promoteCanary",
   "scheduleRollback",
   "cancelRollback",
   "rollbackNow",
