@@ -17,6 +17,7 @@ import { type ReplayReport, replayJson, VERDICT_EXIT_CODES } from "../src/replay
 import { progressLine, renderReplaySummary } from "../src/ui/replay-terminal.js";
 import { renderCanaryReplay } from "../src/ui/canary-replay-view.js";
 import { type CanaryReplayOptions, defaultCanarySalt, writeCanaryReport } from "../src/replay/canary-replay.js";
+import { type CanaryConfig, canarySalt } from "../src/waves/canary-config.js";
 import { renderMarkdownReport } from "../src/ui/replay-report.js";
 import { RpcCache } from "../src/replay/rpc-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
@@ -63,15 +64,8 @@ async function projectAbis(hre: HardhatRuntimeEnvironment, first: Array<string |
   return abis;
 }
 
-/** What a `blueGreen.canary` section may say about the canary's cohorts (its salt and who the caller is). */
-interface CanaryDefaults {
-  salt?: string;
-  cohortByOrigin?: boolean;
-  cohort?: string;
-}
-
 /** `--canary <bps>` with its salt and cohort mode: flags first, then blueGreen.canary, then defaults. */
-function canaryOptions(given: ReplayArgs, releaseId: string, config: CanaryDefaults | undefined): CanaryReplayOptions | undefined {
+function canaryOptions(given: ReplayArgs, releaseId: string, config: CanaryConfig | undefined): CanaryReplayOptions | undefined {
   const args = { canary: given.canary ?? "", canarySalt: given.canarySalt ?? "", canaryCohort: given.canaryCohort ?? "" };
   if (args.canary === "") {
     if (args.canarySalt !== "" || args.canaryCohort !== "") throw new BlueGreenError("BG_REPLAY_OPTION", "--canary-salt and --canary-cohort go with --canary <bps>.");
@@ -80,9 +74,9 @@ function canaryOptions(given: ReplayArgs, releaseId: string, config: CanaryDefau
   if (!/^\d+$/.test(args.canary)) {
     throw new BlueGreenError("BG_REPLAY_CANARY_SHARE", `--canary "${args.canary}" is not a canary share: give basis points from 1 to 9999 (500 is 5% of callers on green).`);
   }
-  const salt = args.canarySalt !== "" ? args.canarySalt : (config?.salt ?? defaultCanarySalt(releaseId));
+  const salt = args.canarySalt !== "" ? args.canarySalt : config !== undefined ? canarySalt(config, releaseId) : defaultCanarySalt(releaseId);
   if (!/^0x[0-9a-fA-F]{64}$/.test(salt)) throw new BlueGreenError("BG_REPLAY_OPTION", `--canary-salt "${salt}" is not a bytes32: give 0x and 64 hex digits.`);
-  const cohort = args.canaryCohort !== "" ? args.canaryCohort : config?.cohort;
+  const cohort = args.canaryCohort !== "" ? args.canaryCohort : undefined;
   if (cohort !== undefined && cohort !== "origin" && cohort !== "sender") {
     throw new BlueGreenError("BG_REPLAY_OPTION", `--canary-cohort "${cohort}" is not a cohort mode: use origin (tx.origin) or sender (msg.sender).`);
   }
@@ -151,7 +145,7 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
         traffic = { kind: "range", fromBlock: blockNumber(args.fromBlock, "from-block"), toBlock: blockNumber(args.toBlock, "to-block") };
       }
 
-      const canary = canaryOptions(args, record.id, (hre.config.blueGreen as { canary?: CanaryDefaults }).canary);
+      const canary = canaryOptions(args, record.id, hre.config.blueGreen.canary);
       const decoder = new AbiDecoder(await projectAbis(hre, [record.green.fullyQualifiedName, record.upgradeSafety.reference]));
       const progress = out.interactive ? progressLine() : undefined;
       const abort = new AbortController();

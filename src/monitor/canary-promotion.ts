@@ -18,11 +18,24 @@ import { readCanaryRouting } from "../switch/canary-router-code.js";
 import type { RpcLog } from "./block-digest.js";
 import type { CanaryRun } from "./canary-measurement.js";
 import { readHeader } from "./chain-follower.js";
-import { type Promotion, findPromotion, firstBlockAtOrAfter, readProxyOnSwitch } from "./promotions.js";
+import { type Promotion, type ProxyOnSwitch, findPromotion, firstBlockAtOrAfter, readProxyOnSwitch } from "./promotions.js";
 import type { RpcClient } from "./rpc-client.js";
 
 /** The switch's event for a canary step (contracts/interfaces/IBlueGreenSwitch.sol). */
 export const CANARY_STEP_PROMOTED = id("CanaryStepPromoted(address,address,address,address,bytes32,uint16,bytes32,bool,bytes32,uint64,uint64)");
+
+/**
+ * The routing of the CanaryRouter the proxy runs for this release's green,
+ * when the switch's record of the proxy shows one (its implementation is a
+ * router while green is the release's). The first canary step also logs
+ * `Promoted` for green, so a found promotion may still be a canary.
+ */
+export async function canaryOnSwitch(rpc: RpcClient, onSwitch: ProxyOnSwitch, green: string): Promise<CanaryRun | undefined> {
+  if (onSwitch.green !== getAddress(green) || onSwitch.implementation === getAddress(green)) return undefined;
+  const request = { request: ({ method, params }: { method: string; params?: unknown }) => rpc.request(method, (params as unknown[] | undefined) ?? []) };
+  const routing = await readCanaryRouting(request, onSwitch.implementation);
+  return routing !== undefined && routing.green === getAddress(green) ? { router: onSwitch.implementation, ...routing } : undefined;
+}
 
 export async function findCanaryPromotion(
   rpc: RpcClient,

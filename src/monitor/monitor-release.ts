@@ -35,7 +35,7 @@ import { assertGuardian, progressAutoRollback } from "./auto-rollback.js";
 import { measureBaseline } from "./baseline.js";
 import { isReleaseGreen } from "./canary-analysis.js";
 import type { CanaryRun } from "./canary-measurement.js";
-import { findCanaryPromotion } from "./canary-promotion.js";
+import { canaryOnSwitch, findCanaryPromotion } from "./canary-promotion.js";
 import type { BlockDigest, WatchSet } from "./block-digest.js";
 import { ChainMovedError, findForkPoint, readDigests, readHead, readHeader } from "./chain-follower.js";
 import { type MonitorCheckpoint, freshCheckpoint, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
@@ -253,8 +253,9 @@ class ReleaseMonitor {
 
   private metricsFor(subject: string, canary = this.cp?.runs[subject]?.canary): ResolvedMetric[] {
     const metrics = this.o.waves?.waves.find((w) => w.name === subject)?.analysis?.metrics ?? this.o.config.analysis.metrics;
-    // A canary step adds the cohort comparison to the usual analysis of the proxy's traffic.
-    return canary !== undefined ? [...metrics, ...this.o.config.canary.metrics] : metrics;
+    // A canary step adds the cohort comparison to the usual analysis of the proxy's traffic; listed first, it names
+    // the cause when both fail on the same block (it is the sharper signal at a small share).
+    return canary !== undefined ? [...this.o.config.canary.metrics, ...metrics] : metrics;
   }
 
   /** One step; true when the monitor reached the confirmed head. */
@@ -352,8 +353,9 @@ class ReleaseMonitor {
     for (const candidate of candidates) {
       const key = candidate.toLowerCase();
       if (this.cp.proxies[key] !== undefined) continue;
-      let { promotion } = await findPromotion(this.rpc, this.iface, this.switchAddress, this.switchBlock, candidate, this.record.green.address);
-      let canary: CanaryRun | undefined;
+      const found = await findPromotion(this.rpc, this.iface, this.switchAddress, this.switchBlock, candidate, this.record.green.address);
+      let promotion = found.promotion;
+      let canary: CanaryRun | undefined = promotion !== undefined ? await canaryOnSwitch(this.rpc, found.onSwitch, this.record.green.address) : undefined;
       if (promotion === undefined) {
         const step = await findCanaryPromotion(this.rpc, this.iface, this.switchAddress, this.switchBlock, candidate, this.record.green.address);
         promotion = step?.promotion;
