@@ -16,7 +16,8 @@ import { replayRelease, type TrafficSource } from "../src/replay/replay-release.
 import { type ReplayReport, replayJson, VERDICT_EXIT_CODES } from "../src/replay/report.js";
 import { progressLine, renderReplaySummary } from "../src/ui/replay-terminal.js";
 import { renderCanaryReplay } from "../src/ui/canary-replay-view.js";
-import { type CanaryReplayOptions, defaultCanarySalt, writeCanaryReport } from "../src/replay/canary-replay.js";
+import { type CanaryReplayOptions, defaultCanarySalt } from "../src/replay/canary-replay.js";
+import { writeCanaryReport } from "../src/replay/record-canary-replay.js";
 import { type CanaryConfig, canarySalt } from "../src/waves/canary-config.js";
 import { renderMarkdownReport } from "../src/ui/replay-report.js";
 import { RpcCache } from "../src/replay/rpc-cache.js";

@@ -16,9 +16,6 @@ import { getAddress, keccak256, toUtf8Bytes } from "ethers";
 import { BlueGreenError } from "../errors.js";
 import { type CanaryRouting, type Cohort, BPS_SCALE, cohortOfCall } from "../switch/canary-cohort.js";
 import { canaryRouterCode } from "../switch/canary-router-code.js";
-import type { ReleaseStore } from "../release/store.js";
-import { reportStem } from "./record-step.js";
-import { type ReplayReport, serializeReport } from "./report.js";
 import type { TxComparison } from "./types.js";
 
 /** What `--canary` asks for: the share, and the salt and cohort mode of the live canary. */
@@ -122,22 +119,4 @@ export function summarizeCanary(world: CanaryWorld, comparisons: TxComparison[],
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.ceil(sorted.length / 2) - 1]!;
-}
-
-/**
- * Writes a canary replay's report files (`replay-canary-<bps>-<time>.json`
- * and `.md`) beside the release record. A canary replay is not the
- * release's replay evidence (blue's cohort never runs green), so the
- * record's steps are left as they are.
- */
-export async function writeCanaryReport(
-  store: ReleaseStore,
-  chainId: number,
-  report: ReplayReport,
-  markdown: (jsonFile: string) => string,
-): Promise<{ reportPath: string; markdownPath: string }> {
-  const stem = reportStem(report.startedAt).replace(/^replay-/, `replay-canary-${report.canary?.bps ?? 0}-`);
-  const reportPath = await store.writeReleaseFile(chainId, report.release, `${stem}.json`, serializeReport(report));
-  const markdownPath = await store.writeReleaseFile(chainId, report.release, `${stem}.md`, markdown(`${stem}.json`));
-  return { reportPath, markdownPath };
 }
