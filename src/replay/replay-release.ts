@@ -28,6 +28,7 @@ import { cacheKey } from "./rpc-cache.js";
 import type { SourceRpc } from "./source-rpc.js";
 import { emptyFidelity, runCascade, runTwinSegment, type ReplayBlock, type SegmentOutcome, type SegmentPlan } from "./twin-executor.js";
 import type { ReceiptFacts, TrafficItem } from "./types.js";
+import { type CanaryReplayOptions, canaryWorld, summarizeCanary } from "./canary-replay.js";
 
 /** What the replay needs of a release record. */
 export interface ReleaseUnderTest {
@@ -66,6 +67,8 @@ export interface ReplayOptions {
    */
   minFidelity?: number;
   decoder?: AbiDecoder;
+  /** Replay with a CanaryRouter in green's place (`--canary`): the report then carries the split and the router's overhead. */
+  canary?: CanaryReplayOptions;
   onProgress?: (progress: ReplayProgress) => void;
   log?: (line: string) => void;
   signal?: AbortSignal;
@@ -135,7 +138,10 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
       handles.push(handle);
       return new ForkControl(handle.provider, proxy);
     };
-    const green = { address: release.green.address.toLowerCase(), code: greenCode };
+    const canary = options.canary !== undefined ? await canaryWorld(options.canary, release, greenCode) : undefined;
+    // With --canary the green world runs the router, which routes each caller to green or blue.
+    const green = canary !== undefined ? { address: canary.router.address.toLowerCase(), code: canary.router.code } : { address: release.green.address.toLowerCase(), code: greenCode };
+    const alsoOnFork = canary !== undefined ? { alsoOnFork: [canary.green] } : {};
     const receipts = plan.realReceipts;
     const signal = options.signal !== undefined ? { signal: options.signal } : {};
     // Forks open before the clock starts: `replaySeconds` times the replay itself.
@@ -148,6 +154,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
       runTwinSegment(forks[i]!, segment, {
         proxy,
         green,
+        ...alsoOnFork,
         compare,
         realReceipt: (hash) => receipts.get(hash),
         ...(sourceStorage !== undefined ? { sourceStorage } : {}),
@@ -155,7 +162,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
         ...signal,
       }),
     );
-    const cascadeRun = cascadeFork !== undefined ? runCascade(cascadeFork, plan.blocks, { proxy, green, ...signal }) : Promise.resolve(undefined);
+    const cascadeRun = cascadeFork !== undefined ? runCascade(cascadeFork, plan.blocks, { proxy, green, ...alsoOnFork, ...signal }) : Promise.resolve(undefined);
     const [outcomes, cascadeGreen] = await Promise.all([Promise.all(segmentRuns), cascadeRun]).catch((e: unknown) => {
       throw front.failure ?? e;
     });
@@ -164,7 +171,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     const replaySeconds = (performance.now() - loopStart) / 1000;
     const merged = mergeOutcomes(outcomes);
     const finishedAt = new Date();
-    return buildReport({
+    const report = buildReport({
       release,
       mode: plan.mode,
       cascade: options.cascade,
@@ -196,6 +203,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
       replaySeconds,
       decoder: options.decoder ?? new AbiDecoder(),
     });
+    return canary !== undefined ? { ...report, canary: summarizeCanary(canary, merged.comparisons, proxy) } : report;
   } finally {
     await Promise.allSettled(handles.map((h) => h.close()));
     await front.close();

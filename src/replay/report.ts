@@ -3,6 +3,7 @@
  * it is built from the comparisons. Data first; the Markdown and terminal
  * views render this object.
  */
+import type { CanaryReplaySummary } from "./canary-replay.js";
 import { keccak256, toUtf8Bytes } from "ethers";
 
 import { jsonSafe } from "../common/format.js";
@@ -101,6 +102,8 @@ export interface ReplayReport {
   timing: { seconds: number; replaySeconds: number; txPerSecond: number };
   startedAt: string;
   finishedAt: string;
+  /** `--canary`: the split the live canary would make, and the router's gas overhead. */
+  canary?: CanaryReplaySummary;
 }
 
 export interface ReportInput {
@@ -279,6 +282,7 @@ export function replayJson(report: ReplayReport, extra: { reportFile?: string } 
     fromBlock: report.fromBlock,
     toBlock: report.toBlock,
     warnings: report.warnings,
+    ...(report.canary !== undefined ? { canary: report.canary } : {}),
     ...(extra.reportFile !== undefined ? { report: extra.reportFile } : {}),
   };
 }
