@@ -7,14 +7,13 @@
  * storage validation has nothing to say about it; what makes it safe is
  * that its runtime code is exactly what this package compiled.
  */
-import { AbiCoder, ZeroHash, getAddress, getCreate2Address, keccak256, solidityPackedKeccak256 } from "ethers";
+import { AbiCoder, ZeroHash, getAddress, getCreate2Address, keccak256 } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
 import { shippedArtifacts } from "../packaged-artifacts.js";
+import { BPS_SCALE } from "./canary-cohort.js";
 
 export const CANARY_ROUTER_CONTRACT = "CanaryRouter";
-/** Shares are in basis points of callers. */
-export const SHARE_DENOMINATOR = 10_000;
 
 /** The router's immutables, in constructor order. */
 export interface CanaryRouterArgs {
@@ -104,7 +103,7 @@ export async function identifyCanaryRouter(code: string): Promise<CanaryRouterAr
   try {
     const bps = BigInt(`0x${word(2)}`);
     const mode = BigInt(`0x${word(4)}`);
-    if (bps > BigInt(SHARE_DENOMINATOR) || mode > 1n) return undefined;
+    if (bps > BigInt(BPS_SCALE) || mode > 1n) return undefined;
     args = {
       blue: getAddress(coder.decode(["address"], `0x${word(0)}`)[0] as string),
       green: getAddress(coder.decode(["address"], `0x${word(1)}`)[0] as string),
@@ -119,7 +118,3 @@ export async function identifyCanaryRouter(code: string): Promise<CanaryRouterAr
   return (await canaryRouterRuntimeCode(args)).toLowerCase() === code.toLowerCase() ? args : undefined;
 }
 
-/** True when `caller` runs green under a router of this salt and share (the router's own rule). */
-export function isGreenCohort(salt: string, caller: string, bps: number): boolean {
-  return BigInt(solidityPackedKeccak256(["bytes32", "address"], [salt, caller])) % BigInt(SHARE_DENOMINATOR) < BigInt(bps);
-}

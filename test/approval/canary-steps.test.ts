@@ -11,7 +11,8 @@ import { approveCanaryStep, proposeCanaryStep, switchCanaryStep } from "../../sr
 import { proposeRelease } from "../../src/approval/release-switch.js";
 import { executeRollback, finalizeRelease, scheduleRollback } from "../../src/approval/release-window.js";
 import { releaseStatus } from "../../src/status/release-status.js";
-import { canaryRouterCodehash, isGreenCohort } from "../../src/switch/canary-router.js";
+import { canaryRouterCodehash } from "../../src/switch/canary-router.js";
+import { cohortOf } from "../../src/switch/canary-cohort.js";
 import { resolveCanaryConfig } from "../../src/waves/canary-config.js";
 import { readCanaryStep } from "../../src/waves/canary-step.js";
 import { type ApprovalWorld, DELAY, approvalWorld, implementationOf, increaseTime, refusal } from "./fixture.js";
@@ -72,7 +73,7 @@ describe("a canary of one proxy in steps, through a 2-of-3 Safe", function () {
       expect(switched.record.state).to.equal("live");
 
       const seen = await versionsSeen();
-      for (const [from, version] of seen) expect(version, from).to.equal(isGreenCohort(salt, from, bps) ? "2" : "1");
+      for (const [from, version] of seen) expect(version, from).to.equal(cohortOf(salt, from, bps) === "green" ? "2" : "1");
       // With the salt fixed, a caller on green stays on green as the share grows.
       const onGreen = new Set([...seen].filter(([, v]) => v === "2").map(([from]) => from));
       for (const from of previousGreen) expect(onGreen.has(from), from).to.equal(true);

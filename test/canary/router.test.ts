@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { type Contract, Interface, getAddress, hexlify, keccak256, randomBytes, toBeHex, zeroPadValue } from "ethers";
 import { network } from "hardhat";
 
-import { canaryRouterCodehash, identifyCanaryRouter, isGreenCohort } from "../../src/switch/canary-router.js";
+import { canaryRouterCodehash, identifyCanaryRouter } from "../../src/switch/canary-router.js";
+import { cohortOf } from "../../src/switch/canary-cohort.js";
 import { ADMIN_SLOT, IMPLEMENTATION_SLOT, V5_ADMIN, V5_PROXY, addr, at, deploy, send, slotAddress } from "../switch/fixture.js";
 
 type Connection = Awaited<ReturnType<typeof network.create>>;
@@ -60,7 +61,7 @@ describe("CanaryRouter behind a real TransparentUpgradeableProxy", function () {
     const { proxy } = await canary(2_500);
     const callers = generatedCallers(60);
     for (const caller of callers) {
-      const expected = isGreenCohort(SALT, caller, 2_500) ? GREEN : BLUE;
+      const expected = cohortOf(SALT, caller, 2_500) === "green" ? GREEN : BLUE;
       expect(await sideSeenBy(proxy, caller), caller).to.equal(expected);
       expect(await sideSeenBy(proxy, caller), `${caller} again`).to.equal(expected);
     }
@@ -91,7 +92,7 @@ describe("CanaryRouter behind a real TransparentUpgradeableProxy", function () {
     const { proxy } = await canary(5_000);
     const payload = hexlify(randomBytes(1_000));
     for (const caller of generatedCallers(6)) {
-      const target = isGreenCohort(SALT, caller, 5_000) ? green : blue;
+      const target = cohortOf(SALT, caller, 5_000) === "green" ? green : blue;
       const echo = side.encodeFunctionData("echo", [payload]);
       expect(await ethers.provider.call({ to: proxy, from: caller, data: echo })).to.equal(
         await ethers.provider.call({ to: target, from: caller, data: echo }),
@@ -111,7 +112,7 @@ describe("CanaryRouter behind a real TransparentUpgradeableProxy", function () {
     expect(sender).to.equal(await payer!.getAddress());
     expect(origin).to.equal(await payer!.getAddress());
     expect(value).to.equal(7n);
-    expect(ranOn).to.equal(isGreenCohort(SALT, await payer!.getAddress(), 5_000) ? GREEN : BLUE);
+    expect(ranOn).to.equal(cohortOf(SALT, await payer!.getAddress(), 5_000) === "green" ? GREEN : BLUE);
   });
 
   it("routes plain ether transfers (receive) by cohort too", async function () {
@@ -120,7 +121,7 @@ describe("CanaryRouter behind a real TransparentUpgradeableProxy", function () {
     for (const s of signers.slice(1, 9)) {
       await send(s.sendTransaction({ to: proxy, value: 10n }));
       const paid = side.decodeFunctionResult("paid", await ethers.provider.call({ to: proxy, data: side.encodeFunctionData("paid", [await s.getAddress()]) }))[0];
-      expect(paid, await s.getAddress()).to.equal(10n * (isGreenCohort(SALT, await s.getAddress(), 5_000) ? GREEN : BLUE));
+      expect(paid, await s.getAddress()).to.equal(10n * (cohortOf(SALT, await s.getAddress(), 5_000) === "green" ? GREEN : BLUE));
     }
   });
 
@@ -129,7 +130,7 @@ describe("CanaryRouter behind a real TransparentUpgradeableProxy", function () {
     const signers = await ethers.getSigners();
     const onGreen: typeof signers = [];
     const onBlue: typeof signers = [];
-    for (const s of signers) (isGreenCohort(SALT, await s.getAddress(), 5_000) ? onGreen : onBlue).push(s);
+    for (const s of signers) (cohortOf(SALT, await s.getAddress(), 5_000) === "green" ? onGreen : onBlue).push(s);
     expect(onGreen.length).to.be.greaterThan(0);
     expect(onBlue.length).to.be.greaterThan(0);
     const touch = async (s: (typeof signers)[number]) => {
@@ -152,8 +153,8 @@ describe("CanaryRouter behind a real TransparentUpgradeableProxy", function () {
     const viaForwarder = async (proxy: string, from: string) =>
       side.decodeFunctionResult("echo", forwarder.interface.decodeFunctionResult("forward", await ethers.provider.call({ to: forwarderAddress, from, data: forwarder.interface.encodeFunctionData("forward", [proxy, echo]) }))[0])[0];
     for (const caller of generatedCallers(8)) {
-      expect(await viaForwarder(byOrigin, caller)).to.equal(isGreenCohort(SALT, caller, 5_000) ? GREEN : BLUE);
-      expect(await viaForwarder(bySender, caller)).to.equal(isGreenCohort(SALT, forwarderAddress, 5_000) ? GREEN : BLUE);
+      expect(await viaForwarder(byOrigin, caller)).to.equal(cohortOf(SALT, caller, 5_000) === "green" ? GREEN : BLUE);
+      expect(await viaForwarder(bySender, caller)).to.equal(cohortOf(SALT, forwarderAddress, 5_000) === "green" ? GREEN : BLUE);
     }
   });
 
