@@ -18,6 +18,7 @@ import { progressLine, renderReplaySummary } from "../src/ui/replay-terminal.js"
 import { renderMarkdownReport } from "../src/ui/replay-report.js";
 import { RpcCache } from "../src/replay/rpc-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
+import { SourceCache } from "../src/replay/source-cache.js";
 import { runCommand } from "../src/ui/output.js";
 import { openConnection } from "../src/chain/hardhat-connection.js";
 
@@ -137,6 +138,8 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
           config,
           ...(hre.config.blueGreen.gates.replay !== undefined ? { minFidelity: hre.config.blueGreen.gates.replay.minFidelity } : {}),
           decoder,
+          sourceCache: new SourceCache(config.sourceCache.dir, config.sourceCache.maxBytes),
+          prefetch: config.prefetch,
           onProgress: (p) => progress?.update(p.done, p.total),
           log: (line) => out.info(line),
           signal: abort.signal,

@@ -5,11 +5,18 @@
  * same retries on timeouts and rate limits as the replay's own, and a warm
  * run makes no request to the source (EDR alone still asks for the chain id
  * and the head each time it starts).
+ *
+ * With prefetched state (`ForkState`), the front answers EDR's account and
+ * storage reads at a fork block locally: EDR asks `eth_getBalance`,
+ * `eth_getTransactionCount`, `eth_getCode` and `eth_getStorageAt` one key at
+ * a time, at the block it is pinned to, and the prefetch already has most of
+ * them. What it lacks goes to the source and is remembered for every fork.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 import { JsonRpcError } from "../chain/json-rpc.js";
+import type { ForkState } from "./prefetch.js";
 import type { SourceRpc } from "./source-rpc.js";
 
 export interface ForkFront {
@@ -31,10 +38,10 @@ interface JsonRpcRequest {
 }
 
 /** Starts the front on a free loopback port. `source` should pin the head (`pinHead: true`). */
-export async function startForkFront(source: SourceRpc): Promise<ForkFront> {
+export async function startForkFront(source: SourceRpc, state?: ForkState): Promise<ForkFront> {
   let failure: Error | undefined;
   const server = createServer((req, res) => {
-    void handle(source, req, res, (e) => (failure ??= e));
+    void handle(source, state, req, res, (e) => (failure ??= e));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -54,7 +61,7 @@ export async function startForkFront(source: SourceRpc): Promise<ForkFront> {
   };
 }
 
-async function handle(source: SourceRpc, req: IncomingMessage, res: ServerResponse, fail: (e: Error) => void): Promise<void> {
+async function handle(source: SourceRpc, state: ForkState | undefined, req: IncomingMessage, res: ServerResponse, fail: (e: Error) => void): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   let doc: unknown;
@@ -69,14 +76,26 @@ async function handle(source: SourceRpc, req: IncomingMessage, res: ServerRespon
     method: typeof r.method === "string" ? r.method : "",
     params: Array.isArray(r.params) ? r.params : r.params === undefined ? [] : [r.params],
   }));
-  let results: Array<unknown | JsonRpcError>;
+  const results: Array<unknown | JsonRpcError> = new Array(calls.length);
+  const missing: number[] = [];
+  calls.forEach((call, i) => {
+    const known = state?.answer(call.method, call.params);
+    if (known !== undefined) results[i] = known;
+    else missing.push(i);
+  });
   try {
-    results = await source.batch(calls);
+    if (missing.length > 0) {
+      const answers = await source.batch(missing.map((i) => calls[i]!));
+      missing.forEach((i, j) => {
+        results[i] = answers[j];
+        if (!(answers[j] instanceof JsonRpcError)) state?.learn(calls[i]!.method, calls[i]!.params, answers[j]);
+      });
+    }
   } catch (e) {
     // Retries exhausted: the fork sees a JSON-RPC error and fails the request it was serving.
     fail(e as Error);
     const error = { code: -32603, message: (e as Error).message };
-    results = calls.map(() => new JsonRpcError(error.message, error.code));
+    missing.forEach((i) => (results[i] = new JsonRpcError(error.message, error.code)));
   }
   const replies = requests.map((r, i) => {
     const result = results[i];

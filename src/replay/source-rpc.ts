@@ -76,9 +76,10 @@ export class SourceRpc {
   }
 
   /** Sends many calls, batched; each result is a value or a `JsonRpcError`. */
-  async batch(calls: RpcCall[]): Promise<Array<unknown | JsonRpcError>> {
+  async batch(calls: RpcCall[], options: { cache?: boolean } = {}): Promise<Array<unknown | JsonRpcError>> {
     const results: unknown[] = new Array(calls.length);
-    const keys = calls.map((c) => cacheKey(c.method, c.params, { pinHead: this.options.pinHead }));
+    // `cache: false` for answers kept elsewhere (the prefetch's traces and reads live in the shared source cache).
+    const keys = calls.map((c) => (options.cache === false ? undefined : cacheKey(c.method, c.params, { pinHead: this.options.pinHead })));
     const missing: number[] = [];
     calls.forEach((_, i) => {
       const key = keys[i];
