@@ -17,6 +17,7 @@ import type { AddressInfo } from "node:net";
 
 import { JsonRpcError } from "../chain/json-rpc.js";
 import type { ForkState } from "./prefetch.js";
+import { cacheKey } from "./rpc-cache.js";
 import type { SourceRpc } from "./source-rpc.js";
 
 export interface ForkFront {
@@ -79,7 +80,7 @@ async function handle(source: SourceRpc, state: ForkState | undefined, req: Inco
   const results: Array<unknown | JsonRpcError> = new Array(calls.length);
   const missing: number[] = [];
   calls.forEach((call, i) => {
-    const known = state?.answer(call.method, call.params);
+    const known = state?.answer(call.method, call.params) ?? headerOfCachedBlock(source, call);
     if (known !== undefined) results[i] = known;
     else missing.push(i);
   });
@@ -104,6 +105,16 @@ async function handle(source: SourceRpc, state: ForkState | undefined, req: Inco
       : { jsonrpc: "2.0", id: r.id ?? null, result: result ?? null };
   });
   reply(res, Array.isArray(doc) ? replies : replies[0]);
+}
+
+/** A block without its transactions, from the same block with them (discovery read most blocks that way). */
+function headerOfCachedBlock(source: SourceRpc, call: { method: string; params: unknown[] }): unknown {
+  if (call.method !== "eth_getBlockByNumber" || call.params[1] !== false) return undefined;
+  const key = cacheKey("eth_getBlockByNumber", [call.params[0], true]);
+  const hit = key !== undefined ? source.cache.get(key) : undefined;
+  if (hit === undefined || !("result" in hit) || hit.result === null || typeof hit.result !== "object") return undefined;
+  const block = hit.result as { transactions?: Array<string | { hash: string }> };
+  return { ...block, transactions: (block.transactions ?? []).map((t) => (typeof t === "string" ? t : t.hash)) };
 }
 
 function reply(res: ServerResponse, body: unknown): void {

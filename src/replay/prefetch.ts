@@ -29,6 +29,7 @@
 import { JsonRpcError } from "../chain/json-rpc.js";
 import { quantity } from "../common/format.js";
 import type { RpcBlock, RpcTransaction } from "./chain-data.js";
+import { ADMIN_SLOT, IMPLEMENTATION_SLOT } from "./fork-control.js";
 import { isUnsupportedMethodError } from "./rpc-cache.js";
 import type { BlockPrestate, CachedAccount, SourceCache, StateFile } from "./source-cache.js";
 import type { SourceRpc } from "./source-rpc.js";
@@ -67,6 +68,8 @@ const SYSTEM_CONTRACTS = new Set([
 ]);
 
 const TRACE_BATCH = 10;
+/** Trace batches in flight at once: latency, not the source's work, is what they hide. */
+const TRACE_PARALLEL = 4;
 const READ_BATCH = 100;
 const STATE_METHODS = new Set(["eth_getBalance", "eth_getTransactionCount", "eth_getCode", "eth_getStorageAt"]);
 
@@ -176,6 +179,10 @@ export interface PrefetchSegment {
 export interface PrefetchOptions {
   source: SourceRpc;
   chainId: number;
+  /** The proxy (its slots at each block's end are what the state check compares) and the accounts the replay itself adds. */
+  proxy?: string;
+  /** Accounts every fork reads that no original transaction names (green, before it is deployed). */
+  extraAccounts?: string[];
   segments: PrefetchSegment[];
   /** The real receipts (the fallback paths read the accounts they name). */
   receipts: Map<string, ReceiptFacts>;
@@ -185,14 +192,15 @@ export interface PrefetchOptions {
 }
 
 /** Fetches the state the segments' forks will read at their fork blocks. */
-export async function prefetchState(options: PrefetchOptions): Promise<{ state: ForkState; summary: PrefetchSummary }> {
+export async function prefetchState(options: PrefetchOptions): Promise<{ state: ForkState; summary: PrefetchSummary; proxySlots: ProxySlots }> {
   const state = new ForkState();
+  const proxySlots = new ProxySlots();
   // Its own client of the same source and cache: the summary counts only the prefetch's calls.
   const source = options.source.derive({});
   const summary: PrefetchSummary = { path: "off", requests: 0, cachedBlocks: 0, accounts: 0, slots: 0, served: 0 };
   if (options.mode === "off" || options.segments.length === 0) {
     summary.reason = options.mode === "off" ? "turned off" : "nothing to replay";
-    return { state, summary };
+    return { state, summary, proxySlots };
   }
   const numbers = [...new Set(options.segments.flatMap((s) => [s.forkBlock, ...range(s.forkBlock + 1, s.lastBlock)]))].sort((a, b) => a - b);
   // The same calls as discovery's: answered from the cache, not the source.
@@ -218,7 +226,8 @@ export async function prefetchState(options: PrefetchOptions): Promise<{ state: 
       const balanceChanged = new Set<string>(SYSTEM_CONTRACTS);
       for (const n of range(segment.forkBlock + 1, segment.lastBlock)) {
         const prestate = traced.get(n);
-        if (prestate === undefined) continue;
+        // A block the source could not trace may have changed anything: what comes after it is read lazily.
+        if (prestate === undefined) break;
         for (const [address, a] of Object.entries(prestate.accounts)) {
           if (SYSTEM_CONTRACTS.has(address)) continue;
           let into = known.get(address);
@@ -236,9 +245,11 @@ export async function prefetchState(options: PrefetchOptions): Promise<{ state: 
       }
       state.merge(segment.forkBlock, Object.fromEntries(known));
     }
+    if (options.proxy !== undefined) await proxySlotsAtBlockEnds(source, options, headers, traced, proxySlots);
   } else {
     await readNamedAccounts(source, options, headers, state, summary);
   }
+  await readReplayAccounts(source, options, state);
   summary.requests = source.stats.calls;
   Object.assign(summary, state.size);
   if (options.cache !== undefined) {
@@ -262,7 +273,7 @@ export async function prefetchState(options: PrefetchOptions): Promise<{ state: 
       learned.clear();
     });
   }
-  return { state, summary };
+  return { state, summary, proxySlots };
 }
 
 const flushers = new WeakMap<ForkState, () => Promise<void>>();
@@ -270,6 +281,166 @@ const flushers = new WeakMap<ForkState, () => Promise<void>>();
 /** Writes what the forks read lazily to the shared cache (call once the forks are done). */
 export async function saveLearned(state: ForkState): Promise<void> {
   await flushers.get(state)?.();
+}
+
+/**
+ * The proxy's slots at the end of each replayed block, for the state check.
+ * A slot's value at the end of block B is the first value a later block's
+ * transactions saw of it (storage changes only in transactions, all of
+ * which were traced); a slot no later block of the range touches is read
+ * with one `eth_getProof` per block, all blocks in one batch.
+ */
+export class ProxySlots {
+  private readonly values = new Map<number, Map<string, string>>();
+
+  set(block: number, slot: string, value: string): void {
+    let slots = this.values.get(block);
+    if (slots === undefined) this.values.set(block, (slots = new Map()));
+    slots.set(slotKey(slot), value);
+  }
+
+  /** The values of these slots at the end of the block, or undefined unless all are known. */
+  get(block: number, slots: string[]): Record<string, string> | undefined {
+    const known = this.values.get(block);
+    if (known === undefined) return undefined;
+    const out: Record<string, string> = {};
+    for (const slot of slots) {
+      const value = known.get(slotKey(slot));
+      if (value === undefined) return undefined;
+      out[slot] = value;
+    }
+    return out;
+  }
+}
+
+async function proxySlotsAtBlockEnds(
+  source: SourceRpc,
+  options: PrefetchOptions,
+  headers: Map<number, RpcBlock>,
+  traced: Map<number, BlockPrestate>,
+  out: ProxySlots,
+): Promise<void> {
+  const proxy = options.proxy!.toLowerCase();
+  const blocks = [...traced.keys()];
+  const replayed = new Set(options.segments.flatMap((s) => range(s.forkBlock + 1, s.lastBlock)));
+  // Walking back from the end: `next` holds each slot's first value in the blocks after the current one.
+  const next = new Map<string, string>();
+  const missing: Array<{ block: number; slots: string[] }> = [];
+  for (let n = Math.max(...blocks); n >= Math.min(...blocks); n--) {
+    if (!traced.has(n)) {
+      // Untraced: what later blocks saw may not be what this one left.
+      next.clear();
+      continue;
+    }
+    const touched = Object.keys(traced.get(n)!.accounts[proxy]?.storage ?? {});
+    if (replayed.has(n) && touched.length > 0) {
+      const unknown: string[] = [];
+      for (const slot of touched) {
+        const value = next.get(slot);
+        if (value !== undefined) out.set(n, slot, value);
+        else unknown.push(slot);
+      }
+      if (unknown.length > 0) missing.push({ block: n, slots: unknown });
+    }
+    for (const [slot, value] of Object.entries(traced.get(n)!.accounts[proxy]?.storage ?? {})) next.set(slot, value);
+  }
+  // State at a block's end is what the shared cache's state files hold: an earlier run may have read these.
+  const unread: typeof missing = [];
+  for (const m of missing) {
+    const block = { number: m.block, hash: headers.get(m.block)!.hash };
+    const storage = (await options.cache?.readState(options.chainId, block))?.[proxy]?.storage ?? {};
+    const left = m.slots.filter((slot) => storage[slot] === undefined);
+    for (const slot of m.slots) if (storage[slot] !== undefined) out.set(m.block, slot, storage[slot]);
+    if (left.length > 0) unread.push({ block: m.block, slots: left });
+  }
+  for (let i = 0; i < unread.length; i += READ_BATCH) {
+    const chunk = unread.slice(i, i + READ_BATCH);
+    const proofs = await source.batch(chunk.map((m) => ({ method: "eth_getProof", params: [proxy, m.slots, quantity(m.block)] })), { cache: false });
+    for (let j = 0; j < chunk.length; j++) {
+      const proof = proofs[j];
+      const entries = (proof as { storageProof?: Array<{ key: string; value: string }> } | null)?.storageProof;
+      if (proof instanceof JsonRpcError || !Array.isArray(entries) || entries.length !== chunk[j]!.slots.length) continue;
+      const storage = Object.fromEntries(chunk[j]!.slots.map((slot, k) => [slot, word(entries[k]!.value)]));
+      for (const [slot, value] of Object.entries(storage)) out.set(chunk[j]!.block, slot, value);
+      await options.cache?.mergeState(options.chainId, { number: chunk[j]!.block, hash: headers.get(chunk[j]!.block)!.hash }, { [proxy]: { storage } });
+    }
+  }
+}
+
+/**
+ * What every fork reads that no original transaction names: the proxy's
+ * ERC-1967 slots, green's account (the replay puts green's code there) and
+ * the proxy admin's (it switches green in). Read at every fork block in two
+ * batches, where the forks would each have asked one key at a time.
+ */
+async function readReplayAccounts(source: SourceRpc, options: PrefetchOptions, state: ForkState): Promise<void> {
+  if (options.proxy === undefined) return;
+  const proxy = options.proxy.toLowerCase();
+  const forks = options.segments.map((s) => s.forkBlock);
+  const slotCalls = forks.flatMap((f) =>
+    [ADMIN_SLOT, IMPLEMENTATION_SLOT]
+      .filter((slot) => state.account(f, proxy).storage?.[slot] === undefined)
+      .map((slot) => ({ method: "eth_getStorageAt", params: [proxy, slot, quantity(f)] })),
+  );
+  const results = slotCalls.length > 0 ? await source.batch(slotCalls, { cache: false }) : [];
+  results.forEach((r, i) => {
+    if (typeof r === "string") state.learn("eth_getStorageAt", slotCalls[i]!.params, word(r));
+  });
+  const accounts = forks.flatMap((f) => {
+    const admin = state.account(f, proxy).storage?.[ADMIN_SLOT];
+    const named = [...(options.extraAccounts ?? []), ...(admin !== undefined && !/^0x0+$/.test(admin) ? ["0x" + admin.slice(-40)] : [])];
+    return named.map((a) => ({ block: f, address: a.toLowerCase() }));
+  });
+  await readAccounts(source, state, accounts);
+}
+
+/** Accounts at blocks: `eth_getProof` (balance, nonce, code hash) and `eth_getCode` for contracts; else the three reads. */
+async function readAccounts(source: SourceRpc, state: ForkState, wanted: Array<{ block: number; address: string }>): Promise<"proofs" | "account-reads"> {
+  const todo = wanted.filter(({ block, address }) => {
+    const a = state.account(block, address);
+    return a.balance === undefined || a.nonce === undefined || a.code === undefined;
+  });
+  if (todo.length === 0) return "proofs";
+  const contracts: Array<{ block: number; address: string }> = [];
+  let proofs = true;
+  for (let i = 0; i < todo.length && proofs; i += READ_BATCH) {
+    const chunk = todo.slice(i, i + READ_BATCH);
+    const answers = await source.batch(chunk.map((w) => ({ method: "eth_getProof", params: [w.address, [], quantity(w.block)] })), { cache: false });
+    for (let j = 0; j < chunk.length; j++) {
+      const proof = answers[j] as { balance?: string; nonce?: string; codeHash?: string } | JsonRpcError;
+      if (proof instanceof JsonRpcError || proof === null || typeof proof !== "object" || proof.balance === undefined) {
+        if (i === 0 && j === 0) {
+          proofs = false;
+          break;
+        }
+        continue;
+      }
+      const into = state.account(chunk[j]!.block, chunk[j]!.address);
+      into.balance ??= quantity(BigInt(proof.balance));
+      into.nonce ??= quantity(BigInt(proof.nonce ?? 0));
+      const codeHash = (proof.codeHash ?? "").toLowerCase();
+      // An account without code has the empty code hash (or none, when it does not exist).
+      if (codeHash === EMPTY_CODE_HASH || /^0x0{64}$/.test(codeHash)) into.code ??= "0x";
+      else contracts.push(chunk[j]!);
+    }
+  }
+  const reads = proofs
+    ? contracts.map((w) => ({ ...w, methods: ["eth_getCode"] }))
+    : todo.map((w) => ({ ...w, methods: ["eth_getBalance", "eth_getTransactionCount", "eth_getCode"] }));
+  const calls = reads.flatMap((w) => w.methods.map((method) => ({ method, params: [w.address, quantity(w.block)] })));
+  for (let i = 0; i < calls.length; i += READ_BATCH) {
+    const chunk = calls.slice(i, i + READ_BATCH);
+    const results = await source.batch(chunk, { cache: false });
+    results.forEach((r, j) => {
+      if (r instanceof JsonRpcError || typeof r !== "string") return;
+      const call = chunk[j]!;
+      const into = state.account(Number(BigInt(call.params[1] as string)), call.params[0] as string);
+      if (call.method === "eth_getBalance") into.balance ??= r;
+      else if (call.method === "eth_getTransactionCount") into.nonce ??= r;
+      else into.code ??= r;
+    });
+  }
+  return proofs ? "proofs" : "account-reads";
 }
 
 /** Block prestates for every block with transactions; undefined when the source has no prestate tracer. */
@@ -293,13 +464,25 @@ async function blockPrestates(
       out.set(n, { accounts: {}, balanceChanged: outsideTransactions(header) });
     } else toTrace.push(n);
   }
-  for (let i = 0; i < toTrace.length; i += TRACE_BATCH) {
-    const chunk = toTrace.slice(i, i + TRACE_BATCH);
+  const trace = (chunk: number[]) =>
     // Not through the answer cache: the shared cache keeps the reduced prestate instead of the whole trace.
-    const results = await source.batch(
+    source.batch(
       chunk.map((n) => ({ method: "debug_traceBlockByNumber", params: [quantity(n), { tracer: "prestateTracer", tracerConfig: { diffMode: false, disableCode: false } }] })),
       { cache: false },
     );
+  // The first batch alone (it tells whether the source can trace at all), then a few batches at a time.
+  const chunks: number[][] = [];
+  for (let i = 0; i < toTrace.length; i += TRACE_BATCH) chunks.push(toTrace.slice(i, i + TRACE_BATCH));
+  const answers: Array<Array<unknown | JsonRpcError>> = [];
+  if (chunks.length > 0) answers.push(await trace(chunks[0]!));
+  const unsupported = answers[0]?.[0] instanceof JsonRpcError;
+  for (let c = 1; c < chunks.length && !unsupported; c += TRACE_PARALLEL) {
+    answers.push(...(await Promise.all(chunks.slice(c, c + TRACE_PARALLEL).map(trace))));
+  }
+  for (let c = 0; c < answers.length; c++) {
+    const i = c * TRACE_BATCH;
+    const chunk = chunks[c]!;
+    const results = answers[c]!;
     for (let j = 0; j < chunk.length; j++) {
       const result = results[j];
       const prestate = result instanceof JsonRpcError ? undefined : reducePrestate(result, headers.get(chunk[j]!)!);
@@ -367,7 +550,7 @@ async function readNamedAccounts(
   state: ForkState,
   summary: PrefetchSummary,
 ): Promise<void> {
-  let useProofs = true;
+  const wanted: Array<{ block: number; address: string }> = [];
   for (const segment of options.segments) {
     const named = new Set<string>();
     for (const n of range(segment.forkBlock + 1, segment.lastBlock)) {
@@ -379,59 +562,9 @@ async function readNamedAccounts(
         for (const log of options.receipts.get(tx.hash.toLowerCase())?.logs ?? []) named.add(log.address.toLowerCase());
       }
     }
-    const tag = quantity(segment.forkBlock);
-    const addresses = [...named].filter((a) => {
-      const known = state.account(segment.forkBlock, a);
-      return known.balance === undefined || known.nonce === undefined || known.code === undefined;
-    });
-    const contracts: string[] = [];
-    if (useProofs) {
-      for (let i = 0; i < addresses.length && useProofs; i += READ_BATCH) {
-        const chunk = addresses.slice(i, i + READ_BATCH);
-        const proofs = await source.batch(chunk.map((a) => ({ method: "eth_getProof", params: [a, [], tag] })), { cache: false });
-        for (let j = 0; j < chunk.length; j++) {
-          const proof = proofs[j] as { balance?: string; nonce?: string; codeHash?: string } | JsonRpcError;
-          if (proof instanceof JsonRpcError || proof === null || typeof proof !== "object" || proof.balance === undefined) {
-            if (i === 0 && j === 0) {
-              useProofs = false;
-              break;
-            }
-            continue;
-          }
-          const into = state.account(segment.forkBlock, chunk[j]!);
-          into.balance ??= quantity(BigInt(proof.balance));
-          into.nonce ??= quantity(BigInt(proof.nonce ?? 0));
-          const codeHash = (proof.codeHash ?? "").toLowerCase();
-          // An account without code has the empty code hash (or none, when it does not exist).
-          if (codeHash === EMPTY_CODE_HASH || /^0x0{64}$/.test(codeHash)) into.code ??= "0x";
-          else contracts.push(chunk[j]!);
-        }
-      }
-    }
-    if (useProofs) {
-      summary.path = "proofs";
-      await readFields(source, state, segment.forkBlock, contracts, ["eth_getCode"]);
-    } else {
-      summary.path = "account-reads";
-      await readFields(source, state, segment.forkBlock, addresses, ["eth_getBalance", "eth_getTransactionCount", "eth_getCode"]);
-    }
+    for (const address of named) wanted.push({ block: segment.forkBlock, address });
   }
-}
-
-async function readFields(source: SourceRpc, state: ForkState, block: number, addresses: string[], methods: string[]): Promise<void> {
-  const calls = addresses.flatMap((a) => methods.map((method) => ({ method, params: [a, quantity(block)] })));
-  for (let i = 0; i < calls.length; i += READ_BATCH) {
-    const chunk = calls.slice(i, i + READ_BATCH);
-    const results = await source.batch(chunk, { cache: false });
-    results.forEach((r, j) => {
-      if (r instanceof JsonRpcError || typeof r !== "string") return;
-      const call = chunk[j]!;
-      const into = state.account(block, call.params[0] as string);
-      if (call.method === "eth_getBalance") into.balance ??= r;
-      else if (call.method === "eth_getTransactionCount") into.nonce ??= r;
-      else into.code ??= r;
-    });
-  }
+  summary.path = await readAccounts(source, state, wanted);
 }
 
 function range(from: number, to: number): number[] {

@@ -125,6 +125,8 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     chainId,
     segments: options.traffic.kind === "range" ? segments.map((s) => ({ forkBlock: s.forkBlock, lastBlock: s.blocks[s.blocks.length - 1]!.context.number })) : [],
     receipts: plan.realReceipts,
+    proxy,
+    extraAccounts: [release.green.address],
     ...(options.sourceCache !== undefined ? { cache: options.sourceCache } : {}),
     mode: options.prefetch ?? "auto",
   });
@@ -139,7 +141,8 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   // The state check reads the source's own values (cached like every pinned read).
   const sourceStorage =
     options.traffic.kind === "range"
-      ? (slots: string[], blockNumber: number) => sourceSlots(forkSource, proxy, slots, blockNumber)
+      ? async (slots: string[], blockNumber: number) =>
+          prefetched.proxySlots.get(blockNumber, slots) ?? (await sourceSlots(forkSource, proxy, slots, blockNumber))
       : undefined;
   try {
     const open = async (blockNumber: number) => {
