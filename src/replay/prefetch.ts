@@ -68,6 +68,7 @@ const SYSTEM_CONTRACTS = new Set([
 ]);
 
 const TRACE_BATCH = 10;
+
 /** Trace batches in flight at once: latency, not the source's work, is what they hide. */
 const TRACE_PARALLEL = 4;
 const READ_BATCH = 100;
@@ -195,8 +196,10 @@ export interface PrefetchOptions {
 export async function prefetchState(options: PrefetchOptions): Promise<{ state: ForkState; summary: PrefetchSummary; proxySlots: ProxySlots }> {
   const state = new ForkState();
   const proxySlots = new ProxySlots();
-  // Its own client of the same source and cache: the summary counts only the prefetch's calls.
-  const source = options.source.derive({});
+  // Its own client of the same source and cache: the summary counts only the prefetch's calls. With a
+  // shared source cache the answers are kept there, reduced to state by block and key; without one, in
+  // the answer cache, so that a second run still makes no request.
+  const source = options.source.derive({ storeAnswers: options.cache === undefined });
   const summary: PrefetchSummary = { path: "off", requests: 0, cachedBlocks: 0, accounts: 0, slots: 0, served: 0 };
   if (options.mode === "off" || options.segments.length === 0) {
     summary.reason = options.mode === "off" ? "turned off" : "nothing to replay";
@@ -355,7 +358,7 @@ async function proxySlotsAtBlockEnds(
   }
   for (let i = 0; i < unread.length; i += READ_BATCH) {
     const chunk = unread.slice(i, i + READ_BATCH);
-    const proofs = await source.batch(chunk.map((m) => ({ method: "eth_getProof", params: [proxy, m.slots, quantity(m.block)] })), { cache: false });
+    const proofs = await source.batch(chunk.map((m) => ({ method: "eth_getProof", params: [proxy, m.slots, quantity(m.block)] })));
     for (let j = 0; j < chunk.length; j++) {
       const proof = proofs[j];
       const entries = (proof as { storageProof?: Array<{ key: string; value: string }> } | null)?.storageProof;
@@ -382,7 +385,7 @@ async function readReplayAccounts(source: SourceRpc, options: PrefetchOptions, s
       .filter((slot) => state.account(f, proxy).storage?.[slot] === undefined)
       .map((slot) => ({ method: "eth_getStorageAt", params: [proxy, slot, quantity(f)] })),
   );
-  const results = slotCalls.length > 0 ? await source.batch(slotCalls, { cache: false }) : [];
+  const results = slotCalls.length > 0 ? await source.batch(slotCalls) : [];
   results.forEach((r, i) => {
     if (typeof r === "string") state.learn("eth_getStorageAt", slotCalls[i]!.params, word(r));
   });
@@ -405,7 +408,7 @@ async function readAccounts(source: SourceRpc, state: ForkState, wanted: Array<{
   let proofs = true;
   for (let i = 0; i < todo.length && proofs; i += READ_BATCH) {
     const chunk = todo.slice(i, i + READ_BATCH);
-    const answers = await source.batch(chunk.map((w) => ({ method: "eth_getProof", params: [w.address, [], quantity(w.block)] })), { cache: false });
+    const answers = await source.batch(chunk.map((w) => ({ method: "eth_getProof", params: [w.address, [], quantity(w.block)] })));
     for (let j = 0; j < chunk.length; j++) {
       const proof = answers[j] as { balance?: string; nonce?: string; codeHash?: string } | JsonRpcError;
       if (proof instanceof JsonRpcError || proof === null || typeof proof !== "object" || proof.balance === undefined) {
@@ -430,7 +433,7 @@ async function readAccounts(source: SourceRpc, state: ForkState, wanted: Array<{
   const calls = reads.flatMap((w) => w.methods.map((method) => ({ method, params: [w.address, quantity(w.block)] })));
   for (let i = 0; i < calls.length; i += READ_BATCH) {
     const chunk = calls.slice(i, i + READ_BATCH);
-    const results = await source.batch(chunk, { cache: false });
+    const results = await source.batch(chunk);
     results.forEach((r, j) => {
       if (r instanceof JsonRpcError || typeof r !== "string") return;
       const call = chunk[j]!;
@@ -465,10 +468,8 @@ async function blockPrestates(
     } else toTrace.push(n);
   }
   const trace = (chunk: number[]) =>
-    // Not through the answer cache: the shared cache keeps the reduced prestate instead of the whole trace.
     source.batch(
       chunk.map((n) => ({ method: "debug_traceBlockByNumber", params: [quantity(n), { tracer: "prestateTracer", tracerConfig: { diffMode: false, disableCode: false } }] })),
-      { cache: false },
     );
   // The first batch alone (it tells whether the source can trace at all), then a few batches at a time.
   const chunks: number[][] = [];

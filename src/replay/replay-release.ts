@@ -123,7 +123,14 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   const prefetched = await prefetchState({
     source,
     chainId,
-    segments: options.traffic.kind === "range" ? segments.map((s) => ({ forkBlock: s.forkBlock, lastBlock: s.blocks[s.blocks.length - 1]!.context.number })) : [],
+    segments:
+      options.traffic.kind === "range"
+        ? [
+            ...segments.map((s) => ({ forkBlock: s.forkBlock, lastBlock: s.blocks[s.blocks.length - 1]!.context.number })),
+            // The cascade world runs the whole range on one fork pinned at the first segment's block.
+            ...(options.cascade && segments.length > 0 ? [{ forkBlock: plan.forkBlock, lastBlock: plan.toBlock }] : []),
+          ]
+        : [],
     receipts: plan.realReceipts,
     proxy,
     extraAccounts: [release.green.address],

@@ -18,6 +18,8 @@ export interface SourceRpcOptions {
   headers?: Record<string, string>;
   /** Cache `eth_blockNumber` too (the fork front does: see `cacheKey`). */
   pinHead?: boolean;
+  /** False: read the cache but add nothing to it (the prefetch keeps its answers in the shared source cache). */
+  storeAnswers?: boolean;
 }
 
 export interface SourceStats {
@@ -76,10 +78,9 @@ export class SourceRpc {
   }
 
   /** Sends many calls, batched; each result is a value or a `JsonRpcError`. */
-  async batch(calls: RpcCall[], options: { cache?: boolean } = {}): Promise<Array<unknown | JsonRpcError>> {
+  async batch(calls: RpcCall[]): Promise<Array<unknown | JsonRpcError>> {
     const results: unknown[] = new Array(calls.length);
-    // `cache: false` for answers kept elsewhere (the prefetch's traces and reads live in the shared source cache).
-    const keys = calls.map((c) => (options.cache === false ? undefined : cacheKey(c.method, c.params, { pinHead: this.options.pinHead })));
+    const keys = calls.map((c) => cacheKey(c.method, c.params, { pinHead: this.options.pinHead }));
     const missing: number[] = [];
     calls.forEach((_, i) => {
       const key = keys[i];
@@ -95,7 +96,7 @@ export class SourceRpc {
       const answer = answers[j];
       results[i] = answer;
       const key = keys[i];
-      if (key === undefined) return;
+      if (key === undefined || this.options.storeAnswers === false) return;
       if (answer instanceof JsonRpcError) {
         if (isUnsupportedMethodError(answer)) this.cache.put(key, { error: { code: answer.code, message: answer.message } } satisfies CachedAnswer);
       } else if (answer !== null && answer !== undefined) this.cache.put(key, { result: answer });
