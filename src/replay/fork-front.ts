@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 
 import { JsonRpcError } from "../chain/json-rpc.js";
-import type { ForkState } from "./prefetch.js";
+import { type ForkState, isStateRead } from "./prefetch.js";
 import { cacheKey } from "./rpc-cache.js";
 import type { SourceRpc } from "./source-rpc.js";
 
@@ -39,7 +39,7 @@ interface JsonRpcRequest {
 }
 
 /** Starts the front on a free loopback port. `source` should pin the head (`pinHead: true`). */
-export async function startForkFront(source: SourceRpc, state?: ForkState): Promise<ForkFront> {
+export async function startForkFront(source: SourceRpc, state?: ForkState | Promise<ForkState | undefined>): Promise<ForkFront> {
   let failure: Error | undefined;
   const server = createServer((req, res) => {
     void handle(source, state, req, res, (e) => (failure ??= e));
@@ -62,7 +62,7 @@ export async function startForkFront(source: SourceRpc, state?: ForkState): Prom
   };
 }
 
-async function handle(source: SourceRpc, state: ForkState | undefined, req: IncomingMessage, res: ServerResponse, fail: (e: Error) => void): Promise<void> {
+async function handle(source: SourceRpc, prefetched: ForkState | Promise<ForkState | undefined> | undefined, req: IncomingMessage, res: ServerResponse, fail: (e: Error) => void): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   let doc: unknown;
@@ -77,6 +77,8 @@ async function handle(source: SourceRpc, state: ForkState | undefined, req: Inco
     method: typeof r.method === "string" ? r.method : "",
     params: Array.isArray(r.params) ? r.params : r.params === undefined ? [] : [r.params],
   }));
+  // State reads wait for the prefetch (it may still be running while the forks start); nothing else does.
+  const state = calls.some((c) => isStateRead(c.method)) ? await prefetched : undefined;
   const results: Array<unknown | JsonRpcError> = new Array(calls.length);
   const missing: number[] = [];
   calls.forEach((call, i) => {

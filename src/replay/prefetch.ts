@@ -74,6 +74,11 @@ const TRACE_PARALLEL = 4;
 const READ_BATCH = 100;
 const STATE_METHODS = new Set(["eth_getBalance", "eth_getTransactionCount", "eth_getCode", "eth_getStorageAt"]);
 
+/** The reads of account state and storage a fork makes at its fork block. */
+export function isStateRead(method: string): boolean {
+  return STATE_METHODS.has(method);
+}
+
 /** State at the fork blocks, as the fork front answers it. */
 export class ForkState {
   private readonly blocks = new Map<number, Map<string, CachedAccount>>();

@@ -120,7 +120,8 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   const forkSource = source.derive({ pinHead: true });
   await pinHeadAtLeast(source, plan.toBlock);
   // Captures run in synthetic blocks: there is nothing of the source's to prefetch for them.
-  const prefetched = await prefetchState({
+  // The prefetch runs while the forks open: EDR's first requests (chain id, head, fork block) need none of it.
+  const prefetching = prefetchState({
     source,
     chainId,
     segments:
@@ -137,7 +138,10 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     ...(options.sourceCache !== undefined ? { cache: options.sourceCache } : {}),
     mode: options.prefetch ?? "auto",
   });
-  const front = await startForkFront(forkSource, prefetched.state);
+  prefetching.catch(() => undefined);
+  let prefetched: Awaited<typeof prefetching> | undefined;
+  // A prefetch that failed leaves the forks to read lazily; the replay fails with its error below.
+  const front = await startForkFront(forkSource, prefetching.then((p) => p.state).catch(() => undefined));
   const handles: ForkHandle[] = [];
   const total = segments.reduce((n, s) => n + s.blocks.reduce((m, b) => m + b.items.length, 0), 0);
   let done = 0;
@@ -149,7 +153,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   const sourceStorage =
     options.traffic.kind === "range"
       ? async (slots: string[], blockNumber: number) =>
-          prefetched.proxySlots.get(blockNumber, slots) ?? (await sourceSlots(forkSource, proxy, slots, blockNumber))
+          prefetched!.proxySlots.get(blockNumber, slots) ?? (await sourceSlots(forkSource, proxy, slots, blockNumber))
       : undefined;
   try {
     const open = async (blockNumber: number) => {
@@ -165,6 +169,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
       throw front.failure ?? e;
     });
     const cascadeFork = options.cascade && segments.length > 0 ? await open(plan.forkBlock) : undefined;
+    prefetched = await prefetching;
     const loopStart = performance.now();
     const segmentRuns = segments.map((segment, i) =>
       runTwinSegment(forks[i]!, segment, {
@@ -222,7 +227,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   } finally {
     await Promise.allSettled(handles.map((h) => h.close()));
     await front.close();
-    await saveLearned(prefetched.state);
+    if (prefetched !== undefined) await saveLearned(prefetched.state);
     await source.cache.flush();
   }
 }

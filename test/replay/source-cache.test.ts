@@ -8,6 +8,7 @@ import path from "node:path";
 
 import { expect } from "chai";
 
+import { runHardhat } from "../helpers/cli.js";
 import { ForkState, reducePrestate } from "../../src/replay/prefetch.js";
 import { SourceCache } from "../../src/replay/source-cache.js";
 
@@ -98,6 +99,46 @@ describe("shared source cache", function () {
         JSON.parse(await readFile(path.join(dir, "1", sub, f), "utf8"));
       }
     }
+  });
+});
+
+describe("bg:cache prune", function () {
+  let cacheRoot: string;
+  before(async () => {
+    cacheRoot = await mkdtemp(path.join(tmpdir(), "bg-cache-cli-"));
+  });
+  after(async () => {
+    await rm(cacheRoot, { recursive: true, force: true });
+  });
+  // A user's project whose Hardhat cache folder is a temporary one.
+  const CONFIG = path.join("test", "switch", "cli-project", "hardhat.config.ts");
+  const prune = (...args: string[]) => runHardhat(["--config", CONFIG, "bg:cache", "prune", ...args, "--json"], { BG_TEST_CACHE: cacheRoot });
+
+  it("shrinks the project's source cache to a size, then empties it, with one JSON document each time", async () => {
+    const cache = new SourceCache(path.join(cacheRoot, "bluegreen-source"));
+    for (let n = 1; n <= 5; n++) await cache.mergeState(1, { number: n, hash: "0x" + "a".repeat(64) }, { [A]: { code: "0x" + "cd".repeat(2000) } });
+    const { bytes } = await cache.usage();
+    const limitMb = (bytes * 0.5) / 1024 / 1024;
+    const shrunk = await prune("--max-mb", String(limitMb));
+    expect(shrunk.code, shrunk.stderr).to.equal(0);
+    const doc = JSON.parse(shrunk.stdout);
+    expect(doc.ok).to.equal(true);
+    expect(doc.dir).to.equal(path.join(cacheRoot, "bluegreen-source"));
+    expect(doc.before).to.deep.equal({ files: 5, bytes });
+    expect(doc.removed.files).to.equal(3);
+    expect(doc.left.bytes).to.be.at.most(bytes * 0.5);
+    expect(await cache.usage()).to.deep.equal(doc.left);
+
+    const emptied = JSON.parse((await prune("--all")).stdout);
+    expect(emptied.left).to.deep.equal({ files: 0, bytes: 0 });
+    expect((await cache.usage()).files).to.equal(0);
+  });
+
+  it("refuses a size that is not a number, with its code", async () => {
+    const run = await prune("--max-mb", "lots");
+    expect(run.code).to.equal(1);
+    const doc = JSON.parse(run.stdout);
+    expect(doc).to.include({ ok: false, code: "BG_CACHE_OPTION" });
   });
 });
 
