@@ -41,7 +41,7 @@ import path from "node:path";
 import hre from "hardhat";
 
 import { freePort } from "../test/helpers/nodes.js";
-import { parseEther } from "ethers";
+import { keccak256, parseEther, toUtf8Bytes } from "ethers";
 
 import {
   buildReplayWorld,
@@ -167,7 +167,13 @@ const GAS_OTHER = "0x186a0"; // 100k
 const FEES = { maxFeePerGas: "0x2540be400", maxPriorityFeePerGas: "0x3b9aca00" };
 
 /** Mainnet-shaped blocks: a few of the proxy's transactions among many others. */
-async function generateBlocks(world: ReplayWorld, blocks: number, perBlock: number, targets: number): Promise<{ fromBlock: number; toBlock: number }> {
+async function generateBlocks(
+  world: ReplayWorld,
+  blocks: number,
+  perBlock: number,
+  targets: number,
+  recipients: string[] = world.users,
+): Promise<{ fromBlock: number; toBlock: number }> {
   const { rpc } = world;
   const nonces = new Map<string, number>();
   for (const user of world.users) nonces.set(user, Number(BigInt(await rpc.send<string>("eth_getTransactionCount", [user, "latest"]))));
@@ -183,7 +189,7 @@ async function generateBlocks(world: ReplayWorld, blocks: number, perBlock: numb
       const txs: Array<Record<string, unknown>> = [];
       for (let i = 0; i < perBlock; i++) {
         const from = world.users[rand(world.users.length)]!;
-        const to = world.users[rand(world.users.length)]!;
+        const to = recipients[rand(recipients.length)]!;
         const nonce = nonces.get(from)!;
         nonces.set(from, nonce + 1);
         const base = { from, nonce: "0x" + nonce.toString(16), ...FEES };
@@ -260,6 +266,11 @@ async function main(): Promise<void> {
     const cold = await run(config.workers);
     const coldRequests = counter.take();
     console.log(line("twin, cold cache", cold));
+    const cp = cold.sourceRequests.prefetch;
+    console.log(
+      `twin, cold cache: source requests discovery ${cold.sourceRequests.discovery}, prefetch ${cp?.requests ?? 0} by ${cp?.path ?? "off"}` +
+        `${cp?.reason !== undefined ? ` (${cp.reason})` : ""}, forks ${cold.sourceRequests.fork}`,
+    );
     const warm = await run(config.workers);
     const warmRequests = counter.take();
     console.log(line(`twin, warm cache, ${config.workers} workers`, warm));
@@ -324,13 +335,19 @@ async function remoteSource(workers: number): Promise<{ perTx: number; speedup: 
   const PER_BLOCK = Number(process.env.BENCH_REMOTE_PER_BLOCK ?? 13);
   const TARGETS = Number(process.env.BENCH_REMOTE_TARGETS ?? 13);
   const DELAY = Number(process.env.BENCH_REMOTE_DELAY_MS ?? 50);
+  // Holders a token's transfers reach: each is an account and a balance slot a fork must read.
+  const HOLDERS = Number(process.env.BENCH_REMOTE_HOLDERS ?? 100);
   const world = await buildReplayWorld("anvil", 19);
   const cacheDir = await mkdtemp(path.join(tmpdir(), "bg-bench-remote-"));
   const delayed = await startFaultProxy(world.node.url, [{ fault: "delay", delayMs: DELAY }]);
   const counter = await startCountingProxy(delayed.url);
   try {
-    console.log(`remote source: ${BLOCKS} blocks of ${PER_BLOCK} transactions (${TARGETS} per block touch the token proxy) on anvil, behind a proxy adding ${DELAY} ms per request`);
-    const traffic = await generateBlocks(world, BLOCKS, PER_BLOCK, TARGETS);
+    console.log(
+      `remote source: ${BLOCKS} blocks of ${PER_BLOCK} transactions (${TARGETS} per block touch the token proxy) from ${world.users.length} senders to them and ${HOLDERS} other holders, ` +
+        `on anvil behind a proxy adding ${DELAY} ms per request`,
+    );
+    const holders = Array.from({ length: HOLDERS }, (_, i) => "0x" + keccak256(toUtf8Bytes(`bench holder ${i}`)).slice(-40));
+    const traffic = await generateBlocks(world, BLOCKS, PER_BLOCK, TARGETS, [...world.users, ...holders]);
     const green = await deployGreen(world, "ReplayToken");
     await settle(world);
     const config = resolveReplayConfig({ workers }, { projectRoot: ROOT, cachePath: cacheDir });

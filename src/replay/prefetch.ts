@@ -72,6 +72,8 @@ const TRACE_BATCH = 10;
 /** Trace batches in flight at once: latency, not the source's work, is what they hide. */
 const TRACE_PARALLEL = 4;
 const READ_BATCH = 100;
+/** Storage keys per `eth_getProof`. */
+const PROOF_SLOTS = 500;
 const STATE_METHODS = new Set(["eth_getBalance", "eth_getTransactionCount", "eth_getCode", "eth_getStorageAt"]);
 
 /** The reads of account state and storage a fork makes at its fork block. */
@@ -333,45 +335,51 @@ async function proxySlotsAtBlockEnds(
   const replayed = new Set(options.segments.flatMap((s) => range(s.forkBlock + 1, s.lastBlock)));
   // Walking back from the end: `next` holds each slot's first value in the blocks after the current one.
   const next = new Map<string, string>();
-  const missing: Array<{ block: number; slots: string[] }> = [];
+  // A slot no later block touches keeps its value to the end of the traced run: read it there, once, for every block.
+  let horizon: number | undefined;
+  const untouchedAfter = new Map<number, Map<string, number[]>>();
   for (let n = Math.max(...blocks); n >= Math.min(...blocks); n--) {
     if (!traced.has(n)) {
       // Untraced: what later blocks saw may not be what this one left.
       next.clear();
+      horizon = undefined;
       continue;
     }
-    const touched = Object.keys(traced.get(n)!.accounts[proxy]?.storage ?? {});
-    if (replayed.has(n) && touched.length > 0) {
-      const unknown: string[] = [];
-      for (const slot of touched) {
+    horizon ??= n;
+    const storage = traced.get(n)!.accounts[proxy]?.storage ?? {};
+    if (replayed.has(n)) {
+      for (const slot of Object.keys(storage)) {
         const value = next.get(slot);
         if (value !== undefined) out.set(n, slot, value);
-        else unknown.push(slot);
+        else {
+          const bySlot = untouchedAfter.get(horizon) ?? new Map<string, number[]>();
+          untouchedAfter.set(horizon, bySlot);
+          bySlot.set(slot, [...(bySlot.get(slot) ?? []), n]);
+        }
       }
-      if (unknown.length > 0) missing.push({ block: n, slots: unknown });
     }
-    for (const [slot, value] of Object.entries(traced.get(n)!.accounts[proxy]?.storage ?? {})) next.set(slot, value);
+    for (const [slot, value] of Object.entries(storage)) next.set(slot, value);
   }
-  // State at a block's end is what the shared cache's state files hold: an earlier run may have read these.
-  const unread: typeof missing = [];
-  for (const m of missing) {
-    const block = { number: m.block, hash: headers.get(m.block)!.hash };
-    const storage = (await options.cache?.readState(options.chainId, block))?.[proxy]?.storage ?? {};
-    const left = m.slots.filter((slot) => storage[slot] === undefined);
-    for (const slot of m.slots) if (storage[slot] !== undefined) out.set(m.block, slot, storage[slot]);
-    if (left.length > 0) unread.push({ block: m.block, slots: left });
-  }
-  for (let i = 0; i < unread.length; i += READ_BATCH) {
-    const chunk = unread.slice(i, i + READ_BATCH);
-    const proofs = await source.batch(chunk.map((m) => ({ method: "eth_getProof", params: [proxy, m.slots, quantity(m.block)] })));
-    for (let j = 0; j < chunk.length; j++) {
-      const proof = proofs[j];
+  for (const [end, bySlot] of untouchedAfter) {
+    const block = { number: end, hash: headers.get(end)!.hash };
+    // State at a block's end is what the shared cache's state files hold: an earlier run may have read these.
+    const cached = (await options.cache?.readState(options.chainId, block))?.[proxy]?.storage ?? {};
+    const slots = [...bySlot.keys()];
+    const values: Record<string, string> = {};
+    for (const slot of slots) if (cached[slot] !== undefined) values[slot] = cached[slot];
+    const unread = slots.filter((slot) => values[slot] === undefined);
+    const read: Record<string, string> = {};
+    for (let i = 0; i < unread.length; i += PROOF_SLOTS) {
+      const chunk = unread.slice(i, i + PROOF_SLOTS);
+      const [proof] = await source.batch([{ method: "eth_getProof", params: [proxy, chunk, quantity(end)] }]);
       const entries = (proof as { storageProof?: Array<{ key: string; value: string }> } | null)?.storageProof;
-      if (proof instanceof JsonRpcError || !Array.isArray(entries) || entries.length !== chunk[j]!.slots.length) continue;
-      const storage = Object.fromEntries(chunk[j]!.slots.map((slot, k) => [slot, word(entries[k]!.value)]));
-      for (const [slot, value] of Object.entries(storage)) out.set(chunk[j]!.block, slot, value);
-      await options.cache?.mergeState(options.chainId, { number: chunk[j]!.block, hash: headers.get(chunk[j]!.block)!.hash }, { [proxy]: { storage } });
+      // Without eth_getProof the state check reads these itself, block by block.
+      if (proof instanceof JsonRpcError || !Array.isArray(entries) || entries.length !== chunk.length) break;
+      chunk.forEach((slot, k) => (read[slot] = word(entries[k]!.value)));
     }
+    Object.assign(values, read);
+    for (const [slot, value] of Object.entries(values)) for (const n of bySlot.get(slot)!) out.set(n, slot, value);
+    if (Object.keys(read).length > 0) await options.cache?.mergeState(options.chainId, block, { [proxy]: { storage: read } });
   }
 }
 
