@@ -350,27 +350,38 @@ async function remoteSource(workers: number): Promise<{ perTx: number; speedup: 
     const traffic = await generateBlocks(world, BLOCKS, PER_BLOCK, TARGETS, [...world.users, ...holders]);
     const green = await deployGreen(world, "ReplayToken");
     await settle(world);
-    const config = resolveReplayConfig({ workers }, { projectRoot: ROOT, cachePath: cacheDir });
-    counter.take();
-    const started = performance.now();
-    const report = await replayRelease({
-      release: { id: "bench-remote", chainId: world.chainId, proxy: world.token, blue: { address: world.tokenImpl, codehash: world.tokenImplCodehash }, green },
-      source: new SourceRpc({ url: counter.url, cache: await RpcCache.open(config.cacheDir, counter.url) }),
-      openFork: edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }),
-      traffic: { kind: "range", fromBlock: traffic.fromBlock, toBlock: traffic.toBlock },
-      mode: "faithful",
-      cascade: false,
-      config,
-      sourceCache: new SourceCache(path.join(cacheDir, "source")),
-    });
-    const twinSeconds = (performance.now() - started) / 1000;
-    const twinRequests = counter.take();
-    const p = report.sourceRequests.prefetch;
-    console.log(line("remote, twin, cold", report));
-    console.log(
-      `remote, twin, cold: ${twinRequests} source requests (discovery ${report.sourceRequests.discovery}, prefetch ${p?.requests ?? 0} by ${p?.path ?? "off"}, forks ${report.sourceRequests.fork}) ` +
-        `for ${report.replayed} txs = ${(twinRequests / report.replayed).toFixed(2)}/tx (target <= 0.3); ${twinSeconds.toFixed(2)} s wall`,
-    );
+    // Each run from empty caches of its own.
+    const cold = async (prefetch: "auto" | "off", name: string) => {
+      const dir = path.join(cacheDir, name);
+      const config = resolveReplayConfig({ workers }, { projectRoot: ROOT, cachePath: dir });
+      counter.take();
+      const started = performance.now();
+      const report = await replayRelease({
+        release: { id: "bench-remote", chainId: world.chainId, proxy: world.token, blue: { address: world.tokenImpl, codehash: world.tokenImplCodehash }, green },
+        source: new SourceRpc({ url: counter.url, cache: await RpcCache.open(config.cacheDir, counter.url) }),
+        openFork: edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }),
+        traffic: { kind: "range", fromBlock: traffic.fromBlock, toBlock: traffic.toBlock },
+        mode: "faithful",
+        cascade: false,
+        config,
+        sourceCache: new SourceCache(path.join(dir, "source")),
+        prefetch,
+      });
+      const seconds = (performance.now() - started) / 1000;
+      const requests = counter.take();
+      const p = report.sourceRequests.prefetch;
+      console.log(line(`remote, twin, cold, prefetch ${prefetch}`, report));
+      console.log(
+        `remote, twin, cold, prefetch ${prefetch}: ${requests} source requests (discovery ${report.sourceRequests.discovery}, prefetch ${p?.requests ?? 0} by ${p?.path ?? "off"}, ` +
+          `forks ${report.sourceRequests.fork}) for ${report.replayed} txs = ${(requests / report.replayed).toFixed(2)}/tx; ${seconds.toFixed(2)} s wall`,
+      );
+      return { report, seconds, requests };
+    };
+    const lazy = await cold("off", "lazy");
+    const twin = await cold("auto", "prefetch");
+    const report = twin.report;
+    const twinSeconds = twin.seconds;
+    const twinRequests = twin.requests;
     // The peer: one anvil fork of the same blocks, reading the delayed source itself, replaying them exactly.
     const direct = new SourceRpc({ url: world.node.url });
     const blocks = (await direct.batchOrThrow(
@@ -388,6 +399,10 @@ async function remoteSource(workers: number): Promise<{ perTx: number; speedup: 
     const anvilSeconds = (performance.now() - anvilStart) / 1000;
     const anvilRequests = counter.take();
     const speedup = anvilSeconds / twinSeconds;
+    console.log(
+      `remote: prefetch took source requests per transaction from ${(lazy.requests / lazy.report.replayed).toFixed(2)} to ${(twinRequests / report.replayed).toFixed(2)} ` +
+        `(target <= 0.3), and the cold wall time from ${lazy.seconds.toFixed(2)} s to ${twinSeconds.toFixed(2)} s`,
+    );
     console.log(
       `remote, anvil fork: ${anvil.txs} txs replayed exactly (one world, no comparison) in ${anvilSeconds.toFixed(2)} s wall, ${anvilRequests} source requests` +
         `${anvil.mismatched > 0 ? ` (${anvil.mismatched} not mined in their block)` : ""}; the twin replay is ${speedup.toFixed(1)}x faster (target >= 10)`,
