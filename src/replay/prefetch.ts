@@ -533,6 +533,15 @@ function outsideTransactions(header: RpcBlock): string[] {
 
 /** The first value each of the block's transactions saw of each key: the state before the block. */
 export function reducePrestate(result: unknown, header: RpcBlock): BlockPrestate | undefined {
+  try {
+    return reduce(result, header);
+  } catch {
+    // A value that is not a hex quantity: the block counts as untraced, its keys are read by the forks.
+    return undefined;
+  }
+}
+
+function reduce(result: unknown, header: RpcBlock): BlockPrestate | undefined {
   if (!Array.isArray(result)) return undefined;
   const accounts: StateFile = {};
   for (const entry of result as Array<{ result?: unknown }>) {

@@ -157,6 +157,9 @@ describe("prefetch: reading prestate traces", () => {
     expect(pre.accounts[B]).to.deep.equal({ balance: "0x0", nonce: "0x2", code: "0x6080" });
     expect(pre.balanceChanged).to.deep.equal(["0x00000000000000000000000000000000000000cc", B]);
     expect(reducePrestate({ structLogs: [] }, header(A))).to.equal(undefined);
+    // A failed transaction trace, or a value that is not a quantity: the block counts as untraced.
+    expect(reducePrestate([{ txHash: "0x1", error: "execution timeout" }], header(A))).to.equal(undefined);
+    expect(reducePrestate([{ txHash: "0x1", result: { [A]: { balance: "lots" } } }], header(A))).to.equal(undefined);
   });
 
   it("answers state reads at a fork block only for what it knows, whatever the slot's spelling", () => {
@@ -171,5 +174,72 @@ describe("prefetch: reading prestate traces", () => {
     expect(state.served).to.equal(3);
     state.learn("eth_getStorageAt", [A, "0x4", "0x12"], slot(1));
     expect(state.answer("eth_getStorageAt", [A, slot(4), "0x12"])).to.equal(slot(1));
+  });
+});
+
+describe("prefetch: what is taken from later blocks' prestates", () => {
+  const C = "0x00000000000000000000000000000000000000cc";
+  const D = "0x00000000000000000000000000000000000000dd";
+  const BEACON_ROOTS = "0x000f3df6d732807ef1319fb7b8bb8522d0beac02";
+  const hash = (n: number) => "0x" + n.toString(16).padStart(64, "0");
+
+  /** A source that knows blocks 10..14 and answers prestate traces from a table; block 13 cannot be traced. */
+  async function fakeSource(traces: Record<number, unknown>, miners: Record<number, string>, withdrawals: Record<number, string[]> = {}) {
+    const { createServer } = await import("node:http");
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        const doc = JSON.parse(body) as Array<{ id: number; method: string; params: unknown[] }> | { id: number; method: string; params: unknown[] };
+        const answer = (r: { id: number; method: string; params: unknown[] }) => {
+          const n = Number(BigInt(r.params[0] as string));
+          if (r.method === "eth_getBlockByNumber") {
+            const txs = traces[n] === undefined ? [] : [{ hash: hash(1000 + n), from: A, to: B, input: "0x", value: "0x0", gas: "0x5208", nonce: "0x0" }];
+            return { jsonrpc: "2.0", id: r.id, result: { number: "0x" + n.toString(16), hash: hash(n), timestamp: "0x1", miner: miners[n] ?? "0x00000000000000000000000000000000000000ee", gasLimit: "0x1", transactions: n === 13 ? txs.length ? txs : [{ hash: hash(13) }] : txs, withdrawals: (withdrawals[n] ?? []).map((address) => ({ address })) } };
+          }
+          if (r.method === "debug_traceBlockByNumber") {
+            if (n === 13) return { jsonrpc: "2.0", id: r.id, error: { code: -32000, message: "trace too big" } };
+            return { jsonrpc: "2.0", id: r.id, result: traces[n] ?? [] };
+          }
+          return { jsonrpc: "2.0", id: r.id, error: { code: -32601, message: "Method not found" } };
+        };
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(Array.isArray(doc) ? doc.map(answer) : answer(doc)));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const { port } = server.address() as { port: number };
+    return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  it("takes the first value of each key, except balances changed outside transactions, system contracts, and anything after an untraced block", async () => {
+    const { prefetchState } = await import("../../src/replay/prefetch.js");
+    const { SourceRpc } = await import("../../src/replay/source-rpc.js");
+    const traces = {
+      // Block 11: A and the coinbase C are touched; the system contract too (the client wrote it before the block).
+      11: [{ txHash: hash(1011), result: { [A]: { balance: "0x10", nonce: 1, storage: { [slot(1)]: slot(1) } }, [C]: { balance: "0x5" }, [BEACON_ROOTS]: { balance: "0x0", storage: { [slot(0)]: slot(9) } } } }],
+      // Block 12: C again (its balance moved as 11's coinbase), B (a withdrawal of 11 paid it) and a new slot of A.
+      12: [{ txHash: hash(1012), result: { [A]: { balance: "0x7", nonce: 2, storage: { [slot(1)]: slot(2), [slot(2)]: slot(3) } }, [C]: { balance: "0x9" }, [B]: { balance: "0x40", nonce: 0 } } }],
+      // Block 14, after the untraceable 13: D (no coinbase, no withdrawal) would be new, but 13 may have changed it.
+      14: [{ txHash: hash(1014), result: { [D]: { balance: "0x1" } } }],
+    };
+    const fake = await fakeSource(traces, { 11: C }, { 11: [B] });
+    try {
+      const source = new SourceRpc({ url: fake.url, retries: 0 });
+      const { state, summary } = await prefetchState({ source, chainId: 1, segments: [{ forkBlock: 10, lastBlock: 14 }], receipts: new Map() });
+      expect(summary.path).to.equal("prestate-trace");
+      const file = state.file(10);
+      // First touch wins: block 11's values of A, not block 12's; 12's new slot is still A's value at the fork.
+      expect(file[A]).to.deep.equal({ nonce: "0x1", code: "0x", balance: "0x10", storage: { [slot(1)]: slot(1), [slot(2)]: slot(3) } });
+      // The coinbase's balance at 11's start is its fork value; B's at 12 is not (block 11's withdrawal paid it), its nonce is.
+      expect(file[C]?.balance).to.equal("0x5");
+      expect(file[B]).to.deep.equal({ nonce: "0x0", code: "0x" });
+      expect(file[BEACON_ROOTS]).to.equal(undefined);
+      expect(file[D]).to.equal(undefined);
+      expect(state.answer("eth_getBalance", [B, "0xa"])).to.equal(undefined);
+      expect(state.answer("eth_getTransactionCount", [B, "0xa"])).to.equal("0x0");
+    } finally {
+      await fake.close();
+    }
   });
 });
