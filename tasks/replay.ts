@@ -22,6 +22,7 @@ import { type CanaryConfig, canarySalt } from "../src/waves/canary-config.js";
 import { renderMarkdownReport } from "../src/ui/replay-report.js";
 import { RpcCache } from "../src/replay/rpc-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
+import { SourceCache } from "../src/replay/source-cache.js";
 import { runCommand } from "../src/ui/output.js";
 import { openConnection } from "../src/chain/hardhat-connection.js";
 
@@ -167,6 +168,8 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
           ...(hre.config.blueGreen.gates.replay !== undefined ? { minFidelity: hre.config.blueGreen.gates.replay.minFidelity } : {}),
           decoder,
           ...(canary !== undefined ? { canary } : {}),
+          sourceCache: new SourceCache(config.sourceCache.dir, config.sourceCache.maxBytes),
+          prefetch: config.prefetch,
           onProgress: (p) => progress?.update(p.done, p.total),
           log: (line) => out.info(line),
           signal: abort.signal,

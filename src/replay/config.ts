@@ -93,6 +93,18 @@ export const replayUserConfigSchema = z
     hardfork: z.string().min(1).optional(),
     /** Folder of the replay's source cache, relative to the project root. Default `<cache>/bluegreen-replay`. */
     cacheDir: z.string().min(1).optional(),
+    /** Prefetch the forks' state in bulk before they run ("auto": prestate traces, else proofs or account reads). Default "auto". */
+    prefetch: z.enum(["auto", "off"]).optional(),
+    /** The shared source cache (state by chain, block and key, for every run): folder and size bound. */
+    sourceCache: z
+      .object({
+        /** Relative to the project root. Default `<cache>/bluegreen-source`. */
+        dir: z.string().min(1).optional(),
+        /** Least recently read files go past this size. Default 1024 MB. */
+        maxMb: z.number().min(1, "must be at least 1").optional(),
+      })
+      .strict()
+      .optional(),
     /** The source RPC: per-request timeout and retries (with backoff) on timeouts and rate limits. */
     rpc: z
       .object({
@@ -127,6 +139,9 @@ export interface ReplayConfig {
   /** Absolute. */
   cacheDir: string;
   rpc: { timeoutMs: number; retries: number };
+  prefetch: "auto" | "off";
+  /** Absolute folder and bound of the shared source cache. */
+  sourceCache: { dir: string; maxBytes: number };
 }
 
 /** 4-byte selector of a selector or signature, lower-case. */
@@ -173,5 +188,13 @@ export function resolveReplayConfig(
         ? path.resolve(paths.projectRoot, user.cacheDir)
         : path.join(paths.cachePath, "bluegreen-replay"),
     rpc: { timeoutMs: user?.rpc?.timeoutMs ?? 30_000, retries: user?.rpc?.retries ?? 5 },
+    prefetch: user?.prefetch ?? "auto",
+    sourceCache: {
+      dir:
+        user?.sourceCache?.dir !== undefined
+          ? path.resolve(paths.projectRoot, user.sourceCache.dir)
+          : path.join(paths.cachePath, "bluegreen-source"),
+      maxBytes: Math.round((user?.sourceCache?.maxMb ?? 1024) * 1024 * 1024),
+    },
   };
 }

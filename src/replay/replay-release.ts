@@ -23,8 +23,10 @@ import { discoverTraffic, type DiscoverySummary } from "./discover-traffic.js";
 import { ForkControl, type ForkHandle, IMPLEMENTATION_SLOT } from "./fork-control.js";
 import { word } from "./observe.js";
 import { startForkFront } from "./fork-front.js";
+import { prefetchState, saveLearned } from "./prefetch.js";
 import { buildReport, type ReplayReport } from "./report.js";
 import { cacheKey } from "./rpc-cache.js";
+import type { SourceCache } from "./source-cache.js";
 import type { SourceRpc } from "./source-rpc.js";
 import { emptyFidelity, runCascade, runTwinSegment, type ReplayBlock, type SegmentOutcome, type SegmentPlan } from "./twin-executor.js";
 import type { ReceiptFacts, TrafficItem } from "./types.js";
@@ -69,6 +71,10 @@ export interface ReplayOptions {
   decoder?: AbiDecoder;
   /** Replay with a CanaryRouter in green's place (`--canary`): the report then carries the split and the router's overhead. */
   canary?: CanaryReplayOptions;
+  /** The shared on-disk source cache (state by chain, block and key); without it prefetched state lives for this run only. */
+  sourceCache?: SourceCache;
+  /** Prefetch the forks' state in bulk before they run (see prefetch.ts). Default "auto". */
+  prefetch?: "auto" | "off";
   onProgress?: (progress: ReplayProgress) => void;
   log?: (line: string) => void;
   signal?: AbortSignal;
@@ -116,7 +122,29 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   // The forks read the source through the front, with the head pinned (see cacheKey).
   const forkSource = source.derive({ pinHead: true });
   await pinHeadAtLeast(source, plan.toBlock);
-  const front = await startForkFront(forkSource);
+  // Captures run in synthetic blocks: there is nothing of the source's to prefetch for them.
+  // The prefetch runs while the forks open: EDR's first requests (chain id, head, fork block) need none of it.
+  const prefetching = prefetchState({
+    source,
+    chainId,
+    segments:
+      options.traffic.kind === "range"
+        ? [
+            ...segments.map((s) => ({ forkBlock: s.forkBlock, lastBlock: s.blocks[s.blocks.length - 1]!.context.number })),
+            // The cascade world runs the whole range on one fork pinned at the first segment's block.
+            ...(options.cascade && segments.length > 0 ? [{ forkBlock: plan.forkBlock, lastBlock: plan.toBlock }] : []),
+          ]
+        : [],
+    receipts: plan.realReceipts,
+    proxy,
+    extraAccounts: [release.green.address],
+    ...(options.sourceCache !== undefined ? { cache: options.sourceCache } : {}),
+    mode: options.prefetch ?? "auto",
+  });
+  prefetching.catch(() => undefined);
+  let prefetched: Awaited<typeof prefetching> | undefined;
+  // A prefetch that failed leaves the forks to read lazily; the replay fails with its error below.
+  const front = await startForkFront(forkSource, prefetching.then((p) => p.state).catch(() => undefined));
   const handles: ForkHandle[] = [];
   const total = segments.reduce((n, s) => n + s.blocks.reduce((m, b) => m + b.items.length, 0), 0);
   let done = 0;
@@ -127,10 +155,8 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   // The state check reads the source's own values (cached like every pinned read).
   const sourceStorage =
     options.traffic.kind === "range"
-      ? async (slots: string[], blockNumber: number) => {
-          const values = await forkSource.batchOrThrow(slots.map((slot) => ({ method: "eth_getStorageAt", params: [proxy, slot, quantity(blockNumber)] })));
-          return Object.fromEntries(slots.map((slot, i) => [slot, word(values[i] as string)]));
-        }
+      ? async (slots: string[], blockNumber: number) =>
+          prefetched!.proxySlots.get(blockNumber, slots) ?? (await sourceSlots(forkSource, proxy, slots, blockNumber))
       : undefined;
   try {
     const open = async (blockNumber: number) => {
@@ -149,6 +175,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
       throw front.failure ?? e;
     });
     const cascadeFork = options.cascade && segments.length > 0 ? await open(plan.forkBlock) : undefined;
+    prefetched = await prefetching;
     const loopStart = performance.now();
     const segmentRuns = segments.map((segment, i) =>
       runTwinSegment(forks[i]!, segment, {
@@ -197,6 +224,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
         discovery: discoveryRequests,
         fork: forkSource.stats.calls,
         cached: source.stats.cacheHits + forkSource.stats.cacheHits,
+        prefetch: { ...prefetched.summary, served: prefetched.state.served },
       },
       startedAt,
       finishedAt,
@@ -207,6 +235,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   } finally {
     await Promise.allSettled(handles.map((h) => h.close()));
     await front.close();
+    if (prefetched !== undefined) await saveLearned(prefetched.state);
     await source.cache.flush();
   }
 }
@@ -384,6 +413,20 @@ async function pinHeadAtLeast(source: SourceRpc, block: number): Promise<void> {
   const cached = source.cache.get(key);
   if (cached !== undefined && "result" in cached && Number(toBigInt(cached.result)) >= block) return;
   source.cache.replace(key, { result: await source.request({ method: "eth_blockNumber" }) });
+}
+
+/**
+ * The source's values of the proxy's slots at a block: one `eth_getProof`
+ * for all of them where the source has it, else one `eth_getStorageAt` each.
+ */
+async function sourceSlots(source: SourceRpc, proxy: string, slots: string[], blockNumber: number): Promise<Record<string, string>> {
+  const [proof] = await source.batch([{ method: "eth_getProof", params: [proxy, slots, quantity(blockNumber)] }]);
+  const entries = (proof as { storageProof?: Array<{ key: string; value: string }> } | null)?.storageProof;
+  if (!(proof instanceof JsonRpcError) && Array.isArray(entries) && entries.length === slots.length) {
+    return Object.fromEntries(slots.map((slot, i) => [slot, word(entries[i]!.value)]));
+  }
+  const values = await source.batchOrThrow(slots.map((slot) => ({ method: "eth_getStorageAt", params: [proxy, slot, quantity(blockNumber)] })));
+  return Object.fromEntries(slots.map((slot, i) => [slot, word(values[i] as string)]));
 }
 
 async function implementationAt(source: SourceRpc, proxy: string, block: number): Promise<string | undefined> {

@@ -11,6 +11,7 @@ import { allExpected, primaryKind } from "./compare.js";
 import type { ReplayMode } from "./config.js";
 import type { AbiDecoder } from "./decode.js";
 import type { DiscoverySummary } from "./discover-traffic.js";
+import type { PrefetchSummary } from "./prefetch.js";
 import type { Fidelity } from "./twin-executor.js";
 import type { Difference, DifferenceKind, DiscoveryMethod, Observation, TxComparison } from "./types.js";
 
@@ -96,8 +97,8 @@ export interface ReplayReport {
   skipped: Array<{ hash: string; reason: string }>;
   adjustments: string[];
   warnings: string[];
-  /** Requests that reached the source, and those the cache answered. */
-  sourceRequests: { discovery: number; fork: number; cached: number };
+  /** Requests that reached the source, and those the cache answered; `prefetch`: how the forks' state was fetched in bulk. */
+  sourceRequests: { discovery: number; fork: number; cached: number; prefetch?: PrefetchSummary };
   /** Wall time of the whole run, of the replay loop alone, and targets compared per second of the loop. */
   timing: { seconds: number; replaySeconds: number; txPerSecond: number };
   startedAt: string;
