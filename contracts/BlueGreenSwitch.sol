@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
+import {CanaryRouter} from "./canary/CanaryRouter.sol";
 import {IBlueGreenSwitch} from "./interfaces/IBlueGreenSwitch.sol";
 import {IUpgradeProxyAdmin} from "./interfaces/IUpgradeProxyAdmin.sol";
 import {IUUPSProxy, IUpgradeableBeacon} from "./interfaces/IUUPSProxy.sol";
@@ -72,6 +73,11 @@ import {IUUPSProxy, IUpgradeableBeacon} from "./interfaces/IUUPSProxy.sol";
 /// function, `release` included, would revert, so `bg:init` refuses such a chain.
 /// Promote is not payable: initializers that need ETH are not supported.
 ///
+/// Canary (`promoteCanary`): one transparent proxy or beacon moves from blue to green in
+/// steps, each a `CanaryRouter` (deployed by the switch, CREATE2) sending a growing share
+/// of callers to green, then to green itself. Every step is a release of its own (its own
+/// id, window and guardian schedules) whose rollback lands on the canary's blue.
+///
 /// The rollback delay and window are fixed at construction: delay in
 /// [1 minute, 7 days], window in [1 hour, 90 days], and delay shorter than window.
 /// A rollback scheduled near the end of the window can be executed after the
@@ -125,6 +131,8 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
     mapping(uint64 releaseId => mapping(address guardian => bool)) private _scheduled;
     /// The AccessControl role the switch holds on a `UupsAccessControl` proxy.
     mapping(address proxy => bytes32) private _upgraderRole;
+    /// The canary step each proxy is in; deleted when the canary ends (green, blue or release).
+    mapping(address proxy => CanaryState) private _canaries;
 
     modifier onlyApprover() {
         if (msg.sender != approver) revert NotApprover(msg.sender);
@@ -360,6 +368,102 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         }
     }
 
+    /// @notice Promotes `step.proxy` to the next canary step, or ends its canary on green
+    /// (`bps` 10000). Approver only.
+    /// @dev The first step starts from a closed release, like `promote`: blue is the tracked
+    /// implementation. Each later step needs the previous one live (not scheduled for
+    /// rollback), the same blue, green, green code hash, salt and cohort mode, and a larger
+    /// share. A step's router is deployed by the switch at `canaryRouterFor(...)` (or reused
+    /// there), so its immutables are the step's by construction, and its code hash must
+    /// equal the pinned `routerCodehash`. Each step takes a new release id and a new window;
+    /// rollback from any step goes to blue through the usual path. No initializer runs:
+    /// it would be delegated by the switch's own cohort.
+    ///
+    /// Not for UUPS proxies (`CanaryNotSupported`): their upgrade function is in the
+    /// implementation, so behind the router it would run blue's or green's code by the
+    /// caller's cohort, and OpenZeppelin's `onlyProxy` (the slot must hold the implementation
+    /// itself) refuses both there; the proxy could then never leave the router. A transparent
+    /// proxy's admin calls never reach the implementation, and a beacon is upgraded on the
+    /// beacon, so both keep their way back.
+    function promoteCanary(CanaryStep calldata step) external nonReentrant onlyApprover {
+        address proxy = step.proxy;
+        ProxyState storage s = _adopted(proxy);
+        ProxyKind kind = s.kind;
+        if (kind == ProxyKind.UupsOwnable || kind == ProxyKind.UupsAccessControl) revert CanaryNotSupported(proxy, kind);
+        CanaryState storage c = _canaries[proxy];
+        uint16 bps = step.bps;
+        address blue;
+        if (c.router == address(0)) {
+            if (bps == 0 || bps >= 10_000) revert CanaryStepOutOfOrder(proxy, 0, bps);
+            _checkAndRecordPromotion(
+                s,
+                ++releaseCount,
+                Promotion(proxy, step.green, step.greenCodehash, step.expectedBlue, "", step.evidenceHash)
+            );
+            blue = s.blue;
+        } else {
+            if (s.status != Status.Live) revert ReleaseNotLive(proxy, s.status);
+            if (bps <= c.bps || bps > 10_000) revert CanaryStepOutOfOrder(proxy, c.bps, bps);
+            blue = s.blue;
+            if (step.expectedBlue != blue) revert UnexpectedBlue(proxy, step.expectedBlue, blue);
+            if (
+                step.green != s.green || step.greenCodehash != s.greenCodehash || step.salt != c.salt
+                    || step.cohortByOrigin != c.cohortByOrigin
+            ) revert CanaryStepMismatch(proxy);
+            bytes32 actualCodehash = step.green.codehash;
+            if (actualCodehash != step.greenCodehash) {
+                revert CodehashMismatch(step.green, step.greenCodehash, actualCodehash);
+            }
+            _checkLastingCode(blue);
+            if (kind == ProxyKind.TransparentV4) _verifyLegacy(proxy, s.proxyAdmin, c.router);
+            else if (kind == ProxyKind.Beacon) _verifyBeacon(proxy, c.router);
+            if (step.evidenceHash == bytes32(0)) revert EmptyEvidenceHash(proxy);
+            uint64 now_ = uint64(block.timestamp);
+            uint64 windowEnd = now_ + rollbackWindow;
+            uint64 releaseId = ++releaseCount;
+            s.promotedAt = now_;
+            s.windowEnd = windowEnd;
+            s.releaseId = releaseId;
+            s.evidenceHash = step.evidenceHash;
+            s.rollbackReadyAt = 0;
+            if (bps == 10_000) {
+                if (_canaries[proxy].router != address(0)) delete _canaries[proxy];
+                s.implementation = step.green;
+                emit Promoted(
+                    proxy, blue, step.green, step.greenCodehash, step.evidenceHash, now_, windowEnd, keccak256(""), releaseId
+                );
+                _upgrade(s, proxy, step.green, "");
+                return;
+            }
+        }
+        _enterRouterStep(s, step, blue);
+    }
+
+    /// Puts `step.proxy` on the step's router: deployed or found, pinned, recorded, upgraded.
+    function _enterRouterStep(ProxyState storage s, CanaryStep calldata step, address blue) private {
+        address router = _deployRouter(blue, step.green, step.bps, step.salt, step.cohortByOrigin);
+        bytes32 routerCodehash = router.codehash;
+        if (routerCodehash != step.routerCodehash) {
+            revert RouterCodehashMismatch(router, step.routerCodehash, routerCodehash);
+        }
+        s.implementation = router;
+        _canaries[step.proxy] = CanaryState(router, step.bps, step.cohortByOrigin, step.salt, routerCodehash);
+        emit CanaryStepPromoted(
+            step.proxy,
+            blue,
+            step.green,
+            router,
+            routerCodehash,
+            step.bps,
+            step.salt,
+            step.cohortByOrigin,
+            step.evidenceHash,
+            s.windowEnd,
+            s.releaseId
+        );
+        _upgrade(s, step.proxy, router, "");
+    }
+
     // ------------------------------------------------------------- rollback
 
     /// @notice Starts a rollback of the release of `proxy` to blue, executable by anyone
@@ -416,20 +520,27 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         _rollBack(proxy, s.releaseId, false);
     }
 
-    /// @notice Rolls back to blue at once, skipping the delay. Approver only, inside the window.
+    /// @notice Rolls back to blue at once, skipping the delay. Approver only, inside the
+    /// window, and at any time during a canary step (which cannot be finalized, so the
+    /// approver keeps its way back to blue).
     function rollbackNow(address proxy) external nonReentrant onlyApprover {
         ProxyState storage s = _adopted(proxy);
         if (s.status != Status.Live && s.status != Status.RollbackScheduled) revert ReleaseNotLive(proxy, s.status);
-        if (block.timestamp >= s.windowEnd) revert RollbackWindowClosed(proxy, s.windowEnd);
+        if (block.timestamp >= s.windowEnd && _canaries[proxy].router == address(0)) {
+            revert RollbackWindowClosed(proxy, s.windowEnd);
+        }
         _rollBack(proxy, s.releaseId, true);
     }
 
     /// @notice Closes the rollback path of the release of `proxy`: green stays. Anyone
     /// after the window, the approver at any time.
     /// @dev Refused while a rollback is scheduled: it must be executed or cancelled first.
+    /// Refused during a canary step: a proxy must never stay on a router for good.
     function finalize(address proxy) external nonReentrant {
         ProxyState storage s = _adopted(proxy);
         if (s.status != Status.Live) revert ReleaseNotLive(proxy, s.status);
+        uint16 canaryBps = _canaries[proxy].bps;
+        if (canaryBps != 0) revert CanaryStepOpen(proxy, canaryBps);
         if (msg.sender != approver && block.timestamp < s.windowEnd) revert WindowStillOpen(proxy, s.windowEnd);
 
         address[] memory members = _members(proxy, s.releaseId);
@@ -489,6 +600,7 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
             if (s.status == Status.RollbackScheduled) _cancelScheduled(proxy, s.releaseId);
             emit ProxyReleased(proxy, proxyAdmin, newOwner, s.status);
             delete _proxies[proxy];
+            if (_canaries[proxy].router != address(0)) delete _canaries[proxy];
         }
         delete _proxiesOf[proxyAdmin];
 
@@ -640,7 +752,50 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
         return s.status == Status.RollbackScheduled && block.timestamp >= s.rollbackReadyAt;
     }
 
+    /// @notice The canary step `proxy` is in (all zero when none).
+    function canaryState(address proxy) external view returns (CanaryState memory) {
+        return _canaries[proxy];
+    }
+
+    /// @notice Where the switch deploys (or finds) the `CanaryRouter` with these immutables.
+    function canaryRouterFor(address blue, address green, uint16 bps, bytes32 salt, bool cohortByOrigin)
+        external
+        view
+        returns (address)
+    {
+        return _routerAddress(keccak256(_routerInitCode(blue, green, bps, salt, cohortByOrigin)));
+    }
+
     // ------------------------------------------------------------- internal
+
+    function _routerInitCode(address blue, address green, uint16 bps, bytes32 salt, bool cohortByOrigin)
+        private
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodePacked(type(CanaryRouter).creationCode, abi.encode(blue, green, bps, salt, cohortByOrigin));
+    }
+
+    function _routerAddress(bytes32 initCodeHash) private view returns (address) {
+        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), address(this), bytes32(0), initCodeHash)))));
+    }
+
+    /// The router is stateless, so one deployed for the same immutables (an earlier canary
+    /// of the same blue and green, or another proxy) is reused as is. CREATE2 with salt
+    /// zero: the address commits to the constructor arguments through the init code.
+    function _deployRouter(address blue, address green, uint16 bps, bytes32 salt, bool cohortByOrigin)
+        private
+        returns (address router)
+    {
+        bytes memory initCode = _routerInitCode(blue, green, bps, salt, cohortByOrigin);
+        router = _routerAddress(keccak256(initCode));
+        if (router.code.length != 0) return router;
+        assembly ("memory-safe") {
+            router := create2(0, add(initCode, 0x20), mload(initCode), 0)
+        }
+        // The constructor refuses a bad share or blue/green; the checks before make that unreachable.
+        if (router == address(0)) revert NotAContract(router);
+    }
 
     function _addGuardian(address guardian) private {
         if (guardian == address(0)) revert ZeroAddress();
@@ -752,6 +907,8 @@ contract BlueGreenSwitch is IBlueGreenSwitch, ReentrancyGuardTransient {
             m.implementation = m.blue;
             m.status = Status.RolledBack;
             m.rollbackScheduledBy = address(0);
+            // Read before clearing: most releases have no canary, and a read is cheaper than three clears.
+            if (_canaries[members[i]].router != address(0)) delete _canaries[members[i]];
             emit RolledBack(members[i], green, m.blue, msg.sender, immediate);
         }
         for (uint256 i = members.length; i > 0; --i) {

@@ -19,10 +19,17 @@
  * - anvil: the same blocks replayed exactly, one world, on an anvil fork
  *   (npm @foundry-rs/anvil, over HTTP on loopback); twin/anvil;
  * - source requests per replayed transaction, cold and warm (counted by an
- *   HTTP proxy in front of the source node).
+ *   HTTP proxy in front of the source node);
+ * - remote source: the same kind of blocks (BENCH_REMOTE_BLOCKS, default 42,
+ *   of BENCH_REMOTE_PER_BLOCK, default 13) on an anvil source behind a proxy
+ *   on 127.0.0.1 that adds BENCH_REMOTE_DELAY_MS (default 50) to every
+ *   request, like a provider's endpoint: the cold twin replay (prefetch on,
+ *   empty caches) against an anvil fork of the same blocks through the same
+ *   proxy (one world, exact blocks, anvil's own storage cache off), in wall
+ *   time, and the cold source requests per transaction.
  *
  * The last line is exactly:
- *   bench: twin/raw=<ratio> twin/anvil=<ratio> cold-rpc-per-tx=<n> warm-rpc-per-tx=<n>
+ *   bench: twin/raw=<ratio> twin/anvil=<ratio> cold-rpc-per-tx=<n> warm-rpc-per-tx=<n> remote-cold-rpc-per-tx=<n> remote-anvil/twin=<ratio>
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -34,7 +41,7 @@ import path from "node:path";
 import hre from "hardhat";
 
 import { freePort } from "../test/helpers/nodes.js";
-import { parseEther } from "ethers";
+import { keccak256, parseEther, toUtf8Bytes } from "ethers";
 
 import {
   buildReplayWorld,
@@ -53,7 +60,9 @@ import { edrForkOpener } from "../src/replay/open-edr-fork.js";
 import { replayRelease, type OpenFork } from "../src/replay/replay-release.js";
 import type { ReplayReport } from "../src/replay/report.js";
 import { RpcCache } from "../src/replay/rpc-cache.js";
+import { SourceCache } from "../src/replay/source-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
+import { startFaultProxy } from "../test/helpers/fault-proxy.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 
@@ -91,11 +100,16 @@ async function startCountingProxy(upstream: string) {
 
 /** Opens forks as anvil processes over HTTP: the peer baseline. */
 function anvilForkOpener(): OpenFork {
+  return anvilForkOf();
+}
+
+/** `fixedUrl`: fork that URL (the remote source itself), not the replay's front. */
+function anvilForkOf(fixedUrl?: string): OpenFork {
   return async ({ url, blockNumber, chainId }): Promise<ForkHandle> => {
     const port = await freePort();
     const child = spawn(
       path.join(ROOT, "node_modules", ".bin", "anvil"),
-      ["--port", String(port), "--fork-url", url, "--fork-block-number", String(blockNumber), "--chain-id", String(chainId), "--silent", "--no-storage-caching", "--order", "fifo"],
+      ["--port", String(port), "--fork-url", fixedUrl ?? url, "--fork-block-number", String(blockNumber), "--chain-id", String(chainId), "--silent", "--no-storage-caching", "--order", "fifo"],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     let stderr = "";
@@ -153,7 +167,13 @@ const GAS_OTHER = "0x186a0"; // 100k
 const FEES = { maxFeePerGas: "0x2540be400", maxPriorityFeePerGas: "0x3b9aca00" };
 
 /** Mainnet-shaped blocks: a few of the proxy's transactions among many others. */
-async function generateBlocks(world: ReplayWorld, blocks: number, perBlock: number, targets: number): Promise<{ fromBlock: number; toBlock: number }> {
+async function generateBlocks(
+  world: ReplayWorld,
+  blocks: number,
+  perBlock: number,
+  targets: number,
+  recipients: string[] = world.users,
+): Promise<{ fromBlock: number; toBlock: number }> {
   const { rpc } = world;
   const nonces = new Map<string, number>();
   for (const user of world.users) nonces.set(user, Number(BigInt(await rpc.send<string>("eth_getTransactionCount", [user, "latest"]))));
@@ -169,7 +189,7 @@ async function generateBlocks(world: ReplayWorld, blocks: number, perBlock: numb
       const txs: Array<Record<string, unknown>> = [];
       for (let i = 0; i < perBlock; i++) {
         const from = world.users[rand(world.users.length)]!;
-        const to = world.users[rand(world.users.length)]!;
+        const to = recipients[rand(recipients.length)]!;
         const nonce = nonces.get(from)!;
         nonces.set(from, nonce + 1);
         const base = { from, nonce: "0x" + nonce.toString(16), ...FEES };
@@ -199,6 +219,12 @@ async function generateBlocks(world: ReplayWorld, blocks: number, perBlock: numb
 }
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_REMOTE_ONLY === "1") {
+    // The remote-source mode alone (a quicker loop while working on fetching).
+    const remote = await remoteSource(resolveReplayConfig(undefined, { projectRoot: ROOT, cachePath: tmpdir() }).workers);
+    console.log(`bench: remote-cold-rpc-per-tx=${remote.perTx.toFixed(2)} remote-anvil/twin=${remote.speedup.toFixed(1)}`);
+    return;
+  }
   const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 20);
   const PER_BLOCK = Number(process.env.BENCH_PER_BLOCK ?? 120);
   const TARGETS = Number(process.env.BENCH_TARGETS ?? 6);
@@ -222,6 +248,7 @@ async function main(): Promise<void> {
       blue: { address: world.tokenImpl, codehash: world.tokenImplCodehash },
       green,
     };
+    const sourceCache = new SourceCache(path.join(cacheDir, "source"));
     const run = async (workers: number) => {
       const source = new SourceRpc({ url: counter.url, cache: await RpcCache.open(config.cacheDir, counter.url) });
       return replayRelease({
@@ -232,12 +259,18 @@ async function main(): Promise<void> {
         mode: "faithful",
         cascade: false,
         config: { ...config, workers },
+        sourceCache,
       });
     };
     counter.take();
     const cold = await run(config.workers);
     const coldRequests = counter.take();
     console.log(line("twin, cold cache", cold));
+    const cp = cold.sourceRequests.prefetch;
+    console.log(
+      `twin, cold cache: source requests discovery ${cold.sourceRequests.discovery}, prefetch ${cp?.requests ?? 0} by ${cp?.path ?? "off"}` +
+        `${cp?.reason !== undefined ? ` (${cp.reason})` : ""}, forks ${cold.sourceRequests.fork}`,
+    );
     const warm = await run(config.workers);
     const warmRequests = counter.take();
     console.log(line(`twin, warm cache, ${config.workers} workers`, warm));
@@ -280,11 +313,104 @@ async function main(): Promise<void> {
     console.log(
       `source requests: cold ${coldRequests} for ${cold.replayed} txs (${coldPerTx.toFixed(2)}/tx), warm ${warmRequests} (${warmPerTx.toFixed(2)}/tx); workers ${config.workers}`,
     );
+    const remote = await remoteSource(config.workers);
     console.log(
-      `bench: twin/raw=${ratioRaw.toFixed(2)} twin/anvil=${ratioAnvil.toFixed(2)} cold-rpc-per-tx=${coldPerTx.toFixed(2)} warm-rpc-per-tx=${warmPerTx.toFixed(2)}`,
+      `bench: twin/raw=${ratioRaw.toFixed(2)} twin/anvil=${ratioAnvil.toFixed(2)} cold-rpc-per-tx=${coldPerTx.toFixed(2)} warm-rpc-per-tx=${warmPerTx.toFixed(2)} ` +
+        `remote-cold-rpc-per-tx=${remote.perTx.toFixed(2)} remote-anvil/twin=${remote.speedup.toFixed(1)}`,
     );
   } finally {
     await counter.close();
+    await world.stop();
+    await rm(cacheDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The remote-source mode: an anvil source behind a proxy that delays every
+ * request, a cold twin replay against an anvil fork of the same blocks,
+ * both through that proxy, from empty caches.
+ */
+async function remoteSource(workers: number): Promise<{ perTx: number; speedup: number }> {
+  const BLOCKS = Number(process.env.BENCH_REMOTE_BLOCKS ?? 42);
+  const PER_BLOCK = Number(process.env.BENCH_REMOTE_PER_BLOCK ?? 13);
+  const TARGETS = Number(process.env.BENCH_REMOTE_TARGETS ?? 13);
+  const DELAY = Number(process.env.BENCH_REMOTE_DELAY_MS ?? 50);
+  // Holders a token's transfers reach: each is an account and a balance slot a fork must read.
+  const HOLDERS = Number(process.env.BENCH_REMOTE_HOLDERS ?? 100);
+  const world = await buildReplayWorld("anvil", 19);
+  const cacheDir = await mkdtemp(path.join(tmpdir(), "bg-bench-remote-"));
+  const delayed = await startFaultProxy(world.node.url, [{ fault: "delay", delayMs: DELAY }]);
+  const counter = await startCountingProxy(delayed.url);
+  try {
+    console.log(
+      `remote source: ${BLOCKS} blocks of ${PER_BLOCK} transactions (${TARGETS} per block touch the token proxy) from ${world.users.length} senders to them and ${HOLDERS} other holders, ` +
+        `on anvil behind a proxy adding ${DELAY} ms per request`,
+    );
+    const holders = Array.from({ length: HOLDERS }, (_, i) => "0x" + keccak256(toUtf8Bytes(`bench holder ${i}`)).slice(-40));
+    const traffic = await generateBlocks(world, BLOCKS, PER_BLOCK, TARGETS, [...world.users, ...holders]);
+    const green = await deployGreen(world, "ReplayToken");
+    await settle(world);
+    // Each run from empty caches of its own.
+    const cold = async (prefetch: "auto" | "off", name: string) => {
+      const dir = path.join(cacheDir, name);
+      const config = resolveReplayConfig({ workers }, { projectRoot: ROOT, cachePath: dir });
+      counter.take();
+      const started = performance.now();
+      const report = await replayRelease({
+        release: { id: "bench-remote", chainId: world.chainId, proxy: world.token, blue: { address: world.tokenImpl, codehash: world.tokenImplCodehash }, green },
+        source: new SourceRpc({ url: counter.url, cache: await RpcCache.open(config.cacheDir, counter.url) }),
+        openFork: edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }),
+        traffic: { kind: "range", fromBlock: traffic.fromBlock, toBlock: traffic.toBlock },
+        mode: "faithful",
+        cascade: false,
+        config,
+        sourceCache: new SourceCache(path.join(dir, "source")),
+        prefetch,
+      });
+      const seconds = (performance.now() - started) / 1000;
+      const requests = counter.take();
+      const p = report.sourceRequests.prefetch;
+      console.log(line(`remote, twin, cold, prefetch ${prefetch}`, report));
+      console.log(
+        `remote, twin, cold, prefetch ${prefetch}: ${requests} source requests (discovery ${report.sourceRequests.discovery}, prefetch ${p?.requests ?? 0} by ${p?.path ?? "off"}, ` +
+          `forks ${report.sourceRequests.fork}) for ${report.replayed} txs = ${(requests / report.replayed).toFixed(2)}/tx; ${seconds.toFixed(2)} s wall`,
+      );
+      return { report, seconds, requests };
+    };
+    const lazy = await cold("off", "lazy");
+    const twin = await cold("auto", "prefetch");
+    const report = twin.report;
+    const twinSeconds = twin.seconds;
+    const twinRequests = twin.requests;
+    // The peer: one anvil fork of the same blocks, reading the delayed source itself, replaying them exactly.
+    const direct = new SourceRpc({ url: world.node.url });
+    const blocks = (await direct.batchOrThrow(
+      Array.from({ length: traffic.toBlock - traffic.fromBlock + 1 }, (_, i) => ({ method: "eth_getBlockByNumber", params: ["0x" + (traffic.fromBlock + i).toString(16), true] })),
+    )) as RpcBlock[];
+    counter.take();
+    const anvilStart = performance.now();
+    const handle = await anvilForkOf(counter.url)({ url: counter.url, blockNumber: traffic.fromBlock - 1, chainId: world.chainId });
+    let anvil: { txs: number; mismatched: number };
+    try {
+      anvil = await replayExactly(handle, world.token, blocks);
+    } finally {
+      await handle.close();
+    }
+    const anvilSeconds = (performance.now() - anvilStart) / 1000;
+    const anvilRequests = counter.take();
+    const speedup = anvilSeconds / twinSeconds;
+    console.log(
+      `remote: prefetch took source requests per transaction from ${(lazy.requests / lazy.report.replayed).toFixed(2)} to ${(twinRequests / report.replayed).toFixed(2)} ` +
+        `(target <= 0.3), and the cold wall time from ${lazy.seconds.toFixed(2)} s to ${twinSeconds.toFixed(2)} s`,
+    );
+    console.log(
+      `remote, anvil fork: ${anvil.txs} txs replayed exactly (one world, no comparison) in ${anvilSeconds.toFixed(2)} s wall, ${anvilRequests} source requests` +
+        `${anvil.mismatched > 0 ? ` (${anvil.mismatched} not mined in their block)` : ""}; the twin replay is ${speedup.toFixed(1)}x faster (target >= 10)`,
+    );
+    return { perTx: twinRequests / report.replayed, speedup };
+  } finally {
+    await counter.close();
+    await delayed.close();
     await world.stop();
     await rm(cacheDir, { recursive: true, force: true });
   }

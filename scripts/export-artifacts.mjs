@@ -11,6 +11,7 @@ const TO = path.join(ROOT, "artifacts-dist");
 
 const shipped = (sourceName) =>
   sourceName === "contracts/BlueGreenSwitch.sol" ||
+  sourceName.startsWith("contracts/canary/") ||
   sourceName.startsWith("contracts/examples/") ||
   sourceName.startsWith("contracts/interfaces/") ||
   sourceName === "@openzeppelin/contracts/proxy/transparent/TransparentUpgradeableProxy.sol" ||

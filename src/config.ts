@@ -15,6 +15,7 @@ import {
 } from "./gates/config.js";
 import { durationSchema, monitorUserConfigSchema, parseDuration, resolveMonitorConfig, type MonitorConfig, type MonitorUserConfig } from "./monitor/config.js";
 import { resolveWavesConfig, wavesUserConfigSchema, type WavesConfig, type WavesUserConfig } from "./waves/config.js";
+import { canaryUserConfigSchema, resolveCanaryConfig, type CanaryConfig, type CanaryUserConfig } from "./waves/canary-config.js";
 import { replayUserConfigSchema, resolveReplayConfig, type ReplayConfig, type ReplayUserConfig } from "./replay/config.js";
 import { resolveSwitchConfig, switchUserConfigSchema, type SwitchConfig, type SwitchUserConfig } from "./switch/config.js";
 
@@ -37,6 +38,7 @@ export const blueGreenUserConfigSchema = z
     gates: gatesUserConfigSchema.optional(),
     monitor: monitorUserConfigSchema.optional(),
     waves: wavesUserConfigSchema.optional(),
+    canary: canaryUserConfigSchema.optional(),
     approval: approvalUserConfigSchema.optional(),
     rpc: z.object({ timeout: durationSchema.optional() }).strict().optional(),
   })
@@ -60,6 +62,8 @@ export interface BlueGreenUserConfig {
   monitor?: MonitorUserConfig;
   /** Phased rollout across a fleet of proxies (see docs/monitor.md). */
   waves?: WavesUserConfig;
+  /** Canary steps of one proxy: a growing share of its callers on green (see docs/canary.md). */
+  canary?: CanaryUserConfig;
   /** The Safe Transaction Service and a TimelockController's proposer (see docs/signer-guide.md). */
   approval?: ApprovalUserConfig;
   /** Each request a command sends to an HTTP network's node must be answered within `timeout` (e.g. "20s", the default). */
@@ -75,6 +79,7 @@ export interface BlueGreenConfig {
   gates: GatesConfig;
   monitor: MonitorConfig;
   waves: WavesConfig | undefined;
+  canary: CanaryConfig | undefined;
   approval: ApprovalConfig;
   rpc: { timeoutMs: number };
 }
@@ -101,6 +106,7 @@ export function resolveBlueGreenConfig(
     gates: resolveGatesConfig(user?.gates, projectRoot, networkAccountSources(userNetworks)),
     monitor: resolveMonitorConfig(user?.monitor),
     waves: resolveWavesConfig(user?.waves, user?.monitor),
+    canary: resolveCanaryConfig(user?.canary),
     approval: resolveApprovalConfig(user?.approval),
     rpc: { timeoutMs: 1000 * (user?.rpc?.timeout !== undefined ? parseDuration(user.rpc.timeout)! : DEFAULT_RPC_TIMEOUT_SECONDS) },
   };

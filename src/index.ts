@@ -5,6 +5,7 @@ import { approvalTasks } from "./commands/approval.js";
 import { gatesTasks } from "./commands/gates.js";
 import { monitorTasks } from "./commands/monitor.js";
 import { replayTasks } from "./commands/replay.js";
+import { cacheTasks } from "./commands/cache.js";
 import { releaseTasks } from "./commands/release.js";
 import { switchTasks } from "./commands/switch.js";
 import { PLUGIN_ID } from "./errors.js";
@@ -18,7 +19,7 @@ const blueGreen: HardhatPlugin = definePlugin({
   hookHandlers: {
     config: () => import("./hooks/config.js"),
   },
-  tasks: [...releaseTasks, ...replayTasks, ...switchTasks, ...gatesTasks, ...approvalTasks, ...monitorTasks],
+  tasks: [...releaseTasks, ...replayTasks, ...cacheTasks, ...switchTasks, ...gatesTasks, ...approvalTasks, ...monitorTasks],
 });
 
 export default blueGreen;

@@ -6,6 +6,7 @@ import type { ApproveOutcome } from "../src/approval/approve.js";
 import { approveFlow, callFlow } from "../src/approval/pipeline.js";
 import { approveRelease } from "../src/approval/release-switch.js";
 import { approveWave } from "../src/approval/wave-switch.js";
+import { approveCanaryStep } from "../src/approval/canary-switch.js";
 import { BlueGreenError } from "../src/errors.js";
 import { runCommand } from "../src/ui/output.js";
 
@@ -13,6 +14,7 @@ interface ApproveArgs {
   release: string;
   call: string;
   wave: string;
+  step: string;
   signer: string;
   signature: string;
   json: boolean;
@@ -30,9 +32,15 @@ export default async function approve(args: ApproveArgs, hre: HardhatRuntimeEnvi
       if (args.wave !== "" && args.release === "") {
         throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", "--wave names a wave of a release: pass it with --release <id>, not with --call.");
       }
+      if (args.step !== "" && (args.release === "" || args.wave !== "")) {
+        throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", "--step names a canary step of a release: pass it with --release <id>, without --wave or --call.");
+      }
       const ctx = await openApprovalContext(hre, args.signer);
       const input = args.signature !== "" ? { signature: args.signature } : { signer: await ctx.signer() };
-      if (args.wave !== "") {
+      if (args.step !== "") {
+        outcome = await approveCanaryStep(ctx, args.release, args.step, input);
+        next = `Enough signatures: run \`npx hardhat bg:switch --release ${args.release} --step ${args.step}\`.`;
+      } else if (args.wave !== "") {
         outcome = await approveWave(ctx, args.release, args.wave, input);
         next = `Enough signatures: run \`npx hardhat bg:switch --release ${args.release} --wave ${args.wave}\`.`;
       } else if (args.release !== "") {

@@ -17,8 +17,7 @@ import { findDrift, readChainView, type Drift } from "../src/status/reconcile.js
 import { runCommand } from "../src/ui/output.js";
 import { readWavesStep } from "../src/waves/waves-step.js";
 import { openConnection } from "../src/chain/hardhat-connection.js";
-import { openRollbackPathFork, type RollbackPathFork } from "../src/switch/rollback-path.js";
-import type { NetworkConnection } from "hardhat/types/network";
+import { forkOfConnection } from "../src/switch/rollback-path.js";
 
 /**
  * The chain and the project's build for the gates that re-check them. The
@@ -46,27 +45,6 @@ async function projectChain(
     await hre.tasks.getTask("build").run({ quiet: true, noTests: true, defaultBuildProfile: buildProfile });
   }
   return { provider, artifacts: hre.artifacts, store, stageConfig: hre.config.blueGreen.stage, buildProfile };
-}
-
-/**
- * How the rollbackPath gate forks the release's chain: an http network is
- * forked in process at its head (the proof's transactions never reach it); an
- * in-process network lives only for this command, so the proof runs on it
- * directly, inside a snapshot it reverts.
- */
-function rollbackPathFork(hre: HardhatRuntimeEnvironment, connection: NetworkConnection, chainId: number): () => Promise<RollbackPathFork> {
-  const networkConfig = connection.networkConfig;
-  if (networkConfig.type !== "http") return async () => ({ provider: connection.provider, close: async () => {} });
-  return async () => {
-    const head = Number(BigInt((await connection.provider.request({ method: "eth_blockNumber" })) as string));
-    return openRollbackPathFork(hre.network, {
-      url: await networkConfig.url.getUrl(),
-      blockNumber: head,
-      chainId,
-      httpHeaders: networkConfig.httpHeaders,
-      edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache"),
-    });
-  };
 }
 
 // bg:gates records evidence only about the release bg:status would show
@@ -157,7 +135,7 @@ export default async function gates(args: GatesArgs, hre: HardhatRuntimeEnvironm
         },
         ...(chain !== undefined ? { chain } : {}),
         monitor: hre.config.blueGreen.monitor,
-        ...(config.rollbackPath !== undefined ? { openFork: rollbackPathFork(hre, connection, chainId) } : {}),
+        ...(config.rollbackPath !== undefined ? { openFork: forkOfConnection(hre.network, connection, { chainId, edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }) } : {}),
       });
       // The chain may have moved while the gates ran (a long testnet or replay gate): check again before recording.
       assertNoChainDrift(record, await chainDriftBeforeGates(connection.provider, record, config), { afterRun: true });

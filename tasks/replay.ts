@@ -15,9 +15,14 @@ import { recordReplay, type RecordedReplay } from "../src/replay/record-step.js"
 import { replayRelease, type TrafficSource } from "../src/replay/replay-release.js";
 import { type ReplayReport, replayJson, VERDICT_EXIT_CODES } from "../src/replay/report.js";
 import { progressLine, renderReplaySummary } from "../src/ui/replay-terminal.js";
+import { renderCanaryReplay } from "../src/ui/canary-replay-view.js";
+import { type CanaryReplayOptions, defaultCanarySalt } from "../src/replay/canary-replay.js";
+import { writeCanaryReport } from "../src/replay/record-canary-replay.js";
+import { type CanaryConfig, canarySalt } from "../src/waves/canary-config.js";
 import { renderMarkdownReport } from "../src/ui/replay-report.js";
 import { RpcCache } from "../src/replay/rpc-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
+import { SourceCache } from "../src/replay/source-cache.js";
 import { runCommand } from "../src/ui/output.js";
 import { openConnection } from "../src/chain/hardhat-connection.js";
 import { parseUserAddress } from "../src/common/address.js";
@@ -32,6 +37,10 @@ interface ReplayArgs {
   /** Hardhat always passes it; optional for callers from before the flag. */
   proxies?: string;
   cascade: boolean;
+  /** Optional for callers that predate --canary (Hardhat always passes them). */
+  canary?: string;
+  canarySalt?: string;
+  canaryCohort?: string;
   json: boolean;
 }
 
@@ -60,9 +69,29 @@ async function projectAbis(hre: HardhatRuntimeEnvironment, first: Array<string |
   return abis;
 }
 
+/** `--canary <bps>` with its salt and cohort mode: flags first, then blueGreen.canary, then defaults. */
+function canaryOptions(given: ReplayArgs, releaseId: string, config: CanaryConfig | undefined): CanaryReplayOptions | undefined {
+  const args = { canary: given.canary ?? "", canarySalt: given.canarySalt ?? "", canaryCohort: given.canaryCohort ?? "" };
+  if (args.canary === "") {
+    if (args.canarySalt !== "" || args.canaryCohort !== "") throw new BlueGreenError("BG_REPLAY_OPTION", "--canary-salt and --canary-cohort go with --canary <bps>.");
+    return undefined;
+  }
+  if (!/^\d+$/.test(args.canary)) {
+    throw new BlueGreenError("BG_REPLAY_CANARY_SHARE", `--canary "${args.canary}" is not a canary share: give basis points from 1 to 9999 (500 is 5% of callers on green).`);
+  }
+  const salt = args.canarySalt !== "" ? args.canarySalt : config !== undefined ? canarySalt(config, releaseId) : defaultCanarySalt(releaseId);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(salt)) throw new BlueGreenError("BG_REPLAY_OPTION", `--canary-salt "${salt}" is not a bytes32: give 0x and 64 hex digits.`);
+  const cohort = args.canaryCohort !== "" ? args.canaryCohort : undefined;
+  if (cohort !== undefined && cohort !== "origin" && cohort !== "sender") {
+    throw new BlueGreenError("BG_REPLAY_OPTION", `--canary-cohort "${cohort}" is not a cohort mode: use origin (tx.origin) or sender (msg.sender).`);
+  }
+  return { bps: Number(args.canary), salt, cohortByOrigin: cohort !== undefined ? cohort === "origin" : (config?.cohortByOrigin ?? true) };
+}
+
 export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   let report: ReplayReport | undefined;
   let recorded: RecordedReplay | undefined;
+  let canaryFiles: { reportPath: string; markdownPath: string } | undefined;
   const result = await runCommand(
     args.json,
     async (out) => {
@@ -121,6 +150,7 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
         traffic = { kind: "range", fromBlock: blockNumber(args.fromBlock, "from-block"), toBlock: blockNumber(args.toBlock, "to-block") };
       }
 
+      const canary = canaryOptions(args, record.id, hre.config.blueGreen.canary);
       const decoder = new AbiDecoder(await projectAbis(hre, [record.green.fullyQualifiedName, record.upgradeSafety.reference]));
       const progress = out.interactive ? progressLine() : undefined;
       const abort = new AbortController();
@@ -141,6 +171,9 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
           ...((args.proxies ?? "").trim() !== "" ? { proxies: args.proxies!.split(",").map((p) => parseUserAddress(p, "--proxies", "BG_REPLAY_OPTION").toLowerCase()) } : {}),
           ...(hre.config.blueGreen.gates.replay !== undefined ? { minFidelity: hre.config.blueGreen.gates.replay.minFidelity } : {}),
           decoder,
+          ...(canary !== undefined ? { canary } : {}),
+          sourceCache: new SourceCache(config.sourceCache.dir, config.sourceCache.maxBytes),
+          prefetch: config.prefetch,
           onProgress: (p) => progress?.update(p.done, p.total),
           log: (line) => out.info(line),
           signal: abort.signal,
@@ -158,10 +191,14 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
       }
       for (const warning of report.warnings) if (args.json) out.warn(warning);
       const finished = report;
+      if (canary !== undefined) {
+        canaryFiles = await writeCanaryReport(store, chainId, finished, (file) => renderMarkdownReport(finished, file));
+        return replayJson(report, { reportFile: path.relative(process.cwd(), canaryFiles.reportPath) });
+      }
       recorded = await recordReplay(store, chainId, finished, { actor: "bg:replay", markdown: (file) => renderMarkdownReport(finished, file) });
       return replayJson(report, { reportFile: path.relative(process.cwd(), recorded.reportPath) });
     },
-    () => renderReplaySummary(report!, recorded),
+    () => renderReplaySummary(report!, recorded) + (report?.canary !== undefined ? "\n" + renderCanaryReplay(report.canary, canaryFiles) : ""),
   );
   // 0 clean, 1 divergent, 2 inconclusive: CI can tell a bad green from a replay that proved nothing.
   if (result !== undefined && report !== undefined) process.exitCode = VERDICT_EXIT_CODES[report.verdict];

@@ -9,6 +9,9 @@ import { firstSigner } from "../src/stage/signers.js";
 import { runCommand } from "../src/ui/output.js";
 import { renderStaged, stageJson } from "../src/ui/release-view.js";
 import { openConnection } from "../src/chain/hardhat-connection.js";
+import { forkOfConnection } from "../src/switch/rollback-path.js";
+import { stagedRollbackPathProver } from "../src/switch/staged-rollback-path.js";
+import { readSwitchFile } from "../src/switch/switch-file.js";
 
 interface StageArgs {
   proxy: string;
@@ -36,6 +39,8 @@ export default async function stage(args: StageArgs, hre: HardhatRuntimeEnvironm
       await hre.tasks.getTask("build").run({ quiet: true, noTests: true, defaultBuildProfile: STAGE_BUILD_PROFILE });
       const connection = await openConnection(hre);
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
+      const chainId = Number(BigInt((await connection.provider.request({ method: "eth_chainId" })) as string));
+      const switchFile = await readSwitchFile(store, chainId);
       // Ignition's paths.ignition exists only when its plugin is loaded; its folder is the same either way.
       const ignitionDir = (hre.config.paths as { ignition?: string }).ignition ?? path.join(hre.config.paths.root, "ignition");
       const result = await stageRelease({
@@ -54,6 +59,11 @@ export default async function stage(args: StageArgs, hre: HardhatRuntimeEnvironm
         ignitionDeploymentsDir: path.join(ignitionDir, "deployments"),
         compileBuildInfo: (buildInfo) => hre.solidity.compileBuildInfo(buildInfo, { quiet: true }),
         log: (line) => out.info(line),
+        // UUPS: green is switched in and back on a fork of this chain before anything is sent.
+        proveRollbackPath: stagedRollbackPathProver({
+          openFork: forkOfConnection(hre.network, connection, { chainId, edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }),
+          ...(switchFile !== undefined ? { switchAddress: switchFile.address } : {}),
+        }),
       });
       const recordPath = path.relative(process.cwd(), store.recordPath(result.record.chainId, result.record.id));
       staged = { record: result.record, unchanged: result.unchanged, recordPath };

@@ -6,12 +6,16 @@ import { openApprovalContext } from "../src/approval/hardhat-context.js";
 import { type SwitchReleaseOutcome, switchRelease } from "../src/approval/release-switch.js";
 import { type SwitchWaveOutcome, switchWave } from "../src/approval/wave-switch.js";
 import { runCommand } from "../src/ui/output.js";
+import { type SwitchCanaryStepOutcome, switchCanaryStep } from "../src/approval/canary-switch.js";
+import { BlueGreenError } from "../src/errors.js";
+import { canarySwitchJson, renderCanarySwitch } from "../src/ui/canary-view.js";
 import { readWavesStep } from "../src/waves/waves-step.js";
 import { renderWaveSwitch, waveSwitchJson } from "../src/ui/waves-view.js";
 
 interface SwitchArgs {
   release: string;
   wave: string;
+  step: string;
   signer: string;
   json: boolean;
 }
@@ -19,11 +23,20 @@ interface SwitchArgs {
 export default async function switchTask(args: SwitchArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   let outcome: SwitchReleaseOutcome | undefined;
   let waveOutcome: SwitchWaveOutcome | undefined;
+  let stepOutcome: SwitchCanaryStepOutcome | undefined;
   await runCommand(
     args.json,
     async (out) => {
       const release = requireOption(args.release, "--release <id>");
+      if (args.step !== "" && args.wave !== "") {
+        throw new BlueGreenError("BG_APPROVAL_CLI_ARGS", "--step is a canary step of one proxy; --wave a wave of a fleet. Pass one or the other.");
+      }
       const ctx = await openApprovalContext(hre, args.signer);
+      if (args.step !== "") {
+        out.info(`Checking and executing canary step ${args.step} of release ${release}...`);
+        stepOutcome = await switchCanaryStep(ctx, release, args.step, { executor: await ctx.signer() });
+        return canarySwitchJson(stepOutcome);
+      }
       const record = await ctx.store.get(ctx.env.chainId, release);
       // A release planned in waves switches one wave at a time; without --wave, the wave whose proposal waits.
       if (args.wave !== "" || readWavesStep(record) !== undefined) {
@@ -35,6 +48,6 @@ export default async function switchTask(args: SwitchArgs, hre: HardhatRuntimeEn
       outcome = await switchRelease(ctx, release, { executor: await ctx.signer() });
       return switchJson(outcome);
     },
-    () => (waveOutcome !== undefined ? renderWaveSwitch(waveOutcome) : renderSwitch(outcome!)),
+    () => (stepOutcome !== undefined ? renderCanarySwitch(stepOutcome) : waveOutcome !== undefined ? renderWaveSwitch(waveOutcome) : renderSwitch(outcome!)),
   );
 }

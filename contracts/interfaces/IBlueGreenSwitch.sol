@@ -88,6 +88,41 @@ interface IBlueGreenSwitch {
         bytes32 evidenceHash;
     }
 
+    /// @notice One canary step of one proxy (argument of `promoteCanary`).
+    /// @dev The switch deploys the step's `CanaryRouter` itself (CREATE2, see
+    /// `canaryRouterFor`), so the router's immutables are these arguments by construction.
+    struct CanaryStep {
+        /// An adopted transparent proxy or beacon (not UUPS, see `promoteCanary`).
+        address proxy;
+        /// Green; the same at every step of one canary.
+        address green;
+        /// EXTCODEHASH of green (the staged code); the same at every step.
+        bytes32 greenCodehash;
+        /// Blue as the approver saw it: the tracked implementation at the first step,
+        /// the canary's blue after it.
+        address expectedBlue;
+        /// Share of callers routed to green, in basis points; strictly increasing from
+        /// step to step; 10000 ends the canary on green itself.
+        uint16 bps;
+        /// Cohort salt; the same at every step, so a caller on green stays on green.
+        bytes32 salt;
+        /// Cohort by `tx.origin` (true) or by `msg.sender` (false); the same at every step.
+        bool cohortByOrigin;
+        /// EXTCODEHASH the step's router must have (ignored at 10000: no router).
+        bytes32 routerCodehash;
+        /// Canonical hash of the evidence promoted on; not zero.
+        bytes32 evidenceHash;
+    }
+
+    /// @notice The canary step a proxy is in (all zero when it is not in one).
+    struct CanaryState {
+        address router;
+        uint16 bps;
+        bool cohortByOrigin;
+        bytes32 salt;
+        bytes32 routerCodehash;
+    }
+
     // ---------------------------------------------------------------- events
 
     /// @notice The switch was deployed with these fixed timings.
@@ -120,6 +155,25 @@ interface IBlueGreenSwitch {
         uint64 promotedAt,
         uint64 windowEnd,
         bytes32 initDataHash,
+        uint64 releaseId
+    );
+    /// @notice `proxy` now runs `router`, which sends `bps` of callers (by cohort) to green
+    /// and the rest to blue; the rollback window of this step runs until `windowEnd`.
+    /// The first step of a canary opens the release like any promote, so it logs `Promoted`
+    /// (blue, green, code hash, evidence) first and then this event; later steps log only
+    /// this event; the step ending the canary on green itself logs only `Promoted`. While
+    /// a step is live, `proxyState(proxy).implementation` is the router.
+    event CanaryStepPromoted(
+        address indexed proxy,
+        address indexed blue,
+        address indexed green,
+        address router,
+        bytes32 routerCodehash,
+        uint16 bps,
+        bytes32 salt,
+        bool cohortByOrigin,
+        bytes32 evidenceHash,
+        uint64 windowEnd,
         uint64 releaseId
     );
     /// @notice A rollback of `proxy` to blue becomes executable at `readyAt`.
@@ -212,6 +266,18 @@ interface IBlueGreenSwitch {
     /// `release` of a UUPS AccessControl proxy with a new owner: the switch only renounces
     /// its role, it grants it to no one; pass address(0).
     error RenounceTakesNoNewOwner(address proxy, address newOwner);
+    /// `promoteCanary`: a UUPS proxy's upgrade function would run behind the router, by
+    /// the upgrader's cohort, and OpenZeppelin's `onlyProxy` refuses it there: no way back.
+    error CanaryNotSupported(address proxy, ProxyKind kind);
+    /// `promoteCanary`: bps must be above the current step (above 0 at the first step, and
+    /// the first step below 10000), at most 10000.
+    error CanaryStepOutOfOrder(address proxy, uint16 currentBps, uint16 bps);
+    /// `promoteCanary`: a later step changed green, its code hash, the salt or the cohort mode.
+    error CanaryStepMismatch(address proxy);
+    /// `promoteCanary`: the step's router does not have the pinned code hash.
+    error RouterCodehashMismatch(address router, bytes32 expected, bytes32 actual);
+    /// `finalize` during a canary step: a canary ends on green (bps 10000) or on blue.
+    error CanaryStepOpen(address proxy, uint16 bps);
     /// Revert data of `adoptionProbe`: the ERC-1967 slots as the proxy itself sees them.
     error AdoptionProbe(address proxy, bytes32 adminSlot, bytes32 implementationSlot);
 
@@ -233,6 +299,8 @@ interface IBlueGreenSwitch {
     ) external;
 
     function promoteBatch(Promotion[] calldata promotions) external;
+
+    function promoteCanary(CanaryStep calldata step) external;
 
     function scheduleRollback(address proxy) external;
 
@@ -289,6 +357,13 @@ interface IBlueGreenSwitch {
     function proxiesOf(address proxyAdmin) external view returns (address[] memory);
 
     function canExecuteRollback(address proxy) external view returns (bool);
+
+    function canaryState(address proxy) external view returns (CanaryState memory);
+
+    function canaryRouterFor(address blue, address green, uint16 bps, bytes32 salt, bool cohortByOrigin)
+        external
+        view
+        returns (address);
 
     function isCanceller(address account) external view returns (bool);
 

@@ -20,6 +20,7 @@ export const APPROVER_FUNCTIONS = [
   "adoptBeacon",
   "promote",
   "promoteBatch",
+  "promoteCanary",
   "scheduleRollback",
   "cancelRollback",
   "rollbackNow",
@@ -81,14 +82,20 @@ export async function switchCallSpec(
     facts.push(switchView(sw, "proxyState", [proxy], `switch's record of proxy ${proxy}`, [proxyStateType(sw.iface)]));
   }
   const proxyAdmin = typeof byName.proxyAdmin === "string" ? getAddress(byName.proxyAdmin) : undefined;
-  if (proxyAdmin !== undefined) {
-    facts.push({ kind: "call", label: `owner of ProxyAdmin ${proxyAdmin}`, to: proxyAdmin, data: OWNER_ABI.encodeFunctionData("owner"), returns: ["address"] });
+  // `release` hands back a ProxyAdmin, a UUPS proxy's authority or a beacon: name it as what it is.
+  const authority = functionName === "release" && proxyAdmin !== undefined ? await authorityKind(env, sw, proxyAdmin) : undefined;
+  if (proxyAdmin !== undefined && authority !== "UUPS proxy") {
+    facts.push({ kind: "call", label: `owner of ${authority ?? "ProxyAdmin"} ${proxyAdmin}`, to: proxyAdmin, data: OWNER_ABI.encodeFunctionData("owner"), returns: ["address"] });
   }
-  if (functionName === "adopt" && proxy !== undefined) {
-    facts.push({ kind: "storage", label: `implementation slot of proxy ${proxy}`, address: proxy, slot: IMPLEMENTATION_SLOT });
+  if ((functionName === "adopt" || functionName === "adoptUups") && proxy !== undefined) {
+    facts.push({ kind: "storage", label: `implementation slot of ${functionName === "adoptUups" ? "UUPS " : ""}proxy ${proxy}`, address: proxy, slot: IMPLEMENTATION_SLOT });
+  }
+  const beacon = functionName === "adoptBeacon" && typeof byName.beacon === "string" ? getAddress(byName.beacon) : undefined;
+  if (beacon !== undefined) {
+    facts.push({ kind: "call", label: `owner of beacon ${beacon}`, to: beacon, data: OWNER_ABI.encodeFunctionData("owner"), returns: ["address"] });
   }
   if (functionName === "release" && proxyAdmin !== undefined) {
-    facts.push(switchView(sw, "proxiesOf", [proxyAdmin], `proxies of ProxyAdmin ${proxyAdmin}`, ["address[]"]));
+    facts.push(switchView(sw, "proxiesOf", [proxyAdmin], `proxies of ${authority ?? "ProxyAdmin"} ${proxyAdmin}`, ["address[]"]));
   }
   if (functionName === "addGuardian" || functionName === "removeGuardian") {
     facts.push(switchView(sw, "guardians", [], "switch guardians", ["address[]"]));
@@ -107,10 +114,14 @@ export async function switchCallSpec(
     fragment,
     args,
     actor,
-    title: options.title ?? defaultTitle(functionName, byName),
+    title: options.title ?? defaultTitle(functionName, byName, authority),
     details: options.details ?? [
       { label: "switch", value: getAddress(sw.address) },
-      ...fragment.inputs.map((input, i) => ({ label: input.name || `arg${i}`, value: argString(args[i]) })),
+      ...fragment.inputs.map((input, i) => ({
+        // release(proxyAdmin, …) of a UUPS proxy or a beacon: the argument is that proxy or beacon, its own authority.
+        label: input.name === "proxyAdmin" && authority !== undefined && authority !== "ProxyAdmin" ? `proxyAdmin (here the ${authority} itself)` : input.name || `arg${i}`,
+        value: argString(args[i]),
+      })),
     ],
     facts,
     ...(options.pinned !== undefined ? { pinned: options.pinned } : {}),
@@ -131,11 +142,34 @@ async function readRole(env: ApprovalEnv, sw: SwitchRef, role: "approver" | "pen
   return getAddress(sw.iface.decodeFunctionResult(role, raw)[0] as string);
 }
 
-function defaultTitle(fn: string, a: Record<string, unknown>): string {
+/**
+ * What `release(proxyAdmin, …)` hands back, read from the switch: a UUPS
+ * proxy or a beacon is its own authority (the switch's kind of it); a
+ * ProxyAdmin is not a proxy the switch tracks (kind None).
+ */
+async function authorityKind(env: ApprovalEnv, sw: SwitchRef, authority: string): Promise<"ProxyAdmin" | "UUPS proxy" | "beacon"> {
+  if (sw.iface.getFunction("proxyKind") === null) return "ProxyAdmin";
+  try {
+    const raw = await ethersProvider(env).call({ to: sw.address, data: sw.iface.encodeFunctionData("proxyKind", [authority]) });
+    const kind = Number(sw.iface.decodeFunctionResult("proxyKind", raw)[0]);
+    return kind === 3 || kind === 4 ? "UUPS proxy" : kind === 5 ? "beacon" : "ProxyAdmin";
+  } catch {
+    return "ProxyAdmin";
+  }
+}
+
+function defaultTitle(fn: string, a: Record<string, unknown>, authority?: string): string {
   const s = (v: unknown) => argString(v);
   switch (fn) {
     case "adopt":
-      return `Adopt proxy ${s(a.proxy)} (ProxyAdmin ${s(a.proxyAdmin)}, running ${s(a.currentImplementation)}) into the switch`;
+      return `Adopt transparent proxy ${s(a.proxy)} (ProxyAdmin ${s(a.proxyAdmin)}, running ${s(a.currentImplementation)}) into the switch`;
+    case "adoptUups":
+      return (
+        `Adopt UUPS proxy ${s(a.proxy)} (running ${s(a.currentImplementation)}) into the switch, its upgrade authority ` +
+        (String(a.authority) === "0" ? "as owner()" : `through AccessControl role ${s(a.role)}`)
+      );
+    case "adoptBeacon":
+      return `Adopt beacon ${s(a.beacon)} (running ${s(a.currentImplementation)}) into the switch: every BeaconProxy of it then moves only through the switch`;
     case "cancelRollback":
       return `Veto the scheduled rollback of proxy ${s(a.proxy)}`;
     case "rollbackNow":
@@ -145,7 +179,9 @@ function defaultTitle(fn: string, a: Record<string, unknown>): string {
     case "scheduleRollback":
       return `Schedule a rollback of proxy ${s(a.proxy)}`;
     case "release":
-      return `Hand ProxyAdmin ${s(a.proxyAdmin)} back to ${s(a.newOwner)}`;
+      return authority === "ProxyAdmin" || authority === undefined
+        ? `Hand ProxyAdmin ${s(a.proxyAdmin)} back to ${s(a.newOwner)}`
+        : `Hand the upgrade authority of ${authority} ${s(a.proxyAdmin)} back to ${s(a.newOwner)}${authority === "UUPS proxy" && /^0x0+$/.test(s(a.newOwner)) ? " (the switch renounces its upgrader role)" : ""}`;
     case "proposeApprover":
       return `Propose ${s(a.newApprover)} as the switch's next approver`;
     case "acceptApprover":

@@ -8,11 +8,12 @@ import { type Interface, type LogDescription, type TransactionReceipt, getAddres
 
 import { BlueGreenError } from "../errors.js";
 import type { GatesConfig } from "../gates/config.js";
-import type { ReleaseRecord } from "../release/record.js";
+import { type ReleaseRecord, recordKind } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
-import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
+import { IMPLEMENTATION_SLOT, type ProxyKindName, readTargetImplementation } from "../stage/read-proxy.js";
 import { readProxyRelease } from "../switch/read-switch.js";
 import type { ApproveOutcome } from "./approve.js";
+import type { FactQuery } from "./facts.js";
 import type { ApprovalEnv } from "./proposal-schema.js";
 import { ethersProvider } from "./chain.js";
 
@@ -69,8 +70,7 @@ export async function assertProxiesRunBlue(ctx: ReleaseApprovalContext, record: 
         "BG_APPROVAL_NOT_ADOPTED",
         wave !== undefined
           ? `Proxy ${proxy} of wave "${wave}" is not adopted by the switch ${ctx.switchAddress}. Adopt it first: npx hardhat bg:adopt --proxy ${proxy}`
-          : `Proxy ${record.proxy} is not adopted by the switch ${ctx.switchAddress}. Transfer its ProxyAdmin ${record.admin} to the switch, then propose ` +
-              `the adoption: npx hardhat bg:call propose --function adopt --args '["${record.proxy}","${record.admin}","${record.blue.address}"]'.`,
+          : `${kindNoun(record)} ${record.proxy} is not adopted by the switch ${ctx.switchAddress}. ${adoptHint(record)}`,
       );
     }
     if (getAddress(tracked.implementation) !== blue) {
@@ -105,30 +105,94 @@ export async function assertPromotedToGreen(
     const event = ctx.env.errors.parseLog(log);
     if (event?.name === "Promoted") promoted.set(getAddress(event.args.proxy as string), event);
   }
+  const kind = recordKind(record);
   for (const proxy of proxies) {
     const event = promoted.get(getAddress(proxy));
     if (event === undefined || getAddress(event.args.green as string) !== green) {
-      throw new BlueGreenError("BG_APPROVAL_RESULT_MISMATCH", `Transaction ${executed.txHash} has no Promoted event of green for proxy ${proxy}. Inspect it before going on.`);
+      throw new BlueGreenError("BG_APPROVAL_RESULT_MISMATCH", `Transaction ${executed.txHash} has no Promoted event of green for ${kindNounInText(record)} ${proxy}. Inspect it before going on.`);
     }
-    const slot = await implementationAt(ctx, proxy, executed.blockNumber);
+    const slot = await implementationAt(ctx, proxy, executed.blockNumber, kind);
     if (slot !== green) {
       throw new BlueGreenError(
         "BG_APPROVAL_RESULT_MISMATCH",
-        `After transaction ${executed.txHash}, proxy ${proxy}'s implementation slot holds ${slot}, not green ${green}. Inspect the proxy before going on.`,
+        `After transaction ${executed.txHash}, ${implementationWhere(kind, proxy)} holds ${slot}, not green ${green}. Inspect the ${kind === "beacon" ? "beacon" : "proxy"} before going on.`,
       );
     }
   }
   return promoted;
 }
 
-/** A proxy's ERC-1967 implementation slot at a block. */
-export async function implementationAt(ctx: ReleaseApprovalContext, proxy: string, blockNumber: number): Promise<string> {
-  return getAddress("0x" + (await ethersProvider(ctx.env).getStorage(proxy, IMPLEMENTATION_SLOT, blockNumber)).slice(-40));
+/** What a release target runs at a block: a proxy's ERC-1967 implementation slot, a beacon's implementation(). */
+export async function implementationAt(ctx: ReleaseApprovalContext, proxy: string, blockNumber: number, kind: ProxyKindName = "transparent"): Promise<string> {
+  return getAddress(await readTargetImplementation(ctx.env.provider, kind, proxy, blockNumber));
+}
+
+/** Where the implementation of a release target is read, in words. */
+export function implementationWhere(kind: ProxyKindName, proxy: string): string {
+  return kind === "beacon" ? `beacon ${proxy}'s implementation()` : `proxy ${proxy}'s implementation slot`;
+}
+
+/** The fact signers' tools re-read about what the target runs: the slot of a proxy, implementation() of a beacon. */
+export function implementationFact(record: ReleaseRecord): FactQuery {
+  return recordKind(record) === "beacon"
+    ? { kind: "call", label: `implementation() of beacon ${record.proxy}`, to: record.proxy, data: BEACON_IMPLEMENTATION, returns: ["address"] }
+    : { kind: "storage", label: `implementation slot of ${recordKind(record) === "uups" ? "UUPS " : ""}proxy ${record.proxy}`, address: record.proxy, slot: IMPLEMENTATION_SLOT };
+}
+
+/** implementation() */
+const BEACON_IMPLEMENTATION = "0x5c60da1b";
+
+/** "Transparent proxy", "UUPS proxy" or "Beacon": what `record.proxy` is, to start a sentence. */
+export function kindNoun(record: Pick<ReleaseRecord, "kind">): string {
+  return { transparent: "Transparent proxy", uups: "UUPS proxy", beacon: "Beacon" }[recordKind(record)];
+}
+
+/** "transparent proxy", "UUPS proxy" or "beacon", within a sentence. */
+export function kindNounInText(record: Pick<ReleaseRecord, "kind">): string {
+  return { transparent: "transparent proxy", uups: "UUPS proxy", beacon: "beacon" }[recordKind(record)];
+}
+
+/**
+ * What the switch holds for this kind, and what moves when it promotes: the
+ * row every signer reads before the hashes.
+ */
+export function upgradePathWords(record: ReleaseRecord): string {
+  switch (recordKind(record)) {
+    case "transparent":
+      return `transparent proxy: the switch upgrades it through its ProxyAdmin ${record.admin}`;
+    case "uups": {
+      const authority = record.uupsAuthority;
+      const who = authority?.kind === "ownable" ? "owner()" : authority?.kind === "access-control" ? "holder of the upgrader role" : "upgrade authority";
+      return `UUPS proxy: the switch is its upgrade authority (${who}) and calls upgradeToAndCall on the proxy; green's _authorizeUpgrade must keep accepting the switch for the rollback`;
+    }
+    case "beacon": {
+      const known = record.beacon?.proxies ?? [];
+      return `beacon: the switch owns beacon ${record.proxy} and calls upgradeTo on it, so EVERY BeaconProxy of the beacon moves at once${known.length > 0 ? ` (known: ${known.join(", ")})` : ""}`;
+    }
+  }
+}
+
+/** How to put the release's target under the switch, per kind. */
+export function adoptHint(record: ReleaseRecord): string {
+  switch (recordKind(record)) {
+    case "transparent":
+      return (
+        `Transfer its ProxyAdmin ${record.admin} to the switch, then propose the adoption: npx hardhat bg:adopt --proxy ${record.proxy} ` +
+        `(or npx hardhat bg:call propose --function adopt --args '["${record.proxy}","${record.admin}","${record.blue.address}"]').`
+      );
+    case "uups":
+      return record.uupsAuthority?.kind === "access-control"
+        ? `Make the switch its upgrade authority: a holder of the role's admin grants the upgrader role to the switch, then the approver calls adoptUups: npx hardhat bg:adopt --proxy ${record.proxy} --role UPGRADER_ROLE.`
+        : `Make the switch its upgrade authority: the owner transfers ownership of the proxy to the switch, then the approver calls adoptUups: npx hardhat bg:adopt --proxy ${record.proxy}.`;
+    case "beacon":
+      return `The beacon's owner transfers ownership of the beacon to the switch (every proxy of the beacon then moves only through the switch), then the approver calls adoptBeacon: npx hardhat bg:adopt --proxy ${record.proxy}.`;
+  }
 }
 
 /** What signers see of any promote of a release: blue, green, the evidence, the gates and the rollback risks. */
 export function releaseRows(record: ReleaseRecord, evidenceHash: string): Array<{ label: string; value: string }> {
   return [
+    { label: "proxy kind", value: upgradePathWords(record) },
     { label: "blue (now)", value: record.blue.address },
     { label: "blue codehash", value: record.blue.codehash },
     { label: "green (next)", value: `${record.green.address} (${record.green.contract})` },

@@ -9,10 +9,10 @@ import path from "node:path";
 import { type Signer, getAddress } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
-import { type ReleaseRecord, type ReleaseState, canTransition, transition } from "../release/record.js";
+import { type ReleaseRecord, type ReleaseState, canTransition, recordKind, transition } from "../release/record.js";
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
-import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import { readWavesStep } from "../waves/waves-step.js";
+import { readCanaryStep } from "../waves/canary-step.js";
 import { type SwitchRef, switchCallSpec } from "./approver-call.js";
 import type { ApproveInput, ApproveOutcome } from "./approve.js";
 import type { TimelockWait } from "./execute.js";
@@ -26,6 +26,8 @@ import {
   assertGreenDeployed,
   assertPromotedToGreen,
   assertProxiesRunBlue,
+  implementationFact,
+  kindNounInText,
   releaseRows,
   updateRelease,
 } from "./release-flow.js";
@@ -87,16 +89,16 @@ export async function proposeRelease(
   const args = [record.proxy, record.green.address, record.green.codehash, record.blue.address, initData, evidenceHash] as const;
   const spec = await switchCallSpec(ctx.env, sw, "promote", args, {
     id: record.id,
-    title: `Promote release ${record.id}: proxy ${record.proxy} from blue ${record.blue.address} to green ${record.green.address}`,
+    title: `Promote release ${record.id}: ${kindNounInText(record)} ${record.proxy} from blue ${record.blue.address} to green ${record.green.address}`,
     details: [
       { label: "release", value: record.id },
-      { label: "proxy", value: record.proxy },
+      { label: recordKind(record) === "beacon" ? "beacon" : "proxy", value: record.proxy },
       ...releaseRows(record, evidenceHash),
       { label: "switch", value: getAddress(ctx.switchAddress) },
     ],
     facts: [
       { kind: "codehash", label: `code hash of green ${record.green.address}`, address: record.green.address },
-      { kind: "storage", label: `implementation slot of proxy ${record.proxy}`, address: record.proxy, slot: IMPLEMENTATION_SLOT },
+      implementationFact(record),
     ],
     pinned: { evidenceHash },
   });
@@ -156,6 +158,9 @@ export async function approveRelease(ctx: ReleaseApprovalContext, releaseId: str
   const record = await ctx.store.get(ctx.env.chainId, releaseId);
   // A release rolled out in waves collects signatures per wave: the wave proposal that waits.
   if (readWavesStep(record) !== undefined) return approveWave(ctx, releaseId, undefined, input);
+  if (readCanaryStep(record) !== undefined) {
+    throw new BlueGreenError("BG_APPROVAL_CANARY", `Release "${record.id}" runs a canary: sign one step at a time, with --step <name> (bg:status shows which step waits).`);
+  }
   if (record.state !== "proposed" && record.state !== "approved") {
     throw new BlueGreenError(
       "BG_APPROVAL_RELEASE_STATE",
@@ -282,6 +287,14 @@ export async function switchRelease(
  * release to its waiting wave.
  */
 function assertNotWaves(record: ReleaseRecord, verb: "propose" | "switch"): void {
+  const canary = readCanaryStep(record);
+  if (canary !== undefined) {
+    throw new BlueGreenError(
+      "BG_APPROVAL_CANARY",
+      `Release "${record.id}" runs a canary (steps ${canary.steps.map((s) => s.name).join(", ")}): ${verb} one step at a time, ` +
+        `e.g. npx hardhat bg:${verb} --release ${record.id} --step ${canary.steps.find((s) => s.bps > (canary.promotions.at(-1)?.bps ?? 0))?.name ?? canary.steps[0]!.name}`,
+    );
+  }
   const plan = readWavesStep(record);
   if (plan === undefined) return;
   const next = plan.waves.find((w) => !plan.promotions.some((p) => p.wave === w.name))?.name ?? plan.waves[0]!.name;

@@ -13,16 +13,17 @@
 import { Contract, type LogDescription, type Signer, type TransactionReceipt, getAddress } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
-import { type ReleaseRecord, type ReleaseState, transition } from "../release/record.js";
+import { type ReleaseRecord, type ReleaseState, recordKind, transition } from "../release/record.js";
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
 import { readSwitchSettings } from "../switch/read-switch.js";
 import { switchCallSpec } from "./approver-call.js";
 import type { TimelockWait } from "./execute.js";
 import { advanceFlow, callFlow } from "./pipeline.js";
 import { reconcileWithSwitch } from "./reconcile.js";
-import { type ReleaseApprovalContext, implementationAt, updateRelease } from "./release-flow.js";
+import { type ReleaseApprovalContext, implementationAt, implementationWhere, kindNounInText, updateRelease, upgradePathWords } from "./release-flow.js";
 import { describeRevert } from "./revert.js";
 import { ethersProvider } from "./chain.js";
+import { latestPromotion, readCanaryStep } from "../waves/canary-step.js";
 
 export type WindowOutcome =
   | {
@@ -135,7 +136,7 @@ export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: str
   }
   const callId = `${record.id}-cancel-rollback-${chain.rollbackReadyAt}`;
   const readyAt = isoFromUnix(chain.rollbackReadyAt);
-  const outcome = await approverStep(ctx, record, "cancelRollback", callId, options.executor, `Veto the rollback of release ${record.id} (proxy ${record.proxy}) scheduled for ${readyAt}`);
+  const outcome = await approverStep(ctx, record, "cancelRollback", callId, options.executor, `Veto the rollback of release ${record.id} (${kindNounInText(record)} ${record.proxy}) scheduled for ${readyAt}`);
   if (outcome.status === "proposed") return { ...outcome, record, state: record.state, readyAt };
   const updated = await updateRelease(ctx, record.id, "from the store", (current) =>
     withStep(transition(current, "live", { actor: outcome.actor, txHash: outcome.txHash, note: "rollback vetoed by the approver" }), "rollback", {
@@ -153,7 +154,7 @@ export async function rollbackNow(ctx: ReleaseApprovalContext, releaseId: string
   if (record.state === "rolled-back") return { status: "done", record, state: record.state, already: true };
   assertWindowState(record, ["live", "rollback-scheduled"], "roll back");
   const callId = `${record.id}-rollback-now-${chain.promotedAt}`;
-  const outcome = await approverStep(ctx, record, "rollbackNow", callId, options.executor, `Roll release ${record.id} (proxy ${record.proxy}) back to blue ${record.blue.address} now`);
+  const outcome = await approverStep(ctx, record, "rollbackNow", callId, options.executor, `Roll release ${record.id} (${kindNounInText(record)} ${record.proxy}) back to blue ${record.blue.address} now`);
   if (outcome.status === "proposed") return { ...outcome, record, state: record.state };
   const updated = await recordRolledBack(ctx, record, outcome.receipt, outcome.actor, true);
   return { status: "done", record: updated, state: updated.state, txHash: outcome.txHash, already: false };
@@ -174,6 +175,14 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
     );
   }
   assertWindowState(record, ["live"], "finalize");
+  const step = latestPromotion(readCanaryStep(record));
+  if (step?.router !== undefined) {
+    throw new BlueGreenError(
+      "BG_CANARY_STEP_OPEN",
+      `Release "${record.id}" is at canary step "${step.step}" (${step.bps} bps through router ${step.router}); a step is never final, so the proxy never stays on a router. ` +
+        `End the canary on green (npx hardhat bg:propose --release ${record.id} --step <last step>) or roll back to blue (bg:rollback).`,
+    );
+  }
   const now = await latestTimestamp(ctx);
   let txHash: string;
   let by: string;
@@ -189,7 +198,7 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
       "finalize",
       `${record.id}-finalize-${chain.promotedAt}`,
       options.signer,
-      `Finalize release ${record.id} (proxy ${record.proxy}) before its window ends at ${isoFromUnix(chain.windowEnd)}`,
+      `Finalize release ${record.id} (${kindNounInText(record)} ${record.proxy}) before its window ends at ${isoFromUnix(chain.windowEnd)}`,
     );
     if (outcome.status === "proposed") return { ...outcome, record, state: record.state, early };
     txHash = outcome.txHash;
@@ -226,6 +235,7 @@ async function approverStep(
     details: [
       { label: "release", value: record.id },
       { label: "proxy", value: record.proxy },
+      { label: "proxy kind", value: upgradePathWords(record) },
       { label: "blue", value: record.blue.address },
       { label: "green", value: record.green.address },
       { label: "switch", value: getAddress(ctx.switchAddress) },
@@ -249,11 +259,12 @@ async function approverStep(
 }
 
 async function recordRolledBack(ctx: ReleaseApprovalContext, record: ReleaseRecord, receipt: TransactionReceipt, by: string, immediate: boolean): Promise<ReleaseRecord> {
-  const implementation = await implementationAt(ctx, record.proxy, receipt.blockNumber);
+  const kind = recordKind(record);
+  const implementation = await implementationAt(ctx, record.proxy, receipt.blockNumber, kind);
   if (implementation !== getAddress(record.blue.address)) {
     throw new BlueGreenError(
       "BG_APPROVAL_RESULT_MISMATCH",
-      `After the rollback (tx ${receipt.hash}) the proxy's implementation slot holds ${implementation}, not blue ${record.blue.address}. Inspect the proxy.`,
+      `After the rollback (tx ${receipt.hash}) ${implementationWhere(kind, record.proxy)} holds ${implementation}, not blue ${record.blue.address}. Inspect the ${kind === "beacon" ? "beacon" : "proxy"}.`,
     );
   }
   return updateRelease(ctx, record.id, "from the store", (current) =>

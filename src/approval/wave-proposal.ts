@@ -9,7 +9,6 @@ import { type Result, getAddress } from "ethers";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { isoFromUnix } from "../release/steps.js";
-import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import { type WaveDecision, explainWaveDecision, mayPromoteWave } from "../waves/may-promote-wave.js";
 import { readWaveFacts } from "../waves/wave-facts.js";
 import type { PlannedWave, WaveOverride, WavesStep } from "../waves/waves-step.js";
@@ -17,7 +16,7 @@ import { type SwitchRef, switchView } from "./approver-call.js";
 import type { FactQuery } from "./facts.js";
 import type { Proposal } from "./proposal-schema.js";
 import type { ProposalFolder } from "./proposal-folder.js";
-import { type ReleaseApprovalContext, releaseRows } from "./release-flow.js";
+import { type ReleaseApprovalContext, implementationFact, releaseRows } from "./release-flow.js";
 import { proposalOverride } from "./wave-plan.js";
 
 export function refusalMessage(releaseId: string, decision: WaveDecision): string {
@@ -39,7 +38,7 @@ export function waveFacts(sw: SwitchRef, record: ReleaseRecord, proxies: string[
     { kind: "codehash", label: `code hash of green ${record.green.address}`, address: record.green.address },
     ...proxies.flatMap((p): FactQuery[] => [
       switchView(sw, "proxyState", [p], `switch's record of proxy ${p}`, [proxyState]),
-      { kind: "storage", label: `implementation slot of proxy ${p}`, address: p, slot: IMPLEMENTATION_SLOT },
+      implementationFact({ ...record, proxy: p }),
     ]),
   ];
 }

@@ -16,6 +16,12 @@ const waveOption = {
   type: ArgumentType.STRING,
   defaultValue: "",
 } as const;
+const stepOption = {
+  name: "step",
+  description: "Canary step of blueGreen.canary.steps (e.g. 1%): a share of the proxy's callers on green, through a CanaryRouter",
+  type: ArgumentType.STRING,
+  defaultValue: "",
+} as const;
 const jsonFlag = { name: "json", description: "Print one JSON document on stdout" } as const;
 
 export const approvalTasks = [
@@ -23,6 +29,7 @@ export const approvalTasks = [
     .addOption(releaseOption)
     .addOption({ name: "nonce", description: "Safe nonce to use (default: the Safe's next one)", type: ArgumentType.STRING, defaultValue: "" })
     .addOption(waveOption)
+    .addOption(stepOption)
     .addOption({
       name: "overrideBake",
       description: "With --wave: promote it before the previous wave has baked healthy, for this reason (recorded, and shown to signers)",
@@ -36,6 +43,7 @@ export const approvalTasks = [
     .addOption(releaseOption)
     .addOption({ name: "call", description: "Id of an approver call proposed with bg:call propose, bg:rollback or bg:finalize", type: ArgumentType.STRING, defaultValue: "" })
     .addOption(waveOption)
+    .addOption(stepOption)
     .addOption(signerOption)
     .addOption({ name: "signature", description: "A signature made elsewhere (e.g. a hardware wallet) over the proposal's safeTxHash", type: ArgumentType.STRING, defaultValue: "" })
     .addFlag(jsonFlag)
@@ -44,6 +52,7 @@ export const approvalTasks = [
   task("bg:switch", "Execute an approved release's switch: drift checks, simulation, execTransaction, implementation check")
     .addOption(releaseOption)
     .addOption(waveOption)
+    .addOption(stepOption)
     .addOption(signerOption)
     .addFlag(jsonFlag)
     .setAction(() => import("../../tasks/switch.js"))

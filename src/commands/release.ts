@@ -3,8 +3,8 @@ import { task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";
 
 export const releaseTasks = [
-  task("bg:stage", "Stage green beside blue behind a transparent proxy, after OpenZeppelin's upgrade-safety checks both ways")
-    .addOption({ name: "proxy", description: "Address of the TransparentUpgradeableProxy", type: ArgumentType.STRING, defaultValue: "" })
+  task("bg:stage", "Stage green beside blue (transparent, UUPS or beacon proxy), after OpenZeppelin's upgrade-safety checks both ways and, for UUPS, the rollback-path proof")
+    .addOption({ name: "proxy", description: "Address of the proxy (transparent, UUPS, a BeaconProxy) or of an UpgradeableBeacon", type: ArgumentType.STRING, defaultValue: "" })
     .addOption({ name: "contract", description: "Name of the green contract in this project", type: ArgumentType.STRING, defaultValue: "" })
     .addOption({
       name: "reference",

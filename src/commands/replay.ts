@@ -12,6 +12,9 @@ export const replayTasks = [
     .addOption({ name: "mode", description: "faithful (whole blocks, in order) or fast (the proxy's traffic only); default from config", type: ArgumentType.STRING, defaultValue: "" })
     .addOption({ name: "proxies", description: "A beacon release: the beacon's proxies to replay, comma-separated (default: found from BeaconUpgraded events)", type: ArgumentType.STRING, defaultValue: "" })
     .addFlag({ name: "cascade", description: "Also run a world where green's own state carries forward, and report the propagated differences" })
+    .addOption({ name: "canary", description: "Replay with a CanaryRouter sending this many basis points of callers to green (500 = 5%); reports the split and the router's gas", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption({ name: "canarySalt", description: "The canary's salt (bytes32); default: blueGreen.canary.salt, else derived from the release id", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption({ name: "canaryCohort", description: "Who a caller is for the canary: origin (tx.origin, default) or sender (msg.sender)", type: ArgumentType.STRING, defaultValue: "" })
     .addFlag({ name: "json", description: "Print one JSON document on stdout" })
     .setAction(() => import("../../tasks/replay.js"))
     .build(),

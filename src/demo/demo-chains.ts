@@ -185,9 +185,10 @@ export async function moveClock(chain: DemoChain, seconds: number): Promise<numb
   return Number(BigInt(block.timestamp));
 }
 
-/** The `version()` the token's proxy answers now. */
-export async function tokenVersion(chain: DemoChain): Promise<string> {
-  const raw = (await chain.rpc.request({ method: "eth_call", params: [{ to: chain.proxy, data: TOKEN_ABI.encodeFunctionData("version") }, "latest"] })) as string;
+/** The `version()` the token's proxy answers now (to `from`: during a canary, the answer depends on the caller's cohort). */
+export async function tokenVersion(chain: DemoChain, from?: string): Promise<string> {
+  const call = { to: chain.proxy, data: TOKEN_ABI.encodeFunctionData("version"), ...(from !== undefined ? { from } : {}) };
+  const raw = (await chain.rpc.request({ method: "eth_call", params: [call, "latest"] })) as string;
   return TOKEN_ABI.decodeFunctionResult("version", raw)[0] as string;
 }
 

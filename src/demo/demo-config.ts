@@ -9,6 +9,7 @@ import { Wallet, id as keccakText } from "ethers";
 
 import type { GatesConfig } from "../gates/config.js";
 import { type MonitorConfig, resolveMonitorConfig } from "../monitor/config.js";
+import type { CanaryConfig } from "../waves/canary-config.js";
 
 /** The local "mainnet" keeps Hardhat's usual chain id; the testnet takes Sepolia's. */
 export const MAINNET_CHAIN_ID = 31337;
@@ -17,7 +18,7 @@ export const TESTNET_NETWORK = "demo-testnet";
 export const MAINNET_NETWORK = "demo-mainnet";
 
 /** Funded accounts of each node: a deployer, three Safe owners, a guardian, and the token's holders. */
-export const NODE_ACCOUNTS = 40;
+export const NODE_ACCOUNTS = 82;
 export const ROLE_ACCOUNTS = { deployer: 0, owners: [1, 2, 3], guardian: 4, firstHolder: 5 } as const;
 
 /** The switch's timings: a guardian's rollback can be vetoed for an hour; the window stays open a week. */
@@ -70,6 +71,24 @@ export function testnetGates(auditsDir: string): GatesConfig {
 
 /** When a window of the revert rate fails: above 10%, or 5 points above blue's own rate. */
 export const DEMO_REVERT_CONDITION = "result > 0.1 || (hasBaseline && result > baseline + 0.05)";
+/** During the canary: green's cohort's revert rate (`result`) against blue's cohort's (`baseline`), same blocks. */
+export const DEMO_CANARY_CONDITION = "result > baseline + 0.02";
+
+/**
+ * Act two's canary: one step of 5% of callers (by tx.origin, salt derived
+ * from the release id), then green. The demo's 77 holders put 3 on green.
+ */
+/** What each holder pays the next during act two's canary: above the buggy cap (1,000 DMO), far below the real one. */
+export const CANARY_PAYMENT = 5_000;
+
+export const DEMO_CANARY: CanaryConfig = {
+  steps: [
+    { name: "5%", bps: 500 },
+    { name: "green", bps: 10_000 },
+  ],
+  salt: undefined,
+  cohortByOrigin: true,
+};
 
 /**
  * The monitor's analysis: the revert rate over windows of 20 blocks, judged
@@ -88,6 +107,13 @@ export function demoMonitorConfig(): MonitorConfig {
       { name: "gas-p95", kind: "gas", quantile: 0.95, dryRun: true, failureCondition: "hasBaseline && result > baseline * 1.25" },
       { name: "request-rate", kind: "requestRate", dryRun: true },
     ],
+    // Act two's canary: green's cohort against blue's over the same blocks.
+    canary: {
+      metrics: [
+        { name: "canary-revert-rate", kind: "revertRate", failureCondition: DEMO_CANARY_CONDITION },
+        { name: "canary-reverts-judge", kind: "mannWhitney", of: "reverts", confidence: 0.95, minSamples: 3 },
+      ],
+    },
     rpc: { timeout: "10s", attempts: 3, backoff: "100ms", maxBackoff: "1s" },
   });
 }

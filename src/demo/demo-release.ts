@@ -10,6 +10,7 @@ import path from "node:path";
 import type { Signer } from "ethers";
 import { getAddress } from "ethers";
 
+import { approveCanaryStep, proposeCanaryStep, switchCanaryStep } from "../approval/canary-switch.js";
 import { approveRelease, proposeRelease, switchRelease } from "../approval/release-switch.js";
 import { finalizeRelease } from "../approval/release-window.js";
 import { BlueGreenError } from "../errors.js";
@@ -25,7 +26,7 @@ import { IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
 import { stageRelease } from "../stage/stage-release.js";
 import { readSwitchFile } from "../switch/switch-file.js";
 import { toJson } from "../ui/output.js";
-import { TESTNET_BAKE_DAYS, TESTNET_NETWORK, demoMonitorConfig, testnetGates } from "./demo-config.js";
+import { DEMO_CANARY, TESTNET_BAKE_DAYS, TESTNET_NETWORK, demoMonitorConfig, testnetGates } from "./demo-config.js";
 import { type DemoChain, moveClock, releaseContext } from "./demo-chains.js";
 import { TOKEN_ABI } from "./demo-traffic.js";
 
@@ -176,6 +177,48 @@ export async function proposeApproveSwitch(chain: DemoChain, release: DemoReleas
   return {
     safeTxHash: proposed.proposal.safe.safeTxHash,
     safeNonce: proposed.proposal.safe.tx.nonce,
+    evidenceHash: proposed.evidenceHash,
+    signers,
+    txHash: live.txHash,
+    windowEnd: live.windowEnd,
+    summaryFile: proposed.summaryFile,
+  };
+}
+
+export interface CanarySwitched {
+  step: string;
+  bps: number;
+  router: string;
+  safeTxHash: string;
+  evidenceHash: string;
+  signers: string[];
+  txHash: string;
+  windowEnd: string;
+  summaryFile: string;
+}
+
+/**
+ * The first canary step through the Safe, as `bg:propose/approve/switch
+ * --step` do it: the switch deploys the step's router and points the proxy
+ * at it.
+ */
+export async function proposeApproveCanaryStep(chain: DemoChain, release: DemoRelease, gates: GatesConfig, projectRoot: string): Promise<CanarySwitched> {
+  const ctx = await releaseContext(chain, projectRoot, gates);
+  const step = DEMO_CANARY.steps[0]!;
+  const proposed = await proposeCanaryStep(ctx, release.id, { step: step.name, actor: await chain.deployer.getAddress(), config: DEMO_CANARY });
+  if (proposed.proposal.safe === undefined || proposed.router === undefined) throw new BlueGreenError("BG_DEMO_UNEXPECTED", "The demo's canary step should go through the Safe, with a router.");
+  const signers: string[] = [];
+  for (const owner of chain.owners.slice(0, 2)) {
+    const approved = await approveCanaryStep(ctx, release.id, step.name, { signer: owner });
+    signers.push(approved.added);
+  }
+  const live = await switchCanaryStep(ctx, release.id, step.name, { executor: chain.deployer });
+  if (live.status !== "live") throw new BlueGreenError("BG_DEMO_UNEXPECTED", `${release.id} step ${step.name} still misses ${live.missing} signature(s).`);
+  return {
+    step: step.name,
+    bps: step.bps,
+    router: live.implementation,
+    safeTxHash: proposed.proposal.safe.safeTxHash,
     evidenceHash: proposed.evidenceHash,
     signers,
     txHash: live.txHash,

@@ -131,3 +131,24 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Act two's live traffic during the canary: each holder pays the next one
+ * `whole` DMO (above the buggy cap), one transaction each, in holder order.
+ * Returns the senders whose transfer reverted.
+ */
+export async function payEveryHolder(rpc: Eip1193Provider, token: string, holders: readonly string[], whole: number): Promise<{ summary: TrafficSummary; revertedFrom: string[] }> {
+  const value = parseUnits(String(whole), 18);
+  const revertedFrom: string[] = [];
+  let fromBlock = Number.MAX_SAFE_INTEGER;
+  let toBlock = 0;
+  for (const [i, from] of holders.entries()) {
+    const data = TOKEN_ABI.encodeFunctionData("transfer", [holders[(i + 1) % holders.length]!, value]);
+    const hash = (await rpc.request({ method: "eth_sendTransaction", params: [{ from, to: token, data, gas: GAS }] })) as string;
+    const receipt = (await rpc.request({ method: "eth_getTransactionReceipt", params: [hash] })) as { status: string; blockNumber: string };
+    if (receipt.status !== "0x1") revertedFrom.push(from);
+    fromBlock = Math.min(fromBlock, Number(BigInt(receipt.blockNumber)));
+    toBlock = Math.max(toBlock, Number(BigInt(receipt.blockNumber)));
+  }
+  return { summary: { txs: holders.length, reverted: revertedFrom.length, senders: holders.length, large: holders.length, fromBlock, toBlock }, revertedFrom };
+}

@@ -7,9 +7,11 @@
  * - Act one: DemoTokenV2 is staged, replayed, gated (audits, testnet bake,
  *   replay), approved by two Safe owners, switched, monitored, finalized.
  * - Act two: DemoTokenV3 carries a bug. The replay catches it and the gates
- *   refuse the proposal; with the replay skipped on purpose, the switch goes
- *   through, the monitor sees the reverts and rolls back through the
- *   guardian's timelocked path.
+ *   refuse the proposal; with the replay skipped on purpose, a 5% canary
+ *   step goes through (the proxy runs a CanaryRouter: 95% of callers stay on
+ *   blue), the monitor compares green's cohort with blue's over the same
+ *   blocks, sees green's reverts and rolls back through the guardian's
+ *   timelocked path.
  *
  * Every step calls the same library functions as the `bg:*` tasks, and
  * writes its records into a fresh folder. The nodes are stopped at the end,
@@ -32,6 +34,8 @@ import { RELEASE_SUBJECT } from "../monitor/monitor-release.js";
 import { readProxyRelease } from "../switch/read-switch.js";
 import {
   MAINNET_CHAIN_ID,
+  CANARY_PAYMENT,
+  DEMO_CANARY_CONDITION,
   DEMO_REVERT_CONDITION,
   NODE_ACCOUNTS,
   RELEASES,
@@ -52,12 +56,15 @@ import {
   bakeOnTestnet,
   gatesOn,
   implementationOf,
+  proposeApproveCanaryStep,
   proposeApproveSwitch,
   stageOn,
   watch,
 } from "./demo-release.js";
 import { replayTraffic } from "./demo-replay.js";
-import { TOKEN_ABI, type TrafficSummary, fundHolders, sendTraffic } from "./demo-traffic.js";
+import { TOKEN_ABI, type TrafficSummary, fundHolders, payEveryHolder, sendTraffic } from "./demo-traffic.js";
+import { cohortOf } from "../switch/canary-cohort.js";
+import { readCanaryStep } from "../waves/canary-step.js";
 import { type LocalNode, startLocalNode, stopAllLocalNodes, stopNodesOnSignals } from "./local-node.js";
 
 export interface DemoOptions {
@@ -101,6 +108,23 @@ export interface SwitchFigures {
   summaryFile: string;
 }
 
+export interface CanaryFigures {
+  step: string;
+  bps: number;
+  router: string;
+  safeTxHash: string;
+  evidenceHash: string;
+  signers: string[];
+  txHash: string;
+  windowEnd: string;
+  summaryFile: string;
+  callers: number;
+  /** Holders the router sends to green. */
+  greenCallers: string[];
+  /** version() as a caller of each cohort sees it. */
+  versions: { blue: string; green: string };
+}
+
 export interface DemoSummary {
   ok: boolean;
   runDir: string;
@@ -135,7 +159,9 @@ export interface DemoSummary {
     proposalRefused: string;
     replaySkip: ReplaySkip;
     gatesAfterSkip: GatesFigures;
-    switch: SwitchFigures;
+    canary: CanaryFigures;
+    /** Every holder paid the next during the canary: who reverted. */
+    payday: TrafficSummary & { revertedFrom: string[] };
     traffic: TrafficSummary;
     monitor: { verdict: string; ok: boolean; cause?: { metric: string; reason: string } };
     rollback: { guardian: string; scheduleTx: string; readyAt: string; executeTx: string; implementation: string; version: string };
@@ -285,17 +311,29 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     log(stepLine("skip", "gates", `${gateList(skippedGates.step.results)} → ${skippedGates.record.state}, evidence hash ${short(skippedGates.step.evidenceHash)}`));
     if (!skippedGates.step.ok) throw unexpected(`the gates still refuse ${buggy.contract} with the replay skipped: ${failing(skippedGates)}`);
 
-    const buggySwitch = await switchThroughSafe(mainnet, buggy, gates(true), projectRoot, log);
+    const canary = await canaryThroughSafe(mainnet, buggy, gates(true), projectRoot, log);
 
     // The monitor watches green from its promotion, with the guardian's key for a rollback.
     const stopMonitor = new AbortController();
     const watching = watch(mainnet, buggy.id, { guardian: mainnet.guardian, signal: stopMonitor.signal });
     watching.catch(() => {});
     let buggyLive: TrafficSummary;
+    let payday: Awaited<ReturnType<typeof payEveryHolder>>;
     let scheduled: Awaited<ReturnType<typeof readProxyRelease>>;
     try {
+      payday = await payEveryHolder(mainnet.rpc, mainnet.proxy, mainnet.holders, CANARY_PAYMENT);
+      const onGreen = payday.revertedFrom.filter((h) => canary.greenCallers.includes(h)).length;
+      log(
+        stepLine(
+          "caught",
+          "traffic",
+          `every holder pays the next ${CANARY_PAYMENT.toLocaleString("en-US")} DMO: ${payday.summary.reverted} of ${payday.summary.txs} reverted, ` +
+            `${onGreen} of them from green's cohort (${canary.greenCallers.length} caller(s)); blue's ${canary.callers - canary.greenCallers.length} callers all paid`,
+        ),
+      );
+      if (onGreen !== payday.summary.reverted) throw unexpected("a caller of blue's cohort reverted during the canary");
       buggyLive = await sendTraffic(mainnet.rpc, mainnet.proxy, mainnet.holders, TRAFFIC.actTwoLive, 3);
-      log(stepLine("caught", "traffic", `on green: ${trafficText(buggyLive)}`));
+      log(stepLine("info", "traffic", `and the usual mix: ${trafficText(buggyLive)}`));
       scheduled = await untilScheduled(mainnet, buggy.id, watching);
     } catch (error) {
       stopMonitor.abort();
@@ -337,7 +375,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       actOneEvidence: path.join(mainnet.store.releaseDir(mainnet.chainId, good.id), "gates-evidence.json"),
       actOneMonitorLog: goodWatch.logFile,
       actTwoReplay: buggyReplay.markdownPath,
-      actTwoProposal: buggySwitch.summaryFile,
+      actTwoProposal: canary.summaryFile,
       actTwoMonitorLog: watched.logFile,
       actOneRecord: mainnet.store.recordPath(mainnet.chainId, good.id),
       actTwoRecord: mainnet.store.recordPath(mainnet.chainId, buggy.id),
@@ -374,7 +412,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         proposalRefused: refusal,
         replaySkip: skip,
         gatesAfterSkip: gatesFigures(skippedGates),
-        switch: buggySwitch,
+        canary,
+        payday: { ...payday.summary, revertedFrom: payday.revertedFrom },
         traffic: buggyLive,
         monitor: {
           verdict: watched.outcome.verdict,
@@ -404,6 +443,30 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     durationSeconds: Math.round((performance.now() - started) / 100) / 10,
     nodes: nodes.map((n) => ({ role: n.role, chainId: n.chainId, url: n.url, pid: n.pid, stopped: n.exited })),
   };
+}
+
+/**
+ * Act two's canary step through the Safe (bg:propose/approve/switch --step):
+ * the proxy runs the CanaryRouter, and each holder's cohort is the router's.
+ */
+async function canaryThroughSafe(chain: MainnetChain, release: DemoRelease, gates: GatesConfig, projectRoot: string, log: (line: string) => void): Promise<CanaryFigures> {
+  const switched = await proposeApproveCanaryStep(chain, release, gates, projectRoot);
+  log(stepLine("ok", "propose", `canary step ${switched.step} (promoteCanary) proposed to the Safe: safeTxHash ${short(switched.safeTxHash)}, router ${short(switched.router)}`));
+  log(stepLine("ok", "approve", `2 of 3 owners signed: ${switched.signers.map(short).join(", ")}`));
+  const step = readCanaryStep(await chain.store.get(chain.chainId, release.id));
+  if (step === undefined) throw unexpected("the canary step is not in the record");
+  const greenCallers = chain.holders.filter((h) => cohortOf(step.salt, h, switched.bps) === "green");
+  const blueCaller = chain.holders.find((h) => !greenCallers.includes(h))!;
+  const versions = { blue: await tokenVersion(chain, blueCaller), green: greenCallers.length > 0 ? await tokenVersion(chain, greenCallers[0]!) : "" };
+  log(
+    stepLine(
+      "ok",
+      "switch",
+      `one transaction (${short(switched.txHash)}): the proxy runs the CanaryRouter; ${greenCallers.length} of ${chain.holders.length} holders ` +
+        `(${percent(greenCallers.length, chain.holders.length)}) are in green's cohort and get version() = "${versions.green}", the others stay on blue ("${versions.blue}")`,
+    ),
+  );
+  return { ...switched, callers: chain.holders.length, greenCallers, versions };
 }
 
 /** Proposes to the Safe, has two owners sign, switches; one narrated line per step. */
@@ -484,6 +547,17 @@ async function untilScheduled(chain: DemoChain, releaseId: string, monitor: Prom
 async function failedAnalysisText(chain: DemoChain, releaseId: string): Promise<string> {
   const checkpoint = await readCheckpoint(chain.store, chain.chainId, releaseId);
   const run = checkpoint?.runs[RELEASE_SUBJECT];
+  const canaryFailed = run?.metrics["canary-revert-rate"]?.measurements.find((m) => m.phase === "Failed");
+  if (canaryFailed?.cohorts !== undefined) {
+    const { green, blue } = canaryFailed.cohorts;
+    // Both cohorts together are the proxy's whole direct traffic of the same blocks.
+    const overall = ((green.value ?? 0) * green.samples + (blue.value ?? 0) * blue.samples) / Math.max(1, green.samples + blue.samples);
+    return (
+      `green's cohort reverted ${(100 * (green.value ?? 0)).toFixed(1)}% of ${green.samples} call(s), blue's cohort ${(100 * (blue.value ?? 0)).toFixed(1)}% of ${blue.samples}, ` +
+      `in blocks ${canaryFailed.fromBlock}-${canaryFailed.toBlock}: \`${DEMO_CANARY_CONDITION}\` holds → analysis ${run?.phase ?? "Failed"} ` +
+      `(all callers together: ${(100 * overall).toFixed(1)}%, within the proxy's usual revert rate: at 5% the bug hardly shows in the total)`
+    );
+  }
   const failed = run?.metrics["revert-rate"]?.measurements.find((m) => m.phase === "Failed");
   if (failed === undefined || typeof failed.value !== "number") return `analysis ${run?.phase ?? "Failed"}: ${run?.cause?.reason ?? ""}`;
   const baseline = typeof failed.baseline === "number" ? ` (blue's baseline ${(100 * failed.baseline).toFixed(1)}%)` : "";

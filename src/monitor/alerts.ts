@@ -78,6 +78,7 @@ export function acknowledgeRuns(
     const fresh = newRun(run.subject, run.proxies, from.block + 1, from.time, metricsFor(run.subject));
     fresh.baseline = run.baseline;
     fresh.baselineSource = run.baselineSource;
+    if (run.canary !== undefined) fresh.canary = run.canary;
     cp.acknowledgements.push({ subject: run.subject, phase: run.phase, at: new Date().toISOString(), block: from.block, ...(reason !== undefined ? { reason } : {}) });
     cp.alerted = cp.alerted.filter((a) => !isAlertOf(a, run.subject));
     cp.runs[run.subject] = fresh;

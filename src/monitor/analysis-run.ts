@@ -22,6 +22,8 @@ import {
   tally,
 } from "./analysis.js";
 import type { BlockDigest } from "./block-digest.js";
+import { measureCanaryWindow } from "./canary-analysis.js";
+import type { CanaryRun } from "./canary-measurement.js";
 import type { ResolvedMetric } from "./config.js";
 import type { ProbeOutcome } from "./probes.js";
 import { measurePerProxy } from "./per-proxy.js";
@@ -54,6 +56,8 @@ export interface AnalysisRunState {
   measuredUntil?: { block: number; time: number };
   /** When the run completed (its phase then stopped changing). */
   completedAt?: { block: number; time: number };
+  /** The CanaryRouter the proxy runs, when the analysed step is a canary (its canary metrics split by cohort). */
+  canary?: CanaryRun;
 }
 
 /** What happened while advancing, for logs, metrics and actions. */
@@ -133,7 +137,11 @@ export async function advanceRun(
       const measurement =
         metric.kind === "probe"
           ? await measureProbe(run, metric, state.window, block, probe)
-          : measureWindow(run, metric, state.window, block, ledger(state.window.fromBlock, block.n), proxies);
+          : metric.cohorts !== undefined
+            ? run.canary === undefined
+              ? undefined
+              : measureCanaryWindow(run.canary, metric, state.window, block, ledger(state.window.fromBlock, block.n), proxies)
+            : measureWindow(run, metric, state.window, block, ledger(state.window.fromBlock, block.n), proxies);
       if (measurement === undefined) continue; // too few samples: the window stays open
       state.measurements.push(measurement);
       foldOld(state, retention);
@@ -286,6 +294,7 @@ export function runSummary(run: AnalysisRunState) {
           error: t.error,
           ...(last?.value !== undefined ? { lastValue: last.value } : {}),
           ...(last !== undefined ? { lastMessage: last.message } : {}),
+          ...(last?.cohorts !== undefined ? { cohorts: last.cohorts } : {}),
           ...(m.message !== undefined ? { message: m.message } : {}),
         },
       ];

@@ -21,6 +21,7 @@
  * baseline is unknown gives Inconclusive (there is nothing to compare with),
  * never Failed.
  */
+import type { CohortMeasurement } from "./canary-measurement.js";
 import { MissingBaselineError } from "./condition.js";
 import type { ConditionContext, ResolvedMetric } from "./config.js";
 
@@ -50,6 +51,8 @@ export interface Measurement {
   proxy?: string;
   /** Why the measurement has its phase, for logs. */
   message: string;
+  /** A canary metric: each cohort's value, and the judge's verdict. */
+  cohorts?: CohortMeasurement;
 }
 
 /** Counters of Argo's MetricResult. */

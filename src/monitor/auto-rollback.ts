@@ -18,6 +18,7 @@ import { withStep, readStep } from "../release/steps.js";
 import type { ReleaseStore } from "../release/store.js";
 import { decodeSwitchRevert } from "../switch/read-switch.js";
 import { explainSwitchRevert } from "../switch/switch-errors.js";
+import { isReleaseGreen } from "./canary-analysis.js";
 import type { MonitorCheckpoint } from "./checkpoint.js";
 import type { MonitorLog } from "./json-log.js";
 import { readProxyOnSwitch } from "./promotions.js";
@@ -75,7 +76,7 @@ export async function progressAutoRollback(
 
   for (const proxy of Object.keys(cp.proxies)) {
     const state = await readProxyOnSwitch(ctx.rpc, ctx.iface, ctx.switchAddress, proxy);
-    if (state.green !== getAddress(cp.green) || ar.vetoed.includes(proxy)) continue;
+    if (!isReleaseGreen(cp, state.green) || ar.vetoed.includes(proxy)) continue;
     const fields = { proxy: state.proxy, reason: ar.reason, subject: ar.subject };
     if (state.status === "live") {
       const ours = ar.scheduled[proxy];

@@ -15,6 +15,8 @@ export interface CallSample {
   ok: boolean;
   /** True when the transaction was sent to the proxy itself. */
   direct: boolean;
+  /** The transaction's sender (lower case): the canary cohort's caller (tx.origin; also msg.sender of a direct call). */
+  from?: string;
 }
 
 export interface EventSample {
@@ -43,6 +45,7 @@ export interface RpcBlock {
 }
 export interface RpcTransaction {
   hash: string;
+  from?: string;
   to: string | null;
   input: string;
 }
@@ -100,10 +103,12 @@ export function digestBlock(block: RpcBlock, receipts: Map<string, RpcReceipt>, 
       gas: Number(receipt.gasUsed),
       ok: Number(receipt.status) === 1,
       direct: true,
+      ...(tx.from !== undefined ? { from: tx.from.toLowerCase() } : {}),
     });
   }
   const events = new Map<string, EventSample>();
   const internal = new Set<string>();
+  const senders = new Map(block.transactions.flatMap((t) => (typeof t === "object" && t.from !== undefined ? [[t.hash.toLowerCase(), t.from.toLowerCase()] as const] : [])));
   for (const log of logs) {
     if (log.removed === true || !watchedAt(watch, log.address, n)) continue;
     const proxy = log.address.toLowerCase();
@@ -115,7 +120,8 @@ export function digestBlock(block: RpcBlock, receipts: Map<string, RpcReceipt>, 
     const tx = log.transactionHash.toLowerCase();
     if (!directHashes.has(tx) && !internal.has(`${tx}:${proxy}`)) {
       internal.add(`${tx}:${proxy}`);
-      calls.push({ proxy, selector: "internal", gas: 0, ok: true, direct: false });
+      const from = senders.get(tx);
+      calls.push({ proxy, selector: "internal", gas: 0, ok: true, direct: false, ...(from !== undefined ? { from } : {}) });
     }
   }
   if (calls.length > 0) digest.calls = calls;

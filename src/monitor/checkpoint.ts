@@ -16,6 +16,7 @@ import type { AnalysisRunState } from "./analysis-run.js";
 import type { BlockDigest } from "./block-digest.js";
 import { analysisPhaseSchema as phase, metricValueSchema as value } from "./monitor-step.js";
 import { type TrafficTotals, emptyTotals } from "./traffic-metrics.js";
+import { canaryRoutingSchema, cohortMeasurementSchema } from "./canary-measurement.js";
 
 export const CHECKPOINT_FILE = "monitor-checkpoint.json";
 export const CHECKPOINT_SCHEMA_VERSION = 1;
@@ -29,7 +30,7 @@ const digestSchema = z
     parent: hash,
     t: count,
     calls: z
-      .array(z.object({ proxy: z.string(), selector: z.string(), gas: count, ok: z.boolean(), direct: z.boolean() }).strict())
+      .array(z.object({ proxy: z.string(), selector: z.string(), gas: count, ok: z.boolean(), direct: z.boolean(), from: z.string().optional() }).strict())
       .optional(),
     events: z.array(z.object({ proxy: z.string(), topic0: z.string(), count }).strict()).optional(),
   })
@@ -47,6 +48,7 @@ const measurementSchema = z
     finishedAt: z.number(),
     proxy: z.string().optional(),
     message: z.string(),
+    cohorts: cohortMeasurementSchema.optional(),
   })
   .strict();
 
@@ -79,6 +81,7 @@ const runSchema = z
     baselineSource: z.string(),
     measuredUntil: at.optional(),
     completedAt: at.optional(),
+    canary: canaryRoutingSchema.optional(),
   })
   .strict();
 

@@ -18,6 +18,7 @@ import { z } from "zod";
 import { addressSchema } from "../common/schema.js";
 import { BlueGreenError, type ErrorCode } from "../errors.js";
 import { compileCondition } from "./condition.js";
+import type { JudgeDirection } from "./mann-whitney.js";
 
 // ---------------------------------------------------------------------------
 // Durations
@@ -187,6 +188,36 @@ export const probeUserSchema = z
   })
   .strict();
 
+/**
+ * A canary's statistical judge (Kayenta's): a Mann–Whitney U test of green's
+ * cohort against blue's over the same blocks. Its verdict replaces the
+ * conditions, so it takes none.
+ */
+const { successCondition: _s, failureCondition: _f, ...judgeFields } = analysisFields;
+export const canaryJudgeUserSchema = z
+  .object({
+    ...judgeFields,
+    kind: z.literal("mannWhitney"),
+    /** The per-call samples: gasUsed of successful direct calls, or 1/0 per direct call for reverted/not. */
+    of: z.enum(["gas", "reverts"]),
+    /** A difference counts when its p-value is below 1 − confidence. Default 0.95. */
+    confidence: z.number().gt(0).lt(1).optional(),
+    /** Which difference fails the canary. Default "increase" (more gas, more reverts on green). */
+    direction: z.enum(["increase", "decrease", "either"]).optional(),
+    selector: selectorSchema.optional(),
+    /** Samples each cohort needs before a window is judged. Default 5. */
+    minSamples: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+/**
+ * `monitor.canary.metrics`: traffic metrics measured per cohort (`result`
+ * green's, `baseline` blue's), and judges. Not event rates: a log does not
+ * say which cohort's call emitted it without its transaction.
+ */
+const [revertRateUserSchema, requestRateUserSchema, gasUserSchema] = trafficMetricUserSchema.options;
+export const canaryMetricUserSchema = z.discriminatedUnion("kind", [revertRateUserSchema, requestRateUserSchema, gasUserSchema, canaryJudgeUserSchema]);
+
 export const monitorUserConfigSchema = z
   .object({
     /** Blocks below the head that are considered settled. Default 2. */
@@ -224,6 +255,8 @@ export const monitorUserConfigSchema = z
       .optional(),
     metrics: z.array(trafficMetricUserSchema).optional(),
     probes: z.array(probeUserSchema).optional(),
+    /** During a canary step: green's cohort against blue's over the same blocks (see docs/monitor.md). */
+    canary: z.object({ metrics: z.array(canaryMetricUserSchema).optional() }).strict().optional(),
     rpc: z
       .object({
         /** Per request. Default "30s". */
@@ -240,7 +273,7 @@ export const monitorUserConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
-    const names = [...(config.metrics ?? []), ...(config.probes ?? [])].map((m) => m.name);
+    const names = [...(config.metrics ?? []), ...(config.probes ?? []), ...(config.canary?.metrics ?? [])].map((m) => m.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `metric and probe names must be unique; "${dup}" is used twice` });
   });
@@ -248,11 +281,12 @@ export const monitorUserConfigSchema = z
 export type MonitorUserConfig = z.infer<typeof monitorUserConfigSchema>;
 export type TrafficMetricUserConfig = z.infer<typeof trafficMetricUserSchema>;
 export type ProbeUserConfig = z.infer<typeof probeUserSchema>;
+export type CanaryMetricUserConfig = z.infer<typeof canaryMetricUserSchema>;
 
 // ---------------------------------------------------------------------------
 // Resolved
 
-export type MetricKind = "revertRate" | "requestRate" | "gas" | "events" | "probe";
+export type MetricKind = "revertRate" | "requestRate" | "gas" | "events" | "probe" | "mannWhitney";
 
 /** A condition ready to evaluate, with the text that explains it in logs. */
 export interface ResolvedCondition {
@@ -288,6 +322,8 @@ export interface ResolvedMetric {
   perProxy?: boolean;
   /** probe: the view function and its arguments. */
   probe?: { call: string; args: unknown[]; to?: string; revertIs: "failure" | "error" };
+  /** Canary metrics only: measured per cohort, green's value against blue's (a judge when `judge` is set). */
+  cohorts?: { judge?: { of: "gas" | "reverts"; confidence: number; direction: JudgeDirection } };
 }
 
 export interface ResolvedAnalysis {
@@ -305,6 +341,8 @@ export interface MonitorConfig {
   baseline: { source: "auto" | "pre-promotion" | "replay"; blocks: number };
   /** The analysis used for a release without waves, and for waves without their own. */
   analysis: ResolvedAnalysis;
+  /** Added to the analysis while the proxy runs a CanaryRouter: green's cohort against blue's. */
+  canary: ResolvedAnalysis;
   rpc: { timeout: number; attempts: number; backoff: number; maxBackoff: number };
 }
 
@@ -324,6 +362,7 @@ export function resolveMonitorConfig(user: MonitorUserConfig | undefined, ids: S
     batchBlocks: parsed.batchBlocks ?? 50,
     baseline: { source: parsed.baseline?.source ?? "auto", blocks: parsed.baseline?.blocks ?? 1000 },
     analysis: resolveAnalysis(parsed.metrics, parsed.probes, parsed.thresholds, interval, ids),
+    canary: { metrics: (parsed.canary?.metrics ?? defaultCanaryMetrics(parsed.thresholds)).map((m) => resolveCanaryMetric(m, interval, ids)) },
     rpc: {
       timeout: parsed.rpc?.timeout !== undefined ? parseDuration(parsed.rpc.timeout)! : 30,
       attempts: parsed.rpc?.attempts ?? 4,
@@ -385,6 +424,37 @@ export function defaultMetrics(thresholds: Thresholds | undefined): TrafficMetri
       : { name: "gas-p95", kind: "gas", quantile: 0.95, failureCondition: `hasBaseline && result > baseline * ${1 + gas}` },
     { name: "request-rate", kind: "requestRate", dryRun: true, failureCondition: "hasBaseline && result < baseline * 0.5" },
   ];
+}
+
+/**
+ * The canary analysis when none is configured: green's revert rate against
+ * blue's (the threshold's increase), Kayenta's judge of revert indicators,
+ * and a judge of gas as a dry run (green's code may legitimately cost more).
+ */
+export function defaultCanaryMetrics(thresholds: Thresholds | undefined): CanaryMetricUserConfig[] {
+  const increase = thresholds?.maxRevertRateIncrease ?? 0.02;
+  return [
+    { name: "canary-revert-rate", kind: "revertRate", failureCondition: `result > baseline + ${increase}` },
+    { name: "canary-reverts-judge", kind: "mannWhitney", of: "reverts", confidence: 0.95 },
+    { name: "canary-gas-judge", kind: "mannWhitney", of: "gas", confidence: 0.95, dryRun: true },
+  ];
+}
+
+function resolveCanaryMetric(m: CanaryMetricUserConfig, interval: Interval, ids: SignatureIds): ResolvedMetric {
+  if (m.kind !== "mannWhitney") {
+    const resolved = resolveTrafficMetric(m, interval, ids);
+    // Both cohorts need a value to compare, so a quiet window waits for calls on each side.
+    return { ...resolved, minSamples: Math.max(1, m.minSamples ?? 1), cohorts: {} };
+  }
+  const selector = m.selector === undefined ? undefined : SELECTOR.test(m.selector) ? m.selector.toLowerCase() : ids.selector(m.selector.trim());
+  return {
+    name: m.name,
+    kind: "mannWhitney",
+    ...analysisDefaults(m, interval),
+    minSamples: m.minSamples ?? 5,
+    ...(selector !== undefined ? { selector } : {}),
+    cohorts: { judge: { of: m.of, confidence: m.confidence ?? 0.95, direction: m.direction ?? "increase" } },
+  };
 }
 
 function analysisDefaults(

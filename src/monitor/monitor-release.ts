@@ -33,6 +33,9 @@ import { acknowledgeRuns, logRunEvent, raiseAlerts } from "./alerts.js";
 import { advanceRun, ensureMetrics, measurementRetention, newRun, rewindRun } from "./analysis-run.js";
 import { assertGuardian, progressAutoRollback } from "./auto-rollback.js";
 import { measureBaseline } from "./baseline.js";
+import { isReleaseGreen } from "./canary-analysis.js";
+import type { CanaryRun } from "./canary-measurement.js";
+import { canaryOnSwitch, findCanaryPromotion } from "./canary-promotion.js";
 import type { BlockDigest, WatchSet } from "./block-digest.js";
 import { ChainMovedError, findForkPoint, readDigests, readHead, readHeader } from "./chain-follower.js";
 import { type MonitorCheckpoint, freshCheckpoint, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
@@ -249,8 +252,11 @@ class ReleaseMonitor {
     return freshCheckpoint({ release: this.o.releaseId, chainId: this.o.chainId, switch: this.switchAddress, green: getAddress(this.record.green.address) });
   }
 
-  private metricsFor(subject: string): ResolvedMetric[] {
-    return this.o.waves?.waves.find((w) => w.name === subject)?.analysis?.metrics ?? this.o.config.analysis.metrics;
+  private metricsFor(subject: string, canary = this.cp?.runs[subject]?.canary): ResolvedMetric[] {
+    const metrics = this.o.waves?.waves.find((w) => w.name === subject)?.analysis?.metrics ?? this.o.config.analysis.metrics;
+    // A canary step adds the cohort comparison to the usual analysis of the proxy's traffic; listed first, it names
+    // the cause when both fail on the same block (it is the sharper signal at a small share).
+    return canary !== undefined ? [...this.o.config.canary.metrics, ...metrics] : metrics;
   }
 
   /** One step; true when the monitor reached the confirmed head. */
@@ -349,7 +355,14 @@ class ReleaseMonitor {
     for (const candidate of candidates) {
       const key = candidate.toLowerCase();
       if (this.cp.proxies[key] !== undefined) continue;
-      const { promotion } = await findPromotion(this.rpc, this.iface, this.switchAddress, this.switchBlock, candidate, this.record.green.address);
+      const found = await findPromotion(this.rpc, this.iface, this.switchAddress, this.switchBlock, candidate, this.record.green.address);
+      let promotion = found.promotion;
+      let canary: CanaryRun | undefined = promotion !== undefined ? await canaryOnSwitch(this.rpc, found.onSwitch, this.record.green.address) : undefined;
+      if (promotion === undefined) {
+        const step = await findCanaryPromotion(this.rpc, this.iface, this.switchAddress, this.switchBlock, candidate, this.record.green.address);
+        promotion = step?.promotion;
+        canary = step?.canary;
+      }
       if (promotion === undefined || promotion.block > confirmed) continue;
       const wave = plan?.waves.find((w) => w.proxies.some((p) => p.toLowerCase() === key));
       const subject = wave?.name ?? RELEASE_SUBJECT;
@@ -359,13 +372,21 @@ class ReleaseMonitor {
       const fleet = isBeaconRelease(this.record) ? await openFleet(this.rpc, this.record, key, promotion.block, confirmed) : undefined;
       if (run === undefined) {
         const proxies = fleet !== undefined ? Object.keys(fleet.proxies) : (wave?.proxies ?? [candidate]).map((p) => p.toLowerCase());
-        run = newRun(subject, proxies, promotion.block + 1, promotion.time, this.metricsFor(subject));
+        run = newRun(subject, proxies, promotion.block + 1, promotion.time, this.metricsFor(subject, canary));
+        if (canary !== undefined) run.canary = canary;
         await measureBaseline(this.rpc, this.record, this.o.config, run, this.metricsFor(subject), (m, p, b) => this.probe(m, p, b));
       }
       const header = await readHeader(this.rpc, promotion.block);
       if (header === undefined) throw new ChainMovedError(`block ${promotion.block} is not available`);
 
-      this.o.log("info", "promotion-found", { proxy: promotion.proxy, wave: subject, block: promotion.block, txHash: promotion.txHash, blue: promotion.blue });
+      this.o.log("info", "promotion-found", {
+        proxy: promotion.proxy,
+        wave: subject,
+        block: promotion.block,
+        txHash: promotion.txHash,
+        blue: promotion.blue,
+        ...(canary !== undefined ? { canary: { router: canary.router, bps: canary.bps, cohortByOrigin: canary.cohortByOrigin } } : {}),
+      });
       if (this.cp.runs[subject] === undefined) {
         this.cp.runs[subject] = run;
         this.o.log("info", "analysis-started", { wave: subject, proxies: run.proxies, fromBlock: run.startBlock, baseline: run.baseline, baselineSource: run.baselineSource });
@@ -462,7 +483,7 @@ class ReleaseMonitor {
     for (const proxy of Object.keys(this.cp.proxies)) {
       const state = await readProxyOnSwitch(this.rpc, this.iface, this.switchAddress, proxy);
       const previous = this.proxyStatus[proxy];
-      const status = state.green === getAddress(this.cp.green) ? state.status : "none";
+      const status = isReleaseGreen(this.cp, state.green) ? state.status : "none";
       if (previous !== undefined && previous !== status) {
         this.o.log(status === "rolled-back" || status === "rollback-scheduled" ? "warn" : "info", "switch-status", { proxy: state.proxy, from: previous, to: status });
       }

@@ -12,6 +12,7 @@ import { z } from "zod";
 import { addressSchema as address, bytes32Schema as bytes32, isoTimeSchema as isoTime } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
+import { canaryRoutingSchema, cohortMeasurementSchema } from "./canary-measurement.js";
 
 /** An analysis phase, as Argo Rollouts names them (the checkpoint stores them too). */
 export const analysisPhaseSchema = z.enum(["Pending", "Running", "Successful", "Failed", "Error", "Inconclusive"]);
@@ -35,6 +36,8 @@ export const monitorRunSummarySchema = z
     measurements: z.number().int().nonnegative(),
     cause: z.object({ metric: z.string(), reason: z.string() }).strict().optional(),
     baselineSource: z.string(),
+    /** The CanaryRouter of a canary step. */
+    canary: canaryRoutingSchema.optional(),
     metrics: z.record(
       z
         .object({
@@ -48,6 +51,8 @@ export const monitorRunSummarySchema = z
           lastValue: value.optional(),
           lastMessage: z.string().optional(),
           message: z.string().optional(),
+          /** Canary metrics: the last measurement's cohorts (and judge). */
+          cohorts: cohortMeasurementSchema.optional(),
         })
         .strict(),
     ),

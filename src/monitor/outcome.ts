@@ -7,6 +7,7 @@ import { getAddress } from "ethers";
 import type { SwitchStatus } from "../switch/read-switch.js";
 import type { AnalysisPhase } from "./analysis.js";
 import { runSummary } from "./analysis-run.js";
+import type { CanaryRun } from "./canary-measurement.js";
 import type { MonitorCheckpoint } from "./checkpoint.js";
 
 export type Verdict = "healthy" | "pending" | "paused" | "inconclusive" | "failed" | "rolling-back" | "rolled-back";
@@ -55,6 +56,8 @@ export interface MonitorOutcome {
     proxies: string[];
     baselineSource: string;
     cause?: { metric: string; reason: string };
+    /** The CanaryRouter of a canary step (its canary metrics compare green's cohort with blue's). */
+    canary?: CanaryRun;
     metrics: ReturnType<typeof runSummary>;
   }>;
   proxies: Array<{ proxy: string; wave: string; status: SwitchStatus; promotedBlock: number }>;
@@ -132,6 +135,7 @@ export function outcomeOf(
       proxies: run.proxies.map((p) => getAddress(p)),
       baselineSource: run.baselineSource,
       ...(run.cause !== undefined ? { cause: run.cause } : {}),
+      ...(run.canary !== undefined ? { canary: run.canary } : {}),
       metrics: runSummary(run),
     })),
     proxies: Object.entries(cp.proxies).map(([p, v]) => ({ proxy: getAddress(p), wave: v.subject, status: proxyStatus[p] ?? "none", promotedBlock: v.promotedBlock })),

@@ -16,6 +16,7 @@ import { RELEASE_STATES } from "../release/record.js";
 import { SWITCH_STATUSES, type SwitchStatus } from "../switch/read-switch.js";
 import { type AnalysisPhase, tally } from "./analysis.js";
 import type { AnalysisRunState } from "./analysis-run.js";
+import { registerCanaryMetrics } from "./canary-prometheus.js";
 import { quantile, type TrafficTotals } from "./traffic-metrics.js";
 
 const PHASES: readonly AnalysisPhase[] = ["Pending", "Running", "Successful", "Failed", "Error", "Inconclusive"];
@@ -182,6 +183,7 @@ export class MonitorMetrics {
         if (s?.lastProcessed !== undefined) this.set(s.lastProcessed);
       },
     });
+    registerCanaryMetrics(this.registry, () => snap()?.runs ?? []);
     this.rpcErrors = new Counter({
       name: "bluegreen_rpc_errors_total",
       help: "Failed JSON-RPC attempts (each was retried with backoff)",

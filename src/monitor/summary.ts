@@ -33,6 +33,7 @@ export function monitorStepOf(cp: MonitorCheckpoint, previous: MonitorStep | und
       measurements: counted.reduce((n, m) => n + tally(m).count, 0),
       ...(run.cause !== undefined ? { cause: run.cause } : {}),
       baselineSource: run.baselineSource,
+      ...(run.canary !== undefined ? { canary: run.canary } : {}),
       metrics: runSummary(run),
     };
   }

@@ -44,7 +44,8 @@ export function measureTraffic(metric: ResolvedMetric, blocks: BlockDigest[], pr
     case "events":
       return { value: events / minutes, samples: events };
     case "probe":
-      throw new Error("probes are not traffic metrics");
+    case "mannWhitney":
+      throw new Error(`${metric.kind} is not a traffic metric`);
   }
 }
 

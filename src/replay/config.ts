@@ -113,6 +113,18 @@ export const replayUserConfigSchema = z
           .strict(),
       )
       .optional(),
+    /** Prefetch the forks' state in bulk before they run ("auto": prestate traces, else proofs or account reads). Default "auto". */
+    prefetch: z.enum(["auto", "off"]).optional(),
+    /** The shared source cache (state by chain, block and key, for every run): folder and size bound. */
+    sourceCache: z
+      .object({
+        /** Relative to the project root. Default `<cache>/bluegreen-source`. */
+        dir: z.string().min(1).optional(),
+        /** Least recently read files go past this size. Default 1024 MB. */
+        maxMb: z.number().min(1, "must be at least 1").optional(),
+      })
+      .strict()
+      .optional(),
     /** The source RPC: per-request timeout and retries (with backoff) on timeouts and rate limits. */
     rpc: z
       .object({
@@ -149,6 +161,9 @@ export interface ReplayConfig {
   rpc: { timeoutMs: number; retries: number };
   /** Lower-case beacon address → its listed proxies (lower case) and where to search its events from. */
   beacons: Record<string, { proxies?: string[]; fromBlock?: number }>;
+  prefetch: "auto" | "off";
+  /** Absolute folder and bound of the shared source cache. */
+  sourceCache: { dir: string; maxBytes: number };
 }
 
 /** 4-byte selector of a selector or signature, lower-case. */
@@ -201,5 +216,13 @@ export function resolveReplayConfig(
         { ...(b.proxies !== undefined ? { proxies: b.proxies.map((p) => p.toLowerCase()) } : {}), ...(b.fromBlock !== undefined ? { fromBlock: b.fromBlock } : {}) },
       ]),
     ),
+    prefetch: user?.prefetch ?? "auto",
+    sourceCache: {
+      dir:
+        user?.sourceCache?.dir !== undefined
+          ? path.resolve(paths.projectRoot, user.sourceCache.dir)
+          : path.join(paths.cachePath, "bluegreen-source"),
+      maxBytes: Math.round((user?.sourceCache?.maxMb ?? 1024) * 1024 * 1024),
+    },
   };
 }

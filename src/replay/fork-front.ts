@@ -5,11 +5,19 @@
  * same retries on timeouts and rate limits as the replay's own, and a warm
  * run makes no request to the source (EDR alone still asks for the chain id
  * and the head each time it starts).
+ *
+ * With prefetched state (`ForkState`), the front answers EDR's account and
+ * storage reads at a fork block locally: EDR asks `eth_getBalance`,
+ * `eth_getTransactionCount`, `eth_getCode` and `eth_getStorageAt` one key at
+ * a time, at the block it is pinned to, and the prefetch already has most of
+ * them. What it lacks goes to the source and is remembered for every fork.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 import { JsonRpcError } from "../chain/json-rpc.js";
+import { type ForkState, isStateRead } from "./prefetch.js";
+import { cacheKey } from "./rpc-cache.js";
 import type { SourceRpc } from "./source-rpc.js";
 
 export interface ForkFront {
@@ -31,10 +39,10 @@ interface JsonRpcRequest {
 }
 
 /** Starts the front on a free loopback port. `source` should pin the head (`pinHead: true`). */
-export async function startForkFront(source: SourceRpc): Promise<ForkFront> {
+export async function startForkFront(source: SourceRpc, state?: ForkState | Promise<ForkState | undefined>): Promise<ForkFront> {
   let failure: Error | undefined;
   const server = createServer((req, res) => {
-    void handle(source, req, res, (e) => (failure ??= e));
+    void handle(source, state, req, res, (e) => (failure ??= e));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -54,7 +62,7 @@ export async function startForkFront(source: SourceRpc): Promise<ForkFront> {
   };
 }
 
-async function handle(source: SourceRpc, req: IncomingMessage, res: ServerResponse, fail: (e: Error) => void): Promise<void> {
+async function handle(source: SourceRpc, prefetched: ForkState | Promise<ForkState | undefined> | undefined, req: IncomingMessage, res: ServerResponse, fail: (e: Error) => void): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   let doc: unknown;
@@ -69,14 +77,28 @@ async function handle(source: SourceRpc, req: IncomingMessage, res: ServerRespon
     method: typeof r.method === "string" ? r.method : "",
     params: Array.isArray(r.params) ? r.params : r.params === undefined ? [] : [r.params],
   }));
-  let results: Array<unknown | JsonRpcError>;
+  // State reads wait for the prefetch (it may still be running while the forks start); nothing else does.
+  const state = calls.some((c) => isStateRead(c.method)) ? await prefetched : undefined;
+  const results: Array<unknown | JsonRpcError> = new Array(calls.length);
+  const missing: number[] = [];
+  calls.forEach((call, i) => {
+    const known = state?.answer(call.method, call.params) ?? headerOfCachedBlock(source, call);
+    if (known !== undefined) results[i] = known;
+    else missing.push(i);
+  });
   try {
-    results = await source.batch(calls);
+    if (missing.length > 0) {
+      const answers = await source.batch(missing.map((i) => calls[i]!));
+      missing.forEach((i, j) => {
+        results[i] = answers[j];
+        if (!(answers[j] instanceof JsonRpcError)) state?.learn(calls[i]!.method, calls[i]!.params, answers[j]);
+      });
+    }
   } catch (e) {
     // Retries exhausted: the fork sees a JSON-RPC error and fails the request it was serving.
     fail(e as Error);
     const error = { code: -32603, message: (e as Error).message };
-    results = calls.map(() => new JsonRpcError(error.message, error.code));
+    missing.forEach((i) => (results[i] = new JsonRpcError(error.message, error.code)));
   }
   const replies = requests.map((r, i) => {
     const result = results[i];
@@ -85,6 +107,16 @@ async function handle(source: SourceRpc, req: IncomingMessage, res: ServerRespon
       : { jsonrpc: "2.0", id: r.id ?? null, result: result ?? null };
   });
   reply(res, Array.isArray(doc) ? replies : replies[0]);
+}
+
+/** A block without its transactions, from the same block with them (discovery read most blocks that way). */
+function headerOfCachedBlock(source: SourceRpc, call: { method: string; params: unknown[] }): unknown {
+  if (call.method !== "eth_getBlockByNumber" || call.params[1] !== false) return undefined;
+  const key = cacheKey("eth_getBlockByNumber", [call.params[0], true]);
+  const hit = key !== undefined ? source.cache.get(key) : undefined;
+  if (hit === undefined || !("result" in hit) || hit.result === null || typeof hit.result !== "object") return undefined;
+  const block = hit.result as { transactions?: Array<string | { hash: string }> };
+  return { ...block, transactions: (block.transactions ?? []).map((t) => (typeof t === "string" ? t : t.hash)) };
 }
 
 function reply(res: ServerResponse, body: unknown): void {

@@ -22,12 +22,16 @@ import { fleetImplementationAt, fleetSourceStorage, resolveFleet, type ResolvedF
 import { AbiDecoder } from "./decode.js";
 import { discoverTraffic, type DiscoverySummary } from "./discover-traffic.js";
 import { ForkControl, type ForkHandle } from "./fork-control.js";
+import { word } from "./observe.js";
 import { startForkFront } from "./fork-front.js";
+import { prefetchState, saveLearned } from "./prefetch.js";
 import { buildReport, type ReplayReport } from "./report.js";
 import { cacheKey } from "./rpc-cache.js";
+import type { SourceCache } from "./source-cache.js";
 import type { SourceRpc } from "./source-rpc.js";
 import { emptyFidelity, runCascade, runTwinSegment, type ReplayBlock, type SegmentOutcome, type SegmentPlan } from "./twin-executor.js";
 import type { ReceiptFacts, TrafficItem } from "./types.js";
+import { type CanaryReplayOptions, canaryWorld, summarizeCanary } from "./canary-replay.js";
 
 /** What the replay needs of a release record. */
 export interface ReleaseUnderTest {
@@ -71,6 +75,12 @@ export interface ReplayOptions {
    */
   minFidelity?: number;
   decoder?: AbiDecoder;
+  /** Replay with a CanaryRouter in green's place (`--canary`): the report then carries the split and the router's overhead. */
+  canary?: CanaryReplayOptions;
+  /** The shared on-disk source cache (state by chain, block and key); without it prefetched state lives for this run only. */
+  sourceCache?: SourceCache;
+  /** Prefetch the forks' state in bulk before they run (see prefetch.ts). Default "auto". */
+  prefetch?: "auto" | "off";
   onProgress?: (progress: ReplayProgress) => void;
   log?: (line: string) => void;
   signal?: AbortSignal;
@@ -126,7 +136,29 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   // The forks read the source through the front, with the head pinned (see cacheKey).
   const forkSource = source.derive({ pinHead: true });
   await pinHeadAtLeast(source, plan.toBlock);
-  const front = await startForkFront(forkSource);
+  // Captures run in synthetic blocks: there is nothing of the source's to prefetch for them.
+  // The prefetch runs while the forks open: EDR's first requests (chain id, head, fork block) need none of it.
+  const prefetching = prefetchState({
+    source,
+    chainId,
+    segments:
+      options.traffic.kind === "range"
+        ? [
+            ...segments.map((s) => ({ forkBlock: s.forkBlock, lastBlock: s.blocks[s.blocks.length - 1]!.context.number })),
+            // The cascade world runs the whole range on one fork pinned at the first segment's block.
+            ...(options.cascade && segments.length > 0 ? [{ forkBlock: plan.forkBlock, lastBlock: plan.toBlock }] : []),
+          ]
+        : [],
+    receipts: plan.realReceipts,
+    proxy,
+    extraAccounts: [release.green.address],
+    ...(options.sourceCache !== undefined ? { cache: options.sourceCache } : {}),
+    mode: options.prefetch ?? "auto",
+  });
+  prefetching.catch(() => undefined);
+  let prefetched: Awaited<typeof prefetching> | undefined;
+  // A prefetch that failed leaves the forks to read lazily; the replay fails with its error below.
+  const front = await startForkFront(forkSource, prefetching.then((p) => p.state).catch(() => undefined));
   const handles: ForkHandle[] = [];
   const total = segments.reduce((n, s) => n + s.blocks.reduce((m, b) => m + b.items.length, 0), 0);
   let done = 0;
@@ -135,14 +167,25 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     options.onProgress?.({ done, total });
   };
   // The state check reads the source's own values (cached like every pinned read).
-  const sourceStorage = options.traffic.kind === "range" ? fleetSourceStorage(forkSource, fleet) : undefined;
+  const fleetStorage = fleetSourceStorage(forkSource, fleet);
+  // A beacon's slots are keyed per proxy (`<proxy>:<slot>`): read them as such; the prefetch knows one proxy's.
+  const sourceStorage =
+    options.traffic.kind === "range"
+      ? async (slots: string[], blockNumber: number) =>
+          fleet.kind === "beacon"
+            ? fleetStorage(slots, blockNumber)
+            : (prefetched!.proxySlots.get(blockNumber, slots) ?? (await sourceSlots(forkSource, proxy, slots, blockNumber)))
+      : undefined;
   try {
     const open = async (blockNumber: number) => {
       const handle = await options.openFork({ url: front.url, blockNumber, chainId });
       handles.push(handle);
       return new ForkControl(handle.provider, fleet);
     };
-    const green = { address: release.green.address.toLowerCase(), code: greenCode };
+    const canary = options.canary !== undefined ? await canaryWorld(options.canary, release, greenCode) : undefined;
+    // With --canary the green world runs the router, which routes each caller to green or blue.
+    const green = canary !== undefined ? { address: canary.router.address.toLowerCase(), code: canary.router.code } : { address: release.green.address.toLowerCase(), code: greenCode };
+    const alsoOnFork = canary !== undefined ? { alsoOnFork: [canary.green] } : {};
     const receipts = plan.realReceipts;
     const signal = options.signal !== undefined ? { signal: options.signal } : {};
     // Forks open before the clock starts: `replaySeconds` times the replay itself.
@@ -150,11 +193,13 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
       throw front.failure ?? e;
     });
     const cascadeFork = options.cascade && segments.length > 0 ? await open(plan.forkBlock) : undefined;
+    prefetched = await prefetching;
     const loopStart = performance.now();
     const segmentRuns = segments.map((segment, i) =>
       runTwinSegment(forks[i]!, segment, {
         proxy,
         green,
+        ...alsoOnFork,
         compare,
         realReceipt: (hash) => receipts.get(hash),
         ...(sourceStorage !== undefined ? { sourceStorage } : {}),
@@ -162,7 +207,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
         ...signal,
       }),
     );
-    const cascadeRun = cascadeFork !== undefined ? runCascade(cascadeFork, plan.blocks, { proxy, green, ...signal }) : Promise.resolve(undefined);
+    const cascadeRun = cascadeFork !== undefined ? runCascade(cascadeFork, plan.blocks, { proxy, green, ...alsoOnFork, ...signal }) : Promise.resolve(undefined);
     const [outcomes, cascadeGreen] = await Promise.all([Promise.all(segmentRuns), cascadeRun]).catch((e: unknown) => {
       throw front.failure ?? e;
     });
@@ -171,7 +216,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     const replaySeconds = (performance.now() - loopStart) / 1000;
     const merged = mergeOutcomes(outcomes);
     const finishedAt = new Date();
-    return buildReport({
+    const report = buildReport({
       release,
       mode: plan.mode,
       cascade: options.cascade,
@@ -198,15 +243,18 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
         discovery: discoveryRequests,
         fork: forkSource.stats.calls,
         cached: source.stats.cacheHits + forkSource.stats.cacheHits,
+        prefetch: { ...prefetched.summary, served: prefetched.state.served },
       },
       startedAt,
       finishedAt,
       replaySeconds,
       decoder: options.decoder ?? new AbiDecoder(),
     });
+    return canary !== undefined ? { ...report, canary: summarizeCanary(canary, merged.comparisons, proxy) } : report;
   } finally {
     await Promise.allSettled(handles.map((h) => h.close()));
     await front.close();
+    if (prefetched !== undefined) await saveLearned(prefetched.state);
     await source.cache.flush();
   }
 }
@@ -385,4 +433,18 @@ async function pinHeadAtLeast(source: SourceRpc, block: number): Promise<void> {
   const cached = source.cache.get(key);
   if (cached !== undefined && "result" in cached && Number(toBigInt(cached.result)) >= block) return;
   source.cache.replace(key, { result: await source.request({ method: "eth_blockNumber" }) });
+}
+
+/**
+ * The source's values of the proxy's slots at a block: one `eth_getProof`
+ * for all of them where the source has it, else one `eth_getStorageAt` each.
+ */
+async function sourceSlots(source: SourceRpc, proxy: string, slots: string[], blockNumber: number): Promise<Record<string, string>> {
+  const [proof] = await source.batch([{ method: "eth_getProof", params: [proxy, slots, quantity(blockNumber)] }]);
+  const entries = (proof as { storageProof?: Array<{ key: string; value: string }> } | null)?.storageProof;
+  if (!(proof instanceof JsonRpcError) && Array.isArray(entries) && entries.length === slots.length) {
+    return Object.fromEntries(slots.map((slot, i) => [slot, word(entries[i]!.value)]));
+  }
+  const values = await source.batchOrThrow(slots.map((slot) => ({ method: "eth_getStorageAt", params: [proxy, slot, quantity(blockNumber)] })));
+  return Object.fromEntries(slots.map((slot, i) => [slot, word(values[i] as string)]));
 }

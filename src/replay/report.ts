@@ -3,6 +3,7 @@
  * it is built from the comparisons. Data first; the Markdown and terminal
  * views render this object.
  */
+import type { CanaryReplaySummary } from "./canary-replay.js";
 import { keccak256, toUtf8Bytes } from "ethers";
 
 import { jsonSafe } from "../common/format.js";
@@ -11,6 +12,7 @@ import type { ReplayMode } from "./config.js";
 import { type FleetReport, fleetReport, type ResolvedFleet } from "./beacon-fleet.js";
 import type { AbiDecoder } from "./decode.js";
 import type { DiscoverySummary } from "./discover-traffic.js";
+import type { PrefetchSummary } from "./prefetch.js";
 import type { Fidelity } from "./twin-executor.js";
 import type { Difference, DifferenceKind, DiscoveryMethod, Observation, TxComparison } from "./types.js";
 
@@ -101,12 +103,14 @@ export interface ReplayReport {
   skipped: Array<{ hash: string; reason: string }>;
   adjustments: string[];
   warnings: string[];
-  /** Requests that reached the source, and those the cache answered. */
-  sourceRequests: { discovery: number; fork: number; cached: number };
+  /** Requests that reached the source, and those the cache answered; `prefetch`: how the forks' state was fetched in bulk. */
+  sourceRequests: { discovery: number; fork: number; cached: number; prefetch?: PrefetchSummary };
   /** Wall time of the whole run, of the replay loop alone, and targets compared per second of the loop. */
   timing: { seconds: number; replaySeconds: number; txPerSecond: number };
   startedAt: string;
   finishedAt: string;
+  /** `--canary`: the split the live canary would make, and the router's gas overhead. */
+  canary?: CanaryReplaySummary;
 }
 
 export interface ReportInput {
@@ -293,6 +297,7 @@ export function replayJson(report: ReplayReport, extra: { reportFile?: string } 
     fromBlock: report.fromBlock,
     toBlock: report.toBlock,
     warnings: report.warnings,
+    ...(report.canary !== undefined ? { canary: report.canary } : {}),
     ...(extra.reportFile !== undefined ? { report: extra.reportFile } : {}),
   };
 }

@@ -18,6 +18,8 @@ export interface SourceRpcOptions {
   headers?: Record<string, string>;
   /** Cache `eth_blockNumber` too (the fork front does: see `cacheKey`). */
   pinHead?: boolean;
+  /** False: read the cache but add nothing to it (the prefetch keeps its answers in the shared source cache). */
+  storeAnswers?: boolean;
 }
 
 export interface SourceStats {
@@ -94,7 +96,7 @@ export class SourceRpc {
       const answer = answers[j];
       results[i] = answer;
       const key = keys[i];
-      if (key === undefined) return;
+      if (key === undefined || this.options.storeAnswers === false) return;
       if (answer instanceof JsonRpcError) {
         if (isUnsupportedMethodError(answer)) this.cache.put(key, { error: { code: answer.code, message: answer.message } } satisfies CachedAnswer);
       } else if (answer !== null && answer !== undefined) this.cache.put(key, { result: answer });

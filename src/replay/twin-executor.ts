@@ -60,6 +60,8 @@ export interface SegmentContext {
    * (captures run in synthetic blocks).
    */
   sourceStorage?(slots: string[], blockNumber: number): Promise<Record<string, string>>;
+  /** More code the green world needs on the fork (green itself, when `green` is a canary router). */
+  alsoOnFork?: Array<{ address: string; code: string }>;
   /** Called after each item. */
   onItem?(item: TrafficItem): void;
   /** Stops between blocks and items when aborted. */
@@ -109,6 +111,7 @@ export async function runTwinSegment(fork: ForkControl, plan: SegmentPlan, ctx: 
   const outcome: SegmentOutcome = { comparisons: [], mined: 0, fidelity: emptyFidelity(), skipped: [], adjustments: fork.adjustments };
   await fork.init();
   await fork.setCode(ctx.green.address, ctx.green.code);
+  for (const extra of ctx.alsoOnFork ?? []) await fork.setCode(extra.address, extra.code);
   // A transaction the chain ran but the fork could not is blue not reproducing the chain.
   const notReplayed = (item: Extract<TrafficItem, { kind: "tx" }>, reason: string) => {
     outcome.skipped.push({ hash: item.hash, reason });
@@ -289,11 +292,12 @@ function firstLine(e: unknown): string {
 export async function runCascade(
   fork: ForkControl,
   blocks: ReplayBlock[],
-  ctx: Pick<SegmentContext, "proxy" | "green" | "signal">,
+  ctx: Pick<SegmentContext, "proxy" | "green" | "alsoOnFork" | "signal">,
 ): Promise<Map<string, Observation>> {
   const observations = new Map<string, Observation>();
   await fork.init();
   await fork.setCode(ctx.green.address, ctx.green.code);
+  for (const extra of ctx.alsoOnFork ?? []) await fork.setCode(extra.address, extra.code);
   await fork.installGreen(ctx.green.address);
   for (const block of blocks) {
     ctx.signal?.throwIfAborted();

@@ -271,3 +271,13 @@ export async function readBeaconImplementation(provider: Eip1193Provider, beacon
     return ZERO;
   }
 }
+
+/**
+ * What a release target runs at `block`: the ERC-1967 implementation slot of
+ * a transparent or UUPS proxy, the beacon's `implementation()` for a beacon
+ * (a beacon has no ERC-1967 slot; its proxies follow it).
+ */
+export async function readTargetImplementation(provider: Eip1193Provider, kind: ProxyKindName, target: string, block: string | number = "latest"): Promise<string> {
+  const tag = typeof block === "number" ? "0x" + block.toString(16) : block;
+  return kind === "beacon" ? readBeaconImplementation(provider, target, tag) : readSlotAddress(provider, target, IMPLEMENTATION_SLOT, tag);
+}

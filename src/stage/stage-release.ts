@@ -49,7 +49,25 @@ export interface StageParams {
   sending?: DeployGreenParams["sending"];
   /** How long to wait for another run that sends from the same account. Default 15 minutes. */
   senderLockTimeoutMs?: number;
+  /**
+   * UUPS only: the rollback-path proof on a fork (src/switch/staged-rollback-path.ts),
+   * run before anything is sent. The command gives it; left out, green is
+   * staged unproven and the rollbackPath gate is the first to try it.
+   */
+  proveRollbackPath?: (input: StagedProofInput) => Promise<StagedProof>;
 }
+
+/** What the rollback-path proof of bg:stage is given. */
+export interface StagedProofInput {
+  target: ReleaseTarget;
+  green: ContractBuild;
+  deployer: string;
+}
+
+/** The proof's verdict, as bg:stage records it (`steps.rollbackPath`) or refuses green with it. */
+export type StagedProof =
+  | { ok: true; actor: string; as: "switch" | "future-authority"; steps: string[]; blockNumber: number }
+  | { ok: false; actor: string; as: "switch" | "future-authority"; step: string; cause: string; revert?: string; blockNumber: number };
 
 export interface StageResult {
   record: ReleaseRecord;
@@ -140,6 +158,8 @@ async function stageLocked(params: StageParams): Promise<StageResult> {
     );
   }
 
+  const proof = onChain.kind === "uups" ? await proveBeforeStaging(params, onChain, green, log) : undefined;
+
   // Everything refusable is checked: from here on, facts are written.
   if (blue.build !== undefined) {
     // Checked against blue's code above, so OpenZeppelin's tools may trust it as forceImport would.
@@ -204,7 +224,7 @@ async function stageLocked(params: StageParams): Promise<StageResult> {
       warnings,
     },
     rollbackRisks,
-    steps: {},
+    steps: proof !== undefined ? { rollbackPath: { ...proof, at: new Date().toISOString() } } : {},
     history: [
       {
         at: now,
@@ -227,6 +247,34 @@ async function stageLocked(params: StageParams): Promise<StageResult> {
   // Only a journal of the deployment the record now holds is done with; another one is an orphan, kept for bg:status.
   await clearDeployJournal(store, chainId, releaseId, written!.green.address);
   return { record: written!, unchanged: !wroteIt, greenDeployment: deployment.how, target: onChain };
+}
+
+/**
+ * A UUPS green whose `_authorizeUpgrade` no longer accepts the switch can be
+ * promoted, but never rolled back: it is refused here, before green is
+ * deployed or anything recorded, with the cause the proof found.
+ */
+async function proveBeforeStaging(params: StageParams, target: ReleaseTarget, green: ContractBuild, log: (line: string) => void): Promise<StagedProof | undefined> {
+  if (params.proveRollbackPath === undefined) {
+    log("Rollback path: not proven here (no fork given); the rollbackPath gate proves it before the proposal.");
+    return undefined;
+  }
+  const proof = await params.proveRollbackPath({ target, green, deployer: await params.signer.getAddress() });
+  const who = proof.as === "switch" ? `the switch ${proof.actor}` : `${proof.actor} standing in for the switch (the upgrade authority it will hold once adopted)`;
+  if (!proof.ok) {
+    throw new BlueGreenError(
+      "BG_STAGE_ROLLBACK_PATH_BLOCKED",
+      `${green.contractName} would lock the switch out of UUPS proxy ${target.target}: on a fork, acting as ${who}, the ${proof.step} step failed: ${proof.cause}. ` +
+        "Green was not deployed and nothing was recorded.",
+      {
+        hint:
+          "Keep green's _authorizeUpgrade accepting the proxy's upgrade authority (onlyOwner or onlyRole(UPGRADER_ROLE), as blue does) and keep UUPSUpgradeable's upgradeToAndCall, " +
+          "then run bg:stage again. Never upgrade the proxy to this green: it could never be rolled back or upgraded again.",
+      },
+    );
+  }
+  log(`Rollback path: proven on a fork at block ${proof.blockNumber}, acting as ${who}: green in, back to blue, green again.`);
+  return proof;
 }
 
 /** One line naming the kind, and for a beacon which beacon a beacon proxy led to. */

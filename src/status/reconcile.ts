@@ -5,7 +5,9 @@
  */
 import type { Eip1193Provider } from "../chain/eip1193.js";
 import { recordKind, type ReleaseRecord, type ReleaseState } from "../release/record.js";
-import { getCodehash, readBeaconImplementation, readSlotAddress, ADMIN_SLOT, BEACON_SLOT, IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
+import { getCode, getCodehash, readBeaconImplementation, readSlotAddress, ADMIN_SLOT, BEACON_SLOT, IMPLEMENTATION_SLOT } from "../stage/read-proxy.js";
+import { identifyCanaryRouter } from "../switch/canary-router.js";
+import { liveCanaryRouter } from "../waves/canary-step.js";
 
 export interface Drift {
   field: "implementation" | "admin" | "beacon-proxy" | "blue.codehash" | "green.codehash" | "switch-record" | "state";
@@ -25,13 +27,16 @@ export interface ChainView {
   greenCodehash: string;
   /** Beacon releases: each known beacon proxy and the beacon its slot points at now. */
   beaconProxies?: { proxy: string; beacon: string }[];
+  /** Set when the proxy runs one of our CanaryRouters between this release's blue and green. */
+  canaryRouter?: { address: string; bps: number };
 }
 
-/** Which implementation the proxy must run in each state. */
-export function expectedImplementation(record: Pick<ReleaseRecord, "blue" | "green">, state: ReleaseState): string {
+/** Which implementation the proxy must run in each state: during a canary step, the step's router. */
+export function expectedImplementation(record: Pick<ReleaseRecord, "id" | "blue" | "green" | "steps">, state: ReleaseState): string {
   switch (state) {
     case "live":
     case "rollback-scheduled":
+      return liveCanaryRouter(record as ReleaseRecord) ?? record.green.address;
     case "finalized":
       return record.green.address;
     default:
@@ -53,6 +58,13 @@ export async function readChainView(provider: Eip1193Provider, record: ReleaseRe
     getCodehash(provider, record.green.address),
   ]);
   const view: ChainView = { implementation, admin, blueCodehash, greenCodehash };
+  if (implementation !== record.blue.address && implementation !== record.green.address) {
+    // A canary step runs a router: recognised only when its code is exactly ours, between this release's blue and green.
+    const router = await identifyCanaryRouter(await getCode(provider, implementation));
+    if (router !== undefined && router.blue === record.blue.address && router.green === record.green.address) {
+      view.canaryRouter = { address: implementation, bps: router.bps };
+    }
+  }
   if (beacon) {
     view.beaconProxies = await Promise.all(
       (record.beacon?.proxies ?? []).map(async (proxy) => ({ proxy, beacon: await readSlotAddress(provider, proxy, BEACON_SLOT) })),
@@ -66,7 +78,13 @@ export function findDrift(record: ReleaseRecord, chain: ChainView): Drift[] {
   const expected = expectedImplementation(record, record.state);
   if (chain.implementation !== expected) {
     const which =
-      chain.implementation === record.green.address ? "green" : chain.implementation === record.blue.address ? "blue" : "an unknown implementation";
+      chain.implementation === record.green.address
+        ? "green"
+        : chain.implementation === record.blue.address
+          ? "blue"
+          : chain.canaryRouter !== undefined
+            ? `this release's canary router at ${chain.canaryRouter.bps} bps, a step the record does not show (record it with bg:switch --release ${record.id} --step <name>)`
+            : "an unknown implementation";
     drift.push({
       field: "implementation",
       recorded: expected,

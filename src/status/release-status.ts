@@ -19,6 +19,7 @@ import { readSwitchFile } from "../switch/switch-file.js";
 import { type WaveChainFacts, type WaveDecision, mayPromoteWave } from "../waves/may-promote-wave.js";
 import { type WaveStatus, wavesStatus } from "../waves/waves-status.js";
 import { type WavesStep, readWavesStep } from "../waves/waves-step.js";
+import { canaryStatus } from "../waves/canary-step.js";
 import { findDrift, readChainView, type Drift } from "./reconcile.js";
 import { switchStateDrift } from "./switch-state.js";
 
@@ -29,6 +30,8 @@ export interface ReleaseStatus {
   evidenceDrift: string[];
   /** For a release planned in waves: where each wave stands, and whether the next may go. */
   waves?: ReleaseWaves;
+  /** For a canary of one proxy: where each step stands. */
+  canary?: NonNullable<ReturnType<typeof canaryStatus>>;
 }
 
 /** A wave as bg:status shows it: its progress on chain, and its proposal while one waits. */
@@ -111,6 +114,7 @@ export async function releaseStatus(
       drift,
       evidenceDrift: (await checkEvidenceDrift(record, projectRoot)).problems,
       ...(waves !== undefined ? { waves } : {}),
+      ...(canaryStatus(record) !== undefined ? { canary: canaryStatus(record)! } : {}),
     });
   }
   const orphans = await listOrphanedDeployments({ store, provider, chainId });

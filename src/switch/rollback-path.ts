@@ -20,7 +20,7 @@ import path from "node:path";
 
 import { AbiCoder, Interface, getAddress, type InterfaceAbi } from "ethers";
 
-import type { NetworkManager } from "hardhat/types/network";
+import type { NetworkConnection, NetworkManager } from "hardhat/types/network";
 
 import type { Eip1193Provider } from "../chain/eip1193.js";
 import { BlueGreenError } from "../errors.js";
@@ -413,4 +413,29 @@ export async function openRollbackPathFork(
     throw e;
   }
   return { provider: connection.provider, close };
+}
+
+/**
+ * How a command forks the chain it is connected to for the proof: an http
+ * network is forked in process at its head (the proof's transactions never
+ * reach it); an in-process network lives only for this command, so the proof
+ * runs on it directly, inside a snapshot it reverts.
+ */
+export function forkOfConnection(
+  network: NetworkManager,
+  connection: NetworkConnection,
+  options: { chainId: number; edrForkCache: string },
+): () => Promise<RollbackPathFork> {
+  const networkConfig = connection.networkConfig;
+  if (networkConfig.type !== "http") return async () => ({ provider: connection.provider, close: async () => {} });
+  return async () => {
+    const head = Number(BigInt((await connection.provider.request({ method: "eth_blockNumber" })) as string));
+    return openRollbackPathFork(network, {
+      url: await networkConfig.url.getUrl(),
+      blockNumber: head,
+      chainId: options.chainId,
+      httpHeaders: networkConfig.httpHeaders,
+      edrForkCache: options.edrForkCache,
+    });
+  };
 }

@@ -63,6 +63,16 @@ const HINTS: Record<string, string> = {
     "A beacon upgrade cannot call an initializer (it would have to run in every BeaconProxy). Promote with empty init data, and migrate each proxy's state separately.",
   RenounceTakesNoNewOwner:
     "The switch holds an AccessControl role on this UUPS proxy: release only renounces it and hands it to no one. Pass the zero address as new owner; the role's admin (typically DEFAULT_ADMIN_ROLE) grants it anew.",
+  CanaryNotSupported:
+    "A canary needs a transparent proxy or a beacon (args: proxy, kind). A UUPS proxy's upgrade function lives in its implementation: behind the router it would run by the upgrader's cohort, and OpenZeppelin's onlyProxy check refuses it there, so the proxy could never leave the router. Promote the UUPS proxy without a canary.",
+  CanaryStepOutOfOrder:
+    "Canary steps only go forward (args: proxy, current share, asked share, in basis points): the first step must be between 1 and 9999, each next one larger than the current step, 10000 ending on green. Check blueGreen.canary.steps and bg:status.",
+  CanaryStepMismatch:
+    "A later canary step must keep the canary's green, its code hash, the salt and the cohort mode. Propose the step again from the same release and config (npx hardhat bg:propose --step <name>).",
+  RouterCodehashMismatch:
+    "The step's router does not have the pinned code hash (args: router, expected, actual): the proposal was made for another router build or other immutables. Propose the step again with this version of hardhat-bluegreen.",
+  CanaryStepOpen:
+    "The proxy is in a canary step (args: proxy, share in basis points), which cannot be finalized: a proxy must not stay on a router. Promote the last step (--step to green) or roll back to blue.",
   AdoptionProbe: "This is the adoption probe's report; it is only ever expected inside adopt.",
   ReentrancyGuardReentrantCall: "A call reentered the switch (for example green's initializer); the switch refuses that.",
 };

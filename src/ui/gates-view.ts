@@ -4,6 +4,7 @@ import path from "node:path";
 import { formatTable, type TableItem } from "@nomicfoundation/hardhat-utils/format";
 
 import { style } from "./output.js";
+import { recordKind } from "../release/record.js";
 import type { AttestReleaseResult } from "../gates/attest-release.js";
 import { anyGateConfigured, noGatesReason, type EvidenceDrift, type RecordedGates } from "../gates/gates-step.js";
 import type { GateResult, GateStatus } from "../gates/gate-result.js";
@@ -12,6 +13,10 @@ export interface GatesOutcome {
   ok: boolean;
   release: string;
   chainId: number;
+  /** The release's proxy kind (transparent, uups, beacon): what the gates were evaluated for. */
+  kind: string;
+  /** The address the switch upgrades: the proxy, or a beacon. */
+  proxy: string;
   evidenceHash: string;
   state: string;
   stateNote: string;
@@ -36,6 +41,8 @@ export function gatesJson(recorded: RecordedGates, extra: { evidenceFile?: strin
     ok: step.ok,
     release: record.id,
     chainId: record.chainId,
+    kind: recordKind(record),
+    proxy: record.proxy,
     evidenceHash: step.evidenceHash,
     state: record.state,
     stateNote: recorded.stateNote,
@@ -84,7 +91,8 @@ export function renderGates(outcome: GatesOutcome): string {
       cells: [g.name, statusCell(g.status, g.required), g.status === "not-configured" || g.status === "not-applicable" ? "" : g.required ? "yes" : "advisory", clip(g.detail, 80)],
     });
   }
-  const lines = [style.bold(`Gates of release ${outcome.release} (chain ${outcome.chainId})`), formatTable(rows)];
+  const target = outcome.kind === "beacon" ? `beacon ${outcome.proxy}, every proxy of it` : `${outcome.kind === "uups" ? "UUPS" : "transparent"} proxy ${outcome.proxy}`;
+  const lines = [style.bold(`Gates of release ${outcome.release} (chain ${outcome.chainId}, ${target})`), formatTable(rows)];
   const toFix = outcome.gates.filter((g) => g.fix !== undefined && g.status !== "pass");
   if (toFix.length > 0) {
     lines.push("", style.bold("How to fix"));

@@ -32,6 +32,8 @@ export function stageJson(record: ReleaseRecord, extra: { unchanged: boolean; gr
       ...(record.green.buildProfile !== undefined ? { buildProfile: record.green.buildProfile } : {}),
     },
     rollbackRisks: record.rollbackRisks.map(({ kind, message }) => ({ kind, message })),
+    // UUPS: the rollback-path proof bg:stage ran on a fork before deploying green.
+    ...(record.steps.rollbackPath !== undefined ? { rollbackPath: record.steps.rollbackPath } : {}),
     warnings: record.upgradeSafety.warnings,
     unchanged: extra.unchanged,
     greenDeployment: extra.greenDeployment,
@@ -84,6 +86,12 @@ export function renderStaged(record: ReleaseRecord, unchanged: boolean, recordPa
     lines.push(style.warn(`  rollback risks (${record.rollbackRisks.length}): read before promoting`));
     for (const risk of record.rollbackRisks) lines.push(`    - [${risk.kind}] ${risk.message}`);
   }
+  const proof = record.steps.rollbackPath as { ok?: boolean; actor?: string; as?: string; blockNumber?: number } | undefined;
+  if (proof?.ok === true) {
+    lines.push(
+      `  rollback path: proven on a fork at block ${proof.blockNumber} (green in, back to blue, green again, as ${proof.as === "switch" ? "the switch" : "the future upgrade authority"} ${proof.actor})`,
+    );
+  }
   for (const w of record.upgradeSafety.warnings) lines.push(style.warn(`  warning: ${w}`));
   lines.push(`  record  ${recordPath}`);
   if (showNext) {
@@ -101,7 +109,7 @@ export function statusJson(status: ChainStatus, network: string) {
       status.orphans.length === 0,
     chainId: status.chainId,
     network,
-    releases: status.releases.map(({ record, drift, evidenceDrift, waves }) => ({
+    releases: status.releases.map(({ record, drift, evidenceDrift, waves, canary }) => ({
       release: record.id,
       state: record.state,
       kind: recordKind(record),
@@ -113,6 +121,7 @@ export function statusJson(status: ChainStatus, network: string) {
       drift,
       evidenceDrift,
       ...(waves !== undefined ? { waves: wavesJson(waves) } : {}),
+      ...(canary !== undefined ? { canary } : {}),
     })),
     interrupted: status.interrupted,
     unreadable: status.unreadable,
@@ -147,8 +156,15 @@ export function renderStatus(status: ChainStatus, network: string): string {
     for (const d of drift) lines.push(style.bad(`drift in ${record.id}: ${d.message}`));
     for (const p of evidenceDrift) lines.push(style.bad(`evidence of ${record.id}: ${p}; run bg:gates again`));
   }
-  for (const { record, waves } of status.releases) {
+  for (const { record, waves, canary } of status.releases) {
     if (waves !== undefined) lines.push("", renderReleaseWaves(record, waves));
+    if (canary !== undefined) {
+      lines.push("", style.bold(`Canary of ${record.id}`) + style.dim(` (cohort by ${canary.cohort === "origin" ? "tx.origin" : "msg.sender"}, release ${record.state})`));
+      for (const step of canary.steps) {
+        const line = `  ${step.name.padEnd(8)} ${String(step.bps).padStart(5)} bps  ${step.state}${step.router !== undefined ? ` (router ${step.router})` : ""}`;
+        lines.push(step.state === "live" ? style.ok(line) : line);
+      }
+    }
   }
   for (const id of status.interrupted) {
     lines.push(style.warn(`${id}: a stage was interrupted after sending green's deploy; run bg:stage again with the same arguments to resume.`));

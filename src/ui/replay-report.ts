@@ -3,6 +3,7 @@
  * with its decoded call and blue and green side by side; then what the
  * cascade world found, the expected differences, fidelity and warnings.
  */
+import { canaryMarkdown } from "./canary-replay-view.js";
 import type { ReportEntry, ReplayReport, SideSummary } from "../replay/report.js";
 
 /** Entries shown in full per section; the JSON report has all of them. */
@@ -86,6 +87,7 @@ export function renderMarkdownReport(report: ReplayReport, jsonFile: string): st
     for (const a of report.adjustments.slice(0, SHOWN)) out.push(`- ${a}`);
     out.push("");
   }
+  if (report.canary !== undefined) out.push(...canaryMarkdown(report.canary));
   return out.join("\n") + "\n";
 }
 

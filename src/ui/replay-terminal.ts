@@ -68,6 +68,7 @@ export function renderReplaySummary(report: ReplayReport, recorded: RecordedRepl
         (report.fidelity.matched < report.fidelity.total ? style.warn(" (blue did not reproduce the chain everywhere)") : ""),
     ],
     ["discovery", report.discovery.used.join(", ")],
+    ["source", sourceLine(report.sourceRequests)],
     ...(report.fleet !== undefined
       ? ([["beacon", `${report.fleet.beacon}: ${report.fleet.proxies.length} proxies (${report.fleet.proxiesFrom === "list" ? "listed" : "from BeaconUpgraded events"})`]] as Array<[string, string]>)
       : []),
@@ -130,4 +131,12 @@ export function renderMirrorStarted(info: { url: string; upstream: string; proxy
 export function renderMirrorStopped(stats: { requests: number; captured: number; out: string }): string {
   return `bg:mirror stopped: ${stats.requests} request(s) forwarded, ${stats.captured} line(s) captured in ${stats.out}.\n` +
     `Replay them with: npx hardhat bg:replay --network <source> --release <id> --traffic ${stats.out}`;
+}
+
+/** Requests that reached the source, and how the forks' state was fetched. */
+function sourceLine(r: ReplayReport["sourceRequests"]): string {
+  const prefetch = r.prefetch;
+  const sent = r.discovery + r.fork + (prefetch?.requests ?? 0);
+  const how = prefetch === undefined || prefetch.path === "off" ? "no prefetch" : `prefetch by ${prefetch.path}`;
+  return `${sent} requests (${how}), ${r.cached} answered from the cache`;
 }

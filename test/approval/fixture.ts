@@ -75,6 +75,8 @@ export async function approvalWorld(
     timelockProposer?: "safe" | "account";
     safeVersion?: SafeVersion;
     singleton?: "Safe" | "SafeL2";
+    /** The contract staged as green over BoxV1 (default BoxV2). */
+    green?: string;
   } = {},
 ): Promise<ApprovalWorld> {
   const connection = await hre.network.create();
@@ -156,7 +158,7 @@ export async function approvalWorld(
     networkName: connection.networkName,
     config: { unsafeAllow: [], unsafeAllowRenames: false },
     proxy,
-    contract: "BoxV2",
+    contract: options.green ?? "BoxV2",
     reference: "BoxV1",
     releaseId: "box-v2",
   });

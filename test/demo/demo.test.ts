@@ -105,15 +105,24 @@ describe("bg:demo", function () {
     expect(record.history.some((h: any) => /replay skipped on purpose \(skipReplay\)/.test(h.note ?? ""))).to.equal(true);
   });
 
-  it("act two: the switch goes through, the monitor catches the bug and rolls back through the guardian's timelock", async () => {
+  it("act two: a 5% canary goes through the Safe, 95% of callers stay on blue, and the monitor catches green's cohort and rolls back", async () => {
     const two = doc.actTwo;
-    expect(two.switch.version).to.equal("3");
-    expect(two.traffic.reverted).to.be.greaterThan(doc.actOne.traffic.reverted);
+    const canary = two.canary;
+    expect(canary).to.include({ step: "5%", bps: 500 });
+    expect(canary.router).to.match(/^0x[0-9a-fA-F]{40}$/);
+    expect(canary.versions).to.deep.equal({ blue: "2", green: "3" });
+    // The router's own split of the holders, and the chain's answer: only green's cohort reverted, blue's paid.
+    expect(canary.greenCallers.length).to.be.greaterThan(0);
+    expect(canary.greenCallers.length / canary.callers).to.be.below(0.1);
+    expect([...two.payday.revertedFrom].sort()).to.deep.equal([...canary.greenCallers].sort());
+    expect(two.payday.txs).to.equal(canary.callers);
     expect(two.monitor.verdict).to.equal("rolled-back");
-    expect(two.monitor.cause.metric).to.equal("revert-rate");
+    expect(two.monitor.cause.metric).to.equal("canary-revert-rate");
+    expect(run.stderr).to.match(/green's cohort reverted 100\.0% of \d+ call\(s\), blue's cohort 0\.0%/);
     expect(two.rollback.guardian).to.equal(doc.setup.switch.guardian);
     expect(two.rollback.scheduleTx).to.match(/^0x[0-9a-f]{64}$/);
     expect(two.rollback.executeTx).to.match(/^0x[0-9a-f]{64}$/);
+    // Back on exactly blue, not on the router.
     expect(two.rollback.implementation).to.equal(doc.actOne.green.address);
     expect(two.rollback.version).to.equal("2");
     expect(two.state).to.equal("rolled-back");
@@ -122,6 +131,7 @@ describe("bg:demo", function () {
     const states = record.history.map((h: any) => h.state);
     expect(states.slice(-4)).to.deep.equal(["approved", "live", "rollback-scheduled", "rolled-back"]);
     expect(record.steps.rollback).to.include({ scheduleTx: two.rollback.scheduleTx, rolledBackTx: two.rollback.executeTx, immediate: false });
+    expect(record.steps.canary.promotions.map((p: any) => p.step)).to.deep.equal(["5%"]);
   });
 
   it("writes everything into a fresh folder of the project's cache, with the reports it names", async () => {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
-import { ContractFactory, JsonRpcProvider, getAddress, type JsonRpcSigner } from "ethers";
+import { ContractFactory, Interface, JsonRpcProvider, getAddress, keccak256, toUtf8Bytes, type JsonRpcSigner } from "ethers";
 import hre from "hardhat";
 import { Manifest } from "@openzeppelin/upgrades-core";
 
@@ -18,6 +18,8 @@ import { BlueGreenError } from "../../src/errors.js";
 import { ReleaseStore } from "../../src/release/store.js";
 import { stageRelease, type StageParams } from "../../src/stage/stage-release.js";
 import { releaseStatus } from "../../src/status/release-status.js";
+import { openRollbackPathFork } from "../../src/switch/rollback-path.js";
+import { SWITCH_STAND_IN, stagedRollbackPathProver } from "../../src/switch/staged-rollback-path.js";
 import { stageJson, statusJson } from "../../src/ui/release-view.js";
 import { readArtifact } from "../helpers/box.js";
 import { startNode, type RunningNode } from "../helpers/nodes.js";
@@ -98,9 +100,7 @@ describe("bg:stage over UUPS proxies and beacons (hardhat node)", function () {
   it("stages a UUPS Ownable proxy: kind and owner recorded, validated as uups, bg:status names the kind", async () => {
     const { proxy, blue } = await uupsOwnable();
     const lines: string[] = [];
-    // The example's V2 declares no initializer of its own, which OpenZeppelin flags (error-001) whatever the kind.
-    const config = { ...stageConfig, unsafeAllow: ["missing-initializer" as const] };
-    const { record, target } = await stageRelease(params(proxy, "UupsOwnableBoxV2", "UupsOwnableBoxV1", { releaseId: "uups-ownable", config, log: (l) => lines.push(l) }));
+    const { record, target } = await stageRelease(params(proxy, "UupsOwnableBoxV2", "UupsOwnableBoxV1", { releaseId: "uups-ownable", log: (l) => lines.push(l) }));
     expect(record.kind).to.equal("uups");
     expect(record.proxy).to.equal(proxy);
     expect(record.blue.address).to.equal(blue);
@@ -229,5 +229,43 @@ describe("bg:stage over UUPS proxies and beacons (hardhat node)", function () {
     const error = await refusal(params(proxyAddress, "UupsOwnableBoxV2", "UupsOwnableBoxV1"));
     expect(error.code).to.equal("BG_STAGE_UUPS_NO_AUTHORITY");
     expect(error.message).to.contain("neither owner() (Ownable) nor hasRole() (AccessControl)");
+  });
+
+  describe("the rollback-path proof, before adoption (on an EDR fork of the node)", () => {
+    const prover = () => stagedRollbackPathProver({ openFork: () => openRollbackPathFork(hre.network, { url: node.url }) });
+    const OWNER_ABI = new Interface(["function owner() view returns (address)", "function hasRole(bytes32,address) view returns (bool)"]);
+    const ownerOf = async (proxy: string) => getAddress(OWNER_ABI.decodeFunctionResult("owner", await provider.call({ to: proxy, data: OWNER_ABI.encodeFunctionData("owner") }))[0] as string);
+
+    it("proves an Ownable green as the future owner standing in for the switch, records it, and leaves the owner as it was", async () => {
+      const { proxy } = await uupsOwnable();
+      const lines: string[] = [];
+      const { record } = await stageRelease(params(proxy, "UupsOwnableBoxV2", "UupsOwnableBoxV1", { releaseId: "proof-ownable", proveRollbackPath: prover(), log: (l) => lines.push(l) }));
+      expect(record.steps.rollbackPath).to.deep.include({ ok: true, as: "future-authority", actor: getAddress(SWITCH_STAND_IN), steps: ["switch-in", "rollback", "re-promote"] });
+      expect(lines.join("\n")).to.match(/Rollback path: proven on a fork at block \d+, acting as 0x0+b1[eE]{2}6[eE]{2}1 standing in for the switch/);
+      // The proof's transfer of ownership happened on the fork only.
+      expect(await ownerOf(proxy)).to.equal(getAddress(await owner.getAddress()));
+    });
+
+    it("refuses a green whose _authorizeUpgrade locks the switch out, naming the cause; green is not deployed, nothing is recorded", async () => {
+      const { proxy } = await uupsOwnable();
+      const nonce = await provider.getTransactionCount(await owner.getAddress());
+      const error = await refusal(params(proxy, "UupsGovernedBoxV2", "UupsOwnableBoxV1", { releaseId: "proof-governed", proveRollbackPath: prover() }));
+      expect(error.code).to.equal("BG_STAGE_ROLLBACK_PATH_BLOCKED");
+      expect(error.message).to.contain(`UupsGovernedBoxV2 would lock the switch out of UUPS proxy ${proxy}`);
+      expect(error.message).to.contain(`the rollback step failed: green's _authorizeUpgrade refuses the switch (NotGovernor(${getAddress(SWITCH_STAND_IN)}))`);
+      expect(await provider.getTransactionCount(await owner.getAddress())).to.equal(nonce);
+      expect(await store.read(31337, "proof-governed")).to.equal(undefined);
+    });
+
+    it("proves an AccessControl green after giving the stand-in the upgrader role in OpenZeppelin's namespaced storage, on the fork only", async () => {
+      const blue = await deploy(UUPS_ROLE, "UupsRoleBoxV1");
+      const me = await owner.getAddress();
+      const proxy = await deploy(PROXY, "UupsBoxProxy", [blue, await encode(UUPS_ROLE, "UupsRoleBoxV1", "initialize", [me, me])]);
+      const { record } = await stageRelease(params(proxy, "UupsRoleBoxV2", "UupsRoleBoxV1", { releaseId: "proof-role", proveRollbackPath: prover() }));
+      expect(record.steps.rollbackPath).to.deep.include({ ok: true, as: "future-authority" });
+      const role = keccak256(toUtf8Bytes("UPGRADER_ROLE"));
+      const held = await provider.call({ to: proxy, data: OWNER_ABI.encodeFunctionData("hasRole", [role, SWITCH_STAND_IN]) });
+      expect(BigInt(held)).to.equal(0n);
+    });
   });
 });

@@ -32,7 +32,9 @@ contract UupsOwnableBoxV1 is Initializable, OwnableUpgradeable, UUPSUpgradeable 
     function _authorizeUpgrade(address) internal virtual override onlyOwner {}
 }
 
-/// @notice Green of the UUPS Ownable examples: same storage, same authority.
+/// @notice Green of the UUPS Ownable examples: same storage, same authority. It adds no
+/// state to initialize: V1's initializer ran in the proxy already.
+/// @custom:oz-upgrades-unsafe-allow missing-initializer
 contract UupsOwnableBoxV2 is UupsOwnableBoxV1 {
     function version() external pure override returns (string memory) {
         return "2";
@@ -63,6 +65,25 @@ contract UupsLockoutBoxV2 is UupsOwnableBoxV1 {
 
     function _authorizeUpgrade(address) internal view override {
         if (msg.sender != lockedTo) revert UpgradeLockedTo(lockedTo, msg.sender);
+    }
+}
+
+/// @notice A green that hands upgrades to a governor it hard-codes (a migration written
+/// before the governor existed): deployable without arguments, as bg:stage deploys green,
+/// and its `_authorizeUpgrade` refuses the owner (the switch). The rollback-path proof
+/// of bg:stage must refuse it.
+/// @custom:oz-upgrades-unsafe-allow missing-initializer
+contract UupsGovernedBoxV2 is UupsOwnableBoxV1 {
+    address public constant GOVERNOR = 0x000000000000000000000000000000000000600d;
+
+    error NotGovernor(address caller);
+
+    function version() external pure override returns (string memory) {
+        return "2-governed";
+    }
+
+    function _authorizeUpgrade(address) internal view override {
+        if (msg.sender != GOVERNOR) revert NotGovernor(msg.sender);
     }
 }
 

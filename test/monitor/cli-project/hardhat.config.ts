@@ -22,6 +22,7 @@ const blueGreenSection: BlueGreenUserConfig = {
       { name: "all", proxies: "100%", bake: "1h" },
     ],
   },
+  canary: { steps: [{ name: "1%", bps: 100 }, { name: "25%", bps: 2500 }], salt: "cli canary" },
   // The tests record the gate evidence they need themselves; the config checks none, on purpose.
   gates: { waive: { reason: "test project: each test records its own gate evidence" } },
 };

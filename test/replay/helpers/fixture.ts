@@ -97,7 +97,7 @@ export async function replayFixture(kind: NodeKind, traffic: TrafficOptions): Pr
           config,
           decoder,
         });
-        return { report, sourceCalls: source.stats.calls + report.sourceRequests.fork };
+        return { report, sourceCalls: source.stats.calls + report.sourceRequests.fork + (report.sourceRequests.prefetch?.requests ?? 0) };
       },
       stop: async () => {
         await world.stop();

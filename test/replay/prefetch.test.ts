@@ -1,0 +1,109 @@
+/**
+ * Prefetch and the shared source cache, against real nodes: an anvil source
+ * (prestate traces) and a hardhat node (no debug_traceBlockByNumber: the
+ * proofs fallback). Prefetching must not change the report (divergences,
+ * fidelity, verdict), only the requests that reach the source; a second run
+ * on the same shared cache asks the source only for what it lacks.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+import hre from "hardhat";
+
+import type { NodeKind } from "../helpers/nodes.js";
+import { resolveReplayConfig } from "../../src/replay/config.js";
+import { edrForkOpener } from "../../src/replay/open-edr-fork.js";
+import { replayRelease } from "../../src/replay/replay-release.js";
+import type { ReplayReport } from "../../src/replay/report.js";
+import { RpcCache } from "../../src/replay/rpc-cache.js";
+import { SourceCache } from "../../src/replay/source-cache.js";
+import { SourceRpc } from "../../src/replay/source-rpc.js";
+import { buildBlockWorld, type BlockTx, type BlockWorld } from "./helpers/block-world.js";
+
+const total = (r: ReplayReport) => r.sourceRequests.discovery + r.sourceRequests.fork + (r.sourceRequests.prefetch?.requests ?? 0);
+const sameOutcome = (r: ReplayReport) => ({
+  verdict: r.verdict,
+  divergences: r.divergences.map((d) => [d.txHash, d.kinds]).sort(),
+  fidelity: { matched: r.fidelity.matched, total: r.fidelity.total, receipts: r.fidelity.receipts, state: r.fidelity.state },
+  mismatches: r.fidelity.mismatches,
+  replayed: r.replayed,
+});
+
+for (const kind of ["anvil", "hardhat"] as NodeKind[]) {
+  describe(`replay prefetch against a ${kind} source`, function () {
+    let world: BlockWorld;
+    let root: string;
+    let range: { fromBlock: number; toBlock: number; txs: BlockTx[] };
+    let green: { address: string; codehash: string };
+
+    before(async () => {
+      world = await buildBlockWorld(kind);
+      root = await mkdtemp(path.join(tmpdir(), "bg-prefetch-"));
+      range = await world.traffic({ blocks: 10, seed: 21 });
+      green = await world.deployGreen("AccrualVaultNewError");
+    });
+    after(async () => {
+      await world?.stop();
+      if (root !== undefined) await rm(root, { recursive: true, force: true });
+    });
+
+    /** A run with its own (cold) answer cache; `shared` is the on-disk source cache. */
+    async function replay(prefetch: "auto" | "off", shared?: SourceCache): Promise<ReplayReport> {
+      const dir = await mkdtemp(path.join(root, "run-"));
+      const config = resolveReplayConfig({ workers: 2 }, { projectRoot: dir, cachePath: dir });
+      const source = new SourceRpc({ url: world.url, cache: await RpcCache.open(config.cacheDir, world.url), retries: 2, baseDelayMs: 20 });
+      return replayRelease({
+        release: { id: "prefetch", chainId: world.chainId, proxy: world.vault.proxy, blue: { address: world.vault.impl, codehash: world.vault.codehash }, green },
+        source,
+        openFork: edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }),
+        traffic: { kind: "range", fromBlock: range.fromBlock, toBlock: range.toBlock },
+        mode: "faithful",
+        cascade: false,
+        config,
+        prefetch,
+        ...(shared !== undefined ? { sourceCache: shared } : {}),
+      });
+    }
+
+    it("gives the same report as lazy fetching, with fewer requests to the source", async () => {
+      const lazy = await replay("off");
+      const prefetched = await replay("auto");
+      expect(lazy.sourceRequests.prefetch?.path).to.equal("off");
+      expect(prefetched.sourceRequests.prefetch?.path).to.equal(kind === "anvil" ? "prestate-trace" : "proofs");
+      // The green throws another error on overdraws: there is something to diverge on.
+      expect(lazy.divergences.length).to.be.greaterThan(0);
+      expect(sameOutcome(prefetched)).to.deep.equal(sameOutcome(lazy));
+      expect(prefetched.fidelity.matched).to.equal(prefetched.fidelity.total);
+      const p = prefetched.sourceRequests.prefetch!;
+      expect(p.accounts).to.be.greaterThan(0);
+      expect(p.served).to.be.greaterThan(0);
+      if (kind === "anvil") expect(p.slots).to.be.greaterThan(0);
+      else expect(p.reason).to.match(/no prestate tracer/);
+      // The forks asked the source for less (far less with traces, which name the slots too), and so did the whole run.
+      expect(prefetched.sourceRequests.fork).to.be.lessThan(kind === "anvil" ? lazy.sourceRequests.fork / 2 : lazy.sourceRequests.fork);
+      expect(total(prefetched)).to.be.lessThan(total(lazy));
+    });
+
+    it("shares what one run fetched with the next through the on-disk source cache", async () => {
+      const shared = new SourceCache(path.join(root, "shared"));
+      const first = await replay("auto", shared);
+      const second = await replay("auto", shared);
+      expect(sameOutcome(second)).to.deep.equal(sameOutcome(first));
+      const p1 = first.sourceRequests.prefetch!;
+      const p2 = second.sourceRequests.prefetch!;
+      if (kind === "anvil") {
+        // Every traced block's prestate came from the cache: only the fork block before the range (not a block discovery read) is asked.
+        expect(p2.cachedBlocks).to.equal(range.toBlock - range.fromBlock + 1);
+        expect(p2.requests).to.be.at.most(first.forkBlocks.length);
+      }
+      expect(p2.requests).to.be.lessThan(p1.requests);
+      // Everything the first run knew at its fork blocks, prefetched or read lazily, is known before the second starts.
+      expect(p2.accounts + p2.slots).to.be.at.least(p1.accounts + p1.slots);
+      expect(second.sourceRequests.fork).to.be.at.most(first.sourceRequests.fork);
+      expect(total(second)).to.be.lessThan(total(first));
+      expect((await shared.usage()).files).to.be.greaterThan(0);
+    });
+  });
+}
