@@ -11,8 +11,14 @@ export const replayTasks = [
     .addOption({ name: "traffic", description: "Replay a capture file (JSON Lines, see docs/replay.md) instead of a range", type: ArgumentType.STRING, defaultValue: "" })
     .addOption({ name: "mode", description: "faithful (whole blocks, in order) or fast (the proxy's traffic only); default from config", type: ArgumentType.STRING, defaultValue: "" })
     .addFlag({ name: "cascade", description: "Also run a world where green's own state carries forward, and report the propagated differences" })
+    .addOption({ name: "shard", description: "Replay only the i-th of n slices of the range (i/n, e.g. 2/4) and write a partial report for bg:replay merge", type: ArgumentType.STRING, defaultValue: "" })
     .addFlag({ name: "json", description: "Print one JSON document on stdout" })
     .setAction(() => import("../../tasks/replay.js"))
+    .build(),
+  task(["bg:replay", "merge"], "Merge the partial reports of bg:replay --shard i/n into the release's one replay report, and record it")
+    .addVariadicArgument({ name: "reports", description: "The partial reports of all n shards (replay-shard-<i>-of-<n>-<time>.json)" })
+    .addFlag({ name: "json", description: "Print one JSON document on stdout" })
+    .setAction(() => import("../../tasks/replay-merge.js"))
     .build(),
   task("bg:mirror", "Run a local JSON-RPC tee that forwards to a node and captures the proxy's traffic for bg:replay --traffic")
     .addOption({ name: "upstream", description: "URL of the node to forward to", type: ArgumentType.STRING, defaultValue: "" })
