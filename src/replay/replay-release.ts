@@ -163,7 +163,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     shard: slice ?? null,
     settings: settings.hash,
     segments: segments.map((s) => [s.forkBlock, s.blocks.length, s.blocks[s.blocks.length - 1]?.context.number]),
-  }, segments, startedAt);
+  }, segments, startedAt, plan.mode === "faithful" && options.traffic.kind === "range");
   if (run.resumedFrom !== undefined) {
     startedAt = run.resumedFrom;
     options.log?.(`resuming the replay started at ${startedAt.toISOString()} from its checkpoint (${run.blocksDone} block(s) already replayed)`);
@@ -351,7 +351,7 @@ interface RunFiles {
   close(): Promise<void>;
 }
 
-async function openRun(options: ReplayOptions, planKey: unknown, segments: SegmentPlan[], startedAt: Date): Promise<RunFiles> {
+async function openRun(options: ReplayOptions, planKey: unknown, segments: SegmentPlan[], startedAt: Date, resumable: boolean): Promise<RunFiles> {
   const keep = options.keep ?? DEFAULT_KEEP;
   const fresh = (s: SegmentPlan): SegmentProgress => ({ index: s.index, blocksDone: 0, done: s.blocks.length === 0, bytes: 0, lines: 0, tally: emptyTally(keep) });
   const output = options.output;
@@ -373,8 +373,9 @@ async function openRun(options: ReplayOptions, planKey: unknown, segments: Segme
   const progress = segments.map((s) => {
     const p = saved?.segments.find((x) => x.index === s.index);
     if (p === undefined || p.blocksDone > s.blocks.length) return fresh(s);
-    // Fast mode carries the replayed state forward: an unfinished segment replays again from its start.
-    if (!p.done && options.mode === "fast") return fresh(s);
+    // Only a faithful replay of the chain's own blocks restarts mid-segment on a fork of the chain; fast mode
+    // carries the replayed state forward, and a capture's blocks are not the chain's: an unfinished segment starts again.
+    if (!p.done && !resumable) return fresh(s);
     return p;
   });
   const pending: SegmentPlan[] = [];
