@@ -51,9 +51,14 @@ export {
   decideVerdict,
   reportHash,
   serializeReport,
+  PARTIAL_REPORT_SCHEMA,
+  reportCounts,
   type ReplayReport,
   type ReplayVerdict,
 } from "./replay/report.js";
+// Shards of a range, and the merge of their partial reports.
+export { parseShard, sliceRange, type Shard, type ShardSlice } from "./replay/shard.js";
+export { checkPartials, mergePartials, readPartialReports, type PartialInput } from "./replay/merge.js";
 
 // Gates: results as data.
 export { allRequiredPass, evaluateGates, type GateEnvironment } from "./gates/evaluate-gates.js";

@@ -11,7 +11,8 @@ import { parseCaptureFile } from "../src/replay/capture-file.js";
 import { REPLAY_MODES, type ReplayMode } from "../src/replay/config.js";
 import { AbiDecoder } from "../src/replay/decode.js";
 import { edrForkOpener } from "../src/replay/open-edr-fork.js";
-import { recordReplay, type RecordedReplay } from "../src/replay/record-step.js";
+import { partialStem, recordReplay, type RecordedReplay, reportStem, writePartialReport } from "../src/replay/record-step.js";
+import { parseShard } from "../src/replay/shard.js";
 import { replayRelease, type TrafficSource } from "../src/replay/replay-release.js";
 import { type ReplayReport, replayJson, VERDICT_EXIT_CODES } from "../src/replay/report.js";
 import { progressLine, renderReplaySummary } from "../src/ui/replay-terminal.js";
@@ -41,6 +42,8 @@ interface ReplayArgs {
   canary?: string;
   canarySalt?: string;
   canaryCohort?: string;
+  /** Optional for callers of the action itself (tests); the CLI always passes it. */
+  shard?: string;
   json: boolean;
 }
 
@@ -92,6 +95,7 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
   let report: ReplayReport | undefined;
   let recorded: RecordedReplay | undefined;
   let canaryFiles: { reportPath: string; markdownPath: string } | undefined;
+  let partialFile: string | undefined;
   const result = await runCommand(
     args.json,
     async (out) => {
@@ -151,6 +155,7 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
       }
 
       const canary = canaryOptions(args, record.id, hre.config.blueGreen.canary);
+      const shard = (args.shard ?? "") !== "" ? parseShard(args.shard!) : undefined;
       const decoder = new AbiDecoder(await projectAbis(hre, [record.green.fullyQualifiedName, record.upgradeSafety.reference]));
       const progress = out.interactive ? progressLine() : undefined;
       const abort = new AbortController();
@@ -177,11 +182,14 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
           onProgress: (p) => progress?.update(p.done, p.total),
           log: (line) => out.info(line),
           signal: abort.signal,
+          ...(shard !== undefined ? { shard } : {}),
+          // Comparisons stream into the release folder, beside a checkpoint that a run of the same command resumes from.
+          output: { dir: store.releaseDir(chainId, record.id), stem: (startedAt) => (shard !== undefined ? partialStem(startedAt, shard) : reportStem(startedAt)) },
         });
       } catch (e) {
         if (abort.signal.aborted) {
           throw new BlueGreenError(
-            "BG_REPLAY_INTERRUPTED", "Replay interrupted: nothing was recorded. Run the same command again; what was already fetched from the source is cached, so it resumes quickly.",
+            "BG_REPLAY_INTERRUPTED", "Replay interrupted: nothing was recorded. Run the same command again: it resumes from the last block it completed (its checkpoint is in the release folder's replay-in-progress/).",
           );
         }
         throw e;
@@ -191,6 +199,11 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
       }
       for (const warning of report.warnings) if (args.json) out.warn(warning);
       const finished = report;
+      if (finished.shard !== undefined) {
+        // A slice is no evidence on its own: written beside the others, recorded only by the merge.
+        partialFile = await writePartialReport(store, chainId, finished);
+        return replayJson(finished, { reportFile: path.relative(process.cwd(), partialFile) });
+      }
       if (canary !== undefined) {
         canaryFiles = await writeCanaryReport(store, chainId, finished, (file) => renderMarkdownReport(finished, file));
         return replayJson(report, { reportFile: path.relative(process.cwd(), canaryFiles.reportPath) });
@@ -198,7 +211,7 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
       recorded = await recordReplay(store, chainId, finished, { actor: "bg:replay", markdown: (file) => renderMarkdownReport(finished, file) });
       return replayJson(report, { reportFile: path.relative(process.cwd(), recorded.reportPath) });
     },
-    () => renderReplaySummary(report!, recorded) + (report?.canary !== undefined ? "\n" + renderCanaryReplay(report.canary, canaryFiles) : ""),
+    () => renderReplaySummary(report!, recorded, partialFile) + (report?.canary !== undefined ? "\n" + renderCanaryReplay(report.canary, canaryFiles) : ""),
   );
   // 0 clean, 1 divergent, 2 inconclusive: CI can tell a bad green from a replay that proved nothing.
   if (result !== undefined && report !== undefined) process.exitCode = VERDICT_EXIT_CODES[report.verdict];

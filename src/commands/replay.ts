@@ -15,8 +15,14 @@ export const replayTasks = [
     .addOption({ name: "canary", description: "Replay with a CanaryRouter sending this many basis points of callers to green (500 = 5%); reports the split and the router's gas", type: ArgumentType.STRING, defaultValue: "" })
     .addOption({ name: "canarySalt", description: "The canary's salt (bytes32); default: blueGreen.canary.salt, else derived from the release id", type: ArgumentType.STRING, defaultValue: "" })
     .addOption({ name: "canaryCohort", description: "Who a caller is for the canary: origin (tx.origin, default) or sender (msg.sender)", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption({ name: "shard", description: "Replay only the i-th of n slices of the range (i/n, e.g. 2/4) and write a partial report for bg:replay merge", type: ArgumentType.STRING, defaultValue: "" })
     .addFlag({ name: "json", description: "Print one JSON document on stdout" })
     .setAction(() => import("../../tasks/replay.js"))
+    .build(),
+  task(["bg:replay", "merge"], "Merge the partial reports of bg:replay --shard i/n into the release's one replay report, and record it")
+    .addVariadicArgument({ name: "reports", description: "The partial reports of all n shards (replay-shard-<i>-of-<n>-<time>.json)" })
+    .addFlag({ name: "json", description: "Print one JSON document on stdout" })
+    .setAction(() => import("../../tasks/replay-merge.js"))
     .build(),
   task("bg:mirror", "Run a local JSON-RPC tee that forwards to a node and captures the proxy's traffic for bg:replay --traffic")
     .addOption({ name: "upstream", description: "URL of the node to forward to", type: ArgumentType.STRING, defaultValue: "" })

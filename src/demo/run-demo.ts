@@ -28,7 +28,7 @@ import type { GatesConfig } from "../gates/config.js";
 import type { RecordedGates } from "../gates/gates-step.js";
 import { type ReleaseRecord, transition } from "../release/record.js";
 import type { OpenFork } from "../replay/replay-release.js";
-import type { ReplayReport } from "../replay/report.js";
+import { reportCounts, type ReplayReport } from "../replay/report.js";
 import { readCheckpoint } from "../monitor/checkpoint.js";
 import { RELEASE_SUBJECT } from "../monitor/monitor-release.js";
 import { readProxyRelease } from "../switch/read-switch.js";
@@ -594,7 +594,7 @@ function gatesFigures(recorded: RecordedGates): GatesFigures {
 function replayFigures(report: ReplayReport, reportPath: string, markdownPath: string): ReplayFigures {
   return {
     txs: report.txs,
-    divergences: report.divergences.length,
+    divergences: reportCounts(report).divergences,
     divergenceKinds: [...new Set(report.divergences.map((d) => d.kind))],
     fidelity: { matched: report.fidelity.matched, total: report.fidelity.total },
     mode: report.mode,

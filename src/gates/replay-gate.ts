@@ -17,7 +17,7 @@ import { z } from "zod";
 import type { ErrorCode } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { replayStepSchema as writtenReplayStepSchema } from "../replay/record-step.js";
-import { REPORT_SCHEMA } from "../replay/report.js";
+import { PARTIAL_REPORT_SCHEMA, REPORT_SCHEMA } from "../replay/report.js";
 import type { ReplayGateConfig } from "./config.js";
 import { evidencePath, sha256Hex } from "./evidence-hash.js";
 import { gateResult, type GateResult } from "./gate-result.js";
@@ -105,6 +105,14 @@ export async function evaluateReplayGate(
       { fix: rerun, evidence: { ...limits, reportFile: rel, reportHash: step.reportHash.toLowerCase() }, files },
     );
   }
+  if (report.partial !== undefined) {
+    return gateResult(name, "fail", config.required, `[BG_REPLAY_PARTIAL] the replay report ${rel} is ${report.partial}'s partial report, not the replay of the whole range`, {
+      fix: `Run every shard, then \`npx hardhat bg:replay merge <partial reports…>\`, which records the merged report; or ${rerun.charAt(0).toLowerCase()}${rerun.slice(1)}`,
+      code: "BG_REPLAY_PARTIAL",
+      evidence: { ...limits, reportFile: rel, reportHash: step.reportHash.toLowerCase() },
+      files,
+    });
+  }
   const facts = reportFactsSchema.safeParse(report.doc);
   if (!facts.success) {
     const issue = facts.error.issues[0]!;
@@ -117,7 +125,10 @@ export async function evaluateReplayGate(
   // Every count comes from the hash-checked report; the record's copies are only a cache for people.
   const r = facts.data;
   const { verdict, verdictReason } = report;
-  const divergences = r.divergences.length;
+  // A streamed report keeps the first divergences in full and counts them all.
+  const divergences = r.counts?.divergences ?? r.divergences.length;
+  const expectedCount = r.counts?.expected ?? r.expected.length;
+  const propagatedCount = r.counts?.propagated ?? r.propagated.length;
   const evidence = {
     ...limits,
     ...(config.maxAgeBlocks !== undefined ? { maxAgeBlocks: config.maxAgeBlocks } : {}),
@@ -128,8 +139,8 @@ export async function evaluateReplayGate(
     toBlock: r.toBlock,
     txs: r.txs,
     divergences,
-    expected: r.expected.length,
-    propagated: r.propagated.length,
+    expected: expectedCount,
+    propagated: propagatedCount,
     fidelity: { matched: r.fidelity.matched, total: r.fidelity.total },
     ...(verdict !== undefined ? { verdict } : {}),
   };
@@ -188,7 +199,7 @@ export async function evaluateReplayGate(
       : [];
   const summary =
     `${r.txs} txs in blocks ${r.fromBlock}-${r.toBlock} (${r.mode}): ${divergences} unexpected divergence(s), ` +
-    `${r.expected.length} expected, ${r.propagated.length} propagated, fidelity ${r.fidelity.matched}/${r.fidelity.total}`;
+    `${expectedCount} expected, ${propagatedCount} propagated, fidelity ${r.fidelity.matched}/${r.fidelity.total}`;
   if (failures.length === 0) return gateResult(name, "pass", config.required, summary, { evidence, files, notes });
   return gateResult(name, "fail", config.required, `${failures.join("; ")} (${summary})`, {
     fix: fixes.join(" "),
@@ -209,22 +220,26 @@ const reportFactsSchema = z.object({
   expected: z.array(z.unknown()),
   propagated: z.array(z.unknown()),
   fidelity: z.object({ matched: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
+  counts: z.object({ divergences: z.number().int().nonnegative(), expected: z.number().int().nonnegative(), propagated: z.number().int().nonnegative() }).optional(),
 });
 
 /** What the gate reads from the (hash-checked) report itself: which green, and the verdict. */
-function readReport(bytes: Buffer): { doc?: unknown; codehash?: string; verdict?: string; verdictReason?: string } {
+function readReport(bytes: Buffer): { doc?: unknown; codehash?: string; verdict?: string; verdictReason?: string; partial?: string } {
   let doc: unknown;
   try {
     doc = JSON.parse(bytes.toString("utf8"));
   } catch {
     return {};
   }
-  const d = doc as { greenCodehash?: unknown; green?: { codehash?: unknown }; verdict?: unknown; verdictReason?: unknown } | null;
+  const d = doc as { greenCodehash?: unknown; green?: { codehash?: unknown }; verdict?: unknown; verdictReason?: unknown; schema?: unknown; shard?: { index?: unknown; count?: unknown } } | null;
+  // A shard's slice, however it came to be recorded, is not the replay of the range.
+  const partial = d?.schema === PARTIAL_REPORT_SCHEMA || (d?.shard !== undefined && d.shard !== null) ? `shard ${String(d?.shard?.index)}/${String(d?.shard?.count)}` : undefined;
   const value = typeof d?.greenCodehash === "string" ? d.greenCodehash : typeof d?.green?.codehash === "string" ? d.green.codehash : undefined;
   return {
     doc,
     ...(value !== undefined ? { codehash: value.toLowerCase() } : {}),
     ...(typeof d?.verdict === "string" ? { verdict: d.verdict } : {}),
     ...(typeof d?.verdictReason === "string" ? { verdictReason: d.verdictReason } : {}),
+    ...(partial !== undefined ? { partial } : {}),
   };
 }

@@ -21,7 +21,7 @@ import type { DiscoverySummary } from "./discover-traffic.js";
 import { IMPLEMENTATION_SLOT } from "./fork-control.js";
 import { splitStorageKey, word } from "./observe.js";
 import type { SourceRpc } from "./source-rpc.js";
-import type { ReplayFleet, TxComparison } from "./types.js";
+import type { ReplayFleet } from "./types.js";
 
 /** topic0 of ERC-1967's `BeaconUpgraded(address indexed beacon)`. */
 export const BEACON_UPGRADED_TOPIC = id("BeaconUpgraded(address)");
@@ -208,21 +208,17 @@ export interface FleetReport {
   proxies: FleetProxyCounts[];
 }
 
-/** Per-proxy counts of a beacon replay; a transaction that reaches several proxies counts for each. */
-export function fleetReport(fleet: ResolvedFleet, discovery: DiscoverySummary, comparisons: TxComparison[], divergent: Set<string>): FleetReport {
-  const rows = new Map(fleet.proxies.map((p) => [p, { address: p, found: discovery.proxies?.[p] ?? 0, compared: 0, divergences: 0 }]));
-  for (const c of comparisons) {
-    for (const p of new Set([...(c.blue.proxies ?? []), ...(c.green.proxies ?? [])])) {
-      const row = rows.get(p);
-      if (row === undefined) continue;
-      row.compared++;
-      if (divergent.has(c.hash)) row.divergences++;
-    }
-  }
+/** A beacon replay's fleet, proxy by proxy: what discovery found; `withProxyCounts` adds what was compared. */
+export function fleetReport(fleet: ResolvedFleet, discovery: DiscoverySummary): FleetReport {
   return {
     beacon: fleet.target,
     proxiesFrom: fleet.proxiesFrom ?? "events",
     ...(fleet.searchedFrom !== undefined ? { searchedFrom: fleet.searchedFrom } : {}),
-    proxies: [...rows.values()],
+    proxies: fleet.proxies.map((p) => ({ address: p, found: discovery.proxies?.[p] ?? 0, compared: 0, divergences: 0 })),
   };
+}
+
+/** The fleet's rows with the comparisons and divergences counted per proxy (a transaction reaching several counts for each). */
+export function withProxyCounts(fleet: FleetReport, counts: Record<string, { compared: number; divergences: number }>): FleetReport {
+  return { ...fleet, proxies: fleet.proxies.map((row) => ({ ...row, compared: counts[row.address]?.compared ?? 0, divergences: counts[row.address]?.divergences ?? 0 })) };
 }

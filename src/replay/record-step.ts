@@ -19,7 +19,7 @@
 import { BlueGreenError } from "../errors.js";
 import { type ReleaseRecord, type ReleaseState, transition } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
-import { reportHash, serializeReport, type ReplayReport } from "./report.js";
+import { reportCounts, reportHash, serializeReport, type ReplayReport } from "./report.js";
 import { replayStepSchema, type ReplayStep } from "./replay-step-schema.js";
 
 export { replayStepSchema, type ReplayStep };
@@ -43,6 +43,27 @@ export function reportStem(startedAt: string): string {
   return `replay-${startedAt.replace(/\.\d+Z$/, "Z").replace(/:/g, "-")}`;
 }
 
+/** File name stem of a shard's partial report: `replay-shard-<i>-of-<n>-<UTC time>`. */
+export function partialStem(startedAt: string, shard: { index: number; count: number }): string {
+  return `replay-shard-${shard.index}-of-${shard.count}-${reportStem(startedAt).slice("replay-".length)}`;
+}
+
+/** The stem of a report's files: a shard's partial report is named apart, so no one takes it for a whole one. */
+export function stemOf(report: Pick<ReplayReport, "startedAt" | "shard">): string {
+  return report.shard !== undefined ? partialStem(report.startedAt, report.shard) : reportStem(report.startedAt);
+}
+
+/**
+ * Writes a shard's partial report into the release folder, and nothing into
+ * the record: a slice of the range is no evidence for the release until
+ * `bg:replay merge` puts every slice together.
+ */
+export async function writePartialReport(store: ReleaseStore, chainId: number, report: ReplayReport): Promise<string> {
+  if (report.shard === undefined) throw new Error("writePartialReport: not a shard's report");
+  await store.readIntact(chainId, report.release);
+  return store.writeReleaseFile(chainId, report.release, `${stemOf(report)}.json`, serializeReport(report));
+}
+
 /** Writes the report files and the record summary. */
 export async function recordReplay(
   store: ReleaseStore,
@@ -53,6 +74,12 @@ export async function recordReplay(
 ): Promise<RecordedReplay> {
   // A record that is damaged (a step that does not parse, another release's id) is refused
   // before any report is written; store.update refuses it again under the lock.
+  if (report.shard !== undefined) {
+    throw new BlueGreenError(
+      "BG_REPLAY_PARTIAL", `This is shard ${report.shard.index}/${report.shard.count}'s partial report (blocks ${report.shard.fromBlock}-${report.shard.toBlock}): it is not the release's replay. ` +
+        "Run every shard, then `npx hardhat bg:replay merge <partial reports…>` to record the whole range.",
+    );
+  }
   await store.readIntact(chainId, report.release);
   const stem = reportStem(report.startedAt);
   const json = serializeReport(report);
@@ -64,9 +91,9 @@ export async function recordReplay(
     reportHash: reportHash(json),
     greenCodehash: report.greenCodehash,
     txs: report.txs,
-    divergences: report.divergences.length,
-    expected: report.expected.length,
-    propagated: report.propagated.length,
+    divergences: reportCounts(report).divergences,
+    expected: reportCounts(report).expected,
+    propagated: reportCounts(report).propagated,
     fidelity: { matched: report.fidelity.matched, total: report.fidelity.total },
     mode: report.mode,
     verdict: report.verdict,

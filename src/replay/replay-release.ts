@@ -9,7 +9,10 @@
  * block before it. The cascade world cannot split (green's drift accumulates
  * from the start) and runs beside them on a fork of its own.
  */
-import { keccak256 } from "ethers";
+import { mkdir, rm, rmdir } from "node:fs/promises";
+import path from "node:path";
+
+import { keccak256, toUtf8Bytes } from "ethers";
 
 import { JsonRpcError } from "../chain/json-rpc.js";
 import { quantity } from "../common/format.js";
@@ -18,19 +21,36 @@ import { type RpcBlock, type RpcReceipt, toBigInt, toBlockContext, toReceiptFact
 import { compareObservations, type CompareOptions } from "./compare.js";
 import { captureToTraffic, type NumberedCaptureLine } from "./capture-file.js";
 import type { ReplayConfig, ReplayMode } from "./config.js";
-import { fleetImplementationAt, fleetSourceStorage, resolveFleet, type ResolvedFleet } from "./beacon-fleet.js";
+import { fleetImplementationAt, fleetReport, fleetSourceStorage, resolveFleet, type ResolvedFleet } from "./beacon-fleet.js";
 import { AbiDecoder } from "./decode.js";
 import { discoverTraffic, type DiscoverySummary } from "./discover-traffic.js";
 import { ForkControl, type ForkHandle } from "./fork-control.js";
 import { word } from "./observe.js";
 import { startForkFront } from "./fork-front.js";
 import { prefetchState, saveLearned } from "./prefetch.js";
-import { buildReport, type ReplayReport } from "./report.js";
+import { CheckpointWriter, IN_PROGRESS_DIR, readCheckpoint, runDir, runKey, type SegmentProgress } from "./checkpoint.js";
+import { assembleReport, type ReplayReport, type ReplaySettings } from "./report.js";
+import {
+  addTallies,
+  type ComparisonLine,
+  ComparisonPart,
+  type ComparisonsFile,
+  DEFAULT_KEEP,
+  emptyTally,
+  joinComparisonFiles,
+  type Tally,
+  tallyAdjustment,
+  tallyComparison,
+  tallyMismatch,
+  tallyPropagated,
+  tallySkipped,
+} from "./report-stream.js";
+import { describeShard, type Shard, sliceOf } from "./shard.js";
 import { cacheKey } from "./rpc-cache.js";
 import type { SourceCache } from "./source-cache.js";
 import type { SourceRpc } from "./source-rpc.js";
-import { emptyFidelity, runCascade, runTwinSegment, type ReplayBlock, type SegmentOutcome, type SegmentPlan } from "./twin-executor.js";
-import type { ReceiptFacts, TrafficItem } from "./types.js";
+import { drainOutcome, runCascade, runTwinSegment, type ReplayBlock, type SegmentOutcome, type SegmentPlan } from "./twin-executor.js";
+import type { ReceiptFacts, TrafficItem, TxComparison } from "./types.js";
 import { type CanaryReplayOptions, canaryWorld, summarizeCanary } from "./canary-replay.js";
 
 /** What the replay needs of a release record. */
@@ -84,14 +104,25 @@ export interface ReplayOptions {
   onProgress?: (progress: ReplayProgress) => void;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Replay only this shard's slice of the range; the report is then a partial one (see shard.ts). */
+  shard?: Shard;
+  /**
+   * Where the run streams its comparisons (a JSON Lines file beside the
+   * report) and keeps its checkpoint: the release folder. `stem` names the
+   * files from the run's start time. Without it nothing is written.
+   */
+  output?: { dir: string; stem: (startedAt: string) => string };
+  /** Entries of each list kept in full in the report (default DEFAULT_KEEP); the comparisons file has all. */
+  keep?: number;
 }
 
-/** Replays the traffic blue-and-green and returns the report (not yet written anywhere). */
+/** Replays the traffic blue-and-green and returns the report (not yet recorded: see record-step.ts). */
 export async function replayRelease(options: ReplayOptions): Promise<ReplayReport> {
-  const startedAt = new Date();
+  let startedAt = new Date();
   const { release, source } = options;
   const proxy = release.proxy.toLowerCase();
   const warnings: string[] = [];
+  const decoder = options.decoder ?? new AbiDecoder();
 
   const chainId = Number(toBigInt(await source.request({ method: "eth_chainId" })));
   if (chainId !== release.chainId) {
@@ -99,6 +130,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
       "BG_REPLAY_NETWORK", `The source is chain ${chainId}, but release "${release.id}" was staged on chain ${release.chainId}. Pass the --network the release was staged on.`,
     );
   }
+  if (options.shard !== undefined) refuseUnshardable(options);
   const greenCode = await fetchGreenCode(source, release.green);
 
   const fleet = await resolveFleet({
@@ -112,11 +144,23 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   const plan = await planTraffic(options, warnings, fleet);
   const discoveryRequests = source.stats.calls;
   const compare: CompareOptions = { gasTolerance: options.config.gasTolerance, expected: options.config.expected };
-  if (plan.blocks.length === 0 || plan.targets === 0) {
+  const fidelityThreshold = options.minFidelity ?? (plan.mode === "faithful" ? 1 : undefined);
+  const settings = replaySettings(options, fidelityThreshold);
+  // A shard replays its slice of the blocks; every shard cuts the same discovered traffic the same way.
+  const slice =
+    options.shard !== undefined
+      ? sliceOf(plan.blocks.map((b) => ({ number: b.context.number, weight: b.items.length })), plan.fromBlock, plan.toBlock, options.shard)
+      : undefined;
+  const blocks = slice !== undefined ? plan.blocks.filter((b) => b.context.number >= slice.fromBlock && b.context.number <= slice.toBlock) : plan.blocks;
+  const targets = blocks.reduce((n, b) => n + b.items.filter((i) => i.target).length, 0);
+  if (slice !== undefined && targets === 0) {
+    // Not a warning of the replay: the merged report must read as one run's.
+    options.log?.(`shard ${describeShard(slice)} (blocks ${slice.fromBlock}-${slice.toBlock}) holds no transaction that touches the proxy: its partial report is empty, and the merge still needs it`);
+  } else if (blocks.length === 0 || targets === 0) {
     warnings.push(
       options.traffic.kind === "range"
-        ? `No transaction in blocks ${plan.fromBlock}-${plan.toBlock} touches the proxy ${proxy}. Nothing was replayed: pick a range with traffic (--from-block/--to-block or --last-blocks).`
-        : `The capture file ${options.traffic.file} holds no traffic. Nothing was replayed.`,
+          ? `No transaction in blocks ${plan.fromBlock}-${plan.toBlock} touches the proxy ${proxy}. Nothing was replayed: pick a range with traffic (--from-block/--to-block or --last-blocks).`
+          : `The capture file ${options.traffic.file} holds no traffic. Nothing was replayed.`,
     );
   }
   if (plan.mode === "fast" && options.traffic.kind === "range") {
@@ -132,7 +176,21 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     );
   }
 
-  const segments = plan.targets === 0 ? [] : splitSegments(plan.blocks, options.traffic.kind === "capture" ? 1 : options.config.workers, plan.forkBlock);
+  const firstForkBlock = slice !== undefined ? slice.fromBlock - 1 : plan.forkBlock;
+  const segments = targets === 0 ? [] : splitSegments(blocks, options.traffic.kind === "capture" ? 1 : options.config.workers, firstForkBlock);
+  const run = await openRun(options, {
+    release: release.id,
+    green: release.green.codehash.toLowerCase(),
+    traffic: options.traffic.kind === "range" ? [plan.fromBlock, plan.toBlock] : options.traffic.file,
+    mode: plan.mode,
+    shard: slice ?? null,
+    settings: settings.hash,
+    segments: segments.map((s) => [s.forkBlock, s.blocks.length, s.blocks[s.blocks.length - 1]?.context.number]),
+  }, segments, startedAt, plan.mode === "faithful" && options.traffic.kind === "range");
+  if (run.resumedFrom !== undefined) {
+    startedAt = run.resumedFrom;
+    options.log?.(`resuming the replay started at ${startedAt.toISOString()} from its checkpoint (${run.blocksDone} block(s) already replayed)`);
+  }
   // The forks read the source through the front, with the head pinned (see cacheKey).
   const forkSource = source.derive({ pinHead: true });
   await pinHeadAtLeast(source, plan.toBlock);
@@ -161,7 +219,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   const front = await startForkFront(forkSource, prefetching.then((p) => p.state).catch(() => undefined));
   const handles: ForkHandle[] = [];
   const total = segments.reduce((n, s) => n + s.blocks.reduce((m, b) => m + b.items.length, 0), 0);
-  let done = 0;
+  let done = run.itemsDone;
   const onItem = () => {
     done++;
     options.onProgress?.({ done, total });
@@ -176,6 +234,9 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
             ? fleetStorage(slots, blockNumber)
             : (prefetched!.proxySlots.get(blockNumber, slots) ?? (await sourceSlots(forkSource, proxy, slots, blockNumber)))
       : undefined;
+  // Cascade only: the clean comparisons, compared again with the cascade world's green at the end (not flat in memory).
+  const cascadeCandidates: TxComparison[] = [];
+  const canaryComparisons: TxComparison[] = [];
   try {
     const open = async (blockNumber: number) => {
       const handle = await options.openFork({ url: front.url, blockNumber, chainId });
@@ -188,15 +249,17 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     const alsoOnFork = canary !== undefined ? { alsoOnFork: [canary.green] } : {};
     const receipts = plan.realReceipts;
     const signal = options.signal !== undefined ? { signal: options.signal } : {};
+    const pending = run.pending;
     // Forks open before the clock starts: `replaySeconds` times the replay itself.
-    const forks = await Promise.all(segments.map((segment) => open(segment.forkBlock))).catch((e: unknown) => {
+    const forks = await Promise.all(pending.map((segment) => open(segment.forkBlock))).catch((e: unknown) => {
       throw front.failure ?? e;
     });
     const cascadeFork = options.cascade && segments.length > 0 ? await open(plan.forkBlock) : undefined;
     prefetched = await prefetching;
     const loopStart = performance.now();
-    const segmentRuns = segments.map((segment, i) =>
-      runTwinSegment(forks[i]!, segment, {
+    const segmentRuns = pending.map((segment, i) => {
+      const progress = run.progress[segment.index]!;
+      return runTwinSegment(forks[i]!, segment, {
         proxy,
         green,
         ...alsoOnFork,
@@ -205,58 +268,237 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
         ...(sourceStorage !== undefined ? { sourceStorage } : {}),
         onItem,
         ...signal,
-      }),
-    );
+        onBlockEnd: async (_block, outcome) => {
+          const taken = drainOutcome(outcome);
+          const lines = tallyBlock(progress.tally, taken, decoder);
+          if (options.cascade) cascadeCandidates.push(...taken.comparisons.filter((c) => c.differences.length === 0));
+          // --canary: a small, unrecorded replay whose split needs every transaction's sides.
+          if (canary !== undefined) canaryComparisons.push(...taken.comparisons);
+          await run.parts[segment.index]?.append(lines);
+          progress.blocksDone++;
+          progress.done = progress.blocksDone === segments[segment.index]!.blocks.length;
+          const part = run.parts[segment.index];
+          if (part !== undefined) Object.assign(progress, { bytes: part.bytes, lines: part.lines });
+          await run.checkpoint?.update(progress);
+        },
+      });
+    });
     const cascadeRun = cascadeFork !== undefined ? runCascade(cascadeFork, plan.blocks, { proxy, green, ...alsoOnFork, ...signal }) : Promise.resolve(undefined);
-    const [outcomes, cascadeGreen] = await Promise.all([Promise.all(segmentRuns), cascadeRun]).catch((e: unknown) => {
+    const [, cascadeGreen] = await Promise.all([Promise.all(segmentRuns), cascadeRun]).catch((e: unknown) => {
       throw front.failure ?? e;
     });
     // A source that failed under the fork makes its errors look like refused transactions: fail with the cause.
     if (front.failure !== undefined) throw front.failure;
     const replaySeconds = (performance.now() - loopStart) / 1000;
-    const merged = mergeOutcomes(outcomes);
+    let tally = segments.map((s) => run.progress[s.index]!.tally).reduce(addTallies, emptyTally(options.keep ?? DEFAULT_KEEP));
+    const propagatedLines: ComparisonLine[] = [];
+    if (cascadeGreen !== undefined) {
+      for (const c of cascadeCandidates) {
+        const cg = cascadeGreen.get(c.hash);
+        if (cg === undefined) continue;
+        const drift = compareObservations(c.blue, cg, compare).filter((d) => d.expectedBy === undefined);
+        if (drift.length > 0) propagatedLines.push(tallyPropagated(tally, c, cg, drift, decoder));
+      }
+    }
+    tally = { ...tally, blocks: blocks.length };
+    const comparisonsFile = await run.finish(propagatedLines);
     const finishedAt = new Date();
-    const report = buildReport({
-      release,
-      mode: plan.mode,
-      cascade: options.cascade,
-      traffic:
-        options.traffic.kind === "range"
-          ? { source: "chain" }
-          : { source: "capture", file: options.traffic.file, lines: options.traffic.lines.length },
-      fromBlock: plan.fromBlock,
-      toBlock: plan.toBlock,
-      forkBlocks: segments.map((s) => s.forkBlock),
-      discovery: plan.discovery,
-      comparisons: merged.comparisons,
-      fleet,
-      ...(cascadeGreen !== undefined ? { cascadeGreen } : {}),
-      compareCascade: (blue, green) => compareObservations(blue, green, compare),
-      replayed: merged.mined,
-      blocks: plan.blocks.length,
-      fidelity: merged.fidelity,
-      fidelityThreshold: options.minFidelity ?? (plan.mode === "faithful" ? 1 : undefined),
-      skipped: merged.skipped,
-      adjustments: [...new Set(merged.adjustments)],
-      warnings,
-      sourceRequests: {
-        discovery: discoveryRequests,
-        fork: forkSource.stats.calls,
-        cached: source.stats.cacheHits + forkSource.stats.cacheHits,
-        prefetch: { ...prefetched.summary, served: prefetched.state.served },
+    const report = assembleReport(
+      {
+        release,
+        mode: plan.mode,
+        cascade: options.cascade,
+        traffic:
+          options.traffic.kind === "range"
+            ? { source: "chain" }
+            : { source: "capture", file: options.traffic.file, lines: options.traffic.lines.length },
+        fromBlock: plan.fromBlock,
+        toBlock: plan.toBlock,
+        kind: fleet.kind,
+        ...(fleet.kind === "beacon" ? { fleet: fleetReport(fleet, plan.discovery) } : {}),
+        ...(slice !== undefined ? { shard: slice } : {}),
+        settings,
+        forkBlocks: segments.map((s) => s.forkBlock),
+        discovery: plan.discovery,
+        fidelityThreshold,
+        warnings,
+        sourceRequests: {
+          discovery: discoveryRequests,
+          fork: forkSource.stats.calls,
+          cached: source.stats.cacheHits + forkSource.stats.cacheHits,
+          prefetch: { ...prefetched.summary, served: prefetched.state.served },
+        },
+        ...(comparisonsFile !== undefined ? { comparisonsFile } : {}),
+        startedAt,
+        finishedAt,
+        replaySeconds,
       },
-      startedAt,
-      finishedAt,
-      replaySeconds,
-      decoder: options.decoder ?? new AbiDecoder(),
-    });
-    return canary !== undefined ? { ...report, canary: summarizeCanary(canary, merged.comparisons, proxy) } : report;
+      tally,
+    );
+    return canary !== undefined ? { ...report, canary: summarizeCanary(canary, canaryComparisons, proxy) } : report;
   } finally {
     await Promise.allSettled(handles.map((h) => h.close()));
+    await run.close();
     await front.close();
     if (prefetched !== undefined) await saveLearned(prefetched.state);
     await source.cache.flush();
   }
+}
+
+/** Adds one block's drained outcome to a segment's tally; returns its lines for the comparisons file, in order. */
+function tallyBlock(tally: Tally, taken: SegmentOutcome, decoder: AbiDecoder): ComparisonLine[] {
+  const lines: ComparisonLine[] = taken.comparisons.map((c) => tallyComparison(tally, c, decoder));
+  tally.mined += taken.mined;
+  const f = tally.fidelity;
+  f.matched += taken.fidelity.matched;
+  f.total += taken.fidelity.total;
+  f.receipts.matched += taken.fidelity.receipts.matched;
+  f.receipts.total += taken.fidelity.receipts.total;
+  f.state.matched += taken.fidelity.state.matched;
+  f.state.total += taken.fidelity.state.total;
+  for (const m of taken.fidelity.mismatches) lines.push(tallyMismatch(tally, m));
+  for (const s of taken.skipped) lines.push(tallySkipped(tally, s));
+  for (const a of taken.adjustments) tallyAdjustment(tally, a);
+  return lines;
+}
+
+/** Shards cut a range of whole blocks; a capture has none, and the cascade world's drift runs from the range's start. */
+function refuseUnshardable(options: ReplayOptions): void {
+  if (options.traffic.kind !== "range") {
+    throw new BlueGreenError("BG_REPLAY_OPTION", "--shard cuts a block range: use it with --from-block/--to-block or --last-blocks, not with --traffic.");
+  }
+  if (options.canary !== undefined) {
+    throw new BlueGreenError("BG_REPLAY_OPTION", "--canary cannot be sharded: its report is not evidence of the release and is not merged. Run it without --shard.");
+  }
+  if (options.cascade) {
+    throw new BlueGreenError(
+      "BG_REPLAY_OPTION", "--cascade cannot be sharded: green's own state carries forward from the first block of the range, so the cascade world runs the range in one piece. Run it without --shard.",
+    );
+  }
+}
+
+/** What the comparison depended on, and its hash (two shards merge only if theirs agree). */
+export function replaySettings(options: Pick<ReplayOptions, "config">, fidelityThreshold: number | undefined): ReplaySettings {
+  const canonical = {
+    gasTolerance: options.config.gasTolerance,
+    expected: options.config.expected,
+    tracing: options.config.tracing,
+    fidelityThreshold: fidelityThreshold ?? null,
+  };
+  return {
+    gasTolerance: options.config.gasTolerance,
+    expected: options.config.expected.length,
+    tracing: options.config.tracing,
+    hash: keccak256(toUtf8Bytes(JSON.stringify(canonical))),
+  };
+}
+
+/**
+ * The files of a run: a part file per segment and a checkpoint, under
+ * `<output>/replay-in-progress/<run key>/`, picked up again by a run of the
+ * same plan. Without `output` (the library used on its own) nothing is
+ * written: lines are dropped, only the tally remains.
+ */
+interface RunFiles {
+  /** Per segment: what is done, with its tally. */
+  progress: SegmentProgress[];
+  /** The segments (or the rests of segments) still to run. */
+  pending: SegmentPlan[];
+  parts: Array<ComparisonPart | undefined>;
+  checkpoint?: CheckpointWriter;
+  resumedFrom?: Date;
+  blocksDone: number;
+  itemsDone: number;
+  /** Joins the parts into the comparisons file beside the report; removes the run's folder. */
+  finish(extra: ComparisonLine[]): Promise<ComparisonsFile | undefined>;
+  close(): Promise<void>;
+}
+
+async function openRun(options: ReplayOptions, planKey: unknown, segments: SegmentPlan[], startedAt: Date, resumable: boolean): Promise<RunFiles> {
+  const keep = options.keep ?? DEFAULT_KEEP;
+  const fresh = (s: SegmentPlan): SegmentProgress => ({ index: s.index, blocksDone: 0, done: s.blocks.length === 0, bytes: 0, lines: 0, tally: emptyTally(keep) });
+  const output = options.output;
+  if (output === undefined) {
+    return {
+      progress: segments.map(fresh),
+      pending: segments,
+      parts: segments.map(() => undefined),
+      blocksDone: 0,
+      itemsDone: 0,
+      finish: async () => undefined,
+      close: async () => undefined,
+    };
+  }
+  const key = runKey({ ...(planKey as object), keep });
+  const dir = runDir(output.dir, key);
+  // The cascade world cannot be resumed (it runs the range in one piece), nor can --canary (its split
+  // is built from every comparison in memory): their runs start afresh.
+  const unresumable = options.cascade || options.canary !== undefined;
+  const saved = unresumable ? undefined : await readCheckpoint(dir, key);
+  const progress = segments.map((s) => {
+    const p = saved?.segments.find((x) => x.index === s.index);
+    if (p === undefined || p.blocksDone > s.blocks.length) return fresh(s);
+    // Only a faithful replay of the chain's own blocks restarts mid-segment on a fork of the chain; fast mode
+    // carries the replayed state forward, and a capture's blocks are not the chain's: an unfinished segment starts again.
+    if (!p.done && !resumable) return fresh(s);
+    return p;
+  });
+  const pending: SegmentPlan[] = [];
+  let blocksDone = 0;
+  let itemsDone = 0;
+  for (const s of segments) {
+    const p = progress[s.index]!;
+    blocksDone += p.blocksDone;
+    itemsDone += s.blocks.slice(0, p.blocksDone).reduce((n, b) => n + b.items.length, 0);
+    if (p.done) continue;
+    const rest = s.blocks.slice(p.blocksDone);
+    // In faithful mode blue's state at the start of a block is the chain's: a fork pinned just before it resumes exactly.
+    pending.push(p.blocksDone === 0 ? s : { index: s.index, forkBlock: rest[0]!.context.number - 1, blocks: rest });
+  }
+  const parts = await Promise.all(
+    segments.map(async (s) => {
+      await mkdir(dir, { recursive: true });
+      const p = progress[s.index]!;
+      return ComparisonPart.open(path.join(dir, `part-${s.index}.jsonl`), { bytes: p.bytes, lines: p.lines });
+    }),
+  );
+  const resumedFrom = saved !== undefined && blocksDone > 0 ? new Date(saved.startedAt) : undefined;
+  const checkpoint = unresumable
+    ? undefined
+    : await CheckpointWriter.create(dir, key, (resumedFrom ?? startedAt).toISOString(), async () => {
+        await Promise.all(parts.map((p) => p.sync()));
+      });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await checkpoint?.settle().catch(() => undefined);
+    await Promise.all(parts.map((p) => p.close()));
+  };
+  return {
+    progress,
+    pending,
+    parts,
+    ...(checkpoint !== undefined ? { checkpoint } : {}),
+    ...(resumedFrom !== undefined ? { resumedFrom } : {}),
+    blocksDone,
+    itemsDone,
+    async finish(extra) {
+      await close();
+      const stem = output.stem((resumedFrom ?? startedAt).toISOString());
+      const file = `${stem}.comparisons.jsonl`;
+      const joined = await joinComparisonFiles(
+        segments.map((s) => path.join(dir, `part-${s.index}.jsonl`)),
+        path.join(output.dir, file),
+        extra,
+      );
+      await rm(dir, { recursive: true, force: true });
+      // The parent goes too once no other run is in progress there.
+      await rmdir(path.join(output.dir, IN_PROGRESS_DIR)).catch(() => undefined);
+      return { file, ...joined };
+    },
+    close,
+  };
 }
 
 interface TrafficPlan {
@@ -375,26 +617,6 @@ export function splitSegments(blocks: ReplayBlock[], workers: number, forkBlock:
   }
   if (current.length > 0) close();
   return segments;
-}
-
-function mergeOutcomes(outcomes: SegmentOutcome[]): SegmentOutcome {
-  const fidelity = emptyFidelity();
-  for (const o of outcomes) {
-    fidelity.matched += o.fidelity.matched;
-    fidelity.total += o.fidelity.total;
-    fidelity.receipts.matched += o.fidelity.receipts.matched;
-    fidelity.receipts.total += o.fidelity.receipts.total;
-    fidelity.state.matched += o.fidelity.state.matched;
-    fidelity.state.total += o.fidelity.state.total;
-    fidelity.mismatches.push(...o.fidelity.mismatches);
-  }
-  return {
-    comparisons: outcomes.flatMap((o) => o.comparisons),
-    mined: outcomes.reduce((n, o) => n + o.mined, 0),
-    fidelity,
-    skipped: outcomes.flatMap((o) => o.skipped),
-    adjustments: outcomes.flatMap((o) => o.adjustments),
-  };
 }
 
 /**

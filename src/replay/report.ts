@@ -6,15 +6,18 @@
 import type { CanaryReplaySummary } from "./canary-replay.js";
 import { keccak256, toUtf8Bytes } from "ethers";
 
-import { jsonSafe } from "../common/format.js";
-import { allExpected, primaryKind } from "./compare.js";
 import type { ReplayMode } from "./config.js";
-import { type FleetReport, fleetReport, type ResolvedFleet } from "./beacon-fleet.js";
+import { type FleetReport, withProxyCounts } from "./beacon-fleet.js";
 import type { AbiDecoder } from "./decode.js";
 import type { DiscoverySummary } from "./discover-traffic.js";
 import type { PrefetchSummary } from "./prefetch.js";
+import type { ReportEntry } from "./report-entry.js";
+import { type ComparisonsFile, emptyTally, type Tally, tallyAdjustment, tallyComparison, tallyMismatch, tallyPropagated, tallySkipped } from "./report-stream.js";
+import type { ShardSlice } from "./shard.js";
 import type { Fidelity } from "./twin-executor.js";
-import type { Difference, DifferenceKind, DiscoveryMethod, Observation, TxComparison } from "./types.js";
+import type { Difference, Observation, TxComparison } from "./types.js";
+
+export type { ReportEntry, SideSummary } from "./report-entry.js";
 
 export const REPORT_SCHEMA = "hardhat-bluegreen/replay-report@2";
 
@@ -29,41 +32,21 @@ export type ReplayVerdict = "clean" | "divergent" | "inconclusive";
 /** The exit code of `bg:replay` for a verdict. */
 export const VERDICT_EXIT_CODES: Readonly<Record<ReplayVerdict, number>> = { clean: 0, divergent: 1, inconclusive: 2 };
 
-/** One side (blue or green) of a transaction, for people and machines. */
-export interface SideSummary {
-  status: "success" | "revert";
-  revert?: string;
-  returnData?: string;
-  gasUsed: string;
-  events: string[];
-  /** Post values of the proxy slots that differ between blue and green. */
-  storage?: Record<string, string>;
-}
+/** The schema of a shard's partial report: not a report the replay gate or the record takes. */
+export const PARTIAL_REPORT_SCHEMA = "hardhat-bluegreen/replay-partial@1";
 
-export interface ReportEntry {
-  txHash: string;
-  /** The most significant unexpected difference (or the first expected one). */
-  kind: DifferenceKind;
-  kinds: DifferenceKind[];
-  blockNumber?: number;
-  line?: number;
-  from?: string;
-  to?: string;
-  /** The transaction's calldata, decoded. */
-  call: string;
-  /** The calls that reached the proxy, decoded (differs from `call` for internal calls). */
-  proxyCalls: string[];
-  foundBy: DiscoveryMethod[];
-  method: "exact";
-  /** Green wrote the proxy's own slots (implementation, admin, beacon). */
-  critical: boolean;
-  blue: SideSummary;
-  green: SideSummary;
-  differences: Array<{ kind: DifferenceKind; blue: unknown; green: unknown; expectedBy?: string; critical?: true }>;
+/** What a replay compared with: two runs (two shards) agree only if these agree. */
+export interface ReplaySettings {
+  gasTolerance: number;
+  /** How many expected differences were declared; `hash` covers the rules themselves. */
+  expected: number;
+  tracing: "auto" | "off";
+  /** keccak256 of the canonical JSON of the tolerance, the rules, the tracing and the fidelity threshold. */
+  hash: string;
 }
 
 export interface ReplayReport {
-  schema: typeof REPORT_SCHEMA;
+  schema: typeof REPORT_SCHEMA | typeof PARTIAL_REPORT_SCHEMA;
   release: string;
   chainId: number;
   /** The address the switch upgrades: the proxy, or a beacon. */
@@ -78,8 +61,15 @@ export interface ReplayReport {
   mode: ReplayMode;
   cascade: boolean;
   traffic: { source: "chain" } | { source: "capture"; file: string; lines: number };
+  /** The whole range (for a shard too: its own slice is `shard`). */
   fromBlock: number;
   toBlock: number;
+  /** A shard's partial report only: which slice of the range it replayed. */
+  shard?: ShardSlice;
+  /** Merged reports only: how many shards were merged. */
+  mergedShards?: number;
+  /** Absent in reports written before settings were recorded. */
+  settings?: ReplaySettings;
   /** Where each parallel fork was pinned. */
   forkBlocks: number[];
   /** The verdict, and why in words. */
@@ -92,6 +82,16 @@ export interface ReplayReport {
   txs: number;
   /** All transactions sent on the fork, targets and the rest of their blocks. */
   replayed: number;
+  /**
+   * The totals of the lists below, which hold the first `kept` entries in
+   * full (the comparisons file has every one). Absent in older reports,
+   * whose lists are complete.
+   */
+  counts?: { divergences: number; critical: number; expected: number; propagated: number; mismatches: number; skipped: number; adjustments: number };
+  /** Entries kept in full per list. */
+  kept?: number;
+  /** The per-transaction comparisons, as JSON Lines beside the report. */
+  comparisons?: ComparisonsFile;
   /** Root divergences not covered by a declared expected difference: one entry per transaction. */
   divergences: ReportEntry[];
   /** Transactions whose every difference is declared expected. */
@@ -113,91 +113,149 @@ export interface ReplayReport {
   canary?: CanaryReplaySummary;
 }
 
-export interface ReportInput {
+/** Totals, whether or not the report's lists are complete. */
+export function reportCounts(report: ReplayReport): NonNullable<ReplayReport["counts"]> {
+  return (
+    report.counts ?? {
+      divergences: report.divergences.length,
+      critical: report.divergences.filter((d) => d.critical).length,
+      expected: report.expected.length,
+      propagated: report.propagated.length,
+      mismatches: report.fidelity.mismatches.length,
+      skipped: report.skipped.length,
+      adjustments: report.adjustments.length,
+    }
+  );
+}
+
+/** What a report says besides the tally: the release, the traffic, the run. */
+export interface ReportHead {
   release: { id: string; chainId: number; proxy: string; blue: { address: string; codehash: string }; green: { address: string; codehash: string } };
   mode: ReplayMode;
   cascade: boolean;
   traffic: ReplayReport["traffic"];
   fromBlock: number;
   toBlock: number;
+  /** The proxy kind, and for a beacon its fleet (rows from discovery; the tally adds the counts). */
+  kind?: ReplayReport["kind"];
+  fleet?: FleetReport;
+  shard?: ShardSlice;
+  mergedShards?: number;
+  settings?: ReplaySettings;
   forkBlocks: number[];
   discovery: DiscoverySummary;
+  fidelityThreshold: number | undefined;
+  warnings: string[];
+  sourceRequests: ReplayReport["sourceRequests"];
+  comparisonsFile?: ComparisonsFile;
+  startedAt: Date;
+  finishedAt: Date;
+  /** Wall time of the run (defaults to finishedAt - startedAt). */
+  seconds?: number;
+  replaySeconds: number;
+}
+
+export interface ReportInput extends ReportHead {
   comparisons: TxComparison[];
-  /** What was replayed: one proxy, or a beacon's proxies. */
-  fleet?: ResolvedFleet;
   /** Green's observations in the cascade world, by hash. */
   cascadeGreen?: Map<string, Observation>;
   replayed: number;
   blocks: number;
   fidelity: Fidelity;
-  fidelityThreshold: number | undefined;
   skipped: ReplayReport["skipped"];
   adjustments: string[];
-  warnings: string[];
-  sourceRequests: ReplayReport["sourceRequests"];
-  startedAt: Date;
-  finishedAt: Date;
-  replaySeconds: number;
   decoder: AbiDecoder;
   compareCascade?: (blue: Observation, green: Observation) => Difference[];
+  /** Entries kept in full per list (all of them when not given). */
+  keep?: number;
 }
 
+/** A report from comparisons held in memory (small replays, tests); long replays stream into a tally instead. */
 export function buildReport(input: ReportInput): ReplayReport {
-  const divergences: ReportEntry[] = [];
-  const expected: ReportEntry[] = [];
-  const propagated: ReportEntry[] = [];
+  const tally = emptyTally(input.keep ?? Number.MAX_SAFE_INTEGER);
   for (const c of input.comparisons) {
-    if (c.differences.length > 0) {
-      const entry = toEntry(c, c.blue, c.green, c.differences, input.decoder);
-      (allExpected(c.differences) ? expected : divergences).push(entry);
-    }
+    tallyComparison(tally, c, input.decoder);
     const cascadeGreen = input.cascadeGreen?.get(c.hash);
     if (cascadeGreen !== undefined && input.compareCascade !== undefined && c.differences.length === 0) {
       const drift = input.compareCascade(c.blue, cascadeGreen).filter((d) => d.expectedBy === undefined);
-      if (drift.length > 0) propagated.push(toEntry(c, c.blue, cascadeGreen, drift, input.decoder));
+      if (drift.length > 0) tallyPropagated(tally, c, cascadeGreen, drift, input.decoder);
     }
   }
-  const seconds = (input.finishedAt.getTime() - input.startedAt.getTime()) / 1000;
-  const { verdict, reason } = decideVerdict(divergences.length, input.fidelity, input.fidelityThreshold);
+  tally.mined = input.replayed;
+  tally.blocks = input.blocks;
+  const { mismatches, ...counters } = input.fidelity;
+  tally.fidelity = { ...counters, mismatches: { kept: [], count: 0 } };
+  for (const m of mismatches) tallyMismatch(tally, m);
+  for (const s of input.skipped) tallySkipped(tally, s);
+  for (const a of input.adjustments) tallyAdjustment(tally, a);
+  const { comparisons: _c, cascadeGreen: _g, replayed: _r, blocks: _b, fidelity: _f, skipped: _s, adjustments: _a, decoder: _d, compareCascade: _x, keep: _k, ...head } = input;
+  return assembleReport(head, tally, { complete: input.keep === undefined });
+}
+
+/**
+ * The report from its head and tally. `complete` says the lists hold every
+ * entry (no `counts` needed, the report reads as before streaming).
+ */
+export function assembleReport(head: ReportHead, tally: Tally, options: { complete?: boolean } = {}): ReplayReport {
+  const seconds = head.seconds ?? (head.finishedAt.getTime() - head.startedAt.getTime()) / 1000;
+  const fidelity: Fidelity = { ...tally.fidelity, mismatches: tally.fidelity.mismatches.kept };
+  const { verdict, reason } = decideVerdict(tally.divergences.count, fidelity, head.fidelityThreshold);
+  const partial = head.shard !== undefined;
   return {
-    schema: REPORT_SCHEMA,
-    release: input.release.id,
-    chainId: input.release.chainId,
-    proxy: input.release.proxy.toLowerCase(),
-    ...(input.fleet !== undefined ? { kind: input.fleet.kind } : {}),
-    ...(input.fleet?.kind === "beacon"
-      ? { fleet: fleetReport(input.fleet, input.discovery, input.comparisons, new Set(divergences.map((d) => d.txHash))) }
-      : {}),
-    blue: { address: input.release.blue.address.toLowerCase(), codehash: input.release.blue.codehash.toLowerCase() },
-    green: { address: input.release.green.address.toLowerCase(), codehash: input.release.green.codehash.toLowerCase() },
-    greenCodehash: input.release.green.codehash.toLowerCase(),
-    mode: input.mode,
-    cascade: input.cascade,
-    traffic: input.traffic,
-    fromBlock: input.fromBlock,
-    toBlock: input.toBlock,
-    forkBlocks: input.forkBlocks,
+    schema: partial ? PARTIAL_REPORT_SCHEMA : REPORT_SCHEMA,
+    release: head.release.id,
+    chainId: head.release.chainId,
+    proxy: head.release.proxy.toLowerCase(),
+    ...(head.kind !== undefined ? { kind: head.kind } : {}),
+    ...(head.fleet !== undefined ? { fleet: withProxyCounts(head.fleet, tally.proxies ?? {}) } : {}),
+    blue: { address: head.release.blue.address.toLowerCase(), codehash: head.release.blue.codehash.toLowerCase() },
+    green: { address: head.release.green.address.toLowerCase(), codehash: head.release.green.codehash.toLowerCase() },
+    greenCodehash: head.release.green.codehash.toLowerCase(),
+    mode: head.mode,
+    cascade: head.cascade,
+    traffic: head.traffic,
+    fromBlock: head.fromBlock,
+    toBlock: head.toBlock,
+    ...(head.shard !== undefined ? { shard: head.shard } : {}),
+    ...(head.mergedShards !== undefined ? { mergedShards: head.mergedShards } : {}),
+    ...(head.settings !== undefined ? { settings: head.settings } : {}),
+    forkBlocks: head.forkBlocks,
     verdict,
     verdictReason: reason,
-    blocks: input.blocks,
-    discovery: input.discovery,
-    txs: input.comparisons.length,
-    replayed: input.replayed,
-    divergences,
-    expected,
-    propagated,
-    fidelity: { ...input.fidelity, ...(input.fidelityThreshold !== undefined ? { threshold: input.fidelityThreshold } : {}) },
-    skipped: input.skipped,
-    adjustments: input.adjustments,
-    warnings: input.warnings,
-    sourceRequests: input.sourceRequests,
+    blocks: tally.blocks,
+    discovery: head.discovery,
+    txs: tally.txs,
+    replayed: tally.mined,
+    ...(options.complete === true
+      ? {}
+      : {
+          counts: {
+            divergences: tally.divergences.count,
+            critical: tally.critical,
+            expected: tally.expected.count,
+            propagated: tally.propagated.count,
+            mismatches: tally.fidelity.mismatches.count,
+            skipped: tally.skipped.count,
+            adjustments: tally.adjustments.count,
+          },
+          kept: tally.keep,
+        }),
+    ...(head.comparisonsFile !== undefined ? { comparisons: head.comparisonsFile } : {}),
+    divergences: tally.divergences.kept,
+    expected: tally.expected.kept,
+    propagated: tally.propagated.kept,
+    fidelity: { ...fidelity, ...(head.fidelityThreshold !== undefined ? { threshold: head.fidelityThreshold } : {}) },
+    skipped: tally.skipped.kept,
+    adjustments: tally.adjustments.kept,
+    warnings: head.warnings,
+    sourceRequests: head.sourceRequests,
     timing: {
       seconds: round(seconds, 3),
-      replaySeconds: round(input.replaySeconds, 3),
-      txPerSecond: input.replaySeconds > 0 ? round(input.comparisons.length / input.replaySeconds, 1) : 0,
+      replaySeconds: round(head.replaySeconds, 3),
+      txPerSecond: head.replaySeconds > 0 ? round(tally.txs / head.replaySeconds, 1) : 0,
     },
-    startedAt: input.startedAt.toISOString(),
-    finishedAt: input.finishedAt.toISOString(),
+    startedAt: head.startedAt.toISOString(),
+    finishedAt: head.finishedAt.toISOString(),
   };
 }
 
@@ -225,43 +283,6 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-function toEntry(c: TxComparison, blue: Observation, green: Observation, differences: Difference[], decoder: AbiDecoder): ReportEntry {
-  const storageSlots = new Set<string>();
-  for (const d of differences) if (d.kind === "storage") for (const slot of Object.keys(d.blue as object)) storageSlots.add(slot);
-  const side = (o: Observation): SideSummary => ({
-    status: o.status,
-    ...(o.status === "revert" ? { revert: decoder.revert(o.revertData, o.error) } : {}),
-    ...(o.returnData !== undefined && o.returnData !== "0x" ? { returnData: o.returnData } : {}),
-    gasUsed: o.gasUsed.toString(),
-    events: o.logs.map((l) => decoder.log(l)),
-    ...(storageSlots.size > 0
-      ? { storage: Object.fromEntries([...storageSlots].map((slot) => [slot, o.storage[slot] ?? "(unchanged)"])) }
-      : {}),
-  });
-  return {
-    txHash: c.hash,
-    kind: primaryKind(differences)!,
-    kinds: differences.map((d) => d.kind),
-    ...(c.blockNumber !== undefined ? { blockNumber: c.blockNumber } : {}),
-    ...(c.line !== undefined ? { line: c.line } : {}),
-    ...(c.from !== undefined ? { from: c.from } : {}),
-    ...(c.to !== undefined ? { to: c.to } : {}),
-    call: decoder.call(c.input),
-    proxyCalls: [...new Set([...blue.proxyInputs, ...green.proxyInputs])].map((input) => decoder.call(input)),
-    foundBy: c.foundBy,
-    method: c.method,
-    critical: differences.some((d) => d.critical === true),
-    blue: side(blue),
-    green: side(green),
-    differences: differences.map((d) => ({
-      kind: d.kind,
-      blue: jsonSafe(d.blue),
-      green: jsonSafe(d.green),
-      ...(d.expectedBy !== undefined ? { expectedBy: d.expectedBy } : {}),
-      ...(d.critical === true ? { critical: true as const } : {}),
-    })),
-  };
-}
 
 /** The report file's bytes: stable JSON with a trailing newline. Its keccak256 goes into the record. */
 export function serializeReport(report: ReplayReport): string {
@@ -282,8 +303,10 @@ export function replayJson(report: ReplayReport, extra: { reportFile?: string } 
     txs: report.txs,
     blocks: report.blocks,
     divergences: report.divergences.map((d) => ({ txHash: d.txHash, kind: d.kind, critical: d.critical, blue: d.blue, green: d.green })),
-    expected: report.expected.length,
-    propagated: report.propagated.length,
+    // The list above holds the first `kept` divergences; when there are more, this says how many.
+    ...(reportCounts(report).divergences > report.divergences.length ? { divergenceCount: reportCounts(report).divergences } : {}),
+    expected: reportCounts(report).expected,
+    propagated: reportCounts(report).propagated,
     fidelity: {
       matched: report.fidelity.matched,
       total: report.fidelity.total,
@@ -296,8 +319,11 @@ export function replayJson(report: ReplayReport, extra: { reportFile?: string } 
     ...(report.fleet !== undefined ? { fleet: report.fleet } : {}),
     fromBlock: report.fromBlock,
     toBlock: report.toBlock,
+    ...(report.shard !== undefined ? { partial: true, shard: report.shard } : {}),
+    ...(report.mergedShards !== undefined ? { mergedShards: report.mergedShards } : {}),
     warnings: report.warnings,
     ...(report.canary !== undefined ? { canary: report.canary } : {}),
     ...(extra.reportFile !== undefined ? { report: extra.reportFile } : {}),
+    ...(report.comparisons !== undefined ? { comparisons: report.comparisons.file } : {}),
   };
 }

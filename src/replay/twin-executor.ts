@@ -66,6 +66,12 @@ export interface SegmentContext {
   onItem?(item: TrafficItem): void;
   /** Stops between blocks and items when aborted. */
   signal?: AbortSignal;
+  /**
+   * Called after each block is mined and checked, with the outcome so far. A
+   * caller that streams the results takes them out (see `drainOutcome`), so
+   * a long segment holds one block's worth at a time; a checkpoint is taken here.
+   */
+  onBlockEnd?(block: ReplayBlock, outcome: SegmentOutcome): Promise<void>;
 }
 
 export interface FidelityMismatch {
@@ -175,8 +181,33 @@ export async function runTwinSegment(fork: ForkControl, plan: SegmentPlan, ctx: 
     if (ctx.sourceStorage !== undefined && blueSlots.size > 0) {
       await checkState(fork, [...blueSlots].sort(), block.context.number, ctx.sourceStorage, outcome.fidelity);
     }
+    await ctx.onBlockEnd?.(block, outcome);
   }
   return outcome;
+}
+
+/**
+ * Takes everything out of an outcome (lists and counts), leaving it empty:
+ * what was taken is one block's worth when called from `onBlockEnd`.
+ */
+export function drainOutcome(outcome: SegmentOutcome): SegmentOutcome {
+  const taken: SegmentOutcome = {
+    comparisons: outcome.comparisons.splice(0),
+    mined: outcome.mined,
+    fidelity: {
+      ...outcome.fidelity,
+      receipts: { ...outcome.fidelity.receipts },
+      state: { ...outcome.fidelity.state },
+      mismatches: outcome.fidelity.mismatches.splice(0),
+    },
+    skipped: outcome.skipped.splice(0),
+    // The fork's own list (shared with ForkControl): emptied in place.
+    adjustments: outcome.adjustments.splice(0),
+  };
+  outcome.mined = 0;
+  const f = outcome.fidelity;
+  f.matched = f.total = f.receipts.matched = f.receipts.total = f.state.matched = f.state.total = 0;
+  return taken;
 }
 
 /**

@@ -4,7 +4,7 @@
  * cascade world found, the expected differences, fidelity and warnings.
  */
 import { canaryMarkdown } from "./canary-replay-view.js";
-import type { ReportEntry, ReplayReport, SideSummary } from "../replay/report.js";
+import { type ReportEntry, reportCounts, type ReplayReport, type SideSummary } from "../replay/report.js";
 
 /** Entries shown in full per section; the JSON report has all of them. */
 const SHOWN = 50;
@@ -21,16 +21,18 @@ const KIND_TITLES: Record<string, string> = {
 
 export function renderMarkdownReport(report: ReplayReport, jsonFile: string): string {
   const out: string[] = [];
+  // Built from the report's bounded lists and its counts: the comparisons file holds every transaction.
+  const counts = reportCounts(report);
   const headline =
     report.verdict === "inconclusive"
       ? "inconclusive (blue did not reproduce the chain)"
-      : report.divergences.length === 0
+      : counts.divergences === 0
         ? report.txs === 0
           ? "no traffic replayed"
           : "clean, no unexpected divergence"
-        : `${report.divergences.length} unexpected divergence${report.divergences.length === 1 ? "" : "s"}`;
+        : `${counts.divergences} unexpected divergence${counts.divergences === 1 ? "" : "s"}`;
   out.push(`# Replay of release \`${report.release}\`: ${headline}`, "");
-  const critical = report.divergences.filter((d) => d.critical).length;
+  const critical = counts.critical;
   if (critical > 0) {
     out.push(`> **CRITICAL:** on ${critical} transaction(s) green writes the proxy's implementation, admin or beacon slot: it can move the proxy by itself.`, "");
   }
@@ -43,17 +45,17 @@ export function renderMarkdownReport(report: ReplayReport, jsonFile: string): st
   out.push(`| blue → green | \`${report.blue.address}\` → \`${report.green.address}\` |`);
   out.push(`| green codehash | \`${report.greenCodehash}\` |`);
   out.push(
-    `| traffic | ${report.traffic.source === "chain" ? `blocks ${report.fromBlock}-${report.toBlock}` : `capture file \`${report.traffic.file}\` (${report.traffic.lines} lines)`}, ${report.mode} mode${report.cascade ? ", cascade" : ""} |`,
+    `| traffic | ${report.traffic.source === "chain" ? `blocks ${report.fromBlock}-${report.toBlock}${report.mergedShards !== undefined ? ` (merged from ${report.mergedShards} shards)` : ""}` : `capture file \`${report.traffic.file}\` (${report.traffic.lines} lines)`}, ${report.mode} mode${report.cascade ? ", cascade" : ""} |`,
   );
   out.push(`| compared | ${report.txs} transactions (${report.replayed} sent on the fork) |`);
-  out.push(`| divergences | ${report.divergences.length} unexpected, ${report.expected.length} expected${report.cascade ? `, ${report.propagated.length} propagated` : ""} |`);
+  out.push(`| divergences | ${counts.divergences} unexpected, ${counts.expected} expected${report.cascade ? `, ${counts.propagated} propagated` : ""} |`);
   out.push(`| verdict | ${report.verdictReason} |`);
   out.push(
     `| fidelity | receipts ${report.fidelity.receipts.matched}/${report.fidelity.receipts.total}, proxy state ${report.fidelity.state.matched}/${report.fidelity.state.total}` +
       `${report.fidelity.threshold !== undefined ? ` (needed: ${report.fidelity.threshold * 100}%)` : " (not part of the verdict in fast mode)"} |`,
   );
   out.push(`| discovery | ${report.discovery.used.join(", ")}${report.discovery.unavailable.length > 0 ? ` (not available: ${report.discovery.unavailable.join(", ")})` : ""} |`);
-  out.push(`| report | \`${jsonFile}\` |`, "");
+  out.push(`| report | \`${jsonFile}\`${report.comparisons !== undefined ? `, every transaction in \`${report.comparisons.file}\`` : ""} |`, "");
   for (const warning of report.warnings) out.push(`> **Warning:** ${warning}`, "");
   if (report.fleet !== undefined) {
     out.push(`## Proxies of the beacon (${report.fleet.proxies.length})`, "");
@@ -63,22 +65,22 @@ export function renderMarkdownReport(report: ReplayReport, jsonFile: string): st
     out.push("");
   }
 
-  section(out, "Divergences", report.divergences, "Caused by green itself: each was replayed from the state blue really had.");
+  section(out, "Divergences", report.divergences, counts.divergences, "Caused by green itself: each was replayed from the state blue really had.");
   if (report.cascade) {
-    section(out, "Propagated differences (cascade)", report.propagated, "Seen only when green's own state carries forward: the long-run drift, beyond the root divergences.");
+    section(out, "Propagated differences (cascade)", report.propagated, counts.propagated, "Seen only when green's own state carries forward: the long-run drift, beyond the root divergences.");
   }
-  section(out, "Expected differences", report.expected, "Covered by the expected differences declared in `blueGreen.replay.expected`.");
+  section(out, "Expected differences", report.expected, counts.expected, "Covered by the expected differences declared in `blueGreen.replay.expected`.");
 
-  if (report.fidelity.mismatches.length > 0) {
-    out.push(`## Fidelity mismatches (${report.fidelity.mismatches.length})`, "");
+  if (counts.mismatches > 0) {
+    out.push(`## Fidelity mismatches (${counts.mismatches})`, "");
     out.push("Blue's replay did not reproduce the chain here (receipts, or the proxy's storage at the end of a block):", "");
     for (const m of report.fidelity.mismatches.slice(0, SHOWN)) {
       out.push(`- \`${m.hash}\`${m.blockNumber !== undefined ? ` (block ${m.blockNumber})` : ""}: ${m.what.join("; ")}`);
     }
     out.push("");
   }
-  if (report.skipped.length > 0) {
-    out.push(`## Not replayed (${report.skipped.length})`, "");
+  if (counts.skipped > 0) {
+    out.push(`## Not replayed (${counts.skipped})`, "");
     for (const s of report.skipped.slice(0, SHOWN)) out.push(`- \`${s.hash}\`: ${s.reason}`);
     out.push("");
   }
@@ -91,15 +93,16 @@ export function renderMarkdownReport(report: ReplayReport, jsonFile: string): st
   return out.join("\n") + "\n";
 }
 
-function section(out: string[], title: string, entries: ReportEntry[], intro: string): void {
-  out.push(`## ${title} (${entries.length})`, "");
-  if (entries.length === 0) {
+function section(out: string[], title: string, entries: ReportEntry[], count: number, intro: string): void {
+  out.push(`## ${title} (${count})`, "");
+  if (count === 0) {
     out.push("None.", "");
     return;
   }
   out.push(intro, "");
   entries.slice(0, SHOWN).forEach((entry, i) => renderEntry(out, entry, i + 1));
-  if (entries.length > SHOWN) out.push(`…and ${entries.length - SHOWN} more in the JSON report.`, "");
+  const shown = Math.min(SHOWN, entries.length);
+  if (count > shown) out.push(`…and ${count - shown} more in the JSON report${entries.length < count ? " and its comparisons file" : ""}.`, "");
 }
 
 function renderEntry(out: string[], entry: ReportEntry, n: number): void {

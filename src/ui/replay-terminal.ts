@@ -8,7 +8,7 @@ import { formatTable } from "@nomicfoundation/hardhat-utils/format";
 
 import { style } from "./output.js";
 import type { RecordedReplay } from "../replay/record-step.js";
-import type { ReplayReport } from "../replay/report.js";
+import { reportCounts, type ReplayReport } from "../replay/report.js";
 
 /** One progress line: bar, count, rate and time left. Pure, for testing. */
 export function formatProgress(progress: { done: number; total: number; elapsedMs: number }, width = 24): string {
@@ -50,18 +50,26 @@ export function progressLine(stream: NodeJS.WriteStream = process.stderr) {
 }
 
 /** The summary people read after a replay. */
-export function renderReplaySummary(report: ReplayReport, recorded: RecordedReplay | undefined): string {
+export function renderReplaySummary(report: ReplayReport, recorded: RecordedReplay | undefined, partialFile?: string): string {
   const lines: string[] = [];
+  const counts = reportCounts(report);
   const verdictText =
     report.verdict === "clean" ? style.ok(report.verdictReason) : report.verdict === "divergent" ? style.bad(report.verdictReason) : style.warn(report.verdictReason);
   const rows: Array<[string, string]> = [
     ["verdict", verdictText],
-    ["traffic", report.traffic.source === "chain" ? `blocks ${report.fromBlock}-${report.toBlock}` : `capture ${report.traffic.file}`],
+    [
+      "traffic",
+      report.shard !== undefined
+        ? `shard ${report.shard.index}/${report.shard.count}: blocks ${report.shard.fromBlock}-${report.shard.toBlock} of ${report.fromBlock}-${report.toBlock}`
+        : report.traffic.source === "chain"
+          ? `blocks ${report.fromBlock}-${report.toBlock}${report.mergedShards !== undefined ? ` (${report.mergedShards} shards merged)` : ""}`
+          : `capture ${report.traffic.file}`,
+    ],
     ["mode", `${report.mode}${report.cascade ? " + cascade" : ""}`],
     ["compared", `${report.txs} txs (${report.replayed} mined in ${report.blocks} blocks), ${report.timing.txPerSecond.toFixed(0)} tx/s`],
-    ["divergences", report.divergences.length === 0 ? style.ok("0") : style.bad(String(report.divergences.length))],
-    ["expected", String(report.expected.length)],
-    ...(report.cascade ? ([["propagated", String(report.propagated.length)]] as Array<[string, string]>) : []),
+    ["divergences", counts.divergences === 0 ? style.ok("0") : style.bad(String(counts.divergences))],
+    ["expected", String(counts.expected)],
+    ...(report.cascade ? ([["propagated", String(counts.propagated)]] as Array<[string, string]>) : []),
     [
       "fidelity",
       `receipts ${report.fidelity.receipts.matched}/${report.fidelity.receipts.total}, proxy state ${report.fidelity.state.matched}/${report.fidelity.state.total}` +
@@ -89,14 +97,22 @@ export function renderReplaySummary(report: ReplayReport, recorded: RecordedRepl
       ]),
     );
   }
-  if (report.divergences.length > 0) {
+  if (counts.divergences > 0) {
     lines.push("", style.bold("Divergences (root, caused by green):"));
     for (const d of report.divergences.slice(0, 10)) {
       lines.push(`  ${style.bad((d.critical ? "CRITICAL " + d.kind : d.kind).padEnd(8))} ${d.txHash}  ${d.call}`);
     }
-    if (report.divergences.length > 10) lines.push(`  …and ${report.divergences.length - 10} more (see the report)`);
+    if (counts.divergences > 10) lines.push(`  …and ${counts.divergences - 10} more (see the report)`);
   }
   for (const warning of report.warnings) lines.push(style.warn(`warning: ${warning}`));
+  if (partialFile !== undefined && report.shard !== undefined) {
+    const rel = path.relative(process.cwd(), partialFile) || partialFile;
+    lines.push(
+      "",
+      `Partial report of shard ${report.shard.index}/${report.shard.count}: ${rel} (not recorded; the verdict above is this slice's).`,
+      `When every shard has run: npx hardhat bg:replay merge ${path.join(path.dirname(rel), `replay-shard-*-of-${report.shard.count}-*.json`)}`,
+    );
+  }
   if (recorded !== undefined) {
     const rel = (p: string) => path.relative(process.cwd(), p) || p;
     lines.push("", `Report: ${rel(recorded.reportPath)} (and ${path.basename(recorded.markdownPath)} for a PR comment)`);
@@ -109,7 +125,7 @@ export function renderReplaySummary(report: ReplayReport, recorded: RecordedRepl
   }
   if (report.verdict === "inconclusive") {
     lines.push(style.dim("Read fidelity.mismatches in the report: check the fork source (an archive node) and the range, then replay again. Exit code 2."));
-  } else if (report.divergences.length > 0) {
+  } else if (counts.divergences > 0) {
     lines.push(
       style.dim("Fix green, or declare intended differences in blueGreen.replay.expected, then replay again."),
     );
