@@ -7,7 +7,8 @@
  *
  * The traffic: ERC-20 transfers through the token proxy of the replay world
  * (a cheap contract), on a local anvil, many per block (BENCH_MEMORY_PER_BLOCK,
- * default 200) so that blocks stay few. Every transaction is a target.
+ * default 25: a target is observed after the block's earlier transactions, so a
+ * block costs the square of its size). Every transaction is a target.
  *
  * Each replay runs in a process of its own (`hardhat run` of this file with
  * BG_BENCH_MEMORY_RUN set), a faithful replay of the range writing its
@@ -130,7 +131,7 @@ async function runOne(spec: RunSpec): Promise<void> {
 /** Peak RSS of a replay of N and of 10 N transactions, each in a process of its own. */
 export async function measureReplayMemory(log: (line: string) => void = console.log): Promise<MemoryFigures> {
   const n = Number(process.env.BENCH_MEMORY_N ?? 2000);
-  const perBlock = Number(process.env.BENCH_MEMORY_PER_BLOCK ?? 200);
+  const perBlock = Number(process.env.BENCH_MEMORY_PER_BLOCK ?? 25);
   const world = await buildReplayWorld("anvil", 20);
   try {
     // Both ranges on one chain: the small one first, the large one after it.
