@@ -29,7 +29,8 @@
  *   time, and the cold source requests per transaction.
  *
  * The last line is exactly:
- *   bench: twin/raw=<ratio> twin/anvil=<ratio> cold-rpc-per-tx=<n> warm-rpc-per-tx=<n> remote-cold-rpc-per-tx=<n> remote-anvil/twin=<ratio>
+ *   bench: twin/raw=<ratio> twin/anvil=<ratio> cold-rpc-per-tx=<n> warm-rpc-per-tx=<n> remote-cold-rpc-per-tx=<n> remote-anvil/twin=<ratio> peak-rss-10n/n=<ratio>
+ * (the last from bench-memory.ts: the replay's peak RSS for 10 N against N transactions).
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -63,6 +64,7 @@ import { RpcCache } from "../src/replay/rpc-cache.js";
 import { SourceCache } from "../src/replay/source-cache.js";
 import { SourceRpc } from "../src/replay/source-rpc.js";
 import { startFaultProxy } from "../test/helpers/fault-proxy.js";
+import { measureReplayMemory } from "./bench-memory.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 
@@ -314,9 +316,10 @@ async function main(): Promise<void> {
       `source requests: cold ${coldRequests} for ${cold.replayed} txs (${coldPerTx.toFixed(2)}/tx), warm ${warmRequests} (${warmPerTx.toFixed(2)}/tx); workers ${config.workers}`,
     );
     const remote = await remoteSource(config.workers);
+    const memory = await measureReplayMemory();
     console.log(
       `bench: twin/raw=${ratioRaw.toFixed(2)} twin/anvil=${ratioAnvil.toFixed(2)} cold-rpc-per-tx=${coldPerTx.toFixed(2)} warm-rpc-per-tx=${warmPerTx.toFixed(2)} ` +
-        `remote-cold-rpc-per-tx=${remote.perTx.toFixed(2)} remote-anvil/twin=${remote.speedup.toFixed(1)}`,
+        `remote-cold-rpc-per-tx=${remote.perTx.toFixed(2)} remote-anvil/twin=${remote.speedup.toFixed(1)} peak-rss-10n/n=${memory.ratio.toFixed(2)}`,
     );
   } finally {
     await counter.close();
