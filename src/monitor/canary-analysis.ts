@@ -28,6 +28,12 @@ import type { ResolvedMetric } from "./config.js";
 import { judgeCohorts } from "./mann-whitney.js";
 import { measureTraffic, quantile } from "./traffic-metrics.js";
 
+/** The routing the proxy ran at `block`: the run's first step, or the last later step live by then. */
+export function routingAt(run: CanaryRun, block: number): CanaryRun {
+  const step = (run.steps ?? []).filter((s) => s.fromBlock <= block).at(-1);
+  return step === undefined ? run : { ...run, router: step.router, bps: step.bps, salt: step.salt, cohortByOrigin: step.cohortByOrigin };
+}
+
 /** The cohort of a call; undefined when its caller cannot be known from blocks and receipts. */
 export function cohortOfSample(routing: CanaryRun, call: CallSample): Cohort | undefined {
   if (call.from === undefined) return undefined;
@@ -37,16 +43,20 @@ export function cohortOfSample(routing: CanaryRun, call: CallSample): Cohort | u
 
 /** The blocks with only one cohort's calls (events are not split: see the module's note). */
 export function cohortBlocks(routing: CanaryRun, blocks: BlockDigest[], cohort: Cohort): BlockDigest[] {
-  return blocks.map((b) => ({ ...b, calls: (b.calls ?? []).filter((c) => cohortOfSample(routing, c) === cohort) }));
+  return blocks.map((b) => {
+    const live = routingAt(routing, b.n);
+    return { ...b, calls: (b.calls ?? []).filter((c) => cohortOfSample(live, c) === cohort) };
+  });
 }
 
 /** Calls per cohort (direct and internal) and reverted direct calls, for reports and metrics. */
 export function cohortCounts(routing: CanaryRun, blocks: BlockDigest[], proxies: Set<string>) {
   const counts = { green: { calls: 0, reverted: 0 }, blue: { calls: 0, reverted: 0 }, unknown: { calls: 0, reverted: 0 } };
   for (const b of blocks) {
+    const live = routingAt(routing, b.n);
     for (const c of b.calls ?? []) {
       if (!proxies.has(c.proxy)) continue;
-      const side = counts[cohortOfSample(routing, c) ?? "unknown"];
+      const side = counts[cohortOfSample(live, c) ?? "unknown"];
       side.calls++;
       if (!c.ok) side.reverted++;
     }
@@ -126,5 +136,6 @@ function fmt(v: number): string {
  */
 export function isReleaseGreen(cp: { green: string; runs: Record<string, { canary?: CanaryRun }> }, onSwitch: string): boolean {
   const address = onSwitch.toLowerCase();
-  return address === cp.green.toLowerCase() || Object.values(cp.runs).some((r) => r.canary?.router.toLowerCase() === address);
+  const routers = (run: CanaryRun) => [run.router, ...(run.steps ?? []).map((s) => s.router)].map((r) => r.toLowerCase());
+  return address === cp.green.toLowerCase() || Object.values(cp.runs).some((r) => r.canary !== undefined && routers(r.canary).includes(address));
 }

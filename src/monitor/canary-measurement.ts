@@ -50,6 +50,14 @@ export const canaryRoutingSchema = z
     bps: z.number().int().min(0).max(10_000),
     salt: bytes32Schema,
     cohortByOrigin: z.boolean(),
+    /**
+     * The later steps the run saw (a new router with a larger share, or green
+     * itself at 10,000), each from the block it went live in: a call is put in
+     * the cohort of the router that ran it.
+     */
+    steps: z
+      .array(z.object({ fromBlock: count, router: addressSchema, bps: z.number().int().min(0).max(10_000), salt: bytes32Schema, cohortByOrigin: z.boolean() }).strict())
+      .optional(),
   })
   .strict();
 

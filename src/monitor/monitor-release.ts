@@ -33,7 +33,7 @@ import { acknowledgeRuns, logRunEvent, raiseAlerts } from "./alerts.js";
 import { advanceRun, ensureMetrics, measurementRetention, newRun, rewindRun } from "./analysis-run.js";
 import { assertGuardian, progressAutoRollback } from "./auto-rollback.js";
 import { measureBaseline } from "./baseline.js";
-import { isReleaseGreen } from "./canary-analysis.js";
+import { isReleaseGreen, routingAt } from "./canary-analysis.js";
 import type { CanaryRun } from "./canary-measurement.js";
 import { canaryOnSwitch, findCanaryPromotion } from "./canary-promotion.js";
 import type { BlockDigest, WatchSet } from "./block-digest.js";
@@ -48,7 +48,7 @@ import { findOrphanedRollbacks, reconcileOrphanedRollback } from "./orphaned-rol
 import { type MonitorOutcome, type Reconciliation, type StopReason, outcomeOf } from "./outcome.js";
 import { type CompiledProbe, compileProbe, runProbe } from "./probes.js";
 import type { MonitorMetrics } from "./prometheus.js";
-import { findPromotion, readProxyOnSwitch } from "./promotions.js";
+import { type ProxyOnSwitch, findPromotion, firstBlockAtOrAfter, readProxyOnSwitch } from "./promotions.js";
 import { RpcClient, describe } from "./rpc-client.js";
 import { metricsSnapshotOf, monitorStepOf } from "./summary.js";
 import { backoffDelay, isTransient, retrying } from "./transient.js";
@@ -488,8 +488,32 @@ class ReleaseMonitor {
         this.o.log(status === "rolled-back" || status === "rollback-scheduled" ? "warn" : "info", "switch-status", { proxy: state.proxy, from: previous, to: status });
       }
       this.proxyStatus[proxy] = status;
+      if (status === "live") await this.followCanaryStep(proxy, state);
       if (state.adopted && status !== "none") await this.checkSwitchRecord(state.proxy, state.proxyAdmin, state.implementation);
     }
+  }
+
+  /**
+   * A later canary step (a new router with a larger share) or the last one
+   * (green itself): from the block it went live in, calls are put in the
+   * cohorts of what then ran, so one run follows the canary step by step.
+   */
+  private async followCanaryStep(proxy: string, state: ProxyOnSwitch): Promise<void> {
+    const subject = this.cp.proxies[proxy]?.subject;
+    const canary = subject !== undefined ? this.cp.runs[subject]?.canary : undefined;
+    if (canary === undefined || state.green !== getAddress(this.record.green.address)) return;
+    const current = routingAt(canary, Number.MAX_SAFE_INTEGER);
+    if (state.implementation === getAddress(current.router)) return;
+    const next =
+      state.implementation === state.green
+        ? { router: state.green, bps: 10_000, salt: current.salt, cohortByOrigin: current.cohortByOrigin }
+        : await canaryOnSwitch(this.rpc, state, this.record.green.address);
+    if (next === undefined || next.bps <= current.bps) return;
+    const latest = Number(await this.rpc.request<string>("eth_blockNumber"));
+    const fromBlock = await firstBlockAtOrAfter(this.rpc, state.promotedAt, this.switchBlock, latest);
+    (canary.steps ??= []).push({ fromBlock, router: getAddress(next.router), bps: next.bps, salt: next.salt, cohortByOrigin: next.cohortByOrigin });
+    this.o.log("info", "canary-step", { proxy: state.proxy, router: getAddress(next.router), bps: next.bps, fromBlock });
+    await this.persist();
   }
 
   /**

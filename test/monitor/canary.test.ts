@@ -7,12 +7,14 @@
  * --auto-rollback puts the proxy back on exactly blue through the guardian.
  */
 import { expect } from "chai";
-import { ContractFactory, Wallet, getAddress, keccak256, toUtf8Bytes } from "ethers";
+import { ContractFactory, Wallet, ZeroHash, getAddress, keccak256, toUtf8Bytes } from "ethers";
 
 import { monitorRelease } from "../../src/monitor/monitor-release.js";
+import { cohortCounts } from "../../src/monitor/canary-analysis.js";
 import { readCheckpoint } from "../../src/monitor/checkpoint.js";
 import { MonitorMetrics } from "../../src/monitor/prometheus.js";
 import { cohortOf } from "../../src/switch/canary-cohort.js";
+import { canaryRouterCodehash } from "../../src/switch/canary-router.js";
 import { readArtifact } from "../helpers/box.js";
 import {
   EVIDENCE,
@@ -150,5 +152,76 @@ describe("bg:monitor canary analysis: green's cohort against blue's over the sam
     expect((await store.get(w.chainId, "meter-v2")).state).to.equal("rolled-back");
     const cp = await readCheckpoint(store, w.chainId, "meter-v2");
     expect(cp?.runs.release?.canary?.router).to.equal(router);
+  });
+});
+
+describe("bg:monitor follows a canary step by step: each call in the cohort of the router that ran it", function () {
+  this.timeout(180_000);
+  let w: MonitorWorld;
+
+  before(async function () {
+    w = await startWorld(1);
+  });
+  after(async () => w?.stop());
+
+  async function tick(callers: string[]): Promise<void> {
+    for (const from of callers) {
+      await w.provider.send("hardhat_impersonateAccount", [from]);
+      await w.provider.send("hardhat_setBalance", [from, "0x56bc75e2d63100000"]);
+      await w.provider.send("eth_sendTransaction", [{ from, to: w.proxies[0], data: w.meter.encodeFunctionData("tick"), gas: "0x30d40" }]);
+    }
+  }
+
+  async function step(green: string, expectedBlue: string, bps: number): Promise<number> {
+    const routerCodehash = bps === 10_000 ? ZeroHash : await canaryRouterCodehash({ blue: w.blue, green, bps, salt: SALT, cohortByOrigin: true });
+    const greenCodehash = keccak256(await w.provider.getCode(green));
+    const tx = await w.sw.getFunction("promoteCanary")({ proxy: w.proxies[0]!, green, greenCodehash, expectedBlue, bps, salt: SALT, cohortByOrigin: true, routerCodehash, evidenceHash: EVIDENCE });
+    return (await tx.wait()).blockNumber as number;
+  }
+
+  it("reads the 10% step's calls with its router and the 50% step's with the new one, in one run", async function () {
+    const green = await deployGreen(w, "MonitorMeterV2");
+    const store = await releaseStore(w, green, "MonitorMeterV2");
+    await step(green, w.blue, 1_000);
+    await markLive(store, w);
+    const interval = "200 blocks";
+    const config = testConfig({
+      probes: [],
+      metrics: [{ name: "revert-rate", kind: "revertRate", interval, dryRun: true, failureCondition: "result > 0.2" }],
+      canary: { metrics: [{ name: "canary-revert-rate", kind: "revertRate", interval, minSamples: 1, failureCondition: "result > baseline + 0.02" }] },
+    });
+    const { log, lines } = memoryLog();
+    const monitor = () => monitorRelease({ provider: monitorProvider(w.node.url), store, chainId: w.chainId, releaseId: "meter-v2", config, once: true, log });
+
+    // The monitor follows the canary as it goes: once during the 10% step, once after the 50% step.
+    const first = Array.from({ length: 30 }, () => Wallet.createRandom().address.toLowerCase());
+    await tick(first);
+    await mine(w, 3);
+    await monitor();
+    const secondStep = await step(green, w.blue, 5_000);
+    const second = Array.from({ length: 30 }, () => Wallet.createRandom().address.toLowerCase());
+    await tick(second);
+    await mine(w, 3);
+
+    // What each call really ran, from the chain's own routing at each step.
+    const onGreen = first.filter((c) => cohortOf(SALT, c, 1_000) === "green").length + second.filter((c) => cohortOf(SALT, c, 5_000) === "green").length;
+    // Had the run kept the first step's router, the second batch would be read at 10%.
+    const asIfOneStep = [...first, ...second].filter((c) => cohortOf(SALT, c, 1_000) === "green").length;
+    expect(onGreen).to.not.equal(asIfOneStep);
+
+    const outcome = await monitor();
+    const run = outcome.runs[0]!;
+    const routers = await Promise.all([1_000, 5_000].map((bps) => w.sw.getFunction("canaryRouterFor")(w.blue, green, bps, SALT, true) as Promise<string>));
+    expect(run.canary?.router).to.equal(getAddress(routers[0]!));
+    expect(run.canary?.steps).to.deep.equal([{ fromBlock: secondStep, router: getAddress(routers[1]!), bps: 5_000, salt: SALT, cohortByOrigin: true }]);
+    expect(lines.some((l) => l.event === "canary-step" && l.bps === 5_000)).to.equal(true);
+    // The run's cohorts over every call of both steps, from the checkpoint's ledger.
+    const cp = await readCheckpoint(store, w.chainId, "meter-v2");
+    // The users' own calls (the switch's upgrade of the proxy shows as an internal call too).
+    const ledger = cp!.ledger.map((b) => ({ ...b, calls: (b.calls ?? []).filter((c) => c.direct) }));
+    expect(ledger.flatMap((b) => b.calls).length).to.equal(first.length + second.length);
+    const counts = cohortCounts(cp!.runs.release!.canary!, ledger, new Set([w.proxies[0]!.toLowerCase()]));
+    expect(counts.green.calls).to.equal(onGreen);
+    expect(counts.blue.calls).to.equal(first.length + second.length - onGreen);
   });
 });
