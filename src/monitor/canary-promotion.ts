@@ -17,8 +17,7 @@ import { quantity as hex } from "../common/format.js";
 import { readCanaryRouting } from "../switch/canary-router-code.js";
 import type { RpcLog } from "./block-digest.js";
 import type { CanaryRun } from "./canary-measurement.js";
-import { readHeader } from "./chain-follower.js";
-import { type Promotion, type ProxyOnSwitch, findPromotion, firstBlockAtOrAfter, readProxyOnSwitch } from "./promotions.js";
+import { type Promotion, type ProxyOnSwitch, blocksAt, findPromotion, readProxyOnSwitch } from "./promotions.js";
 import type { RpcClient } from "./rpc-client.js";
 
 /** The switch's event for a canary step (contracts/interfaces/IBlueGreenSwitch.sol). */
@@ -57,14 +56,7 @@ export async function findCanaryPromotion(
     return promotion === undefined ? undefined : { promotion, canary };
   }
   // The switch's own canary step: find its CanaryStepPromoted log among the blocks of the step's timestamp.
-  const latest = Number(await rpc.request<string>("eth_blockNumber"));
-  const first = await firstBlockAtOrAfter(rpc, onSwitch.promotedAt, switchBlock, latest);
-  let last = first;
-  while (last < latest) {
-    const next = await readHeader(rpc, last + 1);
-    if (next === undefined || Number(next.timestamp) !== onSwitch.promotedAt) break;
-    last++;
-  }
+  const { first, last } = await blocksAt(rpc, onSwitch.promotedAt, switchBlock);
   const logs = await rpc.request<RpcLog[]>("eth_getLogs", [
     { address: switchAddress, fromBlock: hex(first), toBlock: hex(last), topics: [CANARY_STEP_PROMOTED, zeroPadValue(proxy, 32), null, zeroPadValue(green, 32)] },
   ]);

@@ -48,7 +48,7 @@ import { findOrphanedRollbacks, reconcileOrphanedRollback } from "./orphaned-rol
 import { type MonitorOutcome, type Reconciliation, type StopReason, outcomeOf } from "./outcome.js";
 import { type CompiledProbe, compileProbe, runProbe } from "./probes.js";
 import type { MonitorMetrics } from "./prometheus.js";
-import { type ProxyOnSwitch, findPromotion, firstBlockAtOrAfter, readProxyOnSwitch } from "./promotions.js";
+import { type ProxyOnSwitch, blocksAt, findPromotion, readProxyOnSwitch } from "./promotions.js";
 import { RpcClient, describe } from "./rpc-client.js";
 import { metricsSnapshotOf, monitorStepOf } from "./summary.js";
 import { backoffDelay, isTransient, retrying } from "./transient.js";
@@ -509,8 +509,7 @@ class ReleaseMonitor {
         ? { router: state.green, bps: 10_000, salt: current.salt, cohortByOrigin: current.cohortByOrigin }
         : await canaryOnSwitch(this.rpc, state, this.record.green.address);
     if (next === undefined || next.bps <= current.bps) return;
-    const latest = Number(await this.rpc.request<string>("eth_blockNumber"));
-    const fromBlock = await firstBlockAtOrAfter(this.rpc, state.promotedAt, this.switchBlock, latest);
+    const { first: fromBlock } = await blocksAt(this.rpc, state.promotedAt, this.switchBlock);
     (canary.steps ??= []).push({ fromBlock, router: getAddress(next.router), bps: next.bps, salt: next.salt, cohortByOrigin: next.cohortByOrigin });
     this.o.log("info", "canary-step", { proxy: state.proxy, router: getAddress(next.router), bps: next.bps, fromBlock });
     await this.persist();

@@ -73,16 +73,8 @@ export async function findPromotion(
 ): Promise<{ promotion?: Promotion; onSwitch: ProxyOnSwitch }> {
   const onSwitch = await readProxyOnSwitch(rpc, iface, switchAddress, proxy);
   if (!onSwitch.adopted || onSwitch.promotedAt === 0 || onSwitch.green !== getAddress(green)) return { onSwitch };
-  const latest = Number(await rpc.request<string>("eth_blockNumber"));
-  const first = await firstBlockAtOrAfter(rpc, onSwitch.promotedAt, switchBlock, latest);
+  const { first, last } = await blocksAt(rpc, onSwitch.promotedAt, switchBlock);
   const topic = iface.getEvent("Promoted")!.topicHash;
-  // Several blocks can share a timestamp (L2s, dev nodes): ask for all of them.
-  let last = first;
-  while (last < latest) {
-    const next = await readHeader(rpc, last + 1);
-    if (next === undefined || Number(next.timestamp) !== onSwitch.promotedAt) break;
-    last++;
-  }
   const logs = await rpc.request<RpcLog[]>("eth_getLogs", [
     { address: switchAddress, fromBlock: hex(first), toBlock: hex(last), topics: [topic, zeroPadValue(proxy, 32)] },
   ]);
@@ -99,6 +91,22 @@ export async function findPromotion(
       txHash: log.transactionHash,
     },
   };
+}
+
+/**
+ * The blocks a switch promotion at `time` may be in: several blocks can share
+ * a timestamp (L2s, dev nodes), so all of them are asked for its logs.
+ */
+export async function blocksAt(rpc: RpcClient, time: number, switchBlock: number): Promise<{ first: number; last: number }> {
+  const latest = Number(await rpc.request<string>("eth_blockNumber"));
+  const first = await firstBlockAtOrAfter(rpc, time, switchBlock, latest);
+  let last = first;
+  while (last < latest) {
+    const next = await readHeader(rpc, last + 1);
+    if (next === undefined || Number(next.timestamp) !== time) break;
+    last++;
+  }
+  return { first, last };
 }
 
 /** Lowest block in [low, high] whose timestamp is >= `time` (binary search over headers). */
