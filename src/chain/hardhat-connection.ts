@@ -12,22 +12,8 @@ import type { NetworkConnection } from "hardhat/types/network";
 
 import { asNodeError } from "./node-error.js";
 import { redactUrl } from "./redact-url.js";
-import { transportFaultOf } from "./transport-fault.js";
 
 const DEFAULT_NETWORK = "default";
-
-/** Requests that change nothing on the node: safe to send again. */
-const READ_ONLY = /^(eth_(call|chainId|blockNumber|estimateGas|feeHistory|gasPrice|maxPriorityFeePerGas|get\w+)|net_version|web3_clientVersion|debug_trace\w+|trace_\w+)$/;
-
-/**
- * A pooled keep-alive socket the node closed as the request went out (Node's
- * HTTP server drops idle sockets after 5 s; on a loaded machine the client's
- * margin is not always enough): the node never saw the request.
- */
-function droppedSocket(error: unknown): boolean {
-  const fault = transportFaultOf(error);
-  return fault?.kind === "unreachable" && (fault.reason === "UND_ERR_SOCKET" || fault.reason === "ECONNRESET");
-}
 
 export async function openConnection(hre: HardhatRuntimeEnvironment, network?: string): Promise<NetworkConnection> {
   // As Hardhat picks it: --network, else its default network.
@@ -41,11 +27,7 @@ export async function openConnection(hre: HardhatRuntimeEnvironment, network?: s
   const request = connection.provider.request.bind(connection.provider);
   connection.provider.request = async (args) => {
     try {
-      return await request(args).catch((error: unknown) => {
-        // One more attempt for a read on a dropped socket; anything that sends is never repeated here.
-        if (READ_ONLY.test(args.method) && droppedSocket(error)) return request(args);
-        throw error;
-      });
+      return await request(args);
     } catch (error) {
       throw asNodeError(error, node);
     }
