@@ -4,6 +4,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import type { ReleaseRecord } from "../src/release/record.js";
 import { ReleaseStore } from "../src/release/store.js";
+import { withBuildLock } from "../src/stage/build-lock.js";
 import { stageRelease } from "../src/stage/stage-release.js";
 import { firstSigner } from "../src/stage/signers.js";
 import { runCommand } from "../src/ui/output.js";
@@ -36,7 +37,7 @@ export default async function stage(args: StageArgs, hre: HardhatRuntimeEnvironm
     async (out) => {
       // Hardhat's global --build-profile wins over this default, as it does for Ignition.
       const buildProfile = hre.globalOptions.buildProfile ?? STAGE_BUILD_PROFILE;
-      await hre.tasks.getTask("build").run({ quiet: true, noTests: true, defaultBuildProfile: STAGE_BUILD_PROFILE });
+      await withBuildLock(hre.config.paths.cache, () => hre.tasks.getTask("build").run({ quiet: true, noTests: true, defaultBuildProfile: STAGE_BUILD_PROFILE }));
       const connection = await openConnection(hre);
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       const chainId = Number(BigInt((await connection.provider.request({ method: "eth_chainId" })) as string));
