@@ -14,7 +14,7 @@ import { cohortCounts } from "../../src/monitor/canary-analysis.js";
 import { readCheckpoint } from "../../src/monitor/checkpoint.js";
 import { MonitorMetrics } from "../../src/monitor/prometheus.js";
 import { cohortOf } from "../../src/switch/canary-cohort.js";
-import { canaryRouterCodehash } from "../../src/switch/canary-router.js";
+import { canaryRouterCodehash, loadCanaryRouterArtifact } from "../../src/switch/canary-router.js";
 import { readArtifact } from "../helpers/box.js";
 import {
   EVIDENCE,
@@ -63,8 +63,11 @@ describe("bg:monitor canary analysis: green's cohort against blue's over the sam
 
   it("fails green's cohort (revert rate and Mann–Whitney judge) while blue's passes, and rolls back to exactly blue", async function () {
     const green = await deployGreen(w, "MonitorMeterV2Breaking");
+    // The router as the monitor knows it (the compiled router it loaded once): other tests of a long run
+    // rebuild artifacts/ meanwhile, so the file read again here may come from another build.
     const routerArtifact = await readArtifact("contracts/canary/CanaryRouter.sol", "CanaryRouter");
-    const routerContract = await new ContractFactory(routerArtifact.abi, routerArtifact.bytecode, w.deployer).deploy(w.blue, green, BPS, SALT, true);
+    const { bytecode } = await loadCanaryRouterArtifact();
+    const routerContract = await new ContractFactory(routerArtifact.abi, bytecode, w.deployer).deploy(w.blue, green, BPS, SALT, true);
     await routerContract.waitForDeployment();
     const router = getAddress(await routerContract.getAddress());
     const store = await releaseStore(w, green, "MonitorMeterV2Breaking");
