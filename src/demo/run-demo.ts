@@ -51,6 +51,7 @@ import {
 import { type DemoChain, type MainnetChain, moveClock, releaseContext, setUpMainnet, setUpTestnet, tokenVersion } from "./demo-chains.js";
 import { days, gateList, heading, percent, seconds, short, shownPath, stepLine, tokens } from "./demo-narration.js";
 import {
+  type CanarySwitched,
   type DemoRelease,
   attestAudits,
   bakeOnTestnet,
@@ -108,16 +109,7 @@ export interface SwitchFigures {
   summaryFile: string;
 }
 
-export interface CanaryFigures {
-  step: string;
-  bps: number;
-  router: string;
-  safeTxHash: string;
-  evidenceHash: string;
-  signers: string[];
-  txHash: string;
-  windowEnd: string;
-  summaryFile: string;
+export interface CanaryFigures extends CanarySwitched {
   callers: number;
   /** Holders the router sends to green. */
   greenCallers: string[];
