@@ -21,9 +21,12 @@
  * - source requests per replayed transaction, cold and warm (counted by an
  *   HTTP proxy in front of the source node);
  * - remote source: the same kind of blocks (BENCH_REMOTE_BLOCKS, default 42,
- *   of BENCH_REMOTE_PER_BLOCK, default 13) on an anvil source behind a proxy
+ *   of BENCH_REMOTE_PER_BLOCK, default 13, of which BENCH_REMOTE_TARGETS,
+ *   default 11, touch the proxy: the issue's 532 transactions, 450 of them
+ *   the proxy's) on an anvil source behind a proxy
  *   on 127.0.0.1 that adds BENCH_REMOTE_DELAY_MS (default 50) to every
- *   request, like a provider's endpoint: the cold twin replay (prefetch on,
+ *   request, like a provider's endpoint, with BENCH_SETTLE (default 200)
+ *   blocks mined after the range: the cold twin replay (prefetch on,
  *   empty caches) against an anvil fork of the same blocks through the same
  *   proxy (one world, exact blocks, anvil's own storage cache off), in wall
  *   time, and the cold source requests per transaction.
@@ -196,7 +199,8 @@ async function generateBlocks(
         nonces.set(from, nonce + 1);
         const base = { from, nonce: "0x" + nonce.toString(16), ...FEES };
         const amount = parseEther(String(1 + rand(2000)));
-        if (i % Math.max(1, Math.floor(perBlock / targets)) === 0) {
+        // `targets` of every `perBlock` touch the proxy, spread evenly through the block.
+        if (Math.floor(((i + 1) * targets) / perBlock) > Math.floor((i * targets) / perBlock)) {
           const kind = rand(3);
           if (kind === 0) txs.push({ ...base, to: world.token, gas: GAS_TARGET, data: TOKEN_ABI.encodeFunctionData("transfer", [to, amount]) });
           else if (kind === 1) txs.push({ ...base, to: world.router, gas: GAS_TARGET, data: ROUTER_ABI.encodeFunctionData("transferVia", [world.token, to, amount]) });
@@ -223,7 +227,8 @@ async function generateBlocks(
 async function main(): Promise<void> {
   if (process.env.BENCH_REMOTE_ONLY === "1") {
     // The remote-source mode alone (a quicker loop while working on fetching).
-    const remote = await remoteSource(resolveReplayConfig(undefined, { projectRoot: ROOT, cachePath: tmpdir() }).workers);
+    const workers = process.env.BENCH_WORKERS !== undefined ? Number(process.env.BENCH_WORKERS) : resolveReplayConfig(undefined, { projectRoot: ROOT, cachePath: tmpdir() }).workers;
+    const remote = await remoteSource(workers);
     console.log(`bench: remote-cold-rpc-per-tx=${remote.perTx.toFixed(2)} remote-anvil/twin=${remote.speedup.toFixed(1)}`);
     return;
   }
@@ -336,7 +341,7 @@ async function main(): Promise<void> {
 async function remoteSource(workers: number): Promise<{ perTx: number; speedup: number }> {
   const BLOCKS = Number(process.env.BENCH_REMOTE_BLOCKS ?? 42);
   const PER_BLOCK = Number(process.env.BENCH_REMOTE_PER_BLOCK ?? 13);
-  const TARGETS = Number(process.env.BENCH_REMOTE_TARGETS ?? 13);
+  const TARGETS = Number(process.env.BENCH_REMOTE_TARGETS ?? 11);
   const DELAY = Number(process.env.BENCH_REMOTE_DELAY_MS ?? 50);
   // Holders a token's transfers reach: each is an account and a balance slot a fork must read.
   const HOLDERS = Number(process.env.BENCH_REMOTE_HOLDERS ?? 100);
@@ -352,7 +357,7 @@ async function remoteSource(workers: number): Promise<{ perTx: number; speedup: 
     const holders = Array.from({ length: HOLDERS }, (_, i) => "0x" + keccak256(toUtf8Bytes(`bench holder ${i}`)).slice(-40));
     const traffic = await generateBlocks(world, BLOCKS, PER_BLOCK, TARGETS, [...world.users, ...holders]);
     const green = await deployGreen(world, "ReplayToken");
-    await settle(world);
+    await settle(world, Number(process.env.BENCH_SETTLE ?? 200));
     // Each run from empty caches of its own.
     const cold = async (prefetch: "auto" | "off", name: string) => {
       const dir = path.join(cacheDir, name);

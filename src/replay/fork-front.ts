@@ -90,7 +90,7 @@ async function handle(source: SourceRpc, prefetched: ForkState | Promise<ForkSta
     if (missing.length > 0) {
       const answers = await source.batch(missing.map((i) => calls[i]!));
       missing.forEach((i, j) => {
-        results[i] = answers[j];
+        results[i] = calls[i]!.method === "eth_blockNumber" ? reportedHead(answers[j]) : answers[j];
         if (!(answers[j] instanceof JsonRpcError)) state?.learn(calls[i]!.method, calls[i]!.params, answers[j]);
       });
     }
@@ -107,6 +107,22 @@ async function handle(source: SourceRpc, prefetched: ForkState | Promise<ForkSta
       : { jsonrpc: "2.0", id: r.id ?? null, result: result ?? null };
   });
   reply(res, Array.isArray(doc) ? replies : replies[0]);
+}
+
+/**
+ * EDR keeps what it reads at its fork block (in memory and in its disk cache)
+ * only when the block is deeper below the remote's head than a reorg could
+ * reach (128 blocks unless EDR knows the chain). Otherwise it reads the same
+ * accounts and slots again for every call on the pending block: a dozen
+ * requests for each observation. The front's answers at a block never
+ * change (the head is pinned, and a fork reads only its fork block), so it
+ * reports the head that far ahead, and a replay of the last few blocks is
+ * read once, like one of an older range.
+ */
+export const REPORTED_HEAD_MARGIN = 1024n;
+
+function reportedHead(answer: unknown): unknown {
+  return typeof answer === "string" && /^0x[0-9a-fA-F]+$/.test(answer) ? "0x" + (BigInt(answer) + REPORTED_HEAD_MARGIN).toString(16) : answer;
 }
 
 /** A block without its transactions, from the same block with them (discovery read most blocks that way). */

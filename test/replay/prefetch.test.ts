@@ -86,6 +86,18 @@ for (const kind of ["anvil", "hardhat"] as NodeKind[]) {
       expect(total(prefetched)).to.be.lessThan(total(lazy));
     });
 
+    it("has the forks read each key of a range at the head once, not again for every observation", async () => {
+      // EDR keeps what it reads only at blocks it deems safe from reorgs (deep below the head it is told);
+      // this range is at the head. Lazily, every read of a fork reaches the front: once a key, per fork.
+      // Lazily, a key's first read goes to the source and is learned; any read of it again is served from what was learned.
+      const report = await replay("off");
+      expect(report.replayed).to.be.greaterThan(0);
+      expect(new Set(report.forkBlocks).size).to.equal(report.forkBlocks.length);
+      expect(report.sourceRequests.fork).to.be.greaterThan(0);
+      // The forks are at different blocks, so no key is shared: every read again would be EDR forgetting (2,840 of them before).
+      expect(report.sourceRequests.prefetch?.served).to.equal(0);
+    });
+
     it("shares what one run fetched with the next through the on-disk source cache", async () => {
       const shared = new SourceCache(path.join(root, "shared"));
       const first = await replay("auto", shared);
