@@ -32,6 +32,8 @@ export interface DiscoveryOptions {
   mode: ReplayMode;
   tracing: "auto" | "off";
   log?: (line: string) => void;
+  /** Called with each batch of blocks as soon as it is read (the prefetch starts tracing them). */
+  onBlocks?: (blocks: RpcBlock[]) => void;
 }
 
 export interface DiscoverySummary {
@@ -78,6 +80,7 @@ export async function discoverTraffic(options: DiscoveryOptions): Promise<Discov
       }
       rawBlocks.push(block);
     });
+    options.onBlocks?.(blocks as RpcBlock[]);
   }
   const txs = rawBlocks.flatMap((block) => (block.transactions as RpcTransaction[]).map((tx) => ({ tx, block })));
   const foundBy = new Map<string, Set<DiscoveryMethod>>();

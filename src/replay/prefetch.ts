@@ -30,7 +30,7 @@ import { JsonRpcError } from "../chain/json-rpc.js";
 import { quantity } from "../common/format.js";
 import type { RpcBlock, RpcTransaction } from "./chain-data.js";
 import { ADMIN_SLOT, IMPLEMENTATION_SLOT } from "./fork-control.js";
-import { isUnsupportedMethodError } from "./rpc-cache.js";
+import { PrestateTraces, slotKey, word } from "./prestate-traces.js";
 import type { BlockPrestate, CachedAccount, SourceCache, StateFile } from "./source-cache.js";
 import type { SourceRpc } from "./source-rpc.js";
 import type { ReceiptFacts } from "./types.js";
@@ -67,10 +67,6 @@ const SYSTEM_CONTRACTS = new Set([
   "0x0000bbddc7ce488642fb579f8b00f3a590007251",
 ]);
 
-const TRACE_BATCH = 10;
-
-/** Trace batches in flight at once: latency, not the source's work, is what they hide. */
-const TRACE_PARALLEL = 4;
 const READ_BATCH = 100;
 /** Storage keys per `eth_getProof`. */
 const PROOF_SLOTS = 500;
@@ -167,26 +163,20 @@ function blockOf(tag: unknown): number | undefined {
   return undefined;
 }
 
-function slotKey(slot: unknown): string {
-  try {
-    return "0x" + BigInt(slot as string).toString(16).padStart(64, "0");
-  } catch {
-    return String(slot);
-  }
-}
-
-function word(value: string): string {
-  return "0x" + BigInt(value).toString(16).padStart(64, "0");
-}
-
 export interface PrefetchSegment {
   forkBlock: number;
   lastBlock: number;
 }
 
-export interface PrefetchOptions {
+export interface PrefetchStart {
   source: SourceRpc;
   chainId: number;
+  cache?: SourceCache;
+  /** "auto" tries the prestate tracer first; "off" prefetches nothing. */
+  mode?: "auto" | "off";
+}
+
+export interface PrefetchPlan {
   /** The proxy (its slots at each block's end are what the state check compares) and the accounts the replay itself adds. */
   proxy?: string;
   /** Accounts every fork reads that no original transaction names (green, before it is deployed). */
@@ -194,96 +184,154 @@ export interface PrefetchOptions {
   segments: PrefetchSegment[];
   /** The real receipts (the fallback paths read the accounts they name). */
   receipts: Map<string, ReceiptFacts>;
-  cache?: SourceCache;
-  /** "auto" tries the prestate tracer first; "off" prefetches nothing. */
-  mode?: "auto" | "off";
+}
+
+export type PrefetchOptions = PrefetchStart & PrefetchPlan;
+
+export interface Prefetched {
+  state: ForkState;
+  summary: PrefetchSummary;
+  proxySlots: ProxySlots;
 }
 
 /** Fetches the state the segments' forks will read at their fork blocks. */
-export async function prefetchState(options: PrefetchOptions): Promise<{ state: ForkState; summary: PrefetchSummary; proxySlots: ProxySlots }> {
-  const state = new ForkState();
-  const proxySlots = new ProxySlots();
-  // Its own client of the same source and cache: the summary counts only the prefetch's calls. With a
-  // shared source cache the answers are kept there, reduced to state by block and key; without one, in
-  // the answer cache, so that a second run still makes no request.
-  const source = options.source.derive({ storeAnswers: options.cache === undefined });
-  const summary: PrefetchSummary = { path: "off", requests: 0, cachedBlocks: 0, accounts: 0, slots: 0, served: 0 };
-  if (options.mode === "off" || options.segments.length === 0) {
-    summary.reason = options.mode === "off" ? "turned off" : "nothing to replay";
-    return { state, summary, proxySlots };
-  }
-  const numbers = [...new Set(options.segments.flatMap((s) => [s.forkBlock, ...range(s.forkBlock + 1, s.lastBlock)]))].sort((a, b) => a - b);
-  // The same calls as discovery's: answered from the cache, not the source.
-  const headers = new Map<number, RpcBlock>();
-  for (let i = 0; i < numbers.length; i += READ_BATCH) {
-    const chunk = numbers.slice(i, i + READ_BATCH);
-    const blocks = (await source.batchOrThrow(chunk.map((n) => ({ method: "eth_getBlockByNumber", params: [quantity(n), true] })))) as RpcBlock[];
-    blocks.forEach((b, j) => headers.set(chunk[j]!, b));
-  }
-  const forkBlocks = options.segments.map((s) => ({ number: s.forkBlock, hash: headers.get(s.forkBlock)!.hash }));
-  if (options.cache !== undefined) {
-    for (const block of forkBlocks) {
-      const known = await options.cache.readState(options.chainId, block);
-      if (known !== undefined) state.merge(block.number, known);
-    }
+export function prefetchState(options: PrefetchOptions): Promise<Prefetched> {
+  return new Prefetch(options).finish(options);
+}
+
+/**
+ * A prefetch begun before the replay knows its segments: the blocks'
+ * prestate traces can start as soon as discovery has read the blocks
+ * (`traceEarly`), and `finish` takes them with the rest once the plan is made.
+ */
+export class Prefetch {
+  /** Its own client of the same source and cache: the summary counts only the prefetch's calls. */
+  private readonly source: SourceRpc;
+  private readonly traces: PrestateTraces | undefined;
+  private readonly headerReads = new Map<number, Promise<RpcBlock>>();
+
+  constructor(private readonly start: PrefetchStart) {
+    // With a shared source cache the answers are kept there, reduced to state by block and key;
+    // without one, in the answer cache, so that a second run still makes no request.
+    this.source = start.source.derive({ storeAnswers: start.cache === undefined });
+    this.traces = start.mode === "off" ? undefined : new PrestateTraces(this.source, start.chainId, start.cache);
   }
 
-  const traced = await blockPrestates(source, options, headers, summary);
-  if (traced !== undefined) {
-    summary.path = "prestate-trace";
-    for (const segment of options.segments) {
-      const known = new Map<string, CachedAccount>();
-      const balanceChanged = new Set<string>(SYSTEM_CONTRACTS);
-      for (const n of range(segment.forkBlock + 1, segment.lastBlock)) {
-        const prestate = traced.get(n);
-        // A block the source could not trace may have changed anything: what comes after it is read lazily.
-        if (prestate === undefined) break;
-        for (const [address, a] of Object.entries(prestate.accounts)) {
-          if (SYSTEM_CONTRACTS.has(address)) continue;
-          let into = known.get(address);
-          if (into === undefined) {
-            into = {};
-            known.set(address, into);
-            // Nonce and code change only in transactions, which the traces saw: first touch is the fork's.
-            if (a.nonce !== undefined) into.nonce = a.nonce;
-            if (a.code !== undefined) into.code = a.code;
-            if (a.balance !== undefined && !balanceChanged.has(address)) into.balance = a.balance;
-          }
-          for (const [slot, value] of Object.entries(a.storage ?? {})) (into.storage ??= {})[slot] ??= value;
-        }
-        for (const address of prestate.balanceChanged) balanceChanged.add(address);
+  /** Starts tracing blocks discovery has just read (and reading the header of the block before them, the first fork's). */
+  traceEarly(blocks: RpcBlock[]): void {
+    if (this.traces === undefined || blocks.length === 0) return;
+    const first = Math.min(...blocks.map((b) => Number(BigInt(b.number))));
+    if (first > 0 && !this.headerReads.has(first - 1)) {
+      const read = this.readHeaders([first - 1]).then((h) => h[0]!);
+      read.catch(() => undefined);
+      this.headerReads.set(first - 1, read);
+    }
+    this.traces.start(blocks);
+  }
+
+  async finish(plan: PrefetchPlan): Promise<Prefetched> {
+    const { source, start } = this;
+    const options: PrefetchOptions = { ...start, ...plan };
+    const state = new ForkState();
+    const proxySlots = new ProxySlots();
+    const summary: PrefetchSummary = { path: "off", requests: 0, cachedBlocks: 0, accounts: 0, slots: 0, served: 0 };
+    if (this.traces === undefined || plan.segments.length === 0) {
+      summary.reason = this.traces === undefined ? "turned off" : "nothing to replay";
+      return { state, summary, proxySlots };
+    }
+    const numbers = [...new Set(plan.segments.flatMap((s) => [s.forkBlock, ...range(s.forkBlock + 1, s.lastBlock)]))].sort((a, b) => a - b);
+    const headers = new Map<number, RpcBlock>();
+    for (const [n, read] of this.headerReads) if (numbers.includes(n)) headers.set(n, await read);
+    // The same calls as discovery's: answered from the cache, not the source.
+    const unread = numbers.filter((n) => !headers.has(n));
+    (await this.readHeaders(unread)).forEach((b, j) => headers.set(unread[j]!, b));
+    const forkBlocks = plan.segments.map((s) => ({ number: s.forkBlock, hash: headers.get(s.forkBlock)!.hash }));
+    if (start.cache !== undefined) {
+      for (const block of forkBlocks) {
+        const known = await start.cache.readState(start.chainId, block);
+        if (known !== undefined) state.merge(block.number, known);
       }
-      state.merge(segment.forkBlock, Object.fromEntries(known));
     }
-    if (options.proxy !== undefined) await proxySlotsAtBlockEnds(source, options, headers, traced, proxySlots);
-  } else {
-    await readNamedAccounts(source, options, headers, state, summary);
-  }
-  await readReplayAccounts(source, options, state);
-  summary.requests = source.stats.calls;
-  Object.assign(summary, state.size);
-  if (options.cache !== undefined) {
-    const cache = options.cache;
-    const hashOf = new Map(forkBlocks.map((b) => [b.number, b.hash]));
-    // What the forks read lazily at a fork block joins that block's state file when the replay ends.
-    const learned = new Map<number, StateFile>();
-    state.onLearned = (block, address, field) => {
-      if (!hashOf.has(block)) return;
-      const file = learned.get(block) ?? {};
-      learned.set(block, file);
-      const into = (file[address] ??= {});
-      Object.assign(into, { ...field, storage: { ...into.storage, ...field.storage } });
-    };
-    for (const block of forkBlocks) {
-      // Prefetched state is written too, so a run with other segments still finds it per fork block.
-      await cache.mergeState(options.chainId, block, state.file(block.number));
+
+    // The accounts the replay itself adds are read while the traces finish (both at the fork blocks: either may fill a key first).
+    const replayAccounts = readReplayAccounts(source, options, state);
+    replayAccounts.catch(() => undefined);
+    const wanted = [...new Set(plan.segments.flatMap((s) => range(s.forkBlock + 1, s.lastBlock)))];
+    const traced = await this.traces.prestates(headers, wanted);
+    summary.cachedBlocks = this.traces.cachedBlocks;
+    if (!("unsupported" in traced)) {
+      summary.path = "prestate-trace";
+      for (const segment of plan.segments) state.merge(segment.forkBlock, firstTouches(traced, segment));
+      if (plan.proxy !== undefined) await proxySlotsAtBlockEnds(source, options, headers, traced, proxySlots);
+    } else {
+      summary.reason = traced.unsupported;
+      await readNamedAccounts(source, options, headers, state, summary);
     }
-    flushers.set(state, async () => {
-      for (const [block, file] of learned) await cache.mergeState(options.chainId, { number: block, hash: hashOf.get(block)! }, file);
-      learned.clear();
-    });
+    await replayAccounts;
+    summary.requests = source.stats.calls;
+    Object.assign(summary, state.size);
+    if (options.cache !== undefined) {
+      const cache = options.cache;
+      const hashOf = new Map(forkBlocks.map((b) => [b.number, b.hash]));
+      // What the forks read lazily at a fork block joins that block's state file when the replay ends.
+      const learned = new Map<number, StateFile>();
+      state.onLearned = (block, address, field) => {
+        if (!hashOf.has(block)) return;
+        const file = learned.get(block) ?? {};
+        learned.set(block, file);
+        const into = (file[address] ??= {});
+        Object.assign(into, { ...field, storage: { ...into.storage, ...field.storage } });
+      };
+      for (const block of forkBlocks) {
+        // Prefetched state is written too, so a run with other segments still finds it per fork block.
+        await cache.mergeState(start.chainId, block, state.file(block.number));
+      }
+      flushers.set(state, async () => {
+        for (const [block, file] of learned) await cache.mergeState(start.chainId, { number: block, hash: hashOf.get(block)! }, file);
+        learned.clear();
+      });
+    }
+    return { state, summary, proxySlots };
   }
-  return { state, summary, proxySlots };
+
+  private async readHeaders(numbers: number[]): Promise<RpcBlock[]> {
+    const out: RpcBlock[] = [];
+    for (let i = 0; i < numbers.length; i += READ_BATCH) {
+      const chunk = numbers.slice(i, i + READ_BATCH);
+      out.push(...((await this.source.batchOrThrow(chunk.map((n) => ({ method: "eth_getBlockByNumber", params: [quantity(n), true] })))) as RpcBlock[]));
+    }
+    return out;
+  }
+}
+
+/**
+ * The state at a segment's fork block of what its blocks touch: each key's
+ * first value in block order. Nonce and code change only in transactions,
+ * which the traces saw; a balance changed outside them (a coinbase's reward,
+ * a withdrawal) and the system contracts are left to the fork's own reads,
+ * and so is everything after a block the source could not trace.
+ */
+function firstTouches(traced: Map<number, BlockPrestate>, segment: PrefetchSegment): StateFile {
+  const known = new Map<string, CachedAccount>();
+  const balanceChanged = new Set<string>(SYSTEM_CONTRACTS);
+  for (const n of range(segment.forkBlock + 1, segment.lastBlock)) {
+    const prestate = traced.get(n);
+    if (prestate === undefined) break;
+    for (const [address, a] of Object.entries(prestate.accounts)) {
+      if (SYSTEM_CONTRACTS.has(address)) continue;
+      let into = known.get(address);
+      if (into === undefined) {
+        into = {};
+        known.set(address, into);
+        if (a.nonce !== undefined) into.nonce = a.nonce;
+        if (a.code !== undefined) into.code = a.code;
+        if (a.balance !== undefined && !balanceChanged.has(address)) into.balance = a.balance;
+      }
+      for (const [slot, value] of Object.entries(a.storage ?? {})) (into.storage ??= {})[slot] ??= value;
+    }
+    for (const address of prestate.balanceChanged) balanceChanged.add(address);
+  }
+  return Object.fromEntries(known);
 }
 
 const flushers = new WeakMap<ForkState, () => Promise<void>>();
@@ -457,112 +505,6 @@ async function readAccounts(source: SourceRpc, state: ForkState, wanted: Array<{
     });
   }
   return proofs ? "proofs" : "account-reads";
-}
-
-/** Block prestates for every block with transactions; undefined when the source has no prestate tracer. */
-async function blockPrestates(
-  source: SourceRpc,
-  options: PrefetchOptions,
-  headers: Map<number, RpcBlock>,
-  summary: PrefetchSummary,
-): Promise<Map<number, BlockPrestate> | undefined> {
-  const out = new Map<number, BlockPrestate>();
-  const wanted: number[] = [];
-  for (const segment of options.segments) wanted.push(...range(segment.forkBlock + 1, segment.lastBlock));
-  const toTrace: number[] = [];
-  for (const n of [...new Set(wanted)]) {
-    const header = headers.get(n)!;
-    const cached = await options.cache?.readPrestate(options.chainId, { number: n, hash: header.hash });
-    if (cached !== undefined) {
-      out.set(n, cached);
-      summary.cachedBlocks++;
-    } else if (header.transactions.length === 0) {
-      out.set(n, { accounts: {}, balanceChanged: outsideTransactions(header) });
-    } else toTrace.push(n);
-  }
-  const trace = (chunk: number[]) =>
-    source.batch(
-      chunk.map((n) => ({ method: "debug_traceBlockByNumber", params: [quantity(n), { tracer: "prestateTracer", tracerConfig: { diffMode: false, disableCode: false } }] })),
-    );
-  // The first batch alone (it tells whether the source can trace at all), then a few batches at a time.
-  const chunks: number[][] = [];
-  for (let i = 0; i < toTrace.length; i += TRACE_BATCH) chunks.push(toTrace.slice(i, i + TRACE_BATCH));
-  const answers: Array<Array<unknown | JsonRpcError>> = [];
-  if (chunks.length > 0) answers.push(await trace(chunks[0]!));
-  const unsupported = answers[0]?.[0] instanceof JsonRpcError;
-  for (let c = 1; c < chunks.length && !unsupported; c += TRACE_PARALLEL) {
-    answers.push(...(await Promise.all(chunks.slice(c, c + TRACE_PARALLEL).map(trace))));
-  }
-  for (let c = 0; c < answers.length; c++) {
-    const i = c * TRACE_BATCH;
-    const chunk = chunks[c]!;
-    const results = answers[c]!;
-    for (let j = 0; j < chunk.length; j++) {
-      const result = results[j];
-      const prestate = result instanceof JsonRpcError ? undefined : reducePrestate(result, headers.get(chunk[j]!)!);
-      if (prestate === undefined) {
-        if (out.size === summary.cachedBlocks + countEmpty(out) && i === 0 && j === 0) {
-          summary.reason =
-            result instanceof JsonRpcError
-              ? `the source has no prestate tracer (${isUnsupportedMethodError(result) ? "debug_traceBlockByNumber is not supported" : result.message})`
-              : "the source's prestate trace has an unknown shape";
-          return undefined;
-        }
-        // One block the source cannot trace: the forks read its keys lazily.
-        continue;
-      }
-      out.set(chunk[j]!, prestate);
-      const header = headers.get(chunk[j]!)!;
-      await options.cache?.writePrestate(options.chainId, { number: chunk[j]!, hash: header.hash }, prestate);
-    }
-  }
-  return out;
-}
-
-function countEmpty(out: Map<number, BlockPrestate>): number {
-  let n = 0;
-  for (const p of out.values()) if (Object.keys(p.accounts).length === 0) n++;
-  return n;
-}
-
-/** Balances a block changes outside its transactions: the coinbase's reward, withdrawals. */
-function outsideTransactions(header: RpcBlock): string[] {
-  const withdrawals = ((header as { withdrawals?: Array<{ address: string }> }).withdrawals ?? []).map((w) => w.address.toLowerCase());
-  return [header.miner.toLowerCase(), ...withdrawals];
-}
-
-/** The first value each of the block's transactions saw of each key: the state before the block. */
-export function reducePrestate(result: unknown, header: RpcBlock): BlockPrestate | undefined {
-  try {
-    return reduce(result, header);
-  } catch {
-    // A value that is not a hex quantity: the block counts as untraced, its keys are read by the forks.
-    return undefined;
-  }
-}
-
-function reduce(result: unknown, header: RpcBlock): BlockPrestate | undefined {
-  if (!Array.isArray(result)) return undefined;
-  const accounts: StateFile = {};
-  for (const entry of result as Array<{ result?: unknown }>) {
-    const pre = entry?.result;
-    if (pre === null || typeof pre !== "object") return undefined;
-    for (const [rawAddress, raw] of Object.entries(pre as Record<string, { balance?: string; nonce?: number | string; code?: string; storage?: Record<string, string> }>)) {
-      if (raw === null || typeof raw !== "object") return undefined;
-      const address = rawAddress.toLowerCase();
-      let account = accounts[address];
-      if (account === undefined) {
-        // Omitted fields are empty (the tracer leaves out a zero nonce, empty code and storage).
-        account = accounts[address] = {
-          ...(raw.balance !== undefined ? { balance: quantity(BigInt(raw.balance)) } : {}),
-          nonce: quantity(BigInt(raw.nonce ?? 0)),
-          code: raw.code ?? "0x",
-        };
-      }
-      for (const [slot, value] of Object.entries(raw.storage ?? {})) (account.storage ??= {})[slotKey(slot)] ??= word(value);
-    }
-  }
-  return { accounts, balanceChanged: outsideTransactions(header) };
 }
 
 /** The fallback: accounts the transactions and receipts name, read at each fork block. */

@@ -27,7 +27,7 @@ import { discoverTraffic, type DiscoverySummary } from "./discover-traffic.js";
 import { ForkControl, type ForkHandle } from "./fork-control.js";
 import { word } from "./observe.js";
 import { startForkFront } from "./fork-front.js";
-import { prefetchState, saveLearned } from "./prefetch.js";
+import { Prefetch, saveLearned } from "./prefetch.js";
 import { CheckpointWriter, IN_PROGRESS_DIR, readCheckpoint, runDir, runKey, type SegmentProgress } from "./checkpoint.js";
 import { assembleReport, type ReplayReport, type ReplaySettings } from "./report.js";
 import {
@@ -124,24 +124,34 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   const warnings: string[] = [];
   const decoder = options.decoder ?? new AbiDecoder();
 
-  const chainId = Number(toBigInt(await source.request({ method: "eth_chainId" })));
+  // The first reads go out together (each is a round trip to a remote source); the chain is checked first.
+  const chainIdRead = source.request({ method: "eth_chainId" });
+  const greenRead = fetchGreenCode(source, release.green);
+  const fleetRead = (async () =>
+    resolveFleet({
+      source,
+      release,
+      toBlock: options.traffic.kind === "range" ? options.traffic.toBlock : Number(toBigInt(await source.request({ method: "eth_blockNumber" }))),
+      ...(options.proxies !== undefined ? { listed: options.proxies } : {}),
+      config: { beacons: options.config.beacons ?? {} },
+      ...(options.log !== undefined ? { log: options.log } : {}),
+    }))();
+  greenRead.catch(() => undefined);
+  fleetRead.catch(() => undefined);
+  const chainId = Number(toBigInt(await chainIdRead));
   if (chainId !== release.chainId) {
     throw new BlueGreenError(
       "BG_REPLAY_NETWORK", `The source is chain ${chainId}, but release "${release.id}" was staged on chain ${release.chainId}. Pass the --network the release was staged on.`,
     );
   }
   if (options.shard !== undefined) refuseUnshardable(options);
-  const greenCode = await fetchGreenCode(source, release.green);
+  const greenCode = await greenRead;
+  const fleet = await fleetRead;
 
-  const fleet = await resolveFleet({
-    source,
-    release,
-    toBlock: options.traffic.kind === "range" ? options.traffic.toBlock : Number(toBigInt(await source.request({ method: "eth_blockNumber" }))),
-    ...(options.proxies !== undefined ? { listed: options.proxies } : {}),
-    config: { beacons: options.config.beacons ?? {} },
-    ...(options.log !== undefined ? { log: options.log } : {}),
-  });
-  const plan = await planTraffic(options, warnings, fleet);
+  const prefetch = new Prefetch({ source, chainId, ...(options.sourceCache !== undefined ? { cache: options.sourceCache } : {}), mode: options.prefetch ?? "auto" });
+  // A faithful replay of a range (unsharded) needs every block's prestate: the traces start while discovery reads on.
+  const traceEarly = options.traffic.kind === "range" && options.mode === "faithful" && options.shard === undefined;
+  const plan = await planTraffic(options, warnings, fleet, traceEarly ? (blocks) => prefetch.traceEarly(blocks) : undefined);
   const discoveryRequests = source.stats.calls;
   const compare: CompareOptions = { gasTolerance: options.config.gasTolerance, expected: options.config.expected };
   const fidelityThreshold = options.minFidelity ?? (plan.mode === "faithful" ? 1 : undefined);
@@ -169,7 +179,7 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     );
   }
 
-  const bluePinned = await fleetImplementationAt(source, fleet, plan.forkBlock);
+  const [bluePinned] = await Promise.all([fleetImplementationAt(source, fleet, plan.forkBlock), pinHeadAtLeast(source, plan.toBlock)]);
   if (bluePinned !== undefined && bluePinned !== release.blue.address.toLowerCase()) {
     warnings.push(
       `At block ${plan.forkBlock} the proxy ran ${bluePinned}, not blue ${release.blue.address.toLowerCase()}: the replay compares green with what the proxy really ran then.`,
@@ -193,12 +203,9 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
   }
   // The forks read the source through the front, with the head pinned (see cacheKey).
   const forkSource = source.derive({ pinHead: true });
-  await pinHeadAtLeast(source, plan.toBlock);
   // Captures run in synthetic blocks: there is nothing of the source's to prefetch for them.
   // The prefetch runs while the forks open: EDR's first requests (chain id, head, fork block) need none of it.
-  const prefetching = prefetchState({
-    source,
-    chainId,
+  const prefetching = prefetch.finish({
     segments:
       options.traffic.kind === "range"
         ? [
@@ -210,8 +217,6 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     receipts: plan.realReceipts,
     proxy,
     extraAccounts: [release.green.address],
-    ...(options.sourceCache !== undefined ? { cache: options.sourceCache } : {}),
-    mode: options.prefetch ?? "auto",
   });
   prefetching.catch(() => undefined);
   let prefetched: Awaited<typeof prefetching> | undefined;
@@ -513,7 +518,7 @@ interface TrafficPlan {
   discovery: DiscoverySummary;
 }
 
-async function planTraffic(options: ReplayOptions, warnings: string[], fleet: ResolvedFleet): Promise<TrafficPlan> {
+async function planTraffic(options: ReplayOptions, warnings: string[], fleet: ResolvedFleet, onBlocks?: (blocks: RpcBlock[]) => void): Promise<TrafficPlan> {
   const { source, traffic } = options;
   if (traffic.kind === "range") {
     if (traffic.fromBlock < 1) {
@@ -528,6 +533,7 @@ async function planTraffic(options: ReplayOptions, warnings: string[], fleet: Re
       mode: options.mode,
       tracing: options.config.tracing,
       ...(options.log !== undefined ? { log: options.log } : {}),
+      ...(onBlocks !== undefined ? { onBlocks } : {}),
     });
     if (discovered.summary.mayMiss !== "") warnings.push(discovered.summary.mayMiss);
     return {

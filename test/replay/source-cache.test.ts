@@ -9,7 +9,8 @@ import path from "node:path";
 import { expect } from "chai";
 
 import { runHardhat } from "../helpers/cli.js";
-import { ForkState, reducePrestate } from "../../src/replay/prefetch.js";
+import { ForkState } from "../../src/replay/prefetch.js";
+import { reducePrestate } from "../../src/replay/prestate-traces.js";
 import { SourceCache } from "../../src/replay/source-cache.js";
 
 const A = "0x00000000000000000000000000000000000000aa";
