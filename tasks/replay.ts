@@ -145,6 +145,13 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
           ...(args.fromBlock !== "" ? { fromBlock: blockNumber(args.fromBlock, "from-block") } : {}),
         };
       } else if (args.lastBlocks !== "") {
+        if ((args.shard ?? "") !== "") {
+          // Each shard would read its own head: shards of different ranges cannot be merged.
+          throw new BlueGreenError(
+            "BG_REPLAY_OPTION",
+            "--shard needs the same range in every shard, but --last-blocks reads each shard's own head. Read the head once and give every shard --from-block A --to-block B (the plan job of docs/ci/bluegreen-shards.yml does).",
+          );
+        }
         const k = blockNumber(args.lastBlocks, "last-blocks");
         if (k < 1) throw new BlueGreenError("BG_REPLAY_OPTION", "--last-blocks must be at least 1.");
         const head = Number(BigInt((await source.request({ method: "eth_blockNumber" })) as string));

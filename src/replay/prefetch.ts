@@ -43,7 +43,7 @@ export interface PrefetchSummary {
   reason?: string;
   /** Calls the prefetch sent to the source. */
   requests: number;
-  /** Blocks whose prestate came from the shared source cache instead of the source. */
+  /** Blocks whose prestate came from a cache (the shared source cache, else the answer cache) instead of the source. */
   cachedBlocks: number;
   /** Accounts and storage slots known at the fork blocks before the forks started. */
   accounts: number;
@@ -268,7 +268,7 @@ export class Prefetch {
       await readNamedAccounts(source, options, headers, state, summary);
     }
     await replayAccounts;
-    summary.requests = source.stats.calls;
+    summary.requests = source.stats.calls + this.traces.requests;
     Object.assign(summary, state.size);
     if (options.cache !== undefined) {
       const cache = options.cache;

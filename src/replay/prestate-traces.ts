@@ -12,7 +12,7 @@
 import { JsonRpcError } from "../chain/json-rpc.js";
 import { quantity } from "../common/format.js";
 import type { RpcBlock } from "./chain-data.js";
-import { isUnsupportedMethodError } from "./rpc-cache.js";
+import { cacheKey, isUnsupportedMethodError } from "./rpc-cache.js";
 import type { BlockPrestate, SourceCache, StateFile } from "./source-cache.js";
 import type { SourceRpc } from "./source-rpc.js";
 
@@ -31,12 +31,26 @@ export class PrestateTraces {
   /** Whether any block was traced by the source (a later failure is one block's, not the tracer's absence). */
   private tracedAny = false;
   cachedBlocks = 0;
+  /**
+   * Its own client, which keeps no raw answer: a block's prestate trace
+   * repeats every contract's code for each transaction (hundreds of kB per
+   * block), so only the reduced prestate is kept, in the shared source cache
+   * or else in the answer cache, and memory does not grow with the range.
+   */
+  private readonly tracer: SourceRpc;
 
   constructor(
-    private readonly source: SourceRpc,
+    source: SourceRpc,
     private readonly chainId: number,
     private readonly cache?: SourceCache,
-  ) {}
+  ) {
+    this.tracer = source.derive({ storeAnswers: false });
+  }
+
+  /** Calls sent to the source for the traces. */
+  get requests(): number {
+    return this.tracer.stats.calls;
+  }
 
   /** Starts on these blocks (those not started yet); returns at once. */
   start(headers: RpcBlock[]): void {
@@ -70,7 +84,7 @@ export class PrestateTraces {
     const toTrace: RpcBlock[] = [];
     for (const header of headers) {
       const n = Number(BigInt(header.number));
-      const cached = await this.cache?.readPrestate(this.chainId, { number: n, hash: header.hash });
+      const cached = await this.readKept(n, header.hash);
       if (cached !== undefined) {
         this.results.set(n, cached);
         this.cachedBlocks++;
@@ -90,7 +104,14 @@ export class PrestateTraces {
   }
 
   private async traceChunk(chunk: RpcBlock[]): Promise<void> {
-    const results = await this.source.batch(chunk.map((h) => ({ method: "debug_traceBlockByNumber", params: [quantity(BigInt(h.number)), PRESTATE_TRACER] })));
+    const calls = chunk.map((h) => ({ method: "debug_traceBlockByNumber", params: [quantity(BigInt(h.number)), PRESTATE_TRACER] }));
+    const results = await this.tracer.batch(calls);
+    results.forEach((result, j) => {
+      // A capability fact, kept as any client keeps it (a warm run does not ask again).
+      if (result instanceof JsonRpcError && isUnsupportedMethodError(result)) {
+        this.tracer.cache.put(cacheKey(calls[j]!.method, calls[j]!.params)!, { error: { code: result.code, message: result.message } });
+      }
+    });
     for (let j = 0; j < chunk.length; j++) {
       const header = chunk[j]!;
       const result = results[j];
@@ -109,9 +130,25 @@ export class PrestateTraces {
       this.tracedAny = true;
       const n = Number(BigInt(header.number));
       this.results.set(n, prestate);
-      await this.cache?.writePrestate(this.chainId, { number: n, hash: header.hash }, prestate);
+      await this.keep(n, header.hash, prestate);
     }
   }
+
+  private async readKept(number: number, hash: string): Promise<BlockPrestate | undefined> {
+    if (this.cache !== undefined) return this.cache.readPrestate(this.chainId, { number, hash });
+    const hit = this.tracer.cache.get(answerKey(this.chainId, hash));
+    return hit !== undefined && "result" in hit ? (hit.result as BlockPrestate) : undefined;
+  }
+
+  private async keep(number: number, hash: string, prestate: BlockPrestate): Promise<void> {
+    if (this.cache !== undefined) await this.cache.writePrestate(this.chainId, { number, hash }, prestate);
+    else this.tracer.cache.put(answerKey(this.chainId, hash), { result: prestate });
+  }
+}
+
+/** Where the answer cache keeps a block's reduced prestate (by block hash: a reorged block is traced again). */
+function answerKey(chainId: number, blockHash: string): string {
+  return `prestate:${chainId}:${blockHash.toLowerCase()}`;
 }
 
 /** Balances a block changes outside its transactions: the coinbase's reward, withdrawals. */

@@ -5,7 +5,7 @@
  * fidelity, verdict), only the requests that reach the source; a second run
  * on the same shared cache asks the source only for what it lacks.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -17,7 +17,7 @@ import { resolveReplayConfig } from "../../src/replay/config.js";
 import { edrForkOpener } from "../../src/replay/open-edr-fork.js";
 import { replayRelease } from "../../src/replay/replay-release.js";
 import type { ReplayReport } from "../../src/replay/report.js";
-import { RpcCache } from "../../src/replay/rpc-cache.js";
+import { RpcCache, sourceNamespace } from "../../src/replay/rpc-cache.js";
 import { SourceCache } from "../../src/replay/source-cache.js";
 import { SourceRpc } from "../../src/replay/source-rpc.js";
 import { buildBlockWorld, type BlockTx, type BlockWorld } from "./helpers/block-world.js";
@@ -96,6 +96,36 @@ for (const kind of ["anvil", "hardhat"] as NodeKind[]) {
       expect(report.sourceRequests.fork).to.be.greaterThan(0);
       // The forks are at different blocks, so no key is shared: every read again would be EDR forgetting (2,840 of them before).
       expect(report.sourceRequests.prefetch?.served).to.equal(0);
+    });
+
+    it("keeps a block's reduced prestate in the answer cache, not the source's trace (which repeats every contract's code per transaction)", async () => {
+      const dir = await mkdtemp(path.join(root, "answers-"));
+      const config = resolveReplayConfig({ workers: 2 }, { projectRoot: dir, cachePath: dir });
+      const run = async () =>
+        replayRelease({
+          release: { id: "prefetch", chainId: world.chainId, proxy: world.vault.proxy, blue: { address: world.vault.impl, codehash: world.vault.codehash }, green },
+          source: new SourceRpc({ url: world.url, cache: await RpcCache.open(config.cacheDir, world.url), retries: 2, baseDelayMs: 20 }),
+          openFork: edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }),
+          traffic: { kind: "range", fromBlock: range.fromBlock, toBlock: range.toBlock },
+          mode: "faithful",
+          cascade: false,
+          config,
+        });
+      const cold = await run();
+      const lines = (await readFile(path.join(config.cacheDir, `${sourceNamespace(world.url)}.jsonl`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { k: string; a: { result?: unknown } });
+      const kept = lines.filter((l) => l.k.startsWith("prestate:"));
+      // A raw block trace is a list of { txHash, result }: none is kept.
+      const raw = lines.filter((l) => Array.isArray(l.a.result) && (l.a.result as Array<{ txHash?: string }>)[0]?.txHash !== undefined);
+      expect(raw).to.have.length(0);
+      if (kind === "anvil") {
+        expect(cold.sourceRequests.prefetch?.path).to.equal("prestate-trace");
+        expect(kept.length).to.be.greaterThan(0);
+        // The second run takes every block's prestate from there and asks the source nothing for it.
+        const warm = await run();
+        expect(warm.sourceRequests.prefetch?.cachedBlocks).to.equal(kept.length);
+        expect(warm.sourceRequests.prefetch?.requests).to.equal(0);
+        expect(sameOutcome(warm)).to.deep.equal(sameOutcome(cold));
+      } else expect(kept).to.have.length(0);
     });
 
     it("shares what one run fetched with the next through the on-disk source cache", async () => {

@@ -140,5 +140,9 @@ describe("the bg:replay task", function () {
     const badProxy = JSON.parse((await captureStdout(() => replayTask(args({ lastBlocks: "3", proxies: "0x12,0xzz" }), hre))).stdout);
     expect(badProxy).to.deep.include({ ok: false, code: "BG_REPLAY_OPTION" });
     expect(badProxy.error).to.match(/--proxies/);
+    // Shards must share one range: --last-blocks would read each shard's own head.
+    const movingShard = JSON.parse((await captureStdout(() => replayTask(args({ lastBlocks: "3", shard: "1/2" }), hre))).stdout);
+    expect(movingShard).to.deep.include({ ok: false, code: "BG_REPLAY_OPTION" });
+    expect(movingShard.error).to.match(/--shard needs the same range in every shard.*--from-block A --to-block B/);
   });
 });
