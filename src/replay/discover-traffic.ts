@@ -97,12 +97,19 @@ export async function discoverTraffic(options: DiscoveryOptions): Promise<Discov
   const used: DiscoveryMethod[] = ["to", "logs"];
   for (const { tx } of txs) if (proxies.has((tx.to ?? "").toLowerCase())) mark(tx.hash, "to", tx.to!);
 
-  for (const { hash, proxy } of await logTransactions(source, [...proxies], fromBlock, toBlock)) mark(hash, "logs", proxy);
+  // Independent reads go out together: each is a round trip to a remote source. Faithful mode
+  // replays every transaction, so their receipts are read while the proxy's are being found.
+  const allReceipts = options.mode === "faithful" ? fetchReceipts(source, txs.map(({ tx, block }) => ({ hash: tx.hash.toLowerCase(), block: Number(BigInt(block.number)) }))) : undefined;
+  allReceipts?.catch(() => undefined);
+  const [logged, viaFilter] = await Promise.all([
+    logTransactions(source, [...proxies], fromBlock, toBlock),
+    options.tracing === "auto" ? traceFilter(source, proxies, fromBlock, toBlock) : Promise.resolve(undefined),
+  ]);
+  for (const { hash, proxy } of logged) mark(hash, "logs", proxy);
 
   const unavailable: string[] = [];
   let traced = false;
   if (options.tracing === "auto") {
-    const viaFilter = await traceFilter(source, proxies, fromBlock, toBlock);
     if (viaFilter !== undefined) {
       for (const { hash, proxy } of viaFilter) mark(hash, "trace_filter", proxy);
       used.push("trace_filter");
@@ -145,7 +152,7 @@ export async function discoverTraffic(options: DiscoveryOptions): Promise<Discov
       block: blocks.get(Number(BigInt(block.number)))!,
     });
   }
-  const realReceipts = await fetchReceipts(source, items.map((i) => ({ hash: i.hash, block: i.block!.number })));
+  const realReceipts = (await allReceipts) ?? (await fetchReceipts(source, items.map((i) => ({ hash: i.hash, block: i.block!.number }))));
 
   const found: Partial<Record<DiscoveryMethod, number>> = {};
   for (const methods of foundBy.values()) for (const m of methods) found[m] = (found[m] ?? 0) + 1;
