@@ -118,6 +118,15 @@ export interface ReplayOptions {
 
 /** Replays the traffic blue-and-green and returns the report (not yet recorded: see record-step.ts). */
 export async function replayRelease(options: ReplayOptions): Promise<ReplayReport> {
+  try {
+    return await replay(options);
+  } finally {
+    // Whatever was fetched is kept, however the replay ended: "a re-run reuses what was already fetched".
+    await options.source.cache.flush();
+  }
+}
+
+async function replay(options: ReplayOptions): Promise<ReplayReport> {
   let startedAt = new Date();
   const { release, source } = options;
   const proxy = release.proxy.toLowerCase();
@@ -346,7 +355,6 @@ export async function replayRelease(options: ReplayOptions): Promise<ReplayRepor
     await run.close();
     await front.close();
     if (prefetched !== undefined) await saveLearned(prefetched.state);
-    await source.cache.flush();
   }
 }
 

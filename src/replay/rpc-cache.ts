@@ -8,20 +8,34 @@
  * One append-only JSON Lines file per source URL (named by the URL's hash,
  * so API keys in URLs never reach the disk). A line cut short by a crash is
  * skipped when the file is read back.
+ *
+ * A large answer (a block with its transactions, a block's receipts) is kept
+ * in a file of its own beside it, named by the hash of its key, written
+ * whole (temporary file, then rename) before its line names it, and read
+ * back when asked for: the cache does not hold the range in memory, so a
+ * long replay's memory does not grow with it. Processes sharing the folder
+ * (shards on one machine) write the same content under the same name.
  */
 import { createHash } from "node:crypto";
-import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { appendFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 /** A cached answer: a result, or an error that will not change (a method the node lacks). */
 export type CachedAnswer = { result: unknown } | { error: { code: number; message: string } };
+
+/** Answers whose JSON is at least this long live in a file of their own, not in memory. */
+const LARGE_ANSWER = 4096;
+
+/** An answer in memory, or the name of the file that holds it. */
+type Entry = CachedAnswer | { file: string };
 
 export class RpcCache {
   private queue: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly file: string | undefined,
-    private readonly entries: Map<string, CachedAnswer>,
+    private readonly entries: Map<string, Entry>,
   ) {}
 
   /** A cache kept in memory only (nothing survives the process). */
@@ -33,7 +47,7 @@ export class RpcCache {
   static async open(dir: string, sourceUrl: string): Promise<RpcCache> {
     const file = path.join(dir, `${sourceNamespace(sourceUrl)}.jsonl`);
     await mkdir(dir, { recursive: true });
-    const entries = new Map<string, CachedAnswer>();
+    const entries = new Map<string, Entry>();
     const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
       if (e.code === "ENOENT") return "";
       throw e;
@@ -41,8 +55,10 @@ export class RpcCache {
     for (const line of text.split("\n")) {
       if (line === "") continue;
       try {
-        const { k, a } = JSON.parse(line) as { k: string; a: CachedAnswer };
-        if (typeof k === "string" && a !== null && typeof a === "object") entries.set(k, a);
+        const { k, a, f } = JSON.parse(line) as { k: string; a?: CachedAnswer; f?: string };
+        if (typeof k !== "string") continue;
+        if (typeof f === "string" && /^[0-9a-f]{64}\.json$/.test(f)) entries.set(k, { file: f });
+        else if (a !== null && typeof a === "object") entries.set(k, a);
       } catch {
         // A line cut short by a crash: the request is simply asked again.
       }
@@ -55,7 +71,15 @@ export class RpcCache {
   }
 
   get(key: string): CachedAnswer | undefined {
-    return this.entries.get(key);
+    const entry = this.entries.get(key);
+    if (entry === undefined || !("file" in entry)) return entry;
+    try {
+      return JSON.parse(readFileSync(path.join(this.largeDir(), entry.file), "utf8")) as CachedAnswer;
+    } catch {
+      // Removed or damaged by hand: asked again.
+      this.entries.delete(key);
+      return undefined;
+    }
   }
 
   /** Stores an answer; the append to disk is queued so lines never interleave. */
@@ -69,15 +93,42 @@ export class RpcCache {
     this.entries.set(key, answer);
     const file = this.file;
     if (file === undefined) return;
-    const line = JSON.stringify({ k: key, a: answer }) + "\n";
-    this.queue = this.queue.then(() => appendFile(file, line, "utf8")).catch(() => {
-      // A cache that cannot be written only costs requests next time.
-    });
+    const json = JSON.stringify(answer);
+    if (json.length < LARGE_ANSWER) {
+      this.append(file, JSON.stringify({ k: key, a: answer }) + "\n");
+      return;
+    }
+    const name = createHash("sha256").update(key).digest("hex") + ".json";
+    const dir = this.largeDir();
+    const target = path.join(dir, name);
+    this.queue = this.queue
+      .then(async () => {
+        await mkdir(dir, { recursive: true });
+        const tmp = `${target}.${process.pid}.tmp`;
+        await writeFile(tmp, json, "utf8");
+        await rename(tmp, target);
+        await appendFile(file, JSON.stringify({ k: key, f: name }) + "\n", "utf8");
+        // Written: memory keeps only the name (unless a newer answer replaced it meanwhile).
+        if (this.entries.get(key) === answer) this.entries.set(key, { file: name });
+      })
+      .catch(() => {
+        // A cache that cannot be written only costs requests next time; the answer stays in memory.
+      });
   }
 
   /** Waits for pending appends. */
   async flush(): Promise<void> {
     await this.queue;
+  }
+
+  private append(file: string, line: string): void {
+    this.queue = this.queue.then(() => appendFile(file, line, "utf8")).catch(() => {
+      // A cache that cannot be written only costs requests next time.
+    });
+  }
+
+  private largeDir(): string {
+    return this.file!.replace(/\.jsonl$/, ".answers");
   }
 }
 

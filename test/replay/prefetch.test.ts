@@ -112,7 +112,17 @@ for (const kind of ["anvil", "hardhat"] as NodeKind[]) {
           config,
         });
       const cold = await run();
-      const lines = (await readFile(path.join(config.cacheDir, `${sourceNamespace(world.url)}.jsonl`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { k: string; a: { result?: unknown } });
+      const ns = sourceNamespace(world.url);
+      const lines = await Promise.all(
+        (await readFile(path.join(config.cacheDir, `${ns}.jsonl`), "utf8"))
+          .trim()
+          .split("\n")
+          .map(async (line) => {
+            const { k, a, f } = JSON.parse(line) as { k: string; a?: { result?: unknown }; f?: string };
+            // A large answer lives in a file of its own.
+            return { k, a: a ?? (JSON.parse(await readFile(path.join(config.cacheDir, `${ns}.answers`, f!), "utf8")) as { result?: unknown }) };
+          }),
+      );
       const kept = lines.filter((l) => l.k.startsWith("prestate:"));
       // A raw block trace is a list of { txHash, result }: none is kept.
       const raw = lines.filter((l) => Array.isArray(l.a.result) && (l.a.result as Array<{ txHash?: string }>)[0]?.txHash !== undefined);

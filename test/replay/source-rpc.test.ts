@@ -3,7 +3,7 @@
  * nodes are in twin-replay.test.ts): retries with backoff on rate limits and
  * timeouts, a clear failure after the last retry, the cache, batches.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -129,6 +129,32 @@ describe("the source RPC client", function () {
       expect(second.stats.calls).to.equal(1);
     } finally {
       await node.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps a large answer in a file of its own, not in memory, and reads it back (in this process and the next)", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "bg-rpc-cache-"));
+    try {
+      const cache = await RpcCache.open(dir, "http://source.example");
+      const block = { number: "0x7", transactions: Array.from({ length: 40 }, (_, i) => ({ hash: "0x" + i.toString(16).padStart(64, "0"), input: "0x" + "ab".repeat(68) })) };
+      cache.put("big", { result: block });
+      cache.put("small", { result: "0x1" });
+      await cache.flush();
+      const jsonl = await readFile(path.join(dir, (await readdir(dir)).find((f) => f.endsWith(".jsonl"))!), "utf8");
+      // The line names the file; the block itself is not in the lines, nor (once written) in memory.
+      expect(jsonl).to.not.include("ab".repeat(68));
+      expect(jsonl).to.include('"k":"small","a":{"result":"0x1"}');
+      const answers = (await readdir(dir)).find((f) => f.endsWith(".answers"))!;
+      expect(await readdir(path.join(dir, answers))).to.have.length(1);
+      expect(cache.get("big")).to.deep.equal({ result: block });
+      const next = await RpcCache.open(dir, "http://source.example");
+      expect(next.get("big")).to.deep.equal({ result: block });
+      expect(next.get("small")).to.deep.equal({ result: "0x1" });
+      // A file removed by hand is a miss, asked again, not an error.
+      await rm(path.join(dir, answers), { recursive: true });
+      expect(next.get("big")).to.equal(undefined);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -101,7 +101,7 @@ export async function replayFixture(kind: NodeKind, traffic: TrafficOptions): Pr
       },
       stop: async () => {
         await world.stop();
-        await rm(cacheRoot, { recursive: true, force: true });
+        await rm(cacheRoot, { recursive: true, force: true, maxRetries: 3 });
       },
     };
   } catch (e) {
