@@ -263,6 +263,7 @@ export class Prefetch {
       summary.path = "prestate-trace";
       for (const segment of plan.segments) state.merge(segment.forkBlock, firstTouches(traced, segment));
       if (plan.proxy !== undefined) await proxySlotsAtBlockEnds(source, options, headers, traced, proxySlots);
+      this.traces.forget();
     } else {
       summary.reason = traced.unsupported;
       await readNamedAccounts(source, options, headers, state, summary);

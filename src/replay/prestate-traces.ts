@@ -38,6 +38,7 @@ export class PrestateTraces {
    * or else in the answer cache, and memory does not grow with the range.
    */
   private readonly tracer: SourceRpc;
+  private readonly codes = new Map<string, string>();
 
   constructor(
     source: SourceRpc,
@@ -61,6 +62,12 @@ export class PrestateTraces {
     // Failures surface from `prestates`, which awaits every run.
     run.catch(() => undefined);
     this.runs.push(run);
+  }
+
+  /** Lets go of the prestates once the prefetch has taken what it needs (the replay keeps the object while it runs). */
+  forget(): void {
+    this.results.clear();
+    this.codes.clear();
   }
 
   /**
@@ -115,7 +122,7 @@ export class PrestateTraces {
     for (let j = 0; j < chunk.length; j++) {
       const header = chunk[j]!;
       const result = results[j];
-      const prestate = result instanceof JsonRpcError ? undefined : reducePrestate(result, header);
+      const prestate = result instanceof JsonRpcError ? undefined : reducePrestate(result, header, this.codes);
       if (prestate === undefined) {
         if (!this.tracedAny && j === 0) {
           this.unsupported =
@@ -158,16 +165,16 @@ function outsideTransactions(header: RpcBlock): string[] {
 }
 
 /** The first value each of the block's transactions saw of each key: the state before the block. */
-export function reducePrestate(result: unknown, header: RpcBlock): BlockPrestate | undefined {
+export function reducePrestate(result: unknown, header: RpcBlock, codes?: Map<string, string>): BlockPrestate | undefined {
   try {
-    return reduce(result, header);
+    return reduce(result, header, codes);
   } catch {
     // A value that is not a hex quantity: the block counts as untraced, its keys are read by the forks.
     return undefined;
   }
 }
 
-function reduce(result: unknown, header: RpcBlock): BlockPrestate | undefined {
+function reduce(result: unknown, header: RpcBlock, codes?: Map<string, string>): BlockPrestate | undefined {
   if (!Array.isArray(result)) return undefined;
   const accounts: StateFile = {};
   for (const entry of result as Array<{ result?: unknown }>) {
@@ -182,13 +189,22 @@ function reduce(result: unknown, header: RpcBlock): BlockPrestate | undefined {
         account = accounts[address] = {
           ...(raw.balance !== undefined ? { balance: quantity(BigInt(raw.balance)) } : {}),
           nonce: quantity(BigInt(raw.nonce ?? 0)),
-          code: raw.code ?? "0x",
+          code: interned(raw.code ?? "0x", codes),
         };
       }
       for (const [slot, value] of Object.entries(raw.storage ?? {})) (account.storage ??= {})[slotKey(slot)] ??= word(value);
     }
   }
   return { accounts, balanceChanged: outsideTransactions(header) };
+}
+
+/** One copy of each contract's code however many blocks' prestates hold it (a busy contract is in every block). */
+function interned(code: string, codes: Map<string, string> | undefined): string {
+  if (codes === undefined || code.length < 3) return code;
+  const known = codes.get(code);
+  if (known !== undefined) return known;
+  codes.set(code, code);
+  return code;
 }
 
 export function slotKey(slot: unknown): string {
