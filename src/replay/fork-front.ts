@@ -119,7 +119,7 @@ async function handle(source: SourceRpc, prefetched: ForkState | Promise<ForkSta
  * reports the head that far ahead, and a replay of the last few blocks is
  * read once, like one of an older range.
  */
-export const REPORTED_HEAD_MARGIN = 1024n;
+const REPORTED_HEAD_MARGIN = 1024n;
 
 function reportedHead(answer: unknown): unknown {
   return typeof answer === "string" && /^0x[0-9a-fA-F]+$/.test(answer) ? "0x" + (BigInt(answer) + REPORTED_HEAD_MARGIN).toString(16) : answer;

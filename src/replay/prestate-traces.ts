@@ -76,8 +76,7 @@ export class PrestateTraces {
    */
   async prestates(headers: Map<number, RpcBlock>, numbers: number[]): Promise<Map<number, BlockPrestate> | { unsupported: string }> {
     this.start(numbers.map((n) => headers.get(n)!));
-    // Runs may start while awaiting (none here after the call above, but the list is read afresh).
-    for (let i = 0; i < this.runs.length; i++) await this.runs[i];
+    await Promise.all(this.runs);
     if (this.unsupported !== undefined) return { unsupported: this.unsupported };
     const out = new Map<number, BlockPrestate>();
     for (const n of numbers) {
