@@ -44,7 +44,8 @@ export { compareLayouts, layoutOf, validateImplementation, type RollbackFinding 
 export { proveRollbackPath, type RollbackPathInput, type RollbackPathResult } from "./switch/rollback-path.js";
 
 // Replay: blue against green, block by block, on a fork.
-export { replayRelease, type OpenFork, type ReplayOptions, type TrafficSource } from "./replay/replay-release.js";
+export { replayRelease, type OpenFork, type ReplayOptions } from "./replay/replay-release.js";
+export type { TrafficSource } from "./replay/traffic-plan.js";
 export { edrForkOpener, type EdrForkOptions } from "./replay/open-edr-fork.js";
 export {
   VERDICT_EXIT_CODES,

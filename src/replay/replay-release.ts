@@ -9,35 +9,26 @@
  * block before it. The cascade world cannot split (green's drift accumulates
  * from the start) and runs beside them on a fork of its own.
  */
-import { mkdir, rm, rmdir } from "node:fs/promises";
-import path from "node:path";
-
 import { keccak256, toUtf8Bytes } from "ethers";
 
 import { JsonRpcError } from "../chain/json-rpc.js";
 import { quantity } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
-import { type RpcBlock, type RpcReceipt, toBigInt, toBlockContext, toReceiptFacts } from "./chain-data.js";
+import { toBigInt } from "./chain-data.js";
 import { compareObservations, type CompareOptions } from "./compare.js";
-import { captureToTraffic, type NumberedCaptureLine } from "./capture-file.js";
 import type { ReplayConfig, ReplayMode } from "./config.js";
-import { fleetImplementationAt, fleetReport, fleetSourceStorage, resolveFleet, type ResolvedFleet } from "./beacon-fleet.js";
+import { fleetImplementationAt, fleetReport, fleetSourceStorage, resolveFleet } from "./beacon-fleet.js";
 import { AbiDecoder } from "./decode.js";
-import { discoverTraffic, type DiscoverySummary } from "./discover-traffic.js";
 import { ForkControl, type ForkHandle } from "./fork-control.js";
 import { word } from "./observe.js";
 import { startForkFront } from "./fork-front.js";
 import { Prefetch, saveLearned } from "./prefetch.js";
-import { CheckpointWriter, IN_PROGRESS_DIR, readCheckpoint, runDir, runKey, type SegmentProgress } from "./checkpoint.js";
 import { assembleReport, type ReplayReport, type ReplaySettings } from "./report.js";
 import {
   addTallies,
   type ComparisonLine,
-  ComparisonPart,
-  type ComparisonsFile,
   DEFAULT_KEEP,
   emptyTally,
-  joinComparisonFiles,
   type Tally,
   tallyAdjustment,
   tallyComparison,
@@ -45,12 +36,14 @@ import {
   tallyPropagated,
   tallySkipped,
 } from "./report-stream.js";
+import { openRun, type RunOutput } from "./run-files.js";
 import { describeShard, type Shard, sliceOf } from "./shard.js";
+import { planTraffic, splitSegments, type TrafficSource } from "./traffic-plan.js";
 import { cacheKey } from "./rpc-cache.js";
 import type { SourceCache } from "./source-cache.js";
 import type { SourceRpc } from "./source-rpc.js";
-import { drainOutcome, runCascade, runTwinSegment, type ReplayBlock, type SegmentOutcome, type SegmentPlan } from "./twin-executor.js";
-import type { ReceiptFacts, TrafficItem, TxComparison } from "./types.js";
+import { drainOutcome, runCascade, runTwinSegment, type SegmentOutcome } from "./twin-executor.js";
+import type { TxComparison } from "./types.js";
 import { type CanaryReplayOptions, canaryWorld, summarizeCanary } from "./canary-replay.js";
 
 /** What the replay needs of a release record. */
@@ -64,10 +57,6 @@ export interface ReleaseUnderTest {
   kind?: "transparent" | "uups" | "beacon";
   beacon?: { address: string; proxies: string[] };
 }
-
-export type TrafficSource =
-  | { kind: "range"; fromBlock: number; toBlock: number }
-  | { kind: "capture"; file: string; lines: NumberedCaptureLine[]; fromBlock?: number };
 
 /** Opens a fork of `url` (the fork front) pinned at `blockNumber`, with the source's chain id. */
 export type OpenFork = (args: { url: string; blockNumber: number; chainId: number }) => Promise<ForkHandle>;
@@ -111,7 +100,7 @@ export interface ReplayOptions {
    * report) and keeps its checkpoint: the release folder. `stem` names the
    * files from the run's start time. Without it nothing is written.
    */
-  output?: { dir: string; stem: (startedAt: string) => string };
+  output?: RunOutput;
   /** Entries of each list kept in full in the report (default DEFAULT_KEEP); the comparisons file has all. */
   keep?: number;
 }
@@ -160,7 +149,12 @@ async function replay(options: ReplayOptions): Promise<ReplayReport> {
   const prefetch = new Prefetch({ source, chainId, ...(options.sourceCache !== undefined ? { cache: options.sourceCache } : {}), mode: options.prefetch ?? "auto" });
   // A faithful replay of a range (unsharded) needs every block's prestate: the traces start while discovery reads on.
   const traceEarly = options.traffic.kind === "range" && options.mode === "faithful" && options.shard === undefined;
-  const plan = await planTraffic(options, warnings, fleet, traceEarly ? (blocks) => prefetch.traceEarly(blocks) : undefined);
+  const plan = await planTraffic(
+    { source, traffic: options.traffic, mode: options.mode, tracing: options.config.tracing, ...(options.log !== undefined ? { log: options.log } : {}) },
+    warnings,
+    fleet,
+    traceEarly ? (blocks) => prefetch.traceEarly(blocks) : undefined,
+  );
   const discoveryRequests = source.stats.calls;
   const compare: CompareOptions = { gasTolerance: options.config.gasTolerance, expected: options.config.expected };
   const fidelityThreshold = options.minFidelity ?? (plan.mode === "faithful" ? 1 : undefined);
@@ -197,15 +191,22 @@ async function replay(options: ReplayOptions): Promise<ReplayReport> {
 
   const firstForkBlock = slice !== undefined ? slice.fromBlock - 1 : plan.forkBlock;
   const segments = targets === 0 ? [] : splitSegments(blocks, options.traffic.kind === "capture" ? 1 : options.config.workers, firstForkBlock);
-  const run = await openRun(options, {
-    release: release.id,
-    green: release.green.codehash.toLowerCase(),
-    traffic: options.traffic.kind === "range" ? [plan.fromBlock, plan.toBlock] : options.traffic.file,
-    mode: plan.mode,
-    shard: slice ?? null,
-    settings: settings.hash,
-    segments: segments.map((s) => [s.forkBlock, s.blocks.length, s.blocks[s.blocks.length - 1]?.context.number]),
-  }, segments, startedAt, plan.mode === "faithful" && options.traffic.kind === "range");
+  const run = await openRun(segments, {
+    ...(options.output !== undefined ? { output: options.output } : {}),
+    keep: options.keep ?? DEFAULT_KEEP,
+    planKey: {
+      release: release.id,
+      green: release.green.codehash.toLowerCase(),
+      traffic: options.traffic.kind === "range" ? [plan.fromBlock, plan.toBlock] : options.traffic.file,
+      mode: plan.mode,
+      shard: slice ?? null,
+      settings: settings.hash,
+      segments: segments.map((s) => [s.forkBlock, s.blocks.length, s.blocks[s.blocks.length - 1]?.context.number]),
+    },
+    startedAt,
+    checkpointed: !options.cascade && options.canary === undefined,
+    midSegment: plan.mode === "faithful" && options.traffic.kind === "range",
+  });
   if (run.resumedFrom !== undefined) {
     startedAt = run.resumedFrom;
     options.log?.(`resuming the replay started at ${startedAt.toISOString()} from its checkpoint (${run.blocksDone} block(s) already replayed)`);
@@ -404,233 +405,6 @@ export function replaySettings(options: Pick<ReplayOptions, "config">, fidelityT
     tracing: options.config.tracing,
     hash: keccak256(toUtf8Bytes(JSON.stringify(canonical))),
   };
-}
-
-/**
- * The files of a run: a part file per segment and a checkpoint, under
- * `<output>/replay-in-progress/<run key>/`, picked up again by a run of the
- * same plan. Without `output` (the library used on its own) nothing is
- * written: lines are dropped, only the tally remains.
- */
-interface RunFiles {
-  /** Per segment: what is done, with its tally. */
-  progress: SegmentProgress[];
-  /** The segments (or the rests of segments) still to run. */
-  pending: SegmentPlan[];
-  parts: Array<ComparisonPart | undefined>;
-  checkpoint?: CheckpointWriter;
-  resumedFrom?: Date;
-  blocksDone: number;
-  itemsDone: number;
-  /** Joins the parts into the comparisons file beside the report; removes the run's folder. */
-  finish(extra: ComparisonLine[]): Promise<ComparisonsFile | undefined>;
-  close(): Promise<void>;
-}
-
-async function openRun(options: ReplayOptions, planKey: unknown, segments: SegmentPlan[], startedAt: Date, resumable: boolean): Promise<RunFiles> {
-  const keep = options.keep ?? DEFAULT_KEEP;
-  const fresh = (s: SegmentPlan): SegmentProgress => ({ index: s.index, blocksDone: 0, done: s.blocks.length === 0, bytes: 0, lines: 0, tally: emptyTally(keep) });
-  const output = options.output;
-  if (output === undefined) {
-    return {
-      progress: segments.map(fresh),
-      pending: segments,
-      parts: segments.map(() => undefined),
-      blocksDone: 0,
-      itemsDone: 0,
-      finish: async () => undefined,
-      close: async () => undefined,
-    };
-  }
-  const key = runKey({ ...(planKey as object), keep });
-  const dir = runDir(output.dir, key);
-  // The cascade world cannot be resumed (it runs the range in one piece), nor can --canary (its split
-  // is built from every comparison in memory): their runs start afresh.
-  const unresumable = options.cascade || options.canary !== undefined;
-  const saved = unresumable ? undefined : await readCheckpoint(dir, key);
-  const progress = segments.map((s) => {
-    const p = saved?.segments.find((x) => x.index === s.index);
-    if (p === undefined || p.blocksDone > s.blocks.length) return fresh(s);
-    // Only a faithful replay of the chain's own blocks restarts mid-segment on a fork of the chain; fast mode
-    // carries the replayed state forward, and a capture's blocks are not the chain's: an unfinished segment starts again.
-    if (!p.done && !resumable) return fresh(s);
-    return p;
-  });
-  const pending: SegmentPlan[] = [];
-  let blocksDone = 0;
-  let itemsDone = 0;
-  for (const s of segments) {
-    const p = progress[s.index]!;
-    blocksDone += p.blocksDone;
-    itemsDone += s.blocks.slice(0, p.blocksDone).reduce((n, b) => n + b.items.length, 0);
-    if (p.done) continue;
-    const rest = s.blocks.slice(p.blocksDone);
-    // In faithful mode blue's state at the start of a block is the chain's: a fork pinned just before it resumes exactly.
-    pending.push(p.blocksDone === 0 ? s : { index: s.index, forkBlock: rest[0]!.context.number - 1, blocks: rest });
-  }
-  const parts = await Promise.all(
-    segments.map(async (s) => {
-      await mkdir(dir, { recursive: true });
-      const p = progress[s.index]!;
-      return ComparisonPart.open(path.join(dir, `part-${s.index}.jsonl`), { bytes: p.bytes, lines: p.lines });
-    }),
-  );
-  const resumedFrom = saved !== undefined && blocksDone > 0 ? new Date(saved.startedAt) : undefined;
-  const checkpoint = unresumable
-    ? undefined
-    : await CheckpointWriter.create(dir, key, (resumedFrom ?? startedAt).toISOString(), async () => {
-        await Promise.all(parts.map((p) => p.sync()));
-      });
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await checkpoint?.settle().catch(() => undefined);
-    await Promise.all(parts.map((p) => p.close()));
-  };
-  return {
-    progress,
-    pending,
-    parts,
-    ...(checkpoint !== undefined ? { checkpoint } : {}),
-    ...(resumedFrom !== undefined ? { resumedFrom } : {}),
-    blocksDone,
-    itemsDone,
-    async finish(extra) {
-      await close();
-      const stem = output.stem((resumedFrom ?? startedAt).toISOString());
-      const file = `${stem}.comparisons.jsonl`;
-      const joined = await joinComparisonFiles(
-        segments.map((s) => path.join(dir, `part-${s.index}.jsonl`)),
-        path.join(output.dir, file),
-        extra,
-      );
-      await rm(dir, { recursive: true, force: true });
-      // The parent goes too once no other run is in progress there.
-      await rmdir(path.join(output.dir, IN_PROGRESS_DIR)).catch(() => undefined);
-      return { file, ...joined };
-    },
-    close,
-  };
-}
-
-interface TrafficPlan {
-  mode: ReplayMode;
-  fromBlock: number;
-  toBlock: number;
-  forkBlock: number;
-  /** The fork's blocks, in order: one per original block that has traffic to replay. */
-  blocks: ReplayBlock[];
-  targets: number;
-  realReceipts: Map<string, ReceiptFacts>;
-  discovery: DiscoverySummary;
-}
-
-async function planTraffic(options: ReplayOptions, warnings: string[], fleet: ResolvedFleet, onBlocks?: (blocks: RpcBlock[]) => void): Promise<TrafficPlan> {
-  const { source, traffic } = options;
-  if (traffic.kind === "range") {
-    if (traffic.fromBlock < 1) {
-      throw new BlueGreenError("BG_REPLAY_OPTION", "--from-block must be at least 1: the fork is pinned at the block before the range.");
-    }
-    const discovered = await discoverTraffic({
-      source,
-      proxies: fleet.proxies,
-      perProxy: fleet.kind === "beacon",
-      fromBlock: traffic.fromBlock,
-      toBlock: traffic.toBlock,
-      mode: options.mode,
-      tracing: options.config.tracing,
-      ...(options.log !== undefined ? { log: options.log } : {}),
-      ...(onBlocks !== undefined ? { onBlocks } : {}),
-    });
-    if (discovered.summary.mayMiss !== "") warnings.push(discovered.summary.mayMiss);
-    return {
-      mode: options.mode,
-      fromBlock: traffic.fromBlock,
-      toBlock: traffic.toBlock,
-      forkBlock: traffic.fromBlock - 1,
-      blocks: groupByBlock(discovered.items),
-      targets: discovered.targets,
-      realReceipts: discovered.realReceipts,
-      discovery: discovered.summary,
-    };
-  }
-  // A capture file: the proxy's traffic only, in file order, on top of the state at its first block.
-  if (options.mode === "faithful") {
-    warnings.push("A capture file holds only the proxy's traffic, not whole blocks: it is replayed in fast mode.");
-  }
-  const items = captureToTraffic(traffic.lines);
-  const numbers = traffic.lines.map((l) => l.blockNumber).filter((n): n is number => n !== undefined);
-  let forkBlock: number;
-  if (traffic.fromBlock !== undefined) forkBlock = traffic.fromBlock - 1;
-  else if (numbers.length > 0) forkBlock = Math.min(...numbers);
-  else forkBlock = Number(toBigInt(await source.request({ method: "eth_blockNumber" })));
-  const forkHeader = (await source.request({ method: "eth_getBlockByNumber", params: [quantity(forkBlock), false] })) as RpcBlock | null;
-  if (forkHeader === null) throw new BlueGreenError("BG_REPLAY_BLOCK_MISSING", `The source has no block ${forkBlock}: the capture file's blocks are ahead of it.`);
-  const base = toBlockContext(forkHeader);
-  // Each captured item runs in a block of its own, one second after the one before, on the fork block's other context.
-  const blocks: ReplayBlock[] = items.map((item, i) => ({ context: { ...base, number: base.number + i + 1, timestamp: base.timestamp + i + 1 }, items: [item] }));
-  const mined = items.filter((i): i is Extract<TrafficItem, { kind: "tx" }> => i.kind === "tx");
-  // Captured transactions that were mined have real receipts: those count for fidelity.
-  const receipts = new Map<string, ReceiptFacts>();
-  const results = await source.batch(mined.map((i) => ({ method: "eth_getTransactionReceipt", params: [i.hash] })));
-  results.forEach((r, i) => {
-    if (r !== null && typeof r === "object" && !(r instanceof JsonRpcError)) receipts.set(mined[i]!.hash, toReceiptFacts(r as RpcReceipt));
-  });
-  return {
-    mode: "fast",
-    fromBlock: numbers.length > 0 ? Math.min(...numbers) : forkBlock,
-    toBlock: numbers.length > 0 ? Math.max(...numbers) : forkBlock,
-    forkBlock,
-    blocks,
-    targets: items.length,
-    realReceipts: receipts,
-    discovery: { used: ["capture"], unavailable: [], mayMiss: "", found: { capture: items.length } },
-  };
-}
-
-/** One fork block per original block, its transactions in chain order. */
-function groupByBlock(items: Array<Extract<TrafficItem, { kind: "tx" }>>): ReplayBlock[] {
-  const blocks: ReplayBlock[] = [];
-  for (const item of items) {
-    const last = blocks[blocks.length - 1];
-    if (last !== undefined && last.context.number === item.block!.number) last.items.push(item);
-    else blocks.push({ context: item.block!, items: [item] });
-  }
-  return blocks;
-}
-
-/**
- * Splits the blocks into at most `workers` segments of whole blocks with
- * about the same number of targets each; each segment's fork is pinned at
- * the block before its first.
- */
-export function splitSegments(blocks: ReplayBlock[], workers: number, forkBlock: number): SegmentPlan[] {
-  const targetsOf = (block: ReplayBlock) => block.items.filter((i) => i.target).length;
-  const totalTargets = blocks.reduce((n, b) => n + targetsOf(b), 0);
-  const count = Math.max(1, Math.min(workers, blocks.filter((b) => targetsOf(b) > 0).length));
-  const segments: SegmentPlan[] = [];
-  let current: ReplayBlock[] = [];
-  let currentTargets = 0;
-  let remaining = totalTargets;
-  const close = () => {
-    // The first segment starts at the range's own fork block; captures have synthetic block numbers.
-    const pinned = segments.length === 0 ? forkBlock : current[0]!.context.number - 1;
-    segments.push({ index: segments.length, forkBlock: pinned, blocks: current });
-  };
-  for (const block of blocks) {
-    const left = count - segments.length;
-    if (current.length > 0 && left > 1 && currentTargets >= remaining / left) {
-      close();
-      remaining -= currentTargets;
-      current = [];
-      currentTargets = 0;
-    }
-    current.push(block);
-    currentTargets += targetsOf(block);
-  }
-  if (current.length > 0) close();
-  return segments;
 }
 
 /**
