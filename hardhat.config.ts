@@ -33,6 +33,8 @@ export default defineConfig({
       chainType: "l1",
       url: process.env.BLUEGREEN_RPC_URL ?? "http://127.0.0.1:8545",
     },
+    // An in-process network whose config names its hardfork, as users' often do: the replay's forks must open on it.
+    namedHardfork: { type: "edr-simulated", chainType: "l1", hardfork: "prague" },
   },
   paths: {
     tests: { mocha: "test", solidity: "test/solidity" },

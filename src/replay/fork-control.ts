@@ -31,24 +31,37 @@ export interface ForkHandle {
 /** Opens a fork of the source at a block. Supplied by the caller (in-process EDR, anvil...). */
 export type OpenFork = (forkBlock: number) => Promise<ForkHandle>;
 
+/** How green is switched in: a call from whoever may upgrade the target. */
+interface SwitchIn {
+  admin: string;
+  calldata: string;
+  /** The admin's nonce at the fork's latest block, read once per block. */
+  nonce: number;
+}
+
 export class ForkControl {
   private impersonated = new Set<string>();
   private nonces = new Map<string, number>();
+  /** Each sender's next nonce after its transactions queued in the block being built. */
+  private readonly queuedNonces = new Map<string, number>();
   private applied: { coinbase?: string; gasLimit?: bigint } = {};
   private prevRandaoMethod: string | null | undefined;
-  /** The fork's latest block number. */
+  /** The fork's latest block: its number and timestamp. */
   private head = 0;
+  private headTimestamp = 0;
   /** The block being built: its context. */
   private building: { context: BlockContext } | undefined;
   /** How green is switched in: a transaction from the proxy's admin (or the beacon's owner), or (none) a write under the queue. */
-  private switchIn: { admin: string; calldata: string; nonce: number } | null | undefined;
+  private switchIn: SwitchIn | null | undefined;
+  /** Who may upgrade, as last read, and the block that read it (the owner can change inside a range). */
+  private upgraderSeen: { account: string | undefined; atBlock: number } | undefined;
   /** Where green is written when no upgrader can switch it in: the proxy's implementation slot, or the beacon's `_implementation`. */
   private implementationSlot: string | undefined;
   /** One proxy, or a beacon and its proxies. */
   readonly fleet: ReplayFleet;
   private readonly proxy: string;
-  /** The admin's balance before the replay topped it up to pay for switch transactions; restored after each block. */
-  private adminBalance: bigint | undefined;
+  /** What the replay added to the upgrader's balance so the pool takes switch transactions; taken back after each block. */
+  private topUp: { account: string; amount: bigint } | undefined;
   /** Things the replay had to change on the fork to run a transaction at all (fast mode, captures). */
   readonly adjustments: string[] = [];
 
@@ -67,7 +80,9 @@ export class ForkControl {
   /** Turns automine off (transactions are queued, then mined as one block) and reads the head. */
   async init(): Promise<void> {
     await this.request("evm_setAutomine", [false]);
-    this.head = toNumber(await this.request("eth_blockNumber"));
+    const latest = (await this.request("eth_getBlockByNumber", ["latest", false])) as { number: string; timestamp: string };
+    this.head = toNumber(latest.number);
+    this.headTimestamp = toNumber(latest.timestamp);
   }
 
   /**
@@ -81,12 +96,16 @@ export class ForkControl {
     }
     const gap = ctx.number - this.head - 1;
     if (gap > 0) {
-      // Interval 0: the skipped blocks keep the last timestamp, so the next original one still fits after them.
+      // The skipped blocks keep the last timestamp (interval 0), so the next original one still fits after them.
+      // Left to itself the fork would stamp the first of them with its own clock (the fork block's time plus the
+      // time elapsed since it opened), which is past the next block's when the chain makes several blocks a second.
+      await this.request("evm_setNextBlockTimestamp", [quantity(this.headTimestamp)]);
       await this.request("hardhat_mine", [quantity(gap), "0x0"]);
       this.head += gap;
     }
     await this.setNextBlock(ctx);
     this.building = { context: ctx };
+    this.queuedNonces.clear();
   }
 
   /** Sets the block context of the next block: timestamp, base fee, prevrandao, coinbase, gas limit. */
@@ -143,7 +162,7 @@ export class ForkControl {
     const object = "nonce" in request ? callOfTransaction(request, building.context.baseFeePerGas) : callObject(request);
     const run = () => this.trace((config) => this.request("debug_traceCall", [object, "pending", config]));
     if (green === undefined) return run();
-    const switchIn = await this.switchInFor(green);
+    const switchIn = await this.switchInFor(green, building.context.number);
     if (switchIn !== null) {
       // The switch is a transaction right before the observed one, dropped right after: the
       // pending block applies it after the transactions queued before, and to nothing else.
@@ -201,9 +220,14 @@ export class ForkControl {
    * v5's `upgradeToAndCall(green, "")` or `upgradeTo(green)` (v4 proxies,
    * and every UpgradeableBeacon). Null when no one found can.
    */
-  private async switchInFor(green: string): Promise<{ admin: string; calldata: string; nonce: number } | null> {
-    if (this.switchIn !== undefined) return this.switchIn;
+  private async switchInFor(green: string, blockNumber: number): Promise<SwitchIn | null> {
+    if (this.switchIn !== undefined && this.upgraderSeen?.atBlock === blockNumber) return this.switchIn;
     const admin = await this.upgrader();
+    // Read once per block: the same upgrader keeps its way in; a new one (an ownership transfer in the range) is tried afresh.
+    const same = this.upgraderSeen?.account === admin;
+    this.upgraderSeen = { account: admin, atBlock: blockNumber };
+    if (this.switchIn && same) this.switchIn.nonce = toNumber(await this.request("eth_getTransactionCount", [this.switchIn.admin, "latest"]));
+    if (this.switchIn !== undefined && same) return this.switchIn;
     this.switchIn = null;
     if (admin === undefined) {
       this.adjustments.push(
@@ -249,21 +273,26 @@ export class ForkControl {
     return /^0x0{40}$/.test(address) ? undefined : address;
   }
 
-  private async queueSwitch(switchIn: { admin: string; calldata: string; nonce: number }, ctx: BlockContext): Promise<string> {
+  private async queueSwitch(switchIn: SwitchIn, ctx: BlockContext): Promise<string> {
     const gas = 200_000n;
     const fee = ctx.baseFeePerGas ?? 0n;
-    if (this.adminBalance === undefined) {
+    if (this.topUp === undefined) {
       // It never pays (every switch is dropped), but the pool wants it able to.
-      this.adminBalance = toBigInt(await this.request("eth_getBalance", [switchIn.admin, "latest"]));
-      await this.request("hardhat_setBalance", [switchIn.admin, quantity(this.adminBalance + gas * fee + 1n)]);
+      const amount = gas * fee + 1n;
+      // Set under the queue, so on the latest block's balance.
+      const balance = toBigInt(await this.request("eth_getBalance", [switchIn.admin, "latest"]));
+      await this.request("hardhat_setBalance", [switchIn.admin, quantity(balance + amount)]);
+      this.topUp = { account: switchIn.admin, amount };
     }
+    // The upgrader may send transactions of its own in the range: its next nonce is after those queued before.
+    const nonce = this.queuedNonces.get(switchIn.admin) ?? switchIn.nonce;
     return (await this.request("eth_sendTransaction", [
       {
         from: switchIn.admin,
         to: this.proxy,
         data: switchIn.calldata,
         gas: quantity(gas),
-        nonce: quantity(switchIn.nonce),
+        nonce: quantity(nonce),
         maxFeePerGas: quantity(fee),
         maxPriorityFeePerGas: "0x0",
       },
@@ -272,6 +301,12 @@ export class ForkControl {
 
   /** Queues a transaction in the block being built (with the nonce `prepareSender` chose); returns its hash. */
   async queue(tx: TxRequest): Promise<string> {
+    const hash = await this.send(tx);
+    this.queuedNonces.set(tx.from, tx.nonce + 1);
+    return hash;
+  }
+
+  private async send(tx: TxRequest): Promise<string> {
     try {
       return (await this.request("eth_sendTransaction", [rpcTransactionObject(tx)])) as string;
     } catch (e) {
@@ -295,10 +330,13 @@ export class ForkControl {
   async mineBlock(ctx: BlockContext, hashes: string[]): Promise<Array<ReceiptFacts | undefined>> {
     await this.request("evm_mine");
     this.head = ctx.number;
+    this.headTimestamp = ctx.timestamp;
     this.building = undefined;
-    if (this.adminBalance !== undefined && this.switchIn) {
-      await this.request("hardhat_setBalance", [this.switchIn.admin, quantity(this.adminBalance)]);
-      this.adminBalance = undefined;
+    if (this.topUp !== undefined) {
+      // Taken back from what the account holds after the block: its own transactions in the block paid as on the chain.
+      const balance = toBigInt(await this.request("eth_getBalance", [this.topUp.account, "latest"]));
+      await this.request("hardhat_setBalance", [this.topUp.account, quantity(balance - this.topUp.amount)]);
+      this.topUp = undefined;
     }
     const receipts = await Promise.all(hashes.map((hash) => this.request("eth_getTransactionReceipt", [hash]) as Promise<RpcReceipt | null>));
     const out: Array<ReceiptFacts | undefined> = [];

@@ -51,7 +51,6 @@ export function edrForkOpener(network: NetworkManager, options: EdrForkOptions):
         throwOnCallFailures: false,
         transactionGasCap: false,
         loggingEnabled: false,
-        minGasPrice: 0n,
         mining: { auto: false, interval: 0, mempool: { order: "fifo" } },
         ...(options.hardfork !== undefined ? { hardfork: options.hardfork } : {}),
         forking: { url, blockNumber, enabled: true },

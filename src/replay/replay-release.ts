@@ -134,8 +134,11 @@ async function replay(options: ReplayOptions): Promise<ReplayReport> {
       config: { beacons: options.config.beacons ?? {} },
       ...(options.log !== undefined ? { log: options.log } : {}),
     }))();
+  // The head the forks are shown, read again only when the range goes past the one pinned before: a range beyond it is refused.
+  const headRead = options.traffic.kind === "range" ? pinHeadAtLeast(source, options.traffic.toBlock) : undefined;
   greenRead.catch(() => undefined);
   fleetRead.catch(() => undefined);
+  headRead?.catch(() => undefined);
   const chainId = Number(toBigInt(await chainIdRead));
   if (chainId !== release.chainId) {
     throw new BlueGreenError(
@@ -143,6 +146,13 @@ async function replay(options: ReplayOptions): Promise<ReplayReport> {
     );
   }
   if (options.shard !== undefined) refuseUnshardable(options);
+  const head = await headRead;
+  if (head !== undefined && options.traffic.kind === "range" && head < options.traffic.toBlock) {
+    throw new BlueGreenError(
+      "BG_REPLAY_BLOCK_MISSING",
+      `The source's head is block ${head}: it has no block ${options.traffic.toBlock} yet. Pick a range that ends at or before ${head} (or --last-blocks K).`,
+    );
+  }
   const greenCode = await greenRead;
   const fleet = await fleetRead;
 
@@ -182,7 +192,11 @@ async function replay(options: ReplayOptions): Promise<ReplayReport> {
     );
   }
 
-  const [bluePinned] = await Promise.all([fleetImplementationAt(source, fleet, plan.forkBlock), pinHeadAtLeast(source, plan.toBlock)]);
+  // A range's head was pinned above; a capture's blocks are known only now.
+  const [bluePinned] = await Promise.all([
+    fleetImplementationAt(source, fleet, plan.forkBlock),
+    options.traffic.kind === "range" ? undefined : pinHeadAtLeast(source, plan.toBlock),
+  ]);
   if (bluePinned !== undefined && bluePinned !== release.blue.address.toLowerCase()) {
     warnings.push(
       `At block ${plan.forkBlock} the proxy ran ${bluePinned}, not blue ${release.blue.address.toLowerCase()}: the replay compares green with what the proxy really ran then.`,
@@ -438,11 +452,13 @@ export async function fetchGreenCode(source: SourceRpc, green: { address: string
  * later range beyond it needs the source's head again (EDR refuses to fork
  * past the head it is told).
  */
-async function pinHeadAtLeast(source: SourceRpc, block: number): Promise<void> {
+async function pinHeadAtLeast(source: SourceRpc, block: number): Promise<number> {
   const key = cacheKey("eth_blockNumber", [], { pinHead: true })!;
   const cached = source.cache.get(key);
-  if (cached !== undefined && "result" in cached && Number(toBigInt(cached.result)) >= block) return;
-  source.cache.replace(key, { result: await source.request({ method: "eth_blockNumber" }) });
+  if (cached !== undefined && "result" in cached && Number(toBigInt(cached.result)) >= block) return Number(toBigInt(cached.result));
+  const head = await source.request({ method: "eth_blockNumber" });
+  source.cache.replace(key, { result: head });
+  return Number(toBigInt(head));
 }
 
 /**

@@ -25,7 +25,8 @@ export const REPORT_SCHEMA = "hardhat-bluegreen/replay-report@2";
  * - clean: blue reproduced the chain, and green did nothing blue did not;
  * - divergent: blue reproduced the chain, and green diverged;
  * - inconclusive: blue did not reproduce the chain (fidelity below the
- *   threshold), so no difference or absence of one can be trusted.
+ *   threshold), so no difference or absence of one can be trusted; or
+ *   nothing was compared at all, which proves nothing either.
  */
 export type ReplayVerdict = "clean" | "divergent" | "inconclusive";
 
@@ -199,8 +200,9 @@ export function buildReport(input: ReportInput): ReplayReport {
 export function assembleReport(head: ReportHead, tally: Tally, options: { complete?: boolean } = {}): ReplayReport {
   const seconds = head.seconds ?? (head.finishedAt.getTime() - head.startedAt.getTime()) / 1000;
   const fidelity: Fidelity = { ...tally.fidelity, mismatches: tally.fidelity.mismatches.kept };
-  const { verdict, reason } = decideVerdict(tally.divergences.count, fidelity, head.fidelityThreshold);
   const partial = head.shard !== undefined;
+  // A shard may hold none of the proxy's traffic; only the merged whole must have compared something.
+  const { verdict, reason } = decideVerdict(tally.divergences.count, fidelity, head.fidelityThreshold, partial ? undefined : tally.txs);
   return {
     schema: partial ? PARTIAL_REPORT_SCHEMA : REPORT_SCHEMA,
     release: head.release.id,
@@ -264,7 +266,12 @@ export function assembleReport(head: ReportHead, tally: Tally, options: { comple
  * proves nothing either way, so its divergences are reported but it is not
  * "divergent", and its silence is not "clean".
  */
-export function decideVerdict(divergences: number, fidelity: Fidelity, threshold: number | undefined): { verdict: ReplayVerdict; reason: string } {
+export function decideVerdict(
+  divergences: number,
+  fidelity: Fidelity,
+  threshold: number | undefined,
+  compared?: number,
+): { verdict: ReplayVerdict; reason: string } {
   if (threshold !== undefined && fidelity.total > 0 && fidelity.matched < threshold * fidelity.total) {
     const needed = threshold === 1 ? "all of them" : `at least ${(threshold * 100).toFixed(1)}%`;
     return {
@@ -275,6 +282,12 @@ export function decideVerdict(divergences: number, fidelity: Fidelity, threshold
     };
   }
   if (divergences > 0) return { verdict: "divergent", reason: `divergent: green diverged from blue on ${divergences} transaction(s)` };
+  if (compared === 0) {
+    return {
+      verdict: "inconclusive",
+      reason: "inconclusive: nothing was compared (no transaction of the traffic reached the proxy, or none could be compared): replay a range that holds the proxy's traffic",
+    };
+  }
   return { verdict: "clean", reason: "clean: blue reproduced the chain and green did nothing blue did not" };
 }
 

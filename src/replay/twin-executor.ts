@@ -29,11 +29,14 @@
  * whose only lasting effect with empty data is that slot (plus an
  * `Upgraded` event, which no later transaction can observe).
  */
-import { getCreateAddress } from "ethers";
+import { getCreateAddress, id } from "ethers";
 
 import { sameReceipt, type CompareOptions, compareObservations } from "./compare.js";
 import type { ForkControl } from "./fork-control.js";
-import type { BlockContext, Observation, ReceiptFacts, TrafficItem, TxComparison, TxRequest } from "./types.js";
+import type { BlockContext, Observation, ReceiptFacts, ReplayFleet, TrafficItem, TxComparison, TxRequest } from "./types.js";
+
+/** topic0 of ERC-1967's `Upgraded(address)` (a proxy or a beacon) and `BeaconUpgraded(address)`. */
+const UPGRADE_TOPICS = new Set([id("Upgraded(address)"), id("BeaconUpgraded(address)")]);
 
 /** One block of the fork: the context it is mined with, and its traffic in order. */
 export interface ReplayBlock {
@@ -135,7 +138,7 @@ export async function runTwinSegment(fork: ForkControl, plan: SegmentPlan, ctx: 
       if (item.kind === "call") {
         const blue = await fork.observe(item.call);
         const green = await fork.observe(item.call, ctx.green.address);
-        const skip = switchProblem(blue, green, ctx.green.address);
+        const skip = switchProblem(blue, green, ctx.green.address, fork.fleet);
         if (skip !== undefined) outcome.skipped.push({ hash: item.hash, reason: skip });
         else outcome.comparisons.push(comparison(item, blue, green, ctx.compare));
         ctx.onItem?.(item);
@@ -168,7 +171,7 @@ export async function runTwinSegment(fork: ForkControl, plan: SegmentPlan, ctx: 
       const real = ctx.realReceipt(s.item.hash);
       if (s.blue !== undefined && s.green !== undefined) {
         for (const slot of Object.keys(s.blue.storage)) blueSlots.add(slot);
-        const skip = switchProblem(s.blue, s.green, ctx.green.address);
+        const skip = switchProblem(s.blue, s.green, ctx.green.address, fork.fleet);
         if (skip !== undefined) outcome.skipped.push({ hash: s.item.hash, reason: skip });
         else outcome.comparisons.push(comparison(s.item, s.blue, s.green, ctx.compare));
       }
@@ -271,11 +274,23 @@ async function admitAll(fork: ForkControl, items: TrafficItem[], green: string):
 }
 
 /**
- * Green is in place only if the proxy delegated to it. It cannot be when an
- * earlier transaction of the same block upgraded the proxy: the pending
- * block then writes the slot over the switch. Such a pair is not compared.
+ * Why a pair is not compared, if it is not:
+ * - the transaction upgrades the target itself on the chain (blue's world
+ *   emits ERC-1967's `Upgraded` or `BeaconUpgraded` from it: a release of
+ *   its own, e.g. an adoption re-pointing the proxy at blue). In green's
+ *   world it moves the proxy away from green, so the implementation slot,
+ *   the gas and the events differ for a reason that is not green's code.
+ *   Only blue's observation decides, so a green cannot hide behind it.
+ * - green is not in place: the proxy did not delegate to it. That happens
+ *   when an earlier transaction of the same block upgraded the proxy: the
+ *   pending block then writes the slot over the switch.
  */
-function switchProblem(blue: Observation, green: Observation, greenAddress: string): string | undefined {
+function switchProblem(blue: Observation, green: Observation, greenAddress: string, fleet: ReplayFleet): string | undefined {
+  const upgrade = blue.logs.find((log) => UPGRADE_TOPICS.has(log.topics[0] ?? "") && (log.address === fleet.target || fleet.proxies.includes(log.address)));
+  if (upgrade !== undefined) {
+    const to = upgrade.topics[1] !== undefined ? "0x" + upgrade.topics[1].slice(-40) : "?";
+    return `the transaction upgrades ${upgrade.address} itself on the chain (to ${to}): it is a release of its own, not green's behaviour, so blue and green are not compared on it`;
+  }
   if (green.delegates.length === 0 && blue.delegates.length === 0) return undefined;
   if (green.delegates.includes(greenAddress) && !blue.delegates.includes(greenAddress)) return undefined;
   return `green could not be switched in for this transaction (the proxy delegated to ${green.delegates.join(", ") || "nothing"}): an earlier transaction of its block upgraded the proxy`;

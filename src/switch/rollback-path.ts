@@ -388,7 +388,6 @@ export async function openRollbackPathFork(
       // Funded dev accounts would overwrite real balances on the fork.
       accounts: [],
       loggingEnabled: false,
-      minGasPrice: 0n,
       ...(options.hardfork !== undefined ? { hardfork: options.hardfork } : {}),
       forking: {
         url: options.url,

@@ -17,6 +17,7 @@ import { Interface, keccak256 } from "ethers";
 
 import { BlueGreenError } from "../../src/errors.js";
 import { resolveReplayConfig, type ReplayUserConfig } from "../../src/replay/config.js";
+import { toBlockContext } from "../../src/replay/chain-data.js";
 import { AbiDecoder } from "../../src/replay/decode.js";
 import { ForkControl } from "../../src/replay/fork-control.js";
 import { edrForkOpener } from "../../src/replay/open-edr-fork.js";
@@ -388,5 +389,131 @@ describe('bg:replay of a UUPS release (hardhat "mainnet")', function () {
     const legacy = await replayUups({ ...untyped, id: "uups-untyped" });
     expect(legacy.adjustments.join(" ")).to.contain("no ERC-1967 admin");
     expect(legacy.verdict).to.equal("clean");
+  });
+});
+
+describe('bg:replay of a UUPS release whose owner acts in the range (anvil "mainnet", blocks sharing a timestamp)', function () {
+  const UUPS = "contracts/examples/uups/UupsOwnableBox.sol";
+  const PROXY = "contracts/examples/uups/UupsBoxProxy.sol";
+  const UPGRADE = new Interface(["function upgradeToAndCall(address,bytes)"]);
+  let node: RunningNode;
+  let rpc: Rpc;
+  let cacheRoot: string;
+  let release: ReleaseUnderTest;
+  let range: { fromBlock: number; toBlock: number };
+  let ownerTxs: { store: string; upgrade: string };
+  let userTxs: string[];
+
+  /** Sends the transactions into one block (automine off) and mines it; returns their hashes. */
+  async function block(txs: Array<Record<string, unknown>>): Promise<string[]> {
+    const hashes: string[] = [];
+    for (const tx of txs) hashes.push(await rpc.send<string>("eth_sendTransaction", [{ gas: "0x100000", ...tx }]));
+    await rpc.send("evm_mine");
+    for (const hash of hashes) {
+      const r = await rpc.send<{ status: string; blockNumber: string }>("eth_getTransactionReceipt", [hash]);
+      if (r === null) throw new Error(`${hash} was not mined`);
+    }
+    return hashes;
+  }
+
+  before(async () => {
+    node = await startNode("anvil");
+    rpc = new Rpc(node.url);
+    cacheRoot = await mkdtemp(path.join(tmpdir(), "bg-uups-owner-replay-"));
+    const [owner, ...users] = (await rpc.send<string[]>("eth_accounts")).map((a) => a.toLowerCase());
+    const blue = await deploy(rpc, owner!, UUPS, "UupsOwnableBoxV1");
+    const proxy = await deploy(rpc, owner!, PROXY, "UupsBoxProxy", { types: ["address", "bytes"], values: [blue, BOX.encodeFunctionData("initialize", [owner])] });
+    await rpc.send("evm_setAutomine", [false]);
+    const fromBlock = Number(BigInt(await rpc.send<string>("eth_blockNumber"))) + 1;
+    const store = (from: string, v: number) => ({ from, to: proxy, data: BOX.encodeFunctionData("store", [BigInt(v)]) });
+    // The owner (who switches green in on the fork) sends a transaction of its own between two users' in one block,
+    // then, after an empty block, re-points the proxy at blue (what an adoption does), again between users' transactions.
+    const [u1, ownerStore, u3] = await block([store(users[0]!, 1), store(owner!, 2), store(users[1]!, 3)]);
+    await rpc.send("evm_mine");
+    const [u4, upgrade, u5] = await block([store(users[2]!, 4), { from: owner, to: proxy, data: UPGRADE.encodeFunctionData("upgradeToAndCall", [blue, "0x"]) }, store(users[0]!, 5)]);
+    await rpc.send("evm_mine");
+    const [u6] = await block([store(users[1]!, 6)]);
+    const toBlock = Number(BigInt(await rpc.send<string>("eth_blockNumber")));
+    await rpc.send("evm_setAutomine", [true]);
+    ownerTxs = { store: ownerStore!, upgrade: upgrade! };
+    userTxs = [u1!, u3!, u4!, u5!, u6!];
+    const green = await deploy(rpc, owner!, UUPS, "UupsOwnableBoxV2");
+    await rpc.send("anvil_mine", ["0xc8"]);
+    range = { fromBlock, toBlock };
+    release = {
+      id: "uups-owner",
+      chainId: Number(BigInt(await rpc.send<string>("eth_chainId"))),
+      proxy,
+      kind: "uups",
+      blue: { address: blue, codehash: await codehash(rpc, blue) },
+      green: { address: green, codehash: await codehash(rpc, green) },
+    };
+  });
+  after(async () => {
+    await node?.stop();
+    if (cacheRoot !== undefined) await rm(cacheRoot, { recursive: true, force: true });
+  });
+
+  it("generates the shape the test is about: the range's blocks share one timestamp, with empty blocks between them", async () => {
+    const stamps = new Set<string>();
+    for (let n = range.fromBlock; n <= range.toBlock; n++) stamps.add((await rpc.send<any>("eth_getBlockByNumber", ["0x" + n.toString(16), false])).timestamp);
+    // anvil stamps blocks mined within one second alike (a slow machine may cross a second's boundary or two).
+    expect(stamps.size).to.be.lessThan(range.toBlock - range.fromBlock + 1);
+  });
+
+  it("replays the owner's own transactions, and does not blame green for a transaction that upgrades the proxy itself", async () => {
+    const config = resolveReplayConfig({ workers: 1 }, { projectRoot: cacheRoot, cachePath: cacheRoot });
+    const report = await replayRelease({
+      release,
+      source: new SourceRpc({ url: node.url, cache: await RpcCache.open(config.cacheDir, node.url), retries: 2, baseDelayMs: 20 }),
+      openFork: edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") }),
+      traffic: { kind: "range", ...range },
+      mode: "faithful",
+      cascade: false,
+      config,
+    });
+    expect(report.fidelity.matched).to.equal(report.fidelity.total);
+    expect(report.verdict).to.equal("clean");
+    expect(report.divergences).to.deep.equal([]);
+    // Every transaction of the range touches the proxy: all but the upgrade are compared, the owner's store included.
+    expect(report.txs).to.equal(userTxs.length + 1);
+    expect(report.skipped.map((s) => s.hash)).to.deep.equal([ownerTxs.upgrade]);
+    expect(report.skipped[0]!.reason).to.contain("upgrades").and.contain(release.blue.address);
+    expect(ownerTxs.store).to.be.a("string");
+  });
+
+  it("opens its forks on a network whose config names a hardfork (the fork's own overrides stay valid there)", async () => {
+    const open = edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache"), networkName: "namedHardfork" });
+    const handle = await open({ url: node.url, blockNumber: range.fromBlock - 1, chainId: release.chainId });
+    try {
+      const head = (await handle.provider.request({ method: "eth_blockNumber", params: [] })) as string;
+      expect(Number(head)).to.equal(range.fromBlock - 1);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it("keeps a skipped block's timestamp when the fork's clock has moved on (several blocks a second)", async function () {
+    const open = edrForkOpener(hre.network, { edrForkCache: path.join(hre.config.paths.cache, "edr-fork-cache") });
+    const handle = await open({ url: node.url, blockNumber: range.fromBlock - 1, chainId: release.chainId });
+    try {
+      const fork = new ForkControl(handle.provider, release.proxy);
+      await fork.init();
+      // More than a second after the fork opened, its own clock is past the range's timestamps.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const third = await rpc.send<any>("eth_getBlockByNumber", ["0x" + (range.fromBlock + 2).toString(16), false]);
+      await fork.openBlock(toBlockContext(third));
+      const from = (await rpc.send<string[]>("eth_accounts"))[4]!.toLowerCase();
+      const tx = { from, to: release.proxy, data: BOX.encodeFunctionData("store", [7n]), value: 0n, gas: 100_000n, nonce: 0, type: 0, gasPrice: 10n ** 10n };
+      expect(await fork.prepareSender(tx, true)).to.equal(0);
+      const hash = await fork.queue(tx);
+      const [mined] = await fork.mineBlock(toBlockContext(third), [hash]);
+      expect(mined?.status).to.equal("success");
+      const forked = await handle.provider.request({ method: "eth_getBlockByNumber", params: ["latest", false] }) as { number: string; timestamp: string };
+      expect(Number(forked.number)).to.equal(range.fromBlock + 2);
+      expect(Number(forked.timestamp)).to.equal(Number(third.timestamp));
+    } finally {
+      await handle.close();
+    }
   });
 });

@@ -10,6 +10,7 @@ import path from "node:path";
 import { expect } from "chai";
 
 import type { NodeKind } from "../helpers/nodes.js";
+import { BlueGreenError } from "../../src/errors.js";
 import { hashes, replayFixture, type ReplayFixture } from "./helpers/fixture.js";
 
 /** What the doubled fee changes: large transfers that succeed, and every overdraw's revert data (it names the fee). */
@@ -156,11 +157,23 @@ for (const kind of ["hardhat", "anvil"] as NodeKind[]) {
       }
     });
 
-    it("says so when a range holds no traffic: ok with 0 transactions and a warning", async () => {
+    it("says so when a range holds no traffic: inconclusive (it proves nothing), with 0 transactions and a warning", async () => {
       const { report } = await f.replay({ green: "fee", traffic: { kind: "range", fromBlock: f.toBlock + 2, toBlock: f.toBlock + 5 } });
       expect(report.txs).to.equal(0);
       expect(report.divergences).to.deep.equal([]);
+      expect(report.verdict).to.equal("inconclusive");
+      expect(report.verdictReason).to.contain("nothing was compared");
       expect(report.warnings.join(" ")).to.match(/No transaction in blocks .* touches the proxy/);
+    });
+
+    it("refuses a range that goes past the source's head, naming the head, before reading anything of it", async () => {
+      const head = Number(BigInt(await f.world.rpc.send<string>("eth_blockNumber")));
+      const failure = await f.replay({ green: "identical", traffic: { kind: "range", fromBlock: head - 1, toBlock: head + 10 } }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(BlueGreenError.is(failure) ? failure.code : failure).to.equal("BG_REPLAY_BLOCK_MISSING");
+      expect((failure as Error).message).to.contain(`head is block ${head}`).and.contain(`no block ${head + 10}`);
     });
   });
 }
