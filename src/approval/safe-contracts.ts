@@ -26,15 +26,13 @@ import {
 } from "@safe-global/safe-deployments";
 import { Interface, type Log, getAddress, id as keccakText } from "ethers";
 
+import { SAFE_STATE_ABI, type SafeVersion } from "../chain/approver-kind.js";
 import { BlueGreenError } from "../errors.js";
 import { packageRoot } from "../packaged-artifacts.js";
 
 /** What the approval path calls on a Safe (1.3.0 and 1.4.1 share these functions; events differ, see below). */
 export const SAFE_ABI = [
-  "function VERSION() view returns (string)",
-  "function nonce() view returns (uint256)",
-  "function getThreshold() view returns (uint256)",
-  "function getOwners() view returns (address[])",
+  ...SAFE_STATE_ABI,
   "function isOwner(address owner) view returns (bool)",
   "function domainSeparator() view returns (bytes32)",
   "function approvedHashes(address owner, bytes32 hash) view returns (uint256)",
@@ -54,9 +52,8 @@ export const SAFE_SETUP_ABI = [
   "function setup(address[] _owners, uint256 _threshold, address to, bytes data, address fallbackHandler, address paymentToken, uint256 payment, address paymentReceiver)",
 ] as const;
 
-/** The Safe versions the approval path signs for and recognizes executions of. */
-export const SAFE_VERSIONS = ["1.3.0", "1.4.1"] as const;
-export type SafeVersion = (typeof SAFE_VERSIONS)[number];
+// The versions, and how a Safe is recognized, live in ../chain/approver-kind.ts: bg:init and bg:adopt check an approver with them too.
+export { SAFE_VERSIONS, type SafeVersion, safeVersionOf } from "../chain/approver-kind.js";
 
 /** Safe's singleton factory, through which 1.4.1 was deployed everywhere. */
 export const SAFE_SINGLETON_FACTORY = "0x914d7Fec6aaC8cd542e72Bca78B30650d45643d7";
@@ -109,21 +106,6 @@ export function safeCanonicalAddresses(version: SafeVersion): Record<SafeContrac
 
 /** Safe 1.4.1 at its canonical addresses (kept as a constant: the demo and older callers use it). */
 export const SAFE_141_CANONICAL = safeCanonicalAddresses("1.4.1");
-
-/**
- * The version a Safe reports (`VERSION()`, e.g. "1.3.0", "1.4.1", or with a
- * "+L2" suffix on some builds) as one the approval path knows, or a coded
- * error that says what to do.
- */
-export function safeVersionOf(reported: string, safe?: string): SafeVersion {
-  const core = /^(\d+\.\d+\.\d+)/.exec(reported)?.[1];
-  if (core !== undefined && (SAFE_VERSIONS as readonly string[]).includes(core)) return core as SafeVersion;
-  throw new BlueGreenError(
-    "BG_APPROVAL_SAFE_VERSION",
-    `The Safe${safe !== undefined ? ` at ${safe}` : ""} reports version ${reported}; hardhat-bluegreen signs for and recognizes executions of Safe ${SAFE_VERSIONS.join(" and ")}. ` +
-      "Migrate the Safe to 1.4.1 (Safe{Wallet} offers the update), or use a Safe of a supported version as the approver.",
-  );
-}
 
 const interfaces = new Map<SafeVersion, Interface>();
 

@@ -17,7 +17,7 @@ import { z } from "zod";
 
 import { addressSchema, bytesSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
-import { SAFE_ABI, type SafeVersion, safeVersionOf } from "./safe-contracts.js";
+import { SAFE_ABI } from "./safe-contracts.js";
 
 /** Safe's `Enum.Operation`. The approval path only ever uses CALL. */
 export const OPERATION_CALL = 0;
@@ -139,47 +139,12 @@ export function safeTxTypedData(chainId: number | bigint, safe: string, tx: Safe
   };
 }
 
-/** What a Safe looks like on chain right now. */
-export interface SafeState {
-  address: string;
-  /** What the Safe reports (VERSION()). */
-  version: string;
-  /** The known Safe release it is: which events and ABI apply. */
-  release: SafeVersion;
-  nonce: bigint;
-  threshold: number;
-  owners: string[];
-}
+// How a Safe is recognized and read lives in ../chain/approver-kind.ts, shared with bg:init and bg:adopt.
+export { type SafeState, readSafeState } from "../chain/approver-kind.js";
 
 /** Binds the run-time Safe ABI to an address. */
 export function safeContract(safe: string, runner: ContractRunner): Contract {
   return new Contract(getAddress(safe), SAFE_ABI, runner);
-}
-
-/**
- * Reads a Safe's version, nonce, threshold and owners. Refuses accounts that
- * are not Safes (1.3.0 or later), saying what it found instead.
- */
-export async function readSafeState(runner: ContractRunner, safe: string): Promise<SafeState> {
-  const contract = safeContract(safe, runner);
-  let version: string;
-  try {
-    version = (await contract.getFunction("VERSION")()) as string;
-  } catch (error) {
-    throw new BlueGreenError(
-      "BG_APPROVAL_NOT_A_SAFE",
-      `${safe} does not answer Safe's VERSION(); it is not a Safe. Check the approver address (it must be a Safe 1.3.0 or later).`,
-      { cause: error as Error },
-    );
-  }
-  // Before 1.3.0 the EIP-712 domain had no chain id; after 1.4.1 the events are not checked yet: both are refused with a code.
-  const release = safeVersionOf(version, safe);
-  const [nonce, threshold, owners] = await Promise.all([
-    contract.getFunction("nonce")() as Promise<bigint>,
-    contract.getFunction("getThreshold")() as Promise<bigint>,
-    contract.getFunction("getOwners")() as Promise<string[]>,
-  ]);
-  return { address: getAddress(safe), version, release, nonce, threshold: Number(threshold), owners: owners.map((o) => getAddress(o)) };
 }
 
 /**

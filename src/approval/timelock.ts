@@ -14,12 +14,12 @@
 import { AbiCoder, Contract, Interface, ZeroAddress, ZeroHash, getAddress, keccak256, toUtf8Bytes, type Provider } from "ethers";
 import { z } from "zod";
 
+import { TIMELOCK_RECOGNITION_ABI, readTimelockDelay } from "../chain/approver-kind.js";
 import { addressSchema, bytes32Schema, hexSchema } from "../common/schema.js";
 import { BlueGreenError } from "../errors.js";
 
 export const TIMELOCK_ABI = [
-  "function getMinDelay() view returns (uint256)",
-  "function PROPOSER_ROLE() view returns (bytes32)",
+  ...TIMELOCK_RECOGNITION_ABI,
   "function EXECUTOR_ROLE() view returns (bytes32)",
   "function CANCELLER_ROLE() view returns (bytes32)",
   "function hasRole(bytes32 role, address account) view returns (bool)",
@@ -63,16 +63,8 @@ export type OperationState =
   | { kind: "pending"; eta: bigint; ready: boolean }
   | { kind: "done" };
 
-/** Reads a TimelockController's minimum delay, or undefined when the contract is not one. */
-export async function readTimelockDelay(provider: Provider, timelock: string): Promise<bigint | undefined> {
-  const contract = new Contract(timelock, TIMELOCK_ABI, provider);
-  try {
-    const [delay] = await Promise.all([contract.getFunction("getMinDelay")() as Promise<bigint>, contract.getFunction("PROPOSER_ROLE")()]);
-    return delay;
-  } catch {
-    return undefined;
-  }
-}
+// How a TimelockController is recognized lives in ../chain/approver-kind.ts, shared with bg:init and bg:adopt.
+export { readTimelockDelay } from "../chain/approver-kind.js";
 
 /** Builds the operation for an approver call, with the delay the timelock asks for now. */
 export function timelockOperation(timelock: string, call: { to: string; data: string }, proposalId: string, delay: bigint): TimelockOperation {

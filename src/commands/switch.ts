@@ -4,7 +4,7 @@ import { ArgumentType } from "hardhat/types/arguments";
 
 export const switchTasks = [
   task("bg:init", "Deploy the BlueGreenSwitch on this network (or reuse the recorded one) and record its address")
-    .addOption({ name: "approver", description: "Approver of releases: a Safe, a timelock, a governor or an account", type: ArgumentType.STRING, defaultValue: "" })
+    .addOption({ name: "approver", description: "Approver of releases: a Safe (1.3.0 or 1.4.1), a TimelockController or an account", type: ArgumentType.STRING, defaultValue: "" })
     .addOption({ name: "guardians", description: "Comma-separated guardians, who may schedule a rollback (at least one, or --no-guardians)", type: ArgumentType.STRING, defaultValue: "" })
     .addFlag({ name: "noGuardians", description: "Deploy without guardians: only the approver can start a rollback, and no automatic rollback" })
     .addOption({ name: "rollbackDelay", description: "Seconds before a scheduled rollback can be executed (default 3600)", type: ArgumentType.STRING, defaultValue: "" })

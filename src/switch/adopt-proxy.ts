@@ -4,6 +4,10 @@
  * 1. the ProxyAdmin's owner transfers ownership of the ProxyAdmin to the switch;
  * 2. the switch's approver calls `adopt(proxy, proxyAdmin, implementation)`.
  *
+ * (UUPS proxies and beacons alike, see `adoptOtherKind`.) Before step 1, the
+ * switch's approver must be one the plugin can drive (./approver-check.ts):
+ * otherwise nothing is sent, and the proxy keeps its owner.
+ *
  * Each step is sent from a local account when the acting address is one;
  * otherwise it is returned as a call that address must make (to, data,
  * description), and the result is not ok. Re-running after the missing call
@@ -21,6 +25,7 @@ import { BlueGreenError } from "../errors.js";
 import type { Eip1193Provider } from "../chain/eip1193.js";
 import type { ReleaseStore } from "../release/store.js";
 import { readReleaseTarget, readTransparentProxy, type ReleaseTarget } from "../stage/read-proxy.js";
+import { checkAdoptApprover } from "./approver-check.js";
 import { decodeSwitchRevert, isSwitchAt, readProxyRelease, switchContract } from "./read-switch.js";
 import { explainSwitchRevert } from "./switch-errors.js";
 
@@ -141,6 +146,9 @@ export async function adoptProxy(options: AdoptProxyOptions): Promise<AdoptResul
       `${switchAddress} on network "${networkName}" is not a BlueGreenSwitch. Check .bluegreen/<chainId>/switch.json, or deploy one with bg:init.`,
     );
   }
+  // Before anything moves: a proxy handed to a switch whose approver the plugin cannot drive would be locked for good.
+  const approverAddress = getAddress((await (await switchContract(switchAddress, ethersProvider)).getFunction("approver")()) as string);
+  await checkAdoptApprover(ethersProvider, switchAddress, approverAddress, proxy);
   // A step a run sent before it died is finished first (waited for, or re-broadcast at its nonce); the chain then says what is left.
   const resumedTx = await resumeAdoptJournal(options, proxy);
   const target = await readReleaseTarget(options.provider, proxy, networkName);

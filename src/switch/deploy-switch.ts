@@ -15,6 +15,7 @@ import { addressSchema } from "../common/schema.js";
 import { iso } from "../common/format.js";
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseStore } from "../release/store.js";
+import { checkInitApprover } from "./approver-check.js";
 import { loadSwitchArtifact } from "./artifact.js";
 import { checkChainOpcodes } from "./chain-opcodes.js";
 import { SWITCH_BOUNDS } from "./config.js";
@@ -165,6 +166,8 @@ export interface InitSwitchResult {
  */
 export async function initSwitch(options: InitSwitchOptions): Promise<InitSwitchResult> {
   const parameters = checkSwitchParameters(options.parameters);
+  // An approver the plugin cannot drive would govern a switch no one can use: refused before anything is deployed or written.
+  await checkInitApprover(options.provider, parameters.approver);
   const deployer = await options.signer.getAddress();
   // One run at a time per deploying account: a second bg:init waits, then finds the recorded switch.
   return withSenderLock(options.store.chainDir(options.chainId), deployer, () => initSwitchLocked(options, parameters), {

@@ -5,6 +5,9 @@ import path from "node:path";
 import { expect } from "chai";
 import { ContractFactory, JsonRpcProvider, Wallet, getAddress } from "ethers";
 
+import { ReleaseStore } from "../../src/release/store.js";
+import { loadSwitchArtifact } from "../../src/switch/artifact.js";
+import { writeSwitchFile } from "../../src/switch/switch-file.js";
 import { deployBoxBehindProxy, readArtifact } from "../helpers/box.js";
 import { onlyJson, runHardhat } from "../helpers/cli.js";
 import { type RunningNode, startNode } from "../helpers/nodes.js";
@@ -123,6 +126,69 @@ for (const kind of ["anvil", "hardhat"] as const) {
       expect(people.code).to.equal(1);
       expect(people.stdout).to.include(doc.pending[0].data);
       expect(people.stdout).to.match(/Calls still to be made/);
+    });
+
+    /** A contract that is neither a Safe nor a timelock, deployed by account 0 (the user's router). */
+    async function deployRouter(): Promise<string> {
+      const forwarder = await readArtifact("contracts/test/SwitchTestDoubles.sol", "CallForwarder");
+      const router = await new ContractFactory(forwarder.abi, forwarder.bytecode, await provider.getSigner(0)).deploy();
+      return getAddress(await (await router.waitForDeployment()).getAddress());
+    }
+
+    it("bg:init refuses an approver contract that is neither a Safe nor a timelock: exit 1, nothing deployed or recorded", async function () {
+      const router = await deployRouter();
+      const deployer = await (await provider.getSigner(0)).getAddress();
+      const nonce = await provider.getTransactionCount(deployer);
+      const run = await hardhat("bg:init", "--approver", router, "--guardians", guardian, "--json");
+      expect(run.code, run.stderr).to.equal(1);
+      const doc = onlyJson(run);
+      expect(doc).to.include({ ok: false, code: "BG_SWITCH_APPROVER_KIND", docs: "hardhat-bluegreen/docs/errors.md#bg_switch_approver_kind" });
+      expect(doc.error).to.contain(`--approver ${router} is a contract, but neither a Safe (1.3.0 or 1.4.1) nor a TimelockController`);
+      expect(doc.hint).to.match(/^Pass as --approver a Safe/);
+      const people = await hardhat("bg:init", "--approver", router, "--guardians", guardian);
+      expect(people.code).to.equal(1);
+      expect(people.stderr).to.contain("[BG_SWITCH_APPROVER_KIND]");
+      expect(await provider.getTransactionCount(deployer)).to.equal(nonce);
+      expect(await readFile(path.join(env.BG_TEST_RECORDS!, "31337", "switch.json"), "utf8").catch(() => "absent")).to.equal("absent");
+    });
+
+    it("bg:adopt of a beacon refuses a switch whose approver it cannot drive, before the beacon's ownership moves", async function () {
+      // The user's case: a switch governed by a router contract (deployed outside bg:init), and a beacon owned by a local account.
+      const router = await deployRouter();
+      const deployer = await provider.getSigner(0);
+      const switchArtifact = await loadSwitchArtifact();
+      const sw = await new ContractFactory(switchArtifact.abi, switchArtifact.bytecode, deployer).deploy(router, [guardian], 600, 604800);
+      const deployment = (await sw.deploymentTransaction()!.wait())!;
+      const switchAddress = getAddress(await sw.getAddress());
+      await writeSwitchFile(new ReleaseStore(env.BG_TEST_RECORDS!), {
+        schemaVersion: 1,
+        chainId: 31337,
+        address: switchAddress,
+        approver: router,
+        guardians: [guardian],
+        rollbackDelay: 600,
+        rollbackWindow: 604800,
+        deployTx: deployment.hash,
+        blockNumber: deployment.blockNumber,
+        deployedAt: new Date().toISOString(),
+      });
+      const v1 = await readArtifact("contracts/examples/beacon/BeaconBox.sol", "BeaconBoxV1");
+      const beaconArtifact = await readArtifact("contracts/examples/beacon/BeaconBox.sol", "BoxBeacon");
+      const blue = await (await new ContractFactory(v1.abi, v1.bytecode, deployer).deploy()).waitForDeployment();
+      const beacon = await (await new ContractFactory(beaconArtifact.abi, beaconArtifact.bytecode, deployer).deploy(await blue.getAddress(), await deployer.getAddress())).waitForDeployment();
+      const beaconAddress = getAddress(await beacon.getAddress());
+      const nonce = await provider.getTransactionCount(await deployer.getAddress());
+
+      const run = await hardhat("bg:adopt", "--proxy", beaconAddress, "--json");
+      expect(run.code, run.stderr).to.equal(1);
+      const doc = onlyJson(run);
+      expect(doc).to.include({ ok: false, code: "BG_SWITCH_APPROVER_KIND" });
+      expect(doc.error).to.contain(`The approver ${router} of the switch ${switchAddress} is a contract`);
+      expect(doc.error).to.contain(`nothing was sent, and ${beaconAddress} keeps its owner or admin`);
+      expect(doc.hint).to.contain(`proposeApprover(<new approver>) on the switch ${switchAddress} with its own means`);
+      expect(doc.error).to.not.contain("bg:call propose --function proposeApprover");
+      expect(await beacon.getFunction("owner")()).to.equal(await deployer.getAddress());
+      expect(await provider.getTransactionCount(await deployer.getAddress())).to.equal(nonce);
     });
 
     it("bg:adopt without a recorded switch says to run bg:init", async function () {
