@@ -56,6 +56,6 @@ export default async function init(args: InitArgs, hre: HardhatRuntimeEnvironmen
       const warnings = [noGuardiansWarning, warning].filter((w): w is string => w !== undefined);
       return { ...initJson(result), ...(warnings.length > 0 ? { warnings } : {}) };
     },
-    renderInit,
+    (result) => renderInit(result, hre.globalOptions.network),
   );
 }

@@ -39,7 +39,8 @@ export function initJson(result: InitSwitchResult): InitJson {
   };
 }
 
-export function renderInit(result: InitJson): string {
+/** `network`: the --network the command ran on (none: the default network), for the next command's line. */
+export function renderInit(result: InitJson, network: string | undefined): string {
   const head = result.reused
     ? `${style.ok("✓")} Reusing the BlueGreenSwitch at ${style.bold(result.switch)} (chain ${result.chainId}); nothing deployed.`
     : `${style.ok("✓")} Deployed the BlueGreenSwitch at ${style.bold(result.switch)} (chain ${result.chainId}, tx ${result.deployTx}).`;
@@ -50,7 +51,7 @@ export function renderInit(result: InitJson): string {
     `  rollback delay   ${duration(result.rollbackDelay)}`,
     `  rollback window  ${duration(result.rollbackWindow)}`,
     `  recorded in      ${result.file}`,
-    style.dim("Next: npx hardhat bg:adopt --network <net> --proxy <address>"),
+    style.dim(`Next: npx hardhat bg:adopt${network !== undefined ? ` --network ${network}` : ""} --proxy <the proxy or beacon to adopt>`),
   ].join("\n");
 }
 

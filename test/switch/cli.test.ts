@@ -61,6 +61,8 @@ for (const kind of ["anvil", "hardhat"] as const) {
       const people = await hardhat("bg:init", "--approver", approver, "--guardians", guardian, "--rollback-delay", "600");
       expect(people.code).to.equal(0);
       expect(people.stdout).to.match(/Reusing the BlueGreenSwitch at/);
+      // The next command is given for the network this one ran on.
+      expect(people.stdout).to.contain("Next: npx hardhat bg:adopt --network localMainnet --proxy");
     });
 
     it("bg:init fails clearly, in JSON, without an approver or with other settings than the recorded switch", async function () {
