@@ -14,9 +14,10 @@ import { type ContractRunner, type Provider, getAddress, zeroPadValue } from "et
 
 import type { Eip1193Provider } from "../chain/eip1193.js";
 import { quantity as hex } from "../common/format.js";
+import { BlueGreenError } from "../errors.js";
 import type { RpcLog } from "../monitor/block-digest.js";
 import { blocksAt } from "../monitor/promotions.js";
-import { RpcClient } from "../monitor/rpc-client.js";
+import { RpcClient, RpcUnavailableError } from "../monitor/rpc-client.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { isoFromUnix, readStep } from "../release/steps.js";
 import { switchInterface } from "../switch/artifact.js";
@@ -116,7 +117,10 @@ async function latestPromotionTx(reader: SwitchReader, proxy: string, promotedAt
     const { first, last } = await blocksAt(rpc, promotedAt, reader.switchBlock);
     const logs = await rpc.request<RpcLog[]>("eth_getLogs", [{ address: reader.switchAddress, fromBlock: hex(first), toBlock: hex(last), topics }]);
     return logs.filter((l) => l.removed !== true).at(-1)?.transactionHash;
-  } catch {
+  } catch (error) {
+    // The node out of reach fails bg:status as every read does, naming the node; a node that refuses the log query (a pruned range) leaves the fallbacks.
+    const cause = error instanceof RpcUnavailableError ? error.cause : error;
+    if (BlueGreenError.is(cause)) throw cause;
     return undefined;
   } finally {
     rpc.stop();
