@@ -1,7 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { type ApprovalStatus, approvalStatus } from "../src/approval/approval-status.js";
-import { releaseProposalFolder } from "../src/approval/proposal-folder.js";
+import type { ApprovalStatus } from "../src/approval/approval-status.js";
 import { ReleaseStore } from "../src/release/store.js";
 import { releaseStatus, type ChainStatus } from "../src/status/release-status.js";
 import { renderApprovalStatus } from "../src/ui/approval-view.js";
@@ -26,11 +25,9 @@ export default async function status(args: StatusArgs, hre: HardhatRuntimeEnviro
       const store = new ReleaseStore(hre.config.blueGreen.recordsDir);
       view = await releaseStatus(connection.provider, store, hre.config.paths.root, args.release || undefined, { ethers: connection.ethers.provider });
       // A proposed or approved release may have moved on chain without this tool: the Safe app, another owner, a timelock.
-      const env = { provider: connection.provider, chainId: view.chainId };
-      for (const { record } of view.releases) {
-        if (record.state !== "proposed" && record.state !== "approved") continue;
-        const found = await approvalStatus(env, releaseProposalFolder(store, view.chainId, record.id));
-        if (found !== undefined) approvals.push({ release: record.id, ...found });
+      // bg:status read where each proposal stands (an executed one explains what the proxy runs); it is shown apart.
+      for (const { record, approval } of view.releases) {
+        if (approval !== undefined) approvals.push({ release: record.id, ...approval });
       }
       return { ...statusJson(view, network), approvals };
     },

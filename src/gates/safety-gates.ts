@@ -10,11 +10,12 @@ import { getAddress, keccak256 } from "ethers";
 
 import { short } from "../common/format.js";
 import { errorMessage, type ErrorCode } from "../errors.js";
-import type { ReleaseRecord } from "../release/record.js";
+import { recordKind, type ReleaseRecord } from "../release/record.js";
 import { compilesTo, loadContractBuild } from "../stage/contract-build.js";
 import { findBlue } from "../stage/find-blue.js";
-import { IMPLEMENTATION_SLOT, getCode, readSlotAddress } from "../stage/read-proxy.js";
+import { getCode, readTargetImplementation } from "../stage/read-proxy.js";
 import { compareLayouts, validateImplementation } from "../stage/validate-upgrade.js";
+import { liveCanaryRouter } from "../waves/canary-step.js";
 import type { SafetyGateConfig } from "./config.js";
 import { gateResult, type GateResult } from "./gate-result.js";
 import type { ProjectChain } from "./project-chain.js";
@@ -38,16 +39,21 @@ export async function evaluateLiveUpgradeSafetyGate(record: ReleaseRecord, confi
   const fail = (code: ErrorCode, detail: string, fix: string, evidence: Record<string, unknown> = {}) =>
     gateResult(name, "fail", config.required, `[${code}] ${detail}`, { fix, code, evidence: { check: code, ...evidence } });
 
-  const implementation = (await readSlotAddress(provider, record.proxy, IMPLEMENTATION_SLOT)).toLowerCase();
+  // What the target runs, read the one way for its kind: the ERC-1967 slot of a transparent or UUPS
+  // proxy, the beacon's implementation() for a beacon (which has no implementation slot).
+  const kind = recordKind(record);
+  const implementation = (await readTargetImplementation(provider, kind, record.proxy)).toLowerCase();
   const blue = record.blue.address.toLowerCase();
-  // After the switch the proxy runs green; a recheck then validates against the blue it replaced.
-  const switched = implementation === record.green.address.toLowerCase();
+  // After the switch the proxy runs green (or, during a canary step, the step's router); a recheck then validates against the blue it replaced.
+  const router = liveCanaryRouter(record)?.toLowerCase();
+  const switched = implementation === record.green.address.toLowerCase() || (router !== undefined && implementation === router);
   const current = switched ? blue : implementation;
+  const target = kind === "beacon" ? `beacon ${record.proxy} now points at` : `proxy ${record.proxy} now runs`;
   if (current !== blue) {
     return fail(
       "BG_BLUE_MOVED",
-      `proxy ${record.proxy} now runs ${current}, not the staged blue ${blue}: the release was validated against code the proxy no longer runs`,
-      "The proxy was upgraded outside this release. Stage a new release against what it runs now (`npx hardhat bg:stage --release <new id> …`).",
+      `${target} ${current}, not the staged blue ${blue}: the release was validated against code the ${kind === "beacon" ? "beacon's proxies" : "proxy"} no longer run${kind === "beacon" ? "" : "s"}`,
+      `The ${kind === "beacon" ? "beacon" : "proxy"} was upgraded outside this release. Stage a new release against what it runs now (\`npx hardhat bg:stage --release <new id> …\`).`,
       { proxy: record.proxy.toLowerCase(), stagedBlue: blue, currentImplementation: current },
     );
   }
@@ -86,7 +92,8 @@ export async function evaluateLiveUpgradeSafetyGate(record: ReleaseRecord, confi
     unsafeAllowRenames: chain.stageConfig.unsafeAllowRenames,
   };
   try {
-    const validated = validateImplementation(build, chain.stageConfig);
+    // OpenZeppelin's kind decides what else is checked (a UUPS green must keep upgradeToAndCall), as at bg:stage.
+    const validated = validateImplementation(build, chain.stageConfig, kind);
     const found = await findBlue({
       provider,
       artifacts: chain.artifacts,
@@ -99,13 +106,13 @@ export async function evaluateLiveUpgradeSafetyGate(record: ReleaseRecord, confi
       ...(record.upgradeSafety.reference !== undefined ? { reference: record.upgradeSafety.reference } : {}),
       ...(record.upgradeSafety.referenceMismatchAllowed === true ? { allowReferenceMismatch: true } : {}),
     });
-    const risks = compareLayouts(found.layout, validated, chain.stageConfig);
+    const risks = compareLayouts(found.layout, validated, chain.stageConfig, kind);
     const warnings = [...found.warnings];
     return gateResult(
       name,
       "pass",
       config.required,
-      `re-validated against the chain now: ${switched ? `proxy already runs green; blue ${short(blue, 10, 0)} it replaced` : `proxy runs blue ${short(blue, 10, 0)}`}, green ${short(greenHash, 10, 0)} is upgrade-safe from blue's layout (${found.foundBy})` +
+      `re-validated against the chain now: ${switched ? `${kind === "beacon" ? "beacon" : "proxy"} already runs green; blue ${short(blue, 10, 0)} it replaced` : `${kind === "beacon" ? "beacon" : "proxy"} runs blue ${short(blue, 10, 0)}`}, green ${short(greenHash, 10, 0)} is upgrade-safe from blue's layout (${found.foundBy})` +
         (risks.length > 0 ? `; ${risks.length} rollback risk(s), see rollbackSafety` : ""),
       { evidence: { ...evidence, blueLayoutFrom: found.foundBy }, notes: warnings },
     );

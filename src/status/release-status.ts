@@ -6,6 +6,8 @@ import path from "node:path";
 
 import { BrowserProvider, type ContractRunner, type Provider, getAddress } from "ethers";
 
+import { type ApprovalStatus, approvalStatus } from "../approval/approval-status.js";
+import { releaseProposalFolder } from "../approval/proposal-folder.js";
 import type { Eip1193Provider } from "../chain/eip1193.js";
 import { checkEvidenceDrift } from "../gates/gates-step.js";
 import type { ReleaseRecord } from "../release/record.js";
@@ -21,6 +23,8 @@ import { type WaveStatus, wavesStatus } from "../waves/waves-status.js";
 import { type WavesStep, readWavesStep } from "../waves/waves-step.js";
 import { canaryStatus } from "../waves/canary-step.js";
 import { findDrift, readChainView, type Drift } from "./reconcile.js";
+import { explainBySwitch, type StatusNote } from "./switch-explains.js";
+import { type SwitchPromotion, readSwitchPromotion, releasesProxy } from "./switch-promotion.js";
 import { switchStateDrift } from "./switch-state.js";
 
 export interface ReleaseStatus {
@@ -32,6 +36,14 @@ export interface ReleaseStatus {
   waves?: ReleaseWaves;
   /** For a canary of one proxy: where each step stands. */
   canary?: NonNullable<ReturnType<typeof canaryStatus>>;
+  /**
+   * What the switch explains and is not drift: a finished release superseded
+   * by a later one, a staged release whose blue a later release replaced, a
+   * promotion the record does not show yet.
+   */
+  notes: StatusNote[];
+  /** A proposed or approved release: where its proposal stands on chain (executed outside the plugin, scheduled, stale…). */
+  approval?: ApprovalStatus;
 }
 
 /** A wave as bg:status shows it: its progress on chain, and its proposal while one waits. */
@@ -77,7 +89,43 @@ export async function releaseStatus(
   const unreadable: ChainStatus["unreadable"] = [];
   let contracts = options.ethers;
   // One release asked for: its damage is the answer. All of them: one damaged file must not hide the others.
-  const entries: ReleaseEntry[] = only ? [await intactEntry(store, chainId, only)] : await store.list(chainId);
+  const asked = only ? await intactEntry(store, chainId, only) : undefined;
+  const listed = await store.list(chainId);
+  const entries: ReleaseEntry[] = asked !== undefined ? [asked] : listed;
+  // Every readable release of the chain: the switch's record of a proxy is matched to the one it belongs to.
+  const peers = listed.flatMap((e) => (e.status === "ok" ? [e.record] : []));
+  const switchFile = await readSwitchFile(store, chainId);
+  contracts ??= switchFile !== undefined ? new BrowserProvider(provider) : undefined;
+  const switchDeployed = switchFile !== undefined && (await contracts!.getCode(switchFile.address)) !== "0x";
+
+  const approvals = new Map<string, Promise<ApprovalStatus | undefined>>();
+  /** Where a proposed or approved release's proposal stands on chain (read once per run). */
+  const approvalOf = (record: ReleaseRecord): Promise<ApprovalStatus | undefined> => {
+    if (record.state !== "proposed" && record.state !== "approved") return Promise.resolve(undefined);
+    if (!approvals.has(record.id)) approvals.set(record.id, approvalStatus({ provider, chainId }, releaseProposalFolder(store, chainId, record.id)));
+    return approvals.get(record.id)!;
+  };
+  const promotions = new Map<string, Promise<SwitchPromotion>>();
+  /** The switch's record of a proxy and the release it belongs to (read once per proxy). */
+  const promotionOf = (proxy: string): Promise<SwitchPromotion> => {
+    const key = getAddress(proxy);
+    if (!promotions.has(key)) {
+      promotions.set(
+        key,
+        (async () => {
+          const executed = new Map<string, string>();
+          for (const peer of peers.filter((r) => releasesProxy(r, key))) {
+            const approval = await approvalOf(peer);
+            if (approval?.status === "executed") executed.set(peer.id, approval.txHash);
+          }
+          const reader = { provider, contracts: contracts!, switchAddress: switchFile!.address, switchBlock: switchFile!.blockNumber };
+          return readSwitchPromotion(reader, key, peers, executed);
+        })(),
+      );
+    }
+    return promotions.get(key)!;
+  };
+
   for (const entry of entries) {
     const id = entry.id;
     if (entry.status === "unreadable") {
@@ -89,22 +137,27 @@ export async function releaseStatus(
       continue;
     }
     let record: ReleaseRecord = entry.record;
-    let drift = findDrift(record, await readChainView(provider, record));
+    const chainView = await readChainView(provider, record);
+    let drift = findDrift(record, chainView);
+    const notes: StatusNote[] = [];
+    const approval = await approvalOf(record);
     let waves: ReleaseWaves | undefined;
     const plan = readWavesStep(record);
-    const switchFile = await readSwitchFile(store, chainId);
     if (plan !== undefined && switchFile !== undefined) {
-      contracts ??= new BrowserProvider(provider);
-      const fleet = await readFleet(provider, contracts, switchFile.address, record, plan);
+      const fleet = await readFleet(provider, contracts!, switchFile.address, record, plan);
       // In a wave release, each proxy runs blue or green by its own wave: judged per proxy, not by the release's state.
       drift = [...drift.filter((d) => d.field !== "implementation"), ...fleet.drift];
       waves = fleet.waves;
     }
     if (switchFile !== undefined) {
-      contracts ??= new BrowserProvider(provider);
-      drift.push(...(await switchRecordDrift(provider, contracts, switchFile.address, plan?.fleet ?? [record.proxy], plan !== undefined)));
-      if (plan === undefined && (await contracts.getCode(switchFile.address)) !== "0x") {
-        const state = await switchStateDrift(provider, contracts, store, switchFile.address, record);
+      drift.push(...(await switchRecordDrift(provider, contracts!, switchFile.address, plan?.fleet ?? [record.proxy], plan !== undefined)));
+      if (plan === undefined && switchDeployed) {
+        // A move the switch made, for another release or for this one unrecorded, is explained, not drift.
+        const promotion = await promotionOf(record.proxy);
+        const explained = explainBySwitch(record, chainView, promotion, approval);
+        if (explained.implementationExplained) drift = drift.filter((d) => d.field !== "implementation");
+        notes.push(...explained.notes);
+        const state = await switchStateDrift(provider, store, record, promotion);
         record = state.record;
         drift.push(...state.drift);
       }
@@ -113,6 +166,8 @@ export async function releaseStatus(
       record,
       drift,
       evidenceDrift: (await checkEvidenceDrift(record, projectRoot)).problems,
+      notes,
+      ...(approval !== undefined ? { approval } : {}),
       ...(waves !== undefined ? { waves } : {}),
       ...(canaryStatus(record) !== undefined ? { canary: canaryStatus(record)! } : {}),
     });

@@ -4,6 +4,7 @@ import { formatTable, type TableItem } from "@nomicfoundation/hardhat-utils/form
 import { short } from "../common/format.js";
 import { recordKind, type ReleaseRecord } from "../release/record.js";
 import type { ChainStatus, ReleaseWaves } from "../status/release-status.js";
+import type { StatusNote } from "../status/switch-explains.js";
 import { explainWaveDecision } from "../waves/may-promote-wave.js";
 import { style } from "./output.js";
 
@@ -109,7 +110,7 @@ export function statusJson(status: ChainStatus, network: string) {
       status.orphans.length === 0,
     chainId: status.chainId,
     network,
-    releases: status.releases.map(({ record, drift, evidenceDrift, waves, canary }) => ({
+    releases: status.releases.map(({ record, drift, evidenceDrift, notes, waves, canary }) => ({
       release: record.id,
       state: record.state,
       kind: recordKind(record),
@@ -120,6 +121,8 @@ export function statusJson(status: ChainStatus, network: string) {
       updatedAt: record.updatedAt,
       drift,
       evidenceDrift,
+      // What the switch explains (superseded, blue moved, a promotion not recorded yet): not drift.
+      ...(notes.length > 0 ? { notes } : {}),
       ...(waves !== undefined ? { waves: wavesJson(waves) } : {}),
       ...(canary !== undefined ? { canary } : {}),
     })),
@@ -129,6 +132,13 @@ export function statusJson(status: ChainStatus, network: string) {
   };
 }
 
+/** The chain column of a release whose differences the switch explains. */
+const NOTE_LABEL: Record<StatusNote["kind"], string> = {
+  superseded: "superseded",
+  "blue-moved": "blue moved: re-stage",
+  "promoted-unrecorded": "promoted: run bg:switch",
+};
+
 export function renderStatus(status: ChainStatus, network: string): string {
   if (status.releases.length === 0 && status.interrupted.length === 0 && status.unreadable.length === 0 && status.orphans.length === 0) {
     return `No releases on chain ${status.chainId} (${network}). Stage one with: npx hardhat bg:stage --network ${network} --proxy <address> --contract <Name>`;
@@ -136,8 +146,9 @@ export function renderStatus(status: ChainStatus, network: string): string {
   const rows: TableItem[] = [
     { type: "header", cells: ["release", "state", "kind", "proxy", "blue", "green", "chain"] },
   ];
-  for (const { record, drift, evidenceDrift } of status.releases) {
+  for (const { record, drift, evidenceDrift, notes } of status.releases) {
     const problems = drift.length + evidenceDrift.length;
+    const explained = [...new Set(notes.map((n) => NOTE_LABEL[n.kind]))].join(", ");
     rows.push({
       type: "row",
       cells: [
@@ -147,12 +158,13 @@ export function renderStatus(status: ChainStatus, network: string): string {
         short(record.proxy),
         short(record.blue.address),
         `${short(record.green.address)} ${record.green.contract}`,
-        problems === 0 ? style.ok("in sync") : style.bad(`${problems} drift`),
+        problems > 0 ? style.bad(`${problems} drift`) : explained !== "" ? style.warn(explained) : style.ok("in sync"),
       ],
     });
   }
   const lines = [formatTable(rows)];
-  for (const { record, drift, evidenceDrift } of status.releases) {
+  for (const { record, drift, evidenceDrift, notes } of status.releases) {
+    for (const n of notes) lines.push(style.warn(`${record.id}: ${n.message}`));
     for (const d of drift) lines.push(style.bad(`drift in ${record.id}: ${d.message}`));
     for (const p of evidenceDrift) lines.push(style.bad(`evidence of ${record.id}: ${p}; run bg:gates again`));
   }
