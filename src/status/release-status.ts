@@ -9,6 +9,7 @@ import { BrowserProvider, type ContractRunner, type Provider, getAddress } from 
 import { type ApprovalStatus, approvalStatus } from "../approval/approval-status.js";
 import { releaseProposalFolder } from "../approval/proposal-folder.js";
 import type { Eip1193Provider } from "../chain/eip1193.js";
+import { BlueGreenError } from "../errors.js";
 import { checkEvidenceDrift } from "../gates/gates-step.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { fileExists, type ReleaseEntry, type ReleaseStore } from "../release/store.js";
@@ -97,6 +98,18 @@ export async function releaseStatus(
   const switchFile = await readSwitchFile(store, chainId);
   contracts ??= switchFile !== undefined ? new BrowserProvider(provider) : undefined;
   const switchDeployed = switchFile !== undefined && (await contracts!.getCode(switchFile.address)) !== "0x";
+  if (switchFile !== undefined && !switchDeployed) {
+    // Nothing about the releases can be judged against a switch that is not there: most often another network of the same chain id.
+    throw new BlueGreenError(
+      "BG_SWITCH_NOT_A_SWITCH",
+      `The switch recorded for chain ${chainId} (${switchFile.address}, in ${path.join(store.root, String(chainId), "switch.json")}) has no code on this network.`,
+      {
+        hint:
+          "Pass the --network the releases were made on (Hardhat's in-process default network is chain 31337 too). " +
+          "If the chain was restarted (a development node), its releases and switch are gone: remove that chain's folder and start again with bg:init.",
+      },
+    );
+  }
 
   const approvals = new Map<string, Promise<ApprovalStatus | undefined>>();
   /** Where a proposed or approved release's proposal stands on chain (read once per run). */
