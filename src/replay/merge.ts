@@ -15,6 +15,7 @@ import path from "node:path";
 import { BlueGreenError } from "../errors.js";
 import { assembleReport, PARTIAL_REPORT_SCHEMA, REPORT_SCHEMA, reportCounts, type ReplayReport } from "./report.js";
 import { addTallies, type ComparisonsFile, emptyTally, joinComparisonFiles, sha256File, type Tally } from "./report-stream.js";
+import type { PrefetchSummary } from "./prefetch.js";
 import type { ShardSlice } from "./shard.js";
 
 export interface PartialInput {
@@ -196,6 +197,7 @@ export async function mergePartials(
         discovery: reports.reduce((n, r) => n + r.sourceRequests.discovery, 0),
         fork: reports.reduce((n, r) => n + r.sourceRequests.fork, 0),
         cached: reports.reduce((n, r) => n + r.sourceRequests.cached, 0),
+        ...mergedPrefetch(reports),
       },
       comparisonsFile,
       startedAt,
@@ -205,4 +207,29 @@ export async function mergePartials(
     },
     tally,
   );
+}
+
+/**
+ * The shards' prefetch figures added up. The path is the one they share;
+ * when they differ (a source that answered one shard's traces and not
+ * another's), the first shard's, and the reason names them all.
+ */
+function mergedPrefetch(reports: ReplayReport[]): { prefetch?: PrefetchSummary } {
+  const all = reports.map((r) => r.sourceRequests.prefetch).filter((p): p is PrefetchSummary => p !== undefined);
+  if (all.length === 0) return {};
+  const paths = [...new Set(all.map((p) => p.path))];
+  const reasons = [...new Set(all.flatMap((p) => (p.reason !== undefined ? [p.reason] : [])))];
+  if (paths.length > 1) reasons.unshift(`the shards prefetched by ${paths.join(", ")}`);
+  const sum = (key: "requests" | "cachedBlocks" | "accounts" | "slots" | "served") => all.reduce((n, p) => n + p[key], 0);
+  return {
+    prefetch: {
+      path: all[0]!.path,
+      ...(reasons.length > 0 ? { reason: reasons.join("; ") } : {}),
+      requests: sum("requests"),
+      cachedBlocks: sum("cachedBlocks"),
+      accounts: sum("accounts"),
+      slots: sum("slots"),
+      served: sum("served"),
+    },
+  };
 }

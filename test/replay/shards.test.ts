@@ -154,6 +154,14 @@ describe("bg:replay --shard i/n in n processes, then bg:replay merge", function 
     const doc = onlyJson(merged);
     expect(doc).to.include({ verdict: "divergent", mergedShards: N, txs: single.doc.txs });
     const report = await readReport(path.resolve(doc.report));
+    // What the shards asked of the source adds up in the merged report.
+    const shardPrefetch = (await Promise.all(partials.map((p) => readReport(path.resolve(p))))).map((r) => r.sourceRequests.prefetch!);
+    expect(shardPrefetch.every((p) => p !== undefined)).to.equal(true);
+    expect(report.sourceRequests.prefetch).to.deep.include({
+      path: shardPrefetch[0]!.path,
+      requests: shardPrefetch.reduce((n, p) => n + p.requests, 0),
+      accounts: shardPrefetch.reduce((n, p) => n + p.accounts, 0),
+    });
     const large = traffic.txs.filter((t) => t.large && t.status === "success").map((t) => t.hash).sort();
     expect(large.length).to.be.greaterThan(1);
     expect(report.divergences.map((d) => d.txHash).sort()).to.deep.equal(large);
