@@ -46,6 +46,8 @@ export interface MirrorOptions {
 export interface MirrorStats {
   requests: number;
   captured: number;
+  /** eth_sendTransaction requests to the proxy: the node signs those, so no raw transaction crosses the mirror to capture. */
+  unsigned: number;
 }
 
 export interface Mirror {
@@ -101,7 +103,7 @@ export async function startMirror(options: MirrorOptions): Promise<Mirror> {
   poll.unref();
 
   const writer = new LineWriter(file);
-  const stats: MirrorStats = { requests: 0, captured: 0 };
+  const stats: MirrorStats = { requests: 0, captured: 0, unsigned: 0 };
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
@@ -114,6 +116,7 @@ export async function startMirror(options: MirrorOptions): Promise<Mirror> {
     }
     const at = new Date().toISOString();
     for (const req of (Array.isArray(doc) ? doc : [doc]) as JsonRpcRequest[]) {
+      if (req.method === "eth_sendTransaction" && sentTo(req) === proxy) stats.unsigned++;
       const line = toCaptureLine(req, { proxy, proxyWord, head, at });
       if (line !== undefined) {
         stats.captured++;
@@ -263,4 +266,10 @@ class LineWriter {
     await this.file.sync();
     await this.file.close();
   }
+}
+
+/** The `to` of an `eth_sendTransaction` request, lower-case. */
+function sentTo(req: JsonRpcRequest): string | undefined {
+  const tx = Array.isArray(req.params) ? (req.params[0] as { to?: unknown } | undefined) : undefined;
+  return typeof tx?.to === "string" ? tx.to.toLowerCase() : undefined;
 }

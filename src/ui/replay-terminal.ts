@@ -144,8 +144,13 @@ export function renderMirrorStarted(info: { url: string; upstream: string; proxy
   ].join("\n");
 }
 
-export function renderMirrorStopped(stats: { requests: number; captured: number; out: string }): string {
-  return `bg:mirror stopped: ${stats.requests} request(s) forwarded, ${stats.captured} line(s) captured in ${stats.out}.\n` +
+export function renderMirrorStopped(stats: { requests: number; captured: number; unsigned: number; out: string }): string {
+  const unsigned =
+    stats.unsigned > 0
+      ? `${stats.unsigned} eth_sendTransaction request(s) to the proxy were forwarded but not captured: the node signs those, so no raw transaction crossed the mirror. ` +
+        "Have the client sign them itself (eth_sendRawTransaction) to capture them.\n"
+      : "";
+  return `bg:mirror stopped: ${stats.requests} request(s) forwarded, ${stats.captured} line(s) captured in ${stats.out}.\n` + unsigned +
     `Replay them with: npx hardhat bg:replay --network <source> --release <id> --traffic ${stats.out}`;
 }
 

@@ -17,6 +17,7 @@ import { edrForkOpener } from "../../src/replay/open-edr-fork.js";
 import { replayRelease } from "../../src/replay/replay-release.js";
 import { RpcCache } from "../../src/replay/rpc-cache.js";
 import { SourceRpc } from "../../src/replay/source-rpc.js";
+import { renderMirrorStopped } from "../../src/ui/replay-terminal.js";
 import { buildReplayWorld, deployGreen, LARGE, ROUTER_ABI, TOKEN_ABI, type ReplayWorld } from "./helpers/replay-world.js";
 
 // Private keys of the dev accounts 1-3 (the well-known test mnemonic), which the world funds.
@@ -73,9 +74,11 @@ describe("bg:mirror", function () {
       body: JSON.stringify([
         { jsonrpc: "2.0", id: 7, method: "eth_call", params: [{ to: world.token, data: TOKEN_ABI.encodeFunctionData("balanceOf", [bob!.address]) }, "latest"] },
         { jsonrpc: "2.0", id: 8, method: "eth_chainId", params: [] },
+        // Signed by the node (here refused: no such account): nothing crosses the mirror that could be captured, so it is counted.
+        { jsonrpc: "2.0", id: 9, method: "eth_sendTransaction", params: [{ from: "0x000000000000000000000000000000000000dead", to: world.token, data: "0x" }] },
       ]),
     }).then((r) => r.json() as Promise<Array<{ id: number; result: string }>>);
-    expect(batch.map((r) => r.id)).to.deep.equal([7, 8]);
+    expect(batch.map((r) => r.id)).to.deep.equal([7, 8, 9]);
     expect(batch[1]!.result).to.equal("0x7a69");
 
     // Byte for byte: the same request answered the same way through the tee and directly.
@@ -85,6 +88,8 @@ describe("bg:mirror", function () {
 
     await mirror.stop();
     expect(mirror.stats.requests).to.be.greaterThan(8);
+    expect(mirror.stats.unsigned).to.equal(1);
+    expect(renderMirrorStopped({ ...mirror.stats, out: "capture.jsonl" })).to.contain("1 eth_sendTransaction request(s) to the proxy were forwarded but not captured");
     mirror = undefined;
 
     const lines = parseCaptureFile(await readFile(out, "utf8"), "capture.jsonl");
