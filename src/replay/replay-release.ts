@@ -197,7 +197,10 @@ async function replay(options: ReplayOptions): Promise<ReplayReport> {
     fleetImplementationAt(source, fleet, plan.forkBlock),
     options.traffic.kind === "range" ? undefined : pinHeadAtLeast(source, plan.toBlock),
   ]);
-  if (bluePinned !== undefined && bluePinned !== release.blue.address.toLowerCase()) {
+  if (bluePinned !== undefined && /^0x0{40}$/.test(bluePinned)) {
+    // The range starts before the proxy was set up: its first transactions deploy or initialize it.
+    warnings.push(`At block ${plan.forkBlock} the proxy ran no implementation yet (the range starts before it was set up): its transactions before that are replayed as the chain had them.`);
+  } else if (bluePinned !== undefined && bluePinned !== release.blue.address.toLowerCase()) {
     warnings.push(
       `At block ${plan.forkBlock} the proxy ran ${bluePinned}, not blue ${release.blue.address.toLowerCase()}: the replay compares green with what the proxy really ran then.`,
     );
