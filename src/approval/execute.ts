@@ -40,8 +40,11 @@ const SAFE = new Interface(SAFE_ABI);
 export interface ExecuteOptions {
   /** The account that sends the transaction (any account for a Safe; the approver itself otherwise). */
   executor: Signer;
-  /** Extra checks (e.g. off-chain evidence) run before a fresh send; skipped when resuming a mined one. */
-  beforeSend?: () => Promise<void>;
+  /**
+   * Checks of the proposal about to be sent (that it is its flow's call, the
+   * off-chain evidence), run before a fresh send; skipped when resuming a mined one.
+   */
+  beforeSend?: (proposal: Proposal) => Promise<void>;
   /** Called right after the transaction is sent, before it is mined (tests use it to simulate a crash). */
   afterSend?: (txHash: string) => void | Promise<void>;
   now?: () => Date;
@@ -159,7 +162,7 @@ async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, propos
     if (tally.missing > 0 && !check.nonceUsed) return { status: "waiting", proposal, tally };
   }
   assertNotStale(check, proposal, folder, "execute");
-  await options.beforeSend?.();
+  await options.beforeSend?.(proposal);
 
   const executor = await executorAddress(options);
   if (proposal.actor.kind === "account" && executor !== proposal.actor.address) {
@@ -492,7 +495,7 @@ async function executeThroughTimelock(
     `Refusing to execute the timelock operation ${op.operationId}: the chain changed since it was proposed`,
     `Veto it on the timelock (cancel) and propose again (${folder.option}).`,
   );
-  await options.beforeSend?.();
+  await options.beforeSend?.(proposal);
   const executor = await executorAddress(options);
   await assertCanExecute(ethersProvider(env), op.address, executor);
   await simulateCall(env, { from: op.address, to: op.target, data: op.data }, proposal.title);
