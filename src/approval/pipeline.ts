@@ -81,14 +81,12 @@ export async function approveFlow(env: ApprovalEnv, flow: ApprovalFlow, input: A
 }
 
 /** Executes the flow's proposal once it has its signatures, or says what it waits for. */
-export async function executeFlow(env: ApprovalEnv, flow: ApprovalFlow, options: Omit<ExecuteOptions, "beforeSend">): Promise<ExecuteOutcome> {
+export async function executeFlow(env: ApprovalEnv, flow: ApprovalFlow, options: Omit<ExecuteOptions, "beforeSend" | "verifyProposal">): Promise<ExecuteOutcome> {
   return executeProposal(env, flow.folder, {
     senderLockDir: flow.senderLockDir,
     ...options,
-    beforeSend: async (proposal) => {
-      await flow.recheck?.(proposal, "switch");
-      await assertFlowCall(env, flow, proposal);
-    },
+    ...(flow.recheck !== undefined ? { beforeSend: (proposal: Proposal) => flow.recheck!(proposal, "switch") } : {}),
+    verifyProposal: (proposal) => assertFlowCall(env, flow, proposal),
   });
 }
 

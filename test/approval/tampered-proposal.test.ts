@@ -104,6 +104,32 @@ describe("a proposal folder rewritten to promote another green (beacon, Safe 1.3
     expect(await implementationOf(world)).to.equal(world.blue);
   });
 
+  it("refuses to resume an execution journal changed to carry another transaction: the executor's key signs nothing", async () => {
+    const { proposal } = await proposeRelease(world.ctx, "box-v2", { actor });
+    const executor = getAddress(await world.anyone.getAddress());
+    const attacker = getAddress(await world.guardian.getAddress());
+    const provider = world.connection.ethers.provider;
+    const [nonce, balance, block] = await Promise.all([provider.getTransactionCount(executor), provider.getBalance(attacker), provider.getBlockNumber()]);
+    // A journal of "this proposal's" execution, in flight and never broadcast, whose transaction pays the attacker.
+    await folder().write("execution.json", {
+      status: "sending",
+      safeTxHash: proposal.safe!.safeTxHash,
+      safeNonce: proposal.safe!.tx.nonce,
+      to: world.safe,
+      data: "0x",
+      actor: world.safe,
+      executor,
+      fromBlock: block,
+      startedAt: new Date().toISOString(),
+      send: { from: executor, nonce, chainId: world.env.chainId, to: attacker, data: "0x", value: "1000000000000000000", gasLimit: "21000", type: 2, fromBlock: block, attempts: [] },
+    });
+    const message = await refusal(() => switchRelease(world.ctx, "box-v2", { executor: world.anyone }));
+    expect(message).to.match(/^\[BG_APPROVAL_JOURNAL_MISMATCH\].*not this proposal's execution/);
+    expect(await provider.getTransactionCount(executor)).to.equal(nonce);
+    expect(await provider.getBalance(attacker)).to.equal(balance);
+    expect(await implementationOf(world)).to.equal(world.blue);
+  });
+
   it("an honest proposal still goes through: two owners sign (one with a signature made elsewhere), bg:switch executes, the beacon runs green", async () => {
     const { proposal } = await proposeRelease(world.ctx, "box-v2", { actor });
     await approveRelease(world.ctx, "box-v2", { signer: world.owners[0]! });
