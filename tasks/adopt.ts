@@ -47,8 +47,9 @@ export default async function adopt(args: AdoptArgs, hre: HardhatRuntimeEnvironm
       // The approver is a contract (a Safe): adopt goes through the same approval path as a promote.
       const ctx = await openApprovalContext(hre, "");
       const id = `adopt-${result.proxy.slice(2, 10).toLowerCase()}`;
-      const spec = await switchCallSpec(ctx.env, { address: ctx.switchAddress, iface: ctx.env.errors }, adoptCall.function, adoptCall.args, { id });
-      const { proposal } = await proposeFlow(ctx.env, callFlow(ctx.store, chainId, id), spec);
+      const sw = { address: ctx.switchAddress, iface: ctx.env.errors };
+      const spec = await switchCallSpec(ctx.env, sw, adoptCall.function, adoptCall.args, { id });
+      const { proposal } = await proposeFlow(ctx.env, callFlow(ctx.store, chainId, id, sw), spec);
       if (proposal.safe === undefined) return result;
       return {
         ...result,

@@ -3,7 +3,8 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { approveJson, renderApprove } from "../src/ui/approval-view.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
 import type { ApproveOutcome } from "../src/approval/approve.js";
-import { approveFlow, callFlow } from "../src/approval/pipeline.js";
+import { approveFlow } from "../src/approval/pipeline.js";
+import { approverCallFlow } from "../src/approval/release-window.js";
 import { approveRelease } from "../src/approval/release-switch.js";
 import { approveWave } from "../src/approval/wave-switch.js";
 import { approveCanaryStep } from "../src/approval/canary-switch.js";
@@ -47,7 +48,7 @@ export default async function approve(args: ApproveArgs, hre: HardhatRuntimeEnvi
         outcome = await approveRelease(ctx, args.release, input);
         next = `Enough signatures: run \`npx hardhat bg:switch --release ${args.release}\`.`;
       } else {
-        outcome = await approveFlow(ctx.env, callFlow(ctx.store, ctx.env.chainId, args.call), input);
+        outcome = await approveFlow(ctx.env, await approverCallFlow(ctx, args.call), input);
         next = `Enough signatures: run \`npx hardhat bg:call execute --call ${args.call}\` (or re-run the bg:rollback / bg:finalize command that proposed it).`;
       }
       return approveJson(outcome);

@@ -4,7 +4,8 @@ import { executeJson, renderExecute } from "../src/ui/approval-view.js";
 import { requireOption } from "../src/approval/cli-args.js";
 import type { ExecuteOutcome } from "../src/approval/execute.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
-import { callFlow, executeFlow } from "../src/approval/pipeline.js";
+import { executeFlow } from "../src/approval/pipeline.js";
+import { approverCallFlow } from "../src/approval/release-window.js";
 import { runCommand } from "../src/ui/output.js";
 
 interface CallExecuteArgs {
@@ -20,7 +21,7 @@ export default async function callExecute(args: CallExecuteArgs, hre: HardhatRun
     async () => {
       const id = requireOption(args.call, "--call <id>");
       const ctx = await openApprovalContext(hre, args.signer);
-      outcome = await executeFlow(ctx.env, callFlow(ctx.store, ctx.env.chainId, id), { executor: await ctx.signer() });
+      outcome = await executeFlow(ctx.env, await approverCallFlow(ctx, id), { executor: await ctx.signer() });
       return executeJson(outcome);
     },
     () => renderExecute(outcome!),

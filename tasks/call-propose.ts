@@ -29,7 +29,7 @@ export default async function callPropose(args: CallProposeArgs, hre: HardhatRun
       const sw = { address: ctx.switchAddress, iface: ctx.env.errors };
       const draft = await switchCallSpec(ctx.env, sw, fn, callArgs, { id: args.id || "pending" });
       id = args.id || defaultCallId(draft);
-      outcome = await proposeFlow(ctx.env, callFlow(ctx.store, ctx.env.chainId, id), { ...draft, id }, nonce !== undefined ? { nonce } : {});
+      outcome = await proposeFlow(ctx.env, callFlow(ctx.store, ctx.env.chainId, id, sw), { ...draft, id }, nonce !== undefined ? { nonce } : {});
       return { ...proposeJson(outcome), call: id };
     },
     () => renderPropose(outcome!, `Call id: ${id}. ` + nextAfterPropose(outcome!.proposal, `--call ${id}`, `npx hardhat bg:call execute --call ${id}`)),

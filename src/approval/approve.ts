@@ -28,9 +28,11 @@ export interface ApproveInput {
  * Adds one owner's signature to a proposal: made by `signer` (EIP-712 typed
  * data), or given ready-made (e.g. from a hardware wallet). Refuses
  * non-owners, a second signature of an owner, and stale proposals.
+ * `checked` is the folder's proposal as the pipeline checked it (pipeline.ts):
+ * what is signed is exactly that, not the file read again.
  */
-export async function approveProposal(env: ApprovalEnv, folder: ProposalFolder, input: ApproveInput): Promise<ApproveOutcome> {
-  const proposal = await requireProposal(folder);
+export async function approveProposal(env: ApprovalEnv, folder: ProposalFolder, input: ApproveInput, checked?: Proposal): Promise<ApproveOutcome> {
+  const proposal = checked ?? (await requireProposal(folder));
   if (proposal.actor.kind === "account") {
     throw new BlueGreenError(
       "BG_APPROVAL_NOTHING_TO_SIGN",

@@ -69,7 +69,8 @@ export async function switchCallSpec(
       `${fragment.format("sighash")} takes ${fragment.inputs.length} argument(s) (${fragment.inputs.map((i) => `${i.type} ${i.name}`).join(", ")}); got ${args.length}.`,
     );
   }
-  const byName = Object.fromEntries(fragment.inputs.map((input, i) => [input.name, args[i]]));
+  // By the argument's name without Solidity's trailing underscore (`currentImplementation_` is `currentImplementation`).
+  const byName = Object.fromEntries(fragment.inputs.map((input, i) => [input.name.replace(/_+$/, ""), args[i]]));
   const role = functionName === "acceptApprover" ? "pendingApprover" : "approver";
   const actor = await readRole(env, sw, role);
   if (actor === ZeroAddress) {

@@ -34,10 +34,10 @@ import type { ApproveInput, ApproveOutcome } from "./approve.js";
 import { ethersProvider } from "./chain.js";
 import type { TimelockWait } from "./execute.js";
 import { type ApprovalFlow, approveFlow, executeFlow, proposeFlow } from "./pipeline.js";
-import type { Proposal } from "./proposal-schema.js";
+import type { ApproverCallSpec } from "./proposal-schema.js";
 import type { ProposalFolder } from "./proposal-folder.js";
 import type { ProposeOutcome } from "./propose.js";
-import { assertEvidenceUnchanged, assertReadyToPropose } from "./readiness.js";
+import { assertEvidenceUnchanged, assertReadyToPropose, recordedEvidenceHash } from "./readiness.js";
 import {
   type ReleaseApprovalContext,
   approvalStep,
@@ -100,30 +100,49 @@ function stepTuple(record: ReleaseRecord, call: StepCall): unknown[] {
 }
 
 /**
- * The proposal in a step's folder must be a promoteCanary of this release's
- * proxy, blue and green, at the step's share, with the canary's salt and mode.
+ * A step's promoteCanary, as bg:propose --step proposes it and as the
+ * pipeline rebuilds it from the record before each signature and send.
  */
-function assertProposalOfStep(ctx: ReleaseApprovalContext, record: ReleaseRecord, canary: CanaryStepRecord, step: string, proposal: Proposal, folder: ProposalFolder): void {
-  const again = `Propose the step again: npx hardhat bg:propose ${folder.option}`;
-  const planned = canary.steps.find((s) => s.name === step);
-  if (proposal.call.functionName !== "promoteCanary" || proposal.pinned.canaryStep !== step || planned === undefined) {
-    throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} is not canary step "${step}" of release ${record.id}. ${again}`);
+async function stepSpec(
+  ctx: ReleaseApprovalContext,
+  record: ReleaseRecord,
+  call: StepCall,
+  text?: { title: string; details: Array<{ label: string; value: string }> },
+): Promise<ApproverCallSpec> {
+  const sw: SwitchRef = { address: ctx.switchAddress, iface: ctx.env.errors };
+  return switchCallSpec(ctx.env, sw, "promoteCanary", [stepTuple(record, call)], {
+    id: `${record.id}/${canaryFolderName(call.name)}`,
+    ...(text ?? {}),
+    facts: [
+      { kind: "codehash", label: `code hash of green ${record.green.address}`, address: record.green.address },
+      { kind: "storage", label: `implementation slot of proxy ${record.proxy}`, address: record.proxy, slot: IMPLEMENTATION_SLOT },
+      switchView(sw, "proxyState", [record.proxy], `switch's record of proxy ${record.proxy}`, [sw.iface.getFunction("proxyState")!.outputs[0]!.format("sighash")]),
+      switchView(sw, "canaryState", [record.proxy], `switch's canary step of proxy ${record.proxy}`, [sw.iface.getFunction("canaryState")!.outputs[0]!.format("sighash")]),
+    ],
+    pinned: { evidenceHash: call.evidenceHash, canaryStep: call.name },
+  });
+}
+
+/**
+ * The step's call as the record has it: its share and router from the
+ * step's proposal entry, the canary's salt and cohort mode, the release's
+ * blue and green, and the gates' evidence hash.
+ */
+function recordedStepCall(record: ReleaseRecord, canary: CanaryStepRecord, step: string): StepCall {
+  const entry = canary.proposals[step];
+  if (entry === undefined) {
+    throw new BlueGreenError("BG_APPROVAL_NO_PROPOSAL", `Canary step "${step}" of release "${record.id}" has no proposal in the record. Propose it: npx hardhat bg:propose --release ${record.id} --step ${step}`);
   }
-  if (getAddress(proposal.call.to) !== getAddress(ctx.switchAddress)) {
-    throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} calls ${proposal.call.to}, not this chain's switch ${ctx.switchAddress}. ${again}`);
-  }
-  const [t] = ctx.env.errors.decodeFunctionData("promoteCanary", proposal.call.data);
-  const same =
-    getAddress(t[0] as string) === getAddress(record.proxy) &&
-    getAddress(t[1] as string) === getAddress(record.green.address) &&
-    (t[2] as string).toLowerCase() === record.green.codehash.toLowerCase() &&
-    getAddress(t[3] as string) === getAddress(record.blue.address) &&
-    Number(t[4]) === planned.bps &&
-    (t[5] as string).toLowerCase() === canary.salt.toLowerCase() &&
-    (t[6] as boolean) === canary.cohortByOrigin;
-  if (!same) {
-    throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} does not promote this release's blue and green at step "${step}" (${planned.bps} bps) with the canary's salt and cohort mode. ${again}`);
-  }
+  return {
+    name: step,
+    bps: entry.bps,
+    ...(entry.router !== undefined ? { router: entry.router } : {}),
+    ...(entry.routerCodehash !== undefined ? { routerCodehash: entry.routerCodehash } : {}),
+    salt: canary.salt,
+    cohortByOrigin: canary.cohortByOrigin,
+    evidenceHash: recordedEvidenceHash(record),
+    blue: getAddress(record.blue.address),
+  };
 }
 
 function canaryFlow(ctx: ReleaseApprovalContext, record: ReleaseRecord, step: string): ApprovalFlow {
@@ -131,7 +150,8 @@ function canaryFlow(ctx: ReleaseApprovalContext, record: ReleaseRecord, step: st
   return {
     folder,
     senderLockDir: ctx.store.chainDir(ctx.env.chainId),
-    verify: (proposal) => assertProposalOfStep(ctx, record, requireCanary(record), step, proposal, folder),
+    source: `release.json of ${record.id} (canary step ${step})`,
+    expected: () => stepSpec(ctx, record, recordedStepCall(record, requireCanary(record), step)),
     recheck: async (proposal) => {
       const fresh = await ctx.store.get(ctx.env.chainId, record.id);
       await assertEvidenceUnchanged(fresh, proposal.pinned.evidenceHash, ctx.projectRoot);
@@ -257,9 +277,7 @@ export async function proposeCanaryStep(
 
   const index = canary.steps.findIndex((s) => s.name === planned.name);
   const percent = `${planned.bps / 100}%`;
-  const sw: SwitchRef = { address: ctx.switchAddress, iface: ctx.env.errors };
-  const spec = await switchCallSpec(ctx.env, sw, "promoteCanary", [stepTuple(record, call)], {
-    id: `${record.id}/${canaryFolderName(planned.name)}`,
+  const spec = await stepSpec(ctx, record, call, {
     title: toGreen
       ? `End the canary of release ${record.id}: proxy ${record.proxy} to green ${record.green.address} for every caller`
       : `Canary step ${planned.name} of release ${record.id}: ${percent} of proxy ${record.proxy}'s callers on green ${record.green.address}, the rest on blue ${blue}`,
@@ -277,13 +295,6 @@ export async function proposeCanaryStep(
       ...releaseRows(record, evidenceHash),
       { label: "switch", value: getAddress(ctx.switchAddress) },
     ],
-    facts: [
-      { kind: "codehash", label: `code hash of green ${record.green.address}`, address: record.green.address },
-      { kind: "storage", label: `implementation slot of proxy ${record.proxy}`, address: record.proxy, slot: IMPLEMENTATION_SLOT },
-      switchView(sw, "proxyState", [record.proxy], `switch's record of proxy ${record.proxy}`, [sw.iface.getFunction("proxyState")!.outputs[0]!.format("sighash")]),
-      switchView(sw, "canaryState", [record.proxy], `switch's canary step of proxy ${record.proxy}`, [sw.iface.getFunction("canaryState")!.outputs[0]!.format("sighash")]),
-    ],
-    pinned: { evidenceHash, canaryStep: planned.name },
   });
   const flow = canaryFlow(ctx, withCanaryStep(record, canary), planned.name);
   const outcome = await proposeFlow(ctx.env, flow, spec, {

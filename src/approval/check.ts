@@ -26,12 +26,7 @@ export interface ProposalCheck {
  * fields, the Safe's nonce, and every pinned fact.
  */
 export async function checkProposal(env: ApprovalEnv, proposal: Proposal): Promise<ProposalCheck> {
-  if (proposal.chainId !== env.chainId) {
-    throw new BlueGreenError(
-      "BG_APPROVAL_WRONG_CHAIN",
-      `The proposal is for chain ${proposal.chainId}, but the network is chain ${env.chainId}. Pass the --network it was proposed on.`,
-    );
-  }
+  assertProposalChain(env, proposal);
   const drifts = await checkFacts(ethersProvider(env), proposal.facts);
   if (proposal.actor.kind === "account") return { drifts, nonceUsed: false };
   assertHashesIntegral(proposal);
@@ -39,7 +34,22 @@ export async function checkProposal(env: ApprovalEnv, proposal: Proposal): Promi
   return { safe, drifts, nonceUsed: safe.nonce > BigInt(proposal.safe!.tx.nonce) };
 }
 
-/** The stored hashes must be those of the stored transaction: a hand-edited file is refused. */
+/** A proposal is signed and executed only on the chain it was made for. */
+export function assertProposalChain(env: Pick<ApprovalEnv, "chainId">, proposal: Pick<Proposal, "chainId">): void {
+  if (proposal.chainId !== env.chainId) {
+    throw new BlueGreenError(
+      "BG_APPROVAL_WRONG_CHAIN",
+      `The proposal is for chain ${proposal.chainId}, but the network is chain ${env.chainId}. Pass the --network it was proposed on.`,
+    );
+  }
+}
+
+/**
+ * The stored hashes must be those of the stored transaction: a hand-edited
+ * file is refused. This compares the file with itself; that it is the call
+ * its flow makes, rebuilt from the records, is checked by the pipeline
+ * before any signature or send (proposal-match.ts).
+ */
 export function assertHashesIntegral(proposal: Proposal): void {
   if (proposal.safe === undefined) {
     throw new BlueGreenError("BG_APPROVAL_TAMPERED", "The proposal's approver is a Safe but it has no Safe transaction. Propose again.");

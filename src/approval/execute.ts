@@ -31,7 +31,7 @@ import { simulateCall } from "./simulate.js";
 import { EXECUTION_FILE, type ProposalFolder } from "./proposal-folder.js";
 import { EXECUTION_SUCCESS_TOPIC, SAFE_ABI, executedSafeTxHash, safeVersionOf } from "./safe-contracts.js";
 import { TIMELOCK, type TimelockOperation, assertCanExecute, readOperationState } from "./timelock.js";
-import { safeTxFields } from "./safe-transaction.js";
+import { type SafeTransaction, safeTxFields } from "./safe-transaction.js";
 import { packSignatures } from "./signatures.js";
 import { ethersProvider } from "./chain.js";
 
@@ -40,8 +40,15 @@ const SAFE = new Interface(SAFE_ABI);
 export interface ExecuteOptions {
   /** The account that sends the transaction (any account for a Safe; the approver itself otherwise). */
   executor: Signer;
-  /** Extra checks (e.g. off-chain evidence) run before a fresh send; skipped when resuming a mined one. */
-  beforeSend?: () => Promise<void>;
+  /** Off-chain checks the proposal rests on (the evidence, the wave rules), run before a fresh send; skipped when resuming a mined one. */
+  beforeSend?: (proposal: Proposal) => Promise<void>;
+  /**
+   * That the proposal is the call it must be (pipeline.ts: rebuilt from its
+   * records), run before anything is sent for it: a fresh send, or a
+   * journaled send resumed (re-broadcast or signed again); not when its
+   * transaction is found mined.
+   */
+  verifyProposal?: (proposal: Proposal) => Promise<void>;
   /** Called right after the transaction is sent, before it is mined (tests use it to simulate a crash). */
   afterSend?: (txHash: string) => void | Promise<void>;
   now?: () => Date;
@@ -121,6 +128,8 @@ async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, propos
     }
     if (journal.send !== undefined) {
       // Resume the journaled send at its nonce: wait for it, re-broadcast it, or learn that its nonce went to something else.
+      await options.verifyProposal?.(proposal);
+      assertSendOf(folder, EXECUTION_FILE, journal.send, expectedSend(proposal));
       const receipt = await resumeJournaledSend(env, folder, EXECUTION_FILE, journal, journal.send, options);
       if (receipt !== undefined && executedHere(proposal, receipt)) return complete(folder, proposal, journal, receipt, true, now);
     } else if (journal.txHash !== undefined && (await ethersProvider(env).getTransaction(journal.txHash)) !== null) {
@@ -159,7 +168,8 @@ async function executeActorCall(env: ApprovalEnv, folder: ProposalFolder, propos
     if (tally.missing > 0 && !check.nonceUsed) return { status: "waiting", proposal, tally };
   }
   assertNotStale(check, proposal, folder, "execute");
-  await options.beforeSend?.();
+  await options.beforeSend?.(proposal);
+  await options.verifyProposal?.(proposal);
 
   const executor = await executorAddress(options);
   if (proposal.actor.kind === "account" && executor !== proposal.actor.address) {
@@ -263,6 +273,39 @@ async function resumeJournaledSend(
   );
   if (outcome.kind === "taken" || outcome.receipt.status !== 1) return undefined;
   return (await ethersProvider(env).getTransactionReceipt(outcome.receipt.hash)) ?? undefined;
+}
+
+/** What a journaled send of the proposal's actor call must be: the Safe's execTransaction of its Safe transaction, or the account's call. */
+function expectedSend(proposal: Proposal): { to: string; data?: string; safeTx?: SafeTransaction } {
+  if (proposal.safe !== undefined) return { to: proposal.actor.address, safeTx: proposal.safe.tx };
+  return actorCall(proposal);
+}
+
+/**
+ * A journaled send is resumed (waited for, broadcast again, or signed again
+ * at a higher fee with the executor's key) only if it is this proposal's
+ * execution: the journal is a file beside the proposal, and one changed to
+ * carry another transaction would otherwise be signed and sent.
+ */
+function assertSendOf(folder: ProposalFolder, file: string, send: SendJournal, expected: { to: string; data?: string; safeTx?: SafeTransaction }): void {
+  let same = send.to !== undefined && getAddress(send.to) === getAddress(expected.to) && BigInt(send.value) === 0n;
+  if (same && expected.safeTx !== undefined) {
+    try {
+      const fields = SAFE.decodeFunctionData("execTransaction", send.data);
+      same = safeTxFields(expected.safeTx).every((field, i) => String(fields[i]).toLowerCase() === String(field).toLowerCase());
+    } catch {
+      same = false;
+    }
+  } else if (same) {
+    same = send.data.toLowerCase() === (expected.data ?? "").toLowerCase();
+  }
+  if (!same) {
+    throw new BlueGreenError(
+      "BG_APPROVAL_JOURNAL_MISMATCH",
+      `The journal ${file} in ${folder.where} records a transaction (to ${send.to ?? "none"}, value ${send.value}) that is not this proposal's execution: it was changed. Nothing was sent. ` +
+        `Inspect it; if no execution of this proposal is in flight, delete ${file} and run again.`,
+    );
+  }
 }
 
 async function withExecutorLock<T>(options: ExecuteOptions, account: string, fn: () => Promise<T>): Promise<T> {
@@ -481,6 +524,8 @@ async function executeThroughTimelock(
   // An execute(...) a run sent before it died: resume it at its nonce rather than sending a second one.
   const inFlight = await folder.read(TIMELOCK_EXECUTION_FILE, executionJournalSchema);
   if (inFlight?.send !== undefined && inFlight.status !== "done") {
+    await options.verifyProposal?.(proposal);
+    assertSendOf(folder, TIMELOCK_EXECUTION_FILE, inFlight.send, { to: op.address, data: op.executeData });
     const receipt = await resumeJournaledSend(env, folder, TIMELOCK_EXECUTION_FILE, inFlight, inFlight.send, options);
     if (receipt !== undefined) return complete(folder, proposal, inFlight, receipt, true, now, TIMELOCK_EXECUTION_FILE);
   }
@@ -492,7 +537,8 @@ async function executeThroughTimelock(
     `Refusing to execute the timelock operation ${op.operationId}: the chain changed since it was proposed`,
     `Veto it on the timelock (cancel) and propose again (${folder.option}).`,
   );
-  await options.beforeSend?.();
+  await options.beforeSend?.(proposal);
+  await options.verifyProposal?.(proposal);
   const executor = await executorAddress(options);
   await assertCanExecute(ethersProvider(env), op.address, executor);
   await simulateCall(env, { from: op.address, to: op.target, data: op.data }, proposal.title);

@@ -4,14 +4,15 @@
  * transaction, its safeTxHash, the EIP-712 domain and message hashes and a
  * Transaction Builder file are written with a summary for people.
  */
-import { FunctionFragment, Interface, type Signer, getAddress } from "ethers";
+import { FunctionFragment, type Signer } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
 import { resolveApprover } from "./approver.js";
 import { buildBuilderFile } from "./builder-file.js";
 import { pinFacts } from "./facts.js";
 import { executionJournalSchema } from "./journal.js";
-import { type ApprovalEnv, type ApproverCallSpec, PROPOSAL_SCHEMA_VERSION, type Proposal, journalMatches, proposalSchema } from "./proposal-schema.js";
+import { type ApprovalEnv, type ApproverCallSpec, PROPOSAL_SCHEMA_VERSION, type Proposal, actorCall, journalMatches, proposalSchema } from "./proposal-schema.js";
+import { proposedCall, safeProposal } from "./proposal-match.js";
 import {
   BUILDER_FILE,
   EXECUTION_FILE,
@@ -21,8 +22,7 @@ import {
   SUMMARY_FILE,
   TYPED_DATA_FILE,
 } from "./proposal-folder.js";
-import { argString } from "./revert.js";
-import { assertSafeAgreesOnHash, buildSafeTransaction, hashSafeTransaction, readSafeState, safeTxTypedData } from "./safe-transaction.js";
+import { assertSafeAgreesOnHash, readSafeState, safeTxTypedData } from "./safe-transaction.js";
 import { type ServicePosting, postToService } from "./service-signatures.js";
 import { type SignatureSet, signatureSetSchema } from "./signatures.js";
 import { simulateCall } from "./simulate.js";
@@ -70,11 +70,13 @@ export async function proposeApproverCall(env: ApprovalEnv, folder: ProposalFold
         );
   }
 
-  const data = new Interface([spec.fragment]).encodeFunctionData(spec.fragment, spec.args);
-  const { actor, timelock } = await resolveApprover(env, spec.actor, spec.id, { to: spec.to, data });
+  // Built here exactly as the pipeline rebuilds it before each signature and send (proposal-match.ts).
+  const call = proposedCall(spec);
+  const { data } = call;
+  const { actor, timelock } = await resolveApprover(env, spec.actor, spec.id, call);
   // The approver call itself must pass as the switch will see it: from the timelock, or from the actor.
   await simulateCall(env, { from: timelock?.address ?? actor.address, to: spec.to, data }, spec.title);
-  const outer = timelock !== undefined ? { to: timelock.address, data: timelock.scheduleData } : { to: spec.to, data };
+  const outer = actorCall({ call, timelock });
   if (timelock !== undefined) await simulateCall(env, { from: actor.address, ...outer }, `Scheduling on the timelock ${timelock.address}`);
   const facts = await pinFacts(ethersProvider(env), spec.facts);
   const blockNumber = await ethersProvider(env).getBlockNumber();
@@ -90,10 +92,8 @@ export async function proposeApproverCall(env: ApprovalEnv, folder: ProposalFold
         `Safe nonce ${nonce} is already used (the Safe is at ${state.nonce}). Leave --nonce out, or give ${state.nonce} or more.`,
       );
     }
-    const tx = buildSafeTransaction({ ...outer, nonce });
-    const hashes = hashSafeTransaction(env.chainId, actor.address, tx);
-    await assertSafeAgreesOnHash(ethersProvider(env), actor.address, tx, hashes.safeTxHash);
-    safe = { tx, ...hashes };
+    safe = safeProposal(env.chainId, actor.address, outer, nonce);
+    await assertSafeAgreesOnHash(ethersProvider(env), actor.address, safe.tx, safe.safeTxHash);
   }
 
   const proposal: Proposal = {
@@ -104,14 +104,7 @@ export async function proposeApproverCall(env: ApprovalEnv, folder: ProposalFold
     blockNumber,
     title: spec.title,
     details: spec.details,
-    call: {
-      to: getAddress(spec.to),
-      value: "0",
-      data,
-      function: spec.fragment.format("full").replace(/^function /, ""),
-      functionName: spec.fragment.name,
-      args: spec.args.map(argString),
-    },
+    call,
     actor,
     ...(safe !== undefined ? { safe, builderFile: BUILDER_FILE } : {}),
     facts,

@@ -26,6 +26,15 @@ export async function assertReadyToPropose(
   return assertRequiredGatesPass(record, options);
 }
 
+/** The evidence hash the release's gates recorded: what its promote carries on chain. */
+export function recordedEvidenceHash(record: ReleaseRecord): string {
+  const step = readGatesStep(record);
+  if (step === undefined) {
+    throw new BlueGreenError("BG_APPROVAL_NOT_READY", `Release "${record.id}" has no evidence hash. Run bg:gates, then bg:propose again.`);
+  }
+  return step.evidenceHash;
+}
+
 /**
  * Refuses to sign or execute when the release's evidence is no longer the
  * evidence it was proposed on (gates re-run with other results, evidence

@@ -19,7 +19,8 @@ import type { TimelockWait } from "./execute.js";
 import { type ApprovalFlow, approveFlow, executeFlow, proposeFlow } from "./pipeline.js";
 import { releaseProposalFolder } from "./proposal-folder.js";
 import type { ProposeOutcome } from "./propose.js";
-import { assertEvidenceUnchanged, assertReadyToPropose } from "./readiness.js";
+import type { ApproverCallSpec } from "./proposal-schema.js";
+import { assertEvidenceUnchanged, assertReadyToPropose, recordedEvidenceHash } from "./readiness.js";
 import {
   type ReleaseApprovalContext,
   approvalStep,
@@ -37,22 +38,47 @@ export type { ReleaseApprovalContext } from "./release-flow.js";
 
 const PROPOSABLE: readonly ReleaseState[] = ["staged", "replayed", "gated", "proposed"];
 
-/** The release's promote as a flow: its folder, a promote in it, and unchanged evidence. */
+/**
+ * The release's promote as a flow: its folder, the promote its record makes
+ * (blue, green and its code hash, the gates' evidence hash), and unchanged evidence.
+ */
 function releaseFlow(ctx: ReleaseApprovalContext, record: ReleaseRecord): ApprovalFlow {
   const folder = releaseProposalFolder(ctx.store, ctx.env.chainId, record.id);
   return {
     folder,
     senderLockDir: ctx.store.chainDir(ctx.env.chainId),
-    verify: (proposal) => {
-      if (proposal.call.functionName !== "promote") {
-        throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} is not a promote. Propose the release again.`);
-      }
-    },
+    source: `release.json of ${record.id}`,
+    expected: () => promoteSpec(ctx, record, recordedEvidenceHash(record)),
     recheck: async (proposal) => {
       const fresh = await ctx.store.get(ctx.env.chainId, record.id);
       await assertEvidenceUnchanged(fresh, proposal.pinned.evidenceHash, ctx.projectRoot);
     },
   };
+}
+
+/**
+ * The promote of a release, as bg:propose proposes it and as the pipeline
+ * rebuilds it from the record before each signature and send.
+ */
+async function promoteSpec(ctx: ReleaseApprovalContext, record: ReleaseRecord, evidenceHash: string): Promise<ApproverCallSpec> {
+  const sw: SwitchRef = { address: ctx.switchAddress, iface: ctx.env.errors };
+  const initData = "0x";
+  const args = [record.proxy, record.green.address, record.green.codehash, record.blue.address, initData, evidenceHash] as const;
+  return switchCallSpec(ctx.env, sw, "promote", args, {
+    id: record.id,
+    title: `Promote release ${record.id}: ${kindNounInText(record)} ${record.proxy} from blue ${record.blue.address} to green ${record.green.address}`,
+    details: [
+      { label: "release", value: record.id },
+      { label: recordKind(record) === "beacon" ? "beacon" : "proxy", value: record.proxy },
+      ...releaseRows(record, evidenceHash),
+      { label: "switch", value: getAddress(ctx.switchAddress) },
+    ],
+    facts: [
+      { kind: "codehash", label: `code hash of green ${record.green.address}`, address: record.green.address },
+      implementationFact(record),
+    ],
+    pinned: { evidenceHash },
+  });
 }
 
 export interface ProposeReleaseOutcome extends ProposeOutcome {
@@ -81,27 +107,10 @@ export async function proposeRelease(
     );
   }
   const { evidenceHash } = await assertReadyToPropose(record, { projectRoot: ctx.projectRoot, ...(ctx.gatesConfig ? { config: ctx.gatesConfig } : {}) });
-  const sw: SwitchRef = { address: ctx.switchAddress, iface: ctx.env.errors };
   await assertProxiesRunBlue(ctx, record, [record.proxy]);
   await assertGreenDeployed(ctx, record);
 
-  const initData = "0x";
-  const args = [record.proxy, record.green.address, record.green.codehash, record.blue.address, initData, evidenceHash] as const;
-  const spec = await switchCallSpec(ctx.env, sw, "promote", args, {
-    id: record.id,
-    title: `Promote release ${record.id}: ${kindNounInText(record)} ${record.proxy} from blue ${record.blue.address} to green ${record.green.address}`,
-    details: [
-      { label: "release", value: record.id },
-      { label: recordKind(record) === "beacon" ? "beacon" : "proxy", value: record.proxy },
-      ...releaseRows(record, evidenceHash),
-      { label: "switch", value: getAddress(ctx.switchAddress) },
-    ],
-    facts: [
-      { kind: "codehash", label: `code hash of green ${record.green.address}`, address: record.green.address },
-      implementationFact(record),
-    ],
-    pinned: { evidenceHash },
-  });
+  const spec = await promoteSpec(ctx, record, evidenceHash);
   const outcome = await proposeFlow(ctx.env, releaseFlow(ctx, record), spec, {
     ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
     ...(options.proposer !== undefined ? { proposer: options.proposer } : {}),

@@ -16,9 +16,10 @@ import { BlueGreenError } from "../errors.js";
 import { type ReleaseRecord, type ReleaseState, recordKind, transition } from "../release/record.js";
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
 import { readSwitchSettings } from "../switch/read-switch.js";
-import { switchCallSpec } from "./approver-call.js";
+import { type SwitchRef, switchCallSpec } from "./approver-call.js";
 import type { TimelockWait } from "./execute.js";
-import { advanceFlow, callFlow } from "./pipeline.js";
+import { type ApprovalFlow, advanceFlow, callFlow } from "./pipeline.js";
+import type { ApproverCallSpec } from "./proposal-schema.js";
 import { reconcileWithSwitch } from "./reconcile.js";
 import { type ReleaseApprovalContext, implementationAt, implementationWhere, kindNounInText, updateRelease, upgradePathWords } from "./release-flow.js";
 import { describeRevert } from "./revert.js";
@@ -215,23 +216,21 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
   return { status: "done", record: updated, state: updated.state, txHash, already: false, early };
 }
 
-type ApproverStepOutcome =
-  | { status: "executed"; txHash: string; receipt: TransactionReceipt; actor: string }
-  | { status: "proposed"; callId: string; callFolder: string; signatures: number; threshold: number; missing: number; timelock?: TimelockWait };
+type WindowFunction = "cancelRollback" | "rollbackNow" | "finalize";
 
-/** Runs an approver-only window call through the proposal path, one step per invocation. */
-async function approverStep(
-  ctx: ReleaseApprovalContext,
-  record: ReleaseRecord,
-  fn: "cancelRollback" | "rollbackNow" | "finalize",
-  callId: string,
-  executor: Signer,
-  title: string,
-): Promise<ApproverStepOutcome> {
-  const sw = { address: ctx.switchAddress, iface: ctx.env.errors };
-  const spec = await switchCallSpec(ctx.env, sw, fn, [record.proxy], {
+/** The id of a window call's folder: `<release>-<call>-<when>`, e.g. `vault-v2-rollback-now-1718000000`. */
+const WINDOW_CALL_ID = /^(.+)-(cancel-rollback|rollback-now|finalize)-(\d+)$/;
+const WINDOW_FUNCTIONS: Record<string, WindowFunction> = { "cancel-rollback": "cancelRollback", "rollback-now": "rollbackNow", finalize: "finalize" };
+
+/**
+ * An approver-only window call of a release: the call of the switch on the
+ * release's proxy, as bg:rollback and bg:finalize propose it and as the
+ * pipeline rebuilds it from the record before each signature and send.
+ */
+async function windowCallSpec(ctx: ReleaseApprovalContext, record: ReleaseRecord, fn: WindowFunction, callId: string, title?: string): Promise<ApproverCallSpec> {
+  return switchCallSpec(ctx.env, switchRef(ctx), fn, [record.proxy], {
     id: callId,
-    title,
+    ...(title !== undefined ? { title } : {}),
     details: [
       { label: "release", value: record.id },
       { label: "proxy", value: record.proxy },
@@ -241,7 +240,48 @@ async function approverStep(
       { label: "switch", value: getAddress(ctx.switchAddress) },
     ],
   });
-  const flow = callFlow(ctx.store, ctx.env.chainId, callId);
+}
+
+/**
+ * The flow of an approver call named by its id (`--call <id>` of bg:approve
+ * and bg:call execute): a rollback window call of a release (the folders
+ * bg:rollback --cancel/--now and an early bg:finalize propose into) is
+ * rebuilt from its release record; any other call from its own function and
+ * arguments, as bg:call propose builds it.
+ */
+export async function approverCallFlow(ctx: ReleaseApprovalContext, callId: string): Promise<ApprovalFlow> {
+  const match = WINDOW_CALL_ID.exec(callId);
+  const record = match !== null ? await ctx.store.read(ctx.env.chainId, match[1]!) : undefined;
+  if (match === null || record === undefined) return callFlow(ctx.store, ctx.env.chainId, callId, switchRef(ctx));
+  const fn = WINDOW_FUNCTIONS[match[2]!]!;
+  const spec = await windowCallSpec(ctx, record, fn, callId);
+  return callFlow(ctx.store, ctx.env.chainId, callId, switchRef(ctx), windowCallOf(record, fn, spec));
+}
+
+function windowCallOf(record: ReleaseRecord, fn: WindowFunction, spec: ApproverCallSpec): { spec: ApproverCallSpec; source: string; again: string } {
+  const command = fn === "finalize" ? `bg:finalize --release ${record.id}` : `bg:rollback --release ${record.id} ${fn === "rollbackNow" ? "--now" : "--cancel"}`;
+  return { spec, source: `release.json of ${record.id} (${fn})`, again: `run npx hardhat ${command} again: it proposes the call anew` };
+}
+
+function switchRef(ctx: ReleaseApprovalContext): SwitchRef {
+  return { address: ctx.switchAddress, iface: ctx.env.errors };
+}
+
+type ApproverStepOutcome =
+  | { status: "executed"; txHash: string; receipt: TransactionReceipt; actor: string }
+  | { status: "proposed"; callId: string; callFolder: string; signatures: number; threshold: number; missing: number; timelock?: TimelockWait };
+
+/** Runs an approver-only window call through the proposal path, one step per invocation. */
+async function approverStep(
+  ctx: ReleaseApprovalContext,
+  record: ReleaseRecord,
+  fn: WindowFunction,
+  callId: string,
+  executor: Signer,
+  title: string,
+): Promise<ApproverStepOutcome> {
+  const spec = await windowCallSpec(ctx, record, fn, callId, title);
+  const flow = callFlow(ctx.store, ctx.env.chainId, callId, switchRef(ctx), windowCallOf(record, fn, spec));
   const outcome = await advanceFlow(ctx.env, flow, spec, executor);
   if (outcome.status === "proposed") {
     return {

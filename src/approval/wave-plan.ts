@@ -10,8 +10,7 @@ import { getAddress } from "ethers";
 import { BlueGreenError } from "../errors.js";
 import type { HistoryEntry, ReleaseRecord } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
-import { type WaveOverride, type WavePromotion, type WaveProposal, type WavesStep, readWavesStep, waveOverrideSchema } from "../waves/waves-step.js";
-import type { Proposal } from "./proposal-schema.js";
+import { type WaveOverride, type WavePromotion, type WaveProposal, type WavesStep, readWavesStep } from "../waves/waves-step.js";
 import type { ProposalFolder } from "./proposal-folder.js";
 
 /** The folder of a wave's proposal files, relative to the release's folder. */
@@ -113,19 +112,20 @@ export function assertWaveName(wave: string): void {
 }
 
 
-/** The override a proposal carries, if any. */
-export function proposalOverride(proposal: Proposal): WaveOverride | undefined {
-  const raw = proposal.pinned.waveOverride;
-  if (raw === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    json = undefined;
+/**
+ * The wave's proposal as the record has it (its proxies, its evidence, the
+ * override it was made with): what the wave's proposal file is checked
+ * against, and what the wave rules are re-checked with.
+ */
+export function recordedWaveProposal(record: ReleaseRecord, wave: string): WaveProposal {
+  const entry = requirePlan(record).proposals?.[wave];
+  if (entry === undefined) {
+    throw new BlueGreenError(
+      "BG_APPROVAL_NO_PROPOSAL",
+      `Wave "${wave}" of release "${record.id}" has no proposal. Propose it first: npx hardhat bg:propose --release ${record.id} --wave ${wave}`,
+    );
   }
-  const parsed = waveOverrideSchema.safeParse(json);
-  if (!parsed.success) throw new BlueGreenError("BG_APPROVAL_TAMPERED", "The proposal's wave override is unreadable: the file was changed after it was made. Propose the wave again.");
-  return parsed.data;
+  return entry;
 }
 
 /**
@@ -140,12 +140,6 @@ export function waveToActOn(
   const plan = requirePlan(record);
   const name = wave ?? pickOpenWave(record, plan, verb);
   assertWaveName(name);
-  const entry = plan.proposals?.[name];
-  if (entry === undefined) {
-    throw new BlueGreenError(
-      "BG_APPROVAL_NO_PROPOSAL",
-      `Wave "${name}" of release "${record.id}" has no proposal. Propose it first: npx hardhat bg:propose --release ${record.id} --wave ${name}`,
-    );
-  }
+  const entry = recordedWaveProposal(record, name);
   return { plan, name, entry, done: promotionOf(plan, name, entry) };
 }

@@ -1,23 +1,21 @@
 /**
  * What a wave's proposal is: one promoteBatch of the release's blue to green
  * over the wave's proxies, the facts it pins and the rows signers read; and
- * the checks that the proposal in a wave's folder is still that, and that
- * the wave may still go.
+ * the check that the wave may still go (that the proposal in a wave's folder
+ * is that call, the pipeline checks: proposal-match.ts).
  */
-import { type Result, getAddress } from "ethers";
+import { getAddress } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
 import type { ReleaseRecord } from "../release/record.js";
 import { isoFromUnix } from "../release/steps.js";
 import { type WaveDecision, explainWaveDecision, mayPromoteWave } from "../waves/may-promote-wave.js";
 import { readWaveFacts } from "../waves/wave-facts.js";
-import type { PlannedWave, WaveOverride, WavesStep } from "../waves/waves-step.js";
+import type { PlannedWave, WaveOverride } from "../waves/waves-step.js";
 import { type SwitchRef, switchView } from "./approver-call.js";
 import type { FactQuery } from "./facts.js";
-import type { Proposal } from "./proposal-schema.js";
-import type { ProposalFolder } from "./proposal-folder.js";
 import { type ReleaseApprovalContext, implementationFact, releaseRows } from "./release-flow.js";
-import { proposalOverride } from "./wave-plan.js";
+import { recordedWaveProposal } from "./wave-plan.js";
 
 export function refusalMessage(releaseId: string, decision: WaveDecision): string {
   const overridable = decision.refusals.length > 0 && decision.refusals.every((r) => r.overridable);
@@ -81,60 +79,14 @@ export function waveDetails(
 
 
 /**
- * The proposal in a wave's folder must be a promoteBatch of this release
- * (its green, blue and evidence) over proxies of this wave. Returns the
- * proxies it moves.
- */
-export function assertProposalOfWave(
-  ctx: ReleaseApprovalContext,
-  record: ReleaseRecord,
-  plan: WavesStep,
-  wave: string,
-  proposal: Proposal,
-  folder: ProposalFolder,
-): string[] {
-  const again = `Propose the wave again: npx hardhat bg:propose ${folder.option}`;
-  if (proposal.call.functionName !== "promoteBatch" || proposal.pinned.wave !== wave) {
-    throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} is not a promote of wave "${wave}". ${again}`);
-  }
-  if (getAddress(proposal.call.to) !== getAddress(ctx.switchAddress)) {
-    throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} calls ${proposal.call.to}, not this chain's switch ${ctx.switchAddress}. ${again}`);
-  }
-  const [tuples] = ctx.env.errors.decodeFunctionData("promoteBatch", proposal.call.data) as unknown as [Result[]];
-  const planned = plan.waves.find((w) => w.name === wave)?.proxies.map((p) => getAddress(p)) ?? [];
-  const proxies: string[] = [];
-  for (const t of tuples) {
-    const [proxy, green, codehash, blue, , evidenceHash] = t as unknown as [string, string, string, string, string, string];
-    if (
-      getAddress(green) !== getAddress(record.green.address) ||
-      codehash.toLowerCase() !== record.green.codehash.toLowerCase() ||
-      getAddress(blue) !== getAddress(record.blue.address) ||
-      evidenceHash.toLowerCase() !== (proposal.pinned.evidenceHash ?? "").toLowerCase()
-    ) {
-      throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} does not promote this release's blue and green with its evidence hash. ${again}`);
-    }
-    if (!planned.includes(getAddress(proxy))) {
-      throw new BlueGreenError("BG_APPROVAL_PROPOSAL_MISMATCH", `The proposal in ${folder.where} moves ${getAddress(proxy)}, which is not in wave "${wave}" of the current plan. ${again}`);
-    }
-    proxies.push(getAddress(proxy));
-  }
-  return proxies;
-}
-
-/**
  * Re-asks "may this wave go now?" before a signature and before the send,
- * with the override the proposal carries: a rollback, a failed analysis or a
- * re-planned wave since the proposal stops it. An override covers only the
- * kinds of refusal it was made for.
+ * with the wave's proposal as the record has it (its proxies, the override
+ * it was made with; that the proposal file is that, the pipeline checks): a
+ * rollback, a failed analysis or a re-planned wave since the proposal stops
+ * it. An override covers only the kinds of refusal it was made for.
  */
-export async function assertWaveStillAllowed(
-  ctx: ReleaseApprovalContext,
-  record: ReleaseRecord,
-  wave: string,
-  proposal: Proposal,
-  verb: "sign" | "switch",
-): Promise<void> {
-  const override = proposalOverride(proposal);
+export async function assertWaveStillAllowed(ctx: ReleaseApprovalContext, record: ReleaseRecord, wave: string, verb: "sign" | "switch"): Promise<void> {
+  const { override, proxies } = recordedWaveProposal(record, wave);
   const facts = await readWaveFacts(ctx.env.provider, ctx.switchAddress, record);
   const decision = mayPromoteWave(record, facts, { wave, ...(override !== undefined ? { override: { by: override.by, reason: override.reason } } : {}) });
   const again = `Propose the wave again (npx hardhat bg:propose --release ${record.id} --wave ${wave}) once it may go.`;
@@ -152,7 +104,7 @@ export async function assertWaveStillAllowed(
       );
     }
   }
-  const proposed = proxiesOfProposal(proposal, ctx);
+  const proposed = proxies.map((p) => getAddress(p));
   const same = proposed.length === decision.proxies.length && decision.proxies.every((p) => proposed.includes(getAddress(p)));
   if (!same) {
     throw new BlueGreenError(
@@ -160,9 +112,4 @@ export async function assertWaveStillAllowed(
       `Refusing to ${verb} wave "${wave}": its proposal moves ${proposed.join(", ")}, but the wave's proxies still on blue are ${decision.proxies.join(", ") || "none"}. ${again}`,
     );
   }
-}
-
-function proxiesOfProposal(proposal: Proposal, ctx: ReleaseApprovalContext): string[] {
-  const [tuples] = ctx.env.errors.decodeFunctionData("promoteBatch", proposal.call.data) as unknown as [Result[]];
-  return tuples.map((t) => getAddress(t[0] as string));
 }

@@ -35,7 +35,8 @@ import type { ApproveInput, ApproveOutcome } from "./approve.js";
 import { type ApprovalFlow, approveFlow, executeFlow, proposeFlow } from "./pipeline.js";
 import { type ProposalFolder, SUMMARY_FILE } from "./proposal-folder.js";
 import type { ProposeOutcome } from "./propose.js";
-import { assertEvidenceUnchanged, assertReadyToPropose } from "./readiness.js";
+import { assertEvidenceUnchanged, assertReadyToPropose, recordedEvidenceHash } from "./readiness.js";
+import type { ApproverCallSpec } from "./proposal-schema.js";
 import {
   type ReleaseApprovalContext,
   approvalStep,
@@ -44,7 +45,7 @@ import {
   assertProxiesRunBlue,
   updateRelease,
 } from "./release-flow.js";
-import { assertProposalOfWave, assertWaveStillAllowed, refusalMessage, waveDetails, waveFacts } from "./wave-proposal.js";
+import { assertWaveStillAllowed, refusalMessage, waveDetails, waveFacts } from "./wave-proposal.js";
 import {
   assertWaveName,
   leadsLifecycle,
@@ -52,7 +53,7 @@ import {
   openWaves,
   overrideNote,
   plural,
-  proposalOverride,
+  recordedWaveProposal,
   requirePlan,
   waveFolderName,
   waveProposalFolder,
@@ -62,24 +63,52 @@ import { renderWaveSummary } from "./wave-summary.js";
 import { ethersProvider } from "./chain.js";
 
 /**
- * A wave's promoteBatch as a flow: the wave's folder, a promoteBatch of this
- * release over the wave's proxies in it, and, before a signature and the
- * send, unchanged evidence and a wave that may still go.
+ * A wave's promoteBatch as a flow: the wave's folder, the promoteBatch the
+ * record makes for it (the release's blue, green and evidence over the
+ * proxies and with the override recorded for the wave's proposal), and,
+ * before a signature and the send, unchanged evidence and a wave that may still go.
  */
 function waveFlow(ctx: ReleaseApprovalContext, record: ReleaseRecord, wave: string): ApprovalFlow {
   const folder = waveProposalFolder(ctx.store, ctx.env.chainId, record.id, wave);
   return {
     folder,
     senderLockDir: ctx.store.chainDir(ctx.env.chainId),
-    verify: (proposal) => {
-      assertProposalOfWave(ctx, record, requirePlan(record), wave, proposal, folder);
+    source: `release.json of ${record.id} (wave ${wave})`,
+    expected: async () => {
+      const entry = recordedWaveProposal(record, wave);
+      return waveSpec(ctx, record, wave, entry.proxies, recordedEvidenceHash(record), entry.override);
     },
     recheck: async (proposal, verb) => {
       const fresh = await ctx.store.get(ctx.env.chainId, record.id);
       await assertEvidenceUnchanged(fresh, proposal.pinned.evidenceHash, ctx.projectRoot);
-      await assertWaveStillAllowed(ctx, fresh, wave, proposal, verb);
+      await assertWaveStillAllowed(ctx, fresh, wave, verb);
     },
   };
+}
+
+/**
+ * The promoteBatch of a wave, as bg:propose --wave proposes it and as the
+ * pipeline rebuilds it from the record before each signature and send: one
+ * Promotion (the tuple order of the switch's struct) per proxy.
+ */
+async function waveSpec(
+  ctx: ReleaseApprovalContext,
+  record: ReleaseRecord,
+  wave: string,
+  proxies: readonly string[],
+  evidenceHash: string,
+  override: WaveOverride | undefined,
+  text?: { title: string; details: Array<{ label: string; value: string }> },
+): Promise<ApproverCallSpec> {
+  const initData = "0x";
+  const promotions = proxies.map((p) => [p, record.green.address, record.green.codehash, record.blue.address, initData, evidenceHash]);
+  const sw: SwitchRef = { address: ctx.switchAddress, iface: ctx.env.errors };
+  return switchCallSpec(ctx.env, sw, "promoteBatch", [promotions], {
+    id: `${record.id}/${waveFolderName(wave)}`,
+    ...(text ?? {}),
+    facts: waveFacts(sw, record, [...proxies]),
+    pinned: { evidenceHash, wave, ...(override !== undefined ? { waveOverride: JSON.stringify(override) } : {}) },
+  });
 }
 
 export interface ProposeWaveOutcome extends ProposeOutcome {
@@ -153,18 +182,11 @@ export async function proposeWave(
   const wave = plan.waves[decision.index]!;
   const position = { index: decision.index + 1, of: plan.waves.length };
   const override = decision.overridden ? decision.override : undefined;
-  const initData = "0x";
-  // The tuple order of the switch's Promotion struct.
-  const promotions = decision.proxies.map((p) => [p, record.green.address, record.green.codehash, record.blue.address, initData, evidenceHash]);
-  const sw: SwitchRef = { address: ctx.switchAddress, iface: ctx.env.errors };
-  const spec = await switchCallSpec(ctx.env, sw, "promoteBatch", [promotions], {
-    id: `${record.id}/${waveFolderName(wave.name)}`,
+  const spec = await waveSpec(ctx, record, wave.name, decision.proxies, evidenceHash, override, {
     title:
       `Promote wave ${wave.name} (${position.index} of ${position.of}) of release ${record.id}: ` +
       `${plural(decision.proxies.length, "proxy", "proxies")} from blue ${record.blue.address} to green ${record.green.address}`,
     details: waveDetails(ctx, record, wave, position, decision, evidenceHash, override),
-    facts: waveFacts(sw, record, decision.proxies),
-    pinned: { evidenceHash, wave: wave.name, ...(override !== undefined ? { waveOverride: JSON.stringify(override) } : {}) },
   });
   const flow = waveFlow(ctx, record, wave.name);
   const { folder } = flow;
@@ -295,7 +317,7 @@ export async function switchWave(
 ): Promise<SwitchWaveOutcome> {
   const now = options.now ?? (() => new Date());
   const record = await ctx.store.get(ctx.env.chainId, releaseId);
-  const { plan, name, done } = waveToActOn(record, wave, "switch");
+  const { entry, name, done } = waveToActOn(record, wave, "switch");
   if (done !== undefined) {
     const windows = await Promise.all(done.proxies.map((p) => readProxyRelease(ethersProvider(ctx.env), ctx.switchAddress, p)));
     return {
@@ -322,13 +344,13 @@ export async function switchWave(
     return { status: "waiting", record, wave: name, signatures: outcome.tally.signatures.length, threshold: outcome.tally.threshold, missing: outcome.tally.missing };
   }
 
-  const { proposal } = outcome;
-  const proxies = assertProposalOfWave(ctx, record, plan, name, proposal, flow.folder);
+  // The proxies the wave's proposal moves, as the record has them (the pipeline checked the proposal against it before sending).
+  const proxies = entry.proxies.map((p) => getAddress(p));
   const promoted = await assertPromotedToGreen(ctx, record, outcome, proxies);
   const green = getAddress(record.green.address);
   const windowEnd = isoFromUnix(Math.max(...proxies.map((p) => Number(promoted.get(p)!.args.windowEnd as bigint))));
   const executor = outcome.executor;
-  const override = proposalOverride(proposal);
+  const override = entry.override;
   const at = now();
 
   const updated = await updateRelease(ctx, record.id, "while its wave was being switched", (current) => {

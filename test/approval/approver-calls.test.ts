@@ -7,12 +7,12 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { expect } from "chai";
-import { Contract, getAddress } from "ethers";
+import { Contract, ZeroHash, getAddress } from "ethers";
 
 import { defaultCallId, switchCallSpec } from "../../src/approval/approver-call.js";
 import { executeProposal } from "../../src/approval/execute.js";
 import { showFactValue } from "../../src/approval/facts.js";
-import { approveProposal, proposeApproverCall } from "../../src/approval/proposal.js";
+import { approveProposal, proposalSchema, proposeApproverCall } from "../../src/approval/proposal.js";
 import { callProposalFolder } from "../../src/approval/proposal-folder.js";
 import { approveRelease, proposeRelease, switchRelease } from "../../src/approval/release-switch.js";
 import { fileExists } from "../../src/release/store.js";
@@ -52,6 +52,28 @@ describe("approver calls through the general approval path", function () {
     expect(again).to.deep.include({ status: "executed", resumed: true });
     if (done.status === "executed" && again.status === "executed") expect(again.txHash).to.equal(done.txHash);
     expect(await refusal(() => proposeApproverCall(world.env, folder, { ...spec, id }))).to.match(/already executed/);
+  });
+
+  it("names the implementation a proxy or beacon runs in the title of an adopt call, in proposal.json and summary.md", async () => {
+    for (const kind of ["transparent", "beacon"] as const) {
+      world = await approvalWorld({ kind });
+      // The world's own adoption went through the approval path with the default title.
+      const folder = callProposalFolder(world.store, world.env.chainId, "adopt-box");
+      const proposal = (await folder.read("proposal.json", proposalSchema))!;
+      const expected =
+        kind === "beacon"
+          ? `Adopt beacon ${world.proxy} (running ${world.blue}) into the switch`
+          : `Adopt transparent proxy ${world.proxy} (ProxyAdmin ${world.proxyAdmin}, running ${world.blue}) into the switch`;
+      expect(proposal.title).to.include(expected).and.not.include("undefined");
+      const summary = await readFile(path.join(world.store.chainDir(world.env.chainId), "calls", "adopt-box", "summary.md"), "utf8");
+      expect(summary).to.include(expected);
+      if (kind === "transparent") {
+        const sw = { address: world.switchAddress, iface: world.env.errors };
+        const uups = await switchCallSpec(world.env, sw, "adoptUups", [world.proxy, world.blue, 0, ZeroHash], { id: "x" });
+        expect(uups.title).to.equal(`Adopt UUPS proxy ${world.proxy} (running ${world.blue}) into the switch, its upgrade authority as owner()`);
+        await world.cleanup();
+      }
+    }
   });
 
   it("shows the switch's record of a proxy decoded, not as hex", async () => {

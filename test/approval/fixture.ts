@@ -4,6 +4,8 @@
  * guardian, BoxV1 behind an OpenZeppelin v5 transparent proxy adopted by the
  * switch (through the Safe, by the approval path itself), and a release
  * staged by bg:stage's own code and gated by the gates' own recorder.
+ * With `kind: "beacon"`, BeaconBoxV1 behind an UpgradeableBeacon (and one
+ * BeaconProxy of it) instead, the beacon adopted by the switch the same way.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -50,7 +52,10 @@ export interface ApprovalWorld {
   /** The TimelockController between the Safe and the switch, when `approver: "timelock"`. */
   timelock?: string;
   switchAddress: string;
+  kind: "transparent" | "beacon";
+  /** The release's target: the transparent proxy, or the beacon. */
   proxy: string;
+  /** The transparent proxy's ProxyAdmin; for a beacon, the beacon itself (its own authority). */
   proxyAdmin: string;
   blue: string;
   /** The staged and gated release of BoxV2. */
@@ -75,8 +80,10 @@ export async function approvalWorld(
     timelockProposer?: "safe" | "account";
     safeVersion?: SafeVersion;
     singleton?: "Safe" | "SafeL2";
-    /** The contract staged as green over BoxV1 (default BoxV2). */
+    /** The contract staged as green over BoxV1 (default BoxV2; BeaconBoxV2 for a beacon). */
     green?: string;
+    /** The proxy kind released: a v5 transparent proxy (default), or a beacon with one BeaconProxy. */
+    kind?: "transparent" | "beacon";
   } = {},
 ): Promise<ApprovalWorld> {
   const connection = await hre.network.create();
@@ -109,17 +116,35 @@ export async function approvalWorld(
   const switchAddress = getAddress(await sw.getAddress());
   const errors = new Interface(artifact.abi);
 
-  // BoxV1 behind a v5 proxy owned by the deployer, then its ProxyAdmin handed to the switch.
-  const blueContract = await ethers.deployContract("BoxV1");
-  await blueContract.waitForDeployment();
-  const blue = getAddress(await blueContract.getAddress());
-  const init = blueContract.interface.encodeFunctionData("initialize", [await deployer.getAddress()]);
-  const proxyContract = await ethers.deployContract(V5_PROXY, [blue, await deployer.getAddress(), init]);
-  await proxyContract.waitForDeployment();
-  const proxy = getAddress(await proxyContract.getAddress());
-  const proxyAdmin = getAddress("0x" + (await provider.getStorage(proxy, ADMIN_SLOT)).slice(-40));
-  const admin = new Contract(proxyAdmin, ["function transferOwnership(address)"], deployer);
-  await (await admin.getFunction("transferOwnership")(switchAddress)).wait();
+  const kind = options.kind ?? "transparent";
+  let blue: string;
+  let proxy: string;
+  let proxyAdmin: string;
+  if (kind === "beacon") {
+    // BeaconBoxV1 behind a beacon owned by the deployer (and one BeaconProxy of it), then the beacon handed to the switch.
+    const blueContract = await ethers.deployContract("BeaconBoxV1");
+    await blueContract.waitForDeployment();
+    blue = getAddress(await blueContract.getAddress());
+    const beacon = await ethers.deployContract("BoxBeacon", [blue, await deployer.getAddress()]);
+    await beacon.waitForDeployment();
+    proxy = getAddress(await beacon.getAddress());
+    proxyAdmin = proxy;
+    const beaconProxy = await ethers.deployContract("BoxBeaconProxy", [proxy, blueContract.interface.encodeFunctionData("initialize", [7])]);
+    await beaconProxy.waitForDeployment();
+    await (await new Contract(proxy, ["function transferOwnership(address)"], deployer).getFunction("transferOwnership")(switchAddress)).wait();
+  } else {
+    // BoxV1 behind a v5 proxy owned by the deployer, then its ProxyAdmin handed to the switch.
+    const blueContract = await ethers.deployContract("BoxV1");
+    await blueContract.waitForDeployment();
+    blue = getAddress(await blueContract.getAddress());
+    const init = blueContract.interface.encodeFunctionData("initialize", [await deployer.getAddress()]);
+    const proxyContract = await ethers.deployContract(V5_PROXY, [blue, await deployer.getAddress(), init]);
+    await proxyContract.waitForDeployment();
+    proxy = getAddress(await proxyContract.getAddress());
+    proxyAdmin = getAddress("0x" + (await provider.getStorage(proxy, ADMIN_SLOT)).slice(-40));
+    const admin = new Contract(proxyAdmin, ["function transferOwnership(address)"], deployer);
+    await (await admin.getFunction("transferOwnership")(switchAddress)).wait();
+  }
 
   const root = await mkdtemp(path.join(tmpdir(), "bg-approval-"));
   const store = new ReleaseStore(path.join(root, ".bluegreen"));
@@ -133,7 +158,10 @@ export async function approvalWorld(
   const ctx: ReleaseApprovalContext = { env, store, switchAddress, projectRoot: root };
 
   // Adoption is an approver call: it goes through the same path as promote.
-  const adopt = await switchCallSpec(env, { address: switchAddress, iface: errors }, "adopt", [proxy, proxyAdmin, blue], { id: "adopt-box" });
+  const adopt =
+    kind === "beacon"
+      ? await switchCallSpec(env, { address: switchAddress, iface: errors }, "adoptBeacon", [proxy, blue], { id: "adopt-box" })
+      : await switchCallSpec(env, { address: switchAddress, iface: errors }, "adopt", [proxy, proxyAdmin, blue], { id: "adopt-box" });
   const adoptFolder = callProposalFolder(store, chainId, "adopt-box");
   await proposeApproverCall(env, adoptFolder, adopt);
   if (!accountActs) {
@@ -158,8 +186,8 @@ export async function approvalWorld(
     networkName: connection.networkName,
     config: { unsafeAllow: [], unsafeAllowRenames: false },
     proxy,
-    contract: options.green ?? "BoxV2",
-    reference: "BoxV1",
+    contract: options.green ?? (kind === "beacon" ? "BeaconBoxV2" : "BoxV2"),
+    reference: kind === "beacon" ? "BeaconBoxV1" : "BoxV1",
     releaseId: "box-v2",
   });
   const gated = await recordGatesRun(store, staged.record, [gateResult("safety", "pass", true, "upgrade-safe both ways", { evidence: { checked: true } })], {
@@ -179,6 +207,7 @@ export async function approvalWorld(
     safe,
     ...(timelock !== undefined ? { timelock } : {}),
     switchAddress,
+    kind,
     proxy,
     proxyAdmin,
     blue,
@@ -196,9 +225,13 @@ export async function increaseTime(world: ApprovalWorld, seconds: number): Promi
   await world.connection.provider.request({ method: "evm_mine", params: [] });
 }
 
-/** The proxy's ERC-1967 implementation slot. */
+/** What the release's target runs: the proxy's ERC-1967 implementation slot, or the beacon's implementation(). */
 export async function implementationOf(world: ApprovalWorld): Promise<string> {
-  return getAddress("0x" + (await world.connection.ethers.provider.getStorage(world.proxy, IMPLEMENTATION_SLOT)).slice(-40));
+  const { provider } = world.connection.ethers;
+  if (world.kind === "beacon") {
+    return getAddress((await new Contract(world.proxy, ["function implementation() view returns (address)"], provider).getFunction("implementation")()) as string);
+  }
+  return getAddress("0x" + (await provider.getStorage(world.proxy, IMPLEMENTATION_SLOT)).slice(-40));
 }
 
 /** Runs `fn` and returns the message it threw with. */

@@ -24,6 +24,8 @@ import { releaseStatus } from "../../src/status/release-status.js";
 import { renderStatus, statusJson } from "../../src/ui/release-view.js";
 import { readWavesStep } from "../../src/waves/waves-step.js";
 import { EVIDENCE, deployGreen, increaseTime, memoryLog, mine, monitorProvider, testConfig, tick } from "../monitor/world.js";
+import { waveProposalFolder } from "../../src/approval/wave-plan.js";
+import { doctorProposal, signDoctored } from "./doctor.js";
 import { refusal } from "./fixture.js";
 import { type FleetRelease, WAVES, type WaveWorld, fleetRelease, startWaveWorld } from "./wave-world.js";
 
@@ -35,7 +37,7 @@ describe("waves through a 2-of-3 Safe on a separate Hardhat node", function () {
   let fleetsUsed = 0;
 
   before(async () => {
-    ww = await startWaveWorld(7);
+    ww = await startWaveWorld(8);
   });
   after(async () => ww?.stop());
   beforeEach(() => {
@@ -258,6 +260,30 @@ describe("waves through a 2-of-3 Safe on a separate Hardhat node", function () {
       ["canary", true, undefined],
       ["rest", true, undefined],
     ]);
+  });
+
+  it("refuses a wave proposal rewritten consistently to move a proxy of the next wave, or to carry an override the record does not have", async () => {
+    const r = await newRelease("doctored");
+    const [canary, ...rest] = r.fleet as [string, ...string[]];
+    const { proposal } = await proposeWave(r.ctx, r.id, { wave: "canary", actor });
+    const [tuples] = ww.env.errors.decodeFunctionData("promoteBatch", proposal.call.data);
+    const first = [...tuples[0]];
+    const folder = waveProposalFolder(r.store, ww.w.chainId, r.id, "canary");
+    const data = ww.env.errors.encodeFunctionData("promoteBatch", [[first, [rest[0]!, ...first.slice(1)]]]);
+    const doctored = await doctorProposal(folder, { call: { data } });
+
+    const message = await refusal(() => approveWave(r.ctx, r.id, "canary", { signer: ww.owners[0]! }));
+    expect(message).to.match(/^\[BG_APPROVAL_PROPOSAL_MISMATCH\]/);
+    expect(message).to.include(`release.json of ${r.id} (wave canary)`).and.include(`bg:propose --release ${r.id} --wave canary`);
+    await signDoctored(folder, doctored, [ww.owners[0]!, ww.owners[1]!]);
+    expect(await refusal(() => switchWave(r.ctx, r.id, "canary", { executor: ww.w.deployer }))).to.match(/^\[BG_APPROVAL_PROPOSAL_MISMATCH\]/);
+    for (const p of [canary, ...rest]) expect(await slot(p)).to.equal(ww.w.blue);
+
+    // The call left as proposed, but an override of the bake rule slipped into the proposal: the record has none.
+    await proposeWave(r.ctx, r.id, { wave: "canary", actor });
+    const override = { by: actor, reason: "forged", at: new Date().toISOString(), refusals: ["forged"], kinds: ["baking"] };
+    await doctorProposal(folder, { pinned: { waveOverride: JSON.stringify(override) } });
+    expect(await refusal(() => approveWave(r.ctx, r.id, "canary", { signer: ww.owners[0]! }))).to.match(/^\[BG_APPROVAL_PROPOSAL_MISMATCH\][^]*pinned\.waveOverride/);
   });
 
   it("refuses a wave proxy the switch does not track with the release's blue", async () => {
