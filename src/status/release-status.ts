@@ -17,15 +17,15 @@ import { DEPLOY_JOURNAL } from "../stage/deploy-green.js";
 import { IMPLEMENTATION_SLOT, getChainId, readSlotAddress } from "../stage/read-proxy.js";
 import { listOrphanedDeployments, type OrphanedDeployment } from "../switch/orphans.js";
 import { compareProxyWithRecord } from "../switch/proxy-drift.js";
-import { readProxyRelease } from "../switch/read-switch.js";
+import { type ProxyRelease, readProxyRelease } from "../switch/read-switch.js";
 import { readSwitchFile } from "../switch/switch-file.js";
 import { type WaveChainFacts, type WaveDecision, mayPromoteWave } from "../waves/may-promote-wave.js";
 import { type WaveStatus, wavesStatus } from "../waves/waves-status.js";
 import { type WavesStep, readWavesStep } from "../waves/waves-step.js";
 import { canaryStatus } from "../waves/canary-step.js";
-import { findDrift, readChainView, type Drift } from "./reconcile.js";
+import { type ChainView, findDrift, readChainView, type Drift } from "./reconcile.js";
 import { explainBySwitch, type StatusNote } from "./switch-explains.js";
-import { type SwitchPromotion, readSwitchPromotion, releasesProxy } from "./switch-promotion.js";
+import { type SwitchPromotion, promotionInTx, readSwitchPromotion, releasesProxy } from "./switch-promotion.js";
 import { switchStateDrift } from "./switch-state.js";
 
 export interface ReleaseStatus {
@@ -157,9 +157,10 @@ export async function releaseStatus(
     let waves: ReleaseWaves | undefined;
     const plan = readWavesStep(record);
     if (plan !== undefined && switchFile !== undefined) {
-      const fleet = await readFleet(provider, contracts!, switchFile.address, record, plan);
+      const fleet = await readFleet({ provider, contracts: contracts!, switchAddress: switchFile.address, store, promotionOf }, record, chainView, plan);
       // In a wave release, each proxy runs blue or green by its own wave: judged per proxy, not by the release's state.
       drift = [...drift.filter((d) => d.field !== "implementation"), ...fleet.drift];
+      notes.push(...fleet.notes);
       waves = fleet.waves;
     }
     if (switchFile !== undefined) {
@@ -228,14 +229,29 @@ async function switchRecordDrift(
  * slot: the waves' progress, and where the chain and the record disagree
  * (a proxy upgraded outside the switch, a wave recorded live that the switch
  * does not show, or the reverse).
+ *
+ * The switch's record of a proxy is its latest release, matched to the
+ * release it belongs to as for a single proxy (`readSwitchPromotion`). A
+ * proxy this release promoted (its recorded promote transaction has the
+ * switch's `Promoted` log of this green there) whose record now belongs to
+ * a later release was superseded by it: a note (`explainBySwitch`), and its
+ * wave counts as this release's promotion there. The switch promotes only
+ * over a closed release, so this release was finalized there when the later
+ * release's blue is this green, rolled back when it is this blue.
  */
 async function readFleet(
-  provider: Eip1193Provider,
-  contracts: Provider & ContractRunner,
-  switchAddress: string,
+  ctx: {
+    provider: Eip1193Provider;
+    contracts: Provider & ContractRunner;
+    switchAddress: string;
+    store: ReleaseStore;
+    promotionOf: (proxy: string) => Promise<SwitchPromotion>;
+  },
   record: ReleaseRecord,
+  chain: ChainView,
   plan: WavesStep,
-): Promise<{ waves: ReleaseWaves; drift: Drift[] }> {
+): Promise<{ waves: ReleaseWaves; drift: Drift[]; notes: StatusNote[] }> {
+  const { provider, contracts, switchAddress } = ctx;
   const green = getAddress(record.green.address);
   const [latest, tracked, slots] = await Promise.all([
     contracts.getBlock("latest"),
@@ -250,13 +266,14 @@ async function readFleet(
   const recordedLive = new Set(plan.promotions.flatMap((p) => p.proxies.map((x) => getAddress(x))));
 
   const drift: Drift[] = [];
-  tracked.forEach((t, i) => {
+  const notes: StatusNote[] = [];
+  for (const [i, t] of tracked.entries()) {
     const proxy = getAddress(t.proxy);
     const slot = slots[i]!;
     const wave = waveOf(proxy);
     if (!t.adopted) {
       drift.push({ field: "implementation", recorded: "adopted by the switch", onChain: "not adopted", message: `Proxy ${proxy} (wave ${wave}) is no longer managed by the switch.` });
-      return;
+      continue;
     }
     if (slot !== getAddress(t.implementation)) {
       drift.push({
@@ -266,14 +283,29 @@ async function readFleet(
         message: `Proxy ${proxy} (wave ${wave}) runs ${slot}, but the switch tracks ${getAddress(t.implementation)}. Someone upgraded it outside the switch.`,
       });
     }
-    const onSwitch = getAddress(t.green) === green && t.promotedAt > 0;
+    // Whose is the switch's record of the proxy? Another release's (matched by its promote transaction) is never this one's, whatever its green.
+    const promotion = t.promotedAt > 0 ? await ctx.promotionOf(proxy) : undefined;
+    const byOther = promotion?.release !== undefined && promotion.release !== record.id;
+    const onSwitch = !byOther && getAddress(t.green) === green && t.promotedAt > 0;
     if (recordedLive.has(proxy) && !onSwitch) {
-      drift.push({
-        field: "implementation",
-        recorded: green,
-        onChain: getAddress(t.implementation),
-        message: `Wave ${wave} is recorded live on proxy ${proxy}, but the switch has no promotion of green there.`,
-      });
+      const superseded = byOther ? await supersededOn(ctx, record, plan, t) : undefined;
+      if (superseded === undefined) {
+        drift.push({
+          field: "implementation",
+          recorded: green,
+          onChain: getAddress(t.implementation),
+          message: `Wave ${wave} is recorded live on proxy ${proxy}, but the switch has no promotion of green there.`,
+        });
+        continue;
+      }
+      // This release's wave was there until the later release: its progress is what it was then.
+      facts.proxies[proxy] = { status: superseded.state, green, promotedAt: superseded.promotedAt };
+      const own = proxy === getAddress(record.proxy);
+      // The release's own proxy keeps the record's state (bg:rollback and bg:finalize act on it); another proxy, what the switch did there.
+      const view: ReleaseRecord = own ? record : { ...record, proxy, state: superseded.state };
+      notes.push(...explainBySwitch(view, { ...chain, implementation: slot }, promotion).notes);
+      // A record still live or rolling back whose own proxy a later release moved: its promotion ended without this tool (state drift).
+      if (own) drift.push(...(await switchStateDrift(provider, ctx.store, record, promotion!)).drift);
     } else if (!recordedLive.has(proxy) && onSwitch) {
       drift.push({
         field: "implementation",
@@ -284,7 +316,7 @@ async function readFleet(
           `If its wave proposal was executed elsewhere, record it: npx hardhat bg:switch --release ${record.id} --wave ${wave}.`,
       });
     }
-  });
+  }
 
   const statuses = wavesStatus(record, facts);
   const rows: WaveStatusRow[] = statuses.map((s) => {
@@ -304,5 +336,35 @@ async function readFleet(
   });
   const pending = statuses.find((s) => s.live < s.proxies.length);
   const next = pending !== undefined ? mayPromoteWave(record, facts, { wave: pending.name }) : undefined;
-  return { waves: { fleet: plan.fleet, waves: rows, ...(next !== undefined ? { next } : {}) }, drift };
+  return { waves: { fleet: plan.fleet, waves: rows, ...(next !== undefined ? { next } : {}) }, drift, notes };
+}
+
+/**
+ * When this release's recorded wave promotion of `tracked.proxy` is on
+ * chain (the switch's `Promoted` log of this green there) and the switch
+ * has promoted another release there since: how this release ended there,
+ * and when it was promoted. Undefined when no such promotion is on chain.
+ */
+async function supersededOn(
+  ctx: { provider: Eip1193Provider; switchAddress: string },
+  record: ReleaseRecord,
+  plan: WavesStep,
+  tracked: ProxyRelease,
+): Promise<{ state: "finalized" | "rolled-back"; promotedAt: number } | undefined> {
+  const proxy = getAddress(tracked.proxy);
+  const recorded = plan.promotions.filter((p) => p.txHash !== undefined && p.proxies.some((x) => getAddress(x) === proxy)).at(-1);
+  if (recorded === undefined) return undefined;
+  const ours = await promotionInTx(ctx, recorded.txHash!, proxy, record.green.address);
+  if (ours === undefined || ours.promotedAt > tracked.promotedAt) return undefined;
+  const later = getAddress(tracked.blue);
+  const state =
+    later === getAddress(record.green.address)
+      ? "finalized"
+      : later === getAddress(record.blue.address)
+        ? "rolled-back"
+        : // Several releases since: how this one ended there is not on the switch any more; the record's word, when it is closed.
+          record.state === "rolled-back"
+          ? "rolled-back"
+          : "finalized";
+  return { state, promotedAt: ours.promotedAt };
 }

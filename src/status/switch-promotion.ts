@@ -126,3 +126,31 @@ async function latestPromotionTx(reader: SwitchReader, proxy: string, promotedAt
     rpc.stop();
   }
 }
+
+/**
+ * The switch's `Promoted` log of `proxy` to `green` in `txHash`, when that
+ * transaction is on chain, succeeded and has one: proof that the switch
+ * promoted that green there (its record of the proxy may since belong to a
+ * later release). Undefined otherwise: never mined, reorged out, or a
+ * transaction that promoted something else.
+ */
+export async function promotionInTx(
+  reader: Pick<SwitchReader, "provider" | "switchAddress">,
+  txHash: string,
+  proxy: string,
+  green: string,
+): Promise<{ promotedAt: number; blockNumber: number } | undefined> {
+  const receipt = (await reader.provider.request({ method: "eth_getTransactionReceipt", params: [txHash] })) as
+    | { status?: string; blockNumber: string; logs: Array<{ address: string; topics: string[]; data: string }> }
+    | null;
+  if (receipt === null || receipt === undefined || BigInt(receipt.status ?? "0x1") !== 1n) return undefined;
+  const iface = await switchInterface();
+  for (const log of receipt.logs) {
+    if (getAddress(log.address) !== getAddress(reader.switchAddress)) continue;
+    const parsed = iface.parseLog({ topics: [...log.topics], data: log.data });
+    if (parsed?.name !== "Promoted") continue;
+    if (getAddress(parsed.args.proxy as string) !== getAddress(proxy) || getAddress(parsed.args.green as string) !== getAddress(green)) continue;
+    return { promotedAt: Number(parsed.args.promotedAt), blockNumber: Number(receipt.blockNumber) };
+  }
+  return undefined;
+}
