@@ -15,7 +15,7 @@ import type { ApproveOutcome } from "../approval/approve.js";
 import type { Proposal } from "../approval/proposal-schema.js";
 import type { ProposeOutcome } from "../approval/propose.js";
 import type { SwitchReleaseOutcome } from "../approval/release-switch.js";
-import type { WindowOutcome } from "../approval/release-window.js";
+import type { FinalizeOutcome, WindowOutcome } from "../approval/release-window.js";
 
 const rel = (file: string | undefined) => (file === undefined ? null : path.relative(process.cwd(), file) || file);
 
@@ -186,10 +186,50 @@ export function windowJson(outcome: WindowOutcome): WindowJson {
   };
 }
 
-/** bg:finalize's document: { ok, state, txHash }, plus `pending` while an early finalize awaits signatures. */
-export function finalizeJson(outcome: WindowOutcome): { ok: boolean; state: string; txHash: string | null; pending?: WindowJson["pending"] } {
+/**
+ * bg:finalize's document: { ok, state, txHash }, plus `pending` while an
+ * early finalize awaits signatures, `finalized` (each batch closed by this
+ * run) and `open` (batches of a wave release the switch still keeps open;
+ * then ok is false).
+ */
+export function finalizeJson(outcome: FinalizeOutcome): {
+  ok: boolean;
+  state: string;
+  txHash: string | null;
+  pending?: WindowJson["pending"];
+  finalized?: FinalizeOutcome["finalized"];
+  open?: FinalizeOutcome["open"];
+} {
   const { readyAt: _readyAt, ...rest } = windowJson(outcome);
-  return { ...rest, txHash: outcome.status === "done" ? (outcome.txHash ?? null) : null };
+  const open = outcome.open ?? [];
+  return {
+    ...rest,
+    ...(open.length > 0 ? { ok: false } : {}),
+    txHash: outcome.status === "done" ? (outcome.txHash ?? null) : null,
+    ...(outcome.finalized !== undefined && outcome.finalized.length > 0 ? { finalized: outcome.finalized } : {}),
+    ...(open.length > 0 ? { open } : {}),
+  };
+}
+
+/** bg:finalize for people: each batch it closed, and any the switch still keeps open with what to run. */
+export function renderFinalize(outcome: FinalizeOutcome): string {
+  const lines: string[] = [];
+  const closed = outcome.finalized ?? [];
+  if (closed.length > 0 && (closed.length > 1 || (outcome.open ?? []).length > 0 || outcome.status === "proposed" || closed[0]!.wave !== undefined)) {
+    for (const f of closed) {
+      lines.push(`${style.ok("✔")} finalized ${f.wave !== undefined ? `wave ${f.wave} ` : ""}(${f.proxies.join(", ")})${f.early ? " early, by the approver" : ""}: tx ${f.txHash}`);
+    }
+  }
+  const open = outcome.open ?? [];
+  if (open.length > 0) {
+    lines.push(style.warn(`Release ${outcome.record.id} is not finalized: the switch still keeps ${open.length === 1 ? "a batch" : `${open.length} batches`} of it open.`));
+    for (const b of open) {
+      lines.push(`  ${b.wave !== undefined ? `wave ${b.wave}: ` : ""}${b.proxies.join(", ")} is ${b.status} (window until ${b.windowEnd})`, `    run: ${b.run}`);
+    }
+    return lines.join("\n");
+  }
+  lines.push(renderWindow(outcome, "An early finalize"));
+  return lines.join("\n");
 }
 
 export function renderWindow(outcome: WindowOutcome, verb: string): string {
