@@ -20,6 +20,8 @@ import { readStep } from "../../src/release/steps.js";
 import { signatureSetSchema } from "../../src/approval/signatures.js";
 import { approveWave, proposeWave, switchWave } from "../../src/approval/wave-switch.js";
 import { finalizeRelease } from "../../src/approval/release-window.js";
+import { explainWaveDecision, mayPromoteWave } from "../../src/waves/may-promote-wave.js";
+import { readWaveFacts } from "../../src/waves/wave-facts.js";
 import { monitorRelease } from "../../src/monitor/monitor-release.js";
 import { releaseStatus } from "../../src/status/release-status.js";
 import { renderStatus, statusJson } from "../../src/ui/release-view.js";
@@ -300,6 +302,27 @@ describe("waves through a 2-of-3 Safe on a separate Hardhat node", function () {
     await approveProposal(ww.env, folder, { signer: ww.owners[1]! });
     expect((await executeProposal(ww.env, folder, { executor: ww.w.deployer })).status).to.equal("executed");
 
+    // While that other release is open on the canary, bg:waves does not say "may be promoted now", and bg:propose says why.
+    const decision = mayPromoteWave(r.record, await readWaveFacts(eip1193(), ww.w.switchAddress, r.record), { wave: "canary" });
+    expect(decision.allowed).to.equal(false);
+    expect(decision.refusals.map((x) => x.kind)).to.deep.equal(["other-release-open"]);
+    expect(explainWaveDecision(decision)).to.not.include("may be promoted now");
+    expect(explainWaveDecision(decision)).to.include(`Proxy ${canary} of wave "canary" is still in an open release of green ${other}`);
+    const open = await refusal(() => proposeWave(r.ctx, r.id, { wave: "canary", actor }));
+    expect(open).to.match(/^\[BG_APPROVAL_WAVE_REFUSED\]/).and.include("ReleaseStillOpen").and.include("Finalize that release (or roll it back) first");
+    // A promote proposed anyway fails its simulation with the switch's own explanation.
+    const again = await switchCallSpec(ww.env, { address: ww.w.switchAddress, iface: ww.env.errors }, "promote", [canary, r.green, r.record.green.codehash, other, "0x", EVIDENCE], { id: "again" });
+    const simulated = await refusal(() => proposeApproverCall(ww.env, callProposalFolder(r.store, ww.w.chainId, "again"), again));
+    expect(simulated).to.match(/^\[BG_APPROVAL_SIMULATION\]/).and.include(`The switch reverted with ReleaseStillOpen(${canary}, 1)`).and.include("Finalize it (or roll it back) before promoting another");
+
+    // The approver finalizes that release; the canary then still does not run the release's blue.
+    const fin = await switchCallSpec(ww.env, { address: ww.w.switchAddress, iface: ww.env.errors }, "finalize", [canary], { id: "other-green-finalize" });
+    const finFolder = callProposalFolder(r.store, ww.w.chainId, "other-green-finalize");
+    await proposeApproverCall(ww.env, finFolder, fin);
+    await approveProposal(ww.env, finFolder, { signer: ww.owners[0]! });
+    await approveProposal(ww.env, finFolder, { signer: ww.owners[1]! });
+    expect((await executeProposal(ww.env, finFolder, { executor: ww.w.deployer })).status).to.equal("executed");
+
     const message = await refusal(() => proposeWave(r.ctx, r.id, { wave: "canary", actor }));
     expect(message).to.include(`Proxy ${canary} of wave "canary" runs ${other} on the switch, not the release's blue ${ww.w.blue}`);
     expect(message).to.include("same blue");
@@ -371,7 +394,8 @@ describe("waves through a 2-of-3 Safe on a separate Hardhat node", function () {
 
     await increaseTime(ww.w, 3601);
     const done = await finalizeRelease(r.ctx, r.id, { signer: ww.w.deployer });
-    expect(done).to.deep.include({ status: "done", state: "finalized", already: false });
+    if (done.status !== "done") throw new Error("expected done");
+    expect(done).to.deep.include({ state: "finalized", already: false });
     expect(done.finalized!.map((f) => [f.wave, f.proxies.length])).to.deep.equal([
       ["canary", 1],
       ["rest", 2],
