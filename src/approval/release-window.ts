@@ -395,8 +395,24 @@ export async function approverCallFlow(ctx: ReleaseApprovalContext, callId: stri
   return callFlow(ctx.store, ctx.env.chainId, callId, switchRef(ctx), windowCallOf(record, fn, spec));
 }
 
+/**
+ * The bg:rollback / bg:finalize command that proposed a window call (and
+ * executes it when run again), or undefined for any other approver call
+ * (bg:adopt's, bg:call propose's...).
+ */
+export async function windowCallCommand(ctx: ReleaseApprovalContext, callId: string): Promise<string | undefined> {
+  const match = WINDOW_CALL_ID.exec(callId);
+  if (match === null || (await ctx.store.read(ctx.env.chainId, match[1]!)) === undefined) return undefined;
+  const fn = WINDOW_FUNCTIONS[match[2]!]!;
+  return windowCommand(match[1]!, fn);
+}
+
+function windowCommand(releaseId: string, fn: WindowFunction): string {
+  return fn === "finalize" ? `bg:finalize --release ${releaseId}` : `bg:rollback --release ${releaseId} ${fn === "rollbackNow" ? "--now" : "--cancel"}`;
+}
+
 function windowCallOf(record: ReleaseRecord, fn: WindowFunction, spec: ApproverCallSpec): { spec: ApproverCallSpec; source: string; again: string } {
-  const command = fn === "finalize" ? `bg:finalize --release ${record.id}` : `bg:rollback --release ${record.id} ${fn === "rollbackNow" ? "--now" : "--cancel"}`;
+  const command = windowCommand(record.id, fn);
   return { spec, source: `release.json of ${record.id} (${fn})`, again: `run npx hardhat ${command} again: it proposes the call anew` };
 }
 

@@ -95,10 +95,24 @@ export function approveJson(outcome: ApproveOutcome): ApproveJson {
   return { ok: true, signatures: outcome.signatures.length, threshold: outcome.threshold, missing: outcome.missing };
 }
 
+/**
+ * bg:approve for people: what was signed (the proposal's title and details,
+ * the Safe, its nonce and the safeTxHash), then the signature and the count.
+ */
 export function renderApprove(outcome: ApproveOutcome, next: string): string {
-  const head = `${style.ok("✔")} signature of ${outcome.added} added over ${outcome.proposal.safe!.safeTxHash}`;
-  const count = `  ${outcome.signatures.length} of ${outcome.threshold} signatures`;
-  return [head, count, outcome.missing > 0 ? `  ${outcome.missing} more needed.` : next].join("\n");
+  const { proposal } = outcome;
+  const width = Math.max(16, ...proposal.details.map((d) => d.label.length + 2));
+  const row = (label: string, value: string) => `  ${label.padEnd(width)}${value}`;
+  const lines = [style.bold(proposal.title), ...proposal.details.map((d) => row(d.label, d.value))];
+  if (proposal.actor.kind === "safe") lines.push(row("Safe", `${proposal.actor.address} (${proposal.actor.threshold} of ${proposal.actor.owners.length})`));
+  if (proposal.safe !== undefined) lines.push(row("nonce", proposal.safe.tx.nonce), row("safeTxHash", style.bold(proposal.safe.safeTxHash)));
+  lines.push(
+    "",
+    `${style.ok("✔")} signature of ${outcome.added} added${proposal.safe !== undefined ? ` over ${proposal.safe.safeTxHash}` : ""}`,
+    `  ${outcome.signatures.length} of ${outcome.threshold} signatures`,
+    outcome.missing > 0 ? `  ${outcome.missing} more needed.` : next,
+  );
+  return lines.join("\n");
 }
 
 export interface SwitchJson {
