@@ -4,7 +4,7 @@ import { approveJson, renderApprove } from "../src/ui/approval-view.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
 import type { ApproveOutcome } from "../src/approval/approve.js";
 import { approveFlow } from "../src/approval/pipeline.js";
-import { approverCallFlow } from "../src/approval/release-window.js";
+import { approverCallFlow, windowCallCommand } from "../src/approval/release-window.js";
 import { approveRelease } from "../src/approval/release-switch.js";
 import { approveWave } from "../src/approval/wave-switch.js";
 import { approveCanaryStep } from "../src/approval/canary-switch.js";
@@ -49,7 +49,11 @@ export default async function approve(args: ApproveArgs, hre: HardhatRuntimeEnvi
         next = `Enough signatures: run \`npx hardhat bg:switch --release ${args.release}\`.`;
       } else {
         outcome = await approveFlow(ctx.env, await approverCallFlow(ctx, args.call), input);
-        next = `Enough signatures: run \`npx hardhat bg:call execute --call ${args.call}\` (or re-run the bg:rollback / bg:finalize command that proposed it).`;
+        const origin = await windowCallCommand(ctx, args.call);
+        next =
+          origin !== undefined
+            ? `Enough signatures: run \`npx hardhat ${origin}\` again to execute it and record the result (or \`npx hardhat bg:call execute --call ${args.call}\`).`
+            : `Enough signatures: run \`npx hardhat bg:call execute --call ${args.call}\` (then run again the command that proposed it, if one did, e.g. bg:adopt, so it checks the result).`;
       }
       return approveJson(outcome);
     },

@@ -1,9 +1,9 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { finalizeJson, renderWindow } from "../src/ui/approval-view.js";
+import { finalizeJson, renderFinalize } from "../src/ui/approval-view.js";
 import { requireOption } from "../src/approval/cli-args.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
-import { finalizeRelease, type WindowOutcome } from "../src/approval/release-window.js";
+import { type FinalizeOutcome, finalizeRelease } from "../src/approval/release-window.js";
 import { runCommand } from "../src/ui/output.js";
 
 interface FinalizeArgs {
@@ -13,7 +13,7 @@ interface FinalizeArgs {
 }
 
 export default async function finalize(args: FinalizeArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
-  let outcome: WindowOutcome | undefined;
+  let outcome: FinalizeOutcome | undefined;
   await runCommand(
     args.json,
     async () => {
@@ -22,6 +22,6 @@ export default async function finalize(args: FinalizeArgs, hre: HardhatRuntimeEn
       outcome = await finalizeRelease(ctx, release, { signer: await ctx.signer() });
       return finalizeJson(outcome);
     },
-    () => renderWindow(outcome!, "An early finalize"),
+    () => renderFinalize(outcome!),
   );
 }

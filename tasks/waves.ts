@@ -12,7 +12,7 @@ import { type WaveDecision, mayPromoteWave } from "../src/waves/may-promote-wave
 import { recordWavePlan } from "../src/waves/plan-waves.js";
 import { readWaveFacts } from "../src/waves/wave-facts.js";
 import { type WaveStatus, wavesStatus } from "../src/waves/waves-status.js";
-import { readWavesStep } from "../src/waves/waves-step.js";
+import { readWavesStep, requirePlannedWave } from "../src/waves/waves-step.js";
 import { openConnection } from "../src/chain/hardhat-connection.js";
 
 interface WavesArgs {
@@ -66,6 +66,7 @@ export default async function waves(args: WavesArgs, hre: HardhatRuntimeEnvironm
       if (plan === undefined) {
         throw new BlueGreenError("BG_WAVES_NO_PLAN", `Release "${record.id}" has no wave plan. Plan it: npx hardhat bg:waves --release ${record.id} --proxies <a,b,...>`);
       }
+      if (args.wave !== "") requirePlannedWave(record.id, plan, args.wave);
       const facts = await readWaveFacts(connection.provider, switchFile.address, record);
       const statuses = wavesStatus(record, facts);
       const asked = args.wave !== "" ? args.wave : statuses.find((w) => w.live < w.proxies.length)?.name;

@@ -11,6 +11,8 @@ import { isoFromUnix, readStep, withStep } from "../release/steps.js";
 import { type ProxyRelease, readProxyRelease } from "../switch/read-switch.js";
 import { type ReleaseApprovalContext, updateRelease } from "./release-flow.js";
 import { ethersProvider } from "./chain.js";
+import { readWavesStep } from "../waves/waves-step.js";
+import { isOpen, readReleaseBatches } from "./release-batches.js";
 
 const STATUS_TO_STATE: Partial<Record<ProxyRelease["status"], ReleaseState>> = {
   live: "live",
@@ -41,6 +43,8 @@ export async function reconcileWithSwitch(ctx: ReleaseApprovalContext, releaseId
     readStep(record, "switch") !== undefined;
   const target = STATUS_TO_STATE[chain.status];
   if (!sameRelease || target === undefined || target === record.state || !canTransition(record.state, target)) return { record, chain };
+  // A wave release is one batch per wave: its own proxy's batch finalized says nothing of the others'.
+  if (target === "finalized" && readWavesStep(record) !== undefined && (await readReleaseBatches(ctx, record)).some(isOpen)) return { record, chain };
 
   const eventName = STATE_EVENT[target]!;
   const log = await latestSwitchEvent(ctx, eventName, record.proxy, readStep(record, "switch")!.blockNumber);

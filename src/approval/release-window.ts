@@ -25,6 +25,9 @@ import { type ReleaseApprovalContext, implementationAt, implementationWhere, kin
 import { describeRevert } from "./revert.js";
 import { ethersProvider } from "./chain.js";
 import { latestPromotion, readCanaryStep } from "../waves/canary-step.js";
+import { readWavesStep } from "../waves/waves-step.js";
+import { type ReleaseBatch, batchWords, isOpen, readReleaseBatches } from "./release-batches.js";
+import { noteHistory, plural } from "./wave-plan.js";
 
 export type WindowOutcome =
   | {
@@ -161,13 +164,39 @@ export async function rollbackNow(ctx: ReleaseApprovalContext, releaseId: string
   return { status: "done", record: updated, state: updated.state, txHash: outcome.txHash, already: false };
 }
 
+/** A batch bg:finalize closed, and how. */
+export interface FinalizedBatch {
+  wave?: string;
+  proxies: string[];
+  txHash: string;
+  early: boolean;
+}
+
+/** A batch of the release the switch still keeps open after bg:finalize, and what to run for it. */
+export interface OpenBatch {
+  wave?: string;
+  proxies: string[];
+  status: string;
+  windowEnd: string;
+  run: string;
+}
+
+export type FinalizeOutcome = WindowOutcome & { early?: boolean; finalized?: FinalizedBatch[]; open?: OpenBatch[] };
+
 /**
  * Closes the rollback window: green stays. After the window anyone may send
  * it; before, only the approver, through a proposal.
+ *
+ * A wave release is one batch per wave on the switch (each wave its own
+ * promoteBatch), and `finalize(proxy)` closes the batch of that proxy only:
+ * every batch of the release still open is finalized, one call each, and the
+ * record is finalized only once the switch shows none of them open.
  */
-export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: string, options: { signer: Signer }): Promise<WindowOutcome & { early?: boolean }> {
+export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: string, options: { signer: Signer }): Promise<FinalizeOutcome> {
   const { record, chain } = await reconcileWithSwitch(ctx, releaseId);
-  if (record.state === "finalized") return { status: "done", record, state: record.state, already: true };
+  const batches = await readReleaseBatches(ctx, record);
+  const open = batches.filter(isOpen);
+  if (record.state === "finalized" && open.length === 0) return { status: "done", record, state: record.state, already: true };
   if (record.state === "rollback-scheduled") {
     throw new BlueGreenError(
       "BG_APPROVAL_WINDOW_STATE",
@@ -175,7 +204,16 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
         "The switch finalizes only a live release: veto the rollback first (bg:rollback --cancel), or let it execute.",
     );
   }
-  assertWindowState(record, ["live"], "finalize");
+  // The record may say finalized while a batch is open (a finalize of its first batch only, by an earlier version): close the rest.
+  if (record.state !== "finalized") assertWindowState(record, ["live"], "finalize");
+  const scheduled = open.filter((b) => b.status === "rollback-scheduled");
+  if (scheduled.length > 0) {
+    throw new BlueGreenError(
+      "BG_APPROVAL_WINDOW_STATE",
+      `A rollback of ${scheduled.map((b) => `${batchWords(b)} (executable from ${isoFromUnix(b.rollbackReadyAt)})`).join(" and ")} of release "${record.id}" is scheduled. ` +
+        "The switch finalizes only a live batch: veto the rollback first (bg:rollback --cancel), or let it execute.",
+    );
+  }
   const step = latestPromotion(readCanaryStep(record));
   if (step?.router !== undefined) {
     throw new BlueGreenError(
@@ -184,36 +222,125 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
         `End the canary on green (npx hardhat bg:propose --release ${record.id} --step <last step>) or roll back to blue (bg:rollback).`,
     );
   }
+  if (open.length === 0) {
+    if (!batches.some((b) => b.status === "finalized")) {
+      throw new BlueGreenError(
+        "BG_APPROVAL_WINDOW_STATE",
+        `Cannot finalize release "${record.id}": the switch shows none of its proxies (${[record.proxy, ...(readWavesStep(record)?.fleet ?? [])].filter((p, i, all) => all.indexOf(p) === i).join(", ")}) running its green with an open window. Look at bg:status.`,
+      );
+    }
+  }
+
   const now = await latestTimestamp(ctx);
-  let txHash: string;
-  let by: string;
-  let early = false;
-  if (now >= chain.windowEnd) {
+  const late = open.filter((b) => now >= b.windowEnd);
+  const early = open.filter((b) => now < b.windowEnd);
+  if (early.length > 1) {
+    const lastEnd = Math.max(...early.map((b) => b.windowEnd));
+    throw new BlueGreenError(
+      "BG_APPROVAL_FINALIZE_BATCHES",
+      `Release "${record.id}" is live in ${plural(open.length, "batch", "batches")} on the switch (one per wave promoted), and ${early.length} of them are still in their rollback window: ` +
+        early.map((b) => `${batchWords(b)} until ${isoFromUnix(b.windowEnd)}`).join("; ") +
+        ". Before its window ends only the approver can finalize a batch, one proposal per batch. Nothing was sent.",
+      {
+        hint:
+          `Run \`npx hardhat bg:finalize --release ${record.id}\` again after ${isoFromUnix(lastEnd)}: anyone may then finalize every batch. ` +
+          "Or finalize each batch early through the approver: " +
+          early.map((b) => `\`npx hardhat bg:call propose --function finalize --args '["${b.proxies[0]}"]' --id ${earlyCallId(record, b)}\``).join(", ") +
+          `, have each signed (bg:approve --call <id>) and executed (bg:call execute --call <id>), then run bg:finalize --release ${record.id} to record it.`,
+      },
+    );
+  }
+
+  const finalized: FinalizedBatch[] = [];
+  let by = "";
+  for (const batch of late) {
     by = getAddress(await options.signer.getAddress());
-    txHash = (await sendSwitchCall(ctx, options.signer, "finalize", [record.proxy])).receipt.hash;
-  } else {
-    early = true;
+    const txHash = (await sendSwitchCall(ctx, options.signer, "finalize", [batch.proxies[0]])).receipt.hash;
+    finalized.push({ ...(batch.wave !== undefined ? { wave: batch.wave } : {}), proxies: batch.proxies, txHash, early: false });
+  }
+  let isEarly = false;
+  const last = early[0];
+  if (last !== undefined) {
+    isEarly = true;
     const outcome = await approverStep(
       ctx,
       record,
       "finalize",
-      `${record.id}-finalize-${chain.promotedAt}`,
+      `${record.id}-finalize-${last.promotedAt}`,
       options.signer,
-      `Finalize release ${record.id} (${kindNounInText(record)} ${record.proxy}) before its window ends at ${isoFromUnix(chain.windowEnd)}`,
+      `Finalize ${batches.length > 1 ? `${batchWords(last)} of ` : ""}release ${record.id} (${kindNounInText(record)} ${last.proxies[0]}) before its window ends at ${isoFromUnix(last.windowEnd)}`,
+      last.proxies[0],
     );
-    if (outcome.status === "proposed") return { ...outcome, record, state: record.state, early };
-    txHash = outcome.txHash;
+    if (outcome.status === "proposed") {
+      const updated = finalized.length > 0 ? await noteFinalized(ctx, record.id, finalized, by) : record;
+      return { ...outcome, record: updated, state: updated.state, early: true, finalized };
+    }
     by = outcome.actor;
+    finalized.push({ ...(last.wave !== undefined ? { wave: last.wave } : {}), proxies: last.proxies, txHash: outcome.txHash, early: true });
   }
+
+  const still = (await readReleaseBatches(ctx, record)).filter(isOpen);
+  if (still.length > 0) {
+    const updated = finalized.length > 0 ? await noteFinalized(ctx, record.id, finalized, by) : record;
+    const nowAfter = await latestTimestamp(ctx);
+    return {
+      status: "done",
+      record: updated,
+      state: updated.state,
+      already: false,
+      early: isEarly,
+      finalized,
+      open: still.map((b) => ({
+        ...(b.wave !== undefined ? { wave: b.wave } : {}),
+        proxies: b.proxies,
+        status: b.status,
+        windowEnd: isoFromUnix(b.windowEnd),
+        run:
+          b.status === "rollback-scheduled"
+            ? `bg:rollback --release ${record.id} --cancel (or --execute)`
+            : nowAfter >= b.windowEnd
+              ? `npx hardhat bg:finalize --release ${record.id}`
+              : `npx hardhat bg:finalize --release ${record.id} after ${isoFromUnix(b.windowEnd)} (or the approver early: bg:call propose --function finalize --args '["${b.proxies[0]}"]')`,
+      })),
+    };
+  }
+  const txHash = finalized.at(-1)?.txHash;
+  if (txHash === undefined) {
+    // Nothing was left to send: every batch was already finalized on the switch.
+    const updated = record.state === "finalized" ? record : await updateRelease(ctx, record.id, "from the store", (current) =>
+      current.state === "finalized" ? undefined : transition(current, "finalized", { actor: "chain", note: "reconciled from the switch: every batch finalized" }),
+    );
+    return { status: "done", record: updated, state: updated.state, already: true, finalized };
+  }
+  const note = finalizedNote(finalized, isEarly);
   const updated = await updateRelease(ctx, record.id, "from the store", (current) =>
-    withStep(transition(current, "finalized", { actor: by, txHash, note: early ? "finalized early by the approver" : "rollback window over" }), "finalize", {
-      txHash,
-      by,
-      early,
-      at: new Date().toISOString(),
-    }),
+    current.state === "finalized"
+      ? noteHistory(current, { actor: by, txHash, note, at: new Date() })
+      : withStep(transition(current, "finalized", { actor: by, txHash, note }), "finalize", {
+          txHash,
+          by,
+          early: isEarly,
+          at: new Date().toISOString(),
+        }),
   );
-  return { status: "done", record: updated, state: updated.state, txHash, already: false, early };
+  return { status: "done", record: updated, state: updated.state, txHash, already: false, early: isEarly, finalized };
+}
+
+/** The id bg:finalize suggests for the approver's early finalize of one batch through bg:call. */
+function earlyCallId(record: ReleaseRecord, batch: ReleaseBatch): string {
+  return `${record.id}-finalize-${batch.wave ?? "batch"}-${batch.switchReleaseId}`.slice(0, 64);
+}
+
+function finalizedNote(finalized: FinalizedBatch[], early: boolean): string {
+  const what = finalized.map((f) => `${f.wave !== undefined ? `wave ${f.wave}` : f.proxies.join(", ")} (tx ${f.txHash})`).join(", ");
+  return `${early ? "finalized early by the approver" : "rollback window over"}: ${what}`;
+}
+
+/** Batches finalized while another stays open: the history says so; the state does not move. */
+async function noteFinalized(ctx: ReleaseApprovalContext, id: string, finalized: FinalizedBatch[], by: string): Promise<ReleaseRecord> {
+  return updateRelease(ctx, id, "from the store", (current) =>
+    noteHistory(current, { actor: by, txHash: finalized.at(-1)!.txHash, note: `batch finalized, release not yet: ${finalizedNote(finalized, false)}`, at: new Date() }),
+  );
 }
 
 type WindowFunction = "cancelRollback" | "rollbackNow" | "finalize";
@@ -227,13 +354,21 @@ const WINDOW_FUNCTIONS: Record<string, WindowFunction> = { "cancel-rollback": "c
  * release's proxy, as bg:rollback and bg:finalize propose it and as the
  * pipeline rebuilds it from the record before each signature and send.
  */
-async function windowCallSpec(ctx: ReleaseApprovalContext, record: ReleaseRecord, fn: WindowFunction, callId: string, title?: string): Promise<ApproverCallSpec> {
-  return switchCallSpec(ctx.env, switchRef(ctx), fn, [record.proxy], {
+async function windowCallSpec(
+  ctx: ReleaseApprovalContext,
+  record: ReleaseRecord,
+  fn: WindowFunction,
+  callId: string,
+  title?: string,
+  proxy: string = record.proxy,
+): Promise<ApproverCallSpec> {
+  return switchCallSpec(ctx.env, switchRef(ctx), fn, [proxy], {
     id: callId,
     ...(title !== undefined ? { title } : {}),
     details: [
       { label: "release", value: record.id },
-      { label: "proxy", value: record.proxy },
+      { label: "proxy", value: proxy },
+      ...(getAddress(proxy) !== getAddress(record.proxy) ? [{ label: "release's proxy", value: record.proxy }] : []),
       { label: "proxy kind", value: upgradePathWords(record) },
       { label: "blue", value: record.blue.address },
       { label: "green", value: record.green.address },
@@ -254,12 +389,30 @@ export async function approverCallFlow(ctx: ReleaseApprovalContext, callId: stri
   const record = match !== null ? await ctx.store.read(ctx.env.chainId, match[1]!) : undefined;
   if (match === null || record === undefined) return callFlow(ctx.store, ctx.env.chainId, callId, switchRef(ctx));
   const fn = WINDOW_FUNCTIONS[match[2]!]!;
-  const spec = await windowCallSpec(ctx, record, fn, callId);
+  // An early finalize names its batch by when it was promoted: the batch of a later wave is not the release's own proxy's.
+  const batch = fn === "finalize" ? (await readReleaseBatches(ctx, record)).find((b) => String(b.promotedAt) === match[3]) : undefined;
+  const spec = await windowCallSpec(ctx, record, fn, callId, undefined, batch?.proxies[0] ?? record.proxy);
   return callFlow(ctx.store, ctx.env.chainId, callId, switchRef(ctx), windowCallOf(record, fn, spec));
 }
 
+/**
+ * The bg:rollback / bg:finalize command that proposed a window call (and
+ * executes it when run again), or undefined for any other approver call
+ * (bg:adopt's, bg:call propose's...).
+ */
+export async function windowCallCommand(ctx: ReleaseApprovalContext, callId: string): Promise<string | undefined> {
+  const match = WINDOW_CALL_ID.exec(callId);
+  if (match === null || (await ctx.store.read(ctx.env.chainId, match[1]!)) === undefined) return undefined;
+  const fn = WINDOW_FUNCTIONS[match[2]!]!;
+  return windowCommand(match[1]!, fn);
+}
+
+function windowCommand(releaseId: string, fn: WindowFunction): string {
+  return fn === "finalize" ? `bg:finalize --release ${releaseId}` : `bg:rollback --release ${releaseId} ${fn === "rollbackNow" ? "--now" : "--cancel"}`;
+}
+
 function windowCallOf(record: ReleaseRecord, fn: WindowFunction, spec: ApproverCallSpec): { spec: ApproverCallSpec; source: string; again: string } {
-  const command = fn === "finalize" ? `bg:finalize --release ${record.id}` : `bg:rollback --release ${record.id} ${fn === "rollbackNow" ? "--now" : "--cancel"}`;
+  const command = windowCommand(record.id, fn);
   return { spec, source: `release.json of ${record.id} (${fn})`, again: `run npx hardhat ${command} again: it proposes the call anew` };
 }
 
@@ -279,8 +432,9 @@ async function approverStep(
   callId: string,
   executor: Signer,
   title: string,
+  proxy: string = record.proxy,
 ): Promise<ApproverStepOutcome> {
-  const spec = await windowCallSpec(ctx, record, fn, callId, title);
+  const spec = await windowCallSpec(ctx, record, fn, callId, title, proxy);
   const flow = callFlow(ctx.store, ctx.env.chainId, callId, switchRef(ctx), windowCallOf(record, fn, spec));
   const outcome = await advanceFlow(ctx.env, flow, spec, executor);
   if (outcome.status === "proposed") {

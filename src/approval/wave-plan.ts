@@ -10,7 +10,7 @@ import { getAddress } from "ethers";
 import { BlueGreenError } from "../errors.js";
 import type { HistoryEntry, ReleaseRecord } from "../release/record.js";
 import type { ReleaseStore } from "../release/store.js";
-import { type WaveOverride, type WavePromotion, type WaveProposal, type WavesStep, readWavesStep } from "../waves/waves-step.js";
+import { type WaveOverride, type WavePromotion, type WaveProposal, type WavesStep, readWavesStep, requirePlannedWave } from "../waves/waves-step.js";
 import type { ProposalFolder } from "./proposal-folder.js";
 
 /** The folder of a wave's proposal files, relative to the release's folder. */
@@ -140,6 +140,7 @@ export function waveToActOn(
   const plan = requirePlan(record);
   const name = wave ?? pickOpenWave(record, plan, verb);
   assertWaveName(name);
+  requirePlannedWave(record.id, plan, name);
   const entry = recordedWaveProposal(record, name);
   return { plan, name, entry, done: promotionOf(plan, name, entry) };
 }

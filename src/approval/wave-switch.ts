@@ -29,7 +29,7 @@ import { isoFromUnix, readStep, withStep } from "../release/steps.js";
 import { readProxyRelease } from "../switch/read-switch.js";
 import { type WaveDecision, mayPromoteWave } from "../waves/may-promote-wave.js";
 import { readWaveFacts } from "../waves/wave-facts.js";
-import { type WaveOverride, type WavePromotion, type WaveProposal, withWavesStep } from "../waves/waves-step.js";
+import { type WaveOverride, type WavePromotion, type WaveProposal, requirePlannedWave, withWavesStep } from "../waves/waves-step.js";
 import { type SwitchRef, switchCallSpec } from "./approver-call.js";
 import type { ApproveInput, ApproveOutcome } from "./approve.js";
 import { type ApprovalFlow, approveFlow, executeFlow, proposeFlow } from "./pipeline.js";
@@ -142,6 +142,7 @@ export async function proposeWave(
   const now = options.now ?? new Date();
   const record = await ctx.store.get(ctx.env.chainId, releaseId);
   const plan = requirePlan(record);
+  requirePlannedWave(record.id, plan, options.wave);
   const open = openWaves(plan).filter((w) => w !== options.wave);
   if (open.length > 0) {
     throw new BlueGreenError(

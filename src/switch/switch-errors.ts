@@ -77,6 +77,11 @@ const HINTS: Record<string, string> = {
   ReentrancyGuardReentrantCall: "A call reentered the switch (for example green's initializer); the switch refuses that.",
 };
 
+/** True for the switch's own errors, the ones explained here (not a reason string, nor another contract's error). */
+export function isExplainedSwitchRevert(revert: SwitchRevert): boolean {
+  return Object.hasOwn(HINTS, revert.name);
+}
+
 /** One sentence for a person: the decoded error and what to do about it. */
 export function explainSwitchRevert(revert: SwitchRevert): string {
   const hint = HINTS[revert.name];

@@ -15,7 +15,7 @@ import type { ApproveOutcome } from "../approval/approve.js";
 import type { Proposal } from "../approval/proposal-schema.js";
 import type { ProposeOutcome } from "../approval/propose.js";
 import type { SwitchReleaseOutcome } from "../approval/release-switch.js";
-import type { WindowOutcome } from "../approval/release-window.js";
+import type { FinalizeOutcome, WindowOutcome } from "../approval/release-window.js";
 
 const rel = (file: string | undefined) => (file === undefined ? null : path.relative(process.cwd(), file) || file);
 
@@ -95,10 +95,24 @@ export function approveJson(outcome: ApproveOutcome): ApproveJson {
   return { ok: true, signatures: outcome.signatures.length, threshold: outcome.threshold, missing: outcome.missing };
 }
 
+/**
+ * bg:approve for people: what was signed (the proposal's title and details,
+ * the Safe, its nonce and the safeTxHash), then the signature and the count.
+ */
 export function renderApprove(outcome: ApproveOutcome, next: string): string {
-  const head = `${style.ok("✔")} signature of ${outcome.added} added over ${outcome.proposal.safe!.safeTxHash}`;
-  const count = `  ${outcome.signatures.length} of ${outcome.threshold} signatures`;
-  return [head, count, outcome.missing > 0 ? `  ${outcome.missing} more needed.` : next].join("\n");
+  const { proposal } = outcome;
+  const width = Math.max(16, ...proposal.details.map((d) => d.label.length + 2));
+  const row = (label: string, value: string) => `  ${label.padEnd(width)}${value}`;
+  const lines = [style.bold(proposal.title), ...proposal.details.map((d) => row(d.label, d.value))];
+  if (proposal.actor.kind === "safe") lines.push(row("Safe", `${proposal.actor.address} (${proposal.actor.threshold} of ${proposal.actor.owners.length})`));
+  if (proposal.safe !== undefined) lines.push(row("nonce", proposal.safe.tx.nonce), row("safeTxHash", style.bold(proposal.safe.safeTxHash)));
+  lines.push(
+    "",
+    `${style.ok("✔")} signature of ${outcome.added} added${proposal.safe !== undefined ? ` over ${proposal.safe.safeTxHash}` : ""}`,
+    `  ${outcome.signatures.length} of ${outcome.threshold} signatures`,
+    outcome.missing > 0 ? `  ${outcome.missing} more needed.` : next,
+  );
+  return lines.join("\n");
 }
 
 export interface SwitchJson {
@@ -186,10 +200,50 @@ export function windowJson(outcome: WindowOutcome): WindowJson {
   };
 }
 
-/** bg:finalize's document: { ok, state, txHash }, plus `pending` while an early finalize awaits signatures. */
-export function finalizeJson(outcome: WindowOutcome): { ok: boolean; state: string; txHash: string | null; pending?: WindowJson["pending"] } {
+/**
+ * bg:finalize's document: { ok, state, txHash }, plus `pending` while an
+ * early finalize awaits signatures, `finalized` (each batch closed by this
+ * run) and `open` (batches of a wave release the switch still keeps open;
+ * then ok is false).
+ */
+export function finalizeJson(outcome: FinalizeOutcome): {
+  ok: boolean;
+  state: string;
+  txHash: string | null;
+  pending?: WindowJson["pending"];
+  finalized?: FinalizeOutcome["finalized"];
+  open?: FinalizeOutcome["open"];
+} {
   const { readyAt: _readyAt, ...rest } = windowJson(outcome);
-  return { ...rest, txHash: outcome.status === "done" ? (outcome.txHash ?? null) : null };
+  const open = outcome.open ?? [];
+  return {
+    ...rest,
+    ...(open.length > 0 ? { ok: false } : {}),
+    txHash: outcome.status === "done" ? (outcome.txHash ?? null) : null,
+    ...(outcome.finalized !== undefined && outcome.finalized.length > 0 ? { finalized: outcome.finalized } : {}),
+    ...(open.length > 0 ? { open } : {}),
+  };
+}
+
+/** bg:finalize for people: each batch it closed, and any the switch still keeps open with what to run. */
+export function renderFinalize(outcome: FinalizeOutcome): string {
+  const lines: string[] = [];
+  const closed = outcome.finalized ?? [];
+  if (closed.length > 0 && (closed.length > 1 || (outcome.open ?? []).length > 0 || outcome.status === "proposed" || closed[0]!.wave !== undefined)) {
+    for (const f of closed) {
+      lines.push(`${style.ok("✔")} finalized ${f.wave !== undefined ? `wave ${f.wave} ` : ""}(${f.proxies.join(", ")})${f.early ? " early, by the approver" : ""}: tx ${f.txHash}`);
+    }
+  }
+  const open = outcome.open ?? [];
+  if (open.length > 0) {
+    lines.push(style.warn(`Release ${outcome.record.id} is not finalized: the switch still keeps ${open.length === 1 ? "a batch" : `${open.length} batches`} of it open.`));
+    for (const b of open) {
+      lines.push(`  ${b.wave !== undefined ? `wave ${b.wave}: ` : ""}${b.proxies.join(", ")} is ${b.status} (window until ${b.windowEnd})`, `    run: ${b.run}`);
+    }
+    return lines.join("\n");
+  }
+  lines.push(renderWindow(outcome, "An early finalize"));
+  return lines.join("\n");
 }
 
 export function renderWindow(outcome: WindowOutcome, verb: string): string {

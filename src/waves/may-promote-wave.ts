@@ -24,7 +24,7 @@ import { type WaveOverride, readWavesStep } from "./waves-step.js";
 export interface WaveChainFacts {
   /** Timestamp of the latest block (unix seconds): bake times are chain time. */
   now: number;
-  proxies: Record<string, { status: SwitchStatus; green: string; promotedAt: number }>;
+  proxies: Record<string, { status: SwitchStatus; green: string; promotedAt: number; /** End of its latest release's rollback window (unix seconds), when read. */ windowEnd?: number }>;
 }
 
 export type WaveRefusalKind =
@@ -32,6 +32,7 @@ export type WaveRefusalKind =
   | "unknown-wave"
   | "release-closed"
   | "rollback"
+  | "other-release-open"
   | "already-promoted"
   | "previous-not-promoted"
   | "baking"
@@ -112,6 +113,22 @@ export function mayPromoteWave(record: ReleaseRecord, facts: WaveChainFacts, req
         "rollback",
         `Proxy ${getAddress(p)} of this release is ${f.status === "rolled-back" ? "rolled back" : "scheduled for rollback"}; the rollout stops there. ` +
           "Find out why (bg:status, the monitor's log) before anything else.",
+        false,
+      );
+    }
+  }
+
+  // The switch refuses to promote a proxy whose latest release (another one) is still open (ReleaseStillOpen).
+  for (const p of wave.proxies) {
+    const f = fact(p);
+    if (f === undefined || f.promotedAt === 0 || getAddress(f.green) === green) continue;
+    if (f.status === "live" || f.status === "rollback-scheduled") {
+      const until = f.windowEnd !== undefined && f.windowEnd > 0 ? ` (its rollback window is open until ${iso(f.windowEnd)})` : "";
+      refuse(
+        "other-release-open",
+        `Proxy ${getAddress(p)} of wave "${wave.name}" is still in an open release of green ${getAddress(f.green)} on the switch${until}` +
+          `${f.status === "rollback-scheduled" ? ", with a rollback scheduled" : ""}; the switch would refuse the promote (ReleaseStillOpen). ` +
+          "Finalize that release (or roll it back) first: npx hardhat bg:finalize --release <its id> (bg:status lists it).",
         false,
       );
     }

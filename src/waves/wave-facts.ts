@@ -21,7 +21,7 @@ export async function readWaveFacts(provider: Eip1193Provider, switchAddress: st
   return {
     now: Number(latest.timestamp),
     proxies: Object.fromEntries(
-      states.map((s) => [getAddress(s.proxy), { status: s.status, green: s.green, promotedAt: s.promotedAt }]),
+      states.map((s) => [getAddress(s.proxy), { status: s.status, green: s.green, promotedAt: s.promotedAt, windowEnd: s.windowEnd }]),
     ),
   };
 }

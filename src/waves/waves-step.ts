@@ -111,6 +111,37 @@ export function withWavesStep(record: ReleaseRecord, step: WavesStep): ReleaseRe
 }
 
 /**
+ * The planned wave of that name, or BG_WAVES_UNKNOWN_WAVE listing the plan's
+ * waves: the one check of a `--wave` name, for every command that takes it
+ * (bg:waves, bg:propose, bg:approve, bg:switch).
+ */
+export function requirePlannedWave(releaseId: string, plan: WavesStep, wave: string): PlannedWave {
+  const found = plan.waves.find((w) => w.name === wave);
+  if (found !== undefined) return found;
+  const names = plan.waves.map((w) => w.name);
+  const close = names.find((n) => n.toLowerCase() === wave.toLowerCase() || editDistance(n.toLowerCase(), wave.toLowerCase()) <= 2);
+  throw new BlueGreenError(
+    "BG_WAVES_UNKNOWN_WAVE",
+    `Release "${releaseId}" has no wave "${wave}"${close !== undefined ? ` (did you mean "${close}"?)` : ""}. Its waves, in order: ${names.join(", ")}.`,
+    { hint: `Pass one of them: --wave ${close ?? names[0]}` },
+  );
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
  * Records that a wave was promoted (called by `bg:switch --wave` after the
  * promote transaction), with the override if the approver used one. Safe to
  * call again for the same wave and transaction.
@@ -123,9 +154,7 @@ export async function recordWavePromotion(store: ReleaseStore, chainId: number, 
     if (step === undefined) {
       throw new BlueGreenError("BG_WAVES_NO_PLAN", `Release "${releaseId}" has no wave plan. Plan its waves first: npx hardhat bg:waves --release ${releaseId} --proxies <a,b,...>`);
     }
-    if (!step.waves.some((w) => w.name === parsed.wave)) {
-      throw new BlueGreenError("BG_WAVES_UNKNOWN_WAVE", `Release "${releaseId}" has no wave "${parsed.wave}". Its waves: ${step.waves.map((w) => w.name).join(", ")}.`);
-    }
+    requirePlannedWave(releaseId, step, parsed.wave);
     const same = step.promotions.find((p) => p.wave === parsed.wave && p.txHash === parsed.txHash);
     if (same !== undefined) return undefined;
     return withWavesStep(current, { ...step, promotions: [...step.promotions, parsed] });

@@ -114,9 +114,15 @@ describe("the approval commands on the command line", function () {
     expect(pending.ownershipTransferTx).to.match(/^0x[0-9a-f]{64}$/);
     expect(pending.safeProposal.call).to.be.a("string");
     expect(pending.error).to.include("is a Safe");
-    for (const owner of owners.slice(1, 3)) {
-      const approved = await bg("bg:approve", "--call", pending.safeProposal.call, "--signer", owner);
+    for (const [i, owner] of owners.slice(1, 3).entries()) {
+      const approved = await runHardhat(["bg:approve", "--call", pending.safeProposal.call, "--signer", owner, "--network", "localMainnet"], env);
       expect(approved.code).to.equal(0, approved.stderr + approved.stdout);
+      // The signer sees what it signs; after the last signature, the hint names no command that did not propose it.
+      expect(approved.stdout).to.include(other.proxy).and.include("safeTxHash");
+      if (i === 1) {
+        expect(approved.stdout).to.include(`bg:call execute --call ${pending.safeProposal.call}`);
+        expect(approved.stdout).to.not.include("bg:rollback / bg:finalize");
+      }
     }
     const executed = await bg("bg:call", "execute", "--call", pending.safeProposal.call);
     expect(executed.code).to.equal(0, executed.stderr + executed.stdout);

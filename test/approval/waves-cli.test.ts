@@ -48,18 +48,29 @@ describe("bg:propose / bg:approve / bg:switch --wave and bg:status on the comman
     const planned = await hardhat("bg:waves", "--release", "fleet-cli", "--proxies", release.fleet.join(","), "--json");
     expect(planned.code, planned.stdout + planned.stderr).to.equal(0);
 
+    // A misspelt wave is an unknown wave, said the same way by every command that takes --wave, with the plan's waves.
+    for (const command of ["bg:waves", "bg:propose"]) {
+      const unknown = await hardhat(command, "--release", "fleet-cli", "--wave", "canry", "--json");
+      expect(unknown.code, command).to.not.equal(0);
+      const unknownDoc = onlyJson(unknown);
+      expect(unknownDoc.code, command).to.equal("BG_WAVES_UNKNOWN_WAVE");
+      expect(unknownDoc.error, command).to.include('has no wave "canry" (did you mean "canary"?)').and.include("Its waves, in order: canary, all");
+    }
+
     const proposed = await hardhat("bg:propose", "--release", "fleet-cli", "--wave", "canary", "--json");
     expect(proposed.code, proposed.stdout + proposed.stderr).to.equal(0);
     const doc = onlyJson(proposed);
     expect(doc).to.deep.include({ ok: true, safe: ww.safe, wave: "canary", proxies: [canary], override: null, state: "proposed" });
     expect(doc.builderFile).to.include(path.join("wave-canary", "safe-tx-builder.json"));
 
-    for (const [i, owner] of owners.slice(0, 2).entries()) {
-      // The first owner names the wave; the second relies on the one wave awaiting signatures.
-      const wave = i === 0 ? ["--wave", "canary"] : [];
-      const signed = await hardhat("bg:approve", "--release", "fleet-cli", ...wave, "--signer", owner, "--json");
-      expect(onlyJson(signed)).to.deep.equal({ ok: true, signatures: i + 1, threshold: 2, missing: 1 - i });
-    }
+    // The first owner names the wave; the second relies on the one wave awaiting signatures, and reads what it signs.
+    const signed = await hardhat("bg:approve", "--release", "fleet-cli", "--wave", "canary", "--signer", owners[0]!, "--json");
+    expect(onlyJson(signed)).to.deep.equal({ ok: true, signatures: 1, threshold: 2, missing: 1 });
+    const forSigner = await hardhat("bg:approve", "--release", "fleet-cli", "--signer", owners[1]!);
+    expect(forSigner.code, forSigner.stdout + forSigner.stderr).to.equal(0);
+    expect(forSigner.stdout).to.include("Promote wave canary (1 of 2) of release fleet-cli");
+    expect(forSigner.stdout).to.include(canary).and.include(release.green).and.include(ww.safe).and.include(doc.safeTxHash).and.include("nonce");
+    expect(forSigner.stdout.indexOf("Promote wave canary")).to.be.lessThan(forSigner.stdout.indexOf("2 of 2 signatures"));
     const switched = await hardhat("bg:switch", "--release", "fleet-cli", "--wave", "canary", "--json");
     expect(switched.code, switched.stdout + switched.stderr).to.equal(0);
     expect(onlyJson(switched)).to.deep.include({ ok: true, wave: "canary", proxies: [canary], implementation: release.green, state: "live" });

@@ -19,6 +19,9 @@ import { approveRelease, proposeRelease } from "../../src/approval/release-switc
 import { readStep } from "../../src/release/steps.js";
 import { signatureSetSchema } from "../../src/approval/signatures.js";
 import { approveWave, proposeWave, switchWave } from "../../src/approval/wave-switch.js";
+import { finalizeRelease } from "../../src/approval/release-window.js";
+import { explainWaveDecision, mayPromoteWave } from "../../src/waves/may-promote-wave.js";
+import { readWaveFacts } from "../../src/waves/wave-facts.js";
 import { monitorRelease } from "../../src/monitor/monitor-release.js";
 import { releaseStatus } from "../../src/status/release-status.js";
 import { renderStatus, statusJson } from "../../src/ui/release-view.js";
@@ -37,7 +40,7 @@ describe("waves through a 2-of-3 Safe on a separate Hardhat node", function () {
   let fleetsUsed = 0;
 
   before(async () => {
-    ww = await startWaveWorld(8);
+    ww = await startWaveWorld(10);
   });
   after(async () => ww?.stop());
   beforeEach(() => {
@@ -299,6 +302,27 @@ describe("waves through a 2-of-3 Safe on a separate Hardhat node", function () {
     await approveProposal(ww.env, folder, { signer: ww.owners[1]! });
     expect((await executeProposal(ww.env, folder, { executor: ww.w.deployer })).status).to.equal("executed");
 
+    // While that other release is open on the canary, bg:waves does not say "may be promoted now", and bg:propose says why.
+    const decision = mayPromoteWave(r.record, await readWaveFacts(eip1193(), ww.w.switchAddress, r.record), { wave: "canary" });
+    expect(decision.allowed).to.equal(false);
+    expect(decision.refusals.map((x) => x.kind)).to.deep.equal(["other-release-open"]);
+    expect(explainWaveDecision(decision)).to.not.include("may be promoted now");
+    expect(explainWaveDecision(decision)).to.include(`Proxy ${canary} of wave "canary" is still in an open release of green ${other}`);
+    const open = await refusal(() => proposeWave(r.ctx, r.id, { wave: "canary", actor }));
+    expect(open).to.match(/^\[BG_APPROVAL_WAVE_REFUSED\]/).and.include("ReleaseStillOpen").and.include("Finalize that release (or roll it back) first");
+    // A promote proposed anyway fails its simulation with the switch's own explanation.
+    const again = await switchCallSpec(ww.env, { address: ww.w.switchAddress, iface: ww.env.errors }, "promote", [canary, r.green, r.record.green.codehash, other, "0x", EVIDENCE], { id: "again" });
+    const simulated = await refusal(() => proposeApproverCall(ww.env, callProposalFolder(r.store, ww.w.chainId, "again"), again));
+    expect(simulated).to.match(/^\[BG_APPROVAL_SIMULATION\]/).and.include(`The switch reverted with ReleaseStillOpen(${canary}, 1)`).and.include("Finalize it (or roll it back) before promoting another");
+
+    // The approver finalizes that release; the canary then still does not run the release's blue.
+    const fin = await switchCallSpec(ww.env, { address: ww.w.switchAddress, iface: ww.env.errors }, "finalize", [canary], { id: "other-green-finalize" });
+    const finFolder = callProposalFolder(r.store, ww.w.chainId, "other-green-finalize");
+    await proposeApproverCall(ww.env, finFolder, fin);
+    await approveProposal(ww.env, finFolder, { signer: ww.owners[0]! });
+    await approveProposal(ww.env, finFolder, { signer: ww.owners[1]! });
+    expect((await executeProposal(ww.env, finFolder, { executor: ww.w.deployer })).status).to.equal("executed");
+
     const message = await refusal(() => proposeWave(r.ctx, r.id, { wave: "canary", actor }));
     expect(message).to.include(`Proxy ${canary} of wave "canary" runs ${other} on the switch, not the release's blue ${ww.w.blue}`);
     expect(message).to.include("same blue");
@@ -352,6 +376,49 @@ describe("waves through a 2-of-3 Safe on a separate Hardhat node", function () {
     // All or nothing: the other proxy of the wave did not move either.
     expect(await slot(kept)).to.equal(ww.w.blue);
     expect(await slot(moved)).to.equal(other);
+  });
+
+  it("bg:finalize closes every wave's batch on the switch, and the record is finalized only when none is open", async () => {
+    const r = await newRelease("finalize-waves");
+    await rollOut(r, "canary");
+    await rollOut(r, "rest", "finalize test");
+    const status = async (p: string) => Number((await ww.w.sw.getFunction("proxyState")(p)).status);
+    const [LIVE, FINALIZED] = [1, 4];
+    for (const p of r.fleet) expect(await status(p)).to.equal(LIVE);
+
+    // Before the windows end, two batches would each need the approver: refused, with each batch and the commands, nothing sent.
+    const early = await refusal(() => finalizeRelease(r.ctx, r.id, { signer: ww.w.deployer }));
+    expect(early).to.match(/^\[BG_APPROVAL_FINALIZE_BATCHES\]/);
+    expect(early).to.include('wave "canary"').and.include('wave "rest"').and.include("bg:call propose --function finalize").and.include(`bg:finalize --release ${r.id}`);
+    for (const p of r.fleet) expect(await status(p)).to.equal(LIVE);
+
+    await increaseTime(ww.w, 3601);
+    const done = await finalizeRelease(r.ctx, r.id, { signer: ww.w.deployer });
+    if (done.status !== "done") throw new Error("expected done");
+    expect(done).to.deep.include({ state: "finalized", already: false });
+    expect(done.finalized!.map((f) => [f.wave, f.proxies.length])).to.deep.equal([
+      ["canary", 1],
+      ["rest", 2],
+    ]);
+    expect(done.open).to.equal(undefined);
+    for (const p of r.fleet) expect(await status(p)).to.equal(FINALIZED);
+    const record = await r.store.get(ww.w.chainId, r.id);
+    expect(record.state).to.equal("finalized");
+    expect(readStep(record, "finalize")).to.deep.include({ txHash: done.txHash, early: false });
+    expect(await finalizeRelease(r.ctx, r.id, { signer: ww.w.deployer })).to.deep.include({ status: "done", already: true });
+  });
+
+  it("a finalize of the canary batch alone on the switch is not taken for the release's: bg:finalize closes the rest, then the record", async () => {
+    const r = await newRelease("finalize-legacy");
+    await rollOut(r, "canary");
+    await rollOut(r, "rest", "finalize test");
+    await increaseTime(ww.w, 3601);
+    // Someone finalized only the canary's batch on the switch: reconciling does not call the release finalized.
+    await (await ww.w.sw.connect(ww.w.user).getFunction("finalize")(r.fleet[0])).wait();
+    const partial = await finalizeRelease(r.ctx, r.id, { signer: ww.w.deployer });
+    expect(partial.state).to.equal("finalized");
+    expect(partial.finalized!.map((f) => f.wave)).to.deep.equal(["rest"]);
+    for (const p of r.fleet) expect(Number((await ww.w.sw.getFunction("proxyState")(p)).status)).to.equal(4);
   });
 
   it("without a wave plan, --wave says how to plan one", async () => {
