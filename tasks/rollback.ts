@@ -1,9 +1,9 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { renderWindow, windowJson } from "../src/ui/approval-view.js";
+import { renderRollback, rollbackJson } from "../src/ui/approval-view.js";
 import { requireOption } from "../src/approval/cli-args.js";
 import { openApprovalContext } from "../src/approval/hardhat-context.js";
-import { type WindowOutcome, cancelRollback, executeRollback, rollbackNow, scheduleRollback } from "../src/approval/release-window.js";
+import { type RollbackOutcome, cancelRollback, executeRollback, rollbackNow, scheduleRollback } from "../src/approval/release-window.js";
 import { BlueGreenError } from "../src/errors.js";
 import { runCommand } from "../src/ui/output.js";
 
@@ -17,7 +17,7 @@ interface RollbackArgs {
 }
 
 export default async function rollback(args: RollbackArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
-  let outcome: WindowOutcome | undefined;
+  let outcome: RollbackOutcome | undefined;
   let verb = "Rollback";
   await runCommand(
     args.json,
@@ -36,8 +36,8 @@ export default async function rollback(args: RollbackArgs, hre: HardhatRuntimeEn
         verb = "The immediate rollback";
         outcome = await rollbackNow(ctx, release, { executor: signer });
       } else outcome = await scheduleRollback(ctx, release, { signer });
-      return windowJson(outcome);
+      return rollbackJson(outcome);
     },
-    () => renderWindow(outcome!, verb),
+    () => renderRollback(outcome!, verb),
   );
 }

@@ -44,7 +44,11 @@ export async function reconcileWithSwitch(ctx: ReleaseApprovalContext, releaseId
   const target = STATUS_TO_STATE[chain.status];
   if (!sameRelease || target === undefined || target === record.state || !canTransition(record.state, target)) return { record, chain };
   // A wave release is one batch per wave: its own proxy's batch finalized says nothing of the others'.
-  if (target === "finalized" && readWavesStep(record) !== undefined && (await readReleaseBatches(ctx, record)).some(isOpen)) return { record, chain };
+  // Nor does its rollback: the release is rolled back only once no batch is open, and live again only once none has a rollback scheduled.
+  if (readWavesStep(record) !== undefined && (target === "finalized" || target === "rolled-back" || target === "live")) {
+    const batches = await readReleaseBatches(ctx, record);
+    if (target !== "live" ? batches.some(isOpen) : batches.some((b) => b.status === "rollback-scheduled")) return { record, chain };
+  }
 
   const eventName = STATE_EVENT[target]!;
   const log = await latestSwitchEvent(ctx, eventName, record.proxy, readStep(record, "switch")!.blockNumber);

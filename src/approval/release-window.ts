@@ -13,7 +13,7 @@
 import { Contract, type LogDescription, type Signer, type TransactionReceipt, getAddress } from "ethers";
 
 import { BlueGreenError } from "../errors.js";
-import { type ReleaseRecord, type ReleaseState, recordKind, transition } from "../release/record.js";
+import { type ReleaseRecord, type ReleaseState, canTransition, recordKind, transition } from "../release/record.js";
 import { isoFromUnix, readStep, withStep } from "../release/steps.js";
 import { readSwitchSettings } from "../switch/read-switch.js";
 import { type SwitchRef, switchCallSpec } from "./approver-call.js";
@@ -56,21 +56,15 @@ export type WindowOutcome =
     };
 
 /** A guardian (or the approver) schedules a rollback to blue; it becomes executable after the delay. */
-export async function scheduleRollback(ctx: ReleaseApprovalContext, releaseId: string, options: { signer: Signer }): Promise<WindowOutcome> {
+export async function scheduleRollback(ctx: ReleaseApprovalContext, releaseId: string, options: { signer: Signer }): Promise<RollbackOutcome> {
   const { record, chain } = await reconcileWithSwitch(ctx, releaseId);
+  const waves = await waveBatches(ctx, record);
+  if (waves !== undefined) return scheduleBatches(ctx, record, waves, options.signer);
   if (record.state === "rollback-scheduled") {
     return { status: "done", record, state: record.state, readyAt: isoFromUnix(chain.rollbackReadyAt), already: true };
   }
   assertWindowState(record, ["live"], "schedule a rollback");
-  const who = getAddress(await options.signer.getAddress());
-  const settings = await readSwitchSettings(ethersProvider(ctx.env), ctx.switchAddress);
-  if (who !== getAddress(settings.approver) && !settings.guardians.map((g) => getAddress(g)).includes(who)) {
-    throw new BlueGreenError(
-      "BG_APPROVAL_NOT_GUARDIAN",
-      `${who} is neither a guardian nor the approver of the switch, so it cannot schedule a rollback. ` +
-        `Guardians: ${settings.guardians.join(", ") || "none"}. Run with --signer <guardian address>.`,
-    );
-  }
+  const { who } = await assertMaySchedule(ctx, options.signer);
   const { receipt, events } = await sendSwitchCall(ctx, options.signer, "scheduleRollback", [record.proxy]);
   const scheduled = events.find((e) => e.name === "RollbackScheduled");
   const readyAt = isoFromUnix(scheduled!.args.readyAt as bigint);
@@ -86,8 +80,10 @@ export async function scheduleRollback(ctx: ReleaseApprovalContext, releaseId: s
 }
 
 /** Anyone executes a scheduled rollback once its delay has passed: the proxy goes back to exactly blue. */
-export async function executeRollback(ctx: ReleaseApprovalContext, releaseId: string, options: { signer: Signer }): Promise<WindowOutcome> {
+export async function executeRollback(ctx: ReleaseApprovalContext, releaseId: string, options: { signer: Signer }): Promise<RollbackOutcome> {
   const { record, chain } = await reconcileWithSwitch(ctx, releaseId);
+  const waves = await waveBatches(ctx, record);
+  if (waves !== undefined) return executeBatches(ctx, record, waves, options.signer);
   if (record.state === "rolled-back") return { status: "done", record, state: record.state, already: true };
   assertWindowState(record, ["rollback-scheduled"], "execute a rollback");
   if (!chain.canExecuteRollback) {
@@ -109,8 +105,10 @@ export async function executeRollback(ctx: ReleaseApprovalContext, releaseId: st
  * the delay only), the approver through a proposal (also after the delay,
  * for a rollback that cannot run).
  */
-export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: string, options: { executor: Signer }): Promise<WindowOutcome> {
+export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: string, options: { executor: Signer }): Promise<RollbackOutcome> {
   const { record, chain } = await reconcileWithSwitch(ctx, releaseId);
+  const waves = await waveBatches(ctx, record);
+  if (waves !== undefined) return cancelBatches(ctx, record, waves, options.executor);
   if (record.state === "live" && readStep(record, "rollback")?.cancelledTx !== undefined) {
     return { status: "done", record, state: record.state, already: true };
   }
@@ -153,8 +151,10 @@ export async function cancelRollback(ctx: ReleaseApprovalContext, releaseId: str
 }
 
 /** The approver rolls back at once, skipping the delay, through a proposal. */
-export async function rollbackNow(ctx: ReleaseApprovalContext, releaseId: string, options: { executor: Signer }): Promise<WindowOutcome> {
+export async function rollbackNow(ctx: ReleaseApprovalContext, releaseId: string, options: { executor: Signer }): Promise<RollbackOutcome> {
   const { record, chain } = await reconcileWithSwitch(ctx, releaseId);
+  const waves = await waveBatches(ctx, record);
+  if (waves !== undefined) return rollbackBatchesNow(ctx, record, waves, options.executor);
   if (record.state === "rolled-back") return { status: "done", record, state: record.state, already: true };
   assertWindowState(record, ["live", "rollback-scheduled"], "roll back");
   const callId = `${record.id}-rollback-now-${chain.promotedAt}`;
@@ -162,6 +162,393 @@ export async function rollbackNow(ctx: ReleaseApprovalContext, releaseId: string
   if (outcome.status === "proposed") return { ...outcome, record, state: record.state };
   const updated = await recordRolledBack(ctx, record, outcome.receipt, outcome.actor, true);
   return { status: "done", record: updated, state: updated.state, txHash: outcome.txHash, already: false };
+}
+
+/** What bg:rollback did on one batch of a wave release, or what is left for it. */
+export interface RollbackBatch {
+  wave?: string;
+  proxies: string[];
+  /** The batch's status on the switch after this run. */
+  status: string;
+  /** What this run did on it. */
+  action: "scheduled" | "executed" | "rolled-back-now" | "vetoed" | "none";
+  txHash?: string;
+  /** When its scheduled rollback becomes executable (ISO 8601). */
+  readyAt?: string;
+  /** What is left to run for it, when anything is. */
+  run?: string;
+  /** True when this run could not do what was asked on this batch (the message is in `run`). */
+  blocked?: boolean;
+}
+
+/** bg:rollback's outcome; a wave release adds each of its batches. */
+export type RollbackOutcome = WindowOutcome & { batches?: RollbackBatch[] };
+
+/**
+ * The batches of a wave release whose rollback spans more than the batch of
+ * the release's own proxy (a later wave was promoted), or undefined: then
+ * bg:rollback acts on the release's proxy alone, as for a single proxy.
+ */
+async function waveBatches(ctx: ReleaseApprovalContext, record: ReleaseRecord): Promise<ReleaseBatch[] | undefined> {
+  if (readWavesStep(record) === undefined) return undefined;
+  const batches = await readReleaseBatches(ctx, record);
+  const own = getAddress(record.proxy);
+  return batches.some((b) => !b.proxies.includes(own)) ? batches : undefined;
+}
+
+async function assertMaySchedule(ctx: ReleaseApprovalContext, signer: Signer): Promise<{ who: string; isApprover: boolean }> {
+  const who = getAddress(await signer.getAddress());
+  const settings = await readSwitchSettings(ethersProvider(ctx.env), ctx.switchAddress);
+  const isApprover = who === getAddress(settings.approver);
+  if (!isApprover && !settings.guardians.map((g) => getAddress(g)).includes(who)) {
+    throw new BlueGreenError(
+      "BG_APPROVAL_NOT_GUARDIAN",
+      `${who} is neither a guardian nor the approver of the switch, so it cannot schedule a rollback. ` +
+        `Guardians: ${settings.guardians.join(", ") || "none"}. Run with --signer <guardian address>.`,
+    );
+  }
+  return { who, isApprover };
+}
+
+function batchBase(b: ReleaseBatch): Pick<RollbackBatch, "wave" | "proxies" | "status"> {
+  return { ...(b.wave !== undefined ? { wave: b.wave } : {}), proxies: b.proxies, status: b.status };
+}
+
+/** What is left for a batch still open after a bg:rollback run (undefined when nothing is). */
+function leftFor(record: ReleaseRecord, b: ReleaseBatch, now: number): string | undefined {
+  if (b.status === "rollback-scheduled") {
+    return now >= b.rollbackReadyAt
+      ? `npx hardhat bg:rollback --release ${record.id} --execute`
+      : `npx hardhat bg:rollback --release ${record.id} --execute after ${isoFromUnix(b.rollbackReadyAt)} (the approver or a canceller may veto it until then: --cancel)`;
+  }
+  if (b.status === "live") {
+    return now >= b.windowEnd
+      ? `nothing rolls it back any more: its rollback window closed at ${isoFromUnix(b.windowEnd)} (bg:finalize --release ${record.id})`
+      : `a guardian schedules its rollback: npx hardhat bg:rollback --release ${record.id} --signer <guardian> (or the approver at once: --now)`;
+  }
+  return undefined;
+}
+
+function describeBatches(batches: RollbackBatch[]): string {
+  return batches
+    .map((b) => `${b.wave !== undefined ? `wave ${b.wave}` : b.proxies.join(", ")}: ${b.action === "none" ? b.status : b.action}${b.txHash !== undefined ? ` (tx ${b.txHash})` : ""}`)
+    .join("; ");
+}
+
+/** Every open batch of the release after this run, with what is left for it, plus those this run acted on. */
+async function batchReport(ctx: ReleaseApprovalContext, record: ReleaseRecord, acted: Map<bigint, RollbackBatch>): Promise<{ batches: RollbackBatch[]; open: number }> {
+  const after = await readReleaseBatches(ctx, record);
+  const now = await latestTimestamp(ctx);
+  const batches = after.map((b) => {
+    const did = acted.get(b.switchReleaseId);
+    const run = leftFor(record, b, now);
+    return {
+      ...batchBase(b),
+      action: did?.action ?? "none",
+      ...(did?.txHash !== undefined ? { txHash: did.txHash } : {}),
+      ...(b.status === "rollback-scheduled" ? { readyAt: isoFromUnix(b.rollbackReadyAt) } : {}),
+      ...(did?.run !== undefined ? { run: did.run } : run !== undefined ? { run } : {}),
+      ...(did?.blocked === true ? { blocked: true } : {}),
+    } satisfies RollbackBatch;
+  });
+  return { batches, open: after.filter(isOpen).length };
+}
+
+/**
+ * A guardian (or the approver) schedules the rollback of every live batch of
+ * a wave release. The switch lets a guardian schedule once per batch (each
+ * wave's promoteBatch is its own release on the switch): a batch it already
+ * scheduled once (and the approver vetoed) is left to another guardian or to
+ * the approver, and said so.
+ */
+async function scheduleBatches(ctx: ReleaseApprovalContext, record: ReleaseRecord, batches: ReleaseBatch[], signer: Signer): Promise<RollbackOutcome> {
+  if (!batches.some((b) => b.status === "live")) {
+    if (batches.some((b) => b.status === "rollback-scheduled")) {
+      const { batches: report } = await batchReport(ctx, record, new Map());
+      const readyAt = Math.max(...batches.filter((b) => b.status === "rollback-scheduled").map((b) => b.rollbackReadyAt));
+      return { status: "done", record, state: record.state, readyAt: isoFromUnix(readyAt), already: true, batches: report };
+    }
+    assertWindowState(record, [], "schedule a rollback");
+  }
+  assertWindowState(record, ["live", "rollback-scheduled"], "schedule a rollback");
+  const { who, isApprover } = await assertMaySchedule(ctx, signer);
+  const sw = new Contract(ctx.switchAddress, ctx.env.errors, ethersProvider(ctx.env));
+  const now = await latestTimestamp(ctx);
+  const acted = new Map<bigint, RollbackBatch>();
+  let lastTx: string | undefined;
+  for (const b of batches.filter((x) => x.status === "live")) {
+    if (now >= b.windowEnd) continue; // leftFor says the window closed
+    if (!isApprover && (await sw.getFunction("hasScheduled")(b.switchReleaseId, who)) === true) {
+      acted.set(b.switchReleaseId, {
+        ...batchBase(b),
+        action: "none",
+        blocked: true,
+        run:
+          `${who} already scheduled a rollback of this batch once (a guardian may schedule once per batch; it was vetoed since): ` +
+          `another guardian (npx hardhat bg:rollback --release ${record.id} --signer <guardian>) or the approver (--now) must roll it back`,
+      });
+      continue;
+    }
+    const { receipt, events } = await sendSwitchCall(ctx, signer, "scheduleRollback", [b.proxies[0]]);
+    const readyAt = events.find((e) => e.name === "RollbackScheduled")?.args.readyAt as bigint | undefined;
+    lastTx = receipt.hash;
+    acted.set(b.switchReleaseId, { ...batchBase(b), action: "scheduled", txHash: receipt.hash, ...(readyAt !== undefined ? { readyAt: isoFromUnix(readyAt) } : {}) });
+  }
+  const { batches: report } = await batchReport(ctx, record, acted);
+  const scheduled = report.filter((b) => b.status === "rollback-scheduled");
+  const readyAt = scheduled.length > 0 ? scheduled.map((b) => b.readyAt!).sort().at(-1) : undefined;
+  if (lastTx === undefined) {
+    return { status: "done", record, state: record.state, ...(readyAt !== undefined ? { readyAt } : {}), already: true, batches: report };
+  }
+  const note = `rollback scheduled per batch: ${describeBatches(report.filter((b) => b.action === "scheduled"))}`;
+  const updated = await updateRelease(ctx, record.id, "from the store", (current) =>
+    current.state === "live"
+      ? withStep(transition(current, "rollback-scheduled", { actor: who, txHash: lastTx, note }), "rollback", {
+          scheduledBy: who,
+          scheduleTx: lastTx,
+          ...(readyAt !== undefined ? { readyAt } : {}),
+          at: new Date().toISOString(),
+        })
+      : noteHistory(current, { actor: who, txHash: lastTx, note, at: new Date() }),
+  );
+  return { status: "done", record: updated, state: updated.state, txHash: lastTx, ...(readyAt !== undefined ? { readyAt } : {}), already: false, batches: report };
+}
+
+/**
+ * Anyone executes every scheduled rollback of a wave release whose delay has
+ * passed, one call per batch; each proxy must then run exactly blue. The
+ * record is rolled-back only once no batch of the release is open.
+ */
+async function executeBatches(ctx: ReleaseApprovalContext, record: ReleaseRecord, batches: ReleaseBatch[], signer: Signer): Promise<RollbackOutcome> {
+  if (!batches.some(isOpen)) return finishRolledBack(ctx, record, undefined, "chain", false, new Map());
+  assertWindowState(record, ["live", "rollback-scheduled"], "execute a rollback");
+  const now = await latestTimestamp(ctx);
+  const scheduled = batches.filter((b) => b.status === "rollback-scheduled");
+  const ready = scheduled.filter((b) => now >= b.rollbackReadyAt);
+  if (ready.length === 0) {
+    if (scheduled.length === 0) {
+      throw new BlueGreenError(
+        "BG_APPROVAL_WINDOW_STATE",
+        `Cannot execute a rollback for release "${record.id}": no batch of it has a rollback scheduled (${batches.filter(isOpen).map(batchWords).join("; ")} live). ` +
+          `A guardian schedules one first: npx hardhat bg:rollback --release ${record.id} --signer <guardian>.`,
+      );
+    }
+    const first = Math.min(...scheduled.map((b) => b.rollbackReadyAt));
+    throw new BlueGreenError(
+      "BG_APPROVAL_ROLLBACK_NOT_READY",
+      `The rollback of release "${record.id}" is executable from ${isoFromUnix(first)} (in ${Math.max(0, first - now)}s): ` +
+        scheduled.map((b) => `${batchWords(b)} from ${isoFromUnix(b.rollbackReadyAt)}`).join("; ") +
+        ". Run this again then; the approver can still veto it until that time. Nothing was sent.",
+    );
+  }
+  const who = getAddress(await signer.getAddress());
+  const acted = new Map<bigint, RollbackBatch>();
+  let lastReceipt: TransactionReceipt | undefined;
+  for (const b of ready) {
+    const { receipt } = await sendSwitchCall(ctx, signer, "executeRollback", [b.proxies[0]]);
+    await assertBlue(ctx, record, b.proxies, receipt);
+    lastReceipt = receipt;
+    acted.set(b.switchReleaseId, { ...batchBase(b), action: "executed", txHash: receipt.hash });
+  }
+  return finishRolledBack(ctx, record, lastReceipt, who, false, acted);
+}
+
+/**
+ * The approver rolls back a wave release at once: one rollbackNow per open
+ * batch, each its own proposal. One batch goes through the proposal path as
+ * for a single proxy; several are refused with one command per batch
+ * (BG_APPROVAL_ROLLBACK_BATCHES), as bg:finalize does.
+ */
+async function rollbackBatchesNow(ctx: ReleaseApprovalContext, record: ReleaseRecord, batches: ReleaseBatch[], executor: Signer): Promise<RollbackOutcome> {
+  const open = batches.filter(isOpen);
+  if (open.length === 0) return finishRolledBack(ctx, record, undefined, "chain", true, new Map());
+  assertWindowState(record, ["live", "rollback-scheduled"], "roll back");
+  if (open.length > 1) {
+    throw new BlueGreenError(
+      "BG_APPROVAL_ROLLBACK_BATCHES",
+      `Release "${record.id}" is open in ${plural(open.length, "batch", "batches")} on the switch (one per wave promoted): ` +
+        open.map((b) => `${batchWords(b)} ${b.status}`).join("; ") +
+        ". The approver rolls back one batch per call, so this needs one proposal per batch. Nothing was sent.",
+      {
+        hint:
+          `A guardian rolls back every batch with one command: \`npx hardhat bg:rollback --release ${record.id} --signer <guardian>\`, then --execute after the delay. ` +
+          "Or roll each batch back at once through the approver: " +
+          open.map((b) => `\`npx hardhat bg:call propose --function rollbackNow --args '["${b.proxies[0]}"]' --id ${batchCallId(record, "rollback-now", b)}\``).join(", ") +
+          `, have each signed (bg:approve --call <id>) and executed (bg:call execute --call <id>), then run bg:rollback --release ${record.id} --now to record it.`,
+      },
+    );
+  }
+  const b = open[0]!;
+  const outcome = await approverStep(
+    ctx,
+    record,
+    "rollbackNow",
+    `${record.id}-rollback-now-${b.promotedAt}`,
+    executor,
+    `Roll ${batchWords(b)} of release ${record.id} back to blue ${record.blue.address} now`,
+    b.proxies[0],
+  );
+  if (outcome.status === "proposed") {
+    const { batches: report } = await batchReport(ctx, record, new Map());
+    return { ...outcome, record, state: record.state, batches: report };
+  }
+  await assertBlue(ctx, record, b.proxies, outcome.receipt);
+  return finishRolledBack(ctx, record, outcome.receipt, outcome.actor, true, new Map([[b.switchReleaseId, { ...batchBase(b), action: "rolled-back-now", txHash: outcome.txHash }]]));
+}
+
+/**
+ * Vetoes the scheduled rollbacks of a wave release: a canceller directly,
+ * one call per batch still in its delay; the approver through a proposal,
+ * one batch at a time (several are refused with one command per batch).
+ */
+async function cancelBatches(ctx: ReleaseApprovalContext, record: ReleaseRecord, batches: ReleaseBatch[], executor: Signer): Promise<RollbackOutcome> {
+  const scheduled = batches.filter((b) => b.status === "rollback-scheduled");
+  if (scheduled.length === 0) {
+    if (record.state === "live" && readStep(record, "rollback")?.cancelledTx !== undefined) {
+      return { status: "done", record, state: record.state, already: true, batches: (await batchReport(ctx, record, new Map())).batches };
+    }
+    assertWindowState(record, ["rollback-scheduled"], "cancel a rollback");
+    throw new BlueGreenError("BG_APPROVAL_WINDOW_STATE", `Cannot cancel a rollback for release "${record.id}": no batch of it has a rollback scheduled on the switch.`);
+  }
+  const who = getAddress(await executor.getAddress());
+  const sw = new Contract(ctx.switchAddress, ctx.env.errors, ethersProvider(ctx.env));
+  const [isCanceller, approver] = await Promise.all([sw.getFunction("isCanceller")(who) as Promise<boolean>, sw.getFunction("approver")() as Promise<string>]);
+  const acted = new Map<bigint, RollbackBatch>();
+  let lastTx: string | undefined;
+  let actor = who;
+  if (isCanceller && who !== getAddress(approver)) {
+    const now = await latestTimestamp(ctx);
+    for (const b of scheduled) {
+      if (now >= b.rollbackReadyAt) {
+        acted.set(b.switchReleaseId, {
+          ...batchBase(b),
+          action: "none",
+          blocked: true,
+          run: `its rollback became executable at ${isoFromUnix(b.rollbackReadyAt)}: only the approver can still cancel it (bg:rollback --release ${record.id} --cancel with the approver's signer), or anyone executes it (--execute)`,
+        });
+        continue;
+      }
+      lastTx = (await sendSwitchCall(ctx, executor, "cancelRollback", [b.proxies[0]])).receipt.hash;
+      acted.set(b.switchReleaseId, { ...batchBase(b), action: "vetoed", txHash: lastTx });
+    }
+    if (lastTx === undefined) {
+      throw new BlueGreenError(
+        "BG_APPROVAL_VETO_TOO_LATE",
+        `Every scheduled rollback of release "${record.id}" is executable already (${scheduled.map((b) => `${batchWords(b)} from ${isoFromUnix(b.rollbackReadyAt)}`).join("; ")}): a canceller can no longer veto them. ` +
+          "Only the approver can still cancel them (bg:rollback --cancel with the approver's signer), or anyone can execute them (--execute).",
+      );
+    }
+  } else {
+    if (scheduled.length > 1) {
+      throw new BlueGreenError(
+        "BG_APPROVAL_ROLLBACK_BATCHES",
+        `Release "${record.id}" has a rollback scheduled in ${scheduled.length} batches on the switch (one per wave promoted): ` +
+          scheduled.map((b) => `${batchWords(b)} executable from ${isoFromUnix(b.rollbackReadyAt)}`).join("; ") +
+          ". The approver vetoes one batch per call, so this needs one proposal per batch. Nothing was sent.",
+        {
+          hint:
+            `A canceller vetoes every batch with one command during the delay: \`npx hardhat bg:rollback --release ${record.id} --cancel --signer <canceller>\`. ` +
+            "Or veto each batch through the approver: " +
+            scheduled.map((b) => `\`npx hardhat bg:call propose --function cancelRollback --args '["${b.proxies[0]}"]' --id ${batchCallId(record, "cancel-rollback", b)}\``).join(", ") +
+            `, have each signed (bg:approve --call <id>) and executed (bg:call execute --call <id>), then run bg:rollback --release ${record.id} --cancel to record it.`,
+        },
+      );
+    }
+    const b = scheduled[0]!;
+    const outcome = await approverStep(
+      ctx,
+      record,
+      "cancelRollback",
+      `${record.id}-cancel-rollback-${b.rollbackReadyAt}`,
+      executor,
+      `Veto the rollback of ${batchWords(b)} of release ${record.id} scheduled for ${isoFromUnix(b.rollbackReadyAt)}`,
+      b.proxies[0],
+    );
+    if (outcome.status === "proposed") {
+      const { batches: report } = await batchReport(ctx, record, new Map());
+      return { ...outcome, record, state: record.state, readyAt: isoFromUnix(b.rollbackReadyAt), batches: report };
+    }
+    lastTx = outcome.txHash;
+    actor = outcome.actor;
+    acted.set(b.switchReleaseId, { ...batchBase(b), action: "vetoed", txHash: lastTx });
+  }
+  const { batches: report } = await batchReport(ctx, record, acted);
+  const stillScheduled = report.some((b) => b.status === "rollback-scheduled");
+  const note = `rollback vetoed per batch: ${describeBatches(report.filter((b) => b.action === "vetoed"))}`;
+  const updated = await updateRelease(ctx, record.id, "from the store", (current) =>
+    current.state === "rollback-scheduled" && !stillScheduled
+      ? withStep(transition(current, "live", { actor, txHash: lastTx, note }), "rollback", {
+          ...(readStep(current, "rollback") ?? {}),
+          cancelledTx: lastTx,
+          at: new Date().toISOString(),
+        })
+      : noteHistory(current, { actor, txHash: lastTx, note, at: new Date() }),
+  );
+  return { status: "done", record: updated, state: updated.state, txHash: lastTx, already: false, batches: report };
+}
+
+/** The id bg:rollback suggests for the approver's call on one batch through bg:call. */
+function batchCallId(record: ReleaseRecord, what: string, batch: ReleaseBatch): string {
+  return `${record.id}-${what}-${batch.wave ?? "batch"}-${batch.switchReleaseId}`.slice(0, 64);
+}
+
+/** Each proxy of a rolled-back batch must run exactly blue. */
+async function assertBlue(ctx: ReleaseApprovalContext, record: ReleaseRecord, proxies: string[], receipt: TransactionReceipt): Promise<void> {
+  const kind = recordKind(record);
+  for (const proxy of proxies) {
+    const implementation = await implementationAt(ctx, proxy, receipt.blockNumber, kind);
+    if (implementation !== getAddress(record.blue.address)) {
+      throw new BlueGreenError(
+        "BG_APPROVAL_RESULT_MISMATCH",
+        `After the rollback (tx ${receipt.hash}) ${implementationWhere(kind, proxy)} holds ${implementation}, not blue ${record.blue.address}. Inspect the ${kind === "beacon" ? "beacon" : "proxy"}.`,
+      );
+    }
+  }
+}
+
+/**
+ * After rollbacks of a wave release's batches: the record becomes rolled-back
+ * once no batch of the release is open on the switch (none still runs green
+ * with its window open); until then the history notes what was rolled back
+ * and the state stays.
+ */
+async function finishRolledBack(
+  ctx: ReleaseApprovalContext,
+  record: ReleaseRecord,
+  receipt: TransactionReceipt | undefined,
+  by: string,
+  immediate: boolean,
+  acted: Map<bigint, RollbackBatch>,
+): Promise<RollbackOutcome> {
+  const { batches: report, open } = await batchReport(ctx, record, acted);
+  const done = report.filter((b) => b.action !== "none");
+  const note = `${immediate ? "rolled back at once by the approver" : "scheduled rollback executed"} per batch: ${describeBatches(done)}`;
+  if (open > 0) {
+    const updated = receipt === undefined ? record : await updateRelease(ctx, record.id, "from the store", (current) => noteHistory(current, { actor: by, txHash: receipt.hash, note: `batch rolled back, release not yet: ${note}`, at: new Date() }));
+    return { status: "done", record: updated, state: updated.state, ...(receipt !== undefined ? { txHash: receipt.hash } : {}), already: receipt === undefined, batches: report };
+  }
+  if (record.state === "rolled-back") return { status: "done", record, state: record.state, already: true, batches: report };
+  const updated = await updateRelease(ctx, record.id, "from the store", (current) =>
+    current.state === "rolled-back" || !canTransition(current.state, "rolled-back")
+      ? undefined
+      : withStep(
+          transition(current, "rolled-back", {
+            actor: by,
+            ...(receipt !== undefined ? { txHash: receipt.hash } : {}),
+            note: receipt !== undefined ? note : "reconciled from the switch: every batch rolled back",
+          }),
+          "rollback",
+          {
+            ...(readStep(current, "rollback") ?? {}),
+            ...(receipt !== undefined ? { rolledBackTx: receipt.hash } : {}),
+            ...(by !== "chain" ? { rolledBackBy: by } : {}),
+            immediate,
+            implementation: getAddress(record.blue.address),
+            at: new Date().toISOString(),
+          },
+        ),
+  );
+  return { status: "done", record: updated, state: updated.state, ...(receipt !== undefined ? { txHash: receipt.hash } : {}), already: receipt === undefined, batches: report };
 }
 
 /** A batch bg:finalize closed, and how. */
@@ -390,7 +777,12 @@ export async function approverCallFlow(ctx: ReleaseApprovalContext, callId: stri
   if (match === null || record === undefined) return callFlow(ctx.store, ctx.env.chainId, callId, switchRef(ctx));
   const fn = WINDOW_FUNCTIONS[match[2]!]!;
   // An early finalize names its batch by when it was promoted: the batch of a later wave is not the release's own proxy's.
-  const batch = fn === "finalize" ? (await readReleaseBatches(ctx, record)).find((b) => String(b.promotedAt) === match[3]) : undefined;
+  // So does an immediate rollback of a wave's batch; a veto names it by when its rollback becomes executable.
+  const batches = await readReleaseBatches(ctx, record);
+  const batch =
+    fn === "cancelRollback"
+      ? batches.find((b) => b.status === "rollback-scheduled" && String(b.rollbackReadyAt) === match[3])
+      : batches.find((b) => String(b.promotedAt) === match[3]);
   const spec = await windowCallSpec(ctx, record, fn, callId, undefined, batch?.proxies[0] ?? record.proxy);
   return callFlow(ctx.store, ctx.env.chainId, callId, switchRef(ctx), windowCallOf(record, fn, spec));
 }

@@ -15,7 +15,7 @@ import type { ApproveOutcome } from "../approval/approve.js";
 import type { Proposal } from "../approval/proposal-schema.js";
 import type { ProposeOutcome } from "../approval/propose.js";
 import type { SwitchReleaseOutcome } from "../approval/release-switch.js";
-import type { FinalizeOutcome, WindowOutcome } from "../approval/release-window.js";
+import type { FinalizeOutcome, RollbackOutcome, WindowOutcome } from "../approval/release-window.js";
 
 const rel = (file: string | undefined) => (file === undefined ? null : path.relative(process.cwd(), file) || file);
 
@@ -182,6 +182,34 @@ export interface WindowJson {
   readyAt: string | null;
   /** Only when an approver call was proposed and waits for signatures (or, for a timelock approver, for its delay). */
   pending?: { call: string; signatures: number; threshold: number; missing: number; timelock?: TimelockJson };
+}
+
+/**
+ * bg:rollback's document: windowJson's, plus, for a wave release, `batches`
+ * (each batch of the release: wave, proxies, status on the switch after the
+ * run, `action` this run took, txHash, readyAt, `run` for what is left, and
+ * `blocked` when it could not do what was asked there; then ok is false).
+ */
+export function rollbackJson(outcome: RollbackOutcome): WindowJson & { batches?: RollbackOutcome["batches"] } {
+  const base = windowJson(outcome);
+  if (outcome.batches === undefined) return base;
+  return { ...base, ...(outcome.batches.some((b) => b.blocked === true) ? { ok: false } : {}), txHash: outcome.status === "done" ? (outcome.txHash ?? null) : null, batches: outcome.batches } as WindowJson & {
+    batches?: RollbackOutcome["batches"];
+  };
+}
+
+/** bg:rollback for people: renderWindow's lines, then, for a wave release, each batch with what was done and what is left. */
+export function renderRollback(outcome: RollbackOutcome, verb: string): string {
+  const head = renderWindow(outcome, verb);
+  if (outcome.batches === undefined) return head;
+  const lines = [head, `  batches of release ${outcome.record.id} on the switch:`];
+  for (const b of outcome.batches) {
+    const did = b.action === "none" ? "nothing sent" : `${b.action}${b.txHash !== undefined ? ` (tx ${b.txHash})` : ""}`;
+    const line = `  ${b.wave !== undefined ? `wave ${b.wave}: ` : ""}${b.proxies.join(", ")} is ${b.status}${b.readyAt !== undefined ? ` (executable from ${b.readyAt})` : ""}: ${did}`;
+    lines.push(b.blocked === true ? style.warn(line) : line);
+    if (b.run !== undefined) lines.push(`    ${b.blocked === true ? "left" : "next"}: ${b.run}`);
+  }
+  return lines.join("\n");
 }
 
 /** bg:rollback's document: { ok, state, readyAt }, plus `pending` while the approver's call awaits signatures. */
