@@ -19,14 +19,15 @@ import { approveRelease, proposeRelease } from "../../src/approval/release-switc
 import { readStep } from "../../src/release/steps.js";
 import { signatureSetSchema } from "../../src/approval/signatures.js";
 import { approveWave, proposeWave, switchWave } from "../../src/approval/wave-switch.js";
-import { finalizeRelease } from "../../src/approval/release-window.js";
+import { executeRollback, finalizeRelease, rollbackNow, scheduleRollback } from "../../src/approval/release-window.js";
+import { renderRollback, rollbackJson } from "../../src/ui/approval-view.js";
 import { explainWaveDecision, mayPromoteWave } from "../../src/waves/may-promote-wave.js";
 import { readWaveFacts } from "../../src/waves/wave-facts.js";
 import { monitorRelease } from "../../src/monitor/monitor-release.js";
 import { releaseStatus } from "../../src/status/release-status.js";
 import { renderStatus, statusJson } from "../../src/ui/release-view.js";
 import { readWavesStep } from "../../src/waves/waves-step.js";
-import { EVIDENCE, deployGreen, increaseTime, memoryLog, mine, monitorProvider, testConfig, tick } from "../monitor/world.js";
+import { EVIDENCE, ROLLBACK_DELAY, deployGreen, increaseTime, memoryLog, mine, monitorProvider, testConfig, tick } from "../monitor/world.js";
 import { waveProposalFolder } from "../../src/approval/wave-plan.js";
 import { doctorProposal, signDoctored } from "./doctor.js";
 import { refusal } from "./fixture.js";
@@ -40,7 +41,7 @@ describe("waves through a 2-of-3 Safe on a separate Hardhat node", function () {
   let fleetsUsed = 0;
 
   before(async () => {
-    ww = await startWaveWorld(10);
+    ww = await startWaveWorld(11);
   });
   after(async () => ww?.stop());
   beforeEach(() => {
@@ -419,6 +420,55 @@ describe("waves through a 2-of-3 Safe on a separate Hardhat node", function () {
     expect(partial.state).to.equal("finalized");
     expect(partial.finalized!.map((f) => f.wave)).to.deep.equal(["rest"]);
     for (const p of r.fleet) expect(Number((await ww.w.sw.getFunction("proxyState")(p)).status)).to.equal(4);
+  });
+
+  it("bg:rollback rolls back every wave's batch: a guardian schedules each, --execute rolls each back after the delay, then the record is rolled-back", async () => {
+    const r = await newRelease("rollback-waves");
+    await rollOut(r, "canary");
+    await rollOut(r, "rest", "rollback test");
+    const state = async (p: string) => ww.w.sw.getFunction("proxyState")(p);
+    const [LIVE, SCHEDULED, ROLLED_BACK] = [1, 2, 3];
+    for (const p of r.fleet) expect(await slot(p)).to.equal(getAddress(r.green));
+
+    // The approver at once would need one proposal per batch: refused, with each batch's command, nothing sent.
+    const now = await refusal(() => rollbackNow(r.ctx, r.id, { executor: ww.w.deployer }));
+    expect(now).to.match(/^\[BG_APPROVAL_ROLLBACK_BATCHES\]/);
+    expect(now).to.include('wave "canary"').and.include('wave "rest"').and.include("bg:call propose --function rollbackNow");
+    for (const p of r.fleet) expect(Number((await state(p)).status)).to.equal(LIVE);
+
+    const scheduled = await scheduleRollback(r.ctx, r.id, { signer: ww.w.guardian });
+    expect(scheduled).to.deep.include({ status: "done", state: "rollback-scheduled", already: false });
+    expect(scheduled.batches!.map((b) => [b.wave, b.proxies.length, b.action, b.status])).to.deep.equal([
+      ["canary", 1, "scheduled", "rollback-scheduled"],
+      ["rest", 2, "scheduled", "rollback-scheduled"],
+    ]);
+    for (const p of r.fleet) expect(Number((await state(p)).status)).to.equal(SCHEDULED);
+    // Run again: nothing more to schedule (the switch would refuse this guardian a second schedule per batch anyway).
+    expect(await scheduleRollback(r.ctx, r.id, { signer: ww.w.guardian })).to.deep.include({ status: "done", already: true });
+
+    expect(await refusal(() => executeRollback(r.ctx, r.id, { signer: ww.w.user }))).to.match(/^\[BG_APPROVAL_ROLLBACK_NOT_READY\].*wave "canary".*wave "rest"/s);
+    await increaseTime(ww.w, ROLLBACK_DELAY + 1);
+    const done = await executeRollback(r.ctx, r.id, { signer: ww.w.user });
+    if (done.status !== "done") throw new Error("expected done");
+    expect(done).to.deep.include({ state: "rolled-back", already: false });
+    expect(done.batches!.map((b) => [b.wave, b.action, b.status])).to.deep.equal([
+      ["canary", "executed", "rolled-back"],
+      ["rest", "executed", "rolled-back"],
+    ]);
+    for (const p of r.fleet) {
+      expect(await slot(p)).to.equal(ww.w.blue);
+      const s = await state(p);
+      expect(Number(s.status)).to.equal(ROLLED_BACK);
+      expect(getAddress(s.implementation as string)).to.equal(ww.w.blue);
+    }
+    const record = await r.store.get(ww.w.chainId, r.id);
+    expect(record.state).to.equal("rolled-back");
+    expect(readStep(record, "rollback")).to.deep.include({ immediate: false, implementation: ww.w.blue, rolledBackTx: done.txHash });
+    const json = rollbackJson(done);
+    expect(json).to.deep.include({ ok: true, state: "rolled-back" });
+    expect(json.batches!.map((b) => b.txHash)).to.have.length(2);
+    expect(renderRollback(done, "Rollback")).to.include("wave canary: ").and.include("wave rest: ").and.include("executed (tx ");
+    expect(await executeRollback(r.ctx, r.id, { signer: ww.w.user })).to.deep.include({ status: "done", state: "rolled-back", already: true });
   });
 
   it("without a wave plan, --wave says how to plan one", async () => {
