@@ -216,6 +216,8 @@ export default async function replay(args: ReplayArgs, hre: HardhatRuntimeEnviro
         canaryFiles = await writeCanaryReport(store, chainId, finished, (file) => renderMarkdownReport(finished, file));
         return replayJson(report, { reportFile: path.relative(process.cwd(), canaryFiles.reportPath) });
       }
+      // A replay that compared nothing proves nothing: the release keeps the evidence it had.
+      if (finished.txs === 0) return replayJson(report);
       recorded = await recordReplay(store, chainId, finished, { actor: "bg:replay", markdown: (file) => renderMarkdownReport(finished, file) });
       return replayJson(report, { reportFile: path.relative(process.cwd(), recorded.reportPath) });
     },

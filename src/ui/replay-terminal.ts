@@ -69,6 +69,9 @@ export function renderReplaySummary(report: ReplayReport, recorded: RecordedRepl
     ["compared", `${report.txs} txs (${report.replayed} mined in ${report.blocks} blocks), ${report.timing.txPerSecond.toFixed(0)} tx/s`],
     ["divergences", counts.divergences === 0 ? style.ok("0") : style.bad(String(counts.divergences))],
     ["expected", String(counts.expected)],
+    ...(counts.skipped > 0
+      ? ([["not compared", style.warn(`${counts.skipped}${report.skipped[0] !== undefined ? `, e.g. ${report.skipped[0].hash}: ${report.skipped[0].reason}` : ""} (all under "skipped" in the report)`)]] as Array<[string, string]>)
+      : []),
     ...(report.cascade ? ([["propagated", String(counts.propagated)]] as Array<[string, string]>) : []),
     [
       "fidelity",
@@ -123,7 +126,13 @@ export function renderReplaySummary(report: ReplayReport, recorded: RecordedRepl
         : `The release is ${recorded.previousState}: its replay evidence is frozen, so this run is recorded as steps.replayRecheck.`,
     );
   }
-  if (report.verdict === "inconclusive") {
+  if (report.verdict === "inconclusive" && report.txs === 0) {
+    lines.push(
+      "",
+      "Nothing recorded: a replay that compared nothing is no evidence, so the release keeps the replay it had.",
+      style.dim("Replay a range that holds the proxy's traffic (--from-block/--to-block, --last-blocks K, or --traffic <capture>). Exit code 2."),
+    );
+  } else if (report.verdict === "inconclusive") {
     lines.push(style.dim("Read fidelity.mismatches in the report: check the fork source (an archive node) and the range, then replay again. Exit code 2."));
   } else if (counts.divergences > 0) {
     lines.push(

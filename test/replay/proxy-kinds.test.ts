@@ -26,6 +26,7 @@ import type { ReplayReport } from "../../src/replay/report.js";
 import { RpcCache } from "../../src/replay/rpc-cache.js";
 import { SourceRpc } from "../../src/replay/source-rpc.js";
 import { renderMarkdownReport } from "../../src/ui/replay-report.js";
+import { renderReplaySummary } from "../../src/ui/replay-terminal.js";
 import type { NodeKind } from "../helpers/nodes.js";
 import { startNode, type RunningNode } from "../helpers/nodes.js";
 import { Rpc, sendAndWait } from "./helpers/replay-world.js";
@@ -479,6 +480,8 @@ describe('bg:replay of a UUPS release whose owner acts in the range (anvil "main
     expect(report.txs).to.equal(userTxs.length + 1);
     expect(report.skipped.map((s) => s.hash)).to.deep.equal([ownerTxs.upgrade]);
     expect(report.skipped[0]!.reason).to.contain("upgrades").and.contain(release.blue.address);
+    // People see it too, not only the report's JSON.
+    expect(renderReplaySummary(report, undefined)).to.contain("not compared").and.contain(ownerTxs.upgrade);
     expect(ownerTxs.store).to.be.a("string");
   });
 

@@ -126,6 +126,24 @@ describe("the bg:replay task", function () {
     expect(run.exitCode).to.equal(1);
   });
 
+  it("records nothing for a range that holds none of the proxy's traffic: inconclusive, exit 2, the release keeps its evidence", async () => {
+    const store = new ReleaseStore(path.join(dir, "records"));
+    const before = await store.get(world.chainId, "token-v2");
+    // The blocks after the traffic (the settling ones) touch nothing.
+    const empty = String(toBlock + 2);
+    const run = await captureStdout(() => replayTask(args({ fromBlock: empty, toBlock: empty }), hre));
+    const doc = JSON.parse(run.stdout);
+    expect(run.exitCode).to.equal(2);
+    expect(doc).to.deep.include({ ok: false, verdict: "inconclusive", txs: 0 });
+    expect(doc.report).to.equal(undefined);
+    const after = await store.get(world.chainId, "token-v2");
+    expect(after.steps.replay).to.deep.equal(before.steps.replay);
+    expect(after.state).to.equal(before.state);
+    const people = await captureStdout(() => replayTask(args({ json: false, fromBlock: empty, toBlock: empty }), hre));
+    expect(people.stdout).to.contain("Nothing recorded");
+    expect(people.exitCode).to.equal(2);
+  });
+
   it("answers bad input with ok:false JSON that says what to pass", async () => {
     const noRange = JSON.parse((await captureStdout(() => replayTask(args({}), hre))).stdout);
     expect(noRange).to.deep.include({ ok: false });
