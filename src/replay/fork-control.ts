@@ -214,11 +214,12 @@ export class ForkControl {
   }
 
   /**
-   * Finds, once, how green is switched in the way the switch does it, as a
-   * call from whoever may upgrade: the proxy's admin (transparent), its
-   * `owner()` (an Ownable UUPS proxy), or the beacon's `owner()`, calling
-   * v5's `upgradeToAndCall(green, "")` or `upgradeTo(green)` (v4 proxies,
-   * and every UpgradeableBeacon). Null when no one found can.
+   * Finds how green is switched in the way the switch does it, as a call
+   * from whoever may upgrade: the proxy's admin (transparent), its `owner()`
+   * (an Ownable UUPS proxy), or the beacon's `owner()`, calling v5's
+   * `upgradeToAndCall(green, "")` or `upgradeTo(green)` (v4 proxies, and
+   * every UpgradeableBeacon). Null when no one found can. Checked again at
+   * each block: the upgrader may change inside the range.
    */
   private async switchInFor(green: string, blockNumber: number): Promise<SwitchIn | null> {
     if (this.switchIn !== undefined && this.upgraderSeen?.atBlock === blockNumber) return this.switchIn;
@@ -226,8 +227,10 @@ export class ForkControl {
     // Read once per block: the same upgrader keeps its way in; a new one (an ownership transfer in the range) is tried afresh.
     const same = this.upgraderSeen?.account === admin;
     this.upgraderSeen = { account: admin, atBlock: blockNumber };
-    if (this.switchIn && same) this.switchIn.nonce = toNumber(await this.request("eth_getTransactionCount", [this.switchIn.admin, "latest"]));
-    if (this.switchIn !== undefined && same) return this.switchIn;
+    if (this.switchIn !== undefined && same) {
+      if (this.switchIn !== null) this.switchIn.nonce = toNumber(await this.request("eth_getTransactionCount", [this.switchIn.admin, "latest"]));
+      return this.switchIn;
+    }
     this.switchIn = null;
     if (admin === undefined) {
       this.adjustments.push(
@@ -302,7 +305,7 @@ export class ForkControl {
   /** Queues a transaction in the block being built (with the nonce `prepareSender` chose); returns its hash. */
   async queue(tx: TxRequest): Promise<string> {
     const hash = await this.send(tx);
-    this.queuedNonces.set(tx.from, tx.nonce + 1);
+    this.queuedNonces.set(tx.from.toLowerCase(), tx.nonce + 1);
     return hash;
   }
 
