@@ -373,8 +373,7 @@ async function rollbackBatchesNow(ctx: ReleaseApprovalContext, record: ReleaseRe
         hint:
           `A guardian rolls back every batch with one command: \`npx hardhat bg:rollback --release ${record.id} --signer <guardian>\`, then --execute after the delay. ` +
           "Or roll each batch back at once through the approver: " +
-          open.map((b) => `\`npx hardhat bg:call propose --function rollbackNow --args '["${b.proxies[0]}"]' --id ${batchCallId(record, "rollback-now", b)}\``).join(", ") +
-          `, have each signed (bg:approve --call <id>) and executed (bg:call execute --call <id>), then run bg:rollback --release ${record.id} --now to record it.`,
+          perBatchProposals(open, "rollbackNow", (b) => batchCallId(record, "rollback-now", b), `bg:rollback --release ${record.id} --now`),
       },
     );
   }
@@ -449,8 +448,7 @@ async function cancelBatches(ctx: ReleaseApprovalContext, record: ReleaseRecord,
           hint:
             `A canceller vetoes every batch with one command during the delay: \`npx hardhat bg:rollback --release ${record.id} --cancel --signer <canceller>\`. ` +
             "Or veto each batch through the approver: " +
-            scheduled.map((b) => `\`npx hardhat bg:call propose --function cancelRollback --args '["${b.proxies[0]}"]' --id ${batchCallId(record, "cancel-rollback", b)}\``).join(", ") +
-            `, have each signed (bg:approve --call <id>) and executed (bg:call execute --call <id>), then run bg:rollback --release ${record.id} --cancel to record it.`,
+            perBatchProposals(scheduled, "cancelRollback", (b) => batchCallId(record, "cancel-rollback", b), `bg:rollback --release ${record.id} --cancel`),
         },
       );
     }
@@ -488,6 +486,17 @@ async function cancelBatches(ctx: ReleaseApprovalContext, record: ReleaseRecord,
 }
 
 /** The id bg:rollback suggests for the approver's call on one batch through bg:call. */
+/**
+ * The approver's way through several batches: one proposal per batch, each
+ * signed and executed, then the release's own command again to record it.
+ */
+function perBatchProposals(batches: ReleaseBatch[], fn: "rollbackNow" | "cancelRollback" | "finalize", callId: (b: ReleaseBatch) => string, rerun: string): string {
+  return (
+    batches.map((b) => `\`npx hardhat bg:call propose --function ${fn} --args '["${b.proxies[0]}"]' --id ${callId(b)}\``).join(", ") +
+    `, have each signed (bg:approve --call <id>) and executed (bg:call execute --call <id>), then run ${rerun} to record it.`
+  );
+}
+
 function batchCallId(record: ReleaseRecord, what: string, batch: ReleaseBatch): string {
   return `${record.id}-${what}-${batch.wave ?? "batch"}-${batch.switchReleaseId}`.slice(0, 64);
 }
@@ -632,8 +641,7 @@ export async function finalizeRelease(ctx: ReleaseApprovalContext, releaseId: st
         hint:
           `Run \`npx hardhat bg:finalize --release ${record.id}\` again after ${isoFromUnix(lastEnd)}: anyone may then finalize every batch. ` +
           "Or finalize each batch early through the approver: " +
-          early.map((b) => `\`npx hardhat bg:call propose --function finalize --args '["${b.proxies[0]}"]' --id ${earlyCallId(record, b)}\``).join(", ") +
-          `, have each signed (bg:approve --call <id>) and executed (bg:call execute --call <id>), then run bg:finalize --release ${record.id} to record it.`,
+          perBatchProposals(early, "finalize", (b) => earlyCallId(record, b), `bg:finalize --release ${record.id}`),
       },
     );
   }
